@@ -1,0 +1,35 @@
+import type { Connector, ConnectorOf, ConnectorType } from './schema';
+
+/** The standard result envelope every wrapper returns; stored as the job's `result`. */
+export interface ResultEnvelope {
+  /** Status reported by the upstream service (HTTP status, or 200 for protocols without one). */
+  statusCode: number;
+  /** Parsed body: JSON, parsed XML, or text. */
+  data: unknown;
+}
+
+export interface SecretSource {
+  /** The secret's value; throws RequestPreparationError when it does not exist. */
+  get(connectorId: string, name: string): Promise<string>;
+}
+
+export interface CallRequest<C extends Connector = Connector> {
+  connector: C;
+  operationName: string;
+  payload: unknown;
+  recordId?: string;
+  jobId: string;
+  correlationId?: string;
+}
+
+export interface WrapperDeps {
+  secrets: SecretSource;
+  fetch: typeof fetch;
+}
+
+/** A data wrapper: builds the outgoing request, calls the service, returns the envelope or throws an UpstreamError. */
+export interface Wrapper<C extends Connector = Connector> {
+  call(request: CallRequest<C>, deps: WrapperDeps): Promise<ResultEnvelope>;
+}
+
+export type WrapperMap = { [T in ConnectorType]: Wrapper<ConnectorOf<T>> };

@@ -1,0 +1,126 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { ConflictError, NotFoundError, ServiceUnavailableError } from '../shared/errors';
+import type { ConnectorSource } from './connector-store';
+import { jobView, type Job } from './job';
+import type { JobQueue } from './job-queue';
+import type { JobStore } from './job-store';
+
+export interface SubmitCallout {
+  connectorId: string;
+  operation: string;
+  payload: unknown;
+  recordId?: string;
+  idempotencyKey?: string;
+  correlationId?: string;
+}
+
+export interface SubmitResult {
+  jobId: string;
+  status: 'QUEUED';
+  statusUrl: string;
+  /** false when an idempotent resubmission returned the existing job. */
+  created: boolean;
+}
+
+interface Logger {
+  error(message: string, ...extra: unknown[]): void;
+}
+
+/** Canonical JSON (sorted keys) so the same body hashes the same whatever its key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function requestHash(parts: { connectorId: string; operation: string; payload: unknown; recordId?: string }): string {
+  return createHash('sha256').update(canonical(parts)).digest('hex');
+}
+
+/** Accepts callouts: validates the target, records the job, enqueues it. Never calls the external service. */
+export class CalloutService {
+  constructor(
+    private readonly deps: {
+      connectors: ConnectorSource;
+      jobs: JobStore;
+      queue: JobQueue;
+      logger: Logger;
+      now?: () => number;
+      newId?: () => string;
+    },
+  ) {}
+
+  async submit(input: SubmitCallout): Promise<SubmitResult> {
+    const connector = await this.deps.connectors.get(input.connectorId);
+    if (!connector) {
+      throw new NotFoundError('CONNECTOR_NOT_FOUND', `No connector "${input.connectorId}" is registered; add it with "crm-bridge connectors put FILE"`);
+    }
+    if (!(input.operation in connector.operations)) {
+      const known = Object.keys(connector.operations).sort().join(', ');
+      throw new NotFoundError('OPERATION_NOT_FOUND', `Connector "${input.connectorId}" has no operation "${input.operation}"; its operations are: ${known}`);
+    }
+    if (!connector.enabled) {
+      throw new ConflictError('CONNECTOR_DISABLED', `Connector "${input.connectorId}" is disabled; an admin can enable it with "crm-bridge connectors enable ${input.connectorId}"`);
+    }
+
+    const jobId = (this.deps.newId ?? randomUUID)();
+    if (input.idempotencyKey !== undefined) {
+      const hash = requestHash(input);
+      const claim = await this.deps.jobs.claimIdempotencyKey(input.idempotencyKey, hash, jobId);
+      if (!claim.claimed) {
+        if (claim.requestHash !== hash) {
+          throw new ConflictError(
+            'IDEMPOTENCY_KEY_REUSED',
+            'This Idempotency-Key was already used for a different request; use a new key for a new callout',
+          );
+        }
+        return { jobId: claim.jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${claim.jobId}`, created: false };
+      }
+    }
+
+    const now = new Date((this.deps.now ?? Date.now)()).toISOString();
+    const job: Job = {
+      jobId,
+      connectorId: input.connectorId,
+      operation: input.operation,
+      status: 'QUEUED',
+      attempts: 0,
+      createdAt: now,
+      updatedAt: now,
+      payload: input.payload,
+      ...(input.recordId !== undefined && { recordId: input.recordId }),
+      ...(input.correlationId !== undefined && { correlationId: input.correlationId }),
+    };
+    try {
+      await this.deps.jobs.create(job);
+    } catch (err) {
+      if (input.idempotencyKey !== undefined) await this.deps.jobs.releaseIdempotencyKey(input.idempotencyKey).catch(() => undefined);
+      throw err;
+    }
+    try {
+      await this.deps.queue.enqueue(jobId);
+    } catch (err) {
+      // Nothing is lost: the job is closed as FAILED (so it can still be found)
+      // and the key is freed so the caller's retry creates a fresh job.
+      this.deps.logger.error('enqueue failed', { jobId, error: err });
+      await this.deps.jobs
+        .fail(jobId, 0, { code: 'QUEUE_UNAVAILABLE', message: 'The job could not be queued; submit the callout again', retryable: true })
+        .catch((e) => this.deps.logger.error('could not mark job failed', { jobId, error: e }));
+      if (input.idempotencyKey !== undefined) await this.deps.jobs.releaseIdempotencyKey(input.idempotencyKey).catch(() => undefined);
+      throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; retry the callout shortly', { cause: err });
+    }
+    return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: true };
+  }
+
+  async getJob(jobId: string) {
+    const job = await this.deps.jobs.get(jobId);
+    if (!job) throw new NotFoundError('JOB_NOT_FOUND', `No job "${jobId}" exists (jobs expire after their retention period)`);
+    return jobView(job);
+  }
+}

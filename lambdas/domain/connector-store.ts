@@ -1,0 +1,63 @@
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { InvalidConnectorError } from '../shared/errors';
+import { parseConnector, type Connector } from '../connectors/schema';
+
+export interface ConnectorSource {
+  get(connectorId: string): Promise<Connector | undefined>;
+}
+
+/**
+ * Connector rows in DynamoDB. Every read goes through the schema, so a row an
+ * admin broke by hand fails with a message naming the field, not deep in a wrapper.
+ * Found rows are cached for `cacheTtlMs` per warm Lambda: a row change takes
+ * effect within that time, without a redeploy. Misses are not cached, so a
+ * newly added connector works at once.
+ */
+export class ConnectorStore implements ConnectorSource {
+  private readonly cache = new Map<string, { connector: Connector; expires: number }>();
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly cacheTtlMs = 30_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(connectorId: string): Promise<Connector | undefined> {
+    const cached = this.cache.get(connectorId);
+    if (cached && cached.expires > this.now()) return cached.connector;
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { connectorId } }));
+    if (!Item) {
+      this.cache.delete(connectorId);
+      return undefined;
+    }
+    const parsed = parseConnector(Item);
+    if (!parsed.ok) throw new InvalidConnectorError(connectorId, parsed.errors.join('; '));
+    if (this.cacheTtlMs > 0) this.cache.set(connectorId, { connector: parsed.connector, expires: this.now() + this.cacheTtlMs });
+    return parsed.connector;
+  }
+
+  /** Writes a row that has already been validated (the CLI validates before calling). */
+  async put(connector: Connector): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: connector }));
+    this.cache.delete(connector.connectorId);
+  }
+
+  async delete(connectorId: string): Promise<boolean> {
+    const { Attributes } = await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { connectorId }, ReturnValues: 'ALL_OLD' }));
+    this.cache.delete(connectorId);
+    return Attributes !== undefined;
+  }
+
+  /** Raw rows (validity reported per row), for the admin CLI. */
+  async list(): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }));
+      items.push(...((page.Items ?? []) as Array<Record<string, unknown>>));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items.sort((a, b) => String(a.connectorId).localeCompare(String(b.connectorId)));
+  }
+}

@@ -1,0 +1,165 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InfrastructureError, RequestPreparationError, UpstreamError } from '../connectors/errors';
+import type { ResultEnvelope, WrapperDeps, WrapperMap, CallRequest, Wrapper } from '../connectors/types';
+import type { Connector } from '../connectors/schema';
+import { AppError } from '../shared/errors';
+import type { ConnectorSource } from './connector-store';
+import type { JobError } from './job';
+import { jobMessageSchema, type JobQueue } from './job-queue';
+import type { JobStore } from './job-store';
+import { decideRetry, isRetryable } from './retry-policy';
+
+export interface QueueRecord {
+  messageId: string;
+  body: string;
+  receiptHandle: string;
+}
+
+interface Logger {
+  info(message: string, ...extra: unknown[]): void;
+  warn(message: string, ...extra: unknown[]): void;
+  error(message: string, ...extra: unknown[]): void;
+}
+
+/** Thrown for a record that must go back to SQS (reported as a batch item failure). */
+export class RetryLaterError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/** Results are stored in the job item; DynamoDB caps an item at 400 KB. */
+const MAX_RESULT_BYTES = 300 * 1024;
+
+export interface JobRunnerOptions {
+  connectors: ConnectorSource;
+  jobs: JobStore;
+  queue: JobQueue;
+  wrappers: WrapperMap;
+  wrapperDeps: WrapperDeps;
+  logger: Logger;
+  /**
+   * Waits up to this long are slept inside the invocation; longer ones are
+   * handed back to SQS (message visibility), so a Retry-After of minutes does
+   * not hold one of the 25 worker slots.
+   * @default 2000
+   */
+  inlineRetryMaxMs?: number;
+  sleep?: (ms: number) => Promise<unknown>;
+  random?: () => number;
+}
+
+export function toJobError(err: unknown): JobError {
+  if (err instanceof UpstreamError) {
+    return { code: err.code, message: err.message, retryable: isRetryable(err), ...(err.statusCode !== undefined && { statusCode: err.statusCode }) };
+  }
+  if (err instanceof AppError) return { code: err.code, message: err.message, retryable: false };
+  return { code: 'WORKER_ERROR', message: 'The worker failed while running this job; see the worker logs', retryable: false };
+}
+
+/** Runs one queued job: calls the wrapper, applies the retry policy, records the outcome. */
+export class JobRunner {
+  private readonly sleep: (ms: number) => Promise<unknown>;
+  private readonly inlineRetryMaxMs: number;
+
+  constructor(private readonly opts: JobRunnerOptions) {
+    this.sleep = opts.sleep ?? ((ms) => sleep(ms));
+    this.inlineRetryMaxMs = opts.inlineRetryMaxMs ?? 2000;
+  }
+
+  /**
+   * Resolves when the record is finished with (job ended, or nothing to do);
+   * throws when SQS must deliver it again (deferred retry, or an infrastructure failure).
+   * `remainingTimeMs` is the invocation's time left; inline waits never overrun it.
+   */
+  async process(record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
+    const { jobs, connectors, logger } = this.opts;
+    const parsed = jobMessageSchema.safeParse(safeJson(record.body));
+    if (!parsed.success) {
+      // Not ours or corrupted: let it reach the DLQ where an operator can inspect it.
+      throw new Error(`Malformed job message ${record.messageId}`);
+    }
+    const { jobId } = parsed.data;
+    const job = await jobs.get(jobId);
+    if (!job) throw new Error(`Job ${jobId} of message ${record.messageId} does not exist`);
+    if (!(await jobs.markRunning(jobId))) {
+      logger.info('job already finished; dropping redelivered message', { jobId });
+      return;
+    }
+
+    let connector: Connector | undefined;
+    try {
+      connector = await connectors.get(job.connectorId);
+    } catch (err) {
+      await jobs.fail(jobId, job.attempts, toJobError(err));
+      return;
+    }
+    if (!connector || !connector.enabled || !(job.operation in connector.operations)) {
+      const reason = !connector ? 'was deleted' : !connector.enabled ? 'was disabled' : `no longer has operation "${job.operation}"`;
+      await jobs.fail(jobId, job.attempts, {
+        code: !connector ? 'CONNECTOR_NOT_FOUND' : !connector.enabled ? 'CONNECTOR_DISABLED' : 'OPERATION_NOT_FOUND',
+        message: `Connector "${job.connectorId}" ${reason} before the job ran`,
+        retryable: false,
+      });
+      return;
+    }
+
+    const wrapper = this.opts.wrappers[connector.type] as Wrapper<Connector>;
+    const request: CallRequest = {
+      connector,
+      operationName: job.operation,
+      payload: job.payload,
+      jobId,
+      ...(job.recordId !== undefined && { recordId: job.recordId }),
+      ...(job.correlationId !== undefined && { correlationId: job.correlationId }),
+    };
+    let attempts = job.attempts;
+    for (;;) {
+      attempts += 1;
+      let result: ResultEnvelope;
+      try {
+        result = await wrapper.call(request, this.opts.wrapperDeps);
+      } catch (err) {
+        if (err instanceof InfrastructureError) throw err; // SQS redelivers; the job stays RUNNING meanwhile
+        if (err instanceof RequestPreparationError) attempts -= 1; // nothing was sent
+        const decision = decideRetry(err, attempts, connector.retry, this.opts.random);
+        const jobError = toJobError(err);
+        if (!decision.retryable || decision.delayMs === undefined) {
+          logger.warn('job failed', { jobId, attempts, code: jobError.code, statusCode: jobError.statusCode });
+          await jobs.fail(jobId, attempts, jobError);
+          return;
+        }
+        // Leave room for the next call itself before the invocation times out.
+        const fitsInline = decision.delayMs <= this.inlineRetryMaxMs && remainingTimeMs() > decision.delayMs + connector.timeoutMs + 1000;
+        if (fitsInline) {
+          await this.sleep(decision.delayMs);
+          continue;
+        }
+        await jobs.recordDeferredRetry(jobId, attempts, jobError, new Date(Date.now() + decision.delayMs));
+        await this.opts.queue.deferMessage(record.receiptHandle, decision.delayMs);
+        throw new RetryLaterError(`Job ${jobId}: attempt ${attempts} failed (${jobError.code}); retrying in ${decision.delayMs} ms`);
+      }
+      const size = Buffer.byteLength(JSON.stringify(result));
+      if (size > MAX_RESULT_BYTES) {
+        await jobs.fail(jobId, attempts, {
+          code: 'RESULT_TOO_LARGE',
+          message: `The service's answer is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit for a job result; narrow the request or map the response to fewer fields`,
+          retryable: false,
+          statusCode: result.statusCode,
+        });
+        return;
+      }
+      await jobs.succeed(jobId, attempts, result);
+      return;
+    }
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

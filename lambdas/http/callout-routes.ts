@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { connectorIdSchema, operationNameSchema } from '../connectors/common';
+import type { CalloutService } from '../domain/callout-service';
+import { json } from '../shared/http';
+import { validate, type Route } from './router';
+
+export const calloutBodySchema = z
+  .object({
+    // Any JSON value; the body was parsed from JSON, so only presence is checked.
+    payload: z.unknown().refine((v) => v !== undefined, 'is required (send null when the operation takes none)'),
+    recordId: z.string().min(1).max(255).optional(),
+  })
+  .strict();
+
+const calloutParamsSchema = z.object({ connectorId: connectorIdSchema, operation: operationNameSchema }).strict();
+const jobParamsSchema = z.object({ jobId: z.string().min(1).max(128) }).strict();
+const headerValue = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be 1-255 visible ASCII characters');
+
+export function calloutRoutes(service: CalloutService): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/health',
+      handler: async () => json(200, { status: 'ok' }),
+    },
+    {
+      method: 'POST',
+      path: '/v1/callouts/{connectorId}/{operation}',
+      handler: async (req) => {
+        const params = validate(calloutParamsSchema, req.params, 'path');
+        const body = validate(calloutBodySchema, req.body, 'body');
+        const idempotencyKey = req.headers['idempotency-key'];
+        const correlationId = req.headers['x-correlation-id'];
+        const accepted = await service.submit({
+          ...params,
+          payload: body.payload,
+          recordId: body.recordId,
+          idempotencyKey: idempotencyKey === undefined ? undefined : validate(headerValue, idempotencyKey, 'Idempotency-Key header'),
+          correlationId: correlationId === undefined ? undefined : validate(headerValue, correlationId, 'X-Correlation-Id header'),
+        });
+        return json(202, { jobId: accepted.jobId, status: accepted.status, statusUrl: accepted.statusUrl }, { location: accepted.statusUrl });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/jobs/{jobId}',
+      handler: async (req) => {
+        const { jobId } = validate(jobParamsSchema, req.params, 'path');
+        return json(200, await service.getJob(jobId));
+      },
+    },
+  ];
+}

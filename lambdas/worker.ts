@@ -1,0 +1,35 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { wrappers } from './connectors';
+import { ConnectorStore } from './domain/connector-store';
+import { JobQueue } from './domain/job-queue';
+import { JobRunner, RetryLaterError } from './domain/job-runner';
+import { JobStore } from './domain/job-store';
+import { SsmSecretSource } from './domain/secrets';
+import { documentClient, sqs, ssm } from './shared/clients';
+import { intEnv, requireEnv } from './shared/env';
+import { logger } from './shared/logger';
+
+// Worker Lambda: one SQS record = one job. Built once per cold start.
+const stage = requireEnv('STAGE');
+const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TABLE'), intEnv('CONNECTOR_CACHE_TTL_SECONDS', 30) * 1000);
+const jobs = new JobStore(documentClient, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }));
+const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
+const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), stage, intEnv('SECRETS_CACHE_TTL_SECONDS', 300));
+const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps: { secrets, fetch: globalThis.fetch }, logger });
+const processor = new BatchProcessor(EventType.SQS);
+
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const recordHandler = async (record: SQSRecord): Promise<void> => {
+    try {
+      await runner.process(record, () => context.getRemainingTimeInMillis());
+    } catch (err) {
+      if (err instanceof RetryLaterError) logger.info(err.message);
+      else logger.error('job record failed; SQS will redeliver it', { messageId: record.messageId, error: err });
+      throw err;
+    }
+  };
+  // Sequential: the worker concurrency cap then equals the number of external calls in flight.
+  return processPartialResponse(event, recordHandler, processor, { context, processInParallel: false, throwOnFullBatchFailure: false });
+};

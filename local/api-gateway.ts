@@ -1,0 +1,104 @@
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+
+/**
+ * Stands in for API Gateway in front of the controller Lambda: turns HTTP
+ * requests into REST API (v1) proxy events and checks the API key as API
+ * Gateway would (`x-api-key`; /v1/health is open).
+ */
+const MAX_GATEWAY_BODY = 10 * 1024 * 1024; // API Gateway's own payload limit
+const OPEN_ROUTES = new Set(['/v1/health', '/v1/health/']);
+
+type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+function send(res: import('node:http').ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+function keyMatches(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function toEvent(req: IncomingMessage, body: Buffer, requestId: string): APIGatewayProxyEvent {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    const value = req.rawHeaders[i + 1]!;
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  url.searchParams.forEach((value, key) => {
+    query[key] = value;
+    (multiQuery[key] ??= []).push(value);
+  });
+  return {
+    resource: '/{proxy+}',
+    path: url.pathname,
+    httpMethod: req.method ?? 'GET',
+    headers,
+    multiValueHeaders,
+    queryStringParameters: Object.keys(query).length ? query : null,
+    multiValueQueryStringParameters: Object.keys(multiQuery).length ? multiQuery : null,
+    pathParameters: { proxy: url.pathname.slice(1) },
+    stageVariables: null,
+    body: body.length ? body.toString('utf8') : null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      protocol: 'HTTP/1.1',
+      httpMethod: req.method ?? 'GET',
+      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1' } as APIGatewayProxyEvent['requestContext']['identity'],
+      path: url.pathname,
+      stage: 'local',
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: '/{proxy+}',
+    },
+  };
+}
+
+export function createApiGateway(handler: Handler, apiKey: string): Server {
+  return createServer((req, res) => {
+    const requestId = randomUUID();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_GATEWAY_BODY) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('end', async () => {
+      if (tooLarge) return send(res, 413, { error: { code: 'PAYLOAD_TOO_LARGE', message: 'Request bodies are limited to 10 MB by API Gateway' } });
+      const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+      if (!OPEN_ROUTES.has(path)) {
+        const given = req.headers['x-api-key'];
+        if (typeof given !== 'string' || given === '') {
+          return send(res, 401, { error: { code: 'UNAUTHORIZED', message: 'Missing API key: send it in the x-api-key header' } });
+        }
+        if (!keyMatches(given, apiKey)) return send(res, 403, { error: { code: 'FORBIDDEN', message: 'The API key is not valid for this hub' } });
+      }
+      try {
+        const result = await handler(toEvent(req, Buffer.concat(chunks), requestId));
+        const headers: Record<string, string> = { 'x-amzn-requestid': requestId };
+        for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+        res.writeHead(result.statusCode, headers);
+        res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+      } catch {
+        // What API Gateway answers when the integration itself fails.
+        send(res, 502, { error: { code: 'INTERNAL_ERROR', message: 'Internal server error' } });
+      }
+    });
+  });
+}

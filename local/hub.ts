@@ -1,0 +1,192 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import dynalite from 'dynalite';
+import { createApiGateway } from './api-gateway';
+import { SqsPoller } from './poller';
+import { startLocalSsm } from './ssm-server';
+import type { LocalHubState } from './state';
+
+/**
+ * The whole crm-bridge pipeline in one process, on embedded emulators reached
+ * over HTTP by the real AWS SDK clients: dynalite (DynamoDB), fauxqs (SQS, S3),
+ * a local SSM endpoint; the real controller and worker handlers behind a
+ * local API Gateway and a local SQS event source.
+ */
+export interface HubOptions {
+  /** API port; 0 picks a free one. @default 3000 */
+  port?: number;
+  apiKey: string;
+  /** Worker event source maximum concurrency (the cap on jobs in flight). @default 25 */
+  workerConcurrency?: number;
+  /** @default 1 */
+  batchSize?: number;
+  /** @default 60000 */
+  workerTimeoutMs?: number;
+  /** Connector cache in the Lambdas; short locally so edits show at once. @default 1 */
+  connectorCacheTtlSeconds?: number;
+  /** @default 15 */
+  maxReceiveCount?: number;
+  onWorkerError?: (err: unknown) => void;
+}
+
+export interface Hub {
+  state: Omit<LocalHubState, 'pid'>;
+  poller: SqsPoller;
+  stop(): Promise<void>;
+}
+
+const REGION = 'us-east-1';
+const STAGE = 'local';
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections?.();
+  });
+}
+
+export async function createLocalResources(endpoints: { dynamodb: string; sqs: string; s3: string }, maxReceiveCount: number, visibilityTimeoutSeconds: number) {
+  const ddb = new DynamoDBClient({ region: REGION, endpoint: endpoints.dynamodb, credentials });
+  const tables = { connectors: 'crm-bridge-local-connectors', jobs: 'crm-bridge-local-jobs', files: 'crm-bridge-local-files' };
+  // Same keys as lib/constructs/tables.ts and file-store.ts.
+  await ddb.send(new CreateTableCommand({ TableName: tables.connectors, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'connectorId', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'connectorId', KeyType: 'HASH' }] }));
+  await ddb.send(new CreateTableCommand({ TableName: tables.jobs, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] }));
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: tables.files,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'fileId', AttributeType: 'S' },
+        { AttributeName: 'recordId', AttributeType: 'S' },
+        { AttributeName: 'createdAt', AttributeType: 'S' },
+      ],
+      KeySchema: [{ AttributeName: 'fileId', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        { IndexName: 'byRecordId', KeySchema: [{ AttributeName: 'recordId', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
+      ],
+    }),
+  );
+  // dynalite has no TTL API; jobs simply never expire locally.
+  void UpdateTimeToLiveCommand;
+  ddb.destroy();
+
+  const sqs = new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials });
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: 'crm-bridge-local-jobs-dlq', Attributes: { MessageRetentionPeriod: String(14 * 86400) } }));
+  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const main = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: 'crm-bridge-local-jobs',
+      Attributes: {
+        VisibilityTimeout: String(visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+      },
+    }),
+  );
+  const mainArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: main.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  sqs.destroy();
+
+  const s3 = new S3Client({ region: REGION, endpoint: endpoints.s3, credentials, forcePathStyle: true });
+  const bucket = 'crm-bridge-local-files';
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  s3.destroy();
+
+  return { tables, queues: { jobs: main.QueueUrl!, deadLetter: dlq.QueueUrl!, jobsArn: mainArn }, bucket };
+}
+
+export async function startHub(options: HubOptions): Promise<Hub> {
+  const workerTimeoutMs = options.workerTimeoutMs ?? 60_000;
+  const maxReceiveCount = options.maxReceiveCount ?? 15;
+  const stops: Array<() => Promise<void>> = [];
+  // Lambda runs Node 22; the SDK's Node 20 notice is noise for the local hub.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  try {
+    const ddbServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    const ddbPort = await listen(ddbServer, 0);
+    stops.push(() => close(ddbServer));
+    // fauxqs is ESM-only.
+    const { startFauxqs } = await import('fauxqs');
+    const fauxqs = await startFauxqs({ port: 0, logger: false });
+    stops.push(() => fauxqs.stop());
+    const ssm = await startLocalSsm();
+    stops.push(() => close(ssm.server));
+
+    const endpoints = {
+      dynamodb: `http://127.0.0.1:${ddbPort}`,
+      sqs: `http://127.0.0.1:${fauxqs.port}`,
+      s3: `http://127.0.0.1:${fauxqs.port}`,
+      ssm: ssm.endpoint,
+    };
+    const resources = await createLocalResources(endpoints, maxReceiveCount, Math.ceil((workerTimeoutMs * 6) / 1000));
+
+    // The handlers read their configuration from env at import time, exactly as on Lambda.
+    Object.assign(process.env, {
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+      AWS_ENDPOINT_URL_S3: endpoints.s3,
+      AWS_ENDPOINT_URL_SSM: endpoints.ssm,
+      S3_FORCE_PATH_STYLE: 'true',
+      STAGE,
+      CONNECTORS_TABLE: resources.tables.connectors,
+      JOBS_TABLE: resources.tables.jobs,
+      FILES_TABLE: resources.tables.files,
+      FILES_BUCKET: resources.bucket,
+      JOBS_QUEUE_URL: resources.queues.jobs,
+      CONNECTOR_CACHE_TTL_SECONDS: String(options.connectorCacheTtlSeconds ?? 1),
+    });
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+    const api = await import('../lambdas/api');
+    const worker = await import('../lambdas/worker');
+
+    const gateway = createApiGateway(api.handler, options.apiKey);
+    const apiPort = await listen(gateway, options.port ?? 3000);
+    stops.push(() => close(gateway));
+
+    const poller = new SqsPoller({
+      sqs: new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials }),
+      queueUrl: resources.queues.jobs,
+      queueArn: resources.queues.jobsArn,
+      region: REGION,
+      handler: worker.handler,
+      maxConcurrency: options.workerConcurrency ?? 25,
+      batchSize: options.batchSize ?? 1,
+      functionTimeoutMs: workerTimeoutMs,
+      onError: options.onWorkerError,
+    });
+    poller.start();
+    stops.push(() => poller.stop());
+
+    return {
+      state: {
+        baseUrl: `http://127.0.0.1:${apiPort}`,
+        apiKey: options.apiKey,
+        stage: STAGE,
+        region: REGION,
+        endpoints,
+        tables: resources.tables,
+        queues: { jobs: resources.queues.jobs, deadLetter: resources.queues.deadLetter },
+        bucket: resources.bucket,
+      },
+      poller,
+      stop: async () => {
+        for (const stop of stops.reverse()) await stop().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,67 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { parseConnector } from '../lambdas/connectors/schema';
+import { echoConnector, startEchoServer } from './echo-server';
+import { startHub } from './hub';
+import { localStatePath, removeLocalState, writeLocalState } from './state';
+
+/** `npm start`: the hub on local emulators, seeded with the demo `echo` connector. */
+const DEFAULT_API_KEY = 'local-dev-key';
+
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    console.error(`${name} must be a non-negative integer, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function main() {
+  const apiKey = process.env.CRM_BRIDGE_API_KEY || DEFAULT_API_KEY;
+  const echo = await startEchoServer(intFromEnv('ECHO_PORT', 0));
+  const hub = await startHub({
+    port: intFromEnv('PORT', 3000),
+    apiKey,
+    workerConcurrency: intFromEnv('WORKER_CONCURRENCY', 25),
+    batchSize: intFromEnv('WORKER_BATCH_SIZE', 1),
+    onWorkerError: (err) => console.error('[worker]', err instanceof Error ? err.message : err),
+  });
+
+  const seeded = parseConnector(echoConnector(echo.url));
+  if (!seeded.ok) throw new Error(`demo connector is invalid: ${seeded.errors.join('; ')}`);
+  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: hub.state.region, endpoint: hub.state.endpoints.dynamodb, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  await db.send(new PutCommand({ TableName: hub.state.tables.connectors, Item: seeded.connector }));
+
+  const statePath = localStatePath();
+  writeLocalState({ ...hub.state, pid: process.pid, echoUrl: echo.url }, statePath);
+
+  const { baseUrl } = hub.state;
+  console.log(`crm-bridge local hub ready at ${baseUrl}
+  API key (x-api-key): ${apiKey}${apiKey === DEFAULT_API_KEY ? '   (set CRM_BRIDGE_API_KEY to change it)' : ''}
+  demo connector "echo" -> ${echo.url}
+  try:  curl -s -X POST ${baseUrl}/v1/callouts/echo/echo -H 'x-api-key: ${apiKey}' -H 'content-type: application/json' -d '{"payload":{"hello":"world"}}'
+  state: ${statePath} (used by "npx crm-bridge ... --local")
+  Ctrl-C to stop`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the local hub`);
+    removeLocalState(statePath);
+    await hub.stop();
+    await new Promise<void>((resolve) => echo.server.close(() => resolve()));
+    db.destroy();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error('crm-bridge local hub failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
