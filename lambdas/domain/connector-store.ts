@@ -26,7 +26,7 @@ export class ConnectorStore implements ConnectorSource {
   async get(connectorId: string): Promise<Connector | undefined> {
     const cached = this.cache.get(connectorId);
     if (cached && cached.expires > this.now()) return cached.connector;
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { connectorId } }));
+    const Item = await this.getRaw(connectorId);
     if (!Item) {
       this.cache.delete(connectorId);
       return undefined;
@@ -35,6 +35,12 @@ export class ConnectorStore implements ConnectorSource {
     if (!parsed.ok) throw new InvalidConnectorError(connectorId, parsed.errors.join('; '));
     if (this.cacheTtlMs > 0) this.cache.set(connectorId, { connector: parsed.connector, expires: this.now() + this.cacheTtlMs });
     return parsed.connector;
+  }
+
+  /** The row as stored, unvalidated (for the admin CLI). */
+  async getRaw(connectorId: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { connectorId } }));
+    return Item;
   }
 
   /** Writes a row that has already been validated (the CLI validates before calling). */

@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Command } from 'commander';
+import { parseConnector, type Connector } from '../lambdas/connectors/schema';
+import { ConnectorStore } from '../lambdas/domain/connector-store';
+import { CliError, type Target } from './target';
+import { withTarget, targetOptions } from './common';
+
+/** Reads and validates a connector file; errors name the JSON path of each bad field. Exit code 2 for invalid input. */
+export function loadConnectorFile(file: string): Connector {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`${file}: not readable JSON (${(err as Error).message})`, 2);
+  }
+  const parsed = parseConnector(raw);
+  if (!parsed.ok) throw new CliError(`${file}: invalid connector\n${parsed.errors.map((e) => `  ${e}`).join('\n')}`, 2);
+  return parsed.connector;
+}
+
+const store = (t: Target) => new ConnectorStore(t.db, t.tables.connectors, 0);
+
+async function setEnabled(t: Target, connectorId: string, enabled: boolean) {
+  try {
+    await t.db.send(
+      new UpdateCommand({
+        TableName: t.tables.connectors,
+        Key: { connectorId },
+        UpdateExpression: 'SET enabled = :e',
+        ConditionExpression: 'attribute_exists(connectorId)',
+        ExpressionAttributeValues: { ':e': enabled },
+      }),
+    );
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) throw new CliError(`No connector "${connectorId}" in ${t.description}`);
+    throw err;
+  }
+  console.error(`connector ${connectorId} ${enabled ? 'enabled' : 'disabled'} in ${t.description} (running Lambdas pick it up within their cache time)`);
+}
+
+export function registerConnectorCommands(program: Command): void {
+  const cmd = program.command('connectors').description('Manage connector rows (validated against the connector schema)');
+
+  cmd
+    .command('validate')
+    .argument('<file>', 'connector JSON file')
+    .description('Check a connector file against the schema (no AWS needed)')
+    .action((file: string) => {
+      const c = loadConnectorFile(file);
+      console.log(`${file}: valid ${c.type} connector "${c.connectorId}" with operations ${Object.keys(c.operations).join(', ')}`);
+    });
+
+  targetOptions(cmd.command('put').argument('<file>', 'connector JSON file').description('Validate a connector file and write it (creates or replaces the row)')).action(
+    withTarget(async (t, file: string) => {
+      const c = loadConnectorFile(file);
+      await store(t).put(c);
+      console.error(`connector ${c.connectorId} saved to ${t.description}`);
+    }),
+  );
+
+  targetOptions(cmd.command('get').argument('<connectorId>').description('Print a connector row as JSON')).action(
+    withTarget(async (t, id: string) => {
+      const row = await store(t).getRaw(id);
+      if (!row) throw new CliError(`No connector "${id}" in ${t.description}`);
+      console.log(JSON.stringify(row, null, 2));
+    }),
+  );
+
+  targetOptions(cmd.command('list').description('List connectors (id, type, enabled, validity)')).action(
+    withTarget(async (t) => {
+      const rows = await store(t).list();
+      for (const row of rows) {
+        const parsed = parseConnector(row);
+        const problem = parsed.ok ? '' : `  INVALID: ${parsed.errors.join('; ')}`;
+        console.log(`${String(row.connectorId)}\t${String(row.type)}\t${row.enabled === false ? 'disabled' : 'enabled'}${problem}`);
+      }
+      if (rows.length === 0) console.error(`no connectors in ${t.description}`);
+    }),
+  );
+
+  targetOptions(cmd.command('delete').argument('<connectorId>').description('Delete a connector row (its secrets stay; remove them with "secrets delete")')).action(
+    withTarget(async (t, id: string) => {
+      if (!(await store(t).delete(id))) throw new CliError(`No connector "${id}" in ${t.description}`);
+      console.error(`connector ${id} deleted from ${t.description}`);
+    }),
+  );
+
+  targetOptions(cmd.command('enable').argument('<connectorId>').description('Enable a connector')).action(withTarget((t, id: string) => setEnabled(t, id, true)));
+  targetOptions(cmd.command('disable').argument('<connectorId>').description('Disable a connector: new callouts get 409 CONNECTOR_DISABLED')).action(
+    withTarget((t, id: string) => setEnabled(t, id, false)),
+  );
+}

@@ -1,0 +1,56 @@
+import { DeleteParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand } from '@aws-sdk/client-ssm';
+import type { Command } from 'commander';
+import { connectorIdSchema, secretNameSchema } from '../lambdas/connectors/common';
+import { secretParameterName } from '../lambdas/domain/secrets';
+import { readStdin, targetOptions, withTarget } from './common';
+import { CliError } from './target';
+
+function checked(connectorId: string, name?: string) {
+  if (!connectorIdSchema.safeParse(connectorId).success) throw new CliError(`connector id "${connectorId}" is not valid`, 2);
+  if (name !== undefined && !secretNameSchema.safeParse(name).success) throw new CliError(`secret name "${name}" is not valid (letters, digits, ".", "-", "_")`, 2);
+}
+
+export function registerSecretCommands(program: Command): void {
+  const cmd = program.command('secrets').description('Manage connector secrets (SSM SecureString parameters; values are never printed)');
+
+  targetOptions(cmd.command('put').argument('<connectorId>').argument('<name>').description('Store a secret; the value is read from stdin')).action(
+    withTarget(async (t, connectorId: string, name: string) => {
+      checked(connectorId, name);
+      if (process.stdin.isTTY) console.error('Type the secret value, then Ctrl-D:');
+      const value = (await readStdin()).replace(/\r?\n$/, '');
+      if (value === '') throw new CliError('No secret value on stdin', 2);
+      const parameter = secretParameterName(t.stage, connectorId, name);
+      await t.ssm.send(new PutParameterCommand({ Name: parameter, Value: value, Type: 'SecureString', Overwrite: true }));
+      console.error(`secret ${name} of ${connectorId} stored as ${parameter} in ${t.description}`);
+    }),
+  );
+
+  targetOptions(cmd.command('list').argument('[connectorId]').description('List secret names (never values)')).action(
+    withTarget(async (t, connectorId?: string) => {
+      if (connectorId) checked(connectorId);
+      const path = `/crm-bridge/${t.stage}/connectors/${connectorId ? `${connectorId}/` : ''}`;
+      let token: string | undefined;
+      do {
+        const page = await t.ssm.send(new GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: false, NextToken: token }));
+        for (const p of page.Parameters ?? []) {
+          const [cid, name] = p.Name!.slice(`/crm-bridge/${t.stage}/connectors/`.length).split('/');
+          console.log(`${cid}\t${name}\t${p.Type}\tversion ${p.Version}`);
+        }
+        token = page.NextToken;
+      } while (token);
+    }),
+  );
+
+  targetOptions(cmd.command('delete').argument('<connectorId>').argument('<name>').description('Delete a secret')).action(
+    withTarget(async (t, connectorId: string, name: string) => {
+      checked(connectorId, name);
+      try {
+        await t.ssm.send(new DeleteParameterCommand({ Name: secretParameterName(t.stage, connectorId, name) }));
+      } catch (err) {
+        if (err instanceof ParameterNotFound) throw new CliError(`No secret ${name} for connector ${connectorId} in ${t.description}`);
+        throw err;
+      }
+      console.error(`secret ${name} of ${connectorId} deleted from ${t.description}`);
+    }),
+  );
+}

@@ -1,0 +1,102 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { readLocalState } from '../local/state';
+
+/** Where a CLI command acts: the running local hub, or a deployed stack (found by its outputs). */
+export interface Target {
+  stage: string;
+  description: string;
+  baseUrl?: string;
+  apiKey?: string;
+  tables: { connectors: string; jobs: string; files?: string };
+  queues: { jobs: string; deadLetter: string };
+  bucket?: string;
+  db: DynamoDBDocumentClient;
+  ssm: SSMClient;
+  sqs: SQSClient;
+  s3: S3Client;
+}
+
+export interface TargetOptions {
+  local?: boolean;
+  stage?: string;
+  stack?: string;
+  region?: string;
+}
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+const docOptions = { marshallOptions: { removeUndefinedValues: true } };
+
+export async function resolveTarget(opts: TargetOptions): Promise<Target> {
+  if (opts.local) {
+    let state;
+    try {
+      state = readLocalState();
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+    const common = { region: state.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+    return {
+      stage: state.stage,
+      description: `local hub at ${state.baseUrl}`,
+      baseUrl: state.baseUrl,
+      apiKey: state.apiKey,
+      tables: state.tables,
+      queues: state.queues,
+      bucket: state.bucket,
+      db: DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, endpoint: state.endpoints.dynamodb }), docOptions),
+      ssm: new SSMClient({ ...common, endpoint: state.endpoints.ssm }),
+      sqs: new SQSClient({ ...common, endpoint: state.endpoints.sqs }),
+      s3: new S3Client({ ...common, endpoint: state.endpoints.s3, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' }),
+    };
+  }
+  const stage = opts.stage ?? 'dev';
+  const stackName = opts.stack ?? `CrmBridge-${stage}`;
+  const config = opts.region ? { region: opts.region } : {};
+  const cfn = new CloudFormationClient(config);
+  let outputs: Record<string, string>;
+  try {
+    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    outputs = Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
+  } catch (err) {
+    throw new CliError(`Could not read stack ${stackName}: ${(err as Error).message}. Deploy it with "npx cdk deploy", pass --stack/--stage/--region, or use --local for the local hub.`);
+  } finally {
+    cfn.destroy();
+  }
+  const need = (key: string) => {
+    const v = outputs[key];
+    if (!v) throw new CliError(`Stack ${stackName} has no output ${key}; redeploy it with this version of crm-bridge`);
+    return v;
+  };
+  return {
+    stage,
+    description: `stack ${stackName}`,
+    baseUrl: outputs.ApiUrl,
+    tables: { connectors: need('ConnectorsTableName'), jobs: need('JobsTableName'), files: outputs.FilesTableName },
+    queues: { jobs: need('JobsQueueUrl'), deadLetter: need('DeadLetterQueueUrl') },
+    bucket: outputs.FilesBucketName,
+    db: DynamoDBDocumentClient.from(new DynamoDBClient(config), docOptions),
+    ssm: new SSMClient(config),
+    sqs: new SQSClient(config),
+    s3: new S3Client(config),
+  };
+}
+
+export function destroyTarget(t: Target): void {
+  t.db.destroy();
+  t.ssm.destroy();
+  t.sqs.destroy();
+  t.s3.destroy();
+}
