@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
@@ -56,10 +56,9 @@ function close(server: Server): Promise<void> {
   });
 }
 
-export async function createLocalResources(endpoints: { dynamodb: string; sqs: string; s3: string }, maxReceiveCount: number, visibilityTimeoutSeconds: number) {
-  const ddb = new DynamoDBClient({ region: REGION, endpoint: endpoints.dynamodb, credentials });
+/** The hub's DynamoDB tables, with the same keys as lib/constructs/tables.ts and file-store.ts. */
+export async function createLocalTables(ddb: DynamoDBClient) {
   const tables = { connectors: 'crm-bridge-local-connectors', jobs: 'crm-bridge-local-jobs', files: 'crm-bridge-local-files' };
-  // Same keys as lib/constructs/tables.ts and file-store.ts.
   await ddb.send(new CreateTableCommand({ TableName: tables.connectors, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'connectorId', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'connectorId', KeyType: 'HASH' }] }));
   await ddb.send(new CreateTableCommand({ TableName: tables.jobs, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] }));
   await ddb.send(
@@ -77,8 +76,13 @@ export async function createLocalResources(endpoints: { dynamodb: string; sqs: s
       ],
     }),
   );
-  // dynalite has no TTL API; jobs simply never expire locally.
-  void UpdateTimeToLiveCommand;
+  // dynalite has no TTL API (UpdateTimeToLive): jobs simply never expire locally.
+  return tables;
+}
+
+export async function createLocalResources(endpoints: { dynamodb: string; sqs: string; s3: string }, maxReceiveCount: number, visibilityTimeoutSeconds: number) {
+  const ddb = new DynamoDBClient({ region: REGION, endpoint: endpoints.dynamodb, credentials });
+  const tables = await createLocalTables(ddb);
   ddb.destroy();
 
   const sqs = new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials });

@@ -46,7 +46,7 @@ describe('accepting callouts', () => {
     upstream.route('POST /api/orders', { status: 201, json: { id: 1 } });
     const missing = await fetch(`${hub.state.baseUrl}/v1/callouts/auth-check/createOrder`, { method: 'POST', body: '{"payload":{}}' });
     expect(missing.status).toBe(401);
-    expect((await missing.json()).error.code).toBe('UNAUTHORIZED');
+    expect(((await missing.json()) as any).error.code).toBe('UNAUTHORIZED');
     const wrong = await hub.api('POST', '/v1/callouts/auth-check/createOrder', { payload: {} }, { 'x-api-key': 'nope' });
     expect(wrong.status).toBe(403);
     expect(wrong.body.error.code).toBe('FORBIDDEN');

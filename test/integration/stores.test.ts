@@ -1,0 +1,144 @@
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { CalloutService, requestHash } from '../../lambdas/domain/callout-service';
+import { ConnectorStore } from '../../lambdas/domain/connector-store';
+import { JobQueue } from '../../lambdas/domain/job-queue';
+import { JobStore } from '../../lambdas/domain/job-store';
+import { AppError, InvalidConnectorError } from '../../lambdas/shared/errors';
+import { startDynamo } from '../support/dynamo';
+
+/** Domain stores and the callout service against dynalite (DynamoDB over HTTP with the real SDK). */
+let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+const row = (id: string, extra: Record<string, unknown> = {}) => ({
+  connectorId: id,
+  type: 'rest',
+  baseUrl: 'http://127.0.0.1:1/api',
+  operations: { op: { method: 'POST', path: '/x' } },
+  ...extra,
+});
+
+beforeAll(async () => {
+  dynamo = await startDynamo();
+});
+afterAll(async () => dynamo.stop());
+
+describe('ConnectorStore', () => {
+  test('validates rows on read, applies defaults, and caches for the TTL', async () => {
+    let now = 1_000;
+    const store = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 5_000, () => now);
+    await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: row('cached') }));
+    const first = await store.get('cached');
+    expect(first).toMatchObject({ enabled: true, timeoutMs: 10_000, retry: { maxAttempts: 3, baseDelayMs: 500 }, auth: { type: 'none' } });
+    await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: row('cached', { enabled: false }) }));
+    expect((await store.get('cached'))!.enabled).toBe(true); // still cached
+    now += 5_001;
+    expect((await store.get('cached'))!.enabled).toBe(false); // change visible after the TTL
+  });
+
+  test('misses are not cached: a connector added after a 404 works at once', async () => {
+    const store = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 60_000);
+    expect(await store.get('late')).toBeUndefined();
+    await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: row('late') }));
+    expect(await store.get('late')).toBeDefined();
+  });
+
+  test('a broken row is reported with the field, not passed on', async () => {
+    const store = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
+    await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: row('broken', { timeoutMs: 'soon' }) }));
+    await expect(store.get('broken')).rejects.toThrow(InvalidConnectorError);
+    await expect(store.get('broken')).rejects.toThrow(/\$\.timeoutMs/);
+  });
+});
+
+describe('JobStore', () => {
+  const job = (jobId: string) => ({
+    jobId,
+    connectorId: 'c',
+    operation: 'op',
+    status: 'QUEUED' as const,
+    attempts: 0,
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+    payload: { a: 1 },
+  });
+
+  test('markRunning refuses a finished job (redelivered message)', async () => {
+    const store = new JobStore(dynamo.db, dynamo.tables.jobs);
+    await store.create(job('j1'));
+    expect(await store.markRunning('j1')).toBe(true);
+    expect(await store.markRunning('j1')).toBe(true); // a retry after a crash may run it again
+    await store.succeed('j1', 1, { statusCode: 200, data: 'ok' });
+    expect(await store.markRunning('j1')).toBe(false);
+    expect(await store.markRunning('missing')).toBe(false);
+    expect(await store.get('j1')).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { statusCode: 200, data: 'ok' } });
+  });
+
+  test('a job cannot be created twice', async () => {
+    const store = new JobStore(dynamo.db, dynamo.tables.jobs);
+    await store.create(job('j2'));
+    await expect(store.create(job('j2'))).rejects.toThrow();
+  });
+
+  test('only one of concurrent claims of an idempotency key wins', async () => {
+    const store = new JobStore(dynamo.db, dynamo.tables.jobs);
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => store.claimIdempotencyKey('k-race', 'h', `job-${i}`)));
+    const winners = claims.filter((c) => c.claimed);
+    expect(winners).toHaveLength(1);
+    const losers = claims.filter((c): c is { claimed: false; jobId: string; requestHash: string } => !c.claimed);
+    expect(new Set(losers.map((l) => l.jobId)).size).toBe(1);
+  });
+
+  test('records a deferred retry, then clears the wait when finished', async () => {
+    const store = new JobStore(dynamo.db, dynamo.tables.jobs);
+    await store.create(job('j3'));
+    await store.recordDeferredRetry('j3', 1, { code: 'UPSTREAM_HTTP_ERROR', message: '429', retryable: true, statusCode: 429 }, new Date(Date.now() + 60_000));
+    expect(await store.get('j3')).toMatchObject({ status: 'QUEUED', attempts: 1, error: { statusCode: 429 }, nextAttemptAt: expect.any(String) });
+    await store.succeed('j3', 2, { statusCode: 200, data: null });
+    const done = await store.get('j3');
+    expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+    expect(done!.error).toBeUndefined();
+    expect(done!.nextAttemptAt).toBeUndefined();
+  });
+});
+
+describe('CalloutService', () => {
+  const logger = { error: jest.fn() };
+
+  test('a queue outage closes the job as FAILED (still findable) and frees the key', async () => {
+    const sqsMock = mockClient(SQSClient);
+    sqsMock.on(SendMessageCommand).rejects(new Error('connect ECONNREFUSED'));
+    const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
+    await connectors.put((await import('../../lambdas/connectors/schema')).connectorSchema.parse(row('svc')));
+    const jobs = new JobStore(dynamo.db, dynamo.tables.jobs);
+    const ids = ['job-a', 'job-b'];
+    const service = new CalloutService({ connectors, jobs, queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'), logger, newId: () => ids.shift()! });
+    const attempt = service.submit({ connectorId: 'svc', operation: 'op', payload: {}, idempotencyKey: 'k-outage' });
+    await expect(attempt).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE', httpStatus: 503 });
+    expect(await jobs.get('job-a')).toMatchObject({ status: 'FAILED', error: { code: 'QUEUE_UNAVAILABLE', retryable: true } });
+    // The caller retries with the same key once the queue is back: a new job is created.
+    sqsMock.reset();
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
+    const ok = await service.submit({ connectorId: 'svc', operation: 'op', payload: {}, idempotencyKey: 'k-outage' });
+    expect(ok).toMatchObject({ jobId: 'job-b', created: true });
+    sqsMock.restore();
+  });
+
+  test('request hash ignores key order but not values', () => {
+    const base = { connectorId: 'c', operation: 'o' };
+    expect(requestHash({ ...base, payload: { a: 1, b: [1, { c: 2, d: 3 }] } })).toBe(requestHash({ ...base, payload: { b: [1, { d: 3, c: 2 }], a: 1 } }));
+    expect(requestHash({ ...base, payload: { a: 1 } })).not.toBe(requestHash({ ...base, payload: { a: 2 } }));
+    expect(requestHash({ ...base, payload: {}, recordId: 'r1' })).not.toBe(requestHash({ ...base, payload: {}, recordId: 'r2' }));
+  });
+
+  test('errors are AppErrors with stable codes', async () => {
+    const service = new CalloutService({
+      connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
+      jobs: new JobStore(dynamo.db, dynamo.tables.jobs),
+      queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'),
+      logger,
+    });
+    await expect(service.submit({ connectorId: 'none', operation: 'op', payload: {} })).rejects.toBeInstanceOf(AppError);
+    await expect(service.getJob('none')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND', httpStatus: 404 });
+  });
+});
