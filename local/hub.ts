@@ -160,7 +160,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     stops.push(() => close(gateway));
 
     const poller = new SqsPoller({
-      sqs: new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials }),
+      sqs: new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials, cacheMiddleware: true }),
       queueUrl: resources.queues.jobs,
       queueArn: resources.queues.jobsArn,
       region: REGION,

@@ -15,7 +15,10 @@ export const documentClient = DynamoDBDocumentClient.from(dynamoDb, {
 });
 // The queue URL only names the queue; requests go to the configured endpoint
 // (an emulator's queue URLs carry a host name that does not resolve).
-export const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+// cacheMiddleware reuses the resolved middleware stack per command type: about
+// half the client CPU per call. Not set on the DynamoDB client, because
+// lib-dynamodb's document commands cannot be cached that way.
+export const sqs = new SQSClient({ useQueueUrlAsEndpoint: false, cacheMiddleware: true });
 export const ssm = new SSMClient({});
 // Path-style addressing and checksums only when required keep presigned URLs
 // valid for plain HTTP clients (curl, browsers, Apex) and for the local emulator.

@@ -37,7 +37,8 @@ export interface RunningHub {
   stop(): Promise<void>;
 }
 
-export async function startHubProcess(env: Record<string, string> = {}): Promise<RunningHub> {
+/** `nodeArgs` go before the entry point (e.g. --cpu-prof for profiling). */
+export async function startHubProcess(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<RunningHub> {
   const dir = mkdtempSync(join(tmpdir(), 'crm-bridge-test-'));
   const statePath = join(dir, 'local-hub.json');
   const childEnv = {
@@ -49,7 +50,7 @@ export async function startHubProcess(env: Record<string, string> = {}): Promise
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...env,
   };
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local/start.ts')], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'local/start.ts')], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { startFakeUpstream } from '../test/support/fake-upstream';
+import { startHubProcess, type RunningHub } from '../test/support/hub-process';
+
+/**
+ * Callout pipeline benchmark through the local hub (a separate process, as
+ * `npm start` runs it) against an upstream with fixed latency L and the
+ * worker cap C. The bound on completed jobs/s is C / L.
+ */
+export interface CalloutBenchOptions {
+  jobs: number;
+  latencyMs: number;
+  concurrency: number;
+  /** Concurrent submissions from the client. */
+  submitConcurrency: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+interface Submitted {
+  jobId: string;
+  submittedAt: number;
+}
+
+async function submitAll(hub: RunningHub, count: number, limit: number, pace?: number): Promise<{ submitted: Submitted[]; seconds: number }> {
+  const submitted: Submitted[] = [];
+  const start = performance.now();
+  await pool(
+    Array.from({ length: count }, (_, i) => i),
+    limit,
+    async (i) => {
+      if (pace) {
+        const due = start + i * pace;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      const submittedAt = Date.now();
+      const res = await hub.api('POST', '/v1/callouts/bench/call', { payload: { i } });
+      if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.body)}`);
+      submitted.push({ jobId: res.body.jobId, submittedAt });
+    },
+  );
+  return { submitted, seconds: (performance.now() - start) / 1000 };
+}
+
+async function waitForUpstream(count: () => number, target: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (count() < target) {
+    if (Date.now() > deadline) throw new Error(`only ${count()} of ${target} upstream calls after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function readJobs(hub: RunningHub, submitted: Submitted[]) {
+  const jobs: Array<Submitted & { status: string; completedAt: number }> = [];
+  await pool(submitted, 20, async (s) => {
+    const job = await hub.waitForJob(s.jobId, 60_000);
+    jobs.push({ ...s, status: job.status, completedAt: Date.parse(job.updatedAt) });
+  });
+  return jobs;
+}
+
+export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> {
+  const upstream = await startFakeUpstream();
+  upstream.route('POST /call', { delayMs: opts.latencyMs, json: { ok: true } });
+  const hub = await startHubProcess({ WORKER_CONCURRENCY: String(opts.concurrency), POWERTOOLS_LOG_LEVEL: 'ERROR' });
+  try {
+    await hub.putConnector({
+      connectorId: 'bench',
+      type: 'rest',
+      baseUrl: upstream.url,
+      retry: { maxAttempts: 1, baseDelayMs: 0 },
+      operations: { call: { method: 'POST', path: '/call' } },
+    });
+    // Warm-up: first calls pay for lazy module loading and connection setup.
+    await readJobs(hub, (await submitAll(hub, 50, 25)).submitted);
+    upstream.reset();
+
+    const bound = opts.concurrency / (opts.latencyMs / 1000);
+    console.log(`\n== Callouts: N=${opts.jobs}, L=${opts.latencyMs} ms, C=${opts.concurrency} -> bound C/L = ${bound.toFixed(1)} jobs/s`);
+
+    // Saturated: all N submitted as fast as the API accepts them.
+    const t0 = Date.now();
+    const sat = await submitAll(hub, opts.jobs, opts.submitConcurrency);
+    await waitForUpstream(() => upstream.calls('POST /call').length, opts.jobs, 120_000);
+    const satJobs = await readJobs(hub, sat.submitted);
+    const failed = satJobs.filter((j) => j.status !== 'SUCCEEDED').length;
+    const lastDone = Math.max(...satJobs.map((j) => j.completedAt));
+    const completedPerSec = opts.jobs / ((lastDone - t0) / 1000);
+    const satLatency = satJobs.map((j) => j.completedAt - j.submittedAt - opts.latencyMs).sort((a, b) => a - b);
+    console.log(`accepted at the API        ${(opts.jobs / sat.seconds).toFixed(0)} jobs/s (${opts.submitConcurrency} concurrent clients)`);
+    console.log(`completed                  ${completedPerSec.toFixed(1)} jobs/s   (${failed} not SUCCEEDED)`);
+    console.log(`ratio to bound C/L         ${(completedPerSec / bound).toFixed(3)}   (target >= 0.9)`);
+    console.log(`peak upstream concurrency  ${upstream.maxInFlight}   (cap ${opts.concurrency})`);
+    console.log(`submit->done minus L       p50 ${percentile(satLatency, 50)} ms, p99 ${percentile(satLatency, 99)} ms (saturated: includes queueing behind the cap)`);
+
+    // Light load: submissions paced at a tenth of the bound (well under the hub's CPU capacity),
+    // so submit->done minus L is the pipeline's own overhead, not queueing.
+    upstream.reset();
+    const paced = Math.min(opts.jobs, 300);
+    const un = await submitAll(hub, paced, opts.submitConcurrency, 1000 / (bound / 10));
+    await waitForUpstream(() => upstream.calls('POST /call').length, paced, 120_000);
+    const unJobs = await readJobs(hub, un.submitted);
+    const unLatency = unJobs.map((j) => j.completedAt - j.submittedAt - opts.latencyMs).sort((a, b) => a - b);
+    console.log(`submit->done minus L       p50 ${percentile(unLatency, 50)} ms, p99 ${percentile(unLatency, 99)} ms (light load, ${(bound / 10).toFixed(0)} jobs/s, ${paced} jobs: pipeline overhead)`);
+    console.log(`hub peak RSS               ${peakRssMb(hub.state.pid).toFixed(0)} MB (one process: API, worker, poller, dynalite, fauxqs, SSM)`);
+  } finally {
+    await hub.stop();
+    await upstream.close();
+  }
+}
