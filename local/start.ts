@@ -27,6 +27,9 @@ async function main() {
     apiKey,
     workerConcurrency: intFromEnv('WORKER_CONCURRENCY', 25),
     batchSize: intFromEnv('WORKER_BATCH_SIZE', 1),
+    // The queue's visibility timeout is 6x this, as on AWS.
+    workerTimeoutMs: intFromEnv('WORKER_TIMEOUT_SECONDS', 60) * 1000,
+    maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', 15),
     onWorkerError: (err) => console.error('[worker]', err instanceof Error ? err.message : err),
   });
 

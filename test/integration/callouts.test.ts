@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
 import { startHubProcess, TEST_API_KEY, type RunningHub } from '../support/hub-process';
 
@@ -32,6 +35,41 @@ beforeAll(async () => {
 afterAll(async () => {
   await hub?.stop();
   await upstream?.close();
+});
+
+describe('the README path', () => {
+  test('the demo connector `echo` seeded by npm start answers at once', async () => {
+    const jobId = await submit('echo', 'echo', { hello: 'world' });
+    const job = await hub.waitForJob(jobId);
+    expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { statusCode: 200, data: { method: 'POST', path: '/echo', body: { hello: 'world' } } } });
+  });
+
+  test('a connector registered from a file with the CLI is called', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-bridge-row-'));
+    const file = join(dir, 'orders.json');
+    writeFileSync(file, JSON.stringify({ ...connector('cli-orders'), auth: { type: 'bearer', secret: 'token' } }));
+    expect((await hub.cli(['connectors', 'validate', file])).code).toBe(0);
+    const put = await hub.cli(['connectors', 'put', file, '--local']);
+    expect(put).toMatchObject({ code: 0 });
+    expect((await hub.cli(['secrets', 'put', 'cli-orders', 'token', '--local'], 'readme-token\n')).code).toBe(0);
+    upstream.route('GET /api/orders/77', (call) => ({ json: { id: 77, bearer: call.headers.authorization === 'Bearer readme-token' } }));
+    const job = await hub.waitForJob(await submit('cli-orders', 'getOrder', { orderId: '77' }));
+    expect(job.result).toEqual({ statusCode: 200, data: { id: 77, bearer: true } });
+    const listed = await hub.cli(['connectors', 'list', '--local']);
+    expect(listed.stdout).toMatch(/^cli-orders\trest\tenabled$/m);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the CLI refuses an invalid row with the JSON path and exit code 2, writing nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-bridge-row-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ ...connector('bad-row'), operations: { get: { method: 'FETCH', path: '/x' } } }));
+    const put = await hub.cli(['connectors', 'put', file, '--local']);
+    expect(put.code).toBe(2);
+    expect(put.stderr).toContain('$.operations.get.method');
+    expect((await hub.cli(['connectors', 'get', 'bad-row', '--local'])).code).toBe(1);
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
 
 describe('accepting callouts', () => {

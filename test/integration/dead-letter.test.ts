@@ -1,0 +1,57 @@
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
+import { startHubProcess, type RunningHub } from '../support/hub-process';
+
+/**
+ * Poison messages end in the dead-letter queue, where the CLI shows them and
+ * replays them. The hub runs with a 1 s worker timeout (6 s visibility) and
+ * maxReceiveCount 2 so this takes seconds, not the 15 x 6 min of the defaults.
+ */
+let hub: RunningHub;
+let upstream: FakeUpstream;
+let sqs: SQSClient;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  hub = await startHubProcess({ WORKER_TIMEOUT_SECONDS: '1', MAX_RECEIVE_COUNT: '2' });
+  sqs = new SQSClient({ region: hub.state.region, endpoint: hub.state.endpoints.sqs, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+});
+afterAll(async () => {
+  sqs?.destroy();
+  await hub?.stop();
+  await upstream?.close();
+});
+
+async function visibleInDlq(): Promise<number> {
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: hub.state.queues.deadLetter, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+}
+
+test('a message for a job that does not exist reaches the DLQ; list shows it, replay sends it back', async () => {
+  await sqs.send(new SendMessageCommand({ QueueUrl: hub.state.queues.jobs, MessageBody: JSON.stringify({ jobId: 'ghost-job' }) }));
+  await sqs.send(new SendMessageCommand({ QueueUrl: hub.state.queues.jobs, MessageBody: 'not json at all' }));
+  const deadline = Date.now() + 30_000;
+  while ((await visibleInDlq()) < 2) {
+    if (Date.now() > deadline) throw new Error(`poison messages not dead-lettered:\n${hub.output()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const listed = await hub.cli(['dlq', 'list', '--local']);
+  expect(listed.code).toBe(0);
+  expect(listed.stdout).toContain('ghost-job');
+  expect(listed.stdout).toContain('not json at all');
+  expect(listed.stderr).toContain('2 message(s)');
+  expect(await visibleInDlq()).toBe(2); // listing does not hide them
+
+  const replayed = await hub.cli(['dlq', 'replay', '--local']);
+  expect(replayed.code).toBe(0);
+  expect(replayed.stderr).toContain('replayed 2 message(s)');
+  expect(await visibleInDlq()).toBe(0);
+}, 60_000);
+
+test('a real job still completes while poison messages cycle', async () => {
+  upstream.route('POST /ok', { json: { fine: true } });
+  await hub.putConnector({ connectorId: 'dl-ok', type: 'rest', baseUrl: upstream.url, operations: { go: { method: 'POST', path: '/ok' } } });
+  const res = await hub.api('POST', '/v1/callouts/dl-ok/go', { payload: {} });
+  expect(res.status).toBe(202);
+  expect(await hub.waitForJob(res.body.jobId)).toMatchObject({ status: 'SUCCEEDED', result: { data: { fine: true } } });
+});
