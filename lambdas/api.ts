@@ -5,14 +5,14 @@ import { JobQueue } from './domain/job-queue';
 import { JobStore } from './domain/job-store';
 import { calloutRoutes } from './http/callout-routes';
 import { Router } from './http/router';
-import { documentClient, sqs } from './shared/clients';
+import { documentClient, dynamoDb, sqs } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
 import { errorResponse } from './shared/http';
 import { logger } from './shared/logger';
 
 // Controller Lambda: validates, records the job, enqueues it, answers 202. Built once per cold start.
 const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TABLE'), intEnv('CONNECTOR_CACHE_TTL_SECONDS', 30) * 1000);
-const jobs = new JobStore(documentClient, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }));
+const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }));
 const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
 const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger }))]);
 

@@ -7,14 +7,14 @@ import { JobQueue } from './domain/job-queue';
 import { JobRunner, RetryLaterError } from './domain/job-runner';
 import { JobStore } from './domain/job-store';
 import { SsmSecretSource } from './domain/secrets';
-import { documentClient, sqs, ssm } from './shared/clients';
+import { documentClient, dynamoDb, sqs, ssm } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
 import { logger } from './shared/logger';
 
 // Worker Lambda: one SQS record = one job. Built once per cold start.
 const stage = requireEnv('STAGE');
 const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TABLE'), intEnv('CONNECTOR_CACHE_TTL_SECONDS', 30) * 1000);
-const jobs = new JobStore(documentClient, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }));
+const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }));
 const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
 const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), stage, intEnv('SECRETS_CACHE_TTL_SECONDS', 300));
 const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps: { secrets, fetch: globalThis.fetch }, logger });

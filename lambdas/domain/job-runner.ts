@@ -81,12 +81,13 @@ export class JobRunner {
       throw new Error(`Malformed job message ${record.messageId}`);
     }
     const { jobId } = parsed.data;
-    const job = await jobs.get(jobId);
-    if (!job) throw new Error(`Job ${jobId} of message ${record.messageId} does not exist`);
-    if (!(await jobs.markRunning(jobId))) {
+    const run = await jobs.startRun(jobId);
+    if ('missing' in run) throw new Error(`Job ${jobId} of message ${record.messageId} does not exist`);
+    if ('ended' in run) {
       logger.info('job already finished; dropping redelivered message', { jobId });
       return;
     }
+    const { job } = run;
 
     let connector: Connector | undefined;
     try {

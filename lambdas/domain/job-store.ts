@@ -1,20 +1,38 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ResultEnvelope } from '../connectors/types';
 import type { Job, JobError } from './job';
 
-const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}` });
-const idempotencyKey = (key: string) => ({ pk: `IDEMPOTENCY#${key}` });
+const jobKey = (jobId: string) => ({ pk: { S: `JOB#${jobId}` } });
+const idempotencyKey = (key: string) => ({ pk: { S: `IDEMPOTENCY#${key}` } });
+const values = (v: Record<string, unknown>) => marshall(v, { removeUndefinedValues: true });
 
 export type IdempotencyClaim = { claimed: true } | { claimed: false; jobId: string; requestHash: string };
+
+function toJob(item: Record<string, AttributeValue>): Job {
+  const { pk: _pk, expiresAt: _exp, ...job } = unmarshall(item);
+  return job as Job;
+}
 
 /**
  * Jobs and idempotency keys share one table (partition key `pk`), both expiring
  * through the table's TTL attribute `expiresAt` (epoch seconds).
+ *
+ * It takes the plain DynamoDB client (not the document client) because this is
+ * the hot path — three writes per job — and a plain client can reuse its
+ * resolved middleware stack (`cacheMiddleware`), which lib-dynamodb's commands cannot.
  */
 export class JobStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DynamoDBClient,
     private readonly tableName: string,
     private readonly ttlDays = 30,
     private readonly now: () => number = Date.now,
@@ -24,58 +42,60 @@ export class JobStore {
     return Math.floor(this.now() / 1000) + this.ttlDays * 86_400;
   }
 
+  private isoNow(): string {
+    return new Date(this.now()).toISOString();
+  }
+
   async create(job: Job): Promise<void> {
     await this.db.send(
-      new PutCommand({
+      new PutItemCommand({
         TableName: this.tableName,
-        Item: { ...jobKey(job.jobId), ...job, expiresAt: this.expiresAt() },
+        Item: { ...values({ ...job, expiresAt: this.expiresAt() }), ...jobKey(job.jobId) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
   }
 
   async get(jobId: string): Promise<Job | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }));
-    if (!Item) return undefined;
-    const { pk: _pk, expiresAt: _exp, ...job } = Item;
-    return job as Job;
+    const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }));
+    return Item ? toJob(Item) : undefined;
   }
 
-  /** Moves a non-terminal job to RUNNING; returns false when it already ended (a redelivered message). */
-  async markRunning(jobId: string): Promise<boolean> {
+  /**
+   * Moves a job that has not ended to RUNNING and returns it, in one round trip.
+   * Returns `ended` for a job that already finished (a redelivered message), `missing` for no job.
+   */
+  async startRun(jobId: string): Promise<{ job: Job } | { ended: Job } | { missing: true }> {
     try {
-      await this.db.send(
-        new UpdateCommand({
+      const { Attributes } = await this.db.send(
+        new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(jobId),
           UpdateExpression: 'SET #s = :running, updatedAt = :now REMOVE nextAttemptAt',
           ConditionExpression: 'attribute_exists(pk) AND #s IN (:queued, :running)',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':running': 'RUNNING', ':queued': 'QUEUED', ':now': new Date(this.now()).toISOString() },
+          ExpressionAttributeValues: values({ ':running': 'RUNNING', ':queued': 'QUEUED', ':now': this.isoNow() }),
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return true;
+      return { job: toJob(Attributes!) };
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
+    // The rare path: find out why (dynalite does not return the item with the failure).
+    const job = await this.get(jobId);
+    return job ? { ended: job } : { missing: true };
   }
 
   /** A retry was handed back to the queue: keep the count and the last error visible while it waits. */
   async recordDeferredRetry(jobId: string, attempts: number, lastError: JobError, nextAttemptAt: Date): Promise<void> {
     await this.db.send(
-      new UpdateCommand({
+      new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
         UpdateExpression: 'SET #s = :queued, attempts = :a, #e = :e, nextAttemptAt = :next, updatedAt = :now',
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
-        ExpressionAttributeValues: {
-          ':queued': 'QUEUED',
-          ':a': attempts,
-          ':e': lastError,
-          ':next': nextAttemptAt.toISOString(),
-          ':now': new Date(this.now()).toISOString(),
-        },
+        ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':a': attempts, ':e': lastError, ':next': nextAttemptAt.toISOString(), ':now': this.isoNow() }),
       }),
     );
   }
@@ -91,13 +111,13 @@ export class JobStore {
   private async finish(jobId: string, status: 'SUCCEEDED' | 'FAILED', attempts: number, field: 'result' | 'error', value: unknown): Promise<void> {
     const other = field === 'result' ? 'error' : 'result';
     await this.db.send(
-      new UpdateCommand({
+      new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
-        UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now REMOVE #o, nextAttemptAt`,
+        UpdateExpression: 'SET #s = :s, attempts = :a, #f = :v, updatedAt = :now REMOVE #o, nextAttemptAt',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o': other },
-        ExpressionAttributeValues: { ':s': status, ':a': attempts, ':v': value, ':now': new Date(this.now()).toISOString() },
+        ExpressionAttributeValues: values({ ':s': status, ':a': attempts, ':v': value, ':now': this.isoNow() }),
       }),
     );
   }
@@ -106,9 +126,9 @@ export class JobStore {
   async claimIdempotencyKey(key: string, requestHash: string, jobId: string): Promise<IdempotencyClaim> {
     try {
       await this.db.send(
-        new PutCommand({
+        new PutItemCommand({
           TableName: this.tableName,
-          Item: { ...idempotencyKey(key), jobId, requestHash, expiresAt: this.expiresAt() },
+          Item: { ...values({ jobId, requestHash, expiresAt: this.expiresAt() }), ...idempotencyKey(key) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -116,12 +136,13 @@ export class JobStore {
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: idempotencyKey(key), ConsistentRead: true }));
+    const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: idempotencyKey(key), ConsistentRead: true }));
     if (!Item) return this.claimIdempotencyKey(key, requestHash, jobId); // expired in between: claim again
-    return { claimed: false, jobId: String(Item.jobId), requestHash: String(Item.requestHash) };
+    const held = unmarshall(Item);
+    return { claimed: false, jobId: String(held.jobId), requestHash: String(held.requestHash) };
   }
 
   async releaseIdempotencyKey(key: string): Promise<void> {
-    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: idempotencyKey(key) }));
+    await this.db.send(new DeleteItemCommand({ TableName: this.tableName, Key: idempotencyKey(key) }));
   }
 }

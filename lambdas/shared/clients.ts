@@ -9,15 +9,16 @@ import { SSMClient } from '@aws-sdk/client-ssm';
  * Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, so the
  * same code talks to AWS or to the local emulators without a branch here.
  */
-export const dynamoDb = new DynamoDBClient({});
-export const documentClient = DynamoDBDocumentClient.from(dynamoDb, {
+// cacheMiddleware reuses the resolved middleware stack per command type: about
+// half the client CPU per call. lib-dynamodb's document commands cannot be
+// cached that way (their handler is bound to the first command), so the
+// document client gets its own uncached client; the hot path (JobStore) uses `dynamoDb`.
+export const dynamoDb = new DynamoDBClient({ cacheMiddleware: true });
+export const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
 });
 // The queue URL only names the queue; requests go to the configured endpoint
 // (an emulator's queue URLs carry a host name that does not resolve).
-// cacheMiddleware reuses the resolved middleware stack per command type: about
-// half the client CPU per call. Not set on the DynamoDB client, because
-// lib-dynamodb's document commands cannot be cached that way.
 export const sqs = new SQSClient({ useQueueUrlAsEndpoint: false, cacheMiddleware: true });
 export const ssm = new SSMClient({});
 // Path-style addressing and checksums only when required keep presigned URLs

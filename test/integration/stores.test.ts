@@ -63,25 +63,26 @@ describe('JobStore', () => {
     payload: { a: 1 },
   });
 
-  test('markRunning refuses a finished job (redelivered message)', async () => {
-    const store = new JobStore(dynamo.db, dynamo.tables.jobs);
+  test('startRun returns the job as RUNNING, and refuses a finished or missing one', async () => {
+    const store = new JobStore(dynamo.client, dynamo.tables.jobs);
     await store.create(job('j1'));
-    expect(await store.markRunning('j1')).toBe(true);
-    expect(await store.markRunning('j1')).toBe(true); // a retry after a crash may run it again
+    const started = await store.startRun('j1');
+    expect(started).toEqual({ job: expect.objectContaining({ jobId: 'j1', status: 'RUNNING', payload: { a: 1 } }) });
+    expect('job' in (await store.startRun('j1'))).toBe(true); // a retry after a crash may run it again
     await store.succeed('j1', 1, { statusCode: 200, data: 'ok' });
-    expect(await store.markRunning('j1')).toBe(false);
-    expect(await store.markRunning('missing')).toBe(false);
+    expect(await store.startRun('j1')).toEqual({ ended: expect.objectContaining({ status: 'SUCCEEDED' }) });
+    expect(await store.startRun('missing')).toEqual({ missing: true });
     expect(await store.get('j1')).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { statusCode: 200, data: 'ok' } });
   });
 
   test('a job cannot be created twice', async () => {
-    const store = new JobStore(dynamo.db, dynamo.tables.jobs);
+    const store = new JobStore(dynamo.client, dynamo.tables.jobs);
     await store.create(job('j2'));
     await expect(store.create(job('j2'))).rejects.toThrow();
   });
 
   test('only one of concurrent claims of an idempotency key wins', async () => {
-    const store = new JobStore(dynamo.db, dynamo.tables.jobs);
+    const store = new JobStore(dynamo.client, dynamo.tables.jobs);
     const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => store.claimIdempotencyKey('k-race', 'h', `job-${i}`)));
     const winners = claims.filter((c) => c.claimed);
     expect(winners).toHaveLength(1);
@@ -90,7 +91,7 @@ describe('JobStore', () => {
   });
 
   test('records a deferred retry, then clears the wait when finished', async () => {
-    const store = new JobStore(dynamo.db, dynamo.tables.jobs);
+    const store = new JobStore(dynamo.client, dynamo.tables.jobs);
     await store.create(job('j3'));
     await store.recordDeferredRetry('j3', 1, { code: 'UPSTREAM_HTTP_ERROR', message: '429', retryable: true, statusCode: 429 }, new Date(Date.now() + 60_000));
     expect(await store.get('j3')).toMatchObject({ status: 'QUEUED', attempts: 1, error: { statusCode: 429 }, nextAttemptAt: expect.any(String) });
@@ -110,7 +111,7 @@ describe('CalloutService', () => {
     sqsMock.on(SendMessageCommand).rejects(new Error('connect ECONNREFUSED'));
     const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
     await connectors.put((await import('../../lambdas/connectors/schema')).connectorSchema.parse(row('svc')));
-    const jobs = new JobStore(dynamo.db, dynamo.tables.jobs);
+    const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
     const ids = ['job-a', 'job-b'];
     const service = new CalloutService({ connectors, jobs, queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'), logger, newId: () => ids.shift()! });
     const attempt = service.submit({ connectorId: 'svc', operation: 'op', payload: {}, idempotencyKey: 'k-outage' });
@@ -134,7 +135,7 @@ describe('CalloutService', () => {
   test('errors are AppErrors with stable codes', async () => {
     const service = new CalloutService({
       connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
-      jobs: new JobStore(dynamo.db, dynamo.tables.jobs),
+      jobs: new JobStore(dynamo.client, dynamo.tables.jobs),
       queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'),
       logger,
     });
