@@ -13,7 +13,8 @@ let sqs: SQSClient;
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
-  hub = await startHubProcess({ WORKER_TIMEOUT_SECONDS: '1', MAX_RECEIVE_COUNT: '2' });
+  // Batches of up to 10: poison and good messages share invocations (partial batch responses).
+  hub = await startHubProcess({ WORKER_TIMEOUT_SECONDS: '1', MAX_RECEIVE_COUNT: '2', WORKER_BATCH_SIZE: '10' });
   sqs = new SQSClient({ region: hub.state.region, endpoint: hub.state.endpoints.sqs, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
 });
 afterAll(async () => {
@@ -28,8 +29,12 @@ async function visibleInDlq(): Promise<number> {
 }
 
 test('a message for a job that does not exist reaches the DLQ; list shows it, replay sends it back', async () => {
+  upstream.route('POST /ok', { json: { fine: true } });
+  await hub.putConnector({ connectorId: 'dl-batch', type: 'rest', baseUrl: upstream.url, operations: { go: { method: 'POST', path: '/ok' } } });
   await sqs.send(new SendMessageCommand({ QueueUrl: hub.state.queues.jobs, MessageBody: JSON.stringify({ jobId: 'ghost-job' }) }));
+  const good = await Promise.all(Array.from({ length: 5 }, () => hub.api('POST', '/v1/callouts/dl-batch/go', { payload: {} })));
   await sqs.send(new SendMessageCommand({ QueueUrl: hub.state.queues.jobs, MessageBody: 'not json at all' }));
+  for (const res of good) expect(await hub.waitForJob(res.body.jobId)).toMatchObject({ status: 'SUCCEEDED' });
   const deadline = Date.now() + 30_000;
   while ((await visibleInDlq()) < 2) {
     if (Date.now() > deadline) throw new Error(`poison messages not dead-lettered:\n${hub.output()}`);

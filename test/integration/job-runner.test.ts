@@ -1,0 +1,151 @@
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { InfrastructureError, RequestPreparationError, UpstreamHttpError, UpstreamNetworkError } from '../../lambdas/connectors/errors';
+import type { ResultEnvelope, Wrapper, WrapperMap } from '../../lambdas/connectors/types';
+import { ConnectorStore } from '../../lambdas/domain/connector-store';
+import { JobQueue } from '../../lambdas/domain/job-queue';
+import { JobRunner, RetryLaterError } from '../../lambdas/domain/job-runner';
+import { JobStore } from '../../lambdas/domain/job-store';
+import { startDynamo } from '../support/dynamo';
+import { sqsRecord } from '../support/events';
+
+/** The worker's job runner with real stores on dynalite, a real JobQueue over a mocked SQS client, and a scripted wrapper. */
+let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+const sqsMock = mockClient(SQSClient);
+const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+let seq = 0;
+
+beforeAll(async () => {
+  dynamo = await startDynamo();
+});
+afterAll(async () => {
+  sqsMock.restore();
+  await dynamo.stop();
+});
+beforeEach(() => sqsMock.reset());
+
+/** A wrapper that plays a script: each step throws or returns. */
+function scripted(steps: Array<Error | ResultEnvelope>) {
+  const calls: unknown[] = [];
+  const wrapper: Wrapper = {
+    async call(request) {
+      calls.push(request.payload);
+      const step = steps[Math.min(calls.length - 1, steps.length - 1)]!;
+      if (step instanceof Error) throw step;
+      return step;
+    },
+  };
+  return { wrapper, calls };
+}
+
+async function setup(steps: Array<Error | ResultEnvelope>, connectorExtra: Record<string, unknown> = {}) {
+  const id = `c-${++seq}`;
+  await dynamo.db.send(
+    new PutCommand({
+      TableName: dynamo.tables.connectors,
+      Item: { connectorId: id, type: 'rest', baseUrl: 'http://127.0.0.1:1', retry: { maxAttempts: 3, baseDelayMs: 100 }, operations: { op: { method: 'POST', path: '/x' } }, ...connectorExtra },
+    }),
+  );
+  const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
+  const jobId = `job-${seq}`;
+  const now = new Date().toISOString();
+  await jobs.create({ jobId, connectorId: id, operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: { n: seq } });
+  const { wrapper, calls } = scripted(steps);
+  const sleeps: number[] = [];
+  const runner = new JobRunner({
+    connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
+    jobs,
+    queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
+    wrappers: { rest: wrapper } as WrapperMap,
+    wrapperDeps: { secrets: { get: async () => 'x' }, fetch: globalThis.fetch },
+    logger,
+    sleep: async (ms) => sleeps.push(ms),
+    random: () => 0.5,
+  });
+  const record = sqsRecord(JSON.stringify({ jobId }));
+  return { runner, jobs, jobId, calls, sleeps, record };
+}
+
+const ok: ResultEnvelope = { statusCode: 200, data: { ok: true } };
+
+test('success on the first call', async () => {
+  const t = await setup([ok]);
+  await t.runner.process(t.record);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: ok });
+  expect(t.calls).toEqual([{ n: seq }]);
+});
+
+test('retryable failures are retried in the invocation with backoff, then succeed', async () => {
+  const t = await setup([new UpstreamHttpError(503, 'busy'), new UpstreamNetworkError('reset'), ok]);
+  await t.runner.process(t.record);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 3 });
+  expect(t.sleeps).toEqual([75, 150]); // base 100: steps 100, 200 with equal jitter at random 0.5
+});
+
+test('retries exhausted: FAILED with the last error, retryable true', async () => {
+  const t = await setup([new UpstreamHttpError(500, 'boom')]);
+  await t.runner.process(t.record);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 3, error: { code: 'UPSTREAM_HTTP_ERROR', retryable: true, statusCode: 500 } });
+});
+
+test('a long Retry-After hands the message back to SQS, and the redelivery finishes the job', async () => {
+  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  const t = await setup([new UpstreamHttpError(429, 'slow down', 30_000), ok]);
+  await expect(t.runner.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
+  const visibility = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input;
+  expect(visibility).toMatchObject({ ReceiptHandle: t.record.receiptHandle, VisibilityTimeout: 30 });
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'QUEUED', attempts: 1, error: { statusCode: 429 }, nextAttemptAt: expect.any(String) });
+  expect(t.sleeps).toEqual([]);
+  await t.runner.process(t.record); // SQS redelivers after the visibility timeout
+  const done = await t.jobs.get(t.jobId);
+  expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+  expect(done!.error).toBeUndefined();
+});
+
+test('a short wait is deferred too when the invocation has no time left for it', async () => {
+  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  const t = await setup([new UpstreamHttpError(503, 'busy'), ok]);
+  await expect(t.runner.process(t.record, () => 2_000)).rejects.toBeInstanceOf(RetryLaterError);
+  expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
+});
+
+test('a request that cannot be built fails at once and counts no attempt', async () => {
+  const t = await setup([new RequestPreparationError('SECRET_NOT_FOUND', 'store it')]);
+  await t.runner.process(t.record);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'SECRET_NOT_FOUND', retryable: false } });
+});
+
+test('an infrastructure failure is left to SQS redelivery; the job is not failed', async () => {
+  const t = await setup([new InfrastructureError('SSM throttled'), ok]);
+  await expect(t.runner.process(t.record)).rejects.toBeInstanceOf(InfrastructureError);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'RUNNING', attempts: 0 });
+  await t.runner.process(t.record);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+});
+
+test('a redelivered message for a finished job calls nothing', async () => {
+  const t = await setup([ok]);
+  await t.runner.process(t.record);
+  await t.runner.process(t.record);
+  expect(t.calls).toHaveLength(1);
+});
+
+test('a connector disabled after the job was accepted fails it without a call', async () => {
+  const t = await setup([ok], { enabled: false });
+  await t.runner.process(t.record);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'CONNECTOR_DISABLED', retryable: false } });
+  expect(t.calls).toHaveLength(0);
+});
+
+test('a result too large for the job record fails with RESULT_TOO_LARGE', async () => {
+  const t = await setup([{ statusCode: 200, data: 'x'.repeat(310 * 1024) }]);
+  await t.runner.process(t.record);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'RESULT_TOO_LARGE', statusCode: 200 } });
+});
+
+test('malformed or orphan messages throw, so SQS can dead-letter them', async () => {
+  const t = await setup([ok]);
+  await expect(t.runner.process(sqsRecord('not json'))).rejects.toThrow(/Malformed/);
+  await expect(t.runner.process(sqsRecord(JSON.stringify({ jobId: 'nope' })))).rejects.toThrow(/does not exist/);
+});
