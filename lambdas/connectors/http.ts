@@ -1,3 +1,4 @@
+import { XMLParser } from 'fast-xml-parser';
 import { parseRetryAfter } from '../domain/retry-policy';
 import { UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from './errors';
 import type { ResultEnvelope } from './types';
@@ -18,16 +19,19 @@ export async function send(fetchFn: typeof fetch, url: string, init: RequestInit
 
 const MAX_ERROR_BODY_CHARS = 500;
 
+// Attributes kept under "@_name"; numbers stay strings (a zip code is not a number).
+const xmlParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, trimValues: true });
+
+/** JSON and XML bodies are parsed (XML to JSON); anything else is returned as text. */
 export async function parseBody(response: Response): Promise<unknown> {
   const text = await response.text();
   if (text === '') return null;
   const type = response.headers.get('content-type') ?? '';
-  if (/[/+]json\b/i.test(type)) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
+  try {
+    if (/[/+]json\b/i.test(type)) return JSON.parse(text);
+    if (/[/+]xml\b/i.test(type)) return xmlParser.parse(text);
+  } catch {
+    // a body that does not match its content type is still worth seeing
   }
   return text;
 }

@@ -13,12 +13,17 @@ import type { Job, JobError } from './job';
 
 const jobKey = (jobId: string) => ({ pk: { S: `JOB#${jobId}` } });
 const idempotencyKey = (key: string) => ({ pk: { S: `IDEMPOTENCY#${key}` } });
-const values = (v: Record<string, unknown>) => marshall(v, { removeUndefinedValues: true });
+// Upstream JSON may carry integers beyond 2^53 (Viber's message_token): JSON.parse has
+// already rounded them, so storing them as parsed loses nothing more.
+const values = (v: Record<string, unknown>) => marshall(v, { removeUndefinedValues: true, allowImpreciseNumbers: true });
 
 export type IdempotencyClaim = { claimed: true } | { claimed: false; jobId: string; requestHash: string };
 
+/** Read numbers back as JS numbers, large ones included (the JSON they came from had no more precision). */
+const read = (item: Record<string, AttributeValue>) => unmarshall(item, { wrapNumbers: (n) => Number(n) });
+
 function toJob(item: Record<string, AttributeValue>): Job {
-  const { pk: _pk, expiresAt: _exp, ...job } = unmarshall(item);
+  const { pk: _pk, expiresAt: _exp, ...job } = read(item);
   return job as Job;
 }
 
@@ -138,7 +143,7 @@ export class JobStore {
     }
     const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: idempotencyKey(key), ConsistentRead: true }));
     if (!Item) return this.claimIdempotencyKey(key, requestHash, jobId); // expired in between: claim again
-    const held = unmarshall(Item);
+    const held = read(Item);
     return { claimed: false, jobId: String(held.jobId), requestHash: String(held.requestHash) };
   }
 

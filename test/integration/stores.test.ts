@@ -75,6 +75,13 @@ describe('JobStore', () => {
     expect(await store.get('j1')).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { statusCode: 200, data: 'ok' } });
   });
 
+  test('results with integers beyond 2^53 (as upstream JSON may carry) are stored and read back', async () => {
+    const store = new JobStore(dynamo.client, dynamo.tables.jobs);
+    await store.create({ ...job('big'), payload: { id: 9007199254740993 } });
+    await store.succeed('big', 1, { statusCode: 200, data: { message_token: 5098034272017990000, ratio: 0.25 } });
+    expect(await store.get('big')).toMatchObject({ payload: { id: 9007199254740992 }, result: { data: { message_token: 5098034272017990000, ratio: 0.25 } } });
+  });
+
   test('a job cannot be created twice', async () => {
     const store = new JobStore(dynamo.client, dynamo.tables.jobs);
     await store.create(job('j2'));

@@ -1,17 +1,52 @@
 import { z } from 'zod';
 import { baseConnectorFields, httpUrlSchema, operationNameSchema, secretNameSchema } from '../common';
+import { jmespathSchema } from '../mapping';
+import { headersSchema, secretRefSchema, valueSourceSchema } from '../values';
 
+/** Every scheme keeps its credentials in SSM: a row only names secrets. */
 export const restAuthSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),
   z.object({ type: z.literal('bearer'), secret: secretNameSchema }).strict(),
+  z.object({ type: z.literal('basic'), username: valueSourceSchema, password: secretRefSchema }).strict(),
+  z
+    .object({
+      type: z.literal('apiKey'),
+      /** Where the key goes. */
+      in: z.enum(['header', 'query']).default('header'),
+      /** Header or query parameter name. */
+      name: z.string().min(1).max(128),
+      value: secretRefSchema,
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('oauth2ClientCredentials'),
+      tokenUrl: httpUrlSchema,
+      clientId: valueSourceSchema,
+      clientSecret: secretRefSchema,
+      scope: z.string().max(1024).optional(),
+      audience: z.string().max(1024).optional(),
+      /** client_secret_basic ("basic", the RFC default) or client_secret_post ("body"). */
+      authMethod: z.enum(['basic', 'body']).default('basic'),
+    })
+    .strict(),
 ]);
 
 export const restOperationSchema = z
   .object({
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
-    /** Appended to baseUrl; `{name}` is filled from the payload field `name`. */
+    /** Appended to baseUrl; `{name}` is filled from the (mapped) request field `name`. */
     path: z.string().startsWith('/', 'must start with "/"').max(2048),
     description: z.string().max(1024).optional(),
+    /** How a POST/PUT/PATCH body is encoded. @default json */
+    contentType: z.enum(['json', 'form', 'xml']).default('json'),
+    /** Root element name for XML bodies. @default "request" */
+    xmlRoot: z.string().regex(/^[A-Za-z_][\w.-]*$/).optional(),
+    headers: headersSchema.optional(),
+    /** JMESPath over {payload, recordId}: builds the body (or query for GET/DELETE). Default: the payload as is. */
+    request: jmespathSchema.optional(),
+    /** JMESPath over the parsed response body: becomes `data`. Default: the whole body. */
+    response: jmespathSchema.optional(),
   })
   .strict();
 
@@ -21,9 +56,12 @@ export const restConnectorSchema = z
     type: z.literal('rest'),
     baseUrl: httpUrlSchema,
     auth: restAuthSchema.default({ type: 'none' }),
+    /** Sent with every operation; a value may be `{"secret": "name"}`. */
+    headers: headersSchema.optional(),
     operations: z.record(operationNameSchema, restOperationSchema).refine((ops) => Object.keys(ops).length > 0, 'must declare at least one operation'),
   })
   .strict();
 
 export type RestConnector = z.infer<typeof restConnectorSchema>;
 export type RestOperation = z.infer<typeof restOperationSchema>;
+export type RestAuth = z.infer<typeof restAuthSchema>;

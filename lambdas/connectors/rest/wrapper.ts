@@ -1,9 +1,15 @@
+import { XMLBuilder } from 'fast-xml-parser';
 import { RequestPreparationError } from '../errors';
-import { send, toEnvelope } from '../http';
+import { parseBody, send, toEnvelope } from '../http';
+import { mapRequest, mapResponse } from '../mapping';
+import { tokenCache, type ClientCredentials } from '../oauth2';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
+import { resolveHeaders, resolveValue } from '../values';
 import type { RestConnector, RestOperation } from './schema';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const CONTENT_TYPES = { json: 'application/json', form: 'application/x-www-form-urlencoded', xml: 'application/xml' } as const;
+const xmlBuilder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true });
 
 export interface BuiltRequest {
   url: string;
@@ -12,60 +18,139 @@ export interface BuiltRequest {
   body?: string;
 }
 
-function asRecord(payload: unknown): Record<string, unknown> {
-  if (payload === undefined || payload === null) return {};
-  if (typeof payload === 'object' && !Array.isArray(payload)) return payload as Record<string, unknown>;
-  return {};
+function asRecord(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 function scalar(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-/** Fill `{name}` from the payload, put the rest in the query (GET/DELETE) or send the payload as the JSON body. */
-export function buildRestRequest(connector: RestConnector, operation: RestOperation, payload: unknown): BuiltRequest {
-  const fields = asRecord(payload);
+function encodeBody(op: RestOperation, body: unknown): string {
+  switch (op.contentType) {
+    case 'json':
+      return JSON.stringify(body ?? {});
+    case 'form': {
+      const form = new URLSearchParams();
+      for (const [k, v] of Object.entries(asRecord(body))) {
+        if (v === undefined || v === null) continue;
+        if (Array.isArray(v)) v.forEach((item) => form.append(k, scalar(item)));
+        else form.append(k, scalar(v));
+      }
+      return form.toString();
+    }
+    case 'xml':
+      return `<?xml version="1.0" encoding="UTF-8"?>${xmlBuilder.build({ [op.xmlRoot ?? 'request']: body ?? {} })}`;
+  }
+}
+
+/**
+ * Builds the request: the operation's request mapping (or the payload) gives the
+ * fields; `{name}` placeholders take theirs; the rest is the query (GET/DELETE)
+ * or the body, encoded as the operation's content type.
+ */
+export function buildRestRequest(connector: RestConnector, op: RestOperation, payload: unknown, recordId?: string): BuiltRequest {
+  const source = op.request ? mapRequest(op.request, { payload, recordId }) : payload;
+  const fields = asRecord(source);
   const used = new Set<string>();
-  const path = operation.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
+  const path = op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     const value = fields[name];
     if (value === undefined || value === null || value === '') {
-      throw new RequestPreparationError('INVALID_PAYLOAD', `The payload has no "${name}" field, needed by the operation path ${operation.path}`);
+      throw new RequestPreparationError('INVALID_PAYLOAD', `The ${op.request ? 'mapped request' : 'payload'} has no "${name}" field, needed by the operation path ${op.path}`);
     }
     used.add(name);
     return encodeURIComponent(scalar(value));
   });
   const url = new URL(connector.baseUrl.replace(/\/+$/, '') + path);
-  const headers: Record<string, string> = { accept: 'application/json, text/plain;q=0.9, */*;q=0.8' };
-  if (BODY_METHODS.has(operation.method)) {
-    headers['content-type'] = 'application/json';
-    return { url: url.toString(), method: operation.method, headers, body: JSON.stringify(payload ?? {}) };
+  const headers: Record<string, string> = { accept: 'application/json, application/xml;q=0.9, text/plain;q=0.8, */*;q=0.5' };
+  if (BODY_METHODS.has(op.method)) {
+    headers['content-type'] = CONTENT_TYPES[op.contentType];
+    return { url: url.toString(), method: op.method, headers, body: encodeBody(op, source) };
   }
   for (const [key, value] of Object.entries(fields)) {
     if (used.has(key) || value === undefined || value === null) continue;
     if (Array.isArray(value)) value.forEach((v) => url.searchParams.append(key, scalar(v)));
     else url.searchParams.append(key, scalar(value));
   }
-  return { url: url.toString(), method: operation.method, headers };
+  return { url: url.toString(), method: op.method, headers };
 }
 
-async function authHeaders(connector: RestConnector, deps: WrapperDeps): Promise<Record<string, string>> {
-  switch (connector.auth.type) {
+async function clientCredentials(connector: RestConnector, deps: WrapperDeps): Promise<ClientCredentials | undefined> {
+  const auth = connector.auth;
+  if (auth.type !== 'oauth2ClientCredentials') return undefined;
+  return {
+    tokenUrl: auth.tokenUrl,
+    clientId: await resolveValue(auth.clientId, connector.connectorId, deps.secrets),
+    clientSecret: await deps.secrets.get(connector.connectorId, auth.clientSecret.secret),
+    scope: auth.scope,
+    audience: auth.audience,
+    authMethod: auth.authMethod,
+  };
+}
+
+/** Puts the credential on the request (header or query); returns the OAuth token used, if any. */
+async function authorize(request: BuiltRequest, connector: RestConnector, deps: WrapperDeps, oauth?: ClientCredentials): Promise<string | undefined> {
+  const { auth, connectorId } = connector;
+  switch (auth.type) {
     case 'none':
-      return {};
+      return undefined;
     case 'bearer':
-      return { authorization: `Bearer ${await deps.secrets.get(connector.connectorId, connector.auth.secret)}` };
+      request.headers.authorization = `Bearer ${await deps.secrets.get(connectorId, auth.secret)}`;
+      return undefined;
+    case 'basic': {
+      const user = await resolveValue(auth.username, connectorId, deps.secrets);
+      const password = await deps.secrets.get(connectorId, auth.password.secret);
+      request.headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+      return undefined;
+    }
+    case 'apiKey': {
+      const key = await deps.secrets.get(connectorId, auth.value.secret);
+      if (auth.in === 'header') request.headers[auth.name.toLowerCase()] = key;
+      else {
+        const url = new URL(request.url);
+        url.searchParams.set(auth.name, key);
+        request.url = url.toString();
+      }
+      return undefined;
+    }
+    case 'oauth2ClientCredentials': {
+      const token = await tokenCache.get(oauth!, deps.fetch, connector.timeoutMs);
+      request.headers.authorization = `Bearer ${token}`;
+      return token;
+    }
   }
 }
 
 export const restWrapper: Wrapper<RestConnector> = {
   async call(request: CallRequest<RestConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
     const { connector, operationName } = request;
-    const operation = connector.operations[operationName];
-    if (!operation) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
-    const built = buildRestRequest(connector, operation, request.payload);
-    const headers = { ...built.headers, ...(await authHeaders(connector, deps)) };
-    if (request.correlationId) headers['x-correlation-id'] = request.correlationId;
-    const response = await send(deps.fetch, built.url, { method: built.method, headers, body: built.body }, connector.timeoutMs);
-    return toEnvelope(response);
+    const op = connector.operations[operationName];
+    if (!op) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
+    const built = buildRestRequest(connector, op, request.payload, request.recordId);
+    // Static headers first, so auth and content type cannot be overridden by accident.
+    const staticHeaders = {
+      ...(await resolveHeaders(connector.headers, connector.connectorId, deps.secrets)),
+      ...(await resolveHeaders(op.headers, connector.connectorId, deps.secrets)),
+    };
+    built.headers = { ...staticHeaders, ...built.headers };
+    if (request.correlationId) built.headers['x-correlation-id'] = request.correlationId;
+    const oauth = await clientCredentials(connector, deps);
+
+    const attempt = async () => {
+      const req = { ...built, headers: { ...built.headers } };
+      const token = await authorize(req, connector, deps, oauth);
+      const response = await send(deps.fetch, req.url, { method: req.method, headers: req.headers, body: req.body }, connector.timeoutMs);
+      return { response, token };
+    };
+    let { response, token } = await attempt();
+    if (response.status === 401 && oauth && token) {
+      // The token may have been revoked or expired early: one fresh token, one more try.
+      await response.body?.cancel();
+      tokenCache.invalidate(oauth, token);
+      ({ response } = await attempt());
+    }
+    const envelope = await toEnvelope(response, parseBody);
+    return op.response ? { statusCode: envelope.statusCode, data: mapResponse(op.response, envelope.data) } : envelope;
   },
 };
+

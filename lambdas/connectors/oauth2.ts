@@ -1,0 +1,95 @@
+import { UpstreamError } from './errors';
+import { send } from './http';
+import { parseRetryAfter } from '../domain/retry-policy';
+
+/**
+ * OAuth 2.0 client credentials tokens, cached at module scope so every
+ * invocation of a warm Lambda reuses them until shortly before expiry, and
+ * concurrent callers share one token request.
+ */
+export interface ClientCredentials {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scope?: string;
+  audience?: string;
+  /** client_secret_basic (Authorization header, the RFC's default) or client_secret_post. */
+  authMethod: 'basic' | 'body';
+}
+
+interface CachedToken {
+  accessToken: string;
+  expiresAt: number;
+}
+
+/** Renew this long before the token expires, so it never expires mid-call. */
+const EXPIRY_MARGIN_MS = 60_000;
+/** When the server gives no expires_in. */
+const DEFAULT_LIFETIME_MS = 300_000;
+
+export class TokenCache {
+  private readonly tokens = new Map<string, CachedToken>();
+  private readonly pending = new Map<string, Promise<CachedToken>>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  private key(c: ClientCredentials): string {
+    return JSON.stringify([c.tokenUrl, c.clientId, c.scope ?? '', c.audience ?? '']);
+  }
+
+  async get(c: ClientCredentials, fetchFn: typeof fetch, timeoutMs: number): Promise<string> {
+    const key = this.key(c);
+    const cached = this.tokens.get(key);
+    if (cached && cached.expiresAt - EXPIRY_MARGIN_MS > this.now()) return cached.accessToken;
+    let request = this.pending.get(key);
+    if (!request) {
+      request = this.request(c, fetchFn, timeoutMs).finally(() => this.pending.delete(key));
+      this.pending.set(key, request);
+    }
+    const token = await request;
+    this.tokens.set(key, token);
+    return token.accessToken;
+  }
+
+  /** Forget a token the API refused (401), so the next get() fetches a new one. */
+  invalidate(c: ClientCredentials, accessToken: string): void {
+    const key = this.key(c);
+    if (this.tokens.get(key)?.accessToken === accessToken) this.tokens.delete(key);
+  }
+
+  private async request(c: ClientCredentials, fetchFn: typeof fetch, timeoutMs: number): Promise<CachedToken> {
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (c.scope) form.set('scope', c.scope);
+    if (c.audience) form.set('audience', c.audience);
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    if (c.authMethod === 'basic') {
+      headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`).toString('base64')}`;
+    } else {
+      form.set('client_id', c.clientId);
+      form.set('client_secret', c.clientSecret);
+    }
+    const response = await send(fetchFn, c.tokenUrl, { method: 'POST', headers, body: form.toString() }, timeoutMs);
+    const text = await response.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // reported below
+    }
+    if (!response.ok || typeof body.access_token !== 'string') {
+      // The token endpoint's error (RFC 6749 §5.2) names the problem; its body never holds our secret.
+      const reason = typeof body.error === 'string' ? `${body.error}${body.error_description ? `: ${String(body.error_description)}` : ''}` : `HTTP ${response.status}`;
+      throw new UpstreamError('OAUTH_TOKEN_FAILED', `The token endpoint ${new URL(c.tokenUrl).origin} refused the client credentials (${reason})`, {
+        statusCode: response.status,
+        retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+        // Bad credentials will not fix themselves; an unavailable token endpoint may.
+        transient: response.status === 429 || response.status >= 500,
+      });
+    }
+    const expiresIn = Number(body.expires_in);
+    return { accessToken: body.access_token, expiresAt: this.now() + (Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : DEFAULT_LIFETIME_MS) };
+  }
+}
+
+/** Shared by every connector in this process (warm Lambda). */
+export const tokenCache = new TokenCache();
