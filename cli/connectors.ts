@@ -15,6 +15,8 @@ export function loadConnectorFile(file: string): Connector {
   } catch (err) {
     throw new CliError(`${file}: not readable JSON (${(err as Error).message})`, 2);
   }
+  // "$schema" points editors at docs/connector.schema.json; it is not part of the row.
+  if (raw && typeof raw === 'object' && '$schema' in raw) delete (raw as Record<string, unknown>).$schema;
   const parsed = parseConnector(raw);
   if (!parsed.ok) throw new CliError(`${file}: invalid connector\n${parsed.errors.map((e) => `  ${e}`).join('\n')}`, 2);
   return parsed.connector;

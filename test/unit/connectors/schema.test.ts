@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectorSchema, parseConnector } from '../../../lambdas/connectors/schema';
+import { connectorJsonSchema, SCHEMA_PATH } from '../../../scripts/export-schema';
+
+const docs = readFileSync(join(__dirname, '../../../docs/connectors.md'), 'utf8');
+const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
+
+/** JSON code blocks that look like connector rows. */
+function rows(markdown: string): Array<Record<string, unknown>> {
+  return [...markdown.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!)).filter((v) => v && typeof v === 'object' && 'connectorId' in v);
+}
+
+test('every example row in docs/connectors.md and the README is valid, one per type at least', () => {
+  const examples = [...rows(docs), ...rows(readme)];
+  for (const row of examples) {
+    const parsed = parseConnector(row);
+    expect(parsed.ok ? [] : parsed.errors).toEqual([]);
+  }
+  const types = new Set(examples.map((r) => r.type));
+  for (const t of connectorSchema.options.map((o) => o.shape.type.value)) expect(types).toContain(t);
+});
+
+test('the committed JSON Schema matches the zod schema (run `npm run schema` after changing it)', () => {
+  expect(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'))).toEqual(JSON.parse(JSON.stringify(connectorJsonSchema())));
+});
+
+test('defaults are applied and errors carry JSON paths', () => {
+  const ok = parseConnector({ connectorId: 'a', type: 'viber', authToken: { secret: 't' }, sender: { name: 'Bot' }, operations: { s: { action: 'sendMessage' } } });
+  expect(ok).toMatchObject({ ok: true, connector: { enabled: true, baseUrl: 'https://chatapi.viber.com/pa', retry: { maxAttempts: 3 } } });
+  const bad = parseConnector({ connectorId: 'a', type: 'slack', operations: { n: { action: 'postMessage' } } });
+  expect(bad).toEqual({ ok: false, errors: ['$.botToken: is required by postMessage operations'] });
+  const unknownType = parseConnector({ connectorId: 'a', type: 'ftp' });
+  expect(unknownType.ok).toBe(false);
+  const secretInline = parseConnector({ connectorId: 'a', type: 'rest', baseUrl: 'https://x', auth: { type: 'basic', username: 'u', password: 'plain' }, operations: { g: { method: 'GET', path: '/' } } });
+  expect(secretInline.ok ? [] : secretInline.errors.join()).toMatch(/\$\.auth\.password/);
+  const soap = parseConnector({ connectorId: 'a', type: 'soap', wsdlUrl: 'https://x/?wsdl', operations: { o: { operation: 'Add', service: 'Calculator' } } });
+  expect(soap.ok ? [] : soap.errors).toEqual(['$.operations.o.port: service and port go together']);
+});
