@@ -4,8 +4,10 @@ import { CalloutService } from './domain/callout-service';
 import { JobQueue } from './domain/job-queue';
 import { JobStore } from './domain/job-store';
 import { calloutRoutes } from './http/callout-routes';
+import { fileRoutes } from './http/file-routes';
+import { FileService } from './files/file-service';
 import { Router } from './http/router';
-import { documentClient, dynamoDb, sqs } from './shared/clients';
+import { documentClient, dynamoDb, s3, sqs } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
 import { errorResponse } from './shared/http';
 import { logger } from './shared/logger';
@@ -14,7 +16,14 @@ import { logger } from './shared/logger';
 const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TABLE'), intEnv('CONNECTOR_CACHE_TTL_SECONDS', 30) * 1000);
 const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }));
 const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
-const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger }))]);
+const files = new FileService(documentClient, s3, {
+  tableName: requireEnv('FILES_TABLE'),
+  bucket: requireEnv('FILES_BUCKET'),
+  urlExpirySeconds: intEnv('FILE_URL_EXPIRY_SECONDS', 900, { min: 1, max: 7 * 86_400 }),
+  maxFileSize: intEnv('MAX_FILE_SIZE_BYTES', 5 * 1024 ** 4, { min: 0 }),
+  multipartThreshold: intEnv('MULTIPART_THRESHOLD_BYTES', 8 * 1024 ** 2, { min: 5 * 1024 ** 2 }),
+});
+const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger })), ...fileRoutes(files)]);
 
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {

@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
+
+const MiB = 1024 * 1024;
+/** Real S3 needs parts of at least 5 MiB (but the last); 8 MiB also stays under the local emulator's 11 MiB body limit. */
+export const MIN_PART_SIZE = 8 * MiB;
+export const MAX_PARTS = 10_000;
+/** S3's largest object. */
+export const S3_MAX_OBJECT_SIZE = 5 * 1024 ** 4;
+
+export interface FileRecord {
+  fileId: string;
+  fileName: string;
+  contentType: string;
+  size: number;
+  status: 'PENDING' | 'AVAILABLE';
+  recordId?: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Internal: the object key and, for multipart, the S3 upload id and part size. */
+  key: string;
+  uploadId?: string;
+  partSize?: number;
+}
+
+export type UploadInstructions =
+  | { method: 'PUT'; url: string; headers: Record<string, string> }
+  | { partSize: number; parts: Array<{ partNumber: number; url: string }> };
+
+export interface FileServiceConfig {
+  tableName: string;
+  bucket: string;
+  /** @default 900 */
+  urlExpirySeconds?: number;
+  /** @default 5 TiB */
+  maxFileSize?: number;
+  /** Files above this are always multipart. @default 8 MiB */
+  multipartThreshold?: number;
+  now?: () => number;
+  newId?: () => string;
+}
+
+/** Part size that grows with the file so any size fits in 10,000 parts (whole MiB, at least MIN_PART_SIZE). */
+export function partSizeFor(size: number): number {
+  return Math.max(MIN_PART_SIZE, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+}
+
+/** Content-Disposition that keeps the original name for any browser (RFC 6266 + RFC 8187). */
+export function attachmentDisposition(fileName: string): string {
+  const ascii = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
+/** The public view of a file record. */
+export function fileView(f: FileRecord, downloadUrl?: string) {
+  return {
+    fileId: f.fileId,
+    fileName: f.fileName,
+    contentType: f.contentType,
+    size: f.size,
+    status: f.status,
+    ...(f.recordId !== undefined && { recordId: f.recordId }),
+    createdAt: f.createdAt,
+    ...(downloadUrl !== undefined && { downloadUrl }),
+  };
+}
+
+/**
+ * Files live in S3 and are uploaded and downloaded straight to and from it with
+ * presigned URLs: the bytes never pass through Lambda, API Gateway or the CRM.
+ * Metadata lives in DynamoDB, looked up by recordId through the byRecordId index.
+ */
+export class FileService {
+  private readonly expiry: number;
+  private readonly maxFileSize: number;
+  private readonly threshold: number;
+  private readonly now: () => number;
+  private readonly newId: () => string;
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly s3: S3Client,
+    private readonly config: FileServiceConfig,
+  ) {
+    this.expiry = config.urlExpirySeconds ?? 900;
+    this.maxFileSize = Math.min(config.maxFileSize ?? S3_MAX_OBJECT_SIZE, S3_MAX_OBJECT_SIZE);
+    this.threshold = config.multipartThreshold ?? 8 * MiB;
+    this.now = config.now ?? Date.now;
+    this.newId = config.newId ?? randomUUID;
+  }
+
+  async create(input: { fileName: string; contentType: string; size: number; recordId?: string }) {
+    if (input.size > this.maxFileSize) {
+      throw new PayloadTooLargeError('FILE_TOO_LARGE', `The file is ${input.size} bytes; this hub accepts files up to ${this.maxFileSize} bytes`);
+    }
+    const fileId = this.newId();
+    const now = new Date(this.now()).toISOString();
+    const record: FileRecord = {
+      fileId,
+      fileName: input.fileName,
+      contentType: input.contentType,
+      size: input.size,
+      status: 'PENDING',
+      ...(input.recordId !== undefined && { recordId: input.recordId }),
+      createdAt: now,
+      updatedAt: now,
+      key: `files/${fileId}`,
+    };
+    let upload: UploadInstructions;
+    if (input.size > this.threshold) {
+      const partSize = partSizeFor(input.size);
+      const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.config.bucket, Key: record.key, ContentType: input.contentType }));
+      record.uploadId = UploadId!;
+      record.partSize = partSize;
+      const count = Math.max(1, Math.ceil(input.size / partSize));
+      upload = { partSize, parts: await this.partUrls(record, Array.from({ length: count }, (_, i) => i + 1)) };
+    } else {
+      const url = await getSignedUrl(this.s3, new PutObjectCommand({ Bucket: this.config.bucket, Key: record.key, ContentType: input.contentType }), { expiresIn: this.expiry });
+      upload = { method: 'PUT', url, headers: { 'content-type': input.contentType } };
+    }
+    await this.db.send(new PutCommand({ TableName: this.config.tableName, Item: record, ConditionExpression: 'attribute_not_exists(fileId)' }));
+    return { fileId, status: 'PENDING' as const, upload };
+  }
+
+  private async partUrls(record: FileRecord, partNumbers: number[]) {
+    return Promise.all(
+      partNumbers.map(async (partNumber) => ({
+        partNumber,
+        url: await getSignedUrl(this.s3, new UploadPartCommand({ Bucket: this.config.bucket, Key: record.key, UploadId: record.uploadId, PartNumber: partNumber }), { expiresIn: this.expiry }),
+      })),
+    );
+  }
+
+  private async load(fileId: string): Promise<FileRecord> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.config.tableName, Key: { fileId }, ConsistentRead: true }));
+    if (!Item) throw new NotFoundError('FILE_NOT_FOUND', `No file "${fileId}" exists`);
+    return Item as FileRecord;
+  }
+
+  /** Fresh upload URLs for parts of a pending multipart upload (to resume after the first URLs expired). */
+  async refreshPartUrls(fileId: string, partNumbers: number[]) {
+    const record = await this.load(fileId);
+    if (record.status !== 'PENDING' || !record.uploadId) throw new ConflictError('FILE_NOT_AVAILABLE', `File "${fileId}" is not a pending multipart upload`);
+    const count = Math.ceil(record.size / record.partSize!);
+    const bad = partNumbers.filter((n) => n < 1 || n > count);
+    if (bad.length) throw new InvalidRequestError(`Part numbers must be between 1 and ${count}; got ${bad.join(', ')}`);
+    return { partSize: record.partSize!, parts: await this.partUrls(record, partNumbers) };
+  }
+
+  async complete(fileId: string, parts?: Array<{ partNumber: number; etag: string }>) {
+    const record = await this.load(fileId);
+    if (record.status === 'AVAILABLE') return fileView(record, await this.downloadUrl(record)); // completing twice is harmless
+    if (record.uploadId) {
+      if (!parts?.length) throw new InvalidRequestError('This is a multipart upload: send {"parts": [{"partNumber", "etag"}]} with the ETag of every part');
+      try {
+        await this.s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.config.bucket,
+            Key: record.key,
+            UploadId: record.uploadId,
+            MultipartUpload: { Parts: [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+          }),
+        );
+      } catch (err) {
+        const name = (err as Error).name;
+        if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall' || name === 'NoSuchUpload') {
+          throw new ConflictError('SIZE_MISMATCH', `S3 refused to assemble the parts (${name}): upload every part and send each part's ETag`);
+        }
+        throw err;
+      }
+    } else if (parts?.length) {
+      throw new InvalidRequestError('This file was uploaded with a single PUT: complete it with an empty body {}');
+    }
+    let stored: number | undefined;
+    try {
+      stored = (await this.s3.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: record.key }))).ContentLength;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== 404 && status !== 403) throw err;
+    }
+    if (stored !== record.size) {
+      throw new ConflictError(
+        'SIZE_MISMATCH',
+        stored === undefined ? `Nothing was uploaded for file "${fileId}" yet` : `The uploaded object is ${stored} bytes but ${record.size} were declared; upload the file again`,
+      );
+    }
+    const now = new Date(this.now()).toISOString();
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.config.tableName,
+        Key: { fileId },
+        UpdateExpression: 'SET #s = :available, updatedAt = :now REMOVE uploadId',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':available': 'AVAILABLE', ':now': now },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const done = Attributes as FileRecord;
+    return fileView(done, await this.downloadUrl(done));
+  }
+
+  private downloadUrl(record: FileRecord): Promise<string> {
+    return getSignedUrl(
+      this.s3,
+      new GetObjectCommand({ Bucket: this.config.bucket, Key: record.key, ResponseContentDisposition: attachmentDisposition(record.fileName), ResponseContentType: record.contentType }),
+      { expiresIn: this.expiry },
+    );
+  }
+
+  async get(fileId: string) {
+    const record = await this.load(fileId);
+    return fileView(record, record.status === 'AVAILABLE' ? await this.downloadUrl(record) : undefined);
+  }
+
+  async listByRecord(recordId: string, limit = 50, nextToken?: string) {
+    let startKey: Record<string, unknown> | undefined;
+    if (nextToken) {
+      try {
+        startKey = JSON.parse(Buffer.from(nextToken, 'base64url').toString('utf8')) as Record<string, unknown>;
+      } catch {
+        throw new InvalidRequestError('nextToken is not valid; pass the value from the previous page unchanged');
+      }
+      if (startKey?.recordId !== recordId) throw new InvalidRequestError('nextToken belongs to another recordId');
+    }
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.config.tableName,
+        IndexName: 'byRecordId',
+        KeyConditionExpression: 'recordId = :r',
+        ExpressionAttributeValues: { ':r': recordId },
+        Limit: limit,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const files = await Promise.all(((page.Items ?? []) as FileRecord[]).map(async (f) => fileView(f, f.status === 'AVAILABLE' ? await this.downloadUrl(f) : undefined)));
+    return { files, ...(page.LastEvaluatedKey && { nextToken: Buffer.from(JSON.stringify(page.LastEvaluatedKey)).toString('base64url') }) };
+  }
+
+  async delete(fileId: string): Promise<void> {
+    const record = await this.load(fileId);
+    if (record.uploadId) {
+      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.config.bucket, Key: record.key, UploadId: record.uploadId })).catch((err: Error) => {
+        if (err.name !== 'NoSuchUpload') throw err;
+      });
+    }
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: record.key }));
+    try {
+      await this.db.send(new DeleteCommand({ TableName: this.config.tableName, Key: { fileId }, ConditionExpression: 'attribute_exists(fileId)' }));
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err; // deleted concurrently: same outcome
+    }
+  }
+}
