@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerConnectorCommands } from './connectors';
 import { registerDlqCommands } from './dlq';
+import { registerFileCommands } from './files';
 import { registerSecretCommands } from './secrets';
 import { CliError } from './target';
 
@@ -9,13 +10,14 @@ import { CliError } from './target';
  * (not found, AWS error, no hub running), 2 invalid input or usage.
  */
 const program = new Command('crm-bridge')
-  .description('Admin CLI for crm-bridge: connectors, secrets, dead-lettered jobs')
+  .description('Admin CLI for crm-bridge: connectors, secrets, files, dead-lettered jobs')
   .exitOverride()
   .showHelpAfterError();
 
 registerConnectorCommands(program);
 registerSecretCommands(program);
 registerDlqCommands(program);
+registerFileCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
