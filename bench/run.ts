@@ -1,6 +1,10 @@
+// Lambda runs Node 22; the SDK's Node 20 notice is noise in benchmark output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import { Command } from 'commander';
 import { runBundleBench } from './bundles';
 import { runCalloutBench } from './callouts';
+import { runFilesBench } from './files';
 
 /** `npm run bench`: prints figures; it asserts nothing. */
 const program = new Command('bench')
@@ -8,6 +12,7 @@ const program = new Command('bench')
   .option('--latency <ms>', 'fixed upstream latency L', '100')
   .option('--concurrency <c>', 'worker cap C', '25')
   .option('--submit-concurrency <n>', 'concurrent API clients', '50')
+  .option('--file-mb <n>', 'file size for the files benchmark', '200')
   .option('--only <part>', 'callouts | bundles | files')
   .parse();
 
@@ -17,6 +22,7 @@ async function main() {
   if (want('callouts')) {
     await runCalloutBench({ jobs: Number(o.jobs), latencyMs: Number(o.latency), concurrency: Number(o.concurrency), submitConcurrency: Number(o.submitConcurrency) });
   }
+  if (want('files')) await runFilesBench(Number(o.fileMb));
   if (want('bundles')) runBundleBench();
 }
 

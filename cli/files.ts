@@ -248,9 +248,10 @@ function apiOptions(cmd: Command): Command {
     .option('--api-key <key>', 'API key (or CRM_BRIDGE_API_KEY)');
 }
 
+const started = performance.now();
 function reportRss(): void {
-  // For the benchmark: the CLI streams files, so its peak memory stays flat whatever the size.
-  if (process.env.CRM_BRIDGE_REPORT_RSS === '1') process.stderr.write(`maxRSS_KB=${process.resourceUsage().maxRSS}\n`);
+  // For the benchmark: peak memory (files are streamed, so it stays flat whatever the size) and time in the command.
+  if (process.env.CRM_BRIDGE_REPORT_RSS === '1') process.stderr.write(`maxRSS_KB=${process.resourceUsage().maxRSS} command_ms=${Math.round(performance.now() - started)}\n`);
 }
 
 export function registerFileCommands(program: Command): void {

@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { ROOT, startHubProcess, type RunningHub } from '../test/support/hub-process';
+
+/**
+ * Files through the CLI versus raw presigned transfers to the same emulator:
+ * the hub only hands out URLs, so the CLI should move bytes as fast as raw HTTP.
+ */
+const CONCURRENCY = 4;
+
+async function writeRandomFile(path: string, bytes: number) {
+  const handle = await open(path, 'w');
+  const chunk = randomBytes(8 * 1024 * 1024);
+  for (let written = 0; written < bytes; written += chunk.length) await handle.write(chunk, 0, Math.min(chunk.length, bytes - written));
+  await handle.close();
+}
+
+async function rawUpload(hub: RunningHub, path: string, size: number): Promise<string> {
+  const created = await hub.api('POST', '/v1/files', { fileName: 'raw.bin', contentType: 'application/octet-stream', size });
+  const { partSize, parts } = created.body.upload as { partSize: number; parts: Array<{ partNumber: number; url: string }> };
+  const handle = await open(path, 'r');
+  const queue = [...parts];
+  const etags: Array<{ partNumber: number; etag: string }> = [];
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      const buffer = Buffer.allocUnsafe(partSize);
+      for (let p = queue.shift(); p; p = queue.shift()) {
+        const { bytesRead } = await handle.read(buffer, 0, partSize, (p.partNumber - 1) * partSize);
+        const res = await fetch(p.url, { method: 'PUT', body: buffer.subarray(0, bytesRead) });
+        etags.push({ partNumber: p.partNumber, etag: res.headers.get('etag')! });
+      }
+    }),
+  );
+  await handle.close();
+  await hub.api('POST', `/v1/files/${created.body.fileId}/complete`, { parts: etags });
+  return created.body.fileId;
+}
+
+async function rawDownload(hub: RunningHub, fileId: string, out: string) {
+  const { body } = await hub.api('GET', `/v1/files/${fileId}`);
+  const res = await fetch(body.downloadUrl);
+  await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), createWriteStream(out));
+}
+
+function cli(hub: RunningHub, args: string[]): Promise<{ stdout: string; ms: number; commandMs: number; rssMb: number }> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const p = spawn(process.execPath, [join(ROOT, 'cli/crm-bridge.cjs'), ...args, '--local'], { env: { ...process.env, CRM_BRIDGE_LOCAL_STATE: hub.statePath, CRM_BRIDGE_REPORT_RSS: '1' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => {
+      if (code !== 0) return reject(new Error(stderr));
+      const m = /maxRSS_KB=(\d+) command_ms=(\d+)/.exec(stderr);
+      resolve({ stdout: stdout.trim(), ms: performance.now() - start, commandMs: Number(m?.[2]), rssMb: Number(m?.[1]) / 1024 });
+    });
+  });
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - start };
+}
+
+export async function runFilesBench(sizeMb = 200): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'crm-bridge-bench-files-'));
+  const path = join(dir, 'big.bin');
+  const size = sizeMb * 1024 * 1024;
+  await writeRandomFile(path, size);
+  const hub = await startHubProcess({ POWERTOOLS_LOG_LEVEL: 'ERROR' });
+  try {
+    const mbps = (ms: number) => (sizeMb / (ms / 1000)).toFixed(0);
+    console.log(`\n== Files: ${sizeMb} MB, ${CONCURRENCY} parts in flight, to the local S3 emulator`);
+    // Warm-up (JIT, connections) so neither side pays it.
+    await rawUpload(hub, path, size);
+    const raw = await timed(() => rawUpload(hub, path, size));
+    const up = await cli(hub, ['files', 'upload', path, '--concurrency', String(CONCURRENCY)]);
+    console.log(`upload    raw ${mbps(raw.ms)} MB/s | CLI ${mbps(up.ms)} MB/s end to end, ${mbps(up.commandMs)} MB/s in the command | ratio ${(raw.ms / up.ms).toFixed(2)} end to end, ${(raw.ms / up.commandMs).toFixed(2)} excluding process start (target >= 0.9)`);
+    const rawDown = await timed(() => rawDownload(hub, raw.value, join(dir, 'raw-out.bin')));
+    const down = await cli(hub, ['files', 'download', up.stdout, '--out', join(dir, 'cli-out.bin')]);
+    if (statSync(join(dir, 'cli-out.bin')).size !== size) throw new Error('CLI download has the wrong size');
+    console.log(`download  raw ${mbps(rawDown.ms)} MB/s | CLI ${mbps(down.ms)} MB/s end to end, ${mbps(down.commandMs)} MB/s in the command | ratio ${(rawDown.ms / down.ms).toFixed(2)} end to end, ${(rawDown.ms / down.commandMs).toFixed(2)} excluding process start`);
+    console.log(`CLI peak RSS  upload ${up.rssMb.toFixed(0)} MB, download ${down.rssMb.toFixed(0)} MB (file ${sizeMb} MB: streamed, never held whole)`);
+  } finally {
+    await hub.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
