@@ -60,6 +60,7 @@ describe('soap', () => {
     await register(soapRow('calc', { auth: { type: 'wsSecurity', username: 'crm', password: { secret: 'password' } } }), { password: 'ws-pass-4711' });
     const job = await run('calc', 'add', { intA: 2, intB: 40 });
     expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { statusCode: 200, data: { AddResult: 42 } } });
+    expect(calc.contentTypes.at(-1)).toMatch(/^text\/xml/);
     expect(calc.usernameTokens.at(-1)).toMatchObject({ username: 'crm' });
     expect(JSON.stringify(calc.usernameTokens.at(-1)!.password)).toContain('ws-pass-4711');
     neverLeaked(job, 'ws-pass-4711');
@@ -69,6 +70,7 @@ describe('soap', () => {
     await register(
       soapRow('calc12', {
         soapVersion: '1.2',
+        endpoint: calc.endpoint12,
         auth: { type: 'basic', username: 'crm12', password: { secret: 'pw' } },
         operations: { sub: { operation: 'Subtract', service: 'Calculator', port: 'CalculatorSoap12' } },
       }),
@@ -76,6 +78,7 @@ describe('soap', () => {
     );
     const job = await run('calc12', 'sub', { intA: 10, intB: 3 });
     expect(job).toMatchObject({ status: 'SUCCEEDED', result: { data: { SubtractResult: 7 } } });
+    expect(calc.contentTypes.at(-1)).toMatch(/^application\/soap\+xml/);
     expect(calc.basicAuth.at(-1)).toBe(`Basic ${Buffer.from('crm12:basic-pass-99').toString('base64')}`);
     neverLeaked(job, 'basic-pass-99');
   });
@@ -92,6 +95,34 @@ describe('soap', () => {
     const job = await run('calc-fault', 'multiply', { intA: 999, intB: 2 });
     expect(job).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: true } });
     expect(job.error.message).toContain('soap:Server');
+  });
+
+  test('SOAP 1.2 faults: Sender is not retried, Receiver is', async () => {
+    await register(
+      soapRow('calc12-fault', {
+        soapVersion: '1.2',
+        endpoint: calc.endpoint12,
+        operations: { divide: { operation: 'Divide', service: 'Calculator', port: 'CalculatorSoap12' }, multiply: { operation: 'Multiply', service: 'Calculator', port: 'CalculatorSoap12' } },
+      }),
+    );
+    const [sender, receiver] = await Promise.all([run('calc12-fault', 'divide', { intA: 1, intB: 0 }), run('calc12-fault', 'multiply', { intA: 999, intB: 2 })]);
+    expect(sender).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false } });
+    expect(sender.error.message).toBe('SOAP Fault soap:Sender: Attempted to divide by zero.');
+    expect(receiver).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: true } });
+    expect(receiver.error.message).toBe('SOAP Fault soap:Receiver: Calculator backend unavailable');
+  });
+
+  test('the WSDL is fetched once per URL and SOAP version, and 1.1 and 1.2 clients of one WSDL stay apart', async () => {
+    const wsdlUrl = `${calc.wsdlUrl}&test=once`; // a URL no other test used, so this worker has not fetched it yet
+    await register(soapRow('once-a', { wsdlUrl }));
+    await register(soapRow('once-b', { wsdlUrl }));
+    await register(soapRow('once-12', { wsdlUrl, soapVersion: '1.2', endpoint: calc.endpoint12 }));
+    const before = calc.wsdlFetches;
+    for (const [id, intA, contentType] of [['once-a', 1, /^text\/xml/], ['once-12', 2, /^application\/soap\+xml/], ['once-b', 3, /^text\/xml/], ['once-12', 4, /^application\/soap\+xml/], ['once-a', 5, /^text\/xml/]] as const) {
+      expect(await run(id, 'add', { intA, intB: 1 })).toMatchObject({ result: { data: { AddResult: intA + 1 } } });
+      expect(calc.contentTypes.at(-1)).toMatch(contentType);
+    }
+    expect(calc.wsdlFetches - before).toBe(2);
   });
 
   test('an operation missing from the WSDL fails without a call', async () => {

@@ -1,4 +1,4 @@
-import type { Client } from 'soap';
+import type { Client, IWSDLCache, WSDL } from 'soap';
 import { RequestPreparationError, UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors';
 import { parseRetryAfter } from '../../domain/retry-policy';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
@@ -7,10 +7,31 @@ import type { SoapConnector } from './schema';
 
 /**
  * One client per connector (WSDL + endpoint + version), built once per warm
- * Lambda: the WSDL is fetched and parsed only the first time. A failed build
- * is not cached, so the next job tries again.
+ * Lambda; the WSDL is fetched and parsed once per URL and version (wsdlCaches).
+ * Per connector, because a client carries that connector's credentials
+ * (setSecurity). A failed build is not cached, so the next job tries again.
  */
 const clients = new Map<string, Promise<Client>>();
+
+/**
+ * Parsed WSDLs by URL, one cache per SOAP version. The soap library's default
+ * cache is keyed by URL alone, and each new client writes its options (such as
+ * forceSoap12Headers) into the shared WSDL object: a 1.1 and a 1.2 connector on
+ * the same WSDL would switch each other's envelopes.
+ */
+class WsdlCache implements IWSDLCache {
+  private readonly wsdls = new Map<string, WSDL>();
+  has(url: string) {
+    return this.wsdls.has(url);
+  }
+  get(url: string) {
+    return this.wsdls.get(url)!;
+  }
+  set(url: string, wsdl: WSDL) {
+    this.wsdls.set(url, wsdl);
+  }
+}
+const wsdlCaches = { '1.1': new WsdlCache(), '1.2': new WsdlCache() };
 
 /** The soap library is loaded on first use: it is heavy, and most jobs are not SOAP. */
 const loadSoap = () => import('soap');
@@ -22,6 +43,7 @@ function clientFor(connector: SoapConnector): Promise<Client> {
     client = loadSoap().then(({ createClientAsync }) => createClientAsync(connector.wsdlUrl, {
       endpoint: connector.endpoint,
       forceSoap12Headers: connector.soapVersion === '1.2',
+      wsdlCache: wsdlCaches[connector.soapVersion],
       wsdl_options: { timeout: connector.timeoutMs },
     }));
     client.catch(() => clients.delete(key));
