@@ -18,7 +18,16 @@ import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError
 const MiB = 1024 * 1024;
 /** Real S3 needs parts of at least 5 MiB (but the last); 8 MiB also stays under the local emulator's 11 MiB body limit. */
 export const MIN_PART_SIZE = 8 * MiB;
+/** S3's limit on parts per upload. */
 export const MAX_PARTS = 10_000;
+/**
+ * Parts per file this hub hands out. Lower than S3's 10,000 because every part
+ * costs one presigned URL in the create answer (~1.7 KB on Lambda, with the
+ * session token) and one ETag in the complete request: 2,000 keeps the answer
+ * well under Lambda's 6 MB response limit and the complete body under the API's
+ * 256 KB request limit, while 5 TiB still fits in parts of 2.6 GiB (S3 allows 5 GiB).
+ */
+export const MAX_PART_COUNT = 2_000;
 /** S3's largest object. */
 export const S3_MAX_OBJECT_SIZE = 5 * 1024 ** 4;
 
@@ -54,9 +63,13 @@ export interface FileServiceConfig {
   newId?: () => string;
 }
 
-/** Part size that grows with the file so any size fits in 10,000 parts (whole MiB, at least MIN_PART_SIZE). */
+/** Part size that grows with the file so any size fits in MAX_PART_COUNT parts (whole MiB, at least MIN_PART_SIZE). */
 export function partSizeFor(size: number): number {
-  return Math.max(MIN_PART_SIZE, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+  return Math.max(MIN_PART_SIZE, Math.ceil(size / MAX_PART_COUNT / MiB) * MiB);
+}
+
+export function partCountFor(size: number, partSize: number): number {
+  return Math.max(1, Math.ceil(size / partSize));
 }
 
 /** Content-Disposition that keeps the original name for any browser (RFC 6266 + RFC 8187). */
@@ -126,7 +139,7 @@ export class FileService {
       const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.config.bucket, Key: record.key, ContentType: input.contentType }));
       record.uploadId = UploadId!;
       record.partSize = partSize;
-      const count = Math.max(1, Math.ceil(input.size / partSize));
+      const count = partCountFor(input.size, partSize);
       upload = { partSize, parts: await this.partUrls(record, Array.from({ length: count }, (_, i) => i + 1)) };
     } else {
       const url = await getSignedUrl(this.s3, new PutObjectCommand({ Bucket: this.config.bucket, Key: record.key, ContentType: input.contentType }), { expiresIn: this.expiry });
@@ -155,7 +168,7 @@ export class FileService {
   async refreshPartUrls(fileId: string, partNumbers: number[]) {
     const record = await this.load(fileId);
     if (record.status !== 'PENDING' || !record.uploadId) throw new ConflictError('FILE_NOT_AVAILABLE', `File "${fileId}" is not a pending multipart upload`);
-    const count = Math.ceil(record.size / record.partSize!);
+    const count = partCountFor(record.size, record.partSize!);
     const bad = partNumbers.filter((n) => n < 1 || n > count);
     if (bad.length) throw new InvalidRequestError(`Part numbers must be between 1 and ${count}; got ${bad.join(', ')}`);
     return { partSize: record.partSize!, parts: await this.partUrls(record, partNumbers) };
@@ -166,6 +179,20 @@ export class FileService {
     if (record.status === 'AVAILABLE') return fileView(record, await this.downloadUrl(record)); // completing twice is harmless
     if (record.uploadId) {
       if (!parts?.length) throw new InvalidRequestError('This is a multipart upload: send {"parts": [{"partNumber", "etag"}]} with the ETag of every part');
+      // Checked before S3 sees them: completing with parts missing would consume the
+      // upload and leave an object of the wrong size, instead of a resumable upload.
+      const count = partCountFor(record.size, record.partSize!);
+      const given = new Set(parts.map((p) => p.partNumber));
+      const missing = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !given.has(n));
+      const extra = [...given].filter((n) => n > count);
+      if (given.size !== parts.length || missing.length || extra.length) {
+        throw new InvalidRequestError(
+          `Send each of parts 1..${count} exactly once` +
+            (missing.length ? `; missing: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}` : '') +
+            (extra.length ? `; unknown: ${extra.slice(0, 20).join(', ')}` : '') +
+            (given.size !== parts.length ? '; some part numbers are repeated' : ''),
+        );
+      }
       try {
         await this.s3.send(
           new CompleteMultipartUploadCommand({
@@ -177,10 +204,12 @@ export class FileService {
         );
       } catch (err) {
         const name = (err as Error).name;
-        if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall' || name === 'NoSuchUpload') {
+        if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall') {
           throw new ConflictError('SIZE_MISMATCH', `S3 refused to assemble the parts (${name}): upload every part and send each part's ETag`);
         }
-        throw err;
+        // NoSuchUpload: assembled by an earlier complete whose answer was lost, or
+        // aborted; the size check below tells which.
+        if (name !== 'NoSuchUpload') throw err;
       }
     } else if (parts?.length) {
       throw new InvalidRequestError('This file was uploaded with a single PUT: complete it with an empty body {}');
@@ -199,16 +228,22 @@ export class FileService {
       );
     }
     const now = new Date(this.now()).toISOString();
-    const { Attributes } = await this.db.send(
-      new UpdateCommand({
-        TableName: this.config.tableName,
-        Key: { fileId },
-        UpdateExpression: 'SET #s = :available, updatedAt = :now REMOVE uploadId',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':available': 'AVAILABLE', ':now': now },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
+    const { Attributes } = await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.config.tableName,
+          Key: { fileId },
+          UpdateExpression: 'SET #s = :available, updatedAt = :now REMOVE uploadId',
+          ConditionExpression: 'attribute_exists(fileId)', // deleted meanwhile: do not resurrect a partial record
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':available': 'AVAILABLE', ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      .catch((err: unknown) => {
+        if (err instanceof ConditionalCheckFailedException) throw new NotFoundError('FILE_NOT_FOUND', `File "${fileId}" was deleted`);
+        throw err;
+      });
     const done = Attributes as FileRecord;
     return fileView(done, await this.downloadUrl(done));
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FileService } from '../files/file-service';
+import { MAX_PART_COUNT, type FileService } from '../files/file-service';
 import { json } from '../shared/http';
 import { validate, type Route } from './router';
 
@@ -19,13 +19,13 @@ export const createFileSchema = z
 export const completeFileSchema = z
   .object({
     parts: z
-      .array(z.object({ partNumber: z.number().int().min(1).max(10_000), etag: z.string().min(1).max(256) }).strict())
-      .max(10_000)
+      .array(z.object({ partNumber: z.number().int().min(1).max(MAX_PART_COUNT), etag: z.string().min(1).max(256) }).strict())
+      .max(MAX_PART_COUNT)
       .optional(),
   })
   .strict();
 
-export const refreshPartsSchema = z.object({ partNumbers: z.array(z.number().int().min(1).max(10_000)).min(1).max(10_000) }).strict();
+export const refreshPartsSchema = z.object({ partNumbers: z.array(z.number().int().min(1).max(MAX_PART_COUNT)).min(1).max(MAX_PART_COUNT) }).strict();
 
 export const listFilesQuerySchema = z
   .object({

@@ -3,6 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AbortMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
+import { UploadStateStore, type UploadState } from '../../cli/files/upload-state';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ROOT, startHubProcess, type RunningHub } from '../support/hub-process';
 
 /** `crm-bridge files ...` against the local hub: parallel parts, progress, resume, cleanup. */
@@ -44,6 +47,10 @@ function cli(args: string[], opts: { killWhen?: () => boolean } = {}): Promise<{
   });
 }
 
+function recorded(): UploadState | undefined {
+  return new UploadStateStore(stateDir).load(bigPath, hub.state.baseUrl);
+}
+
 function partsDone(): number {
   if (!existsSync(stateDir)) return 0;
   const files = readdirSync(stateDir).filter((f) => f.endsWith('.json'));
@@ -77,10 +84,12 @@ test('an interrupted upload resumes where it stopped', async () => {
   const done = partsDone();
   expect(done).toBeGreaterThanOrEqual(1);
   expect(done).toBeLessThan(4);
+  const interruptedId = recorded()!.fileId;
   const resumed = await cli(['files', 'upload', bigPath, '--local']);
   expect(resumed.code).toBe(0);
-  expect(resumed.stderr).toMatch(new RegExp(`resuming upload [\\w-]+: ${done} of 4 parts already uploaded`));
+  expect(resumed.stderr).toContain(`resuming upload ${interruptedId}: ${done} of 4 parts done`);
   const fileId = resumed.stdout.trim();
+  expect(fileId).toBe(interruptedId);
   const file = await hub.api('GET', `/v1/files/${fileId}`);
   expect(file.body.status).toBe('AVAILABLE');
   expect(sha(Buffer.from(await (await fetch(file.body.downloadUrl)).arrayBuffer()))).toBe(sha(big));
@@ -110,3 +119,50 @@ test('a small file goes up in one PUT; errors have clear exit codes', async () =
   expect(missing.stderr).toContain('FILE_NOT_FOUND');
   expect((await cli(['files', 'upload', join(dir, 'nope.bin'), '--local'])).code).toBe(2);
 });
+
+test('a stale interrupted upload (older than S3 keeps parts) is cleaned up, and the command says so', async () => {
+  const killed = await cli(['files', 'upload', bigPath, '--local', '--concurrency', '1'], { killWhen: () => partsDone() >= 1 });
+  expect(killed.signal).toBe('SIGKILL');
+  const state = recorded()!;
+  new UploadStateStore(stateDir).save({ ...state, startedAt: new Date(Date.now() - 2 * 86_400_000).toISOString() });
+  const again = await cli(['files', 'upload', bigPath, '--local']);
+  expect(again.code).toBe(0);
+  expect(again.stderr).toContain(`cleaned up stale upload (it is over 23 hours old`);
+  expect(again.stderr).toContain(state.fileId);
+  expect(again.stderr).not.toContain('resuming');
+  expect((await hub.api('GET', `/v1/files/${state.fileId}`)).status).toBe(404);
+  const fresh = await hub.api('GET', `/v1/files/${again.stdout.trim()}`);
+  expect(fresh.body).toMatchObject({ status: 'AVAILABLE', size: big.length });
+  expect(again.stdout.trim()).not.toBe(state.fileId);
+}, 60_000);
+
+test('an upload whose parts S3 dropped starts over; one already completed is not sent again', async () => {
+  const killed = await cli(['files', 'upload', bigPath, '--local', '--concurrency', '1'], { killWhen: () => partsDone() >= 1 });
+  expect(killed.signal).toBe('SIGKILL');
+  const state = recorded()!;
+  const { Item } = await hub.db.send(new GetCommand({ TableName: hub.state.tables.files, Key: { fileId: state.fileId } }));
+  const s3 = new S3Client({ region: hub.state.region, endpoint: hub.state.endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+  try {
+    // What the bucket's lifecycle rule does to an upload left unfinished.
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: hub.state.bucket, Key: Item!.key, UploadId: Item!.uploadId }));
+  } finally {
+    s3.destroy();
+  }
+  const again = await cli(['files', 'upload', bigPath, '--local']);
+  expect(again.code).toBe(0);
+  expect(again.stderr).toContain(`resuming upload ${state.fileId}`);
+  expect(again.stderr).toContain(`cleaned up upload whose parts S3 no longer has ${state.fileId}`);
+  const fileId = again.stdout.trim();
+  expect(fileId).not.toBe(state.fileId);
+  const file = await hub.api('GET', `/v1/files/${fileId}`);
+  expect(sha(Buffer.from(await (await fetch(file.body.downloadUrl)).arrayBuffer()))).toBe(sha(big));
+
+  // The state of a finished upload left behind (the process died right after completing).
+  new UploadStateStore(stateDir).save({ ...state, fileId, startedAt: new Date().toISOString() });
+  const repeat = await cli(['files', 'upload', bigPath, '--local']);
+  expect(repeat.code).toBe(0);
+  expect(repeat.stderr).toContain(`upload ${fileId} had already completed`);
+  expect(repeat.stderr).not.toMatch(/upload \[/);
+  expect(repeat.stdout.trim()).toBe(fileId);
+  expect(recorded()).toBeUndefined();
+}, 60_000);

@@ -68,6 +68,10 @@ test('a 50 MB file: parallel multipart PUTs to presigned part URLs, downloaded b
       return { partNumber, etag: res.headers.get('etag')! };
     }),
   );
+  // A part left out: refused before S3 assembles anything, so the upload can still be finished.
+  const partial = await hub.api('POST', `/v1/files/${created.body.fileId}/complete`, { parts: etags.slice(1) });
+  expect(partial.status).toBe(400);
+  expect(partial.body.error).toEqual({ code: 'INVALID_REQUEST', message: expect.stringContaining('missing: 1') });
   const done = await hub.api('POST', `/v1/files/${created.body.fileId}/complete`, { parts: etags.reverse() });
   expect(done.status).toBe(200);
   expect(done.body.status).toBe('AVAILABLE');
@@ -129,6 +133,11 @@ test.each([
   { name: 'bad content type', method: 'POST', path: '/v1/files', body: { fileName: 'x', contentType: 'pdf', size: 1 }, status: 400, code: 'INVALID_REQUEST' },
   { name: 'unknown field', method: 'POST', path: '/v1/files', body: { fileName: 'x', contentType: 'text/plain', size: 1, owner: 'me' }, status: 400, code: 'INVALID_REQUEST' },
   { name: 'list without recordId', method: 'GET', path: '/v1/files', body: undefined, status: 400, code: 'INVALID_REQUEST' },
+  { name: 'list limit over 100', method: 'GET', path: '/v1/files?recordId=R&limit=101', body: undefined, status: 400, code: 'INVALID_REQUEST' },
+  { name: 'size as a string', method: 'POST', path: '/v1/files', body: { fileName: 'x', contentType: 'text/plain', size: '10' }, status: 400, code: 'INVALID_REQUEST' },
+  { name: 'fractional size', method: 'POST', path: '/v1/files', body: { fileName: 'x', contentType: 'text/plain', size: 1.5 }, status: 400, code: 'INVALID_REQUEST' },
+  { name: 'no contentType', method: 'POST', path: '/v1/files', body: { fileName: 'x', size: 1 }, status: 400, code: 'INVALID_REQUEST' },
+  { name: 'parts for an unknown part number', method: 'POST', path: '/v1/files/x/complete', body: { parts: [{ partNumber: 0, etag: 'e' }] }, status: 400, code: 'INVALID_REQUEST' },
 ])('$name -> $status $code', async ({ method, path, body, status, code }) => {
   const res = await hub.api(method, path, body);
   expect(res.status).toBe(status);
