@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
-import { parseConnector, type Connector } from '../lambdas/connectors/schema';
-import { ConnectorStore } from '../lambdas/domain/connector-store';
+import type { Connector } from '../lambdas/connectors/schema';
+
+// Loaded on use: the schema (zod, JMESPath, XML) is a quarter second that other commands need not pay.
+// require, not import(): the CLI runs under tsx's CommonJS hook.
+const schema = (): typeof import('../lambdas/connectors/schema') => require('../lambdas/connectors/schema');
+const connectorStore = (): typeof import('../lambdas/domain/connector-store') => require('../lambdas/domain/connector-store');
 import { CliError, type Target } from './target';
 import { withTarget, targetOptions } from './common';
 
 /** Reads and validates a connector file; errors name the JSON path of each bad field. Exit code 2 for invalid input. */
-export function loadConnectorFile(file: string): Connector {
+export async function loadConnectorFile(file: string): Promise<Connector> {
+  const { parseConnector } = schema();
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -22,9 +25,11 @@ export function loadConnectorFile(file: string): Connector {
   return parsed.connector;
 }
 
-const store = (t: Target) => new ConnectorStore(t.db, t.tables.connectors, 0);
+const store = async (t: Target) => new (connectorStore().ConnectorStore)(t.db, t.tables.connectors, 0);
 
 async function setEnabled(t: Target, connectorId: string, enabled: boolean) {
+  const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { ConditionalCheckFailedException } = await import('@aws-sdk/client-dynamodb');
   try {
     await t.db.send(
       new UpdateCommand({
@@ -49,22 +54,22 @@ export function registerConnectorCommands(program: Command): void {
     .command('validate')
     .argument('<file>', 'connector JSON file')
     .description('Check a connector file against the schema (no AWS needed)')
-    .action((file: string) => {
-      const c = loadConnectorFile(file);
+    .action(async (file: string) => {
+      const c = await loadConnectorFile(file);
       console.log(`${file}: valid ${c.type} connector "${c.connectorId}" with operations ${Object.keys(c.operations).join(', ')}`);
     });
 
   targetOptions(cmd.command('put').argument('<file>', 'connector JSON file').description('Validate a connector file and write it (creates or replaces the row)')).action(
     withTarget(async (t, file: string) => {
-      const c = loadConnectorFile(file);
-      await store(t).put(c);
+      const c = await loadConnectorFile(file);
+      await (await store(t)).put(c);
       console.error(`connector ${c.connectorId} saved to ${t.description}`);
     }),
   );
 
   targetOptions(cmd.command('get').argument('<connectorId>').description('Print a connector row as JSON')).action(
     withTarget(async (t, id: string) => {
-      const row = await store(t).getRaw(id);
+      const row = await (await store(t)).getRaw(id);
       if (!row) throw new CliError(`No connector "${id}" in ${t.description}`);
       console.log(JSON.stringify(row, null, 2));
     }),
@@ -72,9 +77,9 @@ export function registerConnectorCommands(program: Command): void {
 
   targetOptions(cmd.command('list').description('List connectors (id, type, enabled, validity)')).action(
     withTarget(async (t) => {
-      const rows = await store(t).list();
+      const rows = await (await store(t)).list();
       for (const row of rows) {
-        const parsed = parseConnector(row);
+        const parsed = schema().parseConnector(row);
         const problem = parsed.ok ? '' : `  INVALID: ${parsed.errors.join('; ')}`;
         console.log(`${String(row.connectorId)}\t${String(row.type)}\t${row.enabled === false ? 'disabled' : 'enabled'}${problem}`);
       }
@@ -84,7 +89,7 @@ export function registerConnectorCommands(program: Command): void {
 
   targetOptions(cmd.command('delete').argument('<connectorId>').description('Delete a connector row (its secrets stay; remove them with "secrets delete")')).action(
     withTarget(async (t, id: string) => {
-      if (!(await store(t).delete(id))) throw new CliError(`No connector "${id}" in ${t.description}`);
+      if (!(await (await store(t)).delete(id))) throw new CliError(`No connector "${id}" in ${t.description}`);
       console.error(`connector ${id} deleted from ${t.description}`);
     }),
   );

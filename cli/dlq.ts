@@ -1,10 +1,14 @@
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, ChangeMessageVisibilityBatchCommand, type Message } from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
+
+// The SQS client module is loaded when a dlq command runs, not for every CLI start.
+const sqsSdk = () => import('@aws-sdk/client-sqs');
 import type { Command } from 'commander';
 import { targetOptions, withTarget } from './common';
 import type { Target } from './target';
 
 /** Receives up to `max` DLQ messages (hidden for `hideSeconds` while we look at them). */
 async function receiveAll(t: Target, max: number, hideSeconds: number): Promise<Message[]> {
+  const { ReceiveMessageCommand } = await sqsSdk();
   const out: Message[] = [];
   while (out.length < max) {
     const page = await t.sqs.send(
@@ -22,6 +26,7 @@ export function registerDlqCommands(program: Command): void {
   targetOptions(cmd.command('list').option('--max <n>', 'most messages to show', '100').description('Show dead-lettered job messages')).action(
     withTarget(async (t, opts: { max: string }) => {
       const max = Number(opts.max);
+      const { ChangeMessageVisibilityBatchCommand } = await sqsSdk();
       const messages = await receiveAll(t, max, 30);
       for (const m of messages) console.log(`${m.MessageId}\treceives=${m.Attributes?.ApproximateReceiveCount ?? '?'}\t${m.Body}`);
       // Make them visible again at once: listing must not hide them.
@@ -36,6 +41,7 @@ export function registerDlqCommands(program: Command): void {
   targetOptions(cmd.command('replay').option('--max <n>', 'most messages to replay', '1000').description('Send dead-lettered messages back to the job queue')).action(
     withTarget(async (t, opts: { max: string }) => {
       const max = Number(opts.max);
+      const { SendMessageCommand, DeleteMessageCommand } = await sqsSdk();
       const messages = await receiveAll(t, max, 120);
       for (const m of messages) {
         await t.sqs.send(new SendMessageCommand({ QueueUrl: t.queues.jobs, MessageBody: m.Body! }));

@@ -7,7 +7,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Command } from 'commander';
 import { bytesDone, missingParts, staleReason, UploadStateStore, type UploadState } from './files/upload-state';
 import { Progress } from './progress';
-import { CliError, destroyTarget, resolveTarget } from './target';
+import { CliError, localApi } from './target';
 
 /**
  * File commands talk to the hub's HTTP API (they never touch S3 credentials):
@@ -26,9 +26,7 @@ interface FileOptions {
 
 async function fileTarget(opts: FileOptions): Promise<ApiTarget> {
   if (opts.local) {
-    const t = await resolveTarget({ local: true });
-    destroyTarget(t); // only the API's address and key are needed
-    return { baseUrl: t.baseUrl!, apiKey: t.apiKey! };
+    return localApi(); // only the API's address and key are needed: no SDK clients
   }
   const baseUrl = opts.apiUrl ?? process.env.CRM_BRIDGE_API_URL;
   const apiKey = opts.apiKey ?? process.env.CRM_BRIDGE_API_KEY;

@@ -1,9 +1,11 @@
-import { DeleteParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand } from '@aws-sdk/client-ssm';
 import type { Command } from 'commander';
 import { connectorIdSchema, secretNameSchema } from '../lambdas/connectors/common';
 import { secretParameterName } from '../lambdas/domain/secrets';
 import { readStdin, targetOptions, withTarget } from './common';
 import { CliError } from './target';
+
+// The SSM client module is loaded when a secrets command runs, not for every CLI start.
+const ssmSdk = () => import('@aws-sdk/client-ssm');
 
 function checked(connectorId: string, name?: string) {
   if (!connectorIdSchema.safeParse(connectorId).success) throw new CliError(`connector id "${connectorId}" is not valid`, 2);
@@ -16,6 +18,7 @@ export function registerSecretCommands(program: Command): void {
   targetOptions(cmd.command('put').argument('<connectorId>').argument('<name>').description('Store a secret; the value is read from stdin')).action(
     withTarget(async (t, connectorId: string, name: string) => {
       checked(connectorId, name);
+      const { PutParameterCommand } = await ssmSdk();
       if (process.stdin.isTTY) console.error('Type the secret value, then Ctrl-D:');
       const value = (await readStdin()).replace(/\r?\n$/, '');
       if (value === '') throw new CliError('No secret value on stdin', 2);
@@ -28,6 +31,7 @@ export function registerSecretCommands(program: Command): void {
   targetOptions(cmd.command('list').argument('[connectorId]').description('List secret names (never values)')).action(
     withTarget(async (t, connectorId?: string) => {
       if (connectorId) checked(connectorId);
+      const { GetParametersByPathCommand } = await ssmSdk();
       const path = `/crm-bridge/${t.stage}/connectors/${connectorId ? `${connectorId}/` : ''}`;
       let token: string | undefined;
       do {
@@ -44,6 +48,7 @@ export function registerSecretCommands(program: Command): void {
   targetOptions(cmd.command('delete').argument('<connectorId>').argument('<name>').description('Delete a secret')).action(
     withTarget(async (t, connectorId: string, name: string) => {
       checked(connectorId, name);
+      const { DeleteParameterCommand, ParameterNotFound } = await ssmSdk();
       try {
         await t.ssm.send(new DeleteParameterCommand({ Name: secretParameterName(t.stage, connectorId, name) }));
       } catch (err) {
