@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ForbiddenError, UnauthorizedError, type AppError } from '../lambdas/shared/errors';
 
 /**
  * Stands in for API Gateway in front of the controller Lambda: turns HTTP
@@ -84,10 +85,8 @@ export function createApiGateway(handler: Handler, apiKey: string): Server {
       const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
       if (!OPEN_ROUTES.has(path)) {
         const given = req.headers['x-api-key'];
-        if (typeof given !== 'string' || given === '') {
-          return send(res, 401, { error: { code: 'UNAUTHORIZED', message: 'Missing API key: send it in the x-api-key header' } });
-        }
-        if (!keyMatches(given, apiKey)) return send(res, 403, { error: { code: 'FORBIDDEN', message: 'The API key is not valid for this hub' } });
+        const refused: AppError | undefined = typeof given !== 'string' || given === '' ? new UnauthorizedError() : !keyMatches(given, apiKey) ? new ForbiddenError() : undefined;
+        if (refused) return send(res, refused.httpStatus, { error: { code: refused.code, message: refused.message } });
       }
       try {
         const result = await handler(toEvent(req, Buffer.concat(chunks), requestId));

@@ -1,6 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import { parseRetryAfter } from '../domain/retry-policy';
-import { UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from './errors';
+import { UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from './errors';
 import type { ResultEnvelope } from './types';
 
 /**
@@ -51,8 +51,4 @@ export async function toEnvelope(response: Response, parse: (r: Response) => Pro
     `The service answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}${excerpt ? `: ${excerpt}` : ''}`,
     retryAfterMs,
   );
-}
-
-export function isUpstreamError(err: unknown): err is UpstreamError {
-  return err instanceof UpstreamError;
 }

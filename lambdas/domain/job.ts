@@ -1,7 +1,6 @@
 import type { ResultEnvelope } from '../connectors/types';
 
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED']);
 
 export interface JobError {
   code: string;
