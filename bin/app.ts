@@ -1,12 +1,19 @@
-import { App } from 'aws-cdk-lib';
+import { App, Tags } from 'aws-cdk-lib';
 import { readConfig } from '../lib/config';
 import { CrmBridgeStack } from '../lib/crm-bridge-stack';
 
 const app = new App();
 const config = readConfig((key) => app.node.tryGetContext(key));
+
+// Environment-agnostic unless the CLI resolved both account and region from credentials, so synth works
+// offline. Region alone is not enough: without any AWS config the CLI still sets it to us-east-1.
+const account = process.env.CDK_DEFAULT_ACCOUNT;
+const region = process.env.CDK_DEFAULT_REGION;
+
 new CrmBridgeStack(app, `CrmBridge-${config.stage}`, {
   config,
   description: `crm-bridge integration hub (${config.stage})`,
-  // Environment-agnostic unless the CLI knows the account and region (synth works offline).
-  env: process.env.CDK_DEFAULT_ACCOUNT && process.env.CDK_DEFAULT_REGION ? { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } : undefined,
+  env: account && region ? { account, region } : undefined,
 });
+Tags.of(app).add('project', 'crm-bridge');
+Tags.of(app).add('stage', config.stage);

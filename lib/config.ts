@@ -1,65 +1,142 @@
+import type { ApiAuthMode } from './constructs/api';
+
 /**
- * Stack settings from CDK context, checked at synth time so a bad value fails
- * `cdk synth` with a message naming the key, not a deploy half an hour later.
+ * Stack settings from CDK context (`cdk.json` or `-c key=value`), checked at synth
+ * time so a bad value fails `cdk synth` with a message naming the key, not a
+ * deploy half an hour later. Values given with `-c` arrive as strings, so
+ * numbers, booleans and lists are accepted in string form too.
  */
 export interface CrmBridgeConfig {
+  /** Deployment stage: stack `CrmBridge-<stage>`, API stage name, SSM prefix `/crm-bridge/<stage>/`. */
   readonly stage: string;
-  /** SQS event source maximum concurrency: the cap on jobs in flight. */
+  /** SQS event source maximum concurrency: the cap on jobs (external calls) in flight. */
   readonly workerConcurrency: number;
-  /** Reserved concurrency for the worker; undefined = do not reserve. */
-  readonly workerReservedConcurrency?: number;
-  readonly apiAuth: 'iam' | 'apiKey';
+  /** Reserved concurrent executions for the worker; `false` = do not reserve. */
+  readonly workerReservedConcurrency: number | false;
+  readonly apiAuth: ApiAuthMode;
+  /** Browser origins allowed to use presigned file URLs (bucket CORS). */
   readonly corsOrigins: string[];
-  readonly destroyOnRemoval: boolean;
+  /** What deleting the stack does to tables, bucket, queues and log groups. */
+  readonly removalPolicy: 'retain' | 'destroy';
+  /** Who may assume the Salesforce role (iam mode): an IAM ARN or a 12-digit account id; undefined = this account. */
   readonly salesforcePrincipalArn?: string;
-  readonly salesforceExternalId?: string;
+  /** sts:ExternalId the Salesforce role requires (iam mode). */
+  readonly salesforceExternalId: string;
 }
 
-type Context = (key: string) => unknown;
+/** The context keys this app reads, with their defaults (the README's table mirrors this). */
+export const CONTEXT_DEFAULTS = {
+  stage: 'dev',
+  workerConcurrency: 25,
+  /** = workerConcurrency */
+  workerReservedConcurrency: undefined,
+  apiAuth: 'iam',
+  corsOrigins: [] as string[],
+  removalPolicy: 'retain',
+  /** this stack's own account */
+  salesforcePrincipalArn: undefined,
+  /** `crm-bridge-<stage>` */
+  salesforceExternalId: undefined,
+} as const;
 
-function intValue(key: string, raw: unknown): number {
-  const n = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isInteger(n)) throw new Error(`Context "${key}" must be an integer, got ${JSON.stringify(raw)}`);
+/** Reads a context value; `app.node.tryGetContext` fits. */
+export type ContextReader = (key: string) => unknown;
+
+const STAGE = /^[a-z][a-z0-9-]{0,19}$/;
+/** AWS's pattern for sts:ExternalId. */
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+const IAM_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+$/;
+const ACCOUNT_ID = /^\d{12}$/;
+
+function fail(key: string, expectation: string, raw: unknown): never {
+  throw new Error(`Context "${key}" ${expectation}; got ${JSON.stringify(raw)}. Set it in cdk.json or with -c ${key}=...`);
+}
+
+function integer(key: string, raw: unknown): number {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n)) fail(key, 'must be an integer', raw);
   return n;
 }
 
-export function readConfig(get: Context): CrmBridgeConfig {
-  const stage = String(get('stage') ?? 'dev');
-  if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) throw new Error(`Context "stage" must be 1-20 lowercase letters, digits or "-", starting with a letter; got "${stage}"`);
+function text(key: string, raw: unknown): string | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (typeof raw !== 'string') fail(key, 'must be a string', raw);
+  return raw.trim();
+}
 
-  const workerConcurrency = intValue('workerConcurrency', get('workerConcurrency') ?? 25);
-  if (workerConcurrency < 2 || workerConcurrency > 1000) {
-    throw new Error(`Context "workerConcurrency" must be between 2 and 1000 (the SQS event source's maximum concurrency range); got ${workerConcurrency}`);
+function list(key: string, raw: unknown): string[] {
+  if (raw === undefined || raw === null || raw === '') return [];
+  if (Array.isArray(raw)) return raw.map((v) => String(v).trim()).filter(Boolean);
+  if (typeof raw !== 'string') fail(key, 'must be a list or a comma-separated string', raw);
+  const s = raw.trim();
+  if (s.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(s);
+    } catch {
+      fail(key, 'must be a JSON array of strings or a comma-separated string', raw);
+    }
+    if (!Array.isArray(parsed)) fail(key, 'must be a JSON array of strings', raw);
+    return list(key, parsed);
   }
+  return s.split(',').map((v) => v.trim()).filter(Boolean);
+}
+
+export function readConfig(get: ContextReader): CrmBridgeConfig {
+  const stage = text('stage', get('stage')) ?? CONTEXT_DEFAULTS.stage;
+  if (!STAGE.test(stage)) fail('stage', 'must be 1-20 lowercase letters, digits or "-", starting with a letter (it names the stack, the API stage and the SSM path)', stage);
+
+  const concurrencyRaw = get('workerConcurrency');
+  const workerConcurrency = concurrencyRaw === undefined ? CONTEXT_DEFAULTS.workerConcurrency : integer('workerConcurrency', concurrencyRaw);
+  if (workerConcurrency < 2 || workerConcurrency > 1000) {
+    fail('workerConcurrency', 'must be between 2 and 1000 (the range of an SQS event source\'s maximum concurrency)', workerConcurrency);
+  }
+
+  // 0 / false: reserve nothing. New accounts often have a total quota of 10, where reserving 25 fails at deploy.
   const reservedRaw = get('workerReservedConcurrency');
-  let workerReservedConcurrency: number | undefined = workerConcurrency;
-  if (reservedRaw === false || reservedRaw === 'false' || reservedRaw === 0 || reservedRaw === '0') workerReservedConcurrency = undefined;
-  else if (reservedRaw !== undefined) {
-    workerReservedConcurrency = intValue('workerReservedConcurrency', reservedRaw);
-    if (workerReservedConcurrency < workerConcurrency) {
-      throw new Error(
-        `Context "workerReservedConcurrency" (${workerReservedConcurrency}) must be at least "workerConcurrency" (${workerConcurrency}), or 0 to reserve none: with fewer reserved executions than pollers, Lambda throttles and good messages reach the dead-letter queue`,
+  let workerReservedConcurrency: number | false = workerConcurrency;
+  if (reservedRaw === false || reservedRaw === 'false' || reservedRaw === 'none') workerReservedConcurrency = false;
+  else if (reservedRaw !== undefined && reservedRaw !== null && reservedRaw !== '') {
+    const n = integer('workerReservedConcurrency', reservedRaw);
+    if (n === 0) workerReservedConcurrency = false;
+    else if (n < workerConcurrency) {
+      // Fewer reserved executions than pollers: Lambda throttles, receive counts climb, good messages reach the DLQ.
+      fail(
+        'workerReservedConcurrency',
+        `must be at least "workerConcurrency" (${workerConcurrency}) or 0 to reserve none (with fewer reserved executions than pollers Lambda throttles and good messages reach the dead-letter queue)`,
+        n,
       );
+    } else workerReservedConcurrency = n;
+  }
+
+  const apiAuth = text('apiAuth', get('apiAuth')) ?? CONTEXT_DEFAULTS.apiAuth;
+  if (apiAuth !== 'iam' && apiAuth !== 'apiKey') fail('apiAuth', 'must be "iam" or "apiKey"', apiAuth);
+
+  const corsOrigins = list('corsOrigins', get('corsOrigins'));
+  for (const origin of corsOrigins) {
+    // An origin is scheme + host (+ port), no path; plain http would let any network hop read file URLs.
+    if (!/^https:\/\/[^/\s]+$/.test(origin)) fail('corsOrigins', 'entries must be https origins without a path, such as https://acme.lightning.force.com', origin);
+  }
+
+  const removalPolicy = (text('removalPolicy', get('removalPolicy')) ?? CONTEXT_DEFAULTS.removalPolicy).toLowerCase();
+  if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') fail('removalPolicy', 'must be "retain" or "destroy"', removalPolicy);
+
+  const salesforcePrincipalArn = text('salesforcePrincipalArn', get('salesforcePrincipalArn'));
+  const externalIdRaw = text('salesforceExternalId', get('salesforceExternalId'));
+  if (apiAuth !== 'iam' && (salesforcePrincipalArn || externalIdRaw)) {
+    throw new Error('Context "salesforcePrincipalArn"/"salesforceExternalId" apply only with apiAuth "iam" (the Salesforce role signs SigV4 requests); remove them or set -c apiAuth=iam');
+  }
+  if (salesforcePrincipalArn !== undefined) {
+    if (!IAM_ARN.test(salesforcePrincipalArn) && !ACCOUNT_ID.test(salesforcePrincipalArn)) {
+      fail('salesforcePrincipalArn', 'must be an IAM ARN (e.g. arn:aws:iam::123456789012:user/salesforce) or a 12-digit account id', salesforcePrincipalArn);
+    }
+    // Another account's principal without an external id would expose the role to the confused-deputy problem.
+    if (externalIdRaw === undefined) {
+      throw new Error('Context "salesforceExternalId" is required when "salesforcePrincipalArn" is set: the role trust policy checks it as sts:ExternalId. Choose a value, pass -c salesforceExternalId=..., and enter the same value in the Salesforce External Credential');
     }
   }
+  const salesforceExternalId = externalIdRaw ?? `crm-bridge-${stage}`;
+  if (!EXTERNAL_ID.test(salesforceExternalId)) fail('salesforceExternalId', 'must be 2-1224 characters of letters, digits and +=,.@:/-_', salesforceExternalId);
 
-  const apiAuth = String(get('apiAuth') ?? 'iam');
-  if (apiAuth !== 'iam' && apiAuth !== 'apiKey') throw new Error(`Context "apiAuth" must be "iam" or "apiKey"; got "${apiAuth}"`);
-
-  const corsRaw = get('corsOrigins');
-  const corsOrigins = corsRaw === undefined ? [] : Array.isArray(corsRaw) ? corsRaw.map(String) : String(corsRaw).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const origin of corsOrigins) {
-    if (!/^https:\/\/[^/]+$/.test(origin)) throw new Error(`Context "corsOrigins": "${origin}" must be an https origin such as https://example.lightning.force.com`);
-  }
-
-  const removal = String(get('removalPolicy') ?? 'retain');
-  if (removal !== 'retain' && removal !== 'destroy') throw new Error(`Context "removalPolicy" must be "retain" or "destroy"; got "${removal}"`);
-
-  const salesforcePrincipalArn = get('salesforcePrincipalArn') as string | undefined;
-  const salesforceExternalId = get('salesforceExternalId') as string | undefined;
-  if (salesforcePrincipalArn && !salesforceExternalId) {
-    throw new Error('Context "salesforceExternalId" is required when "salesforcePrincipalArn" is set: the role trust policy checks it (sts:ExternalId)');
-  }
-
-  return { stage, workerConcurrency, workerReservedConcurrency, apiAuth, corsOrigins, destroyOnRemoval: removal === 'destroy', salesforcePrincipalArn, salesforceExternalId };
+  return { stage, workerConcurrency, workerReservedConcurrency, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId };
 }

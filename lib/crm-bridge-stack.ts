@@ -1,5 +1,5 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { AccountPrincipal, ArnPrincipal } from 'aws-cdk-lib/aws-iam';
+import { AccountPrincipal, ArnPrincipal, type IPrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { CrmBridgeConfig } from './config';
 import { Api } from './constructs/api';
@@ -9,56 +9,79 @@ import { SalesforceAccess } from './constructs/salesforce-access';
 import { Tables } from './constructs/tables';
 
 export interface CrmBridgeStackProps extends StackProps {
+  /** Validated settings, usually `readConfig()` of the app's context. */
   readonly config: CrmBridgeConfig;
 }
 
-/** crm-bridge: API -> controller -> SQS -> capped worker -> connectors; tables, file store, Salesforce access. */
+/**
+ * crm-bridge: API -> controller -> SQS -> capped worker -> external services;
+ * connectors and jobs in DynamoDB, secrets in SSM, files in S3.
+ * Output ids are read by the CLI (DescribeStacks): keep them stable.
+ */
 export class CrmBridgeStack extends Stack {
+  readonly api: Api;
+  readonly jobs: JobQueue;
+  readonly tables: Tables;
+  readonly files: FileStore;
+  /** Present when the API uses IAM auth. */
+  readonly salesforce?: SalesforceAccess;
+
   constructor(scope: Construct, id: string, props: CrmBridgeStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const removalPolicy = config.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
-    const tables = new Tables(this, 'Tables', { removalPolicy });
-    const files = new FileStore(this, 'Files', { corsOrigins: config.corsOrigins, removalPolicy });
-    const jobs = new JobQueue(this, 'Jobs', {
+    this.tables = new Tables(this, 'Tables', { removalPolicy });
+    this.files = new FileStore(this, 'Files', { corsOrigins: config.corsOrigins, removalPolicy });
+    this.jobs = new JobQueue(this, 'Jobs', {
       stage: config.stage,
-      connectorsTable: tables.connectors,
-      jobsTable: tables.jobs,
+      connectorsTable: this.tables.connectors,
+      jobsTable: this.tables.jobs,
       maxConcurrency: config.workerConcurrency,
       reservedConcurrency: config.workerReservedConcurrency,
       removalPolicy,
     });
-    const api = new Api(this, 'Api', {
+    this.api = new Api(this, 'Api', {
       stage: config.stage,
-      connectorsTable: tables.connectors,
-      jobsTable: tables.jobs,
-      queue: jobs.queue,
-      filesTable: files.table,
-      filesBucket: files.bucket,
       auth: config.apiAuth,
+      connectorsTable: this.tables.connectors,
+      jobsTable: this.tables.jobs,
+      queue: this.jobs.queue,
+      filesTable: this.files.table,
+      filesBucket: this.files.bucket,
       removalPolicy,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: api.restApi.url, description: 'Base URL for the Salesforce Named Credential' });
-    new CfnOutput(this, 'ApiRegion', { value: this.region });
-    new CfnOutput(this, 'ConnectorsTableName', { value: tables.connectors.tableName });
-    new CfnOutput(this, 'JobsTableName', { value: tables.jobs.tableName });
-    new CfnOutput(this, 'JobsQueueUrl', { value: jobs.queue.queueUrl });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: jobs.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'FilesBucketName', { value: files.bucket.bucketName });
-    new CfnOutput(this, 'FilesTableName', { value: files.table.tableName });
-    if (api.apiKeyId) new CfnOutput(this, 'ApiKeyId', { value: api.apiKeyId, description: 'aws apigateway get-api-key --include-value --api-key <id> shows the value' });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'API base URL (append v1/...): the Salesforce Named Credential URL' });
+    new CfnOutput(this, 'ApiRegion', { value: this.region, description: 'Region for SigV4 signing (External Credential)' });
+    new CfnOutput(this, 'ConnectorsTableName', { value: this.tables.connectors.tableName });
+    new CfnOutput(this, 'JobsTableName', { value: this.tables.jobs.tableName });
+    new CfnOutput(this, 'JobsQueueUrl', { value: this.jobs.queue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.jobs.deadLetterQueue.queueUrl, description: 'Failed jobs: npx crm-bridge dlq list / replay' });
+    new CfnOutput(this, 'FilesBucketName', { value: this.files.bucket.bucketName });
+    new CfnOutput(this, 'FilesTableName', { value: this.files.table.tableName });
+
+    if (this.api.apiKeyId) {
+      new CfnOutput(this, 'ApiKeyId', {
+        value: this.api.apiKeyId,
+        description: 'The key value is not output: aws apigateway get-api-key --include-value --api-key <id>',
+      });
+    }
 
     if (config.apiAuth === 'iam') {
-      const externalId = config.salesforceExternalId ?? `crm-bridge-${config.stage}`;
-      const access = new SalesforceAccess(this, 'Salesforce', {
-        api: api.restApi,
-        principal: config.salesforcePrincipalArn ? new ArnPrincipal(config.salesforcePrincipalArn) : new AccountPrincipal(this.account),
-        externalId,
+      this.salesforce = new SalesforceAccess(this, 'Salesforce', {
+        api: this.api.restApi,
+        principal: salesforcePrincipal(config.salesforcePrincipalArn, this.account),
+        externalId: config.salesforceExternalId,
       });
-      new CfnOutput(this, 'SalesforceRoleArn', { value: access.role.roleArn, description: 'External Credential (AWS Signature V4, STS role): role ARN' });
-      new CfnOutput(this, 'SalesforceExternalId', { value: externalId, description: 'External Credential: external ID' });
+      new CfnOutput(this, 'SalesforceRoleArn', { value: this.salesforce.role.roleArn, description: 'External Credential (AWS Signature V4, STS role): role ARN' });
+      new CfnOutput(this, 'SalesforceExternalId', { value: config.salesforceExternalId, description: 'External Credential: external ID' });
     }
   }
+}
+
+/** An account id trusts that account's root (its admins delegate); an ARN trusts that principal; nothing trusts this account. */
+function salesforcePrincipal(arnOrAccount: string | undefined, ownAccount: string): IPrincipal {
+  if (arnOrAccount === undefined) return new AccountPrincipal(ownAccount);
+  return /^\d{12}$/.test(arnOrAccount) ? new AccountPrincipal(arnOrAccount) : new ArnPrincipal(arnOrAccount);
 }

@@ -1,15 +1,16 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
+  AccessLogField,
   AccessLogFormat,
   ApiKeySourceType,
   AuthorizationType,
+  EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
-  MethodLoggingLevel,
   Period,
   ResponseType,
   RestApi,
-  type IResource,
+  type MethodOptions,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -18,9 +19,50 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { lambdaFunction } from './lambda-defaults';
+import { daysEnv, hubFunction, secondsEnv } from './lambda-defaults';
+
+export type ApiAuthMode = 'iam' | 'apiKey';
+
+/**
+ * The v1 routes the controller serves (lambdas/http/*-routes.ts). Every route is
+ * authenticated except the health check, which load balancers and humans call bare.
+ */
+export const API_ROUTES: ReadonlyArray<{ readonly method: string; readonly path: string; readonly open?: boolean }> = [
+  { method: 'GET', path: '/v1/health', open: true },
+  { method: 'POST', path: '/v1/callouts/{connectorId}/{operation}' },
+  { method: 'GET', path: '/v1/jobs/{jobId}' },
+  { method: 'POST', path: '/v1/files' },
+  { method: 'GET', path: '/v1/files' },
+  { method: 'GET', path: '/v1/files/{fileId}' },
+  { method: 'DELETE', path: '/v1/files/{fileId}' },
+  { method: 'POST', path: '/v1/files/{fileId}/complete' },
+  // Fresh presigned part URLs for resuming a multipart upload.
+  { method: 'POST', path: '/v1/files/{fileId}/parts' },
+];
+
+/**
+ * Errors API Gateway answers itself, in the project's error format so callers parse
+ * one shape. Status codes left undefined keep API Gateway's own.
+ */
+const GATEWAY_ERRORS: ReadonlyArray<{ type: ResponseType; code: string; status?: string }> = [
+  { type: ResponseType.DEFAULT_4XX, code: 'INVALID_REQUEST' },
+  { type: ResponseType.DEFAULT_5XX, code: 'INTERNAL_ERROR' },
+  { type: ResponseType.ACCESS_DENIED, code: 'FORBIDDEN', status: '403' },
+  { type: ResponseType.UNAUTHORIZED, code: 'UNAUTHORIZED', status: '401' },
+  // Also what API Gateway answers for an unknown path on an IAM-authorized API.
+  { type: ResponseType.MISSING_AUTHENTICATION_TOKEN, code: 'FORBIDDEN', status: '403' },
+  { type: ResponseType.INVALID_SIGNATURE, code: 'FORBIDDEN', status: '403' },
+  { type: ResponseType.EXPIRED_TOKEN, code: 'FORBIDDEN', status: '403' },
+  { type: ResponseType.INVALID_API_KEY, code: 'FORBIDDEN', status: '403' },
+  { type: ResponseType.THROTTLED, code: 'THROTTLED', status: '429' },
+  { type: ResponseType.QUOTA_EXCEEDED, code: 'QUOTA_EXCEEDED', status: '429' },
+  { type: ResponseType.REQUEST_TOO_LARGE, code: 'PAYLOAD_TOO_LARGE', status: '413' },
+  // Same code the controller's router uses for an unknown route.
+  { type: ResponseType.RESOURCE_NOT_FOUND, code: 'ROUTE_NOT_FOUND', status: '404' },
+];
 
 export interface ApiProps {
+  /** API Gateway stage name (paths are `/<stage>/v1/...`). */
   readonly stage: string;
   readonly connectorsTable: ITableV2;
   readonly jobsTable: ITableV2;
@@ -28,52 +70,83 @@ export interface ApiProps {
   readonly filesTable: ITableV2;
   readonly filesBucket: IBucket;
   /**
-   * How callers authenticate: "iam" (SigV4, for a Salesforce Named Credential with an AWS Signature V4
-   * External Credential) or "apiKey" (x-api-key header, with a usage plan).
+   * How callers authenticate: "iam" (SigV4, for a Salesforce Named Credential with an
+   * AWS Signature V4 External Credential) or "apiKey" (x-api-key header, usage plan).
    * @default 'iam'
    */
-  readonly auth?: 'iam' | 'apiKey';
-  /** Steady-state requests per second for the stage. @default 100 */
+  readonly auth?: ApiAuthMode;
+  /** Stage-wide steady-state requests per second. @default 100 */
   readonly throttleRateLimit?: number;
-  /** @default 200 */
+  /** Stage-wide burst. @default 200 */
   readonly throttleBurstLimit?: number;
-  /** Requests per day per API key (apiKey mode). @default 100000 */
-  readonly dailyQuota?: number;
-  /** @default RemovalPolicy.RETAIN */
+  /** Per-key requests per second (apiKey mode). @default - throttleRateLimit */
+  readonly usagePlanRateLimit?: number;
+  /** Per-key burst (apiKey mode). @default - throttleBurstLimit */
+  readonly usagePlanBurstLimit?: number;
+  /** Per-key requests per day (apiKey mode). @default 100000 */
+  readonly usagePlanDailyQuota?: number;
+  /**
+   * Let this stack set the account's API Gateway CloudWatch Logs role (an account
+   * and region-wide setting). Access logging fails at deploy without one, as on a
+   * new account; set false where the account already has it.
+   * @default true
+   */
+  readonly cloudWatchRole?: boolean;
+  /** Controller timeout; API Gateway stops waiting at 29 s. @default Duration.seconds(29) */
+  readonly controllerTimeout?: Duration;
+  /** @default 1024 */
+  readonly controllerMemorySize?: number;
+  /** CONNECTOR_CACHE_TTL_SECONDS. @default Duration.seconds(30) */
+  readonly connectorCacheTtl?: Duration;
+  /** JOB_TTL_DAYS: how long jobs stay readable. @default Duration.days(30) */
+  readonly jobTtl?: Duration;
+  /** FILE_URL_EXPIRY_SECONDS: presigned URL lifetime, 1 s to 7 days (SigV4 limit). @default Duration.minutes(15) */
+  readonly fileUrlExpiry?: Duration;
+  /** MAX_FILE_SIZE_BYTES. @default 5 TiB (5497558138880) */
+  readonly maxFileSizeBytes?: number;
+  /** MULTIPART_THRESHOLD_BYTES: larger files upload in parts; 5 MiB to 5 GiB (S3 part and single-PUT limits). @default 8 MiB (8388608) */
+  readonly multipartThresholdBytes?: number;
+  /** Controller and access log groups. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** Gateway answers in the project's error format, so callers parse one shape. */
-const GATEWAY_ERRORS: Array<[ResponseType, string, string?]> = [
-  [ResponseType.DEFAULT_4XX, 'BAD_REQUEST'],
-  [ResponseType.DEFAULT_5XX, 'INTERNAL_ERROR'],
-  [ResponseType.ACCESS_DENIED, 'FORBIDDEN', '403'],
-  [ResponseType.UNAUTHORIZED, 'UNAUTHORIZED', '401'],
-  [ResponseType.MISSING_AUTHENTICATION_TOKEN, 'FORBIDDEN', '403'],
-  [ResponseType.INVALID_SIGNATURE, 'FORBIDDEN', '403'],
-  [ResponseType.EXPIRED_TOKEN, 'FORBIDDEN', '403'],
-  [ResponseType.INVALID_API_KEY, 'FORBIDDEN', '403'],
-  [ResponseType.THROTTLED, 'THROTTLED', '429'],
-  [ResponseType.QUOTA_EXCEEDED, 'QUOTA_EXCEEDED', '429'],
-  [ResponseType.REQUEST_TOO_LARGE, 'PAYLOAD_TOO_LARGE', '413'],
-  [ResponseType.RESOURCE_NOT_FOUND, 'ROUTE_NOT_FOUND', '404'],
-];
-
-/** The public REST API (v1 routes) and the controller Lambda behind it. */
+/** The public REST API (v1 routes) and the controller Lambda behind every route. */
 export class Api extends Construct {
   readonly restApi: RestApi;
   readonly controller: NodejsFunction;
+  /** Set in apiKey mode. The key's value stays in API Gateway and is never output. */
+  readonly apiKeyId?: string;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const auth = props.auth ?? 'iam';
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (auth !== 'iam' && auth !== 'apiKey') throw new Error(`Api: auth must be "iam" or "apiKey"; got "${auth}"`);
     const rate = props.throttleRateLimit ?? 100;
     const burst = props.throttleBurstLimit ?? 200;
-    if (rate <= 0 || burst <= 0) throw new Error('Api: throttle limits must be positive');
+    const keyRate = props.usagePlanRateLimit ?? rate;
+    const keyBurst = props.usagePlanBurstLimit ?? burst;
+    const quota = props.usagePlanDailyQuota ?? 100_000;
+    for (const [name, value] of Object.entries({ throttleRateLimit: rate, usagePlanRateLimit: keyRate })) {
+      if (!(value > 0)) throw new Error(`Api: ${name} must be a positive number of requests per second; got ${value}`);
+    }
+    for (const [name, value] of Object.entries({ throttleBurstLimit: burst, usagePlanBurstLimit: keyBurst, usagePlanDailyQuota: quota })) {
+      if (!Number.isInteger(value) || value < 1) throw new Error(`Api: ${name} must be a positive integer; got ${value}`);
+    }
+    const maxFileSize = props.maxFileSizeBytes ?? 5 * 1024 ** 4;
+    if (!Number.isSafeInteger(maxFileSize) || maxFileSize < 1) throw new Error(`Api: maxFileSizeBytes must be a positive integer; got ${maxFileSize}`);
+    const multipartThreshold = props.multipartThresholdBytes ?? 8 * 1024 ** 2;
+    if (!Number.isInteger(multipartThreshold) || multipartThreshold < 5 * 1024 ** 2 || multipartThreshold > 5 * 1024 ** 3) {
+      throw new Error(`Api: multipartThresholdBytes must be from 5 MiB (S3's minimum part size) to 5 GiB (S3's largest single PUT); got ${multipartThreshold}`);
+    }
+    const timeout = props.controllerTimeout ?? Duration.seconds(29);
+    secondsEnv('Api: controllerTimeout', timeout, 1, 29);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.controller = lambdaFunction(this, 'Controller', 'lambdas/api.ts', {
+    this.controller = hubFunction(this, 'Controller', {
+      entry: 'lambdas/api.ts',
       description: 'crm-bridge controller: validates callouts, records and enqueues jobs, serves jobs and files',
+      timeout,
+      memorySize: props.controllerMemorySize,
       removalPolicy,
       environment: {
         STAGE: props.stage,
@@ -82,18 +155,19 @@ export class Api extends Construct {
         JOBS_QUEUE_URL: props.queue.queueUrl,
         FILES_TABLE: props.filesTable.tableName,
         FILES_BUCKET: props.filesBucket.bucketName,
-        CONNECTOR_CACHE_TTL_SECONDS: '30',
-        JOB_TTL_DAYS: '30',
-        FILE_URL_EXPIRY_SECONDS: '900',
-        MAX_FILE_SIZE_BYTES: String(5 * 1024 ** 4),
-        MULTIPART_THRESHOLD_BYTES: String(8 * 1024 ** 2),
+        CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('Api: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(30), 0, 86_400),
+        JOB_TTL_DAYS: daysEnv('Api: jobTtl', props.jobTtl ?? Duration.days(30)),
+        FILE_URL_EXPIRY_SECONDS: secondsEnv('Api: fileUrlExpiry', props.fileUrlExpiry ?? Duration.minutes(15), 1, 7 * 86_400),
+        MAX_FILE_SIZE_BYTES: String(maxFileSize),
+        MULTIPART_THRESHOLD_BYTES: String(multipartThreshold),
       },
     });
     props.connectorsTable.grantReadData(this.controller);
     props.jobsTable.grantReadWriteData(this.controller);
     props.queue.grantSendMessages(this.controller);
     props.filesTable.grantReadWriteData(this.controller);
-    // Only what presigning, completing and deleting uploads need: object actions, no listing, no bucket-level actions.
+    // What presigning, completing and deleting uploads need: object actions only, no listing.
+    // (Without s3:ListBucket a HeadObject on a missing key answers 403 instead of 404; the code treats both alike.)
     this.controller.addToRolePolicy(
       new PolicyStatement({
         sid: 'FileObjects',
@@ -105,59 +179,67 @@ export class Api extends Construct {
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy });
     this.restApi = new RestApi(this, 'RestApi', {
       restApiName: `crm-bridge-${props.stage}`,
-      description: 'crm-bridge v1 API',
+      description: `crm-bridge v1 API (${auth} auth)`,
+      // Salesforce calls from its own data centres: a regional endpoint skips the CloudFront hop.
+      endpointConfiguration: { types: [EndpointType.REGIONAL] },
       apiKeySourceType: auth === 'apiKey' ? ApiKeySourceType.HEADER : undefined,
+      cloudWatchRole: props.cloudWatchRole ?? true,
       deployOptions: {
         stageName: props.stage,
         tracingEnabled: true,
-        loggingLevel: MethodLoggingLevel.ERROR,
         throttlingRateLimit: rate,
         throttlingBurstLimit: burst,
+        // Bodies are never logged (dataTraceEnabled stays off): they carry CRM data.
         accessLogDestination: new LogGroupLogDestination(accessLogs),
-        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+        accessLogFormat: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: AccessLogField.contextRequestId(),
+            requestTime: AccessLogField.contextRequestTime(),
+            ip: AccessLogField.contextIdentitySourceIp(),
+            caller: AccessLogField.contextIdentityCaller(),
+            user: AccessLogField.contextIdentityUser(),
+            apiKeyId: AccessLogField.contextIdentityApiKeyId(),
+            httpMethod: AccessLogField.contextHttpMethod(),
+            resourcePath: AccessLogField.contextResourcePath(),
+            status: AccessLogField.contextStatus(),
+            responseLength: AccessLogField.contextResponseLength(),
+            responseLatency: AccessLogField.contextResponseLatency(),
+            integrationLatency: AccessLogField.contextIntegrationLatency(),
+            error: AccessLogField.contextErrorMessage(),
+            errorType: AccessLogField.contextErrorResponseType(),
+          }),
+        ),
       },
-      cloudWatchRole: false,
     });
-    for (const [type, code, status] of GATEWAY_ERRORS) {
-      this.restApi.addGatewayResponse(`Gw${code}${status ?? ''}${type.responseType}`, {
+
+    for (const { type, code, status } of GATEWAY_ERRORS) {
+      this.restApi.addGatewayResponse(`Error${type.responseType}`, {
         type,
         statusCode: status,
         responseHeaders: { 'Content-Type': "'application/json'" },
+        // messageString is API Gateway's message already JSON-quoted.
         templates: { 'application/json': `{"error":{"code":"${code}","message":$context.error.messageString}}` },
       });
     }
 
-    const integration = new LambdaIntegration(this.controller);
-    const secured =
-      auth === 'iam' ? { authorizationType: AuthorizationType.IAM } : { authorizationType: AuthorizationType.NONE, apiKeyRequired: true };
-    const add = (resource: IResource, method: string) => resource.addMethod(method, integration, secured);
-
-    const v1 = this.restApi.root.addResource('v1');
-    v1.addResource('health').addMethod('GET', integration, { authorizationType: AuthorizationType.NONE });
-    add(v1.addResource('callouts').addResource('{connectorId}').addResource('{operation}'), 'POST');
-    add(v1.addResource('jobs').addResource('{jobId}'), 'GET');
-    const files = v1.addResource('files');
-    add(files, 'POST');
-    add(files, 'GET');
-    const file = files.addResource('{fileId}');
-    add(file, 'GET');
-    add(file, 'DELETE');
-    add(file.addResource('complete'), 'POST');
-    add(file.addResource('parts'), 'POST');
+    // One invoke permission for the whole API instead of two per method keeps the function policy small.
+    const integration = new LambdaIntegration(this.controller, { scopePermissionToMethod: false });
+    const secured: MethodOptions = auth === 'iam' ? { authorizationType: AuthorizationType.IAM } : { authorizationType: AuthorizationType.NONE, apiKeyRequired: true };
+    for (const route of API_ROUTES) {
+      this.restApi.root.resourceForPath(route.path).addMethod(route.method, integration, route.open ? { authorizationType: AuthorizationType.NONE } : secured);
+    }
 
     if (auth === 'apiKey') {
       const plan = this.restApi.addUsagePlan('UsagePlan', {
         name: `crm-bridge-${props.stage}`,
-        throttle: { rateLimit: rate, burstLimit: burst },
-        quota: { limit: props.dailyQuota ?? 100_000, period: Period.DAY },
+        throttle: { rateLimit: keyRate, burstLimit: keyBurst },
+        quota: { limit: quota, period: Period.DAY },
         apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
       });
-      const key = this.restApi.addApiKey('ApiKey', { description: 'Salesforce Named Credential (Custom header x-api-key)' });
+      // API Gateway generates the value; read it with `aws apigateway get-api-key --include-value`.
+      const key = this.restApi.addApiKey('ApiKey', { description: `crm-bridge ${props.stage}: Salesforce Named Credential (custom header x-api-key)` });
       plan.addApiKey(key);
       this.apiKeyId = key.keyId;
     }
   }
-
-  /** Set in apiKey mode; the key's value is read from API Gateway, never output. */
-  apiKeyId?: string;
 }

@@ -1,16 +1,34 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { tableDefaults } from './tables';
 
 export interface FileStoreProps {
   /**
-   * Browser origins allowed to PUT/GET presigned URLs (Salesforce Lightning pages upload from the browser).
-   * @default [] (no CORS rule)
+   * Browser origins allowed to PUT/GET presigned URLs (Lightning pages upload
+   * straight from the browser). Each must be an https origin without a path.
+   * @default [] (no CORS rule: server-side clients need none)
    */
   readonly corsOrigins?: string[];
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * Days before S3 aborts an unfinished multipart upload and frees its parts
+   * (they are billed until then).
+   * @default 1
+   */
+  readonly abortIncompleteUploadsAfterDays?: number;
+  /**
+   * What deleting the stack does to the bucket and the files table. DESTROY
+   * also empties the bucket first (a custom resource deletes the objects).
+   * @default RemovalPolicy.RETAIN
+   */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Customer-managed KMS key for the files table.
+   * @default - AWS managed key
+   */
+  readonly tableEncryptionKey?: IKey;
 }
 
 /** A private bucket for file bytes (reached only through presigned URLs) and the file metadata table. */
@@ -23,27 +41,44 @@ export class FileStore extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const corsOrigins = props.corsOrigins ?? [];
+    for (const origin of corsOrigins) {
+      if (!/^https:\/\/[^/\s]+$/.test(origin)) throw new Error(`FileStore: corsOrigins entry "${origin}" must be an https origin without a path, such as https://acme.lightning.force.com`);
+    }
+    const abortDays = props.abortIncompleteUploadsAfterDays ?? 1;
+    if (!Number.isInteger(abortDays) || abortDays < 1) throw new Error(`FileStore: abortIncompleteUploadsAfterDays must be a whole number of days >= 1; got ${abortDays}`);
+
     this.bucket = new Bucket(this, 'Bucket', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
+      // ACLs off: every object belongs to the bucket owner whoever uploaded it through a presigned URL.
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // A delete through the API should free the bytes, not keep a noncurrent version.
       versioned: false,
-      // Parts of abandoned multipart uploads are billed until aborted.
-      lifecycleRules: [{ id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      lifecycleRules: [{ id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(abortDays) }],
       cors: corsOrigins.length
-        ? [{ allowedOrigins: corsOrigins, allowedMethods: [HttpMethods.PUT, HttpMethods.GET, HttpMethods.HEAD], allowedHeaders: ['*'], exposedHeaders: ['ETag'], maxAge: 3000 }]
+        ? [
+            {
+              allowedOrigins: corsOrigins,
+              allowedMethods: [HttpMethods.PUT, HttpMethods.GET, HttpMethods.HEAD],
+              allowedHeaders: ['*'],
+              // The browser must read each part's ETag to complete a multipart upload.
+              exposedHeaders: ['ETag'],
+              maxAge: 3000,
+            },
+          ]
         : undefined,
       removalPolicy,
       autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
     });
+
+    // The construct id is part of the logical id: renaming it would replace the table.
     this.table = new TableV2(this, 'Files', {
+      ...tableDefaults(removalPolicy, props.tableEncryptionKey),
       partitionKey: { name: 'fileId', type: AttributeType.STRING },
-      billing: Billing.onDemand(),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: TableEncryptionV2.awsManagedKey(),
-      removalPolicy,
-      globalSecondaryIndexes: [{ indexName: 'byRecordId', partitionKey: { name: 'recordId', type: AttributeType.STRING }, sortKey: { name: 'createdAt', type: AttributeType.STRING } }],
+      globalSecondaryIndexes: [
+        { indexName: 'byRecordId', partitionKey: { name: 'recordId', type: AttributeType.STRING }, sortKey: { name: 'createdAt', type: AttributeType.STRING } },
+      ],
     });
   }
 }

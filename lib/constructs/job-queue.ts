@@ -1,42 +1,58 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { lambdaFunction } from './lambda-defaults';
+import { daysEnv, hubFunction, secondsEnv } from './lambda-defaults';
+
+/** The largest retry.maxAttempts a connector may set (lambdas/connectors/common.ts). */
+export const MAX_CONNECTOR_ATTEMPTS = 10;
 
 export interface JobQueueProps {
+  /** Stage name: the worker reads secrets under `/crm-bridge/<stage>/` and nowhere else. */
   readonly stage: string;
   readonly connectorsTable: ITableV2;
   readonly jobsTable: ITableV2;
   /**
-   * SQS event source maximum concurrency: the cap on jobs in flight (2-1000).
-   * @default 25 (Salesforce allows 25 concurrent long-running API requests per org)
+   * SQS event source maximum concurrency: the cap on jobs (external calls) in
+   * flight, 2-1000. Salesforce allows 25 concurrent long-running API requests per org.
+   * @default 25
    */
   readonly maxConcurrency?: number;
   /**
-   * Reserved concurrent executions for the worker; undefined reserves none
-   * (new AWS accounts often have a total quota of 10, so reserving 25 fails).
-   * @default 25
+   * Reserved concurrent executions for the worker, at least `maxConcurrency`;
+   * `false` or 0 reserves none (new AWS accounts often have a total quota of 10,
+   * where reserving 25 fails at deploy; `maxConcurrency` still caps the worker).
+   * @default - the same as maxConcurrency
    */
-  readonly reservedConcurrency?: number;
-  /** @default Duration.seconds(60) */
+  readonly reservedConcurrency?: number | false;
+  /** Worker timeout; the queue's visibility timeout is 6 times this. @default Duration.seconds(60) */
   readonly workerTimeout?: Duration;
+  /** @default 1024 */
+  readonly workerMemorySize?: number;
   /**
-   * Records per invocation. Each record is one external call, so 1 makes
-   * "invocations in flight" equal "calls in flight" and gives each call the whole timeout.
+   * Records per invocation (1-10). Each record is one external call, so 1 keeps
+   * "invocations in flight" equal to "calls in flight" and gives each call the whole timeout.
    * @default 1
    */
   readonly batchSize?: number;
   /**
-   * Receives before a message goes to the dead-letter queue. Must exceed the
+   * Receives before a message moves to the dead-letter queue. Must exceed the
    * largest connector retry.maxAttempts (10): deferred retries are redeliveries.
    * @default 15
    */
   readonly maxReceiveCount?: number;
-  /** @default RemovalPolicy.RETAIN */
+  /** How long failed messages wait in the dead-letter queue for inspection or replay. @default Duration.days(14) (the SQS maximum) */
+  readonly deadLetterRetention?: Duration;
+  /** CONNECTOR_CACHE_TTL_SECONDS: how long a warm worker reuses a connector row. @default Duration.seconds(30) */
+  readonly connectorCacheTtl?: Duration;
+  /** SECRETS_CACHE_TTL_SECONDS: how long a warm worker reuses an SSM secret. @default Duration.minutes(5) */
+  readonly secretsCacheTtl?: Duration;
+  /** JOB_TTL_DAYS: how long finished jobs stay readable. @default Duration.days(30) */
+  readonly jobTtl?: Duration;
+  /** Queues and the worker's log group. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -45,38 +61,60 @@ export class JobQueue extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly worker: NodejsFunction;
+  /** SSM path the worker may read, e.g. `/crm-bridge/dev/`. */
+  readonly secretsPrefix: string;
 
   constructor(scope: Construct, id: string, props: JobQueueProps) {
     super(scope, id);
+    if (!/^[a-z][a-z0-9-]{0,19}$/.test(props.stage)) throw new Error(`JobQueue: stage "${props.stage}" must be 1-20 lowercase letters, digits or "-", starting with a letter`);
     const maxConcurrency = props.maxConcurrency ?? 25;
-    const reserved = 'reservedConcurrency' in props ? props.reservedConcurrency : 25;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+      throw new Error(`JobQueue: maxConcurrency must be an integer from 2 to 1000 (the SQS event source range); got ${maxConcurrency}`);
+    }
+    const reservedProp = props.reservedConcurrency === undefined ? maxConcurrency : props.reservedConcurrency;
+    const reserved = reservedProp === false || reservedProp === 0 ? undefined : reservedProp;
+    if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < maxConcurrency)) {
+      // Pollers beyond the reserved executions get throttled; throttled receives count toward the DLQ.
+      throw new Error(`JobQueue: reservedConcurrency (${reserved}) must be an integer >= maxConcurrency (${maxConcurrency}), or false/0 to reserve none`);
+    }
     const timeout = props.workerTimeout ?? Duration.seconds(60);
+    const timeoutSeconds = timeout.toSeconds();
+    // 900 s is Lambda's limit; 6 x 900 s stays under SQS's 12-hour visibility limit.
+    if (timeoutSeconds < 1 || timeoutSeconds > 900) throw new Error(`JobQueue: workerTimeout must be 1-900 seconds; got ${timeoutSeconds}`);
     const batchSize = props.batchSize ?? 1;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error(`JobQueue: batchSize must be an integer from 1 to 10; got ${batchSize}`);
     const maxReceiveCount = props.maxReceiveCount ?? 15;
-    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) throw new Error(`JobQueue: maxConcurrency must be an integer from 2 to 1000, got ${maxConcurrency}`);
-    if (reserved !== undefined && reserved < maxConcurrency) throw new Error(`JobQueue: reservedConcurrency (${reserved}) must be >= maxConcurrency (${maxConcurrency}), or undefined`);
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error(`JobQueue: batchSize must be 1-10, got ${batchSize}`);
-    if (maxReceiveCount <= 10) throw new Error(`JobQueue: maxReceiveCount must exceed 10 (the largest retry.maxAttempts), got ${maxReceiveCount}`);
+    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount <= MAX_CONNECTOR_ATTEMPTS || maxReceiveCount > 1000) {
+      throw new Error(
+        `JobQueue: maxReceiveCount must be an integer from ${MAX_CONNECTOR_ATTEMPTS + 1} to 1000 (above the largest connector retry.maxAttempts, ${MAX_CONNECTOR_ATTEMPTS}, because deferred retries are redeliveries); got ${maxReceiveCount}`,
+      );
+    }
+    const dlqRetention = props.deadLetterRetention ?? Duration.days(14);
+    if (dlqRetention.toSeconds() < 60 || dlqRetention.toSeconds() > Duration.days(14).toSeconds()) throw new Error('JobQueue: deadLetterRetention must be from 1 minute to 14 days');
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: dlqRetention,
       removalPolicy,
     });
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // AWS's guidance for Lambda consumers: at least 6x the function timeout.
-      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      // AWS's guidance for Lambda consumers: at least 6x the function timeout, so retries
+      // of a throttled or slow batch do not make the message visible while it is still running.
+      visibilityTimeout: Duration.seconds(timeoutSeconds * 6),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
       removalPolicy,
     });
 
-    this.worker = lambdaFunction(this, 'Worker', 'lambdas/worker.ts', {
+    this.secretsPrefix = `/crm-bridge/${props.stage}/`;
+    this.worker = hubFunction(this, 'Worker', {
+      entry: 'lambdas/worker.ts',
       description: 'crm-bridge worker: runs queued jobs through connector wrappers',
       timeout,
+      memorySize: props.workerMemorySize,
       reservedConcurrentExecutions: reserved,
       removalPolicy,
       environment: {
@@ -84,22 +122,22 @@ export class JobQueue extends Construct {
         CONNECTORS_TABLE: props.connectorsTable.tableName,
         JOBS_TABLE: props.jobsTable.tableName,
         JOBS_QUEUE_URL: this.queue.queueUrl,
-        CONNECTOR_CACHE_TTL_SECONDS: '30',
-        SECRETS_CACHE_TTL_SECONDS: '300',
-        JOB_TTL_DAYS: '30',
+        CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('JobQueue: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(30), 0, 86_400),
+        SECRETS_CACHE_TTL_SECONDS: secondsEnv('JobQueue: secretsCacheTtl', props.secretsCacheTtl ?? Duration.minutes(5), 0, 86_400),
+        JOB_TTL_DAYS: daysEnv('JobQueue: jobTtl', props.jobTtl ?? Duration.days(30)),
       },
     });
     this.worker.addEventSource(new SqsEventSource(this.queue, { batchSize, maxConcurrency, reportBatchItemFailures: true }));
+
     props.connectorsTable.grantReadData(this.worker);
     props.jobsTable.grantReadWriteData(this.worker);
-    // Deferred retries hide the message for the wait (ChangeMessageVisibility).
+    // Deferred retries hide the message for the backoff delay instead of sleeping in the function.
     this.queue.grant(this.worker, 'sqs:ChangeMessageVisibility');
-    const stack = Stack.of(this);
     this.worker.addToRolePolicy(
       new PolicyStatement({
         sid: 'ReadConnectorSecrets',
         actions: ['ssm:GetParameter', 'ssm:GetParameters'],
-        resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: `crm-bridge/${props.stage}/*` })],
+        resources: [Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: `crm-bridge/${props.stage}/*` })],
       }),
     );
   }

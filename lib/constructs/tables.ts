@@ -1,5 +1,6 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableEncryptionV2, TableV2, type TablePropsV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
 export interface TablesProps {
@@ -8,22 +9,39 @@ export interface TablesProps {
    * @default RemovalPolicy.RETAIN (connector rows and job history survive a mistaken delete)
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Customer-managed KMS key for both tables (for audits that require one; the
+   * grants on the tables then include the key). Needs a stack with an explicit region.
+   * @default - AWS managed key (aws/dynamodb)
+   */
+  readonly encryptionKey?: IKey;
 }
 
-/** Connector rows and jobs. On demand, point-in-time recovery, encrypted with an AWS managed key. */
+/** Settings every hub table shares: on demand, point-in-time recovery, encrypted, retained by default. */
+export function tableDefaults(removalPolicy: RemovalPolicy | undefined, key: IKey | undefined): Pick<TablePropsV2, 'billing' | 'pointInTimeRecoverySpecification' | 'encryption' | 'removalPolicy'> {
+  return {
+    // Traffic follows CRM activity: bursty and mostly idle.
+    billing: Billing.onDemand(),
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: key ? TableEncryptionV2.customerManagedKey(key) : TableEncryptionV2.awsManagedKey(),
+    removalPolicy: removalPolicy ?? RemovalPolicy.RETAIN,
+  };
+}
+
+/** Connector rows and jobs. */
 export class Tables extends Construct {
+  /** Connector configuration rows, partition key `connectorId`. */
   readonly connectors: TableV2;
-  /** Jobs and idempotency keys (partition key `pk`), expiring through TTL attribute `expiresAt`. */
+  /** Jobs and idempotency keys (partition key `pk`), expiring through the TTL attribute `expiresAt`. */
   readonly jobs: TableV2;
 
   constructor(scope: Construct, id: string, props: TablesProps = {}) {
     super(scope, id);
-    const common = {
-      billing: Billing.onDemand(),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: TableEncryptionV2.awsManagedKey(),
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    };
+    if (props.encryptionKey && Token.isUnresolved(Stack.of(this).region)) {
+      // Global tables name the key per replica region, which an environment-agnostic stack does not know.
+      throw new Error('Tables: encryptionKey needs a stack with an explicit region (set env, e.g. from CDK_DEFAULT_REGION)');
+    }
+    const common = tableDefaults(props.removalPolicy, props.encryptionKey);
     this.connectors = new TableV2(this, 'Connectors', { ...common, partitionKey: { name: 'connectorId', type: AttributeType.STRING } });
     this.jobs = new TableV2(this, 'Jobs', { ...common, partitionKey: { name: 'pk', type: AttributeType.STRING }, timeToLiveAttribute: 'expiresAt' });
   }

@@ -1,0 +1,73 @@
+import { readConfig } from '../../lib/config';
+import { synth } from './support';
+
+const read = (context: Record<string, unknown>) => readConfig((k) => context[k]);
+
+describe('readConfig', () => {
+  test('defaults', () => {
+    expect(read({})).toEqual({
+      stage: 'dev',
+      workerConcurrency: 25,
+      workerReservedConcurrency: 25,
+      apiAuth: 'iam',
+      corsOrigins: [],
+      removalPolicy: 'retain',
+      salesforcePrincipalArn: undefined,
+      salesforceExternalId: 'crm-bridge-dev',
+    });
+  });
+
+  test('-c values arrive as strings and are accepted in that form', () => {
+    const c = read({
+      stage: 'prod',
+      workerConcurrency: '40',
+      workerReservedConcurrency: '50',
+      corsOrigins: 'https://a.lightning.force.com, https://b.my.salesforce.com',
+      removalPolicy: 'DESTROY',
+    });
+    expect(c).toMatchObject({ stage: 'prod', workerConcurrency: 40, workerReservedConcurrency: 50, removalPolicy: 'destroy', salesforceExternalId: 'crm-bridge-prod' });
+    expect(c.corsOrigins).toEqual(['https://a.lightning.force.com', 'https://b.my.salesforce.com']);
+    expect(read({ corsOrigins: '["https://a.example.com"]' }).corsOrigins).toEqual(['https://a.example.com']);
+    expect(read({ corsOrigins: ['https://a.example.com'] }).corsOrigins).toEqual(['https://a.example.com']);
+  });
+
+  test('reserved concurrency follows workerConcurrency; 0 or false reserves none', () => {
+    expect(read({ workerConcurrency: 5 }).workerReservedConcurrency).toBe(5);
+    for (const none of [0, '0', false, 'false']) expect(read({ workerConcurrency: 5, workerReservedConcurrency: none }).workerReservedConcurrency).toBe(false);
+  });
+
+  test('salesforce principal: ARN or account id, with an external id', () => {
+    expect(read({ salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/sf', salesforceExternalId: 'org-00D' })).toMatchObject({
+      salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/sf',
+      salesforceExternalId: 'org-00D',
+    });
+    expect(read({ salesforcePrincipalArn: '222222222222', salesforceExternalId: 'org-00D' }).salesforcePrincipalArn).toBe('222222222222');
+  });
+
+  test.each<[Record<string, unknown>, RegExp]>([
+    [{ workerConcurrency: 1 }, /"workerConcurrency" must be between 2 and 1000/],
+    [{ workerConcurrency: 1001 }, /between 2 and 1000/],
+    [{ workerConcurrency: 'lots' }, /"workerConcurrency" must be an integer/],
+    [{ workerConcurrency: 2.5 }, /must be an integer/],
+    [{ workerConcurrency: 25, workerReservedConcurrency: 10 }, /"workerReservedConcurrency" must be at least "workerConcurrency" \(25\) or 0/],
+    [{ workerReservedConcurrency: -1 }, /at least "workerConcurrency"/],
+    [{ workerReservedConcurrency: 'many' }, /must be an integer/],
+    [{ apiAuth: 'open' }, /"apiAuth" must be "iam" or "apiKey"/],
+    [{ stage: 'Prod!' }, /"stage" must be 1-20 lowercase/],
+    [{ stage: 'a-very-long-stage-name-indeed' }, /"stage"/],
+    [{ corsOrigins: 'http://insecure.example.com' }, /https origins/],
+    [{ corsOrigins: 'https://acme.example.com/path' }, /without a path/],
+    [{ corsOrigins: '[not json' }, /JSON array/],
+    [{ removalPolicy: 'snapshot' }, /"removalPolicy" must be "retain" or "destroy"/],
+    [{ salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/sf' }, /"salesforceExternalId" is required/],
+    [{ salesforcePrincipalArn: 'salesforce', salesforceExternalId: 'x1' }, /IAM ARN .* or a 12-digit account id/],
+    [{ salesforceExternalId: 'has spaces in it' }, /"salesforceExternalId" must be/],
+    [{ apiAuth: 'apiKey', salesforceExternalId: 'org-1' }, /apply only with apiAuth "iam"/],
+  ])('bad context %j is refused with a message naming the key', (context, message) => {
+    expect(() => read(context)).toThrow(message);
+  });
+
+  test('bad context fails the synth', () => {
+    expect(() => synth({ workerConcurrency: 0 })).toThrow(/workerConcurrency/);
+  });
+});

@@ -1,0 +1,128 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { JobQueue, type JobQueueProps } from '../../lib/constructs/job-queue';
+import { logicalId, propsOf, synth, testApp } from './support';
+
+const { stack, template } = synth();
+const worker = () => propsOf(template, stack.jobs.worker);
+const mapping = (t: Template) => Object.values(t.findResources('AWS::Lambda::EventSourceMapping'))[0]!.Properties;
+
+/** A JobQueue alone in a stack, for construct props the app does not expose as context. */
+function jobQueue(props: Partial<JobQueueProps> = {}): { t: Template; q: JobQueue } {
+  const s = new Stack(testApp(), 'S');
+  const table = (id: string) => new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING } });
+  const q = new JobQueue(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), ...props });
+  return { t: Template.fromStack(s), q };
+}
+
+describe('worker concurrency cap', () => {
+  test('defaults: reserved concurrency 25 and event source maximum concurrency 25', () => {
+    expect(worker().ReservedConcurrentExecutions).toBe(25);
+    expect(mapping(template)).toMatchObject({
+      ScalingConfig: { MaximumConcurrency: 25 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 1,
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.jobs.queue), 'Arn'] },
+      FunctionName: { Ref: logicalId(stack.jobs.worker) },
+    });
+  });
+
+  test('context workerConcurrency 5 with workerReservedConcurrency 0: capped at 5, nothing reserved', () => {
+    const small = synth({ workerConcurrency: 5, workerReservedConcurrency: 0 });
+    expect(mapping(small.template).ScalingConfig).toEqual({ MaximumConcurrency: 5 });
+    expect(propsOf(small.template, small.stack.jobs.worker).ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  test('reserved concurrency follows workerConcurrency unless set', () => {
+    const c = synth({ workerConcurrency: '40', workerReservedConcurrency: '60' });
+    expect(mapping(c.template).ScalingConfig).toEqual({ MaximumConcurrency: 40 });
+    expect(propsOf(c.template, c.stack.jobs.worker).ReservedConcurrentExecutions).toBe(60);
+  });
+});
+
+describe('worker function', () => {
+  test('Node 22 on arm64, 60 s, handler from the bundle, one-month logs', () => {
+    expect(worker()).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Timeout: 60, Handler: 'index.handler', TracingConfig: { Mode: 'Active' } });
+    expect(worker().LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/^JobsWorkerLogs/) });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  test('environment: the worker contract', () => {
+    const env = worker().Environment.Variables;
+    expect(Object.keys(env).sort()).toEqual(
+      ['CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_TTL_DAYS', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE'].sort(),
+    );
+    expect(env).toMatchObject({
+      STAGE: 'dev',
+      CONNECTOR_CACHE_TTL_SECONDS: '30',
+      SECRETS_CACHE_TTL_SECONDS: '300',
+      JOB_TTL_DAYS: '30',
+      POWERTOOLS_SERVICE_NAME: 'crm-bridge',
+      NODE_OPTIONS: '--enable-source-maps',
+      CONNECTORS_TABLE: { Ref: logicalId(stack.tables.connectors) },
+      JOBS_TABLE: { Ref: logicalId(stack.tables.jobs) },
+      JOBS_QUEUE_URL: { Ref: logicalId(stack.jobs.queue) },
+    });
+  });
+});
+
+describe('queues', () => {
+  test('visibility timeout is 6x the worker timeout', () => {
+    expect(propsOf(template, stack.jobs.queue).VisibilityTimeout).toBe(6 * worker().Timeout);
+    const { t, q } = jobQueue({ workerTimeout: Duration.minutes(2) });
+    expect(propsOf(t, q.queue).VisibilityTimeout).toBe(720);
+    expect(propsOf(t, q.worker).Timeout).toBe(120);
+  });
+
+  test('dead-letter queue after 15 receives, kept 14 days', () => {
+    expect(propsOf(template, stack.jobs.queue).RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.jobs.deadLetterQueue), 'Arn'] },
+      maxReceiveCount: 15,
+    });
+    expect(propsOf(template, stack.jobs.deadLetterQueue).MessageRetentionPeriod).toBe(14 * 86_400);
+  });
+
+  test('both queues are SSE-SQS encrypted and deny non-TLS access', () => {
+    for (const q of [stack.jobs.queue, stack.jobs.deadLetterQueue]) {
+      expect(propsOf(template, q).SqsManagedSseEnabled).toBe(true);
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: logicalId(q) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('queues, tables and logs are retained by default; removalPolicy destroy for dev', () => {
+    template.hasResource('AWS::SQS::Queue', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    const dev = synth({ removalPolicy: 'destroy' }).template;
+    expect(Object.keys(dev.findResources('AWS::SQS::Queue', { DeletionPolicy: 'Retain' }))).toEqual([]);
+    expect(Object.keys(dev.findResources('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain' }))).toEqual([]);
+  });
+});
+
+describe('construct props are checked at synth time', () => {
+  test.each<[Partial<JobQueueProps>, RegExp]>([
+    [{ maxReceiveCount: 10 }, /maxReceiveCount must be an integer from 11/],
+    [{ maxConcurrency: 1 }, /maxConcurrency must be an integer from 2 to 1000/],
+    [{ maxConcurrency: 30, reservedConcurrency: 20 }, /reservedConcurrency \(20\) must be an integer >= maxConcurrency \(30\)/],
+    [{ batchSize: 11 }, /batchSize must be an integer from 1 to 10/],
+    [{ workerTimeout: Duration.minutes(16) }, /workerTimeout must be 1-900 seconds/],
+    [{ stage: 'Dev' }, /stage "Dev"/],
+    [{ jobTtl: Duration.hours(12) }, /jobTtl must be a whole number of days/],
+    [{ deadLetterRetention: Duration.days(15) }, /deadLetterRetention/],
+  ])('%o is refused', (props, message) => {
+    expect(() => jobQueue(props)).toThrow(message);
+  });
+
+  test('reservedConcurrency false reserves nothing; batch size and receive count are props', () => {
+    const { t, q } = jobQueue({ maxConcurrency: 10, reservedConcurrency: false, batchSize: 5, maxReceiveCount: 20 });
+    expect(propsOf(t, q.worker).ReservedConcurrentExecutions).toBeUndefined();
+    expect(mapping(t)).toMatchObject({ BatchSize: 5, ScalingConfig: { MaximumConcurrency: 10 } });
+    expect(propsOf(t, q.queue).RedrivePolicy.maxReceiveCount).toBe(20);
+  });
+});
