@@ -3,6 +3,7 @@ import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { wrappers } from './connectors';
 import { ConnectorStore } from './domain/connector-store';
+import { SalesforceDelivery } from './delivery/salesforce-delivery';
 import { JobQueue } from './domain/job-queue';
 import { JobRunner, RetryLaterError } from './domain/job-runner';
 import { JobStore } from './domain/job-store';
@@ -17,7 +18,10 @@ const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TAB
 const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }));
 const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
 const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), stage, intEnv('SECRETS_CACHE_TTL_SECONDS', 300));
-const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps: { secrets, fetch: globalThis.fetch }, logger });
+const wrapperDeps = { secrets, fetch: globalThis.fetch };
+// Deliveries into Salesforce run in this same worker, so they count against its concurrency cap (25).
+const delivery = new SalesforceDelivery(connectors, wrapperDeps);
+const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery });
 const processor = new BatchProcessor(EventType.SQS);
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

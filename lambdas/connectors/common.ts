@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jmespathSchema } from './mapping';
 
 /** Pieces every connector type's schema shares. */
 export const connectorIdSchema = z
@@ -21,6 +22,49 @@ export const retrySchema = z
   })
   .strict();
 
+/** A Salesforce API name: sObject, Platform Event or field (Account, Order__c, Callout_Result__e, ns__Field__c). */
+export const salesforceNameSchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'must be a Salesforce API name: letters, digits and "_", starting with a letter');
+
+/** Salesforce field name -> JMESPath over {result, error, job}. */
+const deliveryFieldsSchema = z.record(salesforceNameSchema, jmespathSchema);
+
+/**
+ * Where a job's outcome goes in Salesforce once the job has ended (see
+ * docs/salesforce-connector.md): fields written onto the calling record
+ * (`recordId` of the callout) and/or a Platform Event. `connectorId` names a
+ * `salesforce` connector, which gives the org, the credentials and the retry settings.
+ */
+export const deliverySchema = z
+  .object({
+    connectorId: connectorIdSchema,
+    /** Which outcomes are delivered. */
+    on: z.array(z.enum(['SUCCEEDED', 'FAILED'])).min(1).default(['SUCCEEDED', 'FAILED']),
+    recordUpdate: z
+      .object({ sobject: salesforceNameSchema, fields: deliveryFieldsSchema.refine((f) => Object.keys(f).length > 0, 'must map at least one field') })
+      .strict()
+      .optional(),
+    platformEvent: z
+      .object({
+        sobject: salesforceNameSchema.refine((n) => n.endsWith('__e'), 'must be a Platform Event (API name ending in "__e")').default('Callout_Result__e'),
+        /** Extra event fields, besides the standard ones. */
+        fields: deliveryFieldsSchema.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((d) => d.recordUpdate !== undefined || d.platformEvent !== undefined, 'must declare recordUpdate, platformEvent or both');
+
+export type Delivery = z.infer<typeof deliverySchema>;
+
+/** Operation name -> delivery; "*" applies to every operation without its own entry. */
+export const deliveryMapSchema = z.record(
+  z.string().regex(/^(\*|[A-Za-z][A-Za-z0-9_-]{0,63})$/, 'must be an operation name or "*"'),
+  deliverySchema,
+);
+
 /** Fields shared by every connector row, spread into each type's object schema. */
 export const baseConnectorFields = {
   connectorId: connectorIdSchema,
@@ -28,6 +72,15 @@ export const baseConnectorFields = {
   enabled: z.boolean().default(true),
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   retry: retrySchema.default({ maxAttempts: 3, baseDelayMs: 500 }),
+  /** Delivery of job outcomes into Salesforce, per operation (lambdas/delivery). */
+  delivery: deliveryMapSchema.optional(),
 };
+
+/** Delivery keys must name operations of the row (checked on the whole row, where operations are known). */
+export function checkDeliveryKeys(row: { delivery?: Record<string, unknown>; operations: Record<string, unknown> }, ctx: z.RefinementCtx): void {
+  for (const key of Object.keys(row.delivery ?? {})) {
+    if (key !== '*' && !(key in row.operations)) ctx.addIssue({ code: 'custom', path: ['delivery', key], message: 'names no operation of this connector' });
+  }
+}
 
 export const httpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });

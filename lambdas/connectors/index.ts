@@ -1,4 +1,5 @@
 import { restWrapper } from './rest/wrapper';
+import { salesforceWrapper } from './salesforce/wrapper';
 import { slackWrapper } from './slack/wrapper';
 import { soapWrapper } from './soap/wrapper';
 import { viberWrapper } from './viber/wrapper';
@@ -10,4 +11,5 @@ export const wrappers = {
   soap: soapWrapper,
   slack: slackWrapper,
   viber: viberWrapper,
+  salesforce: salesforceWrapper,
 } satisfies WrapperMap;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { checkDeliveryKeys } from './common';
 import { restConnectorSchema } from './rest/schema';
+import { salesforceConnectorSchema } from './salesforce/schema';
 import { slackConnectorSchema } from './slack/schema';
 import { soapConnectorSchema } from './soap/schema';
 import { viberConnectorSchema } from './viber/schema';
@@ -9,7 +11,8 @@ import { viberConnectorSchema } from './viber/schema';
  * and by the Lambdas when they read it. Adding a connector type means adding
  * its folder and its schema to this union.
  */
-export const connectorSchema = z.discriminatedUnion('type', [restConnectorSchema, soapConnectorSchema, slackConnectorSchema, viberConnectorSchema]);
+export const connectorSchema = z.discriminatedUnion('type', [restConnectorSchema, soapConnectorSchema, slackConnectorSchema, viberConnectorSchema, salesforceConnectorSchema])
+  .superRefine(checkDeliveryKeys);
 
 export type Connector = z.infer<typeof connectorSchema>;
 /** What an admin writes: defaults not yet applied. */

@@ -2,9 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InfrastructureError, RequestPreparationError, UpstreamError } from '../connectors/errors';
 import type { ResultEnvelope, WrapperDeps, WrapperMap, CallRequest, Wrapper } from '../connectors/types';
 import type { Connector } from '../connectors/schema';
+import type { Delivery } from '../connectors/common';
+import type { OutcomeDelivery, PreparedDelivery } from '../delivery/salesforce-delivery';
 import { AppError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
-import type { JobError } from './job';
+import type { Job, JobDelivery, JobError } from './job';
 import { jobMessageSchema, type JobQueue } from './job-queue';
 import type { JobStore } from './job-store';
 import { decideRetry, isRetryable } from './retry-policy';
@@ -39,6 +41,8 @@ export interface JobRunnerOptions {
   wrappers: WrapperMap;
   wrapperDeps: WrapperDeps;
   logger: Logger;
+  /** Delivers outcomes of operations that declare a `delivery`; without it, none is delivered. */
+  delivery?: OutcomeDelivery;
   /**
    * Waits up to this long are slept inside the invocation; longer ones are
    * handed back to SQS (message visibility), so a Retry-After of minutes does
@@ -84,6 +88,8 @@ export class JobRunner {
     const run = await jobs.startRun(jobId);
     if ('missing' in run) throw new Error(`Job ${jobId} of message ${record.messageId} does not exist`);
     if ('ended' in run) {
+      // The call is over; only a delivery still owed is done again, never the call.
+      if (run.ended.delivery?.status === 'PENDING') return this.resumeDelivery(run.ended, record, remainingTimeMs);
       logger.info('job already finished; dropping redelivered message', { jobId });
       return;
     }
@@ -128,7 +134,9 @@ export class JobRunner {
         const jobError = toJobError(err);
         if (!decision.retryable || decision.delayMs === undefined) {
           logger.warn('job failed', { jobId, attempts, code: jobError.code, statusCode: jobError.statusCode });
-          await jobs.fail(jobId, attempts, jobError);
+          const spec = this.deliveryFor(connector, job.operation, 'FAILED');
+          const ended = await jobs.fail(jobId, attempts, jobError, spec && PENDING);
+          if (spec && ended) await this.deliver(ended, spec, record, remainingTimeMs);
           return;
         }
         // Leave room for the next call itself before the invocation times out.
@@ -143,19 +151,104 @@ export class JobRunner {
       }
       const size = Buffer.byteLength(JSON.stringify(result));
       if (size > MAX_RESULT_BYTES) {
-        await jobs.fail(jobId, attempts, {
-          code: 'RESULT_TOO_LARGE',
-          message: `The service's answer is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit for a job result; narrow the request or map the response to fewer fields`,
-          retryable: false,
-          statusCode: result.statusCode,
-        });
+        const spec = this.deliveryFor(connector, job.operation, 'FAILED');
+        const ended = await jobs.fail(
+          jobId,
+          attempts,
+          {
+            code: 'RESULT_TOO_LARGE',
+            message: `The service's answer is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit for a job result; narrow the request or map the response to fewer fields`,
+            retryable: false,
+            statusCode: result.statusCode,
+          },
+          spec && PENDING,
+        );
+        if (spec && ended) await this.deliver(ended, spec, record, remainingTimeMs);
         return;
       }
-      await jobs.succeed(jobId, attempts, result);
+      const spec = this.deliveryFor(connector, job.operation, 'SUCCEEDED');
+      const ended = await jobs.succeed(jobId, attempts, result, spec && PENDING);
+      if (spec && ended) await this.deliver(ended, spec, record, remainingTimeMs);
+      return;
+    }
+  }
+
+  /** The delivery the operation declares for this outcome (its own entry, else "*"), if the runner can deliver. */
+  private deliveryFor(connector: Connector, operation: string, status: 'SUCCEEDED' | 'FAILED'): Delivery | undefined {
+    if (!this.opts.delivery) return undefined;
+    const spec = connector.delivery?.[operation] ?? connector.delivery?.['*'];
+    return spec?.on.includes(status) ? spec : undefined;
+  }
+
+  /** A redelivered message for an ended job whose delivery is still owed (a deferred retry, or a worker that stopped in between). */
+  private async resumeDelivery(job: Job, record: QueueRecord, remainingTimeMs: () => number): Promise<void> {
+    const attempts = job.delivery?.attempts ?? 0;
+    let connector: Connector | undefined;
+    try {
+      connector = await this.opts.connectors.get(job.connectorId);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err; // a DynamoDB failure: SQS redelivers
+      await this.opts.jobs.setDelivery(job.jobId, { status: 'FAILED', attempts, error: toJobError(err) });
+      return;
+    }
+    const spec = connector && (job.status === 'SUCCEEDED' || job.status === 'FAILED') ? this.deliveryFor(connector, job.operation, job.status) : undefined;
+    if (!spec) {
+      await this.opts.jobs.setDelivery(job.jobId, {
+        status: 'FAILED',
+        attempts,
+        error: { code: 'DELIVERY_NOT_CONFIGURED', message: `Connector "${job.connectorId}" no longer declares a delivery for operation "${job.operation}"`, retryable: false },
+      });
+      return;
+    }
+    await this.deliver(job, spec, record, remainingTimeMs);
+  }
+
+  /**
+   * Delivers an ended job's outcome, with the one retry policy and the target
+   * connector's retry settings: short waits inline, longer ones by handing the
+   * message back to SQS (the redelivery then only delivers; see process()).
+   */
+  private async deliver(job: Job, spec: Delivery, record: QueueRecord, remainingTimeMs: () => number): Promise<void> {
+    const { jobs, logger } = this.opts;
+    const { jobId } = job;
+    let attempts = job.delivery?.attempts ?? 0;
+    let prepared: PreparedDelivery;
+    try {
+      prepared = await this.opts.delivery!.prepare(spec);
+    } catch (err) {
+      if (!(err instanceof AppError) && !(err instanceof UpstreamError)) throw err; // a DynamoDB failure: SQS redelivers
+      await jobs.setDelivery(jobId, { status: 'FAILED', attempts, error: toJobError(err) });
+      return;
+    }
+    for (;;) {
+      attempts += 1;
+      try {
+        await prepared.send(job);
+      } catch (err) {
+        if (err instanceof InfrastructureError) throw err;
+        if (err instanceof RequestPreparationError) attempts -= 1; // nothing was sent
+        const decision = decideRetry(err, attempts, prepared.retry, this.opts.random);
+        const error = toJobError(err);
+        if (!decision.retryable || decision.delayMs === undefined) {
+          logger.warn('delivery failed', { jobId, attempts, code: error.code, statusCode: error.statusCode });
+          await jobs.setDelivery(jobId, { status: 'FAILED', attempts, error });
+          return;
+        }
+        if (decision.delayMs <= this.inlineRetryMaxMs && remainingTimeMs() > decision.delayMs + prepared.timeoutMs + 1000) {
+          await this.sleep(decision.delayMs);
+          continue;
+        }
+        await jobs.setDelivery(jobId, { status: 'PENDING', attempts, error, nextAttemptAt: new Date(Date.now() + decision.delayMs).toISOString() });
+        await this.opts.queue.deferMessage(record.receiptHandle, decision.delayMs);
+        throw new RetryLaterError(`Job ${jobId}: delivery attempt ${attempts} failed (${error.code}); retrying in ${decision.delayMs} ms`);
+      }
+      await jobs.setDelivery(jobId, { status: 'DELIVERED', attempts, deliveredAt: new Date().toISOString() });
       return;
     }
   }
 }
+
+const PENDING: JobDelivery = { status: 'PENDING', attempts: 0 };
 
 function safeJson(text: string): unknown {
   try {

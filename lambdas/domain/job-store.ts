@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ResultEnvelope } from '../connectors/types';
-import type { Job, JobError } from './job';
+import type { Job, JobDelivery, JobError } from './job';
 
 const jobKey = (jobId: string) => ({ pk: { S: `JOB#${jobId}` } });
 const idempotencyKey = (key: string) => ({ pk: { S: `IDEMPOTENCY#${key}` } });
@@ -105,24 +105,44 @@ export class JobStore {
     );
   }
 
-  async succeed(jobId: string, attempts: number, result: ResultEnvelope): Promise<void> {
-    await this.finish(jobId, 'SUCCEEDED', attempts, 'result', result);
+  /**
+   * `delivery` (PENDING) is written with the outcome, in the same update, when
+   * the outcome is to be delivered; the ended job is then returned for the
+   * delivery (only then: it carries the payload and result, up to 400 KB).
+   */
+  async succeed(jobId: string, attempts: number, result: ResultEnvelope, delivery?: JobDelivery): Promise<Job | undefined> {
+    return this.finish(jobId, 'SUCCEEDED', attempts, 'result', result, delivery);
   }
 
-  async fail(jobId: string, attempts: number, error: JobError): Promise<void> {
-    await this.finish(jobId, 'FAILED', attempts, 'error', error);
+  async fail(jobId: string, attempts: number, error: JobError, delivery?: JobDelivery): Promise<Job | undefined> {
+    return this.finish(jobId, 'FAILED', attempts, 'error', error, delivery);
   }
 
-  private async finish(jobId: string, status: 'SUCCEEDED' | 'FAILED', attempts: number, field: 'result' | 'error', value: unknown): Promise<void> {
+  private async finish(jobId: string, status: 'SUCCEEDED' | 'FAILED', attempts: number, field: 'result' | 'error', value: unknown, delivery?: JobDelivery): Promise<Job | undefined> {
     const other = field === 'result' ? 'error' : 'result';
+    const { Attributes } = await this.db.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: jobKey(jobId),
+        UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o, nextAttemptAt`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o': other },
+        ExpressionAttributeValues: values({ ':s': status, ':a': attempts, ':v': value, ':now': this.isoNow(), ...(delivery && { ':d': delivery }) }),
+        ReturnValues: delivery ? 'ALL_NEW' : 'NONE',
+      }),
+    );
+    return Attributes ? toJob(Attributes) : undefined;
+  }
+
+  /** Records the delivery's progress; the job's own status and result are untouched. */
+  async setDelivery(jobId: string, delivery: JobDelivery): Promise<void> {
     await this.db.send(
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
-        UpdateExpression: 'SET #s = :s, attempts = :a, #f = :v, updatedAt = :now REMOVE #o, nextAttemptAt',
+        UpdateExpression: 'SET delivery = :d, updatedAt = :now',
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o': other },
-        ExpressionAttributeValues: values({ ':s': status, ':a': attempts, ':v': value, ':now': this.isoNow() }),
+        ExpressionAttributeValues: values({ ':d': delivery, ':now': this.isoNow() }),
       }),
     );
   }

@@ -9,6 +9,22 @@ export interface JobError {
   statusCode?: number;
 }
 
+/**
+ * Delivery of the job's outcome into Salesforce (lambdas/delivery), tracked
+ * apart from the job: the job's own status and attempts never change because
+ * of it, and retrying it never calls the external service again.
+ */
+export interface JobDelivery {
+  status: 'PENDING' | 'DELIVERED' | 'FAILED';
+  /** Delivery calls made to Salesforce. */
+  attempts: number;
+  /** The last failure (kept while a retry waits, and when it finally failed). */
+  error?: JobError;
+  /** When the next delivery attempt is due (ISO), while PENDING after a failure. */
+  nextAttemptAt?: string;
+  deliveredAt?: string;
+}
+
 /** A job record as stored (minus the table's key attributes). */
 export interface Job {
   jobId: string;
@@ -25,6 +41,8 @@ export interface Job {
   error?: JobError;
   /** When the next deferred attempt is due (ISO), while a retry waits in the queue. */
   nextAttemptAt?: string;
+  /** Present when the operation declares a delivery for this outcome. */
+  delivery?: JobDelivery;
 }
 
 /** The public view of a job (GET /v1/jobs/{jobId}): the payload stays inside the hub. */
@@ -42,5 +60,6 @@ export function jobView(job: Job) {
     ...(job.result !== undefined && { result: job.result }),
     ...(job.error !== undefined && { error: job.error }),
     ...(job.nextAttemptAt !== undefined && job.status !== 'SUCCEEDED' && job.status !== 'FAILED' && { nextAttemptAt: job.nextAttemptAt }),
+    ...(job.delivery !== undefined && { delivery: job.delivery }),
   };
 }

@@ -1,0 +1,111 @@
+import type { Connection } from 'jsforce/core';
+import { z } from 'zod';
+import { formatIssues } from '../schema';
+import { RequestPreparationError } from '../errors';
+import { mapRequest, mapResponse } from '../mapping';
+import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
+import { checkComposite, withSalesforce } from './client';
+import type { SalesforceConnector, SalesforceOperation } from './schema';
+import { bindSoql } from './soql';
+
+/** A record id: 15 or 18 characters; checked because jsforce puts it into the URL path as is. */
+export const RECORD_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
+
+const compositeInputSchema = z
+  .object({
+    compositeRequest: z
+      .array(
+        z
+          .object({
+            method: z.enum(['GET', 'POST', 'PATCH', 'PUT', 'DELETE']),
+            /** "/sobjects/Account" (under the connector's API version) or a full "/services/data/vXX.X/..." path. */
+            url: z.string().startsWith('/').max(4096),
+            referenceId: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'must be letters, digits and "_", starting with a letter'),
+            body: z.unknown().optional(),
+            httpHeaders: z.record(z.string(), z.string()).optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(25, 'Salesforce allows at most 25 subrequests'),
+  })
+  .strict();
+
+/** An action with its input checked, ready to run: everything that can be refused is refused before any login. */
+type Prepared =
+  | { action: 'create' | 'publishEvent'; sobject: string; fields: Record<string, unknown> }
+  | { action: 'update'; sobject: string; id: string; fields: Record<string, unknown> }
+  | { action: 'upsert'; sobject: string; externalIdField: string; externalId: string; fields: Record<string, unknown> }
+  | { action: 'query'; soql: string; maxRecords: number }
+  | { action: 'composite'; body: { allOrNone: boolean; compositeRequest: Array<Record<string, unknown>> } };
+
+function fieldsOf(input: unknown, what: string): Record<string, unknown> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new RequestPreparationError('INVALID_PAYLOAD', `The input must be an object of ${what} fields`);
+  }
+  return input as Record<string, unknown>;
+}
+
+export function prepareAction(op: SalesforceOperation, input: unknown, recordId: string | undefined, apiVersion: string): Prepared {
+  switch (op.action) {
+    case 'create':
+    case 'publishEvent':
+      return { action: op.action, sobject: op.sobject, fields: fieldsOf(input, op.sobject) };
+    case 'update': {
+      const { Id, ...fields } = fieldsOf(input, op.sobject);
+      const id = Id ?? recordId;
+      if (typeof id !== 'string' || !RECORD_ID.test(id)) {
+        throw new RequestPreparationError('INVALID_PAYLOAD', `An update needs a 15- or 18-character record id, as "Id" in the input or as the callout's recordId; got ${id === undefined ? 'none' : JSON.stringify(id)}`);
+      }
+      return { action: 'update', sobject: op.sobject, id, fields };
+    }
+    case 'upsert': {
+      const { [op.externalIdField]: externalId, ...fields } = fieldsOf(input, op.sobject);
+      if ((typeof externalId !== 'string' && typeof externalId !== 'number') || externalId === '') {
+        throw new RequestPreparationError('INVALID_PAYLOAD', `An upsert needs the external id "${op.externalIdField}" in the input, as a string or number`);
+      }
+      return { action: 'upsert', sobject: op.sobject, externalIdField: op.externalIdField, externalId: String(externalId), fields };
+    }
+    case 'query':
+      return { action: 'query', soql: bindSoql(op.soql, input), maxRecords: op.maxRecords };
+    case 'composite': {
+      const parsed = compositeInputSchema.safeParse(input);
+      if (!parsed.success) throw new RequestPreparationError('INVALID_PAYLOAD', `Invalid composite input: ${formatIssues(parsed.error).join('; ')}`);
+      const compositeRequest = parsed.data.compositeRequest.map((sub) => ({
+        ...sub,
+        url: sub.url.startsWith('/services/') ? sub.url : `/services/data/v${apiVersion}${sub.url}`,
+      }));
+      return { action: 'composite', body: { allOrNone: op.allOrNone, compositeRequest } };
+    }
+  }
+}
+
+async function run(conn: Connection, p: Prepared): Promise<unknown> {
+  switch (p.action) {
+    case 'create':
+    case 'publishEvent':
+      return conn.sobject(p.sobject).create(p.fields);
+    case 'update':
+      return conn.sobject(p.sobject).update({ ...p.fields, Id: p.id });
+    case 'upsert':
+      // jsforce puts the value into the URL path unencoded and leaves it out of the body.
+      return conn.sobject(p.sobject).upsert({ ...p.fields, [p.externalIdField]: encodeURIComponent(p.externalId) }, p.externalIdField);
+    case 'query':
+      return conn.query(p.soql, { autoFetch: true, maxFetch: p.maxRecords });
+    case 'composite':
+      return conn.requestPost('/composite', p.body);
+  }
+}
+
+export const salesforceWrapper: Wrapper<SalesforceConnector> = {
+  async call(request: CallRequest<SalesforceConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
+    const { connector, operationName } = request;
+    const op = connector.operations[operationName];
+    if (!op) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
+    const input = op.request ? mapRequest(op.request, { payload: request.payload, recordId: request.recordId }) : request.payload;
+    const prepared = prepareAction(op, input, request.recordId, connector.apiVersion);
+    const { value, statusCode } = await withSalesforce(connector, deps, (conn) => run(conn, prepared));
+    if (prepared.action === 'composite' && prepared.body.allOrNone) checkComposite(value);
+    return { statusCode, data: op.response ? mapResponse(op.response, value) : value };
+  },
+};

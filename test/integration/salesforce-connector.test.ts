@@ -1,0 +1,278 @@
+import { RequestPreparationError, UpstreamError } from '../../lambdas/connectors/errors';
+import { salesforceConnectorSchema, type SalesforceConnector } from '../../lambdas/connectors/salesforce/schema';
+import { sessionCache } from '../../lambdas/connectors/salesforce/session';
+import { salesforceWrapper } from '../../lambdas/connectors/salesforce/wrapper';
+import type { WrapperDeps } from '../../lambdas/connectors/types';
+import { isRetryable } from '../../lambdas/domain/retry-policy';
+import { generateTestKeyPair, startFakeSalesforce, type FakeSalesforce } from '../support/fake-salesforce';
+
+/** The salesforce wrapper (jsforce) against the local Salesforce stand-in on 127.0.0.1. */
+const CLIENT_SECRET = 'cc-secret-value-42';
+const keys = generateTestKeyPair();
+const otherKeys = generateTestKeyPair();
+let sf: FakeSalesforce;
+
+const secrets: Record<string, string> = { 'client-secret': CLIENT_SECRET, 'private-key': keys.privateKeyPem, 'wrong-key': otherKeys.privateKeyPem, username: 'integration@acme.test' };
+const deps: WrapperDeps = {
+  secrets: { get: async (_c, name) => secrets[name]! },
+  fetch: globalThis.fetch,
+};
+
+const operations = {
+  createAccount: { action: 'create', sobject: 'Account' },
+  updateAccount: { action: 'update', sobject: 'Account' },
+  upsertContact: { action: 'upsert', sobject: 'Contact', externalIdField: 'Ext_Id__c' },
+  findAccounts: { action: 'query', soql: 'SELECT Id, Name, Industry FROM Account WHERE Industry = :industry', maxRecords: 5 },
+  findByName: { action: 'query', soql: 'SELECT Id, Name FROM Account WHERE Name = :name' },
+  notify: { action: 'publishEvent', sobject: 'Order_Shipped__e' },
+  batch: { action: 'composite' },
+  partial: { action: 'composite', allOrNone: false },
+  mapped: { action: 'create', sobject: 'Lead', request: '{LastName: payload.customer.last, Company: payload.customer.company, Source_Record__c: recordId}', response: 'id' },
+};
+
+function connector(extra: Record<string, unknown> = {}): SalesforceConnector {
+  return salesforceConnectorSchema.parse({
+    connectorId: 'sf',
+    type: 'salesforce',
+    loginUrl: sf.loginUrl,
+    auth: { type: 'clientCredentials', clientId: 'crm-bridge-app', clientSecret: { secret: 'client-secret' } },
+    timeoutMs: 3000,
+    operations,
+    ...extra,
+  });
+}
+
+const call = (c: SalesforceConnector, operationName: string, payload: unknown, recordId?: string) =>
+  salesforceWrapper.call({ connector: c, operationName, payload, jobId: 'job-x', ...(recordId && { recordId }) }, deps);
+
+async function failure(p: Promise<unknown>): Promise<UpstreamError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UpstreamError);
+  return err as UpstreamError;
+}
+
+beforeAll(async () => {
+  sf = await startFakeSalesforce({
+    clients: [{ clientId: 'crm-bridge-app', clientSecret: CLIENT_SECRET }],
+    jwtApps: [{ clientId: 'jwt-app', publicKeyPem: keys.publicKeyPem, usernames: ['integration@acme.test'] }],
+    pageSize: 2,
+    requiredFields: { Account: ['Name'], Contact: ['LastName'] },
+  });
+});
+afterAll(() => sf.close());
+beforeEach(() => {
+  sf.reset();
+  sessionCache.clear();
+});
+
+describe('sessions', () => {
+  test('one login serves many calls, on the instance URL the login returned, with the configured API version', async () => {
+    const c = connector({ apiVersion: '61.0' });
+    for (let i = 0; i < 6; i++) await call(c, 'createAccount', { Name: `Acme ${i}` });
+    await call(c, 'findByName', { name: 'Acme 3' });
+    expect(sf.tokenRequests).toEqual([{ grantType: 'client_credentials', clientId: 'crm-bridge-app', ok: true }]);
+    expect(sf.calls).toHaveLength(7);
+    expect(new Set(sf.calls.map((x) => x.version))).toEqual(new Set(['61.0']));
+    expect(new Set(sf.calls.map((x) => x.accessToken)).size).toBe(1);
+    expect(sf.calls[0]!.callOptions).toBe('client=crm-bridge');
+    expect(sf.loginUrl).not.toBe(sf.instanceUrl);
+  });
+
+  test('an expired session (INVALID_SESSION_ID) costs exactly one new login, and the call succeeds', async () => {
+    const c = connector();
+    await call(c, 'createAccount', { Name: 'Before' });
+    sf.expireSessions();
+    const result = await call(c, 'createAccount', { Name: 'After' });
+    expect(result).toMatchObject({ statusCode: 201, data: { success: true } });
+    expect(sf.tokenRequests).toHaveLength(2);
+    expect(sf.calls.map((x) => x.path)).toEqual(['/sobjects/Account', '/sobjects/Account', '/sobjects/Account']);
+    expect([...sf.records.values()].map((r) => r.Name)).toEqual(['Before', 'After']);
+    // The new session is cached in turn.
+    await call(c, 'createAccount', { Name: 'Again' });
+    expect(sf.tokenRequests).toHaveLength(2);
+  });
+
+  test('a session refused again right after the refresh fails the call: one refresh only', async () => {
+    const c = connector();
+    sf.fail('POST /sobjects/Account', { status: 401, errors: [{ errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }] }, 2);
+    const err = await failure(call(c, 'createAccount', { Name: 'X' }));
+    expect(err).toMatchObject({ code: 'UPSTREAM_SALESFORCE_ERROR', statusCode: 401 });
+    expect(err.message).toContain('INVALID_SESSION_ID');
+    expect(isRetryable(err)).toBe(false);
+    expect(sf.tokenRequests).toHaveLength(2);
+    expect(sf.records.size).toBe(0);
+  });
+
+  test('JWT bearer: the stand-in verifies the RS256 signature, issuer, subject and audience', async () => {
+    const c = connector({ auth: { type: 'jwtBearer', clientId: 'jwt-app', username: { secret: 'username' }, privateKey: { secret: 'private-key' } } });
+    await call(c, 'createAccount', { Name: 'Via JWT' });
+    await call(c, 'createAccount', { Name: 'Via JWT 2' });
+    expect(sf.tokenRequests).toHaveLength(1);
+    expect(sf.tokenRequests[0]).toMatchObject({ grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer', ok: true, jwt: { claims: { iss: 'jwt-app', sub: 'integration@acme.test', aud: new URL(sf.loginUrl).origin } } });
+  });
+
+  test('JWT bearer signed with the wrong key: a login failure that is not retried', async () => {
+    const c = connector({ auth: { type: 'jwtBearer', clientId: 'jwt-app', username: 'integration@acme.test', privateKey: { secret: 'wrong-key' } } });
+    const err = await failure(call(c, 'createAccount', { Name: 'X' }));
+    expect(err).toMatchObject({ code: 'SALESFORCE_LOGIN_FAILED', statusCode: 400 });
+    expect(err.message).toContain('invalid_grant: invalid assertion signature');
+    expect(isRetryable(err)).toBe(false);
+    expect(sf.calls).toHaveLength(0);
+  });
+
+  test('a wrong client secret never appears in the error', async () => {
+    const c = connector({ auth: { type: 'clientCredentials', clientId: 'crm-bridge-app', clientSecret: { secret: 'username' } } });
+    const err = await failure(call(c, 'createAccount', { Name: 'X' }));
+    expect(err.message).toContain('invalid_client');
+    expect(JSON.stringify({ message: err.message, details: err.details })).not.toContain('integration@acme.test');
+  });
+});
+
+describe('operations', () => {
+  test('create, then update by the callout recordId or by Id in the payload', async () => {
+    const c = connector();
+    const created = await call(c, 'createAccount', { Name: 'Acme', Industry: 'Energy' });
+    expect(created).toEqual({ statusCode: 201, data: { id: expect.stringMatching(/^001\w{15}$/), success: true, errors: [] } });
+    const id = (created.data as { id: string }).id;
+    expect(await call(c, 'updateAccount', { Industry: 'Retail' }, id)).toEqual({ statusCode: 204, data: { id, success: true, errors: [] } });
+    expect(sf.records.get(id)).toMatchObject({ Name: 'Acme', Industry: 'Retail' });
+    await call(c, 'updateAccount', { Id: id, Name: 'Acme Corp' }, '001000000000000999');
+    expect(sf.records.get(id)).toMatchObject({ Name: 'Acme Corp' });
+    expect(sf.calls.at(-1)).toMatchObject({ method: 'PATCH', path: `/sobjects/Account/${id}`, body: { Name: 'Acme Corp' } });
+  });
+
+  test('upsert by external id: created first, updated next; the id is URL-encoded', async () => {
+    const c = connector();
+    const first = await call(c, 'upsertContact', { Ext_Id__c: 'ERP 7/A', LastName: 'Doe' });
+    expect(first).toMatchObject({ statusCode: 201, data: { created: true, success: true } });
+    const second = await call(c, 'upsertContact', { Ext_Id__c: 'ERP 7/A', LastName: 'Doe-Smith', Email: 'd@x.test' });
+    expect(second).toMatchObject({ statusCode: 200, data: { created: false, id: (first.data as { id: string }).id } });
+    expect(sf.calls.map((x) => x.path)).toEqual(['/sobjects/Contact/Ext_Id__c/ERP%207%2FA', '/sobjects/Contact/Ext_Id__c/ERP%207%2FA']);
+    expect([...sf.records.values()]).toEqual([expect.objectContaining({ Ext_Id__c: 'ERP 7/A', LastName: 'Doe-Smith', Email: 'd@x.test' })]);
+  });
+
+  test('query: bind values from the payload, pages followed up to maxRecords', async () => {
+    const c = connector();
+    for (let i = 0; i < 7; i++) sf.seed('Account', { Name: `E${i}`, Industry: i < 6 ? 'Energy' : 'Retail' });
+    const result = await call(c, 'findAccounts', { industry: 'Energy' });
+    const data = result.data as { totalSize: number; records: Array<Record<string, unknown>> };
+    expect(result.statusCode).toBe(200);
+    expect(data.totalSize).toBe(6);
+    expect(data.records.map((r) => r.Name)).toEqual(['E0', 'E1', 'E2', 'E3', 'E4']);
+    expect(sf.calls.map((x) => x.path)).toEqual(['/query', expect.stringMatching(/^\/query\/01g/), expect.stringMatching(/^\/query\/01g/)]);
+    expect(sf.calls[0]!.query.q).toBe("SELECT Id, Name, Industry FROM Account WHERE Industry = 'Energy'");
+  });
+
+  test('query: a value trying to inject SOQL is only ever a string', async () => {
+    const c = connector();
+    sf.seed('Account', { Name: "O'Brien" });
+    sf.seed('Account', { Name: 'Other' });
+    const exact = await call(c, 'findByName', { name: "O'Brien" });
+    expect((exact.data as { records: unknown[] }).records).toHaveLength(1);
+    const injected = await call(c, 'findByName', { name: "x' OR Name != 'x" });
+    expect((injected.data as { records: unknown[] }).records).toHaveLength(0);
+  });
+
+  test('publishEvent posts the Platform Event', async () => {
+    const result = await call(connector(), 'notify', { Order_Number__c: 'SO-1', Shipped__c: true });
+    expect(result).toMatchObject({ statusCode: 201, data: { id: expect.stringMatching(/^e00/), success: true } });
+    expect(sf.events).toEqual([{ type: 'Order_Shipped__e', id: expect.any(String), fields: { Order_Number__c: 'SO-1', Shipped__c: true } }]);
+  });
+
+  test('composite: subrequests with references under the connector version', async () => {
+    const result = await call(connector(), 'batch', {
+      compositeRequest: [
+        { method: 'POST', url: '/sobjects/Account', referenceId: 'acct', body: { Name: 'Parent' } },
+        { method: 'POST', url: '/sobjects/Contact', referenceId: 'ct', body: { LastName: 'Kid', AccountId: '@{acct.id}' } },
+      ],
+    });
+    const responses = (result.data as { compositeResponse: Array<{ httpStatusCode: number; referenceId: string }> }).compositeResponse;
+    expect(responses.map((r) => [r.referenceId, r.httpStatusCode])).toEqual([
+      ['acct', 201],
+      ['ct', 201],
+    ]);
+    const [account, contact] = [...sf.records.values()];
+    expect(contact).toMatchObject({ LastName: 'Kid', AccountId: account!.Id });
+    expect(sf.calls.filter((x) => x.composite).map((x) => x.version)).toEqual(['62.0', '62.0']);
+  });
+
+  test('composite allOrNone: one failing subrequest rolls back all and fails the job with its error', async () => {
+    const err = await failure(
+      call(connector(), 'batch', {
+        compositeRequest: [
+          { method: 'POST', url: '/sobjects/Account', referenceId: 'acct', body: { Name: 'Parent' } },
+          { method: 'POST', url: '/sobjects/Contact', referenceId: 'ct', body: { FirstName: 'No last name' } },
+        ],
+      }),
+    );
+    expect(err.message).toBe('Salesforce answered HTTP 400 for subrequest ct: REQUIRED_FIELD_MISSING: Required fields are missing: [LastName] (fields: LastName)');
+    expect(sf.records.size).toBe(0);
+    // Without allOrNone the caller gets every subresult, and what succeeded stays.
+    const partial = await call(connector(), 'partial', {
+      compositeRequest: [
+        { method: 'POST', url: '/sobjects/Account', referenceId: 'acct', body: { Name: 'Kept' } },
+        { method: 'POST', url: '/sobjects/Contact', referenceId: 'ct', body: {} },
+      ],
+    });
+    expect((partial.data as { compositeResponse: Array<{ httpStatusCode: number }> }).compositeResponse.map((r) => r.httpStatusCode)).toEqual([201, 400]);
+    expect(sf.records.size).toBe(1);
+  });
+
+  test('request and response mappings, as in REST operations', async () => {
+    const result = await call(connector(), 'mapped', { customer: { last: 'Lovelace', company: 'Engines' } }, '006000000000000042');
+    expect(result).toEqual({ statusCode: 201, data: expect.stringMatching(/^00Q/) });
+    expect(sf.records.get(result.data as string)).toMatchObject({ LastName: 'Lovelace', Company: 'Engines', Source_Record__c: '006000000000000042' });
+  });
+
+  test('inputs that cannot work are refused before any login', async () => {
+    const c = connector();
+    await expect(call(c, 'updateAccount', { Name: 'no id' })).rejects.toThrow(RequestPreparationError);
+    await expect(call(c, 'updateAccount', { Name: 'x' }, '001/../../User')).rejects.toThrow(/15- or 18-character record id/);
+    await expect(call(c, 'upsertContact', { LastName: 'no ext id' })).rejects.toThrow(/external id "Ext_Id__c"/);
+    await expect(call(c, 'createAccount', ['not', 'an', 'object'])).rejects.toThrow(/object of Account fields/);
+    await expect(call(c, 'batch', { compositeRequest: [{ method: 'POST', url: 'sobjects/Account', referenceId: 'a' }] })).rejects.toThrow(/compositeRequest\[0\]\.url/);
+    await expect(call(c, 'findAccounts', {})).rejects.toThrow(/no "industry" field/);
+    await expect(call(c, 'nope', {})).rejects.toMatchObject({ code: 'OPERATION_NOT_FOUND' });
+    expect(sf.tokenRequests).toHaveLength(0);
+  });
+});
+
+describe('errors', () => {
+  test('a Salesforce error array maps to the standard error with errorCode, message and fields', async () => {
+    const err = await failure(call(connector(), 'createAccount', { Industry: 'Energy' }));
+    expect(err).toMatchObject({ code: 'UPSTREAM_SALESFORCE_ERROR', statusCode: 400 });
+    expect(err.message).toBe('Salesforce answered HTTP 400: REQUIRED_FIELD_MISSING: Required fields are missing: [Name] (fields: Name)');
+    expect(isRetryable(err)).toBe(false);
+  });
+
+  test.each([
+    ['UNABLE_TO_LOCK_ROW', 400],
+    ['REQUEST_LIMIT_EXCEEDED', 403],
+    ['SERVER_UNAVAILABLE', 503],
+  ])('%s (HTTP %i) is retryable, and jsforce does not retry behind the policy', async (errorCode, status) => {
+    sf.seed('Account', { Name: 'A', Industry: 'Energy' });
+    sf.fail('GET /query', { status, errors: [{ errorCode, message: 'try later' }], headers: { 'retry-after': '3' } });
+    const err = await failure(call(connector(), 'findAccounts', { industry: 'Energy' }));
+    expect(err).toMatchObject({ code: 'UPSTREAM_SALESFORCE_ERROR', statusCode: status });
+    expect(err.message).toContain(`${errorCode}: try later`);
+    expect(err.details.retryAfterMs).toBe(3000);
+    expect(isRetryable(err)).toBe(true);
+    expect(sf.calls).toHaveLength(1);
+  });
+
+  test('an unreachable instance is a retryable network error', async () => {
+    const c = connector({ timeoutMs: 300 });
+    await call(c, 'createAccount', { Name: 'warm' });
+    const closed = await failure(
+      salesforceWrapper.call(
+        { connector: c, operationName: 'createAccount', payload: { Name: 'x' }, jobId: 'j' },
+        { ...deps, fetch: (async (url: string, init: RequestInit) => (String(url).startsWith(sf.instanceUrl) ? globalThis.fetch('http://127.0.0.1:1/', init) : globalThis.fetch(url, init))) as typeof fetch },
+      ),
+    );
+    expect(closed.code).toBe('UPSTREAM_NETWORK_ERROR');
+    expect(isRetryable(closed)).toBe(true);
+  });
+});

@@ -1,0 +1,500 @@
+import { generateKeyPairSync, randomBytes, verify } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for Salesforce on 127.0.0.1, answering like its OAuth and
+ * REST APIs: a login server (`/services/oauth2/token`, client credentials and
+ * JWT bearer with a verified RS256 signature) and a separate instance server
+ * (the `instance_url` it hands out) with sObject create/update/upsert, SOQL
+ * query with paging, Platform Event publish, Composite (allOrNone rollback,
+ * `@{ref.id}` references), Salesforce's error arrays and INVALID_SESSION_ID.
+ * Records live in memory; tests can seed them, expire sessions and inject failures.
+ */
+export interface SalesforceErrorItem {
+  errorCode: string;
+  message: string;
+  fields?: string[];
+}
+
+export interface SfRecord {
+  Id: string;
+  attributes: { type: string };
+  [field: string]: unknown;
+}
+
+export interface SfCall {
+  method: string;
+  /** Path under /services/data/vXX.X (e.g. "/sobjects/Account"), query string excluded. */
+  path: string;
+  version: string;
+  query: Record<string, string>;
+  body: unknown;
+  accessToken?: string;
+  /** A subrequest of a Composite request. */
+  composite: boolean;
+  /** The request's Sforce-Call-Options header (a subrequest: its Composite request's). */
+  callOptions?: string;
+}
+
+export interface TokenRequest {
+  grantType: string;
+  clientId?: string;
+  jwt?: { header: Record<string, unknown>; claims: Record<string, unknown> };
+  ok: boolean;
+}
+
+export interface InjectedFailure {
+  status: number;
+  errors: SalesforceErrorItem[];
+  headers?: Record<string, string>;
+}
+
+export interface FakeSalesforceOptions {
+  /** Client credentials apps. */
+  clients?: Array<{ clientId: string; clientSecret: string }>;
+  /** JWT bearer apps: the certificate's public key and the users they may act as. */
+  jwtApps?: Array<{ clientId: string; publicKeyPem: string; usernames: string[] }>;
+  /** Query page size (Salesforce: up to 2,000). @default 2000 */
+  pageSize?: number;
+  /** sObject type -> fields a create must have (REQUIRED_FIELD_MISSING otherwise). */
+  requiredFields?: Record<string, string[]>;
+}
+
+export interface FakeSalesforce {
+  loginUrl: string;
+  instanceUrl: string;
+  tokenRequests: TokenRequest[];
+  calls: SfCall[];
+  events: Array<{ type: string; id: string; fields: Record<string, unknown> }>;
+  records: Map<string, SfRecord>;
+  seed(type: string, fields: Record<string, unknown>): string;
+  /** Every access token handed out so far stops working (INVALID_SESSION_ID). */
+  expireSessions(): void;
+  /** The next `times` requests (top-level or Composite subrequest) matching "METHOD /path-prefix" get this error. */
+  fail(match: string, failure: InjectedFailure, times?: number): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export function generateTestKeyPair(): { privateKeyPem: string; publicKeyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+const KEY_PREFIXES: Record<string, string> = { Account: '001', Contact: '003', Opportunity: '006', Lead: '00Q', Case: '500' };
+const NOT_FOUND: SalesforceErrorItem = { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' };
+const HALTED: SalesforceErrorItem = { errorCode: 'PROCESSING_HALTED', message: 'The transaction was rolled back since another operation in the same transaction failed.' };
+
+interface Answer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+const errorAnswer = (status: number, ...errors: SalesforceErrorItem[]): Answer => ({ status, body: errors });
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, answer: Answer): void {
+  const hasBody = answer.body !== undefined && answer.status !== 204;
+  res.writeHead(answer.status, { ...(hasBody && { 'content-type': 'application/json;charset=UTF-8' }), ...answer.headers });
+  res.end(hasBody ? JSON.stringify(answer.body) : undefined);
+}
+
+// --- a small SOQL subset: SELECT f, ... FROM T [WHERE f op literal [AND ...]] [LIMIT n]
+
+type Literal = string | number | boolean | null;
+interface Condition {
+  field: string;
+  op: '=' | '!=' | 'IN';
+  values: Literal[];
+}
+
+function tokenize(soql: string): string[] {
+  const tokens: string[] = [];
+  let i = 0;
+  while (i < soql.length) {
+    const c = soql[i]!;
+    if (/\s/.test(c)) i += 1;
+    else if (c === "'") {
+      let j = i + 1;
+      let text = '';
+      while (j < soql.length && soql[j] !== "'") {
+        if (soql[j] === '\\') {
+          const e = soql[j + 1]!;
+          text += ({ n: '\n', r: '\r', t: '\t', b: '\b', f: '\f' } as Record<string, string>)[e] ?? e;
+          j += 2;
+        } else text += soql[j++];
+      }
+      if (j >= soql.length) throw new Error('unterminated string literal');
+      tokens.push(`'${text}`); // marked as a string literal by the leading quote
+      i = j + 1;
+    } else if (soql.startsWith('!=', i)) {
+      tokens.push('!=');
+      i += 2;
+    } else if ('=(),'.includes(c)) {
+      tokens.push(c);
+      i += 1;
+    } else {
+      const m = /^[A-Za-z0-9_.:-]+/.exec(soql.slice(i));
+      if (!m) throw new Error(`unexpected character ${c}`);
+      tokens.push(m[0]);
+      i += m[0].length;
+    }
+  }
+  return tokens;
+}
+
+function literalOf(token: string | undefined): Literal {
+  if (token === undefined) throw new Error('missing value');
+  if (token.startsWith("'")) return token.slice(1);
+  if (/^-?\d+(\.\d+)?$/.test(token)) return Number(token);
+  if (/^(true|false)$/i.test(token)) return token.toLowerCase() === 'true';
+  if (/^null$/i.test(token)) return null;
+  throw new Error(`unexpected token ${token}`);
+}
+
+export function parseSoql(soql: string): { fields: string[]; type: string; where: Condition[]; limit?: number } {
+  const t = tokenize(soql);
+  let i = 0;
+  const expect = (word: string) => {
+    if (t[i]?.toUpperCase() !== word) throw new Error(`expected ${word} at ${t[i] ?? 'end'}`);
+    i += 1;
+  };
+  expect('SELECT');
+  const fields: string[] = [];
+  do {
+    if (t[i] === ',') i += 1;
+    fields.push(t[i++]!);
+  } while (t[i] === ',');
+  expect('FROM');
+  const type = t[i++]!;
+  const where: Condition[] = [];
+  if (t[i]?.toUpperCase() === 'WHERE') {
+    i += 1;
+    for (;;) {
+      const field = t[i++]!;
+      const op = t[i++]?.toUpperCase();
+      if (op === '=' || op === '!=') where.push({ field, op, values: [literalOf(t[i++])] });
+      else if (op === 'IN') {
+        expect('(');
+        const values: Literal[] = [];
+        while (t[i] !== ')') {
+          if (t[i] === ',') i += 1;
+          values.push(literalOf(t[i++]));
+        }
+        i += 1;
+        where.push({ field, op: 'IN', values });
+      } else throw new Error(`unsupported operator ${op}`);
+      if (t[i]?.toUpperCase() !== 'AND') break;
+      i += 1;
+    }
+  }
+  let limit: number | undefined;
+  if (t[i]?.toUpperCase() === 'LIMIT') {
+    i += 1;
+    limit = Number(t[i++]);
+  }
+  if (i !== t.length) throw new Error(`unexpected token ${t[i]}`);
+  return { fields, type, where, limit };
+}
+
+export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): Promise<FakeSalesforce> {
+  const pageSize = options.pageSize ?? 2000;
+  const tokens = new Set<string>();
+  const records = new Map<string, SfRecord>();
+  const events: FakeSalesforce['events'] = [];
+  const tokenRequests: TokenRequest[] = [];
+  const calls: SfCall[] = [];
+  const failures: Array<{ method: string; prefix: string; failure: InjectedFailure; left: number }> = [];
+  const cursors = new Map<string, { rest: unknown[]; totalSize: number }>();
+  let counter = 0;
+  let callOptions: string | undefined;
+
+  const newId = (type: string) => {
+    counter += 1;
+    const prefix = type.endsWith('__e') ? 'e00' : (KEY_PREFIXES[type] ?? 'a0X');
+    return `${prefix}${String(counter).padStart(15, '0')}`;
+  };
+
+  const servers: Server[] = [];
+  const listen = async (handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => {
+    const server = createServer((req, res) => {
+      handler(req, res).catch((err) => send(res, errorAnswer(500, { errorCode: 'UNKNOWN_EXCEPTION', message: String(err) })));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    servers.push(server);
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+
+  let loginUrl = '';
+  let instanceUrl = '';
+
+  // --- OAuth token endpoint (login server)
+  function token(form: URLSearchParams, authorization: string | undefined): Answer {
+    const grantType = form.get('grant_type') ?? '';
+    const refuse = (error: string, description: string, request: Omit<TokenRequest, 'ok'>): Answer => {
+      tokenRequests.push({ ...request, ok: false });
+      return { status: 400, body: { error, error_description: description } };
+    };
+    const issue = (request: Omit<TokenRequest, 'ok'>): Answer => {
+      tokenRequests.push({ ...request, ok: true });
+      const accessToken = `00DFAKE!${randomBytes(24).toString('base64url')}`;
+      tokens.add(accessToken);
+      return {
+        status: 200,
+        body: { access_token: accessToken, instance_url: instanceUrl, id: `${loginUrl}/id/00DFAKE/005FAKE`, token_type: 'Bearer', issued_at: String(Date.now()), signature: randomBytes(8).toString('hex') },
+      };
+    };
+    if (grantType === 'client_credentials') {
+      let clientId = form.get('client_id') ?? undefined;
+      let clientSecret = form.get('client_secret') ?? undefined;
+      if (authorization?.startsWith('Basic ')) {
+        const [id, secret] = Buffer.from(authorization.slice(6), 'base64').toString().split(':');
+        clientId = decodeURIComponent(id ?? '');
+        clientSecret = decodeURIComponent(secret ?? '');
+      }
+      const ok = (options.clients ?? []).some((c) => c.clientId === clientId && c.clientSecret === clientSecret);
+      return ok ? issue({ grantType, clientId }) : refuse('invalid_client', 'invalid client credentials', { grantType, clientId });
+    }
+    if (grantType === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
+      const parts = (form.get('assertion') ?? '').split('.');
+      if (parts.length !== 3) return refuse('invalid_grant', 'invalid assertion', { grantType });
+      let header: Record<string, unknown>;
+      let claims: Record<string, unknown>;
+      try {
+        header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString());
+        claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString());
+      } catch {
+        return refuse('invalid_grant', 'invalid assertion', { grantType });
+      }
+      const request = { grantType, clientId: String(claims.iss), jwt: { header, claims } };
+      const app = (options.jwtApps ?? []).find((a) => a.clientId === claims.iss);
+      if (!app) return refuse('invalid_client_id', 'client identifier invalid', request);
+      if (header.alg !== 'RS256') return refuse('invalid_grant', 'invalid assertion algorithm', request);
+      const signed = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), app.publicKeyPem, Buffer.from(parts[2]!, 'base64url'));
+      if (!signed) return refuse('invalid_grant', 'invalid assertion signature', request);
+      if (claims.aud !== new URL(loginUrl).origin) return refuse('invalid_grant', 'audience is invalid', request);
+      const now = Math.floor(Date.now() / 1000);
+      if (typeof claims.exp !== 'number' || claims.exp < now || claims.exp > now + 300) return refuse('invalid_grant', 'expired authorization code', request);
+      if (!app.usernames.includes(String(claims.sub))) return refuse('invalid_grant', "user hasn't approved this consumer", request);
+      return issue(request);
+    }
+    return refuse('unsupported_grant_type', 'grant type not supported', { grantType });
+  }
+
+  // --- REST API (instance server)
+  const injected = (method: string, path: string): Answer | undefined => {
+    const f = failures.find((x) => x.left > 0 && x.method === method && path.startsWith(x.prefix));
+    if (!f) return undefined;
+    f.left -= 1;
+    return { status: f.failure.status, body: f.failure.errors, headers: f.failure.headers };
+  };
+
+  const missingRequired = (type: string, fields: Record<string, unknown>): Answer | undefined => {
+    const missing = (options.requiredFields?.[type] ?? []).filter((f) => fields[f] === undefined || fields[f] === null || fields[f] === '');
+    return missing.length > 0 ? errorAnswer(400, { errorCode: 'REQUIRED_FIELD_MISSING', message: `Required fields are missing: [${missing.join(', ')}]`, fields: missing }) : undefined;
+  };
+
+  const asFields = (body: unknown): Record<string, unknown> | undefined =>
+    body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+
+  function query(version: string, q: string): Answer {
+    let parsed: ReturnType<typeof parseSoql>;
+    try {
+      parsed = parseSoql(q);
+    } catch (err) {
+      return errorAnswer(400, { errorCode: 'MALFORMED_QUERY', message: `unexpected token: ${(err as Error).message}` });
+    }
+    const matches = [...records.values()]
+      .filter((r) => r.attributes.type === parsed.type)
+      .filter((r) =>
+        parsed.where.every((c) => {
+          const v = (r[c.field] ?? null) as Literal;
+          if (c.op === '=') return v === c.values[0];
+          if (c.op === '!=') return v !== c.values[0];
+          return c.values.includes(v);
+        }),
+      )
+      .slice(0, parsed.limit ?? Number.POSITIVE_INFINITY)
+      .map((r) => ({
+        attributes: { type: r.attributes.type, url: `/services/data/v${version}/sobjects/${r.attributes.type}/${r.Id}` },
+        ...Object.fromEntries(parsed.fields.map((f) => [f, r[f] ?? null])),
+      }));
+    return page(version, matches, matches.length);
+  }
+
+  function page(version: string, rest: unknown[], totalSize: number): Answer {
+    const records = rest.slice(0, pageSize);
+    const remaining = rest.slice(pageSize);
+    if (remaining.length === 0) return { status: 200, body: { totalSize, done: true, records } };
+    const locator = `01gFAKE${randomBytes(4).toString('hex')}-${pageSize}`;
+    cursors.set(locator, { rest: remaining, totalSize });
+    return { status: 200, body: { totalSize, done: false, nextRecordsUrl: `/services/data/v${version}/query/${locator}`, records } };
+  }
+
+  /** One REST request (top-level or Composite subrequest), after authentication. */
+  function rest(method: string, version: string, rawPath: string, search: URLSearchParams, body: unknown, accessToken: string | undefined, composite: boolean): Answer {
+    const path = rawPath.replace(/\/+$/, '') || '/';
+    calls.push({ method, path, version, query: Object.fromEntries(search), body, accessToken, composite, callOptions });
+    const failure = injected(method, path);
+    if (failure) return failure;
+    const seg = path.split('/').filter(Boolean);
+    if (seg[0] === 'sobjects' && seg[1]) {
+      const type = seg[1];
+      const fields = asFields(body);
+      if (method === 'POST' && seg.length === 2) {
+        if (!fields) return errorAnswer(400, { errorCode: 'JSON_PARSER_ERROR', message: 'Expected an object' });
+        const id = newId(type);
+        if (type.endsWith('__e')) {
+          events.push({ type, id, fields });
+          return { status: 201, body: { id, success: true, errors: [] } };
+        }
+        const missing = missingRequired(type, fields);
+        if (missing) return missing;
+        records.set(id, { ...fields, Id: id, attributes: { type } });
+        return { status: 201, body: { id, success: true, errors: [] } };
+      }
+      if (method === 'PATCH' && seg.length === 3) {
+        const record = records.get(seg[2]!);
+        if (!record || record.attributes.type !== type) return errorAnswer(404, NOT_FOUND);
+        if (!fields) return errorAnswer(400, { errorCode: 'JSON_PARSER_ERROR', message: 'Expected an object' });
+        Object.assign(record, fields);
+        return { status: 204 };
+      }
+      if (method === 'PATCH' && seg.length === 4) {
+        const [field, value] = [seg[2]!, decodeURIComponent(seg[3]!)];
+        if (!fields) return errorAnswer(400, { errorCode: 'JSON_PARSER_ERROR', message: 'Expected an object' });
+        const found = [...records.values()].filter((r) => r.attributes.type === type && String(r[field]) === value);
+        if (found.length > 1) return { status: 300, body: found.map((r) => `/services/data/v${version}/sobjects/${type}/${r.Id}`) };
+        if (found[0]) {
+          Object.assign(found[0], fields);
+          return { status: 200, body: { id: found[0].Id, success: true, errors: [], created: false } };
+        }
+        const record = { ...fields, [field]: value };
+        const missing = missingRequired(type, record);
+        if (missing) return missing;
+        const id = newId(type);
+        records.set(id, { ...record, Id: id, attributes: { type } });
+        return { status: 201, body: { id, success: true, errors: [], created: true } };
+      }
+      if (method === 'GET' && seg.length === 3) {
+        const record = records.get(seg[2]!);
+        return record && record.attributes.type === type ? { status: 200, body: record } : errorAnswer(404, NOT_FOUND);
+      }
+    }
+    if (method === 'GET' && seg[0] === 'query' && seg.length === 1) return query(version, search.get('q') ?? '');
+    if (method === 'GET' && seg[0] === 'query' && seg.length === 2) {
+      const cursor = cursors.get(seg[1]!);
+      if (!cursor) return errorAnswer(400, { errorCode: 'INVALID_QUERY_LOCATOR', message: 'invalid query locator' });
+      cursors.delete(seg[1]!);
+      return page(version, cursor.rest, cursor.totalSize);
+    }
+    if (method === 'POST' && path === '/composite' && !composite) return compositeRequest(body, accessToken);
+    return errorAnswer(404, NOT_FOUND);
+  }
+
+  function compositeRequest(body: unknown, accessToken: string | undefined): Answer {
+    const { allOrNone = false, compositeRequest: subs } = (asFields(body) ?? {}) as { allOrNone?: boolean; compositeRequest?: Array<Record<string, any>> };
+    if (!Array.isArray(subs) || subs.length === 0 || subs.length > 25) return errorAnswer(400, { errorCode: 'INVALID_INPUT', message: 'compositeRequest must hold 1 to 25 subrequests' });
+    const snapshot = new Map([...records].map(([id, r]) => [id, structuredClone(r)]));
+    const eventCount = events.length;
+    const results: Record<string, unknown> = {};
+    const resolveRefs = (value: unknown): unknown => {
+      if (typeof value === 'string') return value.replace(/@\{(\w+)\.(\w+)\}/g, (_m, ref: string, field: string) => String((results[ref] as Record<string, unknown> | undefined)?.[field] ?? ''));
+      if (Array.isArray(value)) return value.map(resolveRefs);
+      if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v)]));
+      return value;
+    };
+    const responses: Array<{ body: unknown; httpHeaders: Record<string, string>; httpStatusCode: number; referenceId: string }> = [];
+    let failedAt = -1;
+    for (const [n, sub] of subs.entries()) {
+      const url = new URL(String(resolveRefs(sub.url)), instanceUrl);
+      const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(url.pathname);
+      const answer = m ? rest(String(sub.method), m[1]!, m[2]!, url.searchParams, resolveRefs(sub.body), accessToken, true) : errorAnswer(404, NOT_FOUND);
+      results[sub.referenceId] = answer.body;
+      responses.push({ body: answer.body ?? null, httpHeaders: {}, httpStatusCode: answer.status, referenceId: String(sub.referenceId) });
+      if (answer.status >= 400 && allOrNone) {
+        failedAt = n;
+        break;
+      }
+    }
+    if (failedAt >= 0) {
+      // Roll back, and report every other subrequest as halted.
+      records.clear();
+      for (const [id, r] of snapshot) records.set(id, r);
+      events.length = eventCount;
+      const all = subs.map((sub, n) => (n === failedAt ? responses[n]! : { body: [HALTED], httpHeaders: {}, httpStatusCode: 400, referenceId: String(sub.referenceId) }));
+      return { status: 200, body: { compositeResponse: all } };
+    }
+    return { status: 200, body: { compositeResponse: responses } };
+  }
+
+  loginUrl = await listen(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const body = await readBody(req);
+    if (req.method === 'POST' && url.pathname === '/services/oauth2/token') return send(res, token(new URLSearchParams(body), req.headers.authorization));
+    send(res, errorAnswer(404, NOT_FOUND));
+  });
+  instanceUrl = await listen(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const text = await readBody(req);
+    const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(url.pathname);
+    if (!m) return send(res, errorAnswer(404, NOT_FOUND));
+    const accessToken = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    callOptions = req.headers['sforce-call-options'] as string | undefined;
+    if (!accessToken || !tokens.has(accessToken)) {
+      calls.push({ method: req.method!, path: m[2]!, version: m[1]!, query: Object.fromEntries(url.searchParams), body: undefined, accessToken, composite: false });
+      return send(res, errorAnswer(401, { errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }));
+    }
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      return send(res, errorAnswer(400, { errorCode: 'JSON_PARSER_ERROR', message: 'Unexpected character' }));
+    }
+    send(res, rest(req.method!, m[1]!, m[2]!, url.searchParams, body, accessToken, false));
+  });
+
+  const api: FakeSalesforce = {
+    loginUrl,
+    instanceUrl,
+    tokenRequests,
+    calls,
+    events,
+    records,
+    seed(type, fields) {
+      const id = newId(type);
+      records.set(id, { ...fields, Id: id, attributes: { type } });
+      return id;
+    },
+    expireSessions: () => tokens.clear(),
+    fail(match, failure, times = 1) {
+      const [method, prefix] = match.split(' ');
+      failures.push({ method: method!, prefix: prefix!, failure, left: times });
+    },
+    reset() {
+      tokenRequests.length = 0;
+      calls.length = 0;
+      failures.length = 0;
+      events.length = 0;
+      records.clear();
+      tokens.clear();
+    },
+    close: async () => {
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    },
+  };
+  return api;
+}
