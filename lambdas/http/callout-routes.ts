@@ -12,9 +12,9 @@ export const calloutBodySchema = z
   })
   .strict();
 
-const calloutParamsSchema = z.object({ connectorId: connectorIdSchema, operation: operationNameSchema }).strict();
-const jobParamsSchema = z.object({ jobId: z.string().min(1).max(128) }).strict();
-const headerValue = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be 1-255 visible ASCII characters');
+export const calloutParamsSchema = z.object({ connectorId: connectorIdSchema, operation: operationNameSchema }).strict();
+export const jobParamsSchema = z.object({ jobId: z.string().min(1).max(128) }).strict();
+export const headerValue = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be 1-255 visible ASCII characters');
 
 export function calloutRoutes(service: CalloutService): Route[] {
   return [

@@ -35,7 +35,7 @@ export const listFilesQuerySchema = z
   })
   .strict();
 
-const fileParams = z.object({ fileId: z.string().min(1).max(128) }).strict();
+export const fileParams = z.object({ fileId: z.string().min(1).max(128) }).strict();
 
 export function fileRoutes(files: FileService): Route[] {
   return [

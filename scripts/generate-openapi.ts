@@ -1,0 +1,381 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OpenAPIV3 } from 'openapi-types';
+import { z } from 'zod';
+import { calloutBodySchema, calloutParamsSchema, headerValue, jobParamsSchema } from '../lambdas/http/callout-routes';
+import { completeFileSchema, createFileSchema, fileParams, listFilesQuerySchema, refreshPartsSchema } from '../lambdas/http/file-routes';
+
+/**
+ * Writes docs/openapi.json: the v1 HTTP API as OpenAPI 3.0.3, importable as a
+ * Salesforce External Service. Request bodies, path and query parameters and
+ * headers come from the zod schemas the handlers validate with, so the document
+ * cannot drift from what the API accepts. `node --import tsx scripts/generate-openapi.ts`
+ * regenerates it; a unit test fails when the committed copy is stale.
+ *
+ * OpenAPI 3.0 rather than 3.1 because External Services reads 2.0 and 3.0 only.
+ * No oneOf/anyOf/discriminators and no response headers (External Services ignores
+ * or rejects them); "any JSON" is a schema without a type, which External Services
+ * maps to an Apex Object.
+ */
+
+// ---- Responses: the handlers build these with plain objects (jobView, fileView), so
+// they are described here with zod too, and a test parses real handler output with them.
+
+const jobStatusSchema = z.enum(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED']);
+
+export const calloutAcceptedSchema = z.object({
+  jobId: z.string().describe('Job identifier; read the job with GET /v1/jobs/{jobId}'),
+  status: z.literal('QUEUED'),
+  statusUrl: z.string().describe('Path of the job, relative to the API base URL (also sent as the Location header)'),
+});
+
+export const jobErrorSchema = z.object({
+  code: z.string().describe('Stable error code, e.g. UPSTREAM_HTTP_ERROR, UPSTREAM_TIMEOUT, SECRET_NOT_FOUND'),
+  message: z.string(),
+  retryable: z.boolean().describe('Whether the hub considered the failure transient'),
+  statusCode: z.number().int().optional().describe('HTTP status the external service answered, when there was one'),
+});
+
+export const jobResultSchema = z.object({
+  statusCode: z.number().int().describe('Status reported by the external service (200 for protocols without one)'),
+  data: z.unknown().describe('The parsed answer: JSON, parsed XML, or text'),
+});
+
+export const deliverySchema = z.object({
+  status: z.enum(['PENDING', 'DELIVERED', 'FAILED']).describe('Delivery of the outcome into Salesforce (record update and/or Platform Event), retried on its own'),
+  attempts: z.number().int().describe('Delivery calls made to Salesforce'),
+  error: jobErrorSchema.optional().describe('The last delivery failure'),
+  nextAttemptAt: z.string().optional().describe('When the next delivery attempt is due (ISO 8601), while PENDING after a failure'),
+  deliveredAt: z.string().optional().describe('ISO 8601 timestamp'),
+});
+
+export const jobSchema = z.object({
+  jobId: z.string(),
+  connectorId: z.string(),
+  operation: z.string(),
+  status: jobStatusSchema.describe('QUEUED and RUNNING are in progress; SUCCEEDED and FAILED are final'),
+  attempts: z.number().int().describe('Calls made to the external service so far'),
+  createdAt: z.string().describe('ISO 8601 timestamp'),
+  updatedAt: z.string().describe('ISO 8601 timestamp'),
+  recordId: z.string().optional(),
+  correlationId: z.string().optional(),
+  result: jobResultSchema.optional().describe('Present when SUCCEEDED'),
+  error: jobErrorSchema.optional().describe('Present when FAILED, or the last failure while a retry waits'),
+  nextAttemptAt: z.string().optional().describe('When a deferred retry is due (ISO 8601), while the job waits in the queue'),
+  delivery: deliverySchema.optional().describe('Present when the operation declares a delivery into Salesforce'),
+});
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+/** Byte counts: files go up to 5 TiB. */
+const bytes = () => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+const partUrlSchema = z.object({ partNumber: z.number().int(), url: z.string() });
+
+export const uploadSchema = z.object({
+  method: z.literal('PUT').optional().describe('Single upload: PUT the whole file to url with these headers'),
+  url: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  partSize: bytes().optional().describe('Multipart upload: PUT each part (partSize bytes, the last one shorter) to its URL and keep each answer\'s ETag'),
+  parts: z.array(partUrlSchema).optional(),
+});
+
+export const fileCreatedSchema = z.object({
+  fileId: z.string(),
+  status: z.literal('PENDING'),
+  upload: uploadSchema.describe('Either method/url/headers (single PUT) or partSize/parts (multipart)'),
+});
+
+export const fileSchema = z.object({
+  fileId: z.string(),
+  fileName: z.string(),
+  contentType: z.string(),
+  size: bytes(),
+  status: z.enum(['PENDING', 'AVAILABLE']),
+  recordId: z.string().optional(),
+  createdAt: z.string(),
+  downloadUrl: z.string().optional().describe('Presigned GET URL, when AVAILABLE; it expires'),
+});
+
+export const fileListSchema = z.object({
+  files: z.array(fileSchema),
+  nextToken: z.string().optional().describe('Pass to the next request to read the next page'),
+});
+
+export const partUrlsSchema = z.object({ partSize: bytes(), parts: z.array(partUrlSchema) });
+
+export const errorResponseSchema = z.object({
+  error: z.object({
+    code: z.string().describe('Stable UPPER_SNAKE_CASE code'),
+    message: z.string().describe('What went wrong and what to do, for an admin'),
+    requestId: z.string().optional().describe('On 5xx answers: quote it to the hub operator'),
+  }),
+});
+
+// ---- Conversion
+
+type Schema = OpenAPIV3.SchemaObject;
+
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * zod bounds every .int() by +/-MAX_SAFE_INTEGER; those are not API limits, so they
+ * go. An integer that may exceed 32 bits gets format int64, which External Services
+ * maps to an Apex Long instead of an Integer (file sizes over 2 GiB).
+ */
+function tidyIntegers(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(tidyIntegers);
+  if (!node || typeof node !== 'object') return;
+  const s = node as Record<string, unknown>;
+  if (s.type === 'integer') {
+    if (s.minimum === -Number.MAX_SAFE_INTEGER && s.maximum === Number.MAX_SAFE_INTEGER) {
+      delete s.minimum;
+      delete s.maximum;
+    }
+    if (typeof s.maximum === 'number' && s.maximum > INT32_MAX) s.format = 'int64';
+  }
+  Object.values(s).forEach(tidyIntegers);
+}
+
+function schemaOf(schema: z.ZodType): Schema {
+  // io "input": request schemas keep their defaults optional and response objects stay open to new fields.
+  const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'throw' }) as Record<string, unknown>;
+  delete json.$schema;
+  tidyIntegers(json);
+  return json as Schema;
+}
+
+/** Descriptions for properties whose zod schema is shared with the handlers and carries none. */
+function describeProperties(schema: Schema, descriptions: Record<string, string>): Schema {
+  for (const [name, description] of Object.entries(descriptions)) {
+    const property = schema.properties?.[name] as Schema | undefined;
+    if (!property) throw new Error(`describeProperties: no property "${name}"`);
+    property.description ??= description;
+  }
+  return schema;
+}
+
+function ref(name: string): OpenAPIV3.ReferenceObject {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+function jsonContent(schema: OpenAPIV3.ReferenceObject | Schema): { 'application/json': OpenAPIV3.MediaTypeObject } {
+  return { 'application/json': { schema } };
+}
+
+/** Parameters from a zod object schema: one per property, required as the schema says. */
+function parametersOf(where: 'path' | 'query', schema: z.ZodObject, descriptions: Record<string, string> = {}): OpenAPIV3.ParameterObject[] {
+  const json = schemaOf(schema);
+  const required = new Set(json.required ?? []);
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: where,
+    required: where === 'path' || required.has(name),
+    ...(descriptions[name] && { description: descriptions[name] }),
+    schema: property as Schema,
+  }));
+}
+
+/** Error answers shared by the operations; each lists the codes it can carry. */
+const ERROR_RESPONSES: Record<string, { status: string; description: string }> = {
+  BadRequest: { status: '400', description: 'INVALID_REQUEST: malformed JSON, wrong shape, unknown field, or a bad value in the path, query or a header' },
+  Unauthorized: { status: '401', description: 'UNAUTHORIZED: no credentials (local hub: missing x-api-key)' },
+  Forbidden: { status: '403', description: 'FORBIDDEN: the signature, the API key or the caller\'s IAM permissions were refused' },
+  NotFound: { status: '404', description: 'CONNECTOR_NOT_FOUND, OPERATION_NOT_FOUND, JOB_NOT_FOUND, FILE_NOT_FOUND or ROUTE_NOT_FOUND' },
+  Conflict: { status: '409', description: 'CONNECTOR_DISABLED, CONNECTOR_INVALID, IDEMPOTENCY_KEY_REUSED, SIZE_MISMATCH or FILE_NOT_AVAILABLE' },
+  PayloadTooLarge: { status: '413', description: 'PAYLOAD_TOO_LARGE (request body over 256 KB: send large content as a file) or FILE_TOO_LARGE' },
+  TooManyRequests: { status: '429', description: 'THROTTLED or QUOTA_EXCEEDED (API Gateway throttling or the API key\'s usage plan): retry later' },
+  InternalError: { status: '500', description: 'INTERNAL_ERROR, with a requestId to quote to the hub operator' },
+  ServiceUnavailable: { status: '503', description: 'QUEUE_UNAVAILABLE: the job could not be queued (it is recorded as FAILED and the Idempotency-Key is freed): retry' },
+};
+
+type ErrorName = keyof typeof ERROR_RESPONSES;
+
+function responses(success: OpenAPIV3.ResponsesObject, errors: ErrorName[]): OpenAPIV3.ResponsesObject {
+  const all: OpenAPIV3.ResponsesObject = { ...success };
+  for (const name of errors) all[ERROR_RESPONSES[name]!.status] = { $ref: `#/components/responses/${name}` };
+  return all;
+}
+
+const COMMON_ERRORS: ErrorName[] = ['BadRequest', 'Unauthorized', 'Forbidden', 'TooManyRequests', 'InternalError'];
+
+export function openApiDocument(): OpenAPIV3.Document {
+  const calloutParams = parametersOf('path', calloutParamsSchema, {
+    connectorId: 'A registered connector (crm-bridge connectors list)',
+    operation: 'One of the connector\'s operations',
+  });
+  const jobParams = parametersOf('path', jobParamsSchema);
+  const fileIdParams = parametersOf('path', fileParams);
+  const header = schemaOf(headerValue);
+
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'crm-bridge API',
+      version: '1.0.0',
+      description:
+        'Lets Salesforce call any registered external service through one API. A callout is accepted at once (202 with a job id) and runs in AWS; read its outcome with GET /v1/jobs/{jobId} or receive it in Salesforce (record update or Callout_Result__e Platform Event). Every error answer is {"error":{"code","message"}}. Setup: docs/salesforce-setup.md.',
+      license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
+    },
+    servers: [
+      {
+        url: 'https://{apiId}.execute-api.{region}.amazonaws.com/{stage}',
+        description: 'The stack output ApiUrl. In Salesforce the Named Credential URL takes its place.',
+        variables: {
+          apiId: { default: 'replace-with-api-id' },
+          region: { default: 'us-east-1' },
+          stage: { default: 'dev' },
+        },
+      },
+      { url: 'http://127.0.0.1:3000', description: 'Local hub (npm start), x-api-key authentication' },
+    ],
+    security: [{ awsSigV4: [] }, { apiKey: [] }],
+    tags: [
+      { name: 'callouts', description: 'Submit callouts and read jobs' },
+      { name: 'files', description: 'Files in S3 through presigned URLs' },
+      { name: 'health', description: 'Liveness' },
+    ],
+    paths: {
+      '/v1/health': {
+        get: {
+          operationId: 'getHealth',
+          tags: ['health'],
+          summary: 'Liveness check (no authentication)',
+          security: [],
+          responses: responses({ '200': { description: 'The API is up', content: jsonContent(ref('Health')) } }, ['InternalError']),
+        },
+      },
+      '/v1/callouts/{connectorId}/{operation}': {
+        post: {
+          operationId: 'submitCallout',
+          tags: ['callouts'],
+          summary: 'Submit a callout to a connector operation',
+          description:
+            'Validates and records a job, queues it and answers 202; the external service is called afterwards. The same Idempotency-Key with the same body returns the same job; with a different body, 409 IDEMPOTENCY_KEY_REUSED.',
+          parameters: [
+            ...calloutParams,
+            { name: 'Idempotency-Key', in: 'header', required: false, description: 'Makes resubmission safe: the same key and body return the first job', schema: header },
+            { name: 'X-Correlation-Id', in: 'header', required: false, description: 'Your own id, stored on the job and in the hub\'s logs', schema: header },
+          ],
+          requestBody: { required: true, content: jsonContent(ref('CalloutRequest')) },
+          responses: responses(
+            { '202': { description: 'Accepted: the job is queued (the Location header holds statusUrl)', content: jsonContent(ref('CalloutAccepted')) } },
+            [...COMMON_ERRORS, 'NotFound', 'Conflict', 'PayloadTooLarge', 'ServiceUnavailable'],
+          ),
+        },
+      },
+      '/v1/jobs/{jobId}': {
+        get: {
+          operationId: 'getJob',
+          tags: ['callouts'],
+          summary: 'Read a job: status, attempts, result or error',
+          parameters: jobParams,
+          responses: responses({ '200': { description: 'The job', content: jsonContent(ref('Job')) } }, [...COMMON_ERRORS, 'NotFound']),
+        },
+      },
+      '/v1/files': {
+        post: {
+          operationId: 'createFile',
+          tags: ['files'],
+          summary: 'Start an upload: answers the presigned URL(s) to PUT the bytes to',
+          requestBody: { required: true, content: jsonContent(ref('CreateFileRequest')) },
+          responses: responses({ '201': { description: 'The file record (PENDING) and where to upload', content: jsonContent(ref('FileCreated')) } }, [...COMMON_ERRORS, 'PayloadTooLarge']),
+        },
+        get: {
+          operationId: 'listFiles',
+          tags: ['files'],
+          summary: 'List the files of a record',
+          parameters: parametersOf('query', listFilesQuerySchema, { recordId: 'The CRM record the files belong to', nextToken: 'From the previous page' }),
+          responses: responses({ '200': { description: 'A page of files', content: jsonContent(ref('FileList')) } }, COMMON_ERRORS),
+        },
+      },
+      '/v1/files/{fileId}': {
+        get: {
+          operationId: 'getFile',
+          tags: ['files'],
+          summary: 'Read a file record (with a downloadUrl when AVAILABLE)',
+          parameters: fileIdParams,
+          responses: responses({ '200': { description: 'The file', content: jsonContent(ref('File')) } }, [...COMMON_ERRORS, 'NotFound']),
+        },
+        delete: {
+          operationId: 'deleteFile',
+          tags: ['files'],
+          summary: 'Delete a file and its bytes',
+          parameters: fileIdParams,
+          responses: responses({ '204': { description: 'Deleted' } }, [...COMMON_ERRORS, 'NotFound']),
+        },
+      },
+      '/v1/files/{fileId}/complete': {
+        post: {
+          operationId: 'completeFile',
+          tags: ['files'],
+          summary: 'Finish an upload; checks the stored size and makes the file AVAILABLE',
+          description: 'Send {} after a single PUT, or {"parts":[{"partNumber","etag"}]} with every part after a multipart upload. Completing twice is harmless.',
+          parameters: fileIdParams,
+          requestBody: { required: false, content: jsonContent(ref('CompleteFileRequest')) },
+          responses: responses({ '200': { description: 'The file, AVAILABLE', content: jsonContent(ref('File')) } }, [...COMMON_ERRORS, 'NotFound', 'Conflict']),
+        },
+      },
+      '/v1/files/{fileId}/parts': {
+        post: {
+          operationId: 'refreshFileParts',
+          tags: ['files'],
+          summary: 'Fresh upload URLs for parts of a pending multipart upload (to resume after the first ones expired)',
+          parameters: fileIdParams,
+          requestBody: { required: true, content: jsonContent(ref('RefreshPartsRequest')) },
+          responses: responses({ '200': { description: 'New part URLs', content: jsonContent(ref('PartUrls')) } }, [...COMMON_ERRORS, 'NotFound', 'Conflict']),
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        awsSigV4: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description:
+            'Default on AWS: API Gateway IAM authorization. Requests are signed with AWS Signature Version 4 (service execute-api) by credentials of the role in the stack output SalesforceRoleArn; in Salesforce the CrmBridge Named Credential with the CrmBridge_SigV4 External Credential signs them.',
+          // API Gateway's own marker for SigV4 in imported definitions.
+          'x-amazon-apigateway-authtype': 'awsSigv4',
+        } as OpenAPIV3.ApiKeySecurityScheme,
+        apiKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'x-api-key',
+          description: 'With the stack deployed as -c apiAuth=apiKey (usage plan and throttling), and on the local hub. In Salesforce: the CrmBridge_ApiKey Named Credential.',
+        },
+      },
+      schemas: {
+        CalloutRequest: describeProperties(schemaOf(calloutBodySchema), {
+          payload: 'Any JSON value the operation expects (send null when it takes none); at most 256 KB with the rest of the body',
+          recordId: 'The calling CRM record: stored on the job and used when the outcome is delivered back into Salesforce',
+        }),
+        CalloutAccepted: schemaOf(calloutAcceptedSchema),
+        Job: schemaOf(jobSchema),
+        Health: schemaOf(healthSchema),
+        CreateFileRequest: schemaOf(createFileSchema),
+        FileCreated: schemaOf(fileCreatedSchema),
+        CompleteFileRequest: schemaOf(completeFileSchema),
+        RefreshPartsRequest: schemaOf(refreshPartsSchema),
+        PartUrls: schemaOf(partUrlsSchema),
+        File: schemaOf(fileSchema),
+        FileList: schemaOf(fileListSchema),
+        ErrorResponse: schemaOf(errorResponseSchema),
+      },
+      responses: Object.fromEntries(
+        Object.entries(ERROR_RESPONSES).map(([name, { description }]) => [name, { description, content: jsonContent(ref('ErrorResponse')) }]),
+      ),
+    },
+  };
+}
+
+export const OPENAPI_PATH = join(__dirname, '..', 'docs', 'openapi.json');
+
+export function renderOpenApi(): string {
+  return `${JSON.stringify(openApiDocument(), null, 2)}\n`;
+}
+
+if (require.main === module) {
+  writeFileSync(OPENAPI_PATH, renderOpenApi());
+  console.log(`wrote ${OPENAPI_PATH}`);
+}

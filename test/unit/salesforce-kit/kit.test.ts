@@ -1,0 +1,344 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { EVENT_FIELDS, MAX_EVENT_TEXT } from '../../../lambdas/delivery/salesforce-delivery';
+import { readConfig } from '../../../lib/config';
+
+/**
+ * The Salesforce kit (salesforce/) cannot be deployed here, so its metadata is checked
+ * statically: well-formed XML, and every name one file uses is defined by another.
+ */
+const ROOT = join(__dirname, '..', '..', '..');
+const KIT = join(ROOT, 'salesforce');
+const SRC = join(KIT, 'force-app', 'main', 'default');
+const API_VERSION = '62.0';
+
+/** The Platform Event fields the hub publishes (the delivery of job outcomes into Salesforce). */
+const HUB_EVENT_FIELDS: string[] = Object.values(EVENT_FIELDS);
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false, // keep "62.0" and "true" as written
+  isArray: (name) => ['externalCredentialParameters', 'namedCredentialParameters', 'classAccesses', 'objectPermissions', 'externalCredentialPrincipalAccesses', 'labels', 'userPermissions'].includes(name),
+});
+
+type Xml = Record<string, any>;
+
+function xml(path: string): Xml {
+  return parser.parse(readFileSync(path, 'utf8')) as Xml;
+}
+
+/** Component names in a metadata folder: file names without the suffix. */
+function names(folder: string, suffix: string): string[] {
+  const dir = join(SRC, folder);
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(suffix))
+        .map((f) => f.slice(0, -suffix.length))
+        .sort()
+    : [];
+}
+
+const classes = names('classes', '.cls');
+const apexSource = (name: string) => readFileSync(join(SRC, 'classes', `${name}.cls`), 'utf8');
+const isTestClass = (name: string) => /^\s*@IsTest\b/i.test(apexSource(name).replace(/^\s*(\/\*[\s\S]*?\*\/|\/\/.*\n)\s*/g, ''));
+const externalCredentials = names('externalCredentials', '.externalCredential-meta.xml');
+const namedCredentials = names('namedCredentials', '.namedCredential-meta.xml');
+const permissionSets = names('permissionsets', '.permissionset-meta.xml');
+const ec = (name: string) => xml(join(SRC, 'externalCredentials', `${name}.externalCredential-meta.xml`)).ExternalCredential as Xml;
+const param = (credential: Xml, name: string) => (credential.externalCredentialParameters as Xml[]).find((p) => p.parameterName === name);
+const principals = (credential: Xml) => (credential.externalCredentialParameters as Xml[]).filter((p) => p.parameterType === 'NamedPrincipal').map((p) => p.parameterName as string);
+
+describe('Salesforce kit: files', () => {
+  test('is an SFDX project on API version 62.0', () => {
+    const project = JSON.parse(readFileSync(join(KIT, 'sfdx-project.json'), 'utf8')) as { sourceApiVersion: string; packageDirectories: Array<{ path: string; default?: boolean }> };
+    expect(project.sourceApiVersion).toBe(API_VERSION);
+    expect(project.packageDirectories).toEqual([{ path: 'force-app', default: true }]);
+  });
+
+  test('every XML file is well-formed and in the metadata namespace', () => {
+    const files = walk(KIT).filter((f) => f.endsWith('.xml'));
+    expect(files.length).toBeGreaterThanOrEqual(20);
+    for (const file of files) {
+      const result = XMLValidator.validate(readFileSync(file, 'utf8'));
+      expect({ file: relative(ROOT, file), result }).toEqual({ file: relative(ROOT, file), result: true });
+      expect(readFileSync(file, 'utf8')).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n/);
+      expect(readFileSync(file, 'utf8')).toContain('xmlns="http://soap.sforce.com/2006/04/metadata"');
+    }
+  });
+
+  test('the validator catches a broken file (the check above can fail)', () => {
+    expect(XMLValidator.validate('<?xml version="1.0"?><A><b></A>')).not.toBe(true);
+  });
+
+  test('every Apex class has its -meta.xml on API 62.0, and every -meta.xml its class', () => {
+    expect(classes.length).toBeGreaterThan(0);
+    const metas = readdirSync(join(SRC, 'classes')).filter((f) => f.endsWith('.cls-meta.xml')).map((f) => f.slice(0, -'.cls-meta.xml'.length));
+    expect(metas.sort()).toEqual(classes);
+    for (const name of classes) {
+      const meta = xml(join(SRC, 'classes', `${name}.cls-meta.xml`)).ApexClass as Xml;
+      expect({ name, apiVersion: meta.apiVersion, status: meta.status }).toEqual({ name, apiVersion: API_VERSION, status: 'Active' });
+      expect(apexSource(name)).toMatch(new RegExp(`\\bclass\\s+${name}\\b`, 'i'));
+    }
+  });
+
+  test('no secret is stored in the kit', () => {
+    for (const file of walk(KIT)) {
+      const text = readFileSync(file, 'utf8');
+      expect({ file, awsKey: /\b(AKIA|ASIA)[A-Z0-9]{16}\b/.test(text) }).toEqual({ file, awsKey: false });
+      expect({ file, roleArn: /arn:aws:iam::\d{12}:role\//.test(text) }).toEqual({ file, roleArn: false });
+    }
+  });
+});
+
+describe('Salesforce kit: credentials', () => {
+  test('both External Credentials and both Named Credentials exist', () => {
+    expect(externalCredentials).toEqual(['CrmBridge_ApiKey', 'CrmBridge_SigV4']);
+    expect(namedCredentials).toEqual(['CrmBridge', 'CrmBridge_ApiKey']);
+  });
+
+  test('each Named Credential is a SecuredEndpoint pointing at an existing External Credential', () => {
+    const expected: Record<string, string> = { CrmBridge: 'CrmBridge_SigV4', CrmBridge_ApiKey: 'CrmBridge_ApiKey' };
+    for (const name of namedCredentials) {
+      const nc = xml(join(SRC, 'namedCredentials', `${name}.namedCredential-meta.xml`)).NamedCredential as Xml;
+      expect(nc.namedCredentialType).toBe('SecuredEndpoint');
+      expect(nc.calloutStatus).toBe('Enabled');
+      const params = nc.namedCredentialParameters as Xml[];
+      const auth = params.filter((p) => p.parameterType === 'Authentication');
+      expect(auth).toHaveLength(1);
+      expect(externalCredentials).toContain(auth[0]!.externalCredential);
+      expect(auth[0]!.externalCredential).toBe(expected[name]);
+      const url = params.find((p) => p.parameterType === 'Url')?.parameterValue as string;
+      // The stack output ApiUrl without its trailing slash: Apex appends /v1/...
+      expect(url).toMatch(/^https:\/\/[\w-]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com\/[a-z][a-z0-9-]*$/);
+    }
+  });
+
+  test('SigV4: STS role variant for execute-api, with the external ID the CDK stack expects by default', () => {
+    const sigv4 = ec('CrmBridge_SigV4');
+    expect(sigv4.authenticationProtocol).toBe('AwsSv4');
+    expect(param(sigv4, 'AwsSv4')).toMatchObject({ parameterType: 'AuthProtocolVariant', parameterValue: 'AwsSv4_STS' });
+    expect(param(sigv4, 'AwsService')).toMatchObject({ parameterType: 'AuthParameter', parameterValue: 'execute-api' });
+    expect(param(sigv4, 'AwsRegion')).toMatchObject({ parameterType: 'AuthParameter' });
+    expect(param(sigv4, 'AwsStsPrincipal')).toMatchObject({ parameterType: 'AwsStsPrincipal' });
+    expect(param(sigv4, 'AwsExternalId')).toMatchObject({ parameterType: 'AuthProviderUrlQueryParameter', parameterValue: readConfig(() => undefined).salesforceExternalId });
+    expect(principals(sigv4)).toEqual(['CrmBridgeRole']);
+  });
+
+  test('API key: a Custom x-api-key header read from the principal\'s ApiKey parameter of this credential', () => {
+    const apiKey = ec('CrmBridge_ApiKey');
+    expect(apiKey.authenticationProtocol).toBe('Custom');
+    const header = param(apiKey, 'x-api-key');
+    expect(header).toMatchObject({ parameterType: 'AuthHeader', parameterValue: '{!$Credential.CrmBridge_ApiKey.ApiKey}' });
+    // $Credential.<External Credential>.<parameter>: the formula must name this very credential.
+    expect(String(header!.parameterValue).match(/\$Credential\.(\w+)\./)![1]).toBe('CrmBridge_ApiKey');
+    expect(principals(apiKey)).toEqual(['CrmBridgeKey']);
+  });
+
+  test('principals are parameter groups of their own (what the permission set grants)', () => {
+    for (const name of externalCredentials) {
+      for (const p of (ec(name).externalCredentialParameters as Xml[]).filter((x) => x.parameterType === 'NamedPrincipal')) {
+        expect(p.parameterGroup).toBe(p.parameterName);
+        expect(p.sequenceNumber).toBe('1');
+      }
+    }
+  });
+});
+
+describe('Salesforce kit: permission sets, event, label', () => {
+  const access = xml(join(SRC, 'permissionsets', 'CrmBridge_Access.permissionset-meta.xml')).PermissionSet as Xml;
+  const eventDir = join(SRC, 'objects', 'Callout_Result__e');
+  const eventFields = readdirSync(join(eventDir, 'fields')).map((f) => basename(f, '.field-meta.xml'));
+
+  test('CrmBridge_Access grants every principal of both External Credentials', () => {
+    const granted = (access.externalCredentialPrincipalAccesses as Xml[]).map((a) => {
+      expect(a.enabled).toBe('true');
+      return a.externalCredentialPrincipal as string;
+    });
+    const defined = externalCredentials.flatMap((name) => principals(ec(name)).map((p) => `${name}-${p}`));
+    expect(granted.sort()).toEqual(defined.sort());
+  });
+
+  test('CrmBridge_Access grants every non-test Apex class, and only existing ones', () => {
+    const granted = (access.classAccesses as Xml[]).map((c) => c.apexClass as string).sort();
+    expect(granted).toEqual(classes.filter((c) => !isTestClass(c)));
+  });
+
+  test('permission sets name only existing objects; the event is readable and publishable', () => {
+    expect(permissionSets).toEqual(['CrmBridge_Access', 'CrmBridge_Integration']);
+    for (const name of permissionSets) {
+      const set = xml(join(SRC, 'permissionsets', `${name}.permissionset-meta.xml`)).PermissionSet as Xml;
+      for (const p of set.objectPermissions as Xml[]) {
+        const custom = String(p.object).endsWith('__e') || String(p.object).endsWith('__c');
+        if (custom) expect(existsSync(join(SRC, 'objects', p.object))).toBe(true);
+        if (p.object === 'Callout_Result__e') expect({ read: p.allowRead, create: p.allowCreate, edit: p.allowEdit }).toEqual({ read: 'true', create: 'true', edit: 'false' });
+      }
+      expect((set.objectPermissions as Xml[]).map((p) => p.object)).toContain('Callout_Result__e');
+    }
+  });
+
+  test('Callout_Result__e is a high-volume Platform Event published after commit, with the fields the hub sends', () => {
+    const event = xml(join(eventDir, 'Callout_Result__e.object-meta.xml')).CustomObject as Xml;
+    expect(event).toMatchObject({ eventType: 'HighVolume', publishBehavior: 'PublishAfterCommit', deploymentStatus: 'Deployed' });
+    expect(HUB_EVENT_FIELDS.sort()).toEqual(['Connector_Id__c', 'Error__c', 'Job_Id__c', 'Operation__c', 'Record_Id__c', 'Result__c', 'Status__c']);
+    expect(eventFields.sort()).toEqual([...HUB_EVENT_FIELDS].sort());
+    for (const name of eventFields) {
+      const field = xml(join(eventDir, 'fields', `${name}.field-meta.xml`)).CustomField as Xml;
+      expect(field.fullName).toBe(name);
+      const long = name === 'Result__c' || name === 'Error__c';
+      expect({ name, type: field.type }).toEqual({ name, type: long ? 'LongTextArea' : 'Text' });
+      // The hub cuts what it publishes to MAX_EVENT_TEXT: the field must hold that much.
+      if (long) expect(Number(field.length)).toBe(MAX_EVENT_TEXT);
+    }
+  });
+
+  test('every __c field the Apex classes use on the event exists on it', () => {
+    const used = new Set<string>();
+    for (const name of classes) for (const m of apexSource(name).matchAll(/\b([A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__c)\b/g)) used.add(m[1]!);
+    expect(used.size).toBeGreaterThan(0);
+    expect([...used].filter((f) => !eventFields.includes(f))).toEqual([]);
+  });
+
+  test('the CrmBridge_NamedCredential label names an existing Named Credential', () => {
+    const labels = (xml(join(SRC, 'labels', 'CustomLabels.labels-meta.xml')).CustomLabels as Xml).labels as Xml[];
+    const label = labels.find((l) => l.fullName === 'CrmBridge_NamedCredential');
+    expect(namedCredentials).toContain(label?.value);
+    expect(String(label!.shortDescription).length).toBeLessThanOrEqual(80);
+  });
+});
+
+describe('Salesforce kit: Apex', () => {
+  test('every callout: name and Named Credential literal in Apex is a Named Credential of the kit', () => {
+    const referenced = new Set<string>();
+    for (const name of classes) {
+      const source = apexSource(name);
+      for (const m of source.matchAll(/callout:(\w+)/g)) referenced.add(m[1]!);
+      for (const m of source.matchAll(/NAMED_CREDENTIAL\s*=\s*'(\w+)'/g)) referenced.add(m[1]!);
+      for (const m of source.matchAll(/new CrmBridgeClient\('(\w+)'\)/g)) referenced.add(m[1]!);
+    }
+    expect(referenced.has('CrmBridge')).toBe(true);
+    expect([...referenced].filter((n) => !namedCredentials.includes(n))).toEqual([]);
+    expect(apexSource('CrmBridgeClient')).toContain("'callout:' + namedCredential");
+  });
+
+  test('the client posts /v1/callouts/{connectorId}/{operation} with an Idempotency-Key and reads /v1/jobs/{jobId}', () => {
+    const client = apexSource('CrmBridgeClient');
+    expect(client).toContain("newRequest('POST', '/v1/callouts/' + encodeSegment(connectorId) + '/' + encodeSegment(operation))");
+    expect(client).toContain("req.setHeader('Idempotency-Key'");
+    expect(client).toContain("newRequest('GET', '/v1/jobs/' + encodeSegment(jobId))");
+    expect(client).toMatch(/'payload' => payload/);
+    expect(client).toMatch(/body\.put\('recordId', recordId\)/);
+  });
+
+  test('every non-test class has a test class that mocks the HTTP callouts', () => {
+    const production = classes.filter((c) => !isTestClass(c));
+    expect(production.sort()).toEqual(['CrmBridgeClient', 'CrmBridgeInvocable', 'CrmBridgeQueueable']);
+    for (const name of production) {
+      expect(classes).toContain(`${name}Test`);
+      const test = apexSource(`${name}Test`);
+      expect(isTestClass(`${name}Test`)).toBe(true);
+      expect(test).toContain(name);
+      expect((test.match(/@IsTest\s+static void \w+\(\)/g) ?? []).length).toBeGreaterThanOrEqual(3);
+      expect(test).toContain('Test.setMock(HttpCalloutMock.class');
+    }
+    expect(apexSource('CrmBridgeMock')).toMatch(/implements HttpCalloutMock/);
+  });
+
+  test('the Flow action and the Queueable have the shapes Flow and triggers need', () => {
+    const invocable = apexSource('CrmBridgeInvocable');
+    expect(invocable.match(/@InvocableMethod\(/g)).toHaveLength(1);
+    expect(invocable).toMatch(/callout=true/);
+    expect(invocable).toMatch(/public static List<SubmitResult> submit\(List<SubmitRequest> requests\)/);
+    // Each Flow input and output is a public String annotated on the line above.
+    const lines = invocable.split('\n').map((l) => l.trim());
+    const annotated = (name: string) => {
+      const at = lines.indexOf(`public String ${name};`);
+      return at > 0 && lines[at - 1]!.startsWith('@InvocableVariable(');
+    };
+    for (const name of ['connectorId', 'operation', 'payloadJson', 'recordId', 'jobId', 'status', 'errorCode', 'errorMessage']) expect({ name, annotated: annotated(name) }).toEqual({ name, annotated: true });
+    expect(annotated('missing')).toBe(false);
+    expect(apexSource('CrmBridgeQueueable')).toMatch(/implements Queueable, Database\.AllowsCallouts/);
+  });
+});
+
+describe('docs/salesforce-setup.md', () => {
+  const guide = readFileSync(join(ROOT, 'docs', 'salesforce-setup.md'), 'utf8');
+  const label = (folder: string, suffix: string, root: string, name: string) => String((xml(join(SRC, folder, `${name}${suffix}`))[root] as Xml).label);
+
+  test('names every credential, principal and permission set as Setup shows them', () => {
+    for (const name of externalCredentials) {
+      expect(guide).toContain(`**${label('externalCredentials', '.externalCredential-meta.xml', 'ExternalCredential', name)}**`);
+      for (const principal of principals(ec(name))) expect(guide).toContain(`**${principal}**`);
+    }
+    for (const name of namedCredentials) expect(guide).toContain(`**${label('namedCredentials', '.namedCredential-meta.xml', 'NamedCredential', name)}**`);
+    for (const name of permissionSets) expect(guide).toContain(`**${label('permissionsets', '.permissionset-meta.xml', 'PermissionSet', name)}**`);
+    expect(guide).toContain('`ApiKey`'); // the authentication parameter the x-api-key formula reads
+    expect(guide).toContain('crm-bridge: Call External Service'); // the Flow action's label
+    expect(apexSource('CrmBridgeInvocable')).toContain("label='crm-bridge: Call External Service'");
+  });
+
+  test('names only stack outputs the CDK stack defines, and all the Salesforce ones', () => {
+    const stack = readFileSync(join(ROOT, 'lib', 'crm-bridge-stack.ts'), 'utf8');
+    const defined = new Set([...stack.matchAll(/new CfnOutput\(this, '(\w+)'/g)].map((m) => m[1]!));
+    const needed = ['ApiUrl', 'ApiRegion', 'SalesforceRoleArn', 'SalesforceExternalId', 'ApiKeyId'];
+    for (const output of needed) {
+      expect(defined).toContain(output);
+      expect(guide).toContain(output);
+    }
+    const referenced = [...guide.matchAll(/stack output \*\*(\w+)\*\*/g)].map((m) => m[1]!);
+    expect(referenced.length).toBeGreaterThanOrEqual(4);
+    for (const output of referenced) expect(defined).toContain(output);
+  });
+
+  test('deploys the kit with sf project deploy start and imports docs/openapi.json', () => {
+    expect(guide).toContain('sf project deploy start --source-dir force-app');
+    expect(guide).toContain('docs/openapi.json');
+    expect(existsSync(join(ROOT, 'docs', 'openapi.json'))).toBe(true);
+  });
+});
+
+// The Apex grammar check runs where @apexdevtools/apex-parser is installed (not a dependency yet).
+let apexParser: { ApexParserFactory: any; ApexErrorListener: any } | undefined;
+try {
+  apexParser = require('@apexdevtools/apex-parser');
+} catch {
+  apexParser = undefined;
+}
+(apexParser ? describe : describe.skip)('Salesforce kit: Apex syntax (@apexdevtools/apex-parser)', () => {
+  const parse = (source: string): string[] => {
+    const errors: string[] = [];
+    class Listener extends apexParser!.ApexErrorListener {
+      apexSyntaxError(line: number, column: number, message: string) {
+        errors.push(`${line}:${column} ${message}`);
+      }
+    }
+    apexParser!.ApexParserFactory.createLexerAndParser(source, new Listener()).parser.compilationUnit();
+    return errors;
+  };
+  test.each(classes)('%s parses', (name) => expect(parse(apexSource(name))).toEqual([]));
+  test('the Apex examples of docs/salesforce-setup.md parse', () => {
+    const guide = readFileSync(join(ROOT, 'docs', 'salesforce-setup.md'), 'utf8');
+    const blocks = [...guide.matchAll(/```apex\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    for (const block of blocks) {
+      const errors: string[] = [];
+      class Listener extends apexParser!.ApexErrorListener {
+        apexSyntaxError(line: number, column: number, message: string) {
+          errors.push(`${line}:${column} ${message}`);
+        }
+      }
+      const { parser } = apexParser!.ApexParserFactory.createLexerAndParser(block, new Listener());
+      if (/^trigger\s/.test(block)) parser.triggerUnit();
+      else parser.anonymousUnit();
+      expect({ block: block.slice(0, 60), errors }).toEqual({ block: block.slice(0, 60), errors: [] });
+    }
+  });
+  test('a syntax error is reported', () => expect(parse('public class X { void f() { Integer i = ; } }')).not.toEqual([]));
+});
