@@ -31,8 +31,14 @@ class Slots {
     while (this.free === 0) {
       if (signal.aborted) return 0;
       await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        signal.addEventListener('abort', () => resolve(), { once: true });
+        // Removed again once woken: listeners left on the long-lived signal pile up and
+        // make every add/remove on it (the SDK adds one per request) walk a growing list.
+        const onAbort = () => resolve();
+        this.waiters.push(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+        signal.addEventListener('abort', onAbort, { once: true });
       });
     }
     const n = Math.min(max, this.free);
