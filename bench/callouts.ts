@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import os from 'node:os';
 import { startFakeUpstream } from '../test/support/fake-upstream';
 import { startHubProcess, type RunningHub } from '../test/support/hub-process';
 
@@ -13,11 +15,19 @@ export interface CalloutBenchOptions {
   concurrency: number;
   /** Concurrent submissions from the client. */
   submitConcurrency: number;
+  /** Write a V8 CPU profile of the hub process into this directory. */
+  profileDir?: string;
 }
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** User + system CPU seconds of a process so far (Linux /proc; clock ticks are 100 Hz). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function peakRssMb(pid: number): number {
@@ -40,8 +50,35 @@ interface Submitted {
   submittedAt: number;
 }
 
+/**
+ * Submits over node:http with keep-alive: the load generator shares the
+ * machine with the hub, and fetch (undici on Node 20) costs several times
+ * more CPU per request, which would be taken from the hub being measured.
+ */
+function createSubmitter(hub: RunningHub) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const target = new URL('/v1/callouts/bench/call', hub.state.baseUrl);
+  const submit = (payload: unknown) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const body = JSON.stringify({ payload });
+      const req = request(
+        { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-api-key': hub.state.apiKey } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { submit, close: () => agent.destroy() };
+}
+
 async function submitAll(hub: RunningHub, count: number, limit: number, pace?: number): Promise<{ submitted: Submitted[]; seconds: number }> {
   const submitted: Submitted[] = [];
+  const submitter = createSubmitter(hub);
   const start = performance.now();
   await pool(
     Array.from({ length: count }, (_, i) => i),
@@ -53,12 +90,14 @@ async function submitAll(hub: RunningHub, count: number, limit: number, pace?: n
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
       const submittedAt = Date.now();
-      const res = await hub.api('POST', '/v1/callouts/bench/call', { payload: { i } });
+      const res = await submitter.submit({ i });
       if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.body)}`);
       submitted.push({ jobId: res.body.jobId, submittedAt });
     },
   );
-  return { submitted, seconds: (performance.now() - start) / 1000 };
+  const seconds = (performance.now() - start) / 1000;
+  submitter.close();
+  return { submitted, seconds };
 }
 
 async function waitForUpstream(count: () => number, target: number, timeoutMs: number) {
@@ -81,7 +120,10 @@ async function readJobs(hub: RunningHub, submitted: Submitted[]) {
 export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> {
   const upstream = await startFakeUpstream();
   upstream.route('POST /call', { delayMs: opts.latencyMs, json: { ok: true } });
-  const hub = await startHubProcess({ WORKER_CONCURRENCY: String(opts.concurrency), POWERTOOLS_LOG_LEVEL: 'ERROR' });
+  const hub = await startHubProcess(
+    { WORKER_CONCURRENCY: String(opts.concurrency), POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [],
+  );
   try {
     await hub.putConnector({
       connectorId: 'bench',
@@ -99,8 +141,13 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
 
     // Saturated: all N submitted as fast as the API accepts them.
     const t0 = Date.now();
+    const hubCpu0 = cpuSeconds(hub.state.pid);
+    const benchCpu0 = process.cpuUsage();
     const sat = await submitAll(hub, opts.jobs, opts.submitConcurrency);
     await waitForUpstream(() => upstream.calls('POST /call').length, opts.jobs, 120_000);
+    const hubCpuMs = ((cpuSeconds(hub.state.pid) - hubCpu0) * 1000) / opts.jobs;
+    const benchCpu = process.cpuUsage(benchCpu0);
+    const benchCpuMs = (benchCpu.user + benchCpu.system) / 1000 / opts.jobs;
     const satJobs = await readJobs(hub, sat.submitted);
     const failed = satJobs.filter((j) => j.status !== 'SUCCEEDED').length;
     const lastDone = Math.max(...satJobs.map((j) => j.completedAt));
@@ -111,6 +158,7 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
     console.log(`ratio to bound C/L         ${(completedPerSec / bound).toFixed(3)}   (target >= 0.9)`);
     console.log(`peak upstream concurrency  ${upstream.maxInFlight}   (cap ${opts.concurrency})`);
     console.log(`submit->done minus L       p50 ${percentile(satLatency, 50)} ms, p99 ${percentile(satLatency, 99)} ms (saturated: includes queueing behind the cap)`);
+    console.log(`CPU per job                hub ${hubCpuMs.toFixed(2)} ms, bench client + upstream ${benchCpuMs.toFixed(2)} ms (${os.availableParallelism()} cores)`);
 
     // Light load: submissions paced at a tenth of the bound (well under the hub's CPU capacity),
     // so submit->done minus L is the pipeline's own overhead, not queueing.

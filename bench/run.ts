@@ -14,13 +14,14 @@ const program = new Command('bench')
   .option('--submit-concurrency <n>', 'concurrent API clients', '50')
   .option('--file-mb <n>', 'file size for the files benchmark', '200')
   .option('--only <part>', 'callouts | bundles | files')
+  .option('--profile <dir>', 'write a CPU profile of the hub (callouts) into this directory')
   .parse();
 
 async function main() {
   const o = program.opts();
   const want = (part: string) => !o.only || o.only === part;
   if (want('callouts')) {
-    await runCalloutBench({ jobs: Number(o.jobs), latencyMs: Number(o.latency), concurrency: Number(o.concurrency), submitConcurrency: Number(o.submitConcurrency) });
+    await runCalloutBench({ jobs: Number(o.jobs), latencyMs: Number(o.latency), concurrency: Number(o.concurrency), submitConcurrency: Number(o.submitConcurrency), profileDir: o.profile });
   }
   if (want('files')) await runFilesBench(Number(o.fileMb));
   if (want('bundles')) runBundleBench();
