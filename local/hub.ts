@@ -3,10 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import dynalite from 'dynalite';
 import { createApiGateway } from './api-gateway';
 import { SqsPoller } from './poller';
-import { startLocalSsm } from './ssm-server';
+import { startEmulators, startEmulatorsThread } from './emulators';
+import { startThread } from './thread';
+import type { WorkerThreadData } from './worker-thread';
 import type { LocalHubState } from './state';
 
 /**
@@ -30,11 +31,17 @@ export interface HubOptions {
   /** @default 15 */
   maxReceiveCount?: number;
   onWorkerError?: (err: unknown) => void;
+  /**
+   * Run the emulators and the worker (with its SQS event source) in worker
+   * threads, the API in the main thread: three threads that use the cores
+   * the way separate services and Lambdas do on AWS. `false` runs all in one
+   * thread (simpler to debug and profile). @default true
+   */
+  threads?: boolean;
 }
 
 export interface Hub {
   state: Omit<LocalHubState, 'pid'>;
-  poller: SqsPoller;
   stop(): Promise<void>;
 }
 
@@ -114,23 +121,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const stops: Array<() => Promise<void>> = [];
   // Lambda runs Node 22; the SDK's Node 20 notice is noise for the local hub.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const threads = options.threads ?? true;
   try {
-    const ddbServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    const ddbPort = await listen(ddbServer, 0);
-    stops.push(() => close(ddbServer));
-    // fauxqs is ESM-only.
-    const { startFauxqs } = await import('fauxqs');
-    const fauxqs = await startFauxqs({ port: 0, logger: false });
-    stops.push(() => fauxqs.stop());
-    const ssm = await startLocalSsm();
-    stops.push(() => close(ssm.server));
-
-    const endpoints = {
-      dynamodb: `http://127.0.0.1:${ddbPort}`,
-      sqs: `http://127.0.0.1:${fauxqs.port}`,
-      s3: `http://127.0.0.1:${fauxqs.port}`,
-      ssm: ssm.endpoint,
-    };
+    const emulators = threads ? await startEmulatorsThread() : await startEmulators();
+    stops.push(() => emulators.stop());
+    const { endpoints } = emulators;
     const resources = await createLocalResources(endpoints, maxReceiveCount, Math.ceil((workerTimeoutMs * 6) / 1000));
 
     // The handlers read their configuration from env at import time, exactly as on Lambda.
@@ -153,25 +148,37 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     const api = await import('../lambdas/api');
-    const worker = await import('../lambdas/worker');
-
     const gateway = createApiGateway(api.handler, options.apiKey);
     const apiPort = await listen(gateway, options.port ?? 3000);
     stops.push(() => close(gateway));
 
-    const poller = new SqsPoller({
-      sqs: new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials, cacheMiddleware: true }),
+    const workerSource: WorkerThreadData = {
+      region: REGION,
+      sqsEndpoint: endpoints.sqs,
       queueUrl: resources.queues.jobs,
       queueArn: resources.queues.jobsArn,
-      region: REGION,
-      handler: worker.handler,
       maxConcurrency: options.workerConcurrency ?? 25,
       batchSize: options.batchSize ?? 1,
       functionTimeoutMs: workerTimeoutMs,
-      onError: options.onWorkerError,
-    });
-    poller.start();
-    stops.push(() => poller.stop());
+    };
+    if (threads) {
+      // Started after env is complete: the thread gets a copy of it.
+      const workerThread = await startThread<null>('worker-thread.ts', workerSource, (event) => {
+        const message = (event as { workerError?: string }).workerError;
+        if (message !== undefined) options.onWorkerError?.(new Error(message));
+      });
+      stops.push(() => workerThread.stop());
+    } else {
+      const worker = await import('../lambdas/worker');
+      const poller = new SqsPoller({
+        ...workerSource,
+        sqs: new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials, cacheMiddleware: true }),
+        handler: worker.handler,
+        onError: options.onWorkerError,
+      });
+      poller.start();
+      stops.push(() => poller.stop());
+    }
 
     return {
       state: {
@@ -184,7 +191,6 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         queues: { jobs: resources.queues.jobs, deadLetter: resources.queues.deadLetter },
         bucket: resources.bucket,
       },
-      poller,
       stop: async () => {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
       },
