@@ -58,8 +58,8 @@ interface Submitted {
 function createSubmitter(hub: RunningHub) {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const target = new URL('/v1/callouts/bench/call', hub.state.baseUrl);
-  const submit = (payload: unknown) =>
-    new Promise<{ status: number; body: any }>((resolve, reject) => {
+  const submit = (payload: unknown, retried = false): Promise<{ status: number; body: any }> =>
+    new Promise((resolve, reject) => {
       const body = JSON.stringify({ payload });
       const req = request(
         { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-api-key': hub.state.apiKey } },
@@ -70,7 +70,8 @@ function createSubmitter(hub: RunningHub) {
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
         },
       );
-      req.on('error', reject);
+      // A kept-alive socket the server closed just as it was reused: send again once (as Node's docs advise).
+      req.on('error', (err: NodeJS.ErrnoException) => (req.reusedSocket && err.code === 'ECONNRESET' && !retried ? submit(payload, true).then(resolve, reject) : reject(err)));
       req.end(body);
     });
   return { submit, close: () => agent.destroy() };

@@ -7,9 +7,10 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
  * Plays the Lambda SQS event source: polls the queue and invokes the worker
  * handler with SQS events of up to `batchSize` records, never more than
  * `maxConcurrency` invocations at once (the event source's maximum
- * concurrency). Like Lambda's pollers it receives up to 10 messages per call
- * and deletes in batches; messages the handler reports as failed (or all of
- * them, when the invocation throws) stay for SQS to redeliver.
+ * concurrency). Like Lambda's pollers it receives up to 10 messages per call,
+ * keeps a batch in hand for the next free slot, and deletes in batches;
+ * messages the handler reports as failed (or all of them, when the invocation
+ * throws) stay for SQS to redeliver.
  */
 export interface PollerOptions {
   sqs: SQSClient;
@@ -23,64 +24,44 @@ export interface PollerOptions {
   onError?: (err: unknown) => void;
 }
 
-/** Counts free invocation slots; `take` waits for at least one and takes up to `max`. */
-class Slots {
-  private waiters: Array<() => void> = [];
-  constructor(private free: number) {}
-  async take(max: number, signal: AbortSignal): Promise<number> {
-    while (this.free === 0) {
-      if (signal.aborted) return 0;
-      await new Promise<void>((resolve) => {
-        // Removed again once woken: listeners left on the long-lived signal pile up and
-        // make every add/remove on it (the SDK adds one per request) walk a growing list.
-        const onAbort = () => resolve();
-        this.waiters.push(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        });
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-    }
-    const n = Math.min(max, this.free);
-    this.free -= n;
-    return n;
-  }
-  give(n: number): void {
-    this.free += n;
-    for (const w of this.waiters.splice(0)) w();
-  }
-}
-
+/** Messages the poller holds beyond what free invocation slots take at once: one receive's worth. */
+const PREFETCH = 10;
 const RECEIVERS = 3;
+/** Deletes wait this long for more to batch with (a finished job's message may linger that long). */
+const DELETE_BATCH_WINDOW_MS = 20;
 
 export class SqsPoller {
   private running = false;
   private readonly abort = new AbortController();
   private loops: Promise<void>[] = [];
-  private readonly slots: Slots;
   private readonly invocations = new Set<Promise<void>>();
+  /** Received messages not yet handed to an invocation. */
+  private readonly buffer: Message[] = [];
+  /** Messages asked for by receives in flight. */
+  private requested = 0;
+  private spaceWaiters: Array<() => void> = [];
   private pendingDeletes: Array<{ Id: string; ReceiptHandle: string }> = [];
-  private deleteScheduled = false;
+  private deleteTimer: NodeJS.Timeout | undefined;
   private deleteSeq = 0;
   /** Invocations in flight now, and the most seen at once. */
   inFlight = 0;
   peakInFlight = 0;
 
-  constructor(private readonly opts: PollerOptions) {
-    this.slots = new Slots(opts.maxConcurrency);
-  }
+  constructor(private readonly opts: PollerOptions) {}
 
   start(): void {
     this.running = true;
-    setMaxListeners(1000, this.abort.signal);
+    setMaxListeners(50, this.abort.signal);
     this.loops = Array.from({ length: RECEIVERS }, () => this.receiveLoop());
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.abort.abort();
+    this.wakeReceivers();
     await Promise.allSettled(this.loops);
     await Promise.allSettled([...this.invocations]);
+    // Messages still buffered were never handed to the worker: they reappear after the visibility timeout.
     await this.flushDeletes();
   }
 
@@ -121,36 +102,61 @@ export class SqsPoller {
     };
   }
 
+  /**
+   * How many more messages to receive: enough to fill every free invocation
+   * slot plus one receive's worth held ready, so a slot that frees up starts
+   * the next message at once and receives stay batched (up to 10) even when
+   * the cap is reached and slots free up one at a time.
+   */
+  private room(): number {
+    const { maxConcurrency, batchSize } = this.opts;
+    return (maxConcurrency - this.inFlight) * batchSize + PREFETCH - this.buffer.length - this.requested;
+  }
+
+  private wakeReceivers(): void {
+    for (const wake of this.spaceWaiters.splice(0)) wake();
+  }
+
   private async receiveLoop(): Promise<void> {
-    const { sqs, queueUrl, batchSize } = this.opts;
+    const { sqs, queueUrl } = this.opts;
     while (this.running) {
-      // Reserve invocation slots first, so received messages never wait for one.
-      const reserved = await this.slots.take(Math.max(1, Math.floor(10 / batchSize)), this.abort.signal);
-      if (!this.running) return;
+      const want = Math.min(10, this.room());
+      if (want <= 0) {
+        await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+        continue;
+      }
+      this.requested += want;
       let messages: Message[] = [];
       try {
         const out = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, reserved * batchSize), WaitTimeSeconds: 5, MessageSystemAttributeNames: ['All'] }),
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: want, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['All'] }),
           { abortSignal: this.abort.signal },
         );
         messages = out.Messages ?? [];
       } catch (err) {
-        this.slots.give(reserved);
         if (!this.running) return;
         this.opts.onError?.(err);
         await new Promise((r) => setTimeout(r, 500));
         continue;
+      } finally {
+        this.requested -= want;
       }
-      const batches: Message[][] = [];
-      for (let i = 0; i < messages.length; i += batchSize) batches.push(messages.slice(i, i + batchSize));
-      this.slots.give(reserved - batches.length);
-      for (const batch of batches) {
-        const run = this.invoke(batch.map((m) => this.toRecord(m))).finally(() => {
-          this.invocations.delete(run);
-          this.slots.give(1);
-        });
-        this.invocations.add(run);
-      }
+      this.buffer.push(...messages);
+      this.dispatch();
+    }
+  }
+
+  /** Starts invocations while slots are free and messages are in hand. */
+  private dispatch(): void {
+    const { maxConcurrency, batchSize } = this.opts;
+    while (this.running && this.inFlight < maxConcurrency && this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, batchSize);
+      const run = this.invoke(batch.map((m) => this.toRecord(m))).finally(() => {
+        this.invocations.delete(run);
+        this.dispatch();
+        this.wakeReceivers();
+      });
+      this.invocations.add(run);
     }
   }
 
@@ -172,14 +178,18 @@ export class SqsPoller {
     this.scheduleDeletes();
   }
 
-  /** Deletes finished messages in batches of up to 10, gathered over one turn of the event loop. */
+  /** Deletes finished messages in batches of up to 10, gathered for a few milliseconds. */
   private scheduleDeletes(): void {
-    if (this.deleteScheduled || this.pendingDeletes.length === 0) return;
-    this.deleteScheduled = true;
-    setImmediate(() => {
-      this.deleteScheduled = false;
+    if (this.pendingDeletes.length >= 10) {
+      clearTimeout(this.deleteTimer);
+      this.deleteTimer = undefined;
       void this.flushDeletes();
-    });
+    } else if (!this.deleteTimer && this.pendingDeletes.length > 0) {
+      this.deleteTimer = setTimeout(() => {
+        this.deleteTimer = undefined;
+        void this.flushDeletes();
+      }, DELETE_BATCH_WINDOW_MS);
+    }
   }
 
   private async flushDeletes(): Promise<void> {
