@@ -133,6 +133,29 @@ describe('Salesforce kit: credentials', () => {
     expect(principals(sigv4)).toEqual(['CrmBridgeRole']);
   });
 
+  test('SigV4: parameter names and types are the Metadata API ones, not the Connect REST API ones', () => {
+    // Metadata API / Tooling API, ExternalCredentialParameter.parameterType: "The allowed AuthProviderUrlQueryParameter
+    // values are AwsExternalId and AwsDuration, used with AWS STS"; AwsStsPrincipal has no parameterValue. The Connect
+    // REST API's External Credential Input names them AwsStsExternalId / AwsStsDuration instead (see docs/salesforce-setup.md).
+    const sigv4 = ec('CrmBridge_SigV4');
+    const all = (sigv4.externalCredentialParameters as Xml[]).map((p) => `${p.parameterType}:${p.parameterName}`).sort();
+    expect(all).toEqual([
+      'AuthParameter:AwsRegion',
+      'AuthParameter:AwsService',
+      'AuthProtocolVariant:AwsSv4',
+      'AuthProviderUrlQueryParameter:AwsDuration',
+      'AuthProviderUrlQueryParameter:AwsExternalId',
+      'AwsStsPrincipal:AwsStsPrincipal',
+      'NamedPrincipal:CrmBridgeRole',
+    ]);
+    // The stack's role allows sessions of at most one hour (lib/constructs/salesforce-access.ts maxSessionDuration); STS's minimum is 900 s.
+    expect(Number(param(sigv4, 'AwsDuration')!.parameterValue)).toBeGreaterThanOrEqual(900);
+    expect(Number(param(sigv4, 'AwsDuration')!.parameterValue)).toBeLessThanOrEqual(3600);
+    expect(param(sigv4, 'AwsStsPrincipal')!.parameterValue).toBeUndefined();
+    expect(param(sigv4, 'AwsStsExternalId')).toBeUndefined();
+    expect(param(sigv4, 'AwsStsDuration')).toBeUndefined();
+  });
+
   test('API key: a Custom x-api-key header read from the principal\'s ApiKey parameter of this credential', () => {
     const apiKey = ec('CrmBridge_ApiKey');
     expect(apiKey.authenticationProtocol).toBe('Custom');
