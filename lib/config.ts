@@ -1,4 +1,5 @@
 import type { ApiAuthMode } from './constructs/api';
+import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_RULE, WORST_CASE_RECEIVES } from './constructs/receive-count';
 
 /**
  * Stack settings from CDK context (`cdk.json` or `-c key=value`), checked at synth
@@ -13,6 +14,8 @@ export interface CrmBridgeConfig {
   readonly workerConcurrency: number;
   /** Reserved concurrent executions for the worker; `false` = do not reserve. */
   readonly workerReservedConcurrency: number | false;
+  /** Job queue redrive: receives before a message moves to the dead-letter queue (at least WORST_CASE_RECEIVES). */
+  readonly maxReceiveCount: number;
   readonly apiAuth: ApiAuthMode;
   /** Browser origins allowed to use presigned file URLs (bucket CORS). */
   readonly corsOrigins: string[];
@@ -30,6 +33,8 @@ export const CONTEXT_DEFAULTS = {
   workerConcurrency: 25,
   /** = workerConcurrency */
   workerReservedConcurrency: undefined,
+  /** 19 receives a job still retrying may need, plus 6 for worker crashes */
+  maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT,
   apiAuth: 'iam',
   corsOrigins: [] as string[],
   removalPolicy: 'retain',
@@ -109,6 +114,10 @@ export function readConfig(get: ContextReader): CrmBridgeConfig {
     } else workerReservedConcurrency = n;
   }
 
+  const receiveRaw = get('maxReceiveCount');
+  const maxReceiveCount = receiveRaw === undefined || receiveRaw === null || receiveRaw === '' ? CONTEXT_DEFAULTS.maxReceiveCount : integer('maxReceiveCount', receiveRaw);
+  if (maxReceiveCount < WORST_CASE_RECEIVES || maxReceiveCount > 1000) fail('maxReceiveCount', MAX_RECEIVE_COUNT_RULE, maxReceiveCount);
+
   const apiAuth = text('apiAuth', get('apiAuth')) ?? CONTEXT_DEFAULTS.apiAuth;
   if (apiAuth !== 'iam' && apiAuth !== 'apiKey') fail('apiAuth', 'must be "iam" or "apiKey"', apiAuth);
 
@@ -138,5 +147,5 @@ export function readConfig(get: ContextReader): CrmBridgeConfig {
   const salesforceExternalId = externalIdRaw ?? `crm-bridge-${stage}`;
   if (!EXTERNAL_ID.test(salesforceExternalId)) fail('salesforceExternalId', 'must be 2-1224 characters of letters, digits and +=,.@:/-_', salesforceExternalId);
 
-  return { stage, workerConcurrency, workerReservedConcurrency, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId };
+  return { stage, workerConcurrency, workerReservedConcurrency, maxReceiveCount, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId };
 }

@@ -39,6 +39,7 @@ export class CrmBridgeStack extends Stack {
       jobsTable: this.tables.jobs,
       maxConcurrency: config.workerConcurrency,
       reservedConcurrency: config.workerReservedConcurrency,
+      maxReceiveCount: config.maxReceiveCount,
       removalPolicy,
     });
     this.api = new Api(this, 'Api', {

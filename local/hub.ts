@@ -28,7 +28,7 @@ export interface HubOptions {
   workerTimeoutMs?: number;
   /** Connector cache in the Lambdas; short locally so edits show at once. @default 1 */
   connectorCacheTtlSeconds?: number;
-  /** @default 15 */
+  /** @default 25 */
   maxReceiveCount?: number;
   onWorkerError?: (err: unknown) => void;
   /**
@@ -117,7 +117,7 @@ export async function createLocalResources(endpoints: { dynamodb: string; sqs: s
 
 export async function startHub(options: HubOptions): Promise<Hub> {
   const workerTimeoutMs = options.workerTimeoutMs ?? 60_000;
-  const maxReceiveCount = options.maxReceiveCount ?? 15;
+  const maxReceiveCount = options.maxReceiveCount ?? 25;
   const stops: Array<() => Promise<void>> = [];
   // Lambda runs Node 22; the SDK's Node 20 notice is noise for the local hub.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

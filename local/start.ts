@@ -29,7 +29,7 @@ async function main() {
     batchSize: intFromEnv('WORKER_BATCH_SIZE', 1),
     // The queue's visibility timeout is 6x this, as on AWS.
     workerTimeoutMs: intFromEnv('WORKER_TIMEOUT_SECONDS', 60) * 1000,
-    maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', 15),
+    maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', 25),
     // HUB_THREADS=0 runs everything in one thread (for debugging and profiling).
     threads: intFromEnv('HUB_THREADS', 1) !== 0,
     onWorkerError: (err) => console.error('[worker]', err instanceof Error ? err.message : err),

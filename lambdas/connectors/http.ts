@@ -1,19 +1,66 @@
 import { XMLParser } from 'fast-xml-parser';
 import { parseRetryAfter } from '../domain/retry-policy';
-import { UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from './errors';
+import { UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from './errors';
 import type { ResultEnvelope } from './types';
 
 /**
  * Shared HTTP plumbing for HTTP-based wrappers: one timeout, one mapping of
  * transport failures and non-2xx answers to UpstreamErrors, one body parser.
  */
+
+const ABORT_NAMES = new Set(['TimeoutError', 'AbortError']);
+
+const nameOf = (value: unknown): unknown => (value !== null && typeof value === 'object' ? (value as { name?: unknown }).name : undefined);
+
+/**
+ * Whether a fetch (or a body read) failed because its signal fired: fetch rejects
+ * with a DOMException named TimeoutError (AbortSignal.timeout) or AbortError,
+ * sometimes as the `cause` of a TypeError. Checked by name only: those errors
+ * can come from another realm (Node's own, seen from jest's sandbox), where
+ * `instanceof Error` / `instanceof DOMException` is false.
+ */
+export function isTimeoutOrAbort(err: unknown): boolean {
+  if (ABORT_NAMES.has(nameOf(err) as string)) return true;
+  const cause = err !== null && typeof err === 'object' ? (err as { cause?: unknown }).cause : undefined;
+  return ABORT_NAMES.has(nameOf(cause) as string);
+}
+
+/** What went wrong, for the admin: fetch's "fetch failed" TypeError keeps the reason (ECONNREFUSED, ENOTFOUND...) in its cause. */
+function reasonOf(err: unknown): string {
+  const messageOf = (value: unknown) => (value !== null && typeof value === 'object' && typeof (value as { message?: unknown }).message === 'string' ? (value as { message: string }).message : undefined);
+  const cause = err !== null && typeof err === 'object' ? (err as { cause?: unknown }).cause : undefined;
+  return messageOf(cause) ?? messageOf(err) ?? String(err);
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the service';
+  }
+}
+
 export async function send(fetchFn: typeof fetch, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   try {
     return await fetchFn(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
   } catch (err) {
-    if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) throw new UpstreamTimeoutError(timeoutMs);
-    const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-    throw new UpstreamNetworkError(`Could not reach ${new URL(url).origin}: ${reason}`, err);
+    if (isTimeoutOrAbort(err)) throw new UpstreamTimeoutError(timeoutMs);
+    throw new UpstreamNetworkError(`Could not reach ${originOf(url)}: ${reasonOf(err)}`, err);
+  }
+}
+
+/**
+ * Reads the body of a response from send(): its timeout covers the body too, so a
+ * body that stops arriving is UPSTREAM_TIMEOUT, and a connection lost mid-body
+ * UPSTREAM_NETWORK_ERROR (both retryable), never an unexplained worker error.
+ */
+export async function readBody<T>(response: Response, timeoutMs: number, read: (r: Response) => Promise<T>): Promise<T> {
+  try {
+    return await read(response);
+  } catch (err) {
+    if (err instanceof UpstreamError) throw err;
+    if (isTimeoutOrAbort(err)) throw new UpstreamTimeoutError(timeoutMs);
+    throw new UpstreamNetworkError(`The answer of ${originOf(response.url)} broke off: ${reasonOf(err)}`, err);
   }
 }
 
@@ -36,9 +83,12 @@ export async function parseBody(response: Response): Promise<unknown> {
   return text;
 }
 
-/** Turn a response into the envelope, or throw UpstreamHttpError for non-2xx (body excerpt kept for the admin). */
-export async function toEnvelope(response: Response, parse: (r: Response) => Promise<unknown> = parseBody): Promise<ResultEnvelope> {
-  if (response.ok) return { statusCode: response.status, data: await parse(response) };
+/**
+ * Turn a response into the envelope, or throw UpstreamHttpError for non-2xx (body excerpt kept for the admin).
+ * `timeoutMs` is the one given to send(): reading the body is bounded by it (see readBody).
+ */
+export async function toEnvelope(response: Response, timeoutMs: number, parse: (r: Response) => Promise<unknown> = parseBody): Promise<ResultEnvelope> {
+  if (response.ok) return { statusCode: response.status, data: await readBody(response, timeoutMs, parse) };
   let excerpt = '';
   try {
     excerpt = (await response.text()).slice(0, MAX_ERROR_BODY_CHARS);

@@ -1,5 +1,5 @@
 import { UpstreamError } from './errors';
-import { send } from './http';
+import { readBody, send } from './http';
 import { parseRetryAfter } from '../domain/retry-policy';
 
 /**
@@ -69,7 +69,7 @@ export class TokenCache {
       form.set('client_secret', c.clientSecret);
     }
     const response = await send(fetchFn, c.tokenUrl, { method: 'POST', headers, body: form.toString() }, timeoutMs);
-    const text = await response.text();
+    const text = await readBody(response, timeoutMs, (r) => r.text());
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(text) as Record<string, unknown>;

@@ -6,9 +6,9 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { daysEnv, hubFunction, secondsEnv } from './lambda-defaults';
+import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_RULE, WORST_CASE_RECEIVES } from './receive-count';
 
-/** The largest retry.maxAttempts a connector may set (lambdas/connectors/common.ts). */
-export const MAX_CONNECTOR_ATTEMPTS = 10;
+export { CRASH_MARGIN_RECEIVES, DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from './receive-count';
 
 export interface JobQueueProps {
   /** Stage name: the worker reads secrets under `/crm-bridge/<stage>/` and nowhere else. */
@@ -39,9 +39,10 @@ export interface JobQueueProps {
    */
   readonly batchSize?: number;
   /**
-   * Receives before a message moves to the dead-letter queue. Must exceed the
-   * largest connector retry.maxAttempts (10): deferred retries are redeliveries.
-   * @default 15
+   * Receives before a message moves to the dead-letter queue, at least
+   * WORST_CASE_RECEIVES (19): deferred retries of a job's call and of its
+   * delivery are redeliveries.
+   * @default 25 (DEFAULT_MAX_RECEIVE_COUNT: 19 plus a margin of 6 for worker crashes)
    */
   readonly maxReceiveCount?: number;
   /** How long failed messages wait in the dead-letter queue for inspection or replay. @default Duration.days(14) (the SQS maximum) */
@@ -83,11 +84,9 @@ export class JobQueue extends Construct {
     if (timeoutSeconds < 1 || timeoutSeconds > 900) throw new Error(`JobQueue: workerTimeout must be 1-900 seconds; got ${timeoutSeconds}`);
     const batchSize = props.batchSize ?? 1;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error(`JobQueue: batchSize must be an integer from 1 to 10; got ${batchSize}`);
-    const maxReceiveCount = props.maxReceiveCount ?? 15;
-    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount <= MAX_CONNECTOR_ATTEMPTS || maxReceiveCount > 1000) {
-      throw new Error(
-        `JobQueue: maxReceiveCount must be an integer from ${MAX_CONNECTOR_ATTEMPTS + 1} to 1000 (above the largest connector retry.maxAttempts, ${MAX_CONNECTOR_ATTEMPTS}, because deferred retries are redeliveries); got ${maxReceiveCount}`,
-      );
+    const maxReceiveCount = props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
+    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < WORST_CASE_RECEIVES || maxReceiveCount > 1000) {
+      throw new Error(`JobQueue: maxReceiveCount ${MAX_RECEIVE_COUNT_RULE}; got ${maxReceiveCount}`);
     }
     const dlqRetention = props.deadLetterRetention ?? Duration.days(14);
     if (dlqRetention.toSeconds() < 60 || dlqRetention.toSeconds() > Duration.days(14).toSeconds()) throw new Error('JobQueue: deadLetterRetention must be from 1 minute to 14 days');

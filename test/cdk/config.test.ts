@@ -1,5 +1,5 @@
 import { readConfig } from '../../lib/config';
-import { synth } from './support';
+import { propsOf, synth } from './support';
 
 const read = (context: Record<string, unknown>) => readConfig((k) => context[k]);
 
@@ -9,6 +9,7 @@ describe('readConfig', () => {
       stage: 'dev',
       workerConcurrency: 25,
       workerReservedConcurrency: 25,
+      maxReceiveCount: 25,
       apiAuth: 'iam',
       corsOrigins: [],
       removalPolicy: 'retain',
@@ -24,8 +25,9 @@ describe('readConfig', () => {
       workerReservedConcurrency: '50',
       corsOrigins: 'https://a.lightning.force.com, https://b.my.salesforce.com',
       removalPolicy: 'DESTROY',
+      maxReceiveCount: '30',
     });
-    expect(c).toMatchObject({ stage: 'prod', workerConcurrency: 40, workerReservedConcurrency: 50, removalPolicy: 'destroy', salesforceExternalId: 'crm-bridge-prod' });
+    expect(c).toMatchObject({ stage: 'prod', workerConcurrency: 40, workerReservedConcurrency: 50, maxReceiveCount: 30, removalPolicy: 'destroy', salesforceExternalId: 'crm-bridge-prod' });
     expect(c.corsOrigins).toEqual(['https://a.lightning.force.com', 'https://b.my.salesforce.com']);
     expect(read({ corsOrigins: '["https://a.example.com"]' }).corsOrigins).toEqual(['https://a.example.com']);
     expect(read({ corsOrigins: ['https://a.example.com'] }).corsOrigins).toEqual(['https://a.example.com']);
@@ -52,6 +54,10 @@ describe('readConfig', () => {
     [{ workerConcurrency: 25, workerReservedConcurrency: 10 }, /"workerReservedConcurrency" must be at least "workerConcurrency" \(25\) or 0/],
     [{ workerReservedConcurrency: -1 }, /at least "workerConcurrency"/],
     [{ workerReservedConcurrency: 'many' }, /must be an integer/],
+    [{ maxReceiveCount: 15 }, /"maxReceiveCount" must be an integer from 19 to 1000: a job still retrying can need 19 receives .* healthy jobs to the dead-letter queue; the default 25 .*; got 15/],
+    [{ maxReceiveCount: '18' }, /"maxReceiveCount" must be an integer from 19 to 1000/],
+    [{ maxReceiveCount: 1001 }, /"maxReceiveCount" must be an integer from 19 to 1000/],
+    [{ maxReceiveCount: 'many' }, /"maxReceiveCount" must be an integer/],
     [{ apiAuth: 'open' }, /"apiAuth" must be "iam" or "apiKey"/],
     [{ stage: 'Prod!' }, /"stage" must be 1-20 lowercase/],
     [{ stage: 'a-very-long-stage-name-indeed' }, /"stage"/],
@@ -69,5 +75,11 @@ describe('readConfig', () => {
 
   test('bad context fails the synth', () => {
     expect(() => synth({ workerConcurrency: 0 })).toThrow(/workerConcurrency/);
+    expect(() => synth({ maxReceiveCount: 10 })).toThrow(/"maxReceiveCount" must be an integer from 19/);
+  });
+
+  test('maxReceiveCount reaches the job queue redrive policy', () => {
+    const { stack, template } = synth({ maxReceiveCount: '40' });
+    expect(propsOf(template, stack.jobs.queue).RedrivePolicy.maxReceiveCount).toBe(40);
   });
 });

@@ -1,7 +1,10 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { JobQueue, type JobQueueProps } from '../../lib/constructs/job-queue';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CRASH_MARGIN_RECEIVES, DEFAULT_MAX_RECEIVE_COUNT, JobQueue, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES, type JobQueueProps } from '../../lib/constructs/job-queue';
+import { retrySchema } from '../../lambdas/connectors/common';
 import { logicalId, propsOf, synth, testApp } from './support';
 
 const { stack, template } = synth();
@@ -75,11 +78,13 @@ describe('queues', () => {
     expect(propsOf(t, q.worker).Timeout).toBe(120);
   });
 
-  test('dead-letter queue after 15 receives, kept 14 days', () => {
+  test('dead-letter queue after 25 receives, kept 14 days', () => {
     expect(propsOf(template, stack.jobs.queue).RedrivePolicy).toEqual({
       deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.jobs.deadLetterQueue), 'Arn'] },
-      maxReceiveCount: 15,
+      maxReceiveCount: 25,
     });
+    const alone = jobQueue();
+    expect(propsOf(alone.t, alone.q.queue).RedrivePolicy.maxReceiveCount).toBe(DEFAULT_MAX_RECEIVE_COUNT);
     expect(propsOf(template, stack.jobs.deadLetterQueue).MessageRetentionPeriod).toBe(14 * 86_400);
   });
 
@@ -107,7 +112,10 @@ describe('queues', () => {
 
 describe('construct props are checked at synth time', () => {
   test.each<[Partial<JobQueueProps>, RegExp]>([
-    [{ maxReceiveCount: 10 }, /maxReceiveCount must be an integer from 11/],
+    [{ maxReceiveCount: 15 }, /maxReceiveCount must be an integer from 19 to 1000: a job still retrying can need 19 receives .*; got 15$/],
+    [{ maxReceiveCount: 18 }, /maxReceiveCount must be an integer from 19 to 1000/],
+    [{ maxReceiveCount: 1001 }, /maxReceiveCount must be an integer from 19 to 1000/],
+    [{ maxReceiveCount: 20.5 }, /maxReceiveCount must be an integer/],
     [{ maxConcurrency: 1 }, /maxConcurrency must be an integer from 2 to 1000/],
     [{ maxConcurrency: 30, reservedConcurrency: 20 }, /reservedConcurrency \(20\) must be an integer >= maxConcurrency \(30\)/],
     [{ batchSize: 11 }, /batchSize must be an integer from 1 to 10/],
@@ -124,5 +132,34 @@ describe('construct props are checked at synth time', () => {
     expect(propsOf(t, q.worker).ReservedConcurrentExecutions).toBeUndefined();
     expect(mapping(t)).toMatchObject({ BatchSize: 5, ScalingConfig: { MaximumConcurrency: 10 } });
     expect(propsOf(t, q.queue).RedrivePolicy.maxReceiveCount).toBe(20);
+  });
+
+  test('the worst case of a healthy job (19 receives) is the lowest maxReceiveCount accepted', () => {
+    const lowest = jobQueue({ maxReceiveCount: 19 });
+    expect(propsOf(lowest.t, lowest.q.queue).RedrivePolicy.maxReceiveCount).toBe(19);
+    expect(() => jobQueue({ maxReceiveCount: 19 - 1 })).toThrow(/healthy jobs to the dead-letter queue/);
+  });
+});
+
+describe('receive budget of a job (lib/constructs/receive-count.ts)', () => {
+  test('MAX_CONNECTOR_ATTEMPTS is the largest retry.maxAttempts a connector row accepts', () => {
+    expect(retrySchema.safeParse({ maxAttempts: MAX_CONNECTOR_ATTEMPTS }).success).toBe(true);
+    expect(retrySchema.safeParse({ maxAttempts: MAX_CONNECTOR_ATTEMPTS + 1 }).success).toBe(false);
+  });
+
+  test('worst case 19 = first receive + 9 deferred call retries + 9 deferred delivery retries; default 25 adds 6 for crashes', () => {
+    // Measured against the real job runner in test/integration/salesforce-delivery.test.ts ("worst case: ...").
+    expect(WORST_CASE_RECEIVES).toBe(19);
+    expect(CRASH_MARGIN_RECEIVES).toBeGreaterThanOrEqual(5);
+    expect(DEFAULT_MAX_RECEIVE_COUNT).toBe(25);
+  });
+
+  test('the local hub defaults to the same maxReceiveCount (local/hub.ts, local/start.ts)', () => {
+    const root = join(__dirname, '..', '..');
+    const hub = readFileSync(join(root, 'local', 'hub.ts'), 'utf8');
+    const start = readFileSync(join(root, 'local', 'start.ts'), 'utf8');
+    expect(hub.match(/options\.maxReceiveCount \?\? (\d+)/)?.[1]).toBe(String(DEFAULT_MAX_RECEIVE_COUNT));
+    expect(hub.match(/@default (\d+) \*\/\n\s*maxReceiveCount\?/)?.[1]).toBe(String(DEFAULT_MAX_RECEIVE_COUNT));
+    expect(start.match(/intFromEnv\('MAX_RECEIVE_COUNT', (\d+)\)/)?.[1]).toBe(String(DEFAULT_MAX_RECEIVE_COUNT));
   });
 });

@@ -5,7 +5,7 @@ import { startHubProcess, type RunningHub } from '../support/hub-process';
 /**
  * Poison messages end in the dead-letter queue, where the CLI shows them and
  * replays them. The hub runs with a 1 s worker timeout (6 s visibility) and
- * maxReceiveCount 2 so this takes seconds, not the 15 x 6 min of the defaults.
+ * maxReceiveCount 2 so this takes seconds, not the 25 x 6 min of the defaults.
  */
 let hub: RunningHub;
 let upstream: FakeUpstream;

@@ -10,6 +10,7 @@ import { jobView } from '../../lambdas/domain/job';
 import { JobQueue } from '../../lambdas/domain/job-queue';
 import { JobRunner, RetryLaterError } from '../../lambdas/domain/job-runner';
 import { JobStore } from '../../lambdas/domain/job-store';
+import { DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from '../../lib/constructs/receive-count';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { startFakeSalesforce, type FakeSalesforce } from '../support/fake-salesforce';
@@ -56,6 +57,8 @@ interface Setup {
   recordId?: string | null;
   inlineRetryMaxMs?: number;
   target?: Record<string, unknown> | null;
+  /** The calling connector's retry settings. */
+  retry?: { maxAttempts: number; baseDelayMs: number };
 }
 
 async function setup(opts: Setup) {
@@ -67,7 +70,7 @@ async function setup(opts: Setup) {
     connectorId: id,
     type: 'rest',
     baseUrl: 'http://127.0.0.1:1',
-    retry: { maxAttempts: 2, baseDelayMs: 100 },
+    retry: opts.retry ?? { maxAttempts: 2, baseDelayMs: 100 },
     operations: { getOrder: { method: 'GET', path: '/orders' } },
     delivery: { getOrder: opts.delivery ?? standardDelivery },
   });
@@ -246,4 +249,29 @@ test('a redelivered message for a pending delivery whose declaration was removed
   await t.runner.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', delivery: { status: 'FAILED', attempts: 1, error: { code: 'DELIVERY_NOT_CONFIGURED' } } });
   expect(t.calls).toHaveLength(1);
+});
+
+test('worst case: every retry of the call and of its delivery deferred takes WORST_CASE_RECEIVES receives, under the default maxReceiveCount', async () => {
+  // The largest retry.maxAttempts on both connectors; each wait handed back to SQS (one more receive each).
+  const max = { maxAttempts: MAX_CONNECTOR_ATTEMPTS, baseDelayMs: 100 };
+  const down = new UpstreamHttpError(503, 'The service answered HTTP 503');
+  const t = await setup({ steps: [...Array<Error>(MAX_CONNECTOR_ATTEMPTS - 1).fill(down), shipped], retry: max, target: { retry: max }, inlineRetryMaxMs: 0 });
+  sf.fail('POST /composite', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'down' }] }, MAX_CONNECTOR_ATTEMPTS - 1);
+  let receives = 0;
+  for (;;) {
+    receives += 1;
+    try {
+      await t.runner.process(t.record);
+      break;
+    } catch (err) {
+      expect(err).toBeInstanceOf(RetryLaterError);
+      expect(receives).toBeLessThan(100);
+    }
+  }
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: MAX_CONNECTOR_ATTEMPTS, delivery: { status: 'DELIVERED', attempts: MAX_CONNECTOR_ATTEMPTS } });
+  expect(t.calls).toHaveLength(MAX_CONNECTOR_ATTEMPTS);
+  expect(composites()).toHaveLength(MAX_CONNECTOR_ATTEMPTS);
+  expect(receives).toBe(WORST_CASE_RECEIVES);
+  expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(WORST_CASE_RECEIVES - 1);
+  expect(DEFAULT_MAX_RECEIVE_COUNT).toBeGreaterThan(WORST_CASE_RECEIVES);
 });

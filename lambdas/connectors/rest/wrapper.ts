@@ -149,7 +149,7 @@ export const restWrapper: Wrapper<RestConnector> = {
       tokenCache.invalidate(oauth, token);
       ({ response } = await attempt());
     }
-    const envelope = await toEnvelope(response, parseBody);
+    const envelope = await toEnvelope(response, connector.timeoutMs, parseBody);
     return op.response ? { statusCode: envelope.statusCode, data: mapResponse(op.response, envelope.data) } : envelope;
   },
 };

@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
 import type { Connection, HttpRequest, HttpResponse } from 'jsforce/core';
 import { parseRetryAfter } from '../../domain/retry-policy';
-import { UpstreamError, UpstreamTimeoutError } from '../errors';
-import { send } from '../http';
+import { UpstreamError } from '../errors';
+import { readBody, send } from '../http';
 import type { WrapperDeps } from '../types';
 import type { SalesforceConnector } from './schema';
 import { resolveCredentials, sessionCache, type SalesforceSession, type SessionCache } from './session';
@@ -54,13 +54,7 @@ class FetchTransport {
     // fetch computes the length itself; a stale one from jsforce would be fatal.
     const { 'content-length': _length, ...headers } = req.headers ?? {};
     const response = await send(this.fetchFn, req.url, { method: req.method, headers, body: req.body }, this.timeoutMs);
-    let body: string;
-    try {
-      body = await response.text();
-    } catch (err) {
-      if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) throw new UpstreamTimeoutError(this.timeoutMs);
-      throw err;
-    }
+    const body = await readBody(response, this.timeoutMs, (r) => r.text());
     this.last = { status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
     return { statusCode: response.status, headers: Object.fromEntries(response.headers), body };
   }

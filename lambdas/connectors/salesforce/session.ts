@@ -1,7 +1,7 @@
 import { sign } from 'node:crypto';
 import { parseRetryAfter } from '../../domain/retry-policy';
 import { RequestPreparationError, UpstreamError } from '../errors';
-import { send } from '../http';
+import { readBody, send } from '../http';
 import type { WrapperDeps } from '../types';
 import { resolveValue } from '../values';
 import type { SalesforceConnector } from './schema';
@@ -122,7 +122,7 @@ export class SessionCache {
       { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() },
       timeoutMs,
     );
-    const text = await response.text();
+    const text = await readBody(response, timeoutMs, (r) => r.text());
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(text) as Record<string, unknown>;

@@ -22,7 +22,7 @@ export const slackWrapper: Wrapper<SlackConnector> = {
       const url = await deps.secrets.get(connector.connectorId, connector.webhookUrl!.secret);
       const response = await send(deps.fetch, url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) }, connector.timeoutMs);
       // Webhooks answer the text "ok", or an error text (invalid_payload, no_text, channel_not_found...) with 4xx.
-      return toEnvelope(response, parseBody);
+      return toEnvelope(response, connector.timeoutMs, parseBody);
     }
 
     const body = { ...(op.channel && { channel: op.channel }), ...message };
@@ -34,7 +34,7 @@ export const slackWrapper: Wrapper<SlackConnector> = {
       { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) },
       connector.timeoutMs,
     );
-    const envelope = await toEnvelope(response, parseBody); // 429 with Retry-After is thrown here
+    const envelope = await toEnvelope(response, connector.timeoutMs, parseBody); // 429 with Retry-After is thrown here
     const data = envelope.data as { ok?: boolean; error?: string } | null;
     // The Web API answers 200 with "ok": false for errors.
     if (!data || data.ok !== true) {

@@ -20,7 +20,7 @@ export const viberWrapper: Wrapper<ViberConnector> = {
       { method: 'POST', headers: { 'x-viber-auth-token': token, 'content-type': 'application/json' }, body: JSON.stringify(body) },
       connector.timeoutMs,
     );
-    const envelope = await toEnvelope(response, parseBody);
+    const envelope = await toEnvelope(response, connector.timeoutMs, parseBody);
     const data = envelope.data as { status?: number; status_message?: string } | null;
     // The Bot API answers 200 with a non-zero status for errors.
     if (!data || data.status !== 0) {

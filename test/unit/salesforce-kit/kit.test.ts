@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
+import { ApexErrorListener, ApexParserFactory } from '@apexdevtools/apex-parser';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { EVENT_FIELDS, MAX_EVENT_TEXT } from '../../../lambdas/delivery/salesforce-delivery';
 import { readConfig } from '../../../lib/config';
@@ -130,6 +131,29 @@ describe('Salesforce kit: credentials', () => {
     expect(param(sigv4, 'AwsStsPrincipal')).toMatchObject({ parameterType: 'AwsStsPrincipal' });
     expect(param(sigv4, 'AwsExternalId')).toMatchObject({ parameterType: 'AuthProviderUrlQueryParameter', parameterValue: readConfig(() => undefined).salesforceExternalId });
     expect(principals(sigv4)).toEqual(['CrmBridgeRole']);
+  });
+
+  test('SigV4: parameter names and types are the Metadata API ones, not the Connect REST API ones', () => {
+    // Metadata API / Tooling API, ExternalCredentialParameter.parameterType: "The allowed AuthProviderUrlQueryParameter
+    // values are AwsExternalId and AwsDuration, used with AWS STS"; AwsStsPrincipal has no parameterValue. The Connect
+    // REST API's External Credential Input names them AwsStsExternalId / AwsStsDuration instead (see docs/salesforce-setup.md).
+    const sigv4 = ec('CrmBridge_SigV4');
+    const all = (sigv4.externalCredentialParameters as Xml[]).map((p) => `${p.parameterType}:${p.parameterName}`).sort();
+    expect(all).toEqual([
+      'AuthParameter:AwsRegion',
+      'AuthParameter:AwsService',
+      'AuthProtocolVariant:AwsSv4',
+      'AuthProviderUrlQueryParameter:AwsDuration',
+      'AuthProviderUrlQueryParameter:AwsExternalId',
+      'AwsStsPrincipal:AwsStsPrincipal',
+      'NamedPrincipal:CrmBridgeRole',
+    ]);
+    // The stack's role allows sessions of at most one hour (lib/constructs/salesforce-access.ts maxSessionDuration); STS's minimum is 900 s.
+    expect(Number(param(sigv4, 'AwsDuration')!.parameterValue)).toBeGreaterThanOrEqual(900);
+    expect(Number(param(sigv4, 'AwsDuration')!.parameterValue)).toBeLessThanOrEqual(3600);
+    expect(param(sigv4, 'AwsStsPrincipal')!.parameterValue).toBeUndefined();
+    expect(param(sigv4, 'AwsStsExternalId')).toBeUndefined();
+    expect(param(sigv4, 'AwsStsDuration')).toBeUndefined();
   });
 
   test('API key: a Custom x-api-key header read from the principal\'s ApiKey parameter of this credential', () => {
@@ -304,41 +328,40 @@ describe('docs/salesforce-setup.md', () => {
   });
 });
 
-// The Apex grammar check runs where @apexdevtools/apex-parser is installed (not a dependency yet).
-let apexParser: { ApexParserFactory: any; ApexErrorListener: any } | undefined;
-try {
-  apexParser = require('@apexdevtools/apex-parser');
-} catch {
-  apexParser = undefined;
-}
-(apexParser ? describe : describe.skip)('Salesforce kit: Apex syntax (@apexdevtools/apex-parser)', () => {
-  const parse = (source: string): string[] => {
+// The Apex grammar check: @apexdevtools/apex-parser is a devDependency, so a missing parser fails this file (no skip).
+describe('Salesforce kit: Apex syntax (@apexdevtools/apex-parser)', () => {
+  type Unit = 'compilationUnit' | 'triggerUnit' | 'anonymousUnit';
+  /** Syntax errors of one source parsed as a class file, a trigger file or anonymous Apex (each rule ends at EOF). */
+  const parse = (source: string, unit: Unit = 'compilationUnit'): string[] => {
     const errors: string[] = [];
-    class Listener extends apexParser!.ApexErrorListener {
+    class Listener extends ApexErrorListener {
       apexSyntaxError(line: number, column: number, message: string) {
         errors.push(`${line}:${column} ${message}`);
       }
     }
-    apexParser!.ApexParserFactory.createLexerAndParser(source, new Listener()).parser.compilationUnit();
+    ApexParserFactory.createLexerAndParser(source, new Listener()).parser[unit]();
     return errors;
   };
+  const triggers = walk(KIT).filter((f) => f.endsWith('.trigger'));
+
   test.each(classes)('%s parses', (name) => expect(parse(apexSource(name))).toEqual([]));
+  test('every trigger of the kit parses', () => {
+    for (const file of triggers) expect({ file: relative(ROOT, file), errors: parse(readFileSync(file, 'utf8'), 'triggerUnit') }).toEqual({ file: relative(ROOT, file), errors: [] });
+  });
   test('the Apex examples of docs/salesforce-setup.md parse', () => {
     const guide = readFileSync(join(ROOT, 'docs', 'salesforce-setup.md'), 'utf8');
     const blocks = [...guide.matchAll(/```apex\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(blocks.length).toBeGreaterThanOrEqual(4);
+    expect(blocks.filter((b) => /^trigger\s/.test(b)).length).toBeGreaterThanOrEqual(2);
     for (const block of blocks) {
-      const errors: string[] = [];
-      class Listener extends apexParser!.ApexErrorListener {
-        apexSyntaxError(line: number, column: number, message: string) {
-          errors.push(`${line}:${column} ${message}`);
-        }
-      }
-      const { parser } = apexParser!.ApexParserFactory.createLexerAndParser(block, new Listener());
-      if (/^trigger\s/.test(block)) parser.triggerUnit();
-      else parser.anonymousUnit();
+      const errors = parse(block, /^trigger\s/.test(block) ? 'triggerUnit' : 'anonymousUnit');
       expect({ block: block.slice(0, 60), errors }).toEqual({ block: block.slice(0, 60), errors: [] });
     }
   });
-  test('a syntax error is reported', () => expect(parse('public class X { void f() { Integer i = ; } }')).not.toEqual([]));
+  test('a syntax error is reported (the checks above can fail)', () => {
+    expect(parse('public class X { void f() { Integer i = ; } }')).not.toEqual([]);
+    expect(parse('public class X { void f() { } } }')).not.toEqual([]); // trailing text: the rule must reach EOF
+    expect(parse('trigger T on Account (after insert) { System.debug(1) }', 'triggerUnit')).not.toEqual([]);
+    expect(parse("String s = 'unterminated;", 'anonymousUnit')).not.toEqual([]);
+  });
 });
