@@ -22,6 +22,10 @@ const files = new FileService(documentClient, s3, {
   urlExpirySeconds: intEnv('FILE_URL_EXPIRY_SECONDS', 900, { min: 1, max: 7 * 86_400 }),
   maxFileSize: intEnv('MAX_FILE_SIZE_BYTES', 5 * 1024 ** 4, { min: 0 }),
   multipartThreshold: intEnv('MULTIPART_THRESHOLD_BYTES', 8 * 1024 ** 2, { min: 5 * 1024 ** 2, max: 5 * 1024 ** 3 }), // S3: one PUT <= 5 GiB
+  // Files with a "link": the target connector is checked at create time, the link queued when the file becomes AVAILABLE.
+  connectors,
+  linkQueue: queue,
+  logger,
 });
 const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger })), ...fileRoutes(files)]);
 

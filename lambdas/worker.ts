@@ -3,16 +3,19 @@ import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { wrappers } from './connectors';
 import { ConnectorStore } from './domain/connector-store';
+import { FileLinkRunner } from './delivery/file-link-delivery';
 import { SalesforceDelivery } from './delivery/salesforce-delivery';
 import { JobQueue } from './domain/job-queue';
 import { JobRunner, RetryLaterError } from './domain/job-runner';
 import { JobStore } from './domain/job-store';
+import { MessageDispatcher } from './domain/message-dispatcher';
+import { FileLinkStore } from './files/file-link';
 import { SsmSecretSource } from './domain/secrets';
 import { documentClient, dynamoDb, sqs, ssm } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
 import { logger } from './shared/logger';
 
-// Worker Lambda: one SQS record = one job. Built once per cold start.
+// Worker Lambda: one SQS record = one job (or one file link). Built once per cold start.
 const stage = requireEnv('STAGE');
 const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TABLE'), intEnv('CONNECTOR_CACHE_TTL_SECONDS', 30) * 1000);
 const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }));
@@ -22,12 +25,18 @@ const wrapperDeps = { secrets, fetch: globalThis.fetch };
 // Deliveries into Salesforce run in this same worker, so they count against its concurrency cap (25).
 const delivery = new SalesforceDelivery(connectors, wrapperDeps);
 const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery });
+// Link records of files that became AVAILABLE: the same cap, the same retry policy, the same Salesforce sessions.
+const fileLinks = new FileLinkRunner({ files: new FileLinkStore(documentClient, requireEnv('FILES_TABLE')), connectors, queue, wrapperDeps, logger });
+const dispatcher = new MessageDispatcher({
+  job: (message, record, remaining) => runner.run(message, record, remaining),
+  fileLink: (message, record, remaining) => fileLinks.process(message, record, remaining),
+});
 const processor = new BatchProcessor(EventType.SQS);
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     try {
-      await runner.process(record, () => context.getRemainingTimeInMillis());
+      await dispatcher.process(record, () => context.getRemainingTimeInMillis());
     } catch (err) {
       if (err instanceof RetryLaterError) logger.info(err.message);
       else logger.error('job record failed; SQS will redeliver it', { messageId: record.messageId, error: err });

@@ -37,6 +37,7 @@ export class CrmBridgeStack extends Stack {
       stage: config.stage,
       connectorsTable: this.tables.connectors,
       jobsTable: this.tables.jobs,
+      filesTable: this.files.table,
       maxConcurrency: config.workerConcurrency,
       reservedConcurrency: config.workerReservedConcurrency,
       maxReceiveCount: config.maxReceiveCount,

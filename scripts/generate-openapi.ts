@@ -80,10 +80,23 @@ export const uploadSchema = z.object({
   parts: z.array(partUrlSchema).optional(),
 });
 
+export const fileLinkSchema = z.object({
+  connectorId: z.string().describe('The salesforce connector whose fileLink creates the link record'),
+  status: z
+    .enum(['WAITING_FOR_UPLOAD', 'PENDING', 'DELIVERED', 'FAILED'])
+    .describe('WAITING_FOR_UPLOAD until the file is AVAILABLE; PENDING while queued or while a retry waits; DELIVERED or FAILED are final'),
+  attempts: z.number().int().describe('Upsert calls made to Salesforce'),
+  error: jobErrorSchema.optional().describe('The last failure (QUEUE_UNAVAILABLE: complete the file again to queue the link once more)'),
+  salesforceId: z.string().optional().describe('Id of the link record, when DELIVERED'),
+  deliveredAt: z.string().optional().describe('ISO 8601 timestamp'),
+  nextAttemptAt: z.string().optional().describe('When the next attempt is due (ISO 8601), while PENDING after a failure'),
+});
+
 export const fileCreatedSchema = z.object({
   fileId: z.string(),
   status: z.literal('PENDING'),
   upload: uploadSchema.describe('Either method/url/headers (single PUT) or partSize/parts (multipart)'),
+  link: fileLinkSchema.optional().describe('Present when the request asked for a link record'),
 });
 
 export const fileSchema = z.object({
@@ -95,6 +108,7 @@ export const fileSchema = z.object({
   recordId: z.string().optional(),
   createdAt: z.string(),
   downloadUrl: z.string().optional().describe('Presigned GET URL, when AVAILABLE; it expires'),
+  link: fileLinkSchema.optional().describe('The link record in Salesforce, when the file was created with "link"'),
 });
 
 export const fileListSchema = z.object({
@@ -178,7 +192,11 @@ function parametersOf(where: 'path' | 'query', schema: z.ZodObject, descriptions
 
 /** Error answers shared by the operations; each lists the codes it can carry. */
 const ERROR_RESPONSES: Record<string, { status: string; description: string }> = {
-  BadRequest: { status: '400', description: 'INVALID_REQUEST: malformed JSON, wrong shape, unknown field, or a bad value in the path, query or a header' },
+  BadRequest: {
+    status: '400',
+    description:
+      'INVALID_REQUEST: malformed JSON, wrong shape, unknown field, or a bad value in the path, query or a header; FILE_LINK_NOT_CONFIGURED: a file link names a connector that is not a salesforce connector with fileLink',
+  },
   Unauthorized: { status: '401', description: 'UNAUTHORIZED: no credentials (local hub: missing x-api-key)' },
   Forbidden: { status: '403', description: 'FORBIDDEN: the signature, the API key or the caller\'s IAM permissions were refused' },
   NotFound: { status: '404', description: 'CONNECTOR_NOT_FOUND, OPERATION_NOT_FOUND, JOB_NOT_FOUND, FILE_NOT_FOUND or ROUTE_NOT_FOUND' },
@@ -278,8 +296,15 @@ export function openApiDocument(): OpenAPIV3.Document {
           operationId: 'createFile',
           tags: ['files'],
           summary: 'Start an upload: answers the presigned URL(s) to PUT the bytes to',
+          description:
+            'With "link": {"connectorId"} (and a Salesforce recordId), a link record is created in Salesforce through that connector\'s fileLink once the file is AVAILABLE; the file shows its progress as "link".',
           requestBody: { required: true, content: jsonContent(ref('CreateFileRequest')) },
-          responses: responses({ '201': { description: 'The file record (PENDING) and where to upload', content: jsonContent(ref('FileCreated')) } }, [...COMMON_ERRORS, 'PayloadTooLarge']),
+          responses: responses({ '201': { description: 'The file record (PENDING) and where to upload', content: jsonContent(ref('FileCreated')) } }, [
+            ...COMMON_ERRORS,
+            'NotFound',
+            'Conflict',
+            'PayloadTooLarge',
+          ]),
         },
         get: {
           operationId: 'listFiles',
@@ -353,7 +378,10 @@ export function openApiDocument(): OpenAPIV3.Document {
         CalloutAccepted: schemaOf(calloutAcceptedSchema),
         Job: schemaOf(jobSchema),
         Health: schemaOf(healthSchema),
-        CreateFileRequest: schemaOf(createFileSchema),
+        CreateFileRequest: describeProperties(schemaOf(createFileSchema), {
+          recordId: 'The CRM record the file belongs to (files are listed by it); with link, a 15- or 18-character Salesforce record id',
+          link: 'Create a link record in Salesforce on recordId once the file is AVAILABLE, through this salesforce connector\'s fileLink',
+        }),
         FileCreated: schemaOf(fileCreatedSchema),
         CompleteFileRequest: schemaOf(completeFileSchema),
         RefreshPartsRequest: schemaOf(refreshPartsSchema),

@@ -1,9 +1,32 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 
-/** The message is only a pointer: the payload stays in the job record (SQS bodies are size-capped and visible to anyone who can read the queue). */
-export const jobMessageSchema = z.object({ jobId: z.string().min(1).max(128) }).strict();
+/**
+ * Messages are only pointers: the payload stays in the job (or file) record
+ * (SQS bodies are size-capped and visible to anyone who can read the queue).
+ * A job message is `{"jobId"}` (`"kind": "job"` optional, so messages written
+ * before kinds existed, and DLQ replays of them, still run).
+ */
+export const jobMessageSchema = z.object({ kind: z.literal('job').optional(), jobId: z.string().min(1).max(128) }).strict();
 export type JobMessage = z.infer<typeof jobMessageSchema>;
+
+/** Create the link record of a file that has become AVAILABLE (lambdas/delivery/file-link-delivery.ts). */
+export const fileLinkMessageSchema = z.object({ kind: z.literal('fileLink'), fileId: z.string().min(1).max(128) }).strict();
+export type FileLinkMessage = z.infer<typeof fileLinkMessageSchema>;
+
+/** Every message kind the worker handles, by kind. */
+export interface QueueMessages {
+  job: JobMessage;
+  fileLink: FileLinkMessage;
+}
+export type MessageKind = keyof QueueMessages;
+
+export const queueMessageSchema = z.union([jobMessageSchema, fileLinkMessageSchema]);
+export type QueueMessage = z.infer<typeof queueMessageSchema>;
+
+export function messageKind(message: QueueMessage): MessageKind {
+  return message.kind ?? 'job';
+}
 
 /** SQS cannot hide a message for longer than 12 hours. */
 const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
@@ -16,6 +39,10 @@ export class JobQueue {
 
   async enqueue(jobId: string): Promise<void> {
     await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ jobId } satisfies JobMessage) }));
+  }
+
+  async enqueueFileLink(fileId: string): Promise<void> {
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ kind: 'fileLink', fileId } satisfies FileLinkMessage) }));
   }
 
   /** Hide a received message for `delayMs`, so SQS redelivers it when the next attempt is due. */

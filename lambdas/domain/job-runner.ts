@@ -7,7 +7,7 @@ import type { OutcomeDelivery, PreparedDelivery } from '../delivery/salesforce-d
 import { AppError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
 import type { Job, JobDelivery, JobError } from './job';
-import { jobMessageSchema, type JobQueue } from './job-queue';
+import { jobMessageSchema, type JobMessage, type JobQueue } from './job-queue';
 import type { JobStore } from './job-store';
 import { decideRetry, isRetryable } from './retry-policy';
 
@@ -78,13 +78,18 @@ export class JobRunner {
    * `remainingTimeMs` is the invocation's time left; inline waits never overrun it.
    */
   async process(record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
-    const { jobs, connectors, logger } = this.opts;
     const parsed = jobMessageSchema.safeParse(safeJson(record.body));
     if (!parsed.success) {
       // Not ours or corrupted: let it reach the DLQ where an operator can inspect it.
       throw new Error(`Malformed job message ${record.messageId}`);
     }
-    const { jobId } = parsed.data;
+    return this.run(parsed.data, record, remainingTimeMs);
+  }
+
+  /** Runs the job of a parsed job message (the worker's dispatcher parses messages of every kind). */
+  async run(message: JobMessage, record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
+    const { jobs, connectors, logger } = this.opts;
+    const { jobId } = message;
     const run = await jobs.startRun(jobId);
     if ('missing' in run) throw new Error(`Job ${jobId} of message ${record.messageId} does not exist`);
     if ('ended' in run) {
@@ -250,7 +255,7 @@ export class JobRunner {
 
 const PENDING: JobDelivery = { status: 'PENDING', attempts: 0 };
 
-function safeJson(text: string): unknown {
+export function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

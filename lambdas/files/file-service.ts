@@ -13,7 +13,10 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
+import { RECORD_ID } from '../connectors/salesforce/schema';
+import type { ConnectorSource } from '../domain/connector-store';
+import { AppError, ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
+import { linkView, type FileLink, type FileLinkQueue } from './file-link';
 
 const MiB = 1024 * 1024;
 /** Real S3 needs parts of at least 5 MiB (but the last); 8 MiB also stays under the local emulator's 11 MiB body limit. */
@@ -40,6 +43,8 @@ export interface FileRecord {
   recordId?: string;
   createdAt: string;
   updatedAt: string;
+  /** The optional link record in Salesforce, created once the file is AVAILABLE. */
+  link?: FileLink;
   /** Internal: the object key and, for multipart, the S3 upload id and part size. */
   key: string;
   uploadId?: string;
@@ -59,8 +64,28 @@ export interface FileServiceConfig {
   maxFileSize?: number;
   /** Files above this are always multipart. @default 8 MiB */
   multipartThreshold?: number;
+  /** Checks `link.connectorId` at create time; without it, files with a link are refused. */
+  connectors?: ConnectorSource;
+  /** Queues a file's link when the file becomes AVAILABLE. */
+  linkQueue?: FileLinkQueue;
+  logger?: { error(message: string, ...extra: unknown[]): void };
   now?: () => number;
   newId?: () => string;
+}
+
+export interface CreateFileInput {
+  fileName: string;
+  contentType: string;
+  size: number;
+  recordId?: string;
+  link?: { connectorId: string };
+}
+
+/** Answered 400 when a link names a connector that cannot create link records. */
+export class FileLinkNotConfiguredError extends AppError {
+  constructor(message: string) {
+    super('FILE_LINK_NOT_CONFIGURED', message, 400);
+  }
 }
 
 /** Part size that grows with the file so any size fits in MAX_PART_COUNT parts (whole MiB, at least MIN_PART_SIZE). */
@@ -89,8 +114,11 @@ export function fileView(f: FileRecord, downloadUrl?: string) {
     ...(f.recordId !== undefined && { recordId: f.recordId }),
     createdAt: f.createdAt,
     ...(downloadUrl !== undefined && { downloadUrl }),
+    ...(f.link !== undefined && { link: linkView(f.link) }),
   };
 }
+
+const QUEUE_UNAVAILABLE = 'QUEUE_UNAVAILABLE';
 
 /**
  * Files live in S3 and are uploaded and downloaded straight to and from it with
@@ -116,10 +144,12 @@ export class FileService {
     this.newId = config.newId ?? randomUUID;
   }
 
-  async create(input: { fileName: string; contentType: string; size: number; recordId?: string }) {
+  async create(input: CreateFileInput) {
     if (input.size > this.maxFileSize) {
       throw new PayloadTooLargeError('FILE_TOO_LARGE', `The file is ${input.size} bytes; this hub accepts files up to ${this.maxFileSize} bytes`);
     }
+    // Checked before anything is created in S3: a refused link leaves nothing behind.
+    if (input.link) await this.checkLink(input.link.connectorId, input.recordId);
     const fileId = this.newId();
     const now = new Date(this.now()).toISOString();
     const record: FileRecord = {
@@ -131,6 +161,7 @@ export class FileService {
       ...(input.recordId !== undefined && { recordId: input.recordId }),
       createdAt: now,
       updatedAt: now,
+      ...(input.link && { link: { connectorId: input.link.connectorId, status: 'WAITING_FOR_UPLOAD', attempts: 0 } satisfies FileLink }),
       key: `files/${fileId}`,
     };
     let upload: UploadInstructions;
@@ -146,7 +177,37 @@ export class FileService {
       upload = { method: 'PUT', url, headers: { 'content-type': input.contentType } };
     }
     await this.db.send(new PutCommand({ TableName: this.config.tableName, Item: record, ConditionExpression: 'attribute_not_exists(fileId)' }));
-    return { fileId, status: 'PENDING' as const, upload };
+    return { fileId, status: 'PENDING' as const, upload, ...(record.link && { link: linkView(record.link) }) };
+  }
+
+  /**
+   * A link needs the Salesforce record it points at and a usable target: an
+   * enabled `salesforce` connector that declares `fileLink`. Refused here, at
+   * create time, so a misconfiguration shows before anything is uploaded.
+   */
+  private async checkLink(connectorId: string, recordId: string | undefined): Promise<void> {
+    if (recordId === undefined) {
+      throw new InvalidRequestError('Invalid body: $.recordId: is required with "link" (the Salesforce record the link record points at)');
+    }
+    if (!RECORD_ID.test(recordId)) {
+      throw new InvalidRequestError(`Invalid body: $.recordId: with "link" it must be a 15- or 18-character Salesforce record id; got ${JSON.stringify(recordId)}`);
+    }
+    if (!this.config.connectors) throw new Error('FileService: a file link needs the connectors source');
+    const connector = await this.config.connectors.get(connectorId);
+    if (!connector) {
+      throw new NotFoundError('CONNECTOR_NOT_FOUND', `No connector "${connectorId}" is registered; add a salesforce connector with a "fileLink" section with "crm-bridge connectors put FILE"`);
+    }
+    if (connector.type !== 'salesforce') {
+      throw new FileLinkNotConfiguredError(`Connector "${connectorId}" is a ${connector.type} connector; "link.connectorId" must name a salesforce connector that declares "fileLink"`);
+    }
+    if (!connector.fileLink) {
+      throw new FileLinkNotConfiguredError(
+        `Salesforce connector "${connectorId}" declares no "fileLink": add "fileLink": {} to its row (defaults: CrmBridge_File__c upserted by File_Id__c) and put it again with "crm-bridge connectors put FILE"`,
+      );
+    }
+    if (!connector.enabled) {
+      throw new ConflictError('CONNECTOR_DISABLED', `Connector "${connectorId}" is disabled; an admin can enable it with "crm-bridge connectors enable ${connectorId}"`);
+    }
   }
 
   private async partUrls(record: FileRecord, partNumbers: number[]) {
@@ -176,7 +237,11 @@ export class FileService {
 
   async complete(fileId: string, parts?: Array<{ partNumber: number; etag: string }>) {
     const record = await this.load(fileId);
-    if (record.status === 'AVAILABLE') return fileView(record, await this.downloadUrl(record)); // completing twice is harmless
+    if (record.status === 'AVAILABLE') {
+      // Completing twice is harmless; it only re-queues a link the queue refused the first time.
+      const done = record.link?.status === 'FAILED' && record.link.error?.code === QUEUE_UNAVAILABLE ? await this.requeueLink(record) : record;
+      return fileView(done, await this.downloadUrl(done));
+    }
     if (record.uploadId) {
       if (!parts?.length) throw new InvalidRequestError('This is a multipart upload: send {"parts": [{"partNumber", "etag"}]} with the ETag of every part');
       // Checked before S3 sees them: completing with parts missing would consume the
@@ -228,24 +293,88 @@ export class FileService {
       );
     }
     const now = new Date(this.now()).toISOString();
-    const { Attributes } = await this.db
-      .send(
+    let done: FileRecord;
+    try {
+      // Only the request that moves the file from PENDING to AVAILABLE queues its link:
+      // a second or concurrent complete finds it AVAILABLE and queues nothing.
+      const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.config.tableName,
           Key: { fileId },
-          UpdateExpression: 'SET #s = :available, updatedAt = :now REMOVE uploadId',
-          ConditionExpression: 'attribute_exists(fileId)', // deleted meanwhile: do not resurrect a partial record
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':available': 'AVAILABLE', ':now': now },
+          UpdateExpression: `SET #s = :available, updatedAt = :now${record.link ? ', #l.#ls = :linkPending' : ''} REMOVE uploadId`,
+          ConditionExpression: 'attribute_exists(fileId) AND #s = :pending', // deleted meanwhile: do not resurrect a partial record
+          ExpressionAttributeNames: { '#s': 'status', ...(record.link && { '#l': 'link', '#ls': 'status' }) },
+          ExpressionAttributeValues: { ':available': 'AVAILABLE', ':pending': 'PENDING', ':now': now, ...(record.link && { ':linkPending': 'PENDING' }) },
           ReturnValues: 'ALL_NEW',
         }),
-      )
-      .catch((err: unknown) => {
-        if (err instanceof ConditionalCheckFailedException) throw new NotFoundError('FILE_NOT_FOUND', `File "${fileId}" was deleted`);
-        throw err;
+      );
+      done = Attributes as FileRecord;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const current = await this.load(fileId).catch((e: unknown) => {
+        if (e instanceof NotFoundError) throw new NotFoundError('FILE_NOT_FOUND', `File "${fileId}" was deleted`);
+        throw e;
       });
-    const done = Attributes as FileRecord;
+      return fileView(current, current.status === 'AVAILABLE' ? await this.downloadUrl(current) : undefined); // completed concurrently
+    }
+    if (done.link) done = await this.queueLink(done);
     return fileView(done, await this.downloadUrl(done));
+  }
+
+  /**
+   * Queues the link of a file that has just become AVAILABLE. If the queue
+   * refuses, the file stays AVAILABLE and the link is recorded as FAILED with
+   * QUEUE_UNAVAILABLE (completing the file again queues it once more).
+   */
+  private async queueLink(file: FileRecord): Promise<FileRecord> {
+    try {
+      if (!this.config.linkQueue) throw new Error('FileService: no queue for file links is configured');
+      await this.config.linkQueue.enqueueFileLink(file.fileId);
+      return file;
+    } catch (err) {
+      this.config.logger?.error('file link could not be queued', { fileId: file.fileId, error: err });
+      const link: FileLink = {
+        ...file.link!,
+        status: 'FAILED',
+        error: { code: QUEUE_UNAVAILABLE, message: 'The link could not be queued; complete the file again (POST /v1/files/{fileId}/complete) to retry', retryable: true },
+      };
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.config.tableName,
+            Key: { fileId: file.fileId },
+            UpdateExpression: 'SET #l = :l',
+            ConditionExpression: 'attribute_exists(fileId)',
+            ExpressionAttributeNames: { '#l': 'link' },
+            ExpressionAttributeValues: { ':l': link },
+          }),
+        );
+      } catch (e) {
+        if (!(e instanceof ConditionalCheckFailedException)) throw e; // deleted meanwhile: nothing to record
+      }
+      return { ...file, link };
+    }
+  }
+
+  /** A link the queue refused: back to PENDING and queued again; only one of concurrent completes does it. */
+  private async requeueLink(file: FileRecord): Promise<FileRecord> {
+    const link: FileLink = { connectorId: file.link!.connectorId, status: 'PENDING', attempts: file.link!.attempts };
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.config.tableName,
+          Key: { fileId: file.fileId },
+          UpdateExpression: 'SET #l = :l',
+          ConditionExpression: 'attribute_exists(fileId) AND #l.#ls = :failed AND #l.#e.code = :code',
+          ExpressionAttributeNames: { '#l': 'link', '#ls': 'status', '#e': 'error' },
+          ExpressionAttributeValues: { ':l': link, ':failed': 'FAILED', ':code': QUEUE_UNAVAILABLE },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return this.load(file.fileId); // another request re-queued it (or the file was deleted)
+    }
+    return this.queueLink({ ...file, link });
   }
 
   private downloadUrl(record: FileRecord): Promise<string> {

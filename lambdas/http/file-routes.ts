@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { connectorIdSchema } from '../connectors/common';
 import { MAX_PART_COUNT, type FileService } from '../files/file-service';
 import { json } from '../shared/http';
 import { validate, type Route } from './router';
@@ -13,6 +14,8 @@ export const createFileSchema = z
     contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'must be a MIME type such as application/pdf').max(255),
     size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     recordId: z.string().min(1).max(255).optional(),
+    /** Create a link record in Salesforce on `recordId` once the file is AVAILABLE (docs/files.md). */
+    link: z.object({ connectorId: connectorIdSchema }).strict().optional(),
   })
   .strict();
 

@@ -16,6 +16,11 @@ export interface JobQueueProps {
   readonly connectorsTable: ITableV2;
   readonly jobsTable: ITableV2;
   /**
+   * The file metadata table: the worker reads a file and records its link's
+   * progress (GetItem and UpdateItem only) when it creates a file's link record in Salesforce.
+   */
+  readonly filesTable: ITableV2;
+  /**
    * SQS event source maximum concurrency: the cap on jobs (external calls) in
    * flight, 2-1000. Salesforce allows 25 concurrent long-running API requests per org.
    * @default 25
@@ -120,6 +125,7 @@ export class JobQueue extends Construct {
         STAGE: props.stage,
         CONNECTORS_TABLE: props.connectorsTable.tableName,
         JOBS_TABLE: props.jobsTable.tableName,
+        FILES_TABLE: props.filesTable.tableName,
         JOBS_QUEUE_URL: this.queue.queueUrl,
         CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('JobQueue: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(30), 0, 86_400),
         SECRETS_CACHE_TTL_SECONDS: secondsEnv('JobQueue: secretsCacheTtl', props.secretsCacheTtl ?? Duration.minutes(5), 0, 86_400),
@@ -130,6 +136,12 @@ export class JobQueue extends Construct {
 
     props.connectorsTable.grantReadData(this.worker);
     props.jobsTable.grantReadWriteData(this.worker);
+    // File links: read the file, write its `link` attribute. No Put, Delete, Query or Scan, no index, no bucket.
+    this.worker.addToRolePolicy(
+      new PolicyStatement({ sid: 'FileLinks', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.filesTable.tableArn] }),
+    );
+    // A customer-managed table key (FileStore tableEncryptionKey) must let those two calls through.
+    props.filesTable.encryptionKey?.grantEncryptDecrypt(this.worker);
     // Deferred retries hide the message for the backoff delay instead of sleeping in the function.
     this.queue.grant(this.worker, 'sqs:ChangeMessageVisibility');
     this.worker.addToRolePolicy(

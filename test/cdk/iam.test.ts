@@ -1,4 +1,9 @@
-import { actionsOf, roleStatements, synth, type Statement } from './support';
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AttributeType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { JobQueue } from '../../lib/constructs/job-queue';
+import { actionsOf, roleStatements, synth, testApp, type Statement } from './support';
 
 const { stack, template } = synth();
 const worker = roleStatements(template, stack, stack.jobs.worker);
@@ -31,17 +36,36 @@ describe('worker role', () => {
     for (const s of sqs) expect(s.Resource).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(stack.jobs.queue.node.defaultChild as any), 'Arn'] });
   });
 
-  test('reads connectors, reads and writes jobs, nothing on the files table or bucket', () => {
-    const dynamo = withPrefix(worker, 'dynamodb:');
-    const onTable = (t: { node: { defaultChild?: unknown } }) => {
-      const id = stack.getLogicalId(t.node.defaultChild as any);
-      return dynamo.filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`)).flatMap(actionsOf);
-    };
-    expect(onTable(stack.tables.connectors)).toContain('dynamodb:GetItem');
-    expect(onTable(stack.tables.connectors)).not.toContain('dynamodb:PutItem');
-    expect(onTable(stack.tables.jobs)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']));
-    expect(onTable(stack.files.table)).toEqual([]);
+  const dynamoOn = (t: { node: { defaultChild?: unknown } }) => {
+    const id = stack.getLogicalId(t.node.defaultChild as any);
+    return withPrefix(worker, 'dynamodb:').filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`));
+  };
+
+  test('reads connectors, reads and writes jobs, no S3 at all', () => {
+    expect(dynamoOn(stack.tables.connectors).flatMap(actionsOf)).toContain('dynamodb:GetItem');
+    expect(dynamoOn(stack.tables.connectors).flatMap(actionsOf)).not.toContain('dynamodb:PutItem');
+    expect(dynamoOn(stack.tables.jobs).flatMap(actionsOf)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']));
     expect(withPrefix(worker, 's3:')).toEqual([]);
+  });
+
+  test('files table (file links): GetItem and UpdateItem on the table itself, nothing else', () => {
+    const statements = dynamoOn(stack.files.table);
+    expect(statements).toEqual([
+      { Sid: 'FileLinks', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [stack.getLogicalId(stack.files.table.node.defaultChild as any), 'Arn'] } },
+    ]);
+    // No index (listing files by record is the controller's), no Put/Delete/Query/Scan.
+    expect(JSON.stringify(statements)).not.toContain('/index/');
+  });
+
+  test('a customer-managed files table key is granted to the worker for those calls', () => {
+    const s = new Stack(testApp(), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const table = (id: string, key?: Key) =>
+      new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING }, ...(key && { encryption: TableEncryptionV2.customerManagedKey(key) }) });
+    const key = new Key(s, 'FilesKey');
+    const q = new JobQueue(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F', key) });
+    const kms = roleStatements(Template.fromStack(s), s, q.worker).filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
+    expect(kms.flatMap(actionsOf)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*']));
+    expect(kms.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [s.getLogicalId(key.node.defaultChild as any), 'Arn'] }]);
   });
 });
 

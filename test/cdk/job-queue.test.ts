@@ -15,7 +15,7 @@ const mapping = (t: Template) => Object.values(t.findResources('AWS::Lambda::Eve
 function jobQueue(props: Partial<JobQueueProps> = {}): { t: Template; q: JobQueue } {
   const s = new Stack(testApp(), 'S');
   const table = (id: string) => new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING } });
-  const q = new JobQueue(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), ...props });
+  const q = new JobQueue(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F'), ...props });
   return { t: Template.fromStack(s), q };
 }
 
@@ -54,7 +54,7 @@ describe('worker function', () => {
   test('environment: the worker contract', () => {
     const env = worker().Environment.Variables;
     expect(Object.keys(env).sort()).toEqual(
-      ['CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_TTL_DAYS', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE'].sort(),
+      ['CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_TTL_DAYS', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE'].sort(),
     );
     expect(env).toMatchObject({
       STAGE: 'dev',
@@ -65,6 +65,7 @@ describe('worker function', () => {
       NODE_OPTIONS: '--enable-source-maps',
       CONNECTORS_TABLE: { Ref: logicalId(stack.tables.connectors) },
       JOBS_TABLE: { Ref: logicalId(stack.tables.jobs) },
+      FILES_TABLE: { Ref: logicalId(stack.files.table) },
       JOBS_QUEUE_URL: { Ref: logicalId(stack.jobs.queue) },
     });
   });

@@ -166,6 +166,7 @@ describe('docs/openapi.json', () => {
     const schemas = doc.components!.schemas as Record<string, OpenAPIV3.SchemaObject>;
     expect(schemas.CalloutRequest).toMatchObject({ type: 'object', required: ['payload'], additionalProperties: false, properties: { recordId: { type: 'string', minLength: 1, maxLength: 255 } } });
     expect(schemas.CreateFileRequest).toMatchObject({ required: ['fileName', 'contentType', 'size'], additionalProperties: false, properties: { size: { type: 'integer', format: 'int64' } } });
+    expect((schemas.CreateFileRequest!.properties as Record<string, OpenAPIV3.SchemaObject>).link).toMatchObject({ type: 'object', required: ['connectorId'], additionalProperties: false });
     const submit = doc.paths['/v1/callouts/{connectorId}/{operation}']!.post!;
     const connectorId = (submit.parameters as OpenAPIV3.ParameterObject[]).find((p) => p.name === 'connectorId')!;
     expect(new RegExp((connectorId.schema as OpenAPIV3.SchemaObject).pattern!).test('orders-eu')).toBe(true);
@@ -177,7 +178,9 @@ describe('what the handlers answer conforms to the document', () => {
   // Real routes, real CalloutService and FileService; only storage is faked.
   const parsed = parseConnector({ connectorId: 'orders', type: 'rest', baseUrl: 'https://api.example.com', operations: { create: { method: 'POST', path: '/orders' } } });
   if (!parsed.ok) throw new Error('fixture connector is invalid');
-  const connectors: ConnectorSource = { get: async (id) => (id === 'orders' ? parsed.connector : undefined) };
+  const sf = parseConnector({ connectorId: 'sf', type: 'salesforce', loginUrl: 'https://acme.my.salesforce.com', auth: { type: 'clientCredentials', clientId: 'c', clientSecret: { secret: 's' } }, fileLink: {} });
+  if (!sf.ok) throw new Error('fixture salesforce connector is invalid');
+  const connectors: ConnectorSource = { get: async (id) => (id === 'orders' ? parsed.connector : id === 'sf' ? sf.connector : undefined) };
   const jobs = new Map<string, Job>();
   const jobStore = {
     claimIdempotencyKey: async (_key: string, _hash: string, jobId: string) => ({ claimed: true, jobId }),
@@ -195,7 +198,14 @@ describe('what the handlers answer conforms to the document', () => {
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials }));
   const s3Mock = mockClient(s3);
   const dbMock = mockClient(db);
-  const files = new FileService(db, s3, { tableName: 'files', bucket: 'bucket', newId: () => 'file-1', now: () => Date.parse('2026-01-02T03:04:05Z') });
+  const files = new FileService(db, s3, {
+    tableName: 'files',
+    bucket: 'bucket',
+    newId: () => 'file-1',
+    now: () => Date.parse('2026-01-02T03:04:05Z'),
+    connectors,
+    linkQueue: { enqueueFileLink: async () => undefined },
+  });
   const router = new Router([...calloutRoutes(calloutService), ...fileRoutes(files)]);
 
   const available: FileRecord = {
@@ -245,6 +255,9 @@ describe('what the handlers answer conforms to the document', () => {
     ['unknown field', 400, 'POST', '/v1/callouts/orders/create', { payload: 1, extra: true }],
     ['unknown job', 404, 'GET', '/v1/jobs/missing'],
     ['small file', 201, 'POST', '/v1/files', { fileName: 'a.txt', contentType: 'text/plain', size: 10, recordId: 'r1' }],
+    ['file with a link', 201, 'POST', '/v1/files', { fileName: 'a.txt', contentType: 'text/plain', size: 10, recordId: '006000000000001AAA', link: { connectorId: 'sf' } }],
+    ['link to an unknown connector', 404, 'POST', '/v1/files', { fileName: 'a.txt', contentType: 'text/plain', size: 10, recordId: '006000000000001AAA', link: { connectorId: 'nope' } }],
+    ['link to a connector without fileLink', 400, 'POST', '/v1/files', { fileName: 'a.txt', contentType: 'text/plain', size: 10, recordId: '006000000000001AAA', link: { connectorId: 'orders' } }],
     ['large file', 201, 'POST', '/v1/files', { fileName: 'big.bin', contentType: 'application/octet-stream', size: 100 * 1024 ** 2 }],
     ['file list', 200, 'GET', '/v1/files', undefined, { recordId: available.recordId! }],
     ['pending file', 200, 'GET', '/v1/files/file-1'],
@@ -287,6 +300,25 @@ describe('what the handlers answer conforms to the document', () => {
       const res = await call('GET', `/v1/jobs/${job.jobId}`);
       expect(res.statusCode).toBe(200);
       expect(conformance(JSON.parse(res.body), documented('GET', `/v1/jobs/${job.jobId}`, 200))).toEqual([]);
+    }
+  });
+
+  test('files with a link in every state, alone and in lists', async () => {
+    const error = { code: 'UPSTREAM_SALESFORCE_ERROR', message: 'HTTP 503', retryable: true, statusCode: 503 };
+    const links: NonNullable<FileRecord['link']>[] = [
+      { connectorId: 'sf', status: 'WAITING_FOR_UPLOAD', attempts: 0 },
+      { connectorId: 'sf', status: 'PENDING', attempts: 1, error, nextAttemptAt: '2026-01-02T03:05:00.000Z' },
+      { connectorId: 'sf', status: 'DELIVERED', attempts: 2, salesforceId: 'a0X000000000001AAA', deliveredAt: '2026-01-02T03:05:01.000Z' },
+      { connectorId: 'sf', status: 'FAILED', attempts: 0, error: { code: 'QUEUE_UNAVAILABLE', message: 'not queued', retryable: true } },
+    ];
+    for (const link of links) {
+      dbMock.on(GetCommand).resolves({ Item: { ...available, link } });
+      dbMock.on(QueryCommand).resolves({ Items: [{ ...available, link }] });
+      const one = await call('GET', '/v1/files/file-1');
+      expect(JSON.parse(one.body).link).toMatchObject({ status: link.status });
+      expect(conformance(JSON.parse(one.body), documented('GET', '/v1/files/file-1', 200))).toEqual([]);
+      const list = await call('GET', '/v1/files', undefined, { recordId: available.recordId! });
+      expect(conformance(JSON.parse(list.body), documented('GET', '/v1/files', 200))).toEqual([]);
     }
   });
 

@@ -78,6 +78,40 @@ export const salesforceOperationSchema = z.discriminatedUnion('action', [
     .strict(),
 ]);
 
+/** A record id: 15 or 18 characters; checked because jsforce puts it into the URL path as is. */
+export const RECORD_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
+
+/** The fields written on a file's link record when `fileLink.fields` is not given (the kit's CrmBridge_File__c). */
+export const DEFAULT_FILE_LINK_FIELDS: Readonly<Record<string, string>> = Object.freeze({
+  Name: 'file.fileName',
+  File_Id__c: 'file.fileId',
+  Record_Id__c: 'file.recordId',
+  File_Name__c: 'file.fileName',
+  Size__c: 'file.size',
+  Content_Type__c: 'file.contentType',
+  Download_Path__c: 'file.downloadPath',
+});
+
+/**
+ * A link record created in this org when a file becomes AVAILABLE (files API,
+ * POST /v1/files with "link"): upserted by `externalIdField` = the fileId, so a
+ * repeated delivery never creates a second record. `fields` (Salesforce field ->
+ * JMESPath over {file}) replaces the default mapping as a whole.
+ */
+export const fileLinkSchema = z
+  .object({
+    sobject: salesforceNameSchema.default('CrmBridge_File__c'),
+    /** An External ID field of `sobject` (unique): holds the fileId. */
+    externalIdField: salesforceNameSchema.default('File_Id__c'),
+    fields: z
+      .record(salesforceNameSchema, jmespathSchema)
+      .refine((f) => Object.keys(f).length > 0, 'must map at least one field')
+      .default({ ...DEFAULT_FILE_LINK_FIELDS }),
+  })
+  .strict();
+
+export type FileLinkSpec = z.infer<typeof fileLinkSchema>;
+
 export const salesforceConnectorSchema = z
   .object({
     ...baseConnectorFields,
@@ -92,6 +126,8 @@ export const salesforceConnectorSchema = z
     auth: salesforceAuthSchema,
     /** May be empty: a connector used only as a delivery target needs no operations. */
     operations: z.record(operationNameSchema, salesforceOperationSchema).default({}),
+    /** Link records for files that become AVAILABLE (optional; see docs/files.md). */
+    fileLink: fileLinkSchema.optional(),
   })
   .strict();
 

@@ -5,11 +5,10 @@ import { RequestPreparationError } from '../errors';
 import { mapRequest, mapResponse } from '../mapping';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import { checkComposite, withSalesforce } from './client';
-import type { SalesforceConnector, SalesforceOperation } from './schema';
+import { RECORD_ID, type SalesforceConnector, type SalesforceOperation } from './schema';
 import { bindSoql } from './soql';
 
-/** A record id: 15 or 18 characters; checked because jsforce puts it into the URL path as is. */
-export const RECORD_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
+export { RECORD_ID };
 
 const compositeInputSchema = z
   .object({

@@ -152,7 +152,8 @@ describe('FileService', () => {
     expect(done).toMatchObject({ status: 'AVAILABLE', downloadUrl: expect.stringContaining('response-content-disposition=attachment') });
     expect(done).not.toHaveProperty('key');
     expect(done).not.toHaveProperty('uploadId');
-    expect(dbMock.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({ ConditionExpression: 'attribute_exists(fileId)' });
+    // Not resurrected if deleted meanwhile; only the request that finds it PENDING makes it AVAILABLE (and queues its link).
+    expect(dbMock.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({ ConditionExpression: 'attribute_exists(fileId) AND #s = :pending' });
     // Aborted instead: nothing there.
     s3Mock.on(HeadObjectCommand).rejects(new NotFound({ message: 'no', $metadata: { httpStatusCode: 404 } }));
     expect(await rejection(service.complete('f1', [1, 2, 3].map((n) => ({ partNumber: n, etag: 'e' }))))).toMatchObject({ code: 'SIZE_MISMATCH' });

@@ -2,7 +2,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { ApexErrorListener, ApexParserFactory } from '@apexdevtools/apex-parser';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { fileLinkSchema } from '../../../lambdas/connectors/salesforce/schema';
 import { EVENT_FIELDS, MAX_EVENT_TEXT } from '../../../lambdas/delivery/salesforce-delivery';
+import { createFileSchema } from '../../../lambdas/http/file-routes';
 import { readConfig } from '../../../lib/config';
 
 /**
@@ -27,7 +29,7 @@ function walk(dir: string): string[] {
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false, // keep "62.0" and "true" as written
-  isArray: (name) => ['externalCredentialParameters', 'namedCredentialParameters', 'classAccesses', 'objectPermissions', 'externalCredentialPrincipalAccesses', 'labels', 'userPermissions'].includes(name),
+  isArray: (name) => ['externalCredentialParameters', 'namedCredentialParameters', 'classAccesses', 'objectPermissions', 'externalCredentialPrincipalAccesses', 'labels', 'userPermissions', 'fieldPermissions'].includes(name),
 });
 
 type Xml = Record<string, any>;
@@ -235,6 +237,70 @@ describe('Salesforce kit: permission sets, event, label', () => {
     const label = labels.find((l) => l.fullName === 'CrmBridge_NamedCredential');
     expect(namedCredentials).toContain(label?.value);
     expect(String(label!.shortDescription).length).toBeLessThanOrEqual(80);
+  });
+});
+
+describe('Salesforce kit: the file link object', () => {
+  const defaults = fileLinkSchema.parse({});
+  const objectDir = join(SRC, 'objects', defaults.sobject);
+  const fieldNames = existsSync(join(objectDir, 'fields')) ? readdirSync(join(objectDir, 'fields')).map((f) => basename(f, '.field-meta.xml')).sort() : [];
+  const field = (name: string) => xml(join(objectDir, 'fields', `${name}.field-meta.xml`)).CustomField as Xml;
+  const setOf = (name: string) => xml(join(SRC, 'permissionsets', `${name}.permissionset-meta.xml`)).PermissionSet as Xml;
+  const fieldPermissions = (set: Xml) => (set.fieldPermissions ?? []) as Xml[];
+
+  test('the default fileLink target is this object, keyed by an External ID field of it', () => {
+    expect(defaults.sobject).toBe('CrmBridge_File__c');
+    const object = xml(join(objectDir, `${defaults.sobject}.object-meta.xml`)).CustomObject as Xml;
+    expect(object).toMatchObject({ deploymentStatus: 'Deployed', nameField: { type: 'Text' }, sharingModel: 'Read' });
+    expect(fieldNames).toContain(defaults.externalIdField);
+  });
+
+  test('defines exactly the custom fields the default mapping writes (Name is the standard name field)', () => {
+    const mapped = Object.keys(defaults.fields).filter((f) => f.endsWith('__c')).sort();
+    expect(Object.keys(defaults.fields).filter((f) => !f.endsWith('__c'))).toEqual(['Name']);
+    expect(fieldNames).toEqual(mapped);
+    for (const name of fieldNames) expect(field(name).fullName).toBe(name);
+  });
+
+  test('File_Id__c: Text(64), External ID, unique', () => {
+    expect(field('File_Id__c')).toMatchObject({ type: 'Text', length: '64', externalId: 'true', unique: 'true' });
+  });
+
+  test('each field holds what the hub writes into it', () => {
+    const max = (key: 'fileName' | 'contentType') => (createFileSchema.shape[key] as unknown as { maxLength: number }).maxLength;
+    expect(field('File_Name__c')).toMatchObject({ type: 'Text' });
+    expect(Number(field('File_Name__c').length)).toBeGreaterThanOrEqual(max('fileName'));
+    expect(Number(field('Content_Type__c').length)).toBeGreaterThanOrEqual(max('contentType'));
+    expect(field('Record_Id__c')).toMatchObject({ type: 'Text', length: '18' }); // a link needs a 15- or 18-character record id
+    expect(field('Size__c')).toMatchObject({ type: 'Number', precision: '18', scale: '0' }); // 5 TiB has 13 digits
+    expect(Number(field('Download_Path__c').length)).toBeGreaterThanOrEqual('/v1/files/'.length + 128); // fileIds are at most 128 characters
+    for (const name of fieldNames) expect({ name, required: field(name).required }).toEqual({ name, required: 'false' });
+  });
+
+  test('crm-bridge Integration may create, edit and read the records and edit every field; crm-bridge Access may read them', () => {
+    const integration = setOf('CrmBridge_Integration');
+    const access = setOf('CrmBridge_Access');
+    const objectPermission = (set: Xml) => (set.objectPermissions as Xml[]).find((p) => p.object === defaults.sobject);
+    expect(objectPermission(integration)).toMatchObject({ allowCreate: 'true', allowEdit: 'true', allowRead: 'true', allowDelete: 'false' });
+    expect(objectPermission(access)).toMatchObject({ allowCreate: 'false', allowEdit: 'false', allowRead: 'true', allowDelete: 'false' });
+    const granted = (set: Xml, editable: string) =>
+      fieldPermissions(set)
+        .filter((p) => String(p.field).startsWith(`${defaults.sobject}.`) && p.readable === 'true' && p.editable === editable)
+        .map((p) => String(p.field).split('.')[1])
+        .sort();
+    expect(granted(integration, 'true')).toEqual(fieldNames);
+    expect(granted(access, 'false')).toEqual(fieldNames);
+  });
+
+  test('every field permission names an existing, non-required custom field (Salesforce refuses field permissions on required fields)', () => {
+    for (const name of permissionSets) {
+      for (const p of fieldPermissions(setOf(name))) {
+        const [object, fieldName] = String(p.field).split('.');
+        const path = join(SRC, 'objects', object!, 'fields', `${fieldName}.field-meta.xml`);
+        expect({ set: name, field: p.field, exists: existsSync(path) }).toEqual({ set: name, field: p.field, exists: true });
+        expect((xml(path).CustomField as Xml).required).not.toBe('true');
+      }
+    }
   });
 });
 

@@ -1,0 +1,159 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InfrastructureError, RequestPreparationError, UpstreamError } from '../connectors/errors';
+import { withSalesforce } from '../connectors/salesforce/client';
+import type { FileLinkSpec, SalesforceConnector } from '../connectors/salesforce/schema';
+import { sessionCache, type SessionCache } from '../connectors/salesforce/session';
+import type { WrapperDeps } from '../connectors/types';
+import type { ConnectorSource } from '../domain/connector-store';
+import type { JobError } from '../domain/job';
+import type { FileLinkMessage, JobQueue } from '../domain/job-queue';
+import { RetryLaterError, toJobError, type QueueRecord } from '../domain/job-runner';
+import { decideRetry } from '../domain/retry-policy';
+import { fileLinkContext, type FileLink, type FileLinkStore, type LinkedFile } from '../files/file-link';
+import { AppError } from '../shared/errors';
+import { mapFields } from './salesforce-delivery';
+
+/** A custom object's Name (Text) holds at most 80 characters. */
+export const MAX_NAME_LENGTH = 80;
+
+/** Cuts to `max` UTF-16 units (what Salesforce counts) without splitting a surrogate pair. */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max;
+  return text.slice(0, end);
+}
+
+/**
+ * The link record's fields: the spec's mappings over `{file}`, with `Name` cut
+ * to 80 characters and the external id field left out (it is the upsert's key,
+ * sent in the URL as the fileId).
+ */
+export function fileLinkFields(file: LinkedFile, spec: FileLinkSpec): Record<string, string | number | boolean | null> {
+  const { [spec.externalIdField]: _key, ...fields } = mapFields(spec.fields, fileLinkContext(file));
+  if (typeof fields.Name === 'string') fields.Name = cut(fields.Name, MAX_NAME_LENGTH);
+  return fields;
+}
+
+interface Logger {
+  info(message: string, ...extra: unknown[]): void;
+  warn(message: string, ...extra: unknown[]): void;
+}
+
+export interface FileLinkRunnerOptions {
+  files: FileLinkStore;
+  connectors: ConnectorSource;
+  queue: Pick<JobQueue, 'deferMessage'>;
+  wrapperDeps: WrapperDeps;
+  logger: Logger;
+  sessions?: SessionCache;
+  /** Waits up to this long happen inside the invocation; longer ones are SQS redeliveries. @default 2000 */
+  inlineRetryMaxMs?: number;
+  sleep?: (ms: number) => Promise<unknown>;
+  random?: () => number;
+}
+
+/**
+ * Creates a file's link record in Salesforce (the `fileLink` of its connector),
+ * as job outcomes are delivered: upserted by the external id field = fileId (a
+ * retry after a lost answer finds the same record), through the connector's
+ * cached session (one re-login on INVALID_SESSION_ID), retried with the
+ * connector's `retry` settings and the one retry policy — short waits inline,
+ * longer ones by handing the message back to SQS.
+ */
+export class FileLinkRunner {
+  private readonly sleep: (ms: number) => Promise<unknown>;
+  private readonly inlineRetryMaxMs: number;
+
+  constructor(private readonly opts: FileLinkRunnerOptions) {
+    this.sleep = opts.sleep ?? ((ms) => sleep(ms));
+    this.inlineRetryMaxMs = opts.inlineRetryMaxMs ?? 2000;
+  }
+
+  async process(message: FileLinkMessage, record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
+    const { files, logger } = this.opts;
+    const { fileId } = message;
+    const file = await files.get(fileId);
+    if (!file) {
+      logger.info('file was deleted before its link was created; nothing to do', { fileId });
+      return;
+    }
+    const link = file.link;
+    if (!link || link.status !== 'PENDING' || file.status !== 'AVAILABLE') {
+      // Already delivered or failed (a redelivered message), or nothing to link.
+      logger.info('file link is not pending; dropping the message', { fileId, fileStatus: file.status, linkStatus: link?.status });
+      return;
+    }
+
+    const { nextAttemptAt: _next, ...base } = link;
+    let target: { connector: SalesforceConnector; spec: FileLinkSpec };
+    let fields: Record<string, unknown>;
+    try {
+      target = await this.target(link.connectorId);
+      fields = fileLinkFields(file, target.spec);
+    } catch (err) {
+      if (!(err instanceof AppError) && !(err instanceof UpstreamError)) throw err; // a DynamoDB failure: SQS redelivers
+      return this.record(fileId, { ...base, status: 'FAILED', error: toJobError(err) }, 'failed');
+    }
+    const { connector, spec } = target;
+
+    let attempts = link.attempts;
+    for (;;) {
+      attempts += 1;
+      let answer: unknown;
+      try {
+        ({ value: answer } = await withSalesforce(
+          connector,
+          this.opts.wrapperDeps,
+          // jsforce puts the external id into the URL path as is, and leaves it out of the body.
+          (conn) => conn.sobject(spec.sobject).upsert({ ...fields, [spec.externalIdField]: encodeURIComponent(fileId) }, spec.externalIdField),
+          this.opts.sessions ?? sessionCache,
+        ));
+      } catch (err) {
+        if (err instanceof InfrastructureError) throw err;
+        if (err instanceof RequestPreparationError) attempts -= 1; // nothing was sent
+        const decision = decideRetry(err, attempts, connector.retry, this.opts.random);
+        const error: JobError = toJobError(err);
+        if (!decision.retryable || decision.delayMs === undefined) {
+          logger.warn('file link failed', { fileId, attempts, code: error.code, statusCode: error.statusCode });
+          return this.record(fileId, { ...base, status: 'FAILED', attempts, error }, 'failed');
+        }
+        if (decision.delayMs <= this.inlineRetryMaxMs && remainingTimeMs() > decision.delayMs + connector.timeoutMs + 1000) {
+          await this.sleep(decision.delayMs);
+          continue;
+        }
+        const waiting: FileLink = { ...base, status: 'PENDING', attempts, error, nextAttemptAt: new Date(Date.now() + decision.delayMs).toISOString() };
+        if (!(await this.opts.files.setLink(fileId, waiting))) {
+          logger.info('file was deleted while its link was being created; dropping the link', { fileId });
+          return;
+        }
+        await this.opts.queue.deferMessage(record.receiptHandle, decision.delayMs);
+        throw new RetryLaterError(`File ${fileId}: link attempt ${attempts} failed (${error.code}); retrying in ${decision.delayMs} ms`);
+      }
+      const id = (answer as { id?: unknown } | undefined)?.id;
+      const delivered: FileLink = {
+        connectorId: link.connectorId,
+        status: 'DELIVERED',
+        attempts,
+        ...(typeof id === 'string' && { salesforceId: id }),
+        deliveredAt: new Date().toISOString(),
+      };
+      return this.record(fileId, delivered, 'delivered');
+    }
+  }
+
+  /** The link's connector and its fileLink, or a preparation error naming what is wrong. */
+  private async target(connectorId: string): Promise<{ connector: SalesforceConnector; spec: FileLinkSpec }> {
+    const connector = await this.opts.connectors.get(connectorId);
+    const problem = !connector ? 'does not exist' : connector.type !== 'salesforce' ? `is a ${connector.type} connector, not salesforce` : !connector.enabled ? 'is disabled' : undefined;
+    if (problem) throw new RequestPreparationError('DELIVERY_TARGET_INVALID', `The file link connector "${connectorId}" ${problem}`);
+    const sf = connector as SalesforceConnector;
+    if (!sf.fileLink) throw new RequestPreparationError('FILE_LINK_NOT_CONFIGURED', `Salesforce connector "${connectorId}" no longer declares "fileLink"`);
+    return { connector: sf, spec: sf.fileLink };
+  }
+
+  private async record(fileId: string, link: FileLink, what: string): Promise<void> {
+    if (!(await this.opts.files.setLink(fileId, link))) {
+      this.opts.logger.info(`file was deleted while its link was being created; the link ${what} is not recorded`, { fileId });
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { JobError } from '../domain/job';
+
+/**
+ * A file's optional link record in Salesforce (POST /v1/files with "link"):
+ * created through a `salesforce` connector's `fileLink` once the file is
+ * AVAILABLE. This module is shared by the controller (which records the link
+ * and queues it) and the worker (which delivers it); it loads no Salesforce client.
+ *
+ * Status:
+ * - WAITING_FOR_UPLOAD: the file is still PENDING; nothing is sent before it is AVAILABLE.
+ * - PENDING: the file is AVAILABLE and the link is queued, or a retry waits (`nextAttemptAt`).
+ * - DELIVERED: the record exists in Salesforce (`salesforceId`, `deliveredAt`).
+ * - FAILED: a permanent error, the last attempt failed, or the link could not be queued (`error`).
+ */
+export type FileLinkStatus = 'WAITING_FOR_UPLOAD' | 'PENDING' | 'DELIVERED' | 'FAILED';
+
+export interface FileLink {
+  /** The `salesforce` connector whose `fileLink` says what to create. */
+  connectorId: string;
+  status: FileLinkStatus;
+  /** Upsert calls made to Salesforce. */
+  attempts: number;
+  /** The last failure (kept while a retry waits, and when it finally failed). */
+  error?: JobError;
+  /** The link record's id, once DELIVERED (when Salesforce returned one). */
+  salesforceId?: string;
+  deliveredAt?: string;
+  /** When the next attempt is due (ISO), while PENDING after a failure. */
+  nextAttemptAt?: string;
+}
+
+/** What the worker needs of a file record (the controller's FileRecord has more). */
+export interface LinkedFile {
+  fileId: string;
+  fileName: string;
+  contentType: string;
+  size: number;
+  status: 'PENDING' | 'AVAILABLE';
+  recordId?: string;
+  createdAt: string;
+  updatedAt: string;
+  link?: FileLink;
+}
+
+/** The public view of a link (GET /v1/files/{fileId} and lists). */
+export function linkView(link: FileLink) {
+  return {
+    connectorId: link.connectorId,
+    status: link.status,
+    attempts: link.attempts,
+    ...(link.error !== undefined && { error: link.error }),
+    ...(link.salesforceId !== undefined && { salesforceId: link.salesforceId }),
+    ...(link.deliveredAt !== undefined && { deliveredAt: link.deliveredAt }),
+    ...(link.nextAttemptAt !== undefined && link.status === 'PENDING' && { nextAttemptAt: link.nextAttemptAt }),
+  };
+}
+
+/** The API path of a file (relative to the API base URL): its record, with a fresh downloadUrl. */
+export function downloadPath(fileId: string): string {
+  return `/v1/files/${encodeURIComponent(fileId)}`;
+}
+
+/** What `fileLink.fields` mappings see: `{file: {...}}`. */
+export function fileLinkContext(file: LinkedFile) {
+  return {
+    file: {
+      fileId: file.fileId,
+      fileName: file.fileName,
+      contentType: file.contentType,
+      size: file.size,
+      recordId: file.recordId ?? null,
+      createdAt: file.createdAt,
+      updatedAt: file.updatedAt,
+      downloadPath: downloadPath(file.fileId),
+    },
+  };
+}
+
+/** The queue message that asks the worker to create a file's link record (the file record holds the rest). */
+export interface FileLinkQueue {
+  enqueueFileLink(fileId: string): Promise<void>;
+}
+
+/** The worker's access to file records: read one, record its link's progress. */
+export class FileLinkStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(fileId: string): Promise<LinkedFile | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { fileId }, ConsistentRead: true }));
+    return Item as LinkedFile | undefined;
+  }
+
+  /** Records the link's state; false when the file was deleted meanwhile (nothing is written then). */
+  async setLink(fileId: string, link: FileLink): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { fileId },
+          UpdateExpression: 'SET #l = :l',
+          ConditionExpression: 'attribute_exists(fileId)', // never resurrect a deleted file as a partial record
+          ExpressionAttributeNames: { '#l': 'link' },
+          ExpressionAttributeValues: { ':l': link },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+}
