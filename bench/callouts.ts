@@ -122,7 +122,7 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
   const upstream = await startFakeUpstream();
   upstream.route('POST /call', { delayMs: opts.latencyMs, json: { ok: true } });
   const hub = await startHubProcess(
-    { WORKER_CONCURRENCY: String(opts.concurrency), POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    { WORKER_CONCURRENCY: String(opts.concurrency), POWERTOOLS_LOG_LEVEL: 'ERROR', HUB_THREADS: process.env.HUB_THREADS ?? '1' },
     opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [],
   );
   try {

@@ -72,7 +72,10 @@ export async function startEmulators(): Promise<Emulators> {
 }
 
 /** Starts the emulators in a worker thread of this process (see emulator-thread.ts). */
-export async function startEmulatorsThread(): Promise<Emulators> {
-  const thread = await startThread<EmulatorEndpoints>('emulator-thread.ts', undefined);
+export async function startEmulatorsThread(onFatal: (err: Error) => void): Promise<Emulators> {
+  const thread = await startThread<EmulatorEndpoints>('emulator-thread.ts', undefined, (event) => {
+    const { fatal } = event as { fatal?: string };
+    if (fatal !== undefined) onFatal(new Error(fatal));
+  });
   return { endpoints: thread.ready, stop: () => thread.stop() };
 }

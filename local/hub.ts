@@ -38,6 +38,8 @@ export interface HubOptions {
    * thread (simpler to debug and profile). @default true
    */
   threads?: boolean;
+  /** A hub thread died after start-up. @default print the error and exit the process with code 1 */
+  onFatal?: (err: Error) => void;
 }
 
 export interface Hub {
@@ -122,8 +124,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   // Lambda runs Node 22; the SDK's Node 20 notice is noise for the local hub.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const threads = options.threads ?? true;
+  const onFatal =
+    options.onFatal ??
+    ((err: Error) => {
+      console.error(`crm-bridge local hub stopped: ${err.message}`);
+      process.exit(1);
+    });
   try {
-    const emulators = threads ? await startEmulatorsThread() : await startEmulators();
+    const emulators = threads ? await startEmulatorsThread(onFatal) : await startEmulators();
     stops.push(() => emulators.stop());
     const { endpoints } = emulators;
     const resources = await createLocalResources(endpoints, maxReceiveCount, Math.ceil((workerTimeoutMs * 6) / 1000));
@@ -164,8 +172,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     if (threads) {
       // Started after env is complete: the thread gets a copy of it.
       const workerThread = await startThread<null>('worker-thread.ts', workerSource, (event) => {
-        const message = (event as { workerError?: string }).workerError;
-        if (message !== undefined) options.onWorkerError?.(new Error(message));
+        const { workerError, fatal } = event as { workerError?: string; fatal?: string };
+        if (workerError !== undefined) options.onWorkerError?.(new Error(workerError));
+        if (fatal !== undefined) onFatal(new Error(fatal));
       });
       stops.push(() => workerThread.stop());
     } else {

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 
@@ -17,34 +17,46 @@ export interface ThreadHandle<T> {
   stop(): Promise<void>;
 }
 
-/** Starts `local/<file>` (TypeScript) in a worker thread and waits for it to be ready. */
+/**
+ * Starts `local/<file>` (TypeScript, or an absolute path) in a worker thread and waits for it to be
+ * ready. `onEvent` gets the thread's events, and `{fatal}` if it dies later.
+ */
 export function startThread<T>(file: string, data: unknown, onEvent: (value: unknown) => void = () => undefined): Promise<ThreadHandle<T>> {
   // Loader hooks registered with `--import tsx` do not reach worker threads on
   // Node 20, so the thread registers tsx itself (ESM hooks for the lazy
   // `import()`s of jsforce and soap, CJS hooks for require) before its entry.
-  const entry = pathToFileURL(join(__dirname, file)).href;
+  const entry = pathToFileURL(isAbsolute(file) ? file : join(__dirname, file)).href;
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); require('tsx/cjs'); return import(${JSON.stringify(entry)}); })`;
   const worker = new Worker(bootstrap, { eval: true, workerData: data });
   let stopped: (() => void) | undefined;
   return new Promise((resolve, reject) => {
-    const onExit = (code: number) => {
-      stopped?.();
-      reject(new Error(`${file} exited with code ${code} before it was ready`));
-    };
+    const onExit = (code: number) => reject(new Error(`${file} exited with code ${code} before it was ready`));
     worker.once('error', reject);
-    worker.on('exit', onExit);
+    worker.once('exit', onExit);
     worker.on('message', (m: ThreadMessage<T>) => {
       if (m.type === 'event') return onEvent(m.value);
       if (m.type === 'stopped') return stopped?.();
       worker.off('error', reject);
+      worker.off('exit', onExit);
       if (m.type === 'failed') {
         void worker.terminate();
         return reject(new Error(m.message));
       }
+      let stopping = false;
+      // After start-up, a thread that dies on its own (an uncaught error) is fatal to the hub:
+      // a silently dead worker would leave every job QUEUED.
+      worker.on('error', (err) => onEvent({ fatal: `${file}: ${err.message}` }));
+      worker.on('exit', (code) => {
+        if (!stopping) onEvent({ fatal: `${file} exited with code ${code}` });
+      });
       resolve({
         ready: m.value,
         stop: async () => {
-          const done = new Promise<void>((r) => (stopped = r));
+          stopping = true;
+          const done = new Promise<void>((r) => {
+            stopped = r;
+            worker.once('exit', () => r());
+          });
           worker.postMessage('stop');
           await Promise.race([done, new Promise((r) => setTimeout(r, 5000).unref())]);
           await worker.terminate();
