@@ -118,6 +118,8 @@ async function putRange(url: string, path: string, start: number, length: number
 
 interface UploadOpts extends FileOptions {
   recordId?: string;
+  /** A salesforce connector with `fileLink`: a link record is created in the org once the file is available. */
+  link?: string;
   contentType?: string;
   concurrency: string;
   abort?: boolean;
@@ -183,6 +185,7 @@ export async function uploadFile(path: string, opts: UploadOpts): Promise<string
         contentType: opts.contentType ?? guessType(abs),
         size: info.size,
         ...(opts.recordId && { recordId: opts.recordId }),
+        ...(opts.link && { link: { connectorId: opts.link } }),
       });
       const { upload } = created;
       if (upload.method === 'PUT') {
@@ -368,6 +371,7 @@ export function registerFileCommands(program: Command): void {
   apiOptions(cmd.command('upload').argument('<path>'))
     .description('Upload a file in parallel parts, with progress; an interrupted upload resumes when run again')
     .option('--record-id <id>', 'CRM record the file belongs to')
+    .option('--link <connectorId>', 'create a link record on the Salesforce record once uploaded, through this salesforce connector (needs --record-id)')
     .option('--content-type <type>', 'MIME type (default: from the extension)')
     .option('--concurrency <n>', 'parts uploaded at once', '4')
     .option('--abort', 'clean up an interrupted upload of this file instead')
@@ -393,12 +397,13 @@ export function registerFileCommands(program: Command): void {
       const t = await fileTarget(opts);
       let token: string | undefined;
       do {
-        const page = await apiOk<{ files: Array<{ fileId: string; fileName: string; size: number; status: string; createdAt: string }>; nextToken?: string }>(
+        const page = await apiOk<{ files: Array<{ fileId: string; fileName: string; size: number; status: string; createdAt: string; link?: { status: string } }>; nextToken?: string }>(
           t,
           'GET',
           `/v1/files?recordId=${encodeURIComponent(opts.recordId)}&limit=100${token ? `&nextToken=${encodeURIComponent(token)}` : ''}`,
         );
-        for (const f of page.files) console.log(`${f.fileId}\t${f.status}\t${f.size}\t${f.createdAt}\t${f.fileName}`);
+        // Columns: id, status, size, created, link status ("-" without a link), name (last: it may hold spaces).
+        for (const f of page.files) console.log(`${f.fileId}\t${f.status}\t${f.size}\t${f.createdAt}\t${f.link ? `link:${f.link.status}` : '-'}\t${f.fileName}`);
         token = page.nextToken;
       } while (token);
     });

@@ -69,6 +69,7 @@ test('upload in parallel parts with progress, list, download byte-identical, del
   const fileId = up.stdout.trim();
   const listed = await cli(['files', 'list', '--record-id', 'R-CLI', '--local']);
   expect(listed.stdout).toContain(`${fileId}\tAVAILABLE\t${big.length}`);
+  expect(listed.stdout.trim().split('\t').slice(-2)).toEqual(['-', 'contract scan.bin']);
   const out = join(dir, 'downloaded.bin');
   const down = await cli(['files', 'download', fileId, '--out', out, '--local']);
   expect(down.code).toBe(0);

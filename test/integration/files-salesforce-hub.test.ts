@@ -192,3 +192,21 @@ describe('a link is checked when the file is created (nothing is created when re
     expect((await hub.api('GET', `/v1/files?recordId=${rid}`)).body.files).toEqual([]);
   });
 });
+
+test('the CLI uploads with --link and lists the link status', async () => {
+  const rid = recordId();
+  const path = join(dir, 'cli-linked.txt');
+  writeFileSync(path, 'linked through the CLI');
+  const up = await hub.cli(['files', 'upload', path, '--record-id', rid, '--link', 'sf-files', '--local']);
+  expect(up.code).toBe(0);
+  const fileId = up.stdout.trim();
+  await waitForLink(fileId);
+  expect(linkRecords(fileId)).toHaveLength(1);
+  expect(linkRecords(fileId)[0]).toMatchObject({ Record_Id__c: rid, File_Name__c: 'cli-linked.txt' });
+  const listed = await hub.cli(['files', 'list', '--record-id', rid, '--local']);
+  expect(listed.stdout.trim().split('\t')).toEqual([fileId, 'AVAILABLE', String('linked through the CLI'.length), expect.any(String), 'link:DELIVERED', 'cli-linked.txt']);
+
+  const refused = await hub.cli(['files', 'upload', path, '--link', 'sf-files', '--local']);
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toContain('recordId');
+});
