@@ -1,3 +1,4 @@
+import { text as readBody } from 'node:stream/consumers';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -89,15 +90,6 @@ export class LocalSsm {
         throw new SsmFault('InvalidAction', `Action ${action} is not supported by the local SSM endpoint`);
     }
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 export async function startLocalSsm(port = 0): Promise<{ server: Server; endpoint: string; store: LocalSsm }> {

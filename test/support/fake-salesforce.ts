@@ -1,3 +1,4 @@
+import { text as readBody } from 'node:stream/consumers';
 import { generateKeyPairSync, randomBytes, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -93,15 +94,6 @@ interface Answer {
 }
 
 const errorAnswer = (status: number, ...errors: SalesforceErrorItem[]): Answer => ({ status, body: errors });
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function send(res: ServerResponse, answer: Answer): void {
   const hasBody = answer.body !== undefined && answer.status !== 204;
