@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
-import { connectorIdSchema, secretNameSchema } from '../lambdas/connectors/common';
-import { secretParameterName } from '../lambdas/domain/secrets';
 import { readStdin, targetOptions, withTarget } from './common';
 import { CliError } from './target';
 
-// The SSM client module is loaded when a secrets command runs, not for every CLI start.
+// The SSM client module and the schemas (zod, JMESPath) load when a secrets command runs, not for every CLI start.
 const ssmSdk = () => import('@aws-sdk/client-ssm');
+const common = (): typeof import('../lambdas/connectors/common') => require('../lambdas/connectors/common');
+const secretParameterName: typeof import('../lambdas/domain/secrets').secretParameterName = (...args) =>
+  (require('../lambdas/domain/secrets') as typeof import('../lambdas/domain/secrets')).secretParameterName(...args);
 
 function checked(connectorId: string, name?: string) {
+  const { connectorIdSchema, secretNameSchema } = common();
   if (!connectorIdSchema.safeParse(connectorId).success) throw new CliError(`connector id "${connectorId}" is not valid`, 2);
   if (name !== undefined && !secretNameSchema.safeParse(name).success) throw new CliError(`secret name "${name}" is not valid (letters, digits, ".", "-", "_")`, 2);
 }

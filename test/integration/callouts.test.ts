@@ -137,6 +137,16 @@ describe('accepting callouts', () => {
     expect(list.stdout).not.toContain('sekret-value-123');
   });
 
+  test('secrets commands refuse malformed connector ids and secret names before storing anything', async () => {
+    const badId = await hub.cli(['secrets', 'put', 'Bad Id!', 'token', '--local'], 'x\n');
+    expect(badId.code).toBe(2);
+    expect(badId.stderr).toContain('connector id "Bad Id!" is not valid');
+    const badName = await hub.cli(['secrets', 'put', 'secured', 'no/slash', '--local'], 'x\n');
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toContain('secret name "no/slash" is not valid');
+    expect((await hub.cli(['secrets', 'list', 'secured', '--local'])).stdout).not.toContain('no/slash');
+  });
+
   test('a missing secret fails the job with an actionable message and no call', async () => {
     await hub.putConnector(connector('no-secret', { auth: { type: 'bearer', secret: 'missing' } }));
     upstream.reset();
