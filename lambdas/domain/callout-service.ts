@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError, ServiceUnavailableError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
 import { jobView, type Job } from './job';
@@ -80,10 +81,37 @@ export class CalloutService {
             'This Idempotency-Key was already used for a different request; use a new key for a new callout',
           );
         }
+        await this.resumeReplayed(claim.jobId, input);
         return { jobId: claim.jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${claim.jobId}`, created: false };
       }
     }
+    return this.createAndEnqueue(jobId, input);
+  }
 
+  /**
+   * A resubmission with a known key: if the first request stopped half way (its
+   * controller died after claiming the key, or after writing the job but before
+   * queuing it), finish its work now, so the job the caller is given does run.
+   * An extra message for a job still waiting is harmless: the worker runs a job
+   * once (a conditional start with a run lease) and drops messages of ended jobs.
+   */
+  private async resumeReplayed(jobId: string, input: SubmitCallout): Promise<void> {
+    const job = await this.deps.jobs.get(jobId);
+    if (!job) {
+      await this.createAndEnqueue(jobId, input, { replay: true });
+      return;
+    }
+    // Waiting for its first run (not a deferred retry, whose message is delayed on purpose).
+    if (job.status === 'QUEUED' && job.attempts === 0 && job.nextAttemptAt === undefined) {
+      try {
+        await this.deps.queue.enqueue(jobId);
+      } catch (err) {
+        throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; retry the callout shortly', { cause: err });
+      }
+    }
+  }
+
+  private async createAndEnqueue(jobId: string, input: SubmitCallout, { replay = false } = {}): Promise<SubmitResult> {
     const now = new Date((this.deps.now ?? Date.now)()).toISOString();
     const job: Job = {
       jobId,
@@ -100,6 +128,8 @@ export class CalloutService {
     try {
       await this.deps.jobs.create(job);
     } catch (err) {
+      // A concurrent resubmission created it first: that one queues it.
+      if (replay && err instanceof ConditionalCheckFailedException) return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: false };
       if (input.idempotencyKey !== undefined) await this.deps.jobs.releaseIdempotencyKey(input.idempotencyKey).catch(() => undefined);
       throw err;
     }
@@ -115,7 +145,7 @@ export class CalloutService {
       if (input.idempotencyKey !== undefined) await this.deps.jobs.releaseIdempotencyKey(input.idempotencyKey).catch(() => undefined);
       throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; retry the callout shortly', { cause: err });
     }
-    return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: true };
+    return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: !replay };
   }
 
   async getJob(jobId: string) {

@@ -24,6 +24,9 @@ interface Logger {
 }
 
 /** Thrown for a record that must go back to SQS (reported as a batch item failure). */
+/** Lambda's longest timeout: the run lease when the invocation's deadline is not known. */
+const MAX_INVOCATION_MS = 15 * 60 * 1000;
+
 export class RetryLaterError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -90,8 +93,18 @@ export class JobRunner {
   async run(message: JobMessage, record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
     const { jobs, connectors, logger } = this.opts;
     const { jobId } = message;
-    const run = await jobs.startRun(jobId);
+    // The lease ends with this invocation (Lambda's longest is 15 minutes when the deadline is unknown).
+    const remaining = remainingTimeMs();
+    const run = await jobs.startRun(jobId, new Date(Date.now() + (Number.isFinite(remaining) ? remaining : MAX_INVOCATION_MS)));
     if ('missing' in run) throw new Error(`Job ${jobId} of message ${record.messageId} does not exist`);
+    if ('busy' in run) {
+      // A second message for a job another worker is running (SQS delivers at least once):
+      // wait for that run to end, or for its lease to pass if that worker died.
+      const leaseEnd = run.busy.leaseUntil ? Date.parse(run.busy.leaseUntil) : Date.now();
+      const delayMs = Math.max(1000, leaseEnd - Date.now() + 1000);
+      await this.opts.queue.deferMessage(record.receiptHandle, delayMs);
+      throw new RetryLaterError(`Job ${jobId} is being run by another worker; message ${record.messageId} looks again in ${delayMs} ms`);
+    }
     if ('ended' in run) {
       // The call is over; only a delivery still owed is done again, never the call.
       if (run.ended.delivery?.status === 'PENDING') return this.resumeDelivery(run.ended, record, remainingTimeMs);
@@ -133,7 +146,12 @@ export class JobRunner {
       try {
         result = await wrapper.call(request, this.opts.wrapperDeps);
       } catch (err) {
-        if (err instanceof InfrastructureError) throw err; // SQS redelivers; the job stays RUNNING meanwhile
+        if (err instanceof InfrastructureError) {
+          // Nothing reached the service: give the run back so SQS's redelivery starts at once.
+          // If that fails too, the lease runs out before the message is visible again.
+          await jobs.releaseRun(jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
+          throw err;
+        }
         if (err instanceof RequestPreparationError) attempts -= 1; // nothing was sent
         const decision = decideRetry(err, attempts, connector.retry, this.opts.random);
         const jobError = toJobError(err);

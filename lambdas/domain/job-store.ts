@@ -70,16 +70,24 @@ export class JobStore {
    * Moves a job that has not ended to RUNNING and returns it, in one round trip.
    * Returns `ended` for a job that already finished (a redelivered message), `missing` for no job.
    */
-  async startRun(jobId: string): Promise<{ job: Job } | { ended: Job } | { missing: true }> {
+  /**
+   * Marks the job RUNNING for one worker until `leaseUntil` (its invocation's
+   * deadline). A job that is RUNNING under a live lease is `busy`: SQS delivers
+   * a message more than once now and then, and a second message must not call
+   * the service while the first worker still may; once the lease has passed
+   * (that worker died), the job may be run again.
+   */
+  async startRun(jobId: string, leaseUntil: Date): Promise<{ job: Job } | { ended: Job } | { busy: Job } | { missing: true }> {
+    const now = this.isoNow();
     try {
       const { Attributes } = await this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(jobId),
-          UpdateExpression: 'SET #s = :running, updatedAt = :now REMOVE nextAttemptAt',
-          ConditionExpression: 'attribute_exists(pk) AND #s IN (:queued, :running)',
+          UpdateExpression: 'SET #s = :running, updatedAt = :now, leaseUntil = :lease REMOVE nextAttemptAt',
+          ConditionExpression: 'attribute_exists(pk) AND (#s = :queued OR (#s = :running AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)))',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: values({ ':running': 'RUNNING', ':queued': 'QUEUED', ':now': this.isoNow() }),
+          ExpressionAttributeValues: values({ ':running': 'RUNNING', ':queued': 'QUEUED', ':now': now, ':lease': leaseUntil.toISOString() }),
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -89,7 +97,26 @@ export class JobStore {
     }
     // The rare path: find out why (dynalite does not return the item with the failure).
     const job = await this.get(jobId);
-    return job ? { ended: job } : { missing: true };
+    if (!job) return { missing: true };
+    return job.status === 'SUCCEEDED' || job.status === 'FAILED' ? { ended: job } : { busy: job };
+  }
+
+  /** Gives a run back before anything was called (our own infrastructure failed), so a redelivery may start at once. */
+  async releaseRun(jobId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET #s = :queued, updatedAt = :now REMOVE leaseUntil',
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':running': 'RUNNING', ':now': this.isoNow() }),
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
   }
 
   /** A retry was handed back to the queue: keep the count and the last error visible while it waits. */
@@ -98,7 +125,7 @@ export class JobStore {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
-        UpdateExpression: 'SET #s = :queued, attempts = :a, #e = :e, nextAttemptAt = :next, updatedAt = :now',
+        UpdateExpression: 'SET #s = :queued, attempts = :a, #e = :e, nextAttemptAt = :next, updatedAt = :now REMOVE leaseUntil',
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
         ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':a': attempts, ':e': lastError, ':next': nextAttemptAt.toISOString(), ':now': this.isoNow() }),
       }),
@@ -124,7 +151,7 @@ export class JobStore {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
-        UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o, nextAttemptAt`,
+        UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o, nextAttemptAt, leaseUntil`,
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o': other },
         ExpressionAttributeValues: values({ ':s': status, ':a': attempts, ':v': value, ':now': this.isoNow(), ...(delivery && { ':d': delivery }) }),

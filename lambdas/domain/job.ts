@@ -43,6 +43,12 @@ export interface Job {
   nextAttemptAt?: string;
   /** Present when the operation declares a delivery for this outcome. */
   delivery?: JobDelivery;
+  /**
+   * Internal: while RUNNING, until when the worker that started it may still be
+   * running it (its invocation's deadline). Another message for the job waits
+   * until then instead of calling the service a second time.
+   */
+  leaseUntil?: string;
 }
 
 /** The public view of a job (GET /v1/jobs/{jobId}): the payload stays inside the hub. */

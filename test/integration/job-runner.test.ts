@@ -119,7 +119,8 @@ test('a request that cannot be built fails at once and counts no attempt', async
 test('an infrastructure failure is left to SQS redelivery; the job is not failed', async () => {
   const t = await setup([new InfrastructureError('SSM throttled'), ok]);
   await expect(t.runner.process(t.record)).rejects.toBeInstanceOf(InfrastructureError);
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'RUNNING', attempts: 0 });
+  // The run is given back (nothing was called), so the redelivery may start at once.
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'QUEUED', attempts: 0 });
   await t.runner.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
 });
@@ -148,4 +149,22 @@ test('malformed or orphan messages throw, so SQS can dead-letter them', async ()
   const t = await setup([ok]);
   await expect(t.runner.process(sqsRecord('not json'))).rejects.toThrow(/Malformed/);
   await expect(t.runner.process(sqsRecord(JSON.stringify({ jobId: 'nope' })))).rejects.toThrow(/does not exist/);
+});
+
+test('a second message for a job another worker is running waits for that run, and never calls the service twice', async () => {
+  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  const t = await setup([ok]);
+  // SQS delivers at least once: the same job's message reaches two workers; the first holds the run for 30 s.
+  const first = await t.jobs.startRun(t.jobId, new Date(Date.now() + 30_000));
+  expect('job' in first).toBe(true);
+  await expect(t.runner.process(t.record, () => 60_000)).rejects.toBeInstanceOf(RetryLaterError);
+  expect(t.calls).toHaveLength(0);
+  const deferred = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input.VisibilityTimeout!;
+  expect(deferred).toBeGreaterThanOrEqual(30);
+  expect(deferred).toBeLessThanOrEqual(32);
+  // The first worker finishes; the deferred message then finds the job ended and calls nothing.
+  await t.jobs.succeed(t.jobId, 1, { statusCode: 200, data: 'first' });
+  await t.runner.process(t.record, () => 60_000);
+  expect(t.calls).toHaveLength(0);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', result: { data: 'first' } });
 });

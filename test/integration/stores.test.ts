@@ -63,16 +63,28 @@ describe('JobStore', () => {
     payload: { a: 1 },
   });
 
-  test('startRun returns the job as RUNNING, and refuses a finished or missing one', async () => {
+  test('startRun returns the job as RUNNING under a lease, and refuses a finished or missing one', async () => {
     const store = new JobStore(dynamo.client, dynamo.tables.jobs);
     await store.create(job('j1'));
-    const started = await store.startRun('j1');
-    expect(started).toEqual({ job: expect.objectContaining({ jobId: 'j1', status: 'RUNNING', payload: { a: 1 } }) });
-    expect('job' in (await store.startRun('j1'))).toBe(true); // a retry after a crash may run it again
+    const lease = new Date(Date.now() + 60_000);
+    const started = await store.startRun('j1', lease);
+    expect(started).toEqual({ job: expect.objectContaining({ jobId: 'j1', status: 'RUNNING', payload: { a: 1 }, leaseUntil: lease.toISOString() }) });
+    // A second message while the first worker's lease runs (SQS delivers at least once): busy, not run twice.
+    expect(await store.startRun('j1', lease)).toEqual({ busy: expect.objectContaining({ status: 'RUNNING', leaseUntil: lease.toISOString() }) });
     await store.succeed('j1', 1, { statusCode: 200, data: 'ok' });
-    expect(await store.startRun('j1')).toEqual({ ended: expect.objectContaining({ status: 'SUCCEEDED' }) });
-    expect(await store.startRun('missing')).toEqual({ missing: true });
-    expect(await store.get('j1')).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { statusCode: 200, data: 'ok' } });
+    expect(await store.startRun('j1', lease)).toEqual({ ended: expect.objectContaining({ status: 'SUCCEEDED' }) });
+    expect(await store.startRun('missing', lease)).toEqual({ missing: true });
+    const ended = await store.get('j1');
+    expect(ended).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { statusCode: 200, data: 'ok' } });
+    expect(ended).not.toHaveProperty('leaseUntil');
+  });
+
+  test('a RUNNING job whose lease has passed (its worker died) may be run again', async () => {
+    const store = new JobStore(dynamo.client, dynamo.tables.jobs);
+    await store.create(job('j-lease'));
+    expect('job' in (await store.startRun('j-lease', new Date(Date.now() - 1000)))).toBe(true);
+    const again = await store.startRun('j-lease', new Date(Date.now() + 60_000));
+    expect('job' in again).toBe(true);
   });
 
   test('results with integers beyond 2^53 (as upstream JSON may carry) are stored and read back', async () => {
@@ -130,6 +142,54 @@ describe('CalloutService', () => {
     const ok = await service.submit({ connectorId: 'svc', operation: 'op', payload: {}, idempotencyKey: 'k-outage' });
     expect(ok).toMatchObject({ jobId: 'job-b', created: true });
     sqsMock.restore();
+  });
+
+  describe('a resubmission finishes what a controller that died half way left undone', () => {
+    const input = (key: string) => ({ connectorId: 'svc-replay', operation: 'op', payload: { n: 1 }, idempotencyKey: key });
+    let sqsMock: ReturnType<typeof mockClient>;
+    let jobs: JobStore;
+    let service: CalloutService;
+    const sent = () => sqsMock.commandCalls(SendMessageCommand).map((c) => JSON.parse(String(c.args[0].input.MessageBody)).jobId as string);
+
+    beforeAll(async () => {
+      const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
+      await connectors.put((await import('../../lambdas/connectors/schema')).connectorSchema.parse(row('svc-replay')));
+      jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
+      service = new CalloutService({ connectors, jobs, queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'), logger, newId: () => `fresh-${Math.random()}` });
+    });
+    beforeEach(() => {
+      sqsMock = mockClient(SQSClient);
+      sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
+    });
+    afterEach(() => sqsMock.restore());
+
+    test('died after claiming the key: the job is created under the claimed id and queued', async () => {
+      await jobs.claimIdempotencyKey('k-died-1', requestHash(input('k-died-1')), 'job-died-1');
+      const replay = await service.submit(input('k-died-1'));
+      expect(replay).toMatchObject({ jobId: 'job-died-1', status: 'QUEUED' });
+      expect(await jobs.get('job-died-1')).toMatchObject({ status: 'QUEUED', connectorId: 'svc-replay', payload: { n: 1 } });
+      expect(sent()).toEqual(['job-died-1']);
+    });
+
+    test('died after writing the job: the job is queued', async () => {
+      await jobs.claimIdempotencyKey('k-died-2', requestHash(input('k-died-2')), 'job-died-2');
+      const now = new Date().toISOString();
+      await jobs.create({ jobId: 'job-died-2', connectorId: 'svc-replay', operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: { n: 1 } });
+      expect(await service.submit(input('k-died-2'))).toMatchObject({ jobId: 'job-died-2', created: false });
+      expect(sent()).toEqual(['job-died-2']);
+    });
+
+    test('a job that runs, ran, or waits for a deferred retry is not queued again', async () => {
+      const first = await service.submit(input('k-alive'));
+      expect(sent()).toEqual([first.jobId]);
+      await jobs.startRun(first.jobId, new Date(Date.now() + 60_000));
+      await service.submit(input('k-alive'));
+      await jobs.recordDeferredRetry(first.jobId, 1, { code: 'UPSTREAM_HTTP_ERROR', message: '503', retryable: true }, new Date(Date.now() + 30_000));
+      await service.submit(input('k-alive'));
+      await jobs.succeed(first.jobId, 2, { statusCode: 200, data: 'ok' });
+      await service.submit(input('k-alive'));
+      expect(sent()).toEqual([first.jobId]);
+    });
   });
 
   test('request hash ignores key order but not values', () => {
