@@ -78,27 +78,41 @@ export class JobStore {
    * (that worker died), the job may be run again.
    */
   async startRun(jobId: string, leaseUntil: Date): Promise<{ job: Job } | { ended: Job } | { busy: Job } | { missing: true }> {
-    const now = this.isoNow();
+    // `leaseUntil` exists exactly while a job is RUNNING (every other transition removes it),
+    // so "QUEUED, or RUNNING under a lease that has passed" needs no nesting: dynalite's
+    // expression parser costs far more per job with parentheses.
+    const started = await this.start(jobId, leaseUntil, '#s = :queued OR leaseUntil < :now');
+    if (started) return { job: started };
+    // The rare path: find out why (dynalite does not return the item with the failure).
+    const job = await this.get(jobId);
+    if (!job) return { missing: true };
+    if (job.status === 'SUCCEEDED' || job.status === 'FAILED') return { ended: job };
+    if (job.status === 'RUNNING' && job.leaseUntil === undefined) {
+      // Started before runs had leases: its worker's invocation is long over.
+      const taken = await this.start(jobId, leaseUntil, '#s = :running AND attribute_not_exists(leaseUntil)');
+      if (taken) return { job: taken };
+    }
+    return { busy: job };
+  }
+
+  private async start(jobId: string, leaseUntil: Date, condition: string): Promise<Job | undefined> {
     try {
       const { Attributes } = await this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(jobId),
           UpdateExpression: 'SET #s = :running, updatedAt = :now, leaseUntil = :lease REMOVE nextAttemptAt',
-          ConditionExpression: 'attribute_exists(pk) AND (#s = :queued OR (#s = :running AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)))',
+          ConditionExpression: condition,
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: values({ ':running': 'RUNNING', ':queued': 'QUEUED', ':now': now, ':lease': leaseUntil.toISOString() }),
+          ExpressionAttributeValues: values({ ':running': 'RUNNING', ...(condition.includes(':queued') && { ':queued': 'QUEUED' }), ':now': this.isoNow(), ':lease': leaseUntil.toISOString() }),
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return { job: toJob(Attributes!) };
+      return toJob(Attributes!);
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return undefined;
     }
-    // The rare path: find out why (dynalite does not return the item with the failure).
-    const job = await this.get(jobId);
-    if (!job) return { missing: true };
-    return job.status === 'SUCCEEDED' || job.status === 'FAILED' ? { ended: job } : { busy: job };
   }
 
   /** Gives a run back before anything was called (our own infrastructure failed), so a redelivery may start at once. */

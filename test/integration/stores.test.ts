@@ -85,6 +85,9 @@ describe('JobStore', () => {
     expect('job' in (await store.startRun('j-lease', new Date(Date.now() - 1000)))).toBe(true);
     const again = await store.startRun('j-lease', new Date(Date.now() + 60_000));
     expect('job' in again).toBe(true);
+    // A job left RUNNING before runs had leases is taken over too.
+    await store.create({ ...job('j-legacy'), status: 'RUNNING' });
+    expect(await store.startRun('j-legacy', new Date(Date.now() + 60_000))).toEqual({ job: expect.objectContaining({ status: 'RUNNING', leaseUntil: expect.any(String) }) });
   });
 
   test('results with integers beyond 2^53 (as upstream JSON may carry) are stored and read back', async () => {
