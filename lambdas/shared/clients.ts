@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { intEnv } from './env';
 
 /**
  * The SDK clients, created once per process and reused across invocations.
@@ -13,16 +14,28 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 // half the client CPU per call. lib-dynamodb's document commands cannot be
 // cached that way (their handler is bound to the first command), so the
 // document client gets its own uncached client; the hot path (JobStore) uses `dynamoDb`.
-export const dynamoDb = new DynamoDBClient({ cacheMiddleware: true });
-export const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+//
+// Every call is bounded: a connection that hangs fails within seconds (the SDK
+// then retries it) instead of running into the Lambda timeout, which would skip
+// the code that records the failure (e.g. a job that could not be queued is
+// marked FAILED, not left QUEUED with no message).
+// (requestTimeout only warns unless throwOnRequestTimeout is set; the option is checked by a test.)
+const requestHandler = {
+  connectionTimeout: intEnv('SDK_CONNECTION_TIMEOUT_MS', 3_000, { min: 100, max: 60_000 }),
+  requestTimeout: intEnv('SDK_REQUEST_TIMEOUT_MS', 5_000, { min: 100, max: 300_000 }),
+  throwOnRequestTimeout: true,
+};
+export const dynamoDb = new DynamoDBClient({ cacheMiddleware: true, requestHandler });
+export const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler }), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
 });
 // The queue URL only names the queue; requests go to the configured endpoint
 // (an emulator's queue URLs carry a host name that does not resolve).
-export const sqs = new SQSClient({ useQueueUrlAsEndpoint: false, cacheMiddleware: true });
-export const ssm = new SSMClient({});
+export const sqs = new SQSClient({ useQueueUrlAsEndpoint: false, cacheMiddleware: true, requestHandler });
+export const ssm = new SSMClient({ requestHandler });
 // Path-style addressing and checksums only when required keep presigned URLs
 // valid for plain HTTP clients (curl, browsers, Apex) and for the local emulator.
+// S3 keeps the SDK's defaults: completing a large multipart upload can legitimately take long.
 export const s3 = new S3Client({
   forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
   requestChecksumCalculation: 'WHEN_REQUIRED',

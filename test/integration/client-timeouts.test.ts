@@ -1,0 +1,62 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { CalloutService } from '../../lambdas/domain/callout-service';
+import { ConnectorStore } from '../../lambdas/domain/connector-store';
+import { JobQueue } from '../../lambdas/domain/job-queue';
+import { JobStore } from '../../lambdas/domain/job-store';
+import { connectorSchema } from '../../lambdas/connectors/schema';
+import { startDynamo } from '../support/dynamo';
+
+/**
+ * The Lambdas' SDK clients (lambdas/shared/clients.ts) bound every call: an SQS
+ * endpoint that accepts connections and never answers makes the enqueue fail in
+ * seconds, so the controller records the job as FAILED instead of hanging until
+ * the Lambda timeout kills it with the job QUEUED and no message.
+ */
+let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+let silent: Server;
+const sockets = new Set<Socket>();
+
+beforeAll(async () => {
+  dynamo = await startDynamo();
+  silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+});
+
+// Jest workers run several test files in one process: give the environment back as found.
+const savedEnv = { ...process.env };
+
+afterAll(async () => {
+  process.env = savedEnv;
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => silent.close(r));
+  await dynamo.stop();
+});
+
+test('an SQS endpoint that never answers fails the enqueue in seconds and the job is recorded FAILED', async () => {
+  const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_SQS: endpoint,
+    SDK_REQUEST_TIMEOUT_MS: '300',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+  let clients!: typeof import('../../lambdas/shared/clients');
+  jest.isolateModules(() => {
+    clients = require('../../lambdas/shared/clients');
+  });
+  const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
+  await connectors.put(connectorSchema.parse({ connectorId: 'slow-queue', type: 'rest', baseUrl: 'http://127.0.0.1:1', operations: { op: { method: 'POST', path: '/x' } } }));
+  const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
+  const service = new CalloutService({ connectors, jobs, queue: new JobQueue(clients.sqs, `${endpoint}/000000000000/jobs`), logger: { error: () => undefined }, newId: () => 'job-hung-queue' });
+
+  // Without request timeouts this never settles and the test times out.
+  await expect(service.submit({ connectorId: 'slow-queue', operation: 'op', payload: {} })).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE', httpStatus: 503 });
+  expect(await jobs.get('job-hung-queue')).toMatchObject({ status: 'FAILED', error: { code: 'QUEUE_UNAVAILABLE', retryable: true } });
+  clients.sqs.destroy();
+}, 15_000);
