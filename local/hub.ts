@@ -14,7 +14,9 @@ import type { LocalHubState } from './state';
  * The whole crm-bridge pipeline in one process, on embedded emulators reached
  * over HTTP by the real AWS SDK clients: dynalite (DynamoDB), fauxqs (SQS, S3),
  * a local SSM endpoint; the real controller and worker handlers behind a
- * local API Gateway and a local SQS event source.
+ * local API Gateway and a local SQS event source. The API runs in the main
+ * thread; the emulators and the worker (with its event source) each run in a
+ * worker thread (see `threads`).
  */
 export interface HubOptions {
   /** API port; 0 picks a free one. @default 3000 */
