@@ -24,11 +24,18 @@ export interface PollerOptions {
   onError?: (err: unknown) => void;
 }
 
-/** Messages the poller holds beyond what free invocation slots take at once: one receive's worth. */
-const PREFETCH = 10;
+/**
+ * Messages the poller holds beyond what free invocation slots take at once: two
+ * receives' worth, so that at the cap a full receive (10) is asked for while
+ * ten are still in hand, and a slot that frees up never waits for one. Never
+ * more than the cap itself: a held message's visibility timeout is running.
+ */
+const PREFETCH = 20;
+/** A receive asks for at least this many messages (unless nothing is in hand): one per freed slot would cost a request each. */
+const MIN_RECEIVE = 10;
 const RECEIVERS = 3;
-/** Deletes wait this long for more to batch with (a finished job's message may linger that long). */
-const DELETE_BATCH_WINDOW_MS = 20;
+/** Deletes wait this long for more to batch with (a finished job's message lingers that long; its visibility timeout is minutes). */
+const DELETE_BATCH_WINDOW_MS = 50;
 
 export class SqsPoller {
   private running = false;
@@ -47,7 +54,13 @@ export class SqsPoller {
   inFlight = 0;
   peakInFlight = 0;
 
-  constructor(private readonly opts: PollerOptions) {}
+  private readonly prefetch: number;
+  private readonly minReceive: number;
+
+  constructor(private readonly opts: PollerOptions) {
+    this.prefetch = Math.min(PREFETCH, opts.maxConcurrency * opts.batchSize);
+    this.minReceive = Math.min(MIN_RECEIVE, this.prefetch);
+  }
 
   start(): void {
     this.running = true;
@@ -104,13 +117,17 @@ export class SqsPoller {
 
   /**
    * How many more messages to receive: enough to fill every free invocation
-   * slot plus one receive's worth held ready, so a slot that frees up starts
-   * the next message at once and receives stay batched (up to 10) even when
-   * the cap is reached and slots free up one at a time.
+   * slot plus `prefetch` held ready, so a slot that frees up starts the next
+   * message at once; asked for only once at least `minReceive` are wanted, so
+   * receives stay batched even when the cap is reached and slots free up one
+   * at a time.
    */
   private room(): number {
     const { maxConcurrency, batchSize } = this.opts;
-    return (maxConcurrency - this.inFlight) * batchSize + PREFETCH - this.buffer.length - this.requested;
+    const outstanding = this.buffer.length + this.requested;
+    const room = (maxConcurrency - this.inFlight) * batchSize + this.prefetch - outstanding;
+    // Wait until a whole receive's worth is wanted, unless nothing is in hand or on its way.
+    return room >= this.minReceive || outstanding === 0 ? room : 0;
   }
 
   private wakeReceivers(): void {
