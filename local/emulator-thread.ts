@@ -1,8 +1,8 @@
-import { startEmulators, type EmulatorEndpoints } from './emulators';
+import { startEmulatorGroup, type EmulatorEndpoints, type EmulatorGroup } from './emulators';
 import { serveThread } from './thread';
 
-/** Thread entry: the emulators, reporting their endpoints to the hub. */
-serveThread<void, EmulatorEndpoints>(async () => {
-  const emulators = await startEmulators();
+/** Thread entry: one group of emulators (see EMULATOR_GROUPS), reporting its endpoints to the hub. */
+serveThread<EmulatorGroup, Partial<EmulatorEndpoints>>(async (group) => {
+  const emulators = await startEmulatorGroup(group);
   return { ready: emulators.endpoints, stop: () => emulators.stop() };
 });

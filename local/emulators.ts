@@ -9,7 +9,7 @@ import { startThread } from './thread';
  * and the local SSM endpoint, each an HTTP server on 127.0.0.1 that the real
  * SDK clients reach over HTTP.
  *
- * By default they run in a worker thread of the hub process: on AWS these
+ * By default they run in worker threads of the hub process: on AWS these
  * services do not share a CPU with the Lambdas, and in one thread their
  * request handling (dynalite parses and validates every call) competes with
  * the handlers for the same core. Still one process: Ctrl-C stops it all.
@@ -40,42 +40,72 @@ function close(server: Server): Promise<void> {
   });
 }
 
-/** Starts the emulators in the calling thread. */
-export async function startEmulators(): Promise<Emulators> {
-  const stops: Array<() => Promise<void>> = [];
-  const stop = async () => {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
-  };
-  try {
+/** What one emulator thread serves: dynalite alone, or fauxqs (SQS, S3) with the SSM endpoint. */
+export const EMULATOR_GROUPS = {
+  async dynamodb(stops: Array<() => Promise<void>>): Promise<Pick<EmulatorEndpoints, 'dynamodb'>> {
     const ddbServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     const ddbPort = await listen(ddbServer);
     stops.push(() => close(ddbServer));
+    return { dynamodb: `http://127.0.0.1:${ddbPort}` };
+  },
+  async queues(stops: Array<() => Promise<void>>): Promise<Pick<EmulatorEndpoints, 'sqs' | 's3' | 'ssm'>> {
     // fauxqs is ESM-only.
     const { startFauxqs } = await import('fauxqs');
     const fauxqs = await startFauxqs({ port: 0, logger: false });
     stops.push(() => fauxqs.stop());
     const ssm = await startLocalSsm();
     stops.push(() => close(ssm.server));
-    return {
-      endpoints: {
-        dynamodb: `http://127.0.0.1:${ddbPort}`,
-        sqs: `http://127.0.0.1:${fauxqs.port}`,
-        s3: `http://127.0.0.1:${fauxqs.port}`,
-        ssm: ssm.endpoint,
-      },
-      stop,
-    };
+    return { sqs: `http://127.0.0.1:${fauxqs.port}`, s3: `http://127.0.0.1:${fauxqs.port}`, ssm: ssm.endpoint };
+  },
+};
+export type EmulatorGroup = keyof typeof EMULATOR_GROUPS;
+
+/** Runs `start` with a list of stops; on failure, stops what it started and rethrows. */
+async function started<T>(start: (stops: Array<() => Promise<void>>) => Promise<T>): Promise<{ value: T; stop(): Promise<void> }> {
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    return { value: await start(stops), stop };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-/** Starts the emulators in a worker thread of this process (see emulator-thread.ts). */
+/** Starts one group of emulators in the calling thread (see emulator-thread.ts). */
+export async function startEmulatorGroup(group: EmulatorGroup): Promise<{ endpoints: Partial<EmulatorEndpoints>; stop(): Promise<void> }> {
+  const { value, stop } = await started((stops): Promise<Partial<EmulatorEndpoints>> => EMULATOR_GROUPS[group](stops));
+  return { endpoints: value, stop };
+}
+
+/** Starts every emulator in the calling thread. */
+export async function startEmulators(): Promise<Emulators> {
+  const { value, stop } = await started(async (stops) => ({ ...(await EMULATOR_GROUPS.dynamodb(stops)), ...(await EMULATOR_GROUPS.queues(stops)) }));
+  return { endpoints: value, stop };
+}
+
+/**
+ * Starts the emulators in two worker threads of this process: DynamoDB in one,
+ * SQS/S3/SSM in the other, so a burst of requests to one service does not
+ * queue the other's behind it (on AWS they are separate services).
+ */
 export async function startEmulatorsThread(onFatal: (err: Error) => void): Promise<Emulators> {
-  const thread = await startThread<EmulatorEndpoints>('emulator-thread.ts', undefined, (event) => {
+  const onEvent = (event: unknown) => {
     const { fatal } = event as { fatal?: string };
     if (fatal !== undefined) onFatal(new Error(fatal));
-  });
-  return { endpoints: thread.ready, stop: () => thread.stop() };
+  };
+  const [dynamodb, queues] = await Promise.allSettled([
+    startThread<Pick<EmulatorEndpoints, 'dynamodb'>>('emulator-thread.ts', 'dynamodb' satisfies EmulatorGroup, onEvent),
+    startThread<Pick<EmulatorEndpoints, 'sqs' | 's3' | 'ssm'>>('emulator-thread.ts', 'queues' satisfies EmulatorGroup, onEvent),
+  ]);
+  const stop = async () => {
+    await Promise.all([dynamodb, queues].map((t) => (t.status === 'fulfilled' ? t.value.stop() : undefined)));
+  };
+  if (dynamodb.status === 'rejected' || queues.status === 'rejected') {
+    await stop();
+    throw dynamodb.status === 'rejected' ? dynamodb.reason : (queues as PromiseRejectedResult).reason;
+  }
+  return { endpoints: { ...dynamodb.value.ready, ...queues.value.ready }, stop };
 }
