@@ -1,6 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { parseRetryAfter } from '../domain/retry-policy';
 import { UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from './errors';
+import type { HttpFetch, HttpInit } from './transport';
 import type { ResultEnvelope } from './types';
 
 /**
@@ -40,11 +41,14 @@ function originOf(url: string): string {
   }
 }
 
-export async function send(fetchFn: typeof fetch, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+/** One call with the connector's timeout (fetch follows redirects by default). */
+export async function send(fetchFn: HttpFetch, url: string, init: Omit<HttpInit, 'signal'>, timeoutMs: number): Promise<Response> {
   try {
-    return await fetchFn(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+    return await fetchFn(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     if (isTimeoutOrAbort(err)) throw new UpstreamTimeoutError(timeoutMs);
+    // nodeFetch reads the body before it resolves.
+    if (nameOf(err) === 'AnswerBrokenError') throw new UpstreamNetworkError(`The answer of ${originOf(url)} broke off: ${reasonOf(err)}`, err);
     throw new UpstreamNetworkError(`Could not reach ${originOf(url)}: ${reasonOf(err)}`, err);
   }
 }

@@ -1,5 +1,6 @@
 import { UpstreamError } from './errors';
 import { readBody, send } from './http';
+import type { HttpFetch } from './transport';
 import { parseRetryAfter } from '../domain/retry-policy';
 
 /**
@@ -37,7 +38,7 @@ export class TokenCache {
     return JSON.stringify([c.tokenUrl, c.clientId, c.scope ?? '', c.audience ?? '']);
   }
 
-  async get(c: ClientCredentials, fetchFn: typeof fetch, timeoutMs: number): Promise<string> {
+  async get(c: ClientCredentials, fetchFn: HttpFetch, timeoutMs: number): Promise<string> {
     const key = this.key(c);
     const cached = this.tokens.get(key);
     if (cached && cached.expiresAt - EXPIRY_MARGIN_MS > this.now()) return cached.accessToken;
@@ -57,7 +58,7 @@ export class TokenCache {
     if (this.tokens.get(key)?.accessToken === accessToken) this.tokens.delete(key);
   }
 
-  private async request(c: ClientCredentials, fetchFn: typeof fetch, timeoutMs: number): Promise<CachedToken> {
+  private async request(c: ClientCredentials, fetchFn: HttpFetch, timeoutMs: number): Promise<CachedToken> {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (c.scope) form.set('scope', c.scope);
     if (c.audience) form.set('audience', c.audience);

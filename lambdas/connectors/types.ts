@@ -1,4 +1,5 @@
 import type { Connector, ConnectorOf, ConnectorType } from './schema';
+import type { HttpFetch } from './transport';
 
 /** The standard result envelope every wrapper returns; stored as the job's `result`. */
 export interface ResultEnvelope {
@@ -24,7 +25,7 @@ export interface CallRequest<C extends Connector = Connector> {
 
 export interface WrapperDeps {
   secrets: SecretSource;
-  fetch: typeof fetch;
+  fetch: HttpFetch;
 }
 
 /** A data wrapper: builds the outgoing request, calls the service, returns the envelope or throws an UpstreamError. */

@@ -3,6 +3,7 @@ import type { Connection, HttpRequest, HttpResponse } from 'jsforce/core';
 import { parseRetryAfter } from '../../domain/retry-policy';
 import { UpstreamError } from '../errors';
 import { readBody, send } from '../http';
+import type { HttpFetch } from '../transport';
 import type { WrapperDeps } from '../types';
 import type { SalesforceConnector } from './schema';
 import { resolveCredentials, sessionCache, type SalesforceSession, type SessionCache } from './session';
@@ -38,7 +39,7 @@ class FetchTransport {
 
   constructor(
     private readonly StreamPromise: typeof import('jsforce/core').StreamPromise,
-    private readonly fetchFn: typeof fetch,
+    private readonly fetchFn: HttpFetch,
     private readonly timeoutMs: number,
   ) {}
 

@@ -2,6 +2,7 @@ import { sign } from 'node:crypto';
 import { parseRetryAfter } from '../../domain/retry-policy';
 import { RequestPreparationError, UpstreamError } from '../errors';
 import { readBody, send } from '../http';
+import type { HttpFetch } from '../transport';
 import type { WrapperDeps } from '../types';
 import { resolveValue } from '../values';
 import type { SalesforceConnector } from './schema';
@@ -87,7 +88,7 @@ export class SessionCache {
     return JSON.stringify(c.flow === 'jwtBearer' ? [c.tokenUrl, c.flow, c.clientId, c.username, c.audience] : [c.tokenUrl, c.flow, c.clientId]);
   }
 
-  async get(c: SalesforceCredentials, fetchFn: typeof fetch, timeoutMs: number): Promise<SalesforceSession> {
+  async get(c: SalesforceCredentials, fetchFn: HttpFetch, timeoutMs: number): Promise<SalesforceSession> {
     const key = this.key(c);
     const cached = this.sessions.get(key);
     if (cached) return cached;
@@ -111,7 +112,7 @@ export class SessionCache {
     this.sessions.clear();
   }
 
-  private async login(c: SalesforceCredentials, fetchFn: typeof fetch, timeoutMs: number): Promise<SalesforceSession> {
+  private async login(c: SalesforceCredentials, fetchFn: HttpFetch, timeoutMs: number): Promise<SalesforceSession> {
     const form =
       c.flow === 'clientCredentials'
         ? new URLSearchParams({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret })

@@ -2,6 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UpstreamError } from '../../../lambdas/connectors/errors';
 import { isTimeoutOrAbort, send } from '../../../lambdas/connectors/http';
+import { nodeFetch, type HttpFetch } from '../../../lambdas/connectors/transport';
 import { restWrapper } from '../../../lambdas/connectors/rest/wrapper';
 import type { RestConnector } from '../../../lambdas/connectors/rest/schema';
 import { parseConnector } from '../../../lambdas/connectors/schema';
@@ -9,9 +10,10 @@ import { isRetryable } from '../../../lambdas/domain/retry-policy';
 import { toJobError } from '../../../lambdas/domain/job-runner';
 
 /**
- * Transport failures of the real global fetch, caught in-process under jest.
- * fetch (undici) throws DOMExceptions and TypeErrors from Node's own realm, which
- * fail `instanceof Error` inside jest's sandbox: the mapping must go by `name`.
+ * Transport failures of the real global fetch and of the worker's nodeFetch,
+ * caught in-process under jest. fetch throws DOMExceptions and TypeErrors from
+ * Node's own realm, which fail `instanceof Error` inside jest's sandbox: the
+ * mapping must go by `name`.
  */
 const TIMEOUT_MS = 150;
 
@@ -59,8 +61,7 @@ function restConnector(): RestConnector {
   return parsed.connector;
 }
 
-const deps = { fetch, secrets: { get: async () => 'unused' } };
-const call = (operationName: string) => restWrapper.call({ connector: restConnector(), operationName, payload: {}, jobId: 'job-1' }, deps);
+const call = (fetchFn: HttpFetch, operationName: string) => restWrapper.call({ connector: restConnector(), operationName, payload: {}, jobId: 'job-1' }, { fetch: fetchFn, secrets: { get: async () => 'unused' } });
 
 async function caught(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -71,17 +72,21 @@ async function caught(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-describe('fetch transport errors, in-process with the real fetch', () => {
-  test('the premise: fetch rejects with a TimeoutError that is not an instanceof Error here', async () => {
-    const err = await caught(fetch(`${base}/slow-headers`, { signal: AbortSignal.timeout(TIMEOUT_MS) }));
-    expect((err as { name?: string }).name).toBe('TimeoutError');
-    expect(err instanceof Error).toBe(false); // why the old `instanceof Error` check mapped it to UPSTREAM_NETWORK_ERROR
-    expect(isTimeoutOrAbort(err)).toBe(true);
-  });
+test('the premise: fetch rejects with a TimeoutError that is not an instanceof Error here', async () => {
+  const err = await caught(fetch(`${base}/slow-headers`, { signal: AbortSignal.timeout(TIMEOUT_MS) }));
+  expect((err as { name?: string }).name).toBe('TimeoutError');
+  expect(err instanceof Error).toBe(false); // why the old `instanceof Error` check mapped it to UPSTREAM_NETWORK_ERROR
+  expect(isTimeoutOrAbort(err)).toBe(true);
+});
 
+
+describe.each([
+  ['the real fetch', fetch as HttpFetch],
+  ['nodeFetch (the worker\'s)', nodeFetch],
+])('transport errors, in-process with %s', (_name, fetchFn) => {
   test('send: no answer within timeoutMs is UPSTREAM_TIMEOUT, and retryable', async () => {
     const started = Date.now();
-    const err = await caught(send(fetch, `${base}/slow-headers`, { method: 'GET' }, TIMEOUT_MS));
+    const err = await caught(send(fetchFn, `${base}/slow-headers`, { method: 'GET' }, TIMEOUT_MS));
     expect(Date.now() - started).toBeLessThan(5000);
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err).toMatchObject({ code: 'UPSTREAM_TIMEOUT', message: `The service did not answer within ${TIMEOUT_MS} ms (connector timeoutMs)` });
@@ -89,23 +94,23 @@ describe('fetch transport errors, in-process with the real fetch', () => {
   });
 
   test('REST wrapper: a service that never answers ends as a retryable UPSTREAM_TIMEOUT job error', async () => {
-    const err = await caught(call('headers'));
+    const err = await caught(call(fetchFn, 'headers'));
     expect(toJobError(err)).toEqual({ code: 'UPSTREAM_TIMEOUT', message: `The service did not answer within ${TIMEOUT_MS} ms (connector timeoutMs)`, retryable: true });
   });
 
   test('REST wrapper: a body that stops arriving is UPSTREAM_TIMEOUT too, not a worker error', async () => {
-    const err = await caught(call('body'));
+    const err = await caught(call(fetchFn, 'body'));
     expect(toJobError(err)).toMatchObject({ code: 'UPSTREAM_TIMEOUT', retryable: true });
   });
 
   test('REST wrapper: a connection lost mid-body is a retryable UPSTREAM_NETWORK_ERROR', async () => {
-    const err = await caught(call('broken'));
+    const err = await caught(call(fetchFn, 'broken'));
     expect(toJobError(err)).toMatchObject({ code: 'UPSTREAM_NETWORK_ERROR', retryable: true });
     expect((err as Error).message).toMatch(/^The answer of http:\/\/127\.0\.0\.1:\d+ broke off: /);
   });
 
   test('REST wrapper: a fast answer is unaffected', async () => {
-    await expect(call('fast')).resolves.toEqual({ statusCode: 200, data: { ok: true } });
+    await expect(call(fetchFn, 'fast')).resolves.toEqual({ statusCode: 200, data: { ok: true } });
   });
 
   test('a refused connection is a retryable UPSTREAM_NETWORK_ERROR naming the cause', async () => {
@@ -114,7 +119,7 @@ describe('fetch transport errors, in-process with the real fetch', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const err = await caught(send(fetch, `http://127.0.0.1:${port}/x`, { method: 'GET' }, TIMEOUT_MS));
+    const err = await caught(send(fetchFn, `http://127.0.0.1:${port}/x`, { method: 'GET' }, TIMEOUT_MS));
     expect(err).toMatchObject({ code: 'UPSTREAM_NETWORK_ERROR' });
     expect((err as Error).message).toMatch(new RegExp(`^Could not reach http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
     expect(isRetryable(err)).toBe(true);
