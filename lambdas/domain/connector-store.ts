@@ -11,10 +11,13 @@ export interface ConnectorSource {
  * admin broke by hand fails with a message naming the field, not deep in a wrapper.
  * Found rows are cached for `cacheTtlMs` per warm Lambda: a row change takes
  * effect within that time, without a redeploy. Misses are not cached, so a
- * newly added connector works at once.
+ * newly added connector works at once. Concurrent reads of one row share one
+ * request: when the entry expires, the worker's 25 jobs in flight would
+ * otherwise read it 25 times at once.
  */
 export class ConnectorStore implements ConnectorSource {
   private readonly cache = new Map<string, { connector: Connector; expires: number }>();
+  private readonly reading = new Map<string, Promise<Connector | undefined>>();
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -26,6 +29,15 @@ export class ConnectorStore implements ConnectorSource {
   async get(connectorId: string): Promise<Connector | undefined> {
     const cached = this.cache.get(connectorId);
     if (cached && cached.expires > this.now()) return cached.connector;
+    let read = this.reading.get(connectorId);
+    if (!read) {
+      read = this.read(connectorId).finally(() => this.reading.delete(connectorId));
+      this.reading.set(connectorId, read);
+    }
+    return read;
+  }
+
+  private async read(connectorId: string): Promise<Connector | undefined> {
     const Item = await this.getRaw(connectorId);
     if (!Item) {
       this.cache.delete(connectorId);

@@ -24,6 +24,28 @@ beforeAll(async () => {
 afterAll(async () => dynamo.stop());
 
 describe('ConnectorStore', () => {
+  test('concurrent reads of one row share one request; the next read after the TTL reads again', async () => {
+    let now = 1_000;
+    const store = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 5_000, () => now);
+    await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: row('shared') }));
+    const send = jest.spyOn(dynamo.db, 'send');
+    try {
+      const all = await Promise.all(Array.from({ length: 25 }, () => store.get('shared')));
+      expect(all.every((c) => c?.connectorId === 'shared')).toBe(true);
+      expect(send).toHaveBeenCalledTimes(1);
+      now += 6_000;
+      await Promise.all([store.get('shared'), store.get('shared')]);
+      expect(send).toHaveBeenCalledTimes(2);
+      // A failed read is not shared with later ones.
+      (send as jest.SpyInstance).mockRejectedValueOnce(new Error('throttled'));
+      now += 6_000;
+      await expect(store.get('shared')).rejects.toThrow('throttled');
+      await expect(store.get('shared')).resolves.toMatchObject({ connectorId: 'shared' });
+    } finally {
+      send.mockRestore();
+    }
+  });
+
   test('validates rows on read, applies defaults, and caches for the TTL', async () => {
     let now = 1_000;
     const store = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 5_000, () => now);
