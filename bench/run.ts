@@ -12,6 +12,7 @@ const program = new Command('bench')
   .option('--latency <ms>', 'fixed upstream latency L', '100')
   .option('--concurrency <c>', 'worker cap C', '25')
   .option('--submit-concurrency <n>', 'concurrent API clients', '50')
+  .option('--warmup-rounds <n>', 'saturated rounds before the measured one (JIT warm-up)', '2')
   .option('--file-mb <n>', 'file size for the files benchmark', '200')
   .option('--only <part>', 'callouts | bundles | files')
   .option('--profile <dir>', 'write a CPU profile of the hub (callouts) into this directory')
@@ -21,7 +22,7 @@ async function main() {
   const o = program.opts();
   const want = (part: string) => !o.only || o.only === part;
   if (want('callouts')) {
-    await runCalloutBench({ jobs: Number(o.jobs), latencyMs: Number(o.latency), concurrency: Number(o.concurrency), submitConcurrency: Number(o.submitConcurrency), profileDir: o.profile });
+    await runCalloutBench({ jobs: Number(o.jobs), latencyMs: Number(o.latency), concurrency: Number(o.concurrency), submitConcurrency: Number(o.submitConcurrency), warmupRounds: Number(o.warmupRounds), profileDir: o.profile });
   }
   if (want('files')) await runFilesBench(Number(o.fileMb));
   if (want('bundles')) runBundleBench();
