@@ -2,6 +2,7 @@ import { RequestPreparationError, UpstreamError } from '../../lambdas/connectors
 import { salesforceConnectorSchema, type SalesforceConnector } from '../../lambdas/connectors/salesforce/schema';
 import { sessionCache } from '../../lambdas/connectors/salesforce/session';
 import { salesforceWrapper } from '../../lambdas/connectors/salesforce/wrapper';
+import { nodeFetch } from '../../lambdas/connectors/transport';
 import type { WrapperDeps } from '../../lambdas/connectors/types';
 import { isRetryable } from '../../lambdas/domain/retry-policy';
 import { generateTestKeyPair, startFakeSalesforce, type FakeSalesforce } from '../support/fake-salesforce';
@@ -15,7 +16,7 @@ let sf: FakeSalesforce;
 const secrets: Record<string, string> = { 'client-secret': CLIENT_SECRET, 'private-key': keys.privateKeyPem, 'wrong-key': otherKeys.privateKeyPem, username: 'integration@acme.test' };
 const deps: WrapperDeps = {
   secrets: { get: async (_c, name) => secrets[name]! },
-  fetch: globalThis.fetch,
+  fetch: nodeFetch, // the worker's transport
 };
 
 const operations = {
@@ -142,6 +143,17 @@ describe('operations', () => {
     await call(c, 'updateAccount', { Id: id, Name: 'Acme Corp' }, '001000000000000999');
     expect(sf.records.get(id)).toMatchObject({ Name: 'Acme Corp' });
     expect(sf.calls.at(-1)).toMatchObject({ method: 'PATCH', path: `/sobjects/Account/${id}`, body: { Name: 'Acme Corp' } });
+  });
+
+  test('fields named "type" or "attributes" reach Salesforce (jsforce\'s record helpers would drop them)', async () => {
+    const c = connector();
+    const created = await call(c, 'createAccount', { Name: 'Typed', type: 'Prospect' });
+    expect(sf.calls.at(-1)).toMatchObject({ method: 'POST', path: '/sobjects/Account', body: { Name: 'Typed', type: 'Prospect' } });
+    const id = (created.data as { id: string }).id;
+    await call(c, 'updateAccount', { type: 'Customer', attributes: 'kept' }, id);
+    expect(sf.calls.at(-1)).toMatchObject({ method: 'PATCH', path: `/sobjects/Account/${id}`, body: { type: 'Customer', attributes: 'kept' } });
+    await call(c, 'upsertContact', { Ext_Id__c: 'T-1', LastName: 'Doe', type: 'Partner' });
+    expect(sf.calls.at(-1)).toMatchObject({ method: 'PATCH', path: '/sobjects/Contact/Ext_Id__c/T-1', body: { LastName: 'Doe', type: 'Partner' } });
   });
 
   test('upsert by external id: created first, updated next; the id is URL-encoded', async () => {

@@ -79,16 +79,29 @@ export function prepareAction(op: SalesforceOperation, input: unknown, recordId:
   }
 }
 
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/**
+ * The record calls go to the REST API directly, not through jsforce's
+ * sobject().create/update/upsert: those drop any field named "type" or
+ * "attributes" from the record (Account.Type sent as "type" would vanish
+ * without an error). The answers are the same SaveResults jsforce returns.
+ */
 async function run(conn: Connection, p: Prepared): Promise<unknown> {
   switch (p.action) {
     case 'create':
     case 'publishEvent':
-      return conn.sobject(p.sobject).create(p.fields);
+      return conn.request({ method: 'POST', url: `/sobjects/${p.sobject}`, body: JSON.stringify(p.fields), headers: JSON_HEADERS });
     case 'update':
-      return conn.sobject(p.sobject).update({ ...p.fields, Id: p.id });
+      return conn.request(
+        { method: 'PATCH', url: `/sobjects/${p.sobject}/${p.id}`, body: JSON.stringify(p.fields), headers: JSON_HEADERS },
+        { noContentResponse: { id: p.id, success: true, errors: [] } },
+      );
     case 'upsert':
-      // jsforce puts the value into the URL path unencoded and leaves it out of the body.
-      return conn.sobject(p.sobject).upsert({ ...p.fields, [p.externalIdField]: encodeURIComponent(p.externalId) }, p.externalIdField);
+      return conn.request(
+        { method: 'PATCH', url: `/sobjects/${p.sobject}/${p.externalIdField}/${encodeURIComponent(p.externalId)}`, body: JSON.stringify(p.fields), headers: JSON_HEADERS },
+        { noContentResponse: { success: true, errors: [] } },
+      );
     case 'query':
       return conn.query(p.soql, { autoFetch: true, maxFetch: p.maxRecords });
     case 'composite':
