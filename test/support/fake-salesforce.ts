@@ -72,6 +72,10 @@ export interface FakeSalesforce {
   seed(type: string, fields: Record<string, unknown>): string;
   /** Every access token handed out so far stops working (INVALID_SESSION_ID). */
   expireSessions(): void;
+  /** Data API requests (instance server) wait this long before they are answered. */
+  setLatency(ms: number): void;
+  /** The most data API requests in flight at once since the last reset. */
+  readonly maxInFlight: number;
   /** The next `times` requests (top-level or Composite subrequest) matching "METHOD /path-prefix" get this error. */
   fail(match: string, failure: InjectedFailure, times?: number): void;
   reset(): void;
@@ -436,7 +440,12 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     if (req.method === 'POST' && url.pathname === '/services/oauth2/token') return send(res, token(new URLSearchParams(body), req.headers.authorization));
     send(res, errorAnswer(404, NOT_FOUND));
   });
+  const load = { latencyMs: 0, inFlight: 0, maxInFlight: 0 };
   instanceUrl = await listen(async (req, res) => {
+    load.inFlight += 1;
+    load.maxInFlight = Math.max(load.maxInFlight, load.inFlight);
+    res.on('close', () => (load.inFlight -= 1));
+    if (load.latencyMs > 0) await new Promise((r) => setTimeout(r, load.latencyMs));
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const text = await readBody(req);
     const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(url.pathname);
@@ -469,6 +478,12 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       return id;
     },
     expireSessions: () => tokens.clear(),
+    setLatency(ms) {
+      load.latencyMs = ms;
+    },
+    get maxInFlight() {
+      return load.maxInFlight;
+    },
     fail(match, failure, times = 1) {
       const [method, prefix] = match.split(' ');
       failures.push({ method: method!, prefix: prefix!, failure, left: times });
@@ -480,6 +495,8 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       events.length = 0;
       records.clear();
       tokens.clear();
+      load.maxInFlight = load.inFlight;
+      load.latencyMs = 0;
     },
     close: async () => {
       for (const server of servers) {
