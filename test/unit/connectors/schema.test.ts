@@ -5,10 +5,15 @@ import { connectorJsonSchema, SCHEMA_PATH } from '../../../scripts/export-schema
 
 const docs = readFileSync(join(__dirname, '../../../docs/connectors.md'), 'utf8');
 const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
+const salesforceDocs = ['salesforce-connector.md', 'salesforce-setup.md', 'files.md'].map((f) => readFileSync(join(__dirname, '../../../docs', f), 'utf8'));
 
-/** JSON code blocks that look like connector rows. */
+/** JSON code blocks that look like connector rows (blocks that are fragments of a row, not starting with "{", are left out). */
 function rows(markdown: string): Array<Record<string, unknown>> {
-  return [...markdown.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!)).filter((v) => v && typeof v === 'object' && 'connectorId' in v);
+  return [...markdown.matchAll(/```json\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .filter((block) => block.trimStart().startsWith('{'))
+    .map((block) => JSON.parse(block))
+    .filter((v) => v && typeof v === 'object' && 'connectorId' in v);
 }
 
 test('every example row in docs/connectors.md and the README is valid, one per type at least', () => {
@@ -19,6 +24,15 @@ test('every example row in docs/connectors.md and the README is valid, one per t
   }
   const types = new Set(examples.map((r) => r.type));
   for (const t of connectorSchema.options.map((o) => o.shape.type.value)) expect(types).toContain(t);
+});
+
+test('every example row in the Salesforce and files docs is valid', () => {
+  const examples = salesforceDocs.flatMap(rows);
+  expect(examples.length).toBeGreaterThanOrEqual(3);
+  for (const row of examples) {
+    const parsed = parseConnector(row);
+    expect(parsed.ok ? [] : parsed.errors).toEqual([]);
+  }
 });
 
 test('the committed JSON Schema matches the zod schema (run `npm run schema` after changing it)', () => {

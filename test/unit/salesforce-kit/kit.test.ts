@@ -358,6 +358,33 @@ describe('Salesforce kit: Apex', () => {
   });
 });
 
+describe("the README's Salesforce setup", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Salesforce setup'), readme.indexOf('\n## ', readme.indexOf('## Salesforce setup') + 1));
+  const label = (folder: string, suffix: string, root: string, name: string) => String((xml(join(SRC, folder, `${name}${suffix}`))[root] as Xml).label);
+
+  test('covers both variants with the names Setup shows, and links the full guide', () => {
+    expect(section.length).toBeGreaterThan(500);
+    for (const name of externalCredentials) {
+      expect(section).toContain(`**${label('externalCredentials', '.externalCredential-meta.xml', 'ExternalCredential', name)}**`);
+      for (const principal of principals(ec(name))) expect(section).toContain(`**${principal}**`);
+    }
+    for (const name of namedCredentials) expect(section).toContain(`**${label('namedCredentials', '.namedCredential-meta.xml', 'NamedCredential', name)}**`);
+    for (const name of permissionSets) expect(section).toContain(`**${label('permissionsets', '.permissionset-meta.xml', 'PermissionSet', name)}**`);
+    expect(section).toContain('`ApiKey`');
+    expect(section).toContain('crm-bridge: Call External Service');
+    expect(section).toContain('(docs/salesforce-setup.md)');
+  });
+
+  test('names only stack outputs the CDK stack defines, and all the Salesforce ones', () => {
+    const stack = readFileSync(join(ROOT, 'lib', 'crm-bridge-stack.ts'), 'utf8');
+    const defined = new Set([...stack.matchAll(/new CfnOutput\(this, '(\w+)'/g)].map((m) => m[1]!));
+    for (const output of ['ApiUrl', 'ApiRegion', 'SalesforceRoleArn', 'SalesforceExternalId', 'ApiKeyId']) expect(section).toContain(output);
+    const named = [...section.matchAll(/`(Api\w+|Salesforce\w+)`/g)].map((m) => m[1]!).filter((name) => name !== 'ApiKey'); // ApiKey: the principal's parameter, not an output
+    for (const output of named) expect(defined).toContain(output);
+  });
+});
+
 describe('docs/salesforce-setup.md', () => {
   const guide = readFileSync(join(ROOT, 'docs', 'salesforce-setup.md'), 'utf8');
   const label = (folder: string, suffix: string, root: string, name: string) => String((xml(join(SRC, folder, `${name}${suffix}`))[root] as Xml).label);
