@@ -76,7 +76,7 @@ async function started<T>(start: (stops: Array<() => Promise<void>>) => Promise<
 
 /** Starts one group of emulators in the calling thread (see emulator-thread.ts). */
 export async function startEmulatorGroup(group: EmulatorGroup): Promise<{ endpoints: Partial<EmulatorEndpoints>; stop(): Promise<void> }> {
-  const { value, stop } = await started((stops): Promise<Partial<EmulatorEndpoints>> => EMULATOR_GROUPS[group](stops));
+  const { value, stop } = await started<Partial<EmulatorEndpoints>>((stops) => EMULATOR_GROUPS[group](stops));
   return { endpoints: value, stop };
 }
 
@@ -103,9 +103,13 @@ export async function startEmulatorsThread(onFatal: (err: Error) => void): Promi
   const stop = async () => {
     await Promise.all([dynamodb, queues].map((t) => (t.status === 'fulfilled' ? t.value.stop() : undefined)));
   };
-  if (dynamodb.status === 'rejected' || queues.status === 'rejected') {
+  if (dynamodb.status === 'rejected') {
     await stop();
-    throw dynamodb.status === 'rejected' ? dynamodb.reason : (queues as PromiseRejectedResult).reason;
+    throw dynamodb.reason;
+  }
+  if (queues.status === 'rejected') {
+    await stop();
+    throw queues.reason;
   }
   return { endpoints: { ...dynamodb.value.ready, ...queues.value.ready }, stop };
 }

@@ -41,6 +41,11 @@ function originOf(url: string): string {
   }
 }
 
+/** The service answered, but the answer did not arrive whole: retryable, like any network failure. */
+function brokeOff(url: string, err: unknown): UpstreamNetworkError {
+  return new UpstreamNetworkError(`The answer of ${originOf(url)} broke off: ${reasonOf(err)}`, err);
+}
+
 /** One call with the connector's timeout (fetch follows redirects by default). */
 export async function send(fetchFn: HttpFetch, url: string, init: Omit<HttpInit, 'signal'>, timeoutMs: number): Promise<Response> {
   try {
@@ -48,7 +53,7 @@ export async function send(fetchFn: HttpFetch, url: string, init: Omit<HttpInit,
   } catch (err) {
     if (isTimeoutOrAbort(err)) throw new UpstreamTimeoutError(timeoutMs);
     // nodeFetch reads the body before it resolves.
-    if (nameOf(err) === 'AnswerBrokenError') throw new UpstreamNetworkError(`The answer of ${originOf(url)} broke off: ${reasonOf(err)}`, err);
+    if (nameOf(err) === 'AnswerBrokenError') throw brokeOff(url, err);
     throw new UpstreamNetworkError(`Could not reach ${originOf(url)}: ${reasonOf(err)}`, err);
   }
 }
@@ -64,7 +69,7 @@ export async function readBody<T>(response: Response, timeoutMs: number, read: (
   } catch (err) {
     if (err instanceof UpstreamError) throw err;
     if (isTimeoutOrAbort(err)) throw new UpstreamTimeoutError(timeoutMs);
-    throw new UpstreamNetworkError(`The answer of ${originOf(response.url)} broke off: ${reasonOf(err)}`, err);
+    throw brokeOff(response.url, err);
   }
 }
 

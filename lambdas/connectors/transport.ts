@@ -167,7 +167,7 @@ export const nodeFetch: HttpFetch = async (url, init) => {
   }
   let method = init.method.toUpperCase();
   let headers = { ...DEFAULT_HEADERS, ...lowerCased(init.headers) };
-  let body = init.body === undefined ? undefined : Buffer.from(init.body);
+  let body = typeof init.body === 'string' ? Buffer.from(init.body) : init.body;
   for (let redirects = 0; ; redirects++) {
     if (target.protocol !== 'http:' && target.protocol !== 'https:') throw failed(new Error(`unsupported protocol ${target.protocol}`));
     const answer = await exchange(target, method, headers, body, init.signal);

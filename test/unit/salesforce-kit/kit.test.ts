@@ -358,10 +358,12 @@ describe('Salesforce kit: Apex', () => {
   });
 });
 
+/** The label Setup shows for a metadata file's component. */
+const label = (folder: string, suffix: string, root: string, name: string) => String((xml(join(SRC, folder, `${name}${suffix}`))[root] as Xml).label);
+
 describe("the README's Salesforce setup", () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Salesforce setup'), readme.indexOf('\n## ', readme.indexOf('## Salesforce setup') + 1));
-  const label = (folder: string, suffix: string, root: string, name: string) => String((xml(join(SRC, folder, `${name}${suffix}`))[root] as Xml).label);
 
   test('covers both variants with the names Setup shows, and links the full guide', () => {
     expect(section.length).toBeGreaterThan(500);
@@ -387,7 +389,6 @@ describe("the README's Salesforce setup", () => {
 
 describe('docs/salesforce-setup.md', () => {
   const guide = readFileSync(join(ROOT, 'docs', 'salesforce-setup.md'), 'utf8');
-  const label = (folder: string, suffix: string, root: string, name: string) => String((xml(join(SRC, folder, `${name}${suffix}`))[root] as Xml).label);
 
   test('names every credential, principal and permission set as Setup shows them', () => {
     for (const name of externalCredentials) {
