@@ -111,6 +111,17 @@ async function waitForUpstream(count: () => number, target: number, timeoutMs: n
   }
 }
 
+/**
+ * Waits until the upstream has answered every call, and a moment for the last
+ * results to be written: reading a thousand jobs through the API while the
+ * last ones run would compete with them for the same CPU and emulators.
+ * Completion times come from the jobs' own updatedAt, so waiting adds nothing to them.
+ */
+async function settle(upstream: FakeUpstream) {
+  while (upstream.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 100));
+}
+
 async function readJobs(hub: RunningHub, submitted: Submitted[]) {
   const jobs: Array<Submitted & { status: string; completedAt: number }> = [];
   await pool(submitted, 20, async (s) => {
@@ -143,6 +154,7 @@ async function saturatedRound(hub: RunningHub, upstream: FakeUpstream, opts: Cal
   await waitForUpstream(() => upstream.calls('POST /call').length, opts.jobs, 120_000);
   const hubCpuMs = ((cpuSeconds(hub.state.pid) - hubCpu0) * 1000) / opts.jobs;
   const benchCpu = process.cpuUsage(benchCpu0);
+  await settle(upstream);
   const jobs = await readJobs(hub, sat.submitted);
   const lastDone = Math.max(...jobs.map((j) => j.completedAt));
   // The worker side alone: once the API stops taking submissions, the hub's CPU is the workers' and the emulators'.
@@ -177,6 +189,8 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
     });
     const bound = opts.concurrency / (opts.latencyMs / 1000);
     console.log(`\n== Callouts: N=${opts.jobs}, L=${opts.latencyMs} ms, C=${opts.concurrency} -> bound C/L = ${bound.toFixed(1)} jobs/s`);
+    // The hub's defaults unless set in env (see README, "Run it locally").
+    console.log(`hub API: ${process.env.API_CONCURRENCY ?? '2 (default)'} controller invocations at once (API_CONCURRENCY; 0 = no limit)`);
 
     // Warm-up rounds on the fresh hub: its code is still being compiled by the
     // JIT (about twice the CPU per job for the first thousand jobs or two), as a
