@@ -69,7 +69,40 @@ function toEvent(req: IncomingMessage, body: Buffer, requestId: string): APIGate
   };
 }
 
-export function createApiGateway(handler: Handler, apiKey: string): Server {
+/**
+ * Runs at most `limit` calls at once; the others wait their turn, first come
+ * first served. A finished call hands its place straight to the next waiter.
+ */
+export function concurrencyLimit(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`concurrency limit must be a positive integer, got ${limit}`);
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (fn) => {
+    if (active < limit) active += 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active -= 1;
+    }
+  };
+}
+
+export interface GatewayOptions {
+  /**
+   * Controller invocations run at once; later requests wait in the gateway.
+   * All of them share one thread, so more at once add no throughput: each
+   * would only take longer, and together they would flood the DynamoDB and SQS
+   * emulators that the worker's jobs in flight are waiting on.
+   * @default unlimited
+   */
+  maxConcurrency?: number;
+}
+
+export function createApiGateway(handler: Handler, apiKey: string, options: GatewayOptions = {}): Server {
+  const limit = options.maxConcurrency === undefined ? <T>(fn: () => Promise<T>) => fn() : concurrencyLimit(options.maxConcurrency);
   return createServer((req, res) => {
     const requestId = randomUUID();
     const chunks: Buffer[] = [];
@@ -89,7 +122,7 @@ export function createApiGateway(handler: Handler, apiKey: string): Server {
         if (refused) return send(res, refused.httpStatus, { error: { code: refused.code, message: refused.message } });
       }
       try {
-        const result = await handler(toEvent(req, Buffer.concat(chunks), requestId));
+        const result = await limit(() => handler(toEvent(req, Buffer.concat(chunks), requestId)));
         const headers: Record<string, string> = { 'x-amzn-requestid': requestId };
         for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
         res.writeHead(result.statusCode, headers);

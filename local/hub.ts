@@ -40,6 +40,13 @@ export interface HubOptions {
    * thread (simpler to debug and profile). @default true
    */
   threads?: boolean;
+  /**
+   * Controller invocations the local API Gateway runs at once (see
+   * GatewayOptions.maxConcurrency); 0 for no limit. On AWS every invocation
+   * has its own CPU; here they share the API thread, and two keep it busy
+   * (one runs while the other waits on DynamoDB or SQS). @default 2
+   */
+  apiConcurrency?: number;
   /** A hub thread died after start-up. @default print the error and exit the process with code 1 */
   onFatal?: (err: Error) => void;
 }
@@ -158,7 +165,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     const api = await import('../lambdas/api');
-    const gateway = createApiGateway(api.handler, options.apiKey);
+    const apiConcurrency = options.apiConcurrency ?? 2;
+    const gateway = createApiGateway(api.handler, options.apiKey, apiConcurrency > 0 ? { maxConcurrency: apiConcurrency } : {});
     const apiPort = await listen(gateway, options.port ?? 3000);
     stops.push(() => close(gateway));
 

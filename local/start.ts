@@ -32,6 +32,8 @@ async function main() {
     maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', 25),
     // HUB_THREADS=0 runs everything in one thread (for debugging and profiling).
     threads: intFromEnv('HUB_THREADS', 1) !== 0,
+    // API_CONCURRENCY=0 lifts the local API Gateway's limit.
+    apiConcurrency: intFromEnv('API_CONCURRENCY', 2),
     onWorkerError: (err) => console.error('[worker]', err instanceof Error ? err.message : err),
   });
 
