@@ -190,7 +190,7 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
     const bound = opts.concurrency / (opts.latencyMs / 1000);
     console.log(`\n== Callouts: N=${opts.jobs}, L=${opts.latencyMs} ms, C=${opts.concurrency} -> bound C/L = ${bound.toFixed(1)} jobs/s`);
     // The hub's defaults unless set in env (see README, "Run it locally").
-    console.log(`hub API: ${process.env.API_CONCURRENCY ?? '2 (default)'} controller invocations at once (API_CONCURRENCY; 0 = no limit)`);
+    console.log(`hub API: ${process.env.API_CONCURRENCY ?? '1 (default)'} controller invocation(s) at once (API_CONCURRENCY; 0 = no limit), API thread nice ${process.env.API_NICE ?? '10 (default)'} (API_NICE)`);
 
     // Warm-up rounds on the fresh hub: its code is still being compiled by the
     // JIT (about twice the CPU per job for the first thousand jobs or two), as a

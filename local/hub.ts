@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -42,11 +43,19 @@ export interface HubOptions {
   threads?: boolean;
   /**
    * Controller invocations the local API Gateway runs at once (see
-   * GatewayOptions.maxConcurrency); 0 for no limit. On AWS every invocation
-   * has its own CPU; here they share the API thread, and two keep it busy
-   * (one runs while the other waits on DynamoDB or SQS). @default 2
+   * GatewayOptions.maxConcurrency); 0 for no limit. The API thread plays one
+   * Lambda execution environment, which serves one request at a time; on AWS
+   * more environments run side by side, each with its own CPU. @default 1
    */
   apiConcurrency?: number;
+  /**
+   * Nice value of the API thread when the hub runs in threads on Linux (0
+   * leaves it alone). Here the API and the workers share the machine's cores,
+   * where on AWS they do not: under a burst of submissions the API then yields
+   * the CPU to the jobs in flight, which hold the worker slots; with cores to
+   * spare it changes nothing. @default 10
+   */
+  apiNice?: number;
   /** A hub thread died after start-up. @default print the error and exit the process with code 1 */
   onFatal?: (err: Error) => void;
 }
@@ -126,6 +135,20 @@ export async function createLocalResources(endpoints: { dynamodb: string; sqs: s
   return { tables, queues: { jobs: main.QueueUrl!, deadLetter: dlq.QueueUrl!, jobsArn: mainArn }, bucket };
 }
 
+/**
+ * Lowers the calling thread's priority. On Linux setpriority() with pid 0
+ * applies to the calling thread alone; elsewhere it would apply to the whole
+ * process, which changes nothing between its threads, so it is skipped.
+ */
+function lowerThreadPriority(nice: number): void {
+  if (nice === 0 || process.platform !== 'linux') return;
+  try {
+    if (os.getPriority() < nice) os.setPriority(nice);
+  } catch {
+    // Not allowed here (a sandbox): the hub works the same, only less evenly under bursts.
+  }
+}
+
 export async function startHub(options: HubOptions): Promise<Hub> {
   const workerTimeoutMs = options.workerTimeoutMs ?? 60_000;
   const maxReceiveCount = options.maxReceiveCount ?? 25;
@@ -165,7 +188,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     const api = await import('../lambdas/api');
-    const apiConcurrency = options.apiConcurrency ?? 2;
+    const apiConcurrency = options.apiConcurrency ?? 1;
     const gateway = createApiGateway(api.handler, options.apiKey, apiConcurrency > 0 ? { maxConcurrency: apiConcurrency } : {});
     const apiPort = await listen(gateway, options.port ?? 3000);
     stops.push(() => close(gateway));
@@ -187,6 +210,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         if (fatal !== undefined) onFatal(new Error(fatal));
       });
       stops.push(() => workerThread.stop());
+      // Only now: threads started later would inherit the lower priority.
+      lowerThreadPriority(options.apiNice ?? 10);
     } else {
       const worker = await import('../lambdas/worker');
       const poller = new SqsPoller({

@@ -8,12 +8,12 @@ import { localStatePath, removeLocalState, writeLocalState } from './state';
 /** `npm start`: the hub on local emulators, seeded with the demo `echo` connector. */
 const DEFAULT_API_KEY = 'local-dev-key';
 
-function intFromEnv(name: string, fallback: number): number {
+function intFromEnv(name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) {
-    console.error(`${name} must be a non-negative integer, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0 || n > max) {
+    console.error(`${name} must be an integer from 0 to ${max}, got "${raw}"`);
     process.exit(2);
   }
   return n;
@@ -32,8 +32,9 @@ async function main() {
     maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', 25),
     // HUB_THREADS=0 runs everything in one thread (for debugging and profiling).
     threads: intFromEnv('HUB_THREADS', 1) !== 0,
-    // API_CONCURRENCY=0 lifts the local API Gateway's limit.
-    apiConcurrency: intFromEnv('API_CONCURRENCY', 2),
+    // API_CONCURRENCY=0 lifts the local API Gateway's limit; API_NICE=0 keeps the API thread's priority.
+    apiConcurrency: intFromEnv('API_CONCURRENCY', 1),
+    apiNice: intFromEnv('API_NICE', 10, 19),
     onWorkerError: (err) => console.error('[worker]', err instanceof Error ? err.message : err),
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
@@ -301,6 +301,35 @@ describe('concurrency cap', () => {
     // The pool is actually used in parallel, not just capped (the exact peak depends on machine load).
     expect(upstream.maxInFlight).toBeGreaterThanOrEqual(10);
   }, 90_000);
+});
+
+/** Nice value and CPU time (clock ticks) of each thread of a process (Linux /proc). */
+function threadsOf(pid: number): Array<{ tid: number; nice: number; cpu: number }> {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return { tid: Number(tid), nice: Number(fields[16]), cpu: Number(fields[11]) + Number(fields[12]) };
+  });
+}
+
+// On AWS the API and the worker never share a CPU; here they do.
+(process.platform === 'linux' ? describe : describe.skip)('sharing the cores (Linux)', () => {
+  test('the API thread runs at nice 10; the worker and emulator threads keep the normal priority', () => {
+    // Run after the 200 jobs above: the worker and both emulators have used CPU by now.
+    const threads = threadsOf(hub.state.pid);
+    expect(threads.find((t) => t.tid === hub.state.pid)?.nice).toBe(10);
+    const others = threads.filter((t) => t.tid !== hub.state.pid).sort((a, b) => b.cpu - a.cpu);
+    // The three busiest other threads: the worker, dynalite and fauxqs (or tsx's loader threads, also started before).
+    expect(others.slice(0, 3).map((t) => t.nice)).toEqual([0, 0, 0]);
+  });
+
+  test('API_NICE=0 leaves the API thread alone', async () => {
+    const plain = await startHubProcess({ API_NICE: '0' });
+    try {
+      expect(threadsOf(plain.state.pid).find((t) => t.tid === plain.state.pid)?.nice).toBe(0);
+    } finally {
+      await plain.stop();
+    }
+  }, 60_000);
 });
 
 test('the API key used by tests is not the default one', () => {
