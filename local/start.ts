@@ -13,7 +13,7 @@ function intFromEnv(name: string, fallback: number, max = Number.MAX_SAFE_INTEGE
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > max) {
-    console.error(`${name} must be an integer from 0 to ${max}, got "${raw}"`);
+    console.error(`${name} must be ${max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `an integer from 0 to ${max}`}, got "${raw}"`);
     process.exit(2);
   }
   return n;
