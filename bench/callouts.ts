@@ -3,6 +3,8 @@ import { Agent, request } from 'node:http';
 import os from 'node:os';
 import { startFakeUpstream, type FakeUpstream } from '../test/support/fake-upstream';
 import { startHubProcess, type RunningHub } from '../test/support/hub-process';
+import { procStat } from '../test/support/proc';
+import { DEFAULT_API_CONCURRENCY, DEFAULT_API_NICE } from '../local/hub';
 
 /**
  * Callout pipeline benchmark through the local hub (a separate process, as
@@ -28,7 +30,7 @@ function percentile(sorted: number[], p: number): number {
 
 /** User + system CPU seconds of a process so far (Linux /proc; clock ticks are 100 Hz). */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const fields = procStat(`/proc/${pid}/stat`);
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
@@ -190,7 +192,7 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
     const bound = opts.concurrency / (opts.latencyMs / 1000);
     console.log(`\n== Callouts: N=${opts.jobs}, L=${opts.latencyMs} ms, C=${opts.concurrency} -> bound C/L = ${bound.toFixed(1)} jobs/s`);
     // The hub's defaults unless set in env (see README, "Run it locally").
-    console.log(`hub API: ${process.env.API_CONCURRENCY ?? '1 (default)'} controller invocation(s) at once (API_CONCURRENCY; 0 = no limit), API thread nice ${process.env.API_NICE ?? '10 (default)'} (API_NICE)`);
+    console.log(`hub API: ${process.env.API_CONCURRENCY ?? `${DEFAULT_API_CONCURRENCY} (default)`} controller invocation(s) at once (API_CONCURRENCY; 0 = no limit), API thread nice ${process.env.API_NICE ?? `${DEFAULT_API_NICE} (default)`} (API_NICE)`);
 
     // Warm-up rounds on the fresh hub: its code is still being compiled by the
     // JIT (about twice the CPU per job for the first thousand jobs or two), as a

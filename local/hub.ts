@@ -65,6 +65,10 @@ export interface Hub {
   stop(): Promise<void>;
 }
 
+/** HubOptions.apiConcurrency and apiNice when not given (`npm start` reads API_CONCURRENCY and API_NICE). */
+export const DEFAULT_API_CONCURRENCY = 1;
+export const DEFAULT_API_NICE = 10;
+
 const REGION = 'us-east-1';
 const STAGE = 'local';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -188,7 +192,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     const api = await import('../lambdas/api');
-    const apiConcurrency = options.apiConcurrency ?? 1;
+    const apiConcurrency = options.apiConcurrency ?? DEFAULT_API_CONCURRENCY;
     const gateway = createApiGateway(api.handler, options.apiKey, apiConcurrency > 0 ? { maxConcurrency: apiConcurrency } : {});
     const apiPort = await listen(gateway, options.port ?? 3000);
     stops.push(() => close(gateway));
@@ -211,7 +215,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       });
       stops.push(() => workerThread.stop());
       // Only now: threads started later would inherit the lower priority.
-      lowerThreadPriority(options.apiNice ?? 10);
+      lowerThreadPriority(options.apiNice ?? DEFAULT_API_NICE);
     } else {
       const worker = await import('../lambdas/worker');
       const poller = new SqsPoller({

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { parseConnector } from '../lambdas/connectors/schema';
 import { echoConnector, startEchoServer } from './echo-server';
-import { startHub } from './hub';
+import { DEFAULT_API_CONCURRENCY, DEFAULT_API_NICE, startHub } from './hub';
 import { localStatePath, removeLocalState, writeLocalState } from './state';
 
 /** `npm start`: the hub on local emulators, seeded with the demo `echo` connector. */
@@ -33,8 +33,8 @@ async function main() {
     // HUB_THREADS=0 runs everything in one thread (for debugging and profiling).
     threads: intFromEnv('HUB_THREADS', 1) !== 0,
     // API_CONCURRENCY=0 lifts the local API Gateway's limit; API_NICE=0 keeps the API thread's priority.
-    apiConcurrency: intFromEnv('API_CONCURRENCY', 1),
-    apiNice: intFromEnv('API_NICE', 10, 19),
+    apiConcurrency: intFromEnv('API_CONCURRENCY', DEFAULT_API_CONCURRENCY),
+    apiNice: intFromEnv('API_NICE', DEFAULT_API_NICE, 19),
     onWorkerError: (err) => console.error('[worker]', err instanceof Error ? err.message : err),
   });
 

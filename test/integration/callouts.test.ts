@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
 import { startHubProcess, TEST_API_KEY, type RunningHub } from '../support/hub-process';
+import { procStat } from '../support/proc';
 
 /** The v1 callout contract, end to end: local hub (real handlers, emulators) -> fake upstream on 127.0.0.1. */
 let hub: RunningHub;
@@ -306,7 +307,7 @@ describe('concurrency cap', () => {
 /** Nice value and CPU time (clock ticks) of each thread of a process (Linux /proc). */
 function threadsOf(pid: number): Array<{ tid: number; nice: number; cpu: number }> {
   return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = procStat(`/proc/${pid}/task/${tid}/stat`);
     return { tid: Number(tid), nice: Number(fields[16]), cpu: Number(fields[11]) + Number(fields[12]) };
   });
 }
