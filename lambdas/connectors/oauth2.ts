@@ -1,5 +1,6 @@
 import { UpstreamError } from './errors';
 import { readBody, send } from './http';
+import { parseJson } from './json';
 import type { HttpFetch } from './transport';
 import { parseRetryAfter } from '../domain/retry-policy';
 
@@ -73,7 +74,7 @@ export class TokenCache {
     const text = await readBody(response, timeoutMs, (r) => r.text());
     let body: Record<string, unknown> = {};
     try {
-      body = JSON.parse(text) as Record<string, unknown>;
+      body = parseJson(text) as Record<string, unknown>;
     } catch {
       // reported below
     }

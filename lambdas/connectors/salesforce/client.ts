@@ -3,6 +3,7 @@ import type { Connection, HttpRequest, HttpResponse } from 'jsforce/core';
 import { parseRetryAfter } from '../../domain/retry-policy';
 import { UpstreamError } from '../errors';
 import { readBody, send } from '../http';
+import { protectLargeIntegers } from '../json';
 import type { HttpFetch } from '../transport';
 import type { WrapperDeps } from '../types';
 import type { SalesforceConnector } from './schema';
@@ -55,7 +56,9 @@ class FetchTransport {
     // fetch computes the length itself; a stale one from jsforce would be fatal.
     const { 'content-length': _length, ...headers } = req.headers ?? {};
     const response = await send(this.fetchFn, req.url, { method: req.method, headers, body: req.body }, this.timeoutMs);
-    const body = await readBody(response, this.timeoutMs, (r) => r.text());
+    const text = await readBody(response, this.timeoutMs, (r) => r.text());
+    // jsforce runs JSON.parse on the body: integers beyond 2^53 reach it as strings, digit for digit.
+    const body = /[/+]json\b/i.test(response.headers.get('content-type') ?? '') ? protectLargeIntegers(text) : text;
     this.last = { status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
     return { statusCode: response.status, headers: Object.fromEntries(response.headers), body };
   }
