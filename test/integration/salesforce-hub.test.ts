@@ -148,7 +148,8 @@ test('a salesforce connector job through the hub: JWT bearer with the key from S
       type: 'salesforce',
       loginUrl: sf.loginUrl,
       apiVersion: '61.0',
-      auth: { type: 'jwtBearer', clientId: 'crm-bridge-jwt', username: { secret: 'username' }, privateKey: { secret: 'private-key' } },
+      // The JWT's aud is the login server Salesforce names (login.salesforce.com), not the stand-in's address.
+      auth: { type: 'jwtBearer', clientId: 'crm-bridge-jwt', username: { secret: 'username' }, privateKey: { secret: 'private-key' }, audience: 'https://login.salesforce.com' },
       operations: { createLead: { action: 'create', sobject: 'Lead' }, findLeads: { action: 'query', soql: 'SELECT Id, LastName FROM Lead WHERE Company = :company' } },
     }),
   );
