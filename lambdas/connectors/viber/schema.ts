@@ -22,7 +22,9 @@ export const viberSenderSchema = z
     name: z
       .string()
       .min(1)
-      .refine((n) => characters(n) <= VIBER_SENDER_NAME_MAX, `must be at most ${VIBER_SENDER_NAME_MAX} characters (Viber's limit)`),
+      .refine((n) => characters(n) <= VIBER_SENDER_NAME_MAX, `must be at most ${VIBER_SENDER_NAME_MAX} characters (Viber's limit)`)
+      // JSON Schema counts maxLength in characters too (zod's max() would count UTF-16 units).
+      .meta({ maxLength: VIBER_SENDER_NAME_MAX }),
     avatar: httpUrlSchema.optional(),
   })
   .strict();
