@@ -231,8 +231,10 @@ describe('operations', () => {
 
   test('publishEvent posts the Platform Event: success with the OPERATION_ENQUEUED entry Salesforce puts in errors', async () => {
     const result = await call(connector(), 'notify', { Order_Number__c: 'SO-1', Shipped__c: true });
-    expect(sf.events).toEqual([{ type: 'Order_Shipped__e', id: expect.any(String), uuid: expect.any(String), fields: { Order_Number__c: 'SO-1', Shipped__c: true } }]);
-    expect(result).toEqual({ statusCode: 201, data: { id: sf.events[0]!.id, success: true, errors: [{ statusCode: 'OPERATION_ENQUEUED', message: sf.events[0]!.uuid, fields: [] }] } });
+    expect(sf.events).toEqual([{ type: 'Order_Shipped__e', id: expect.any(String), fields: { Order_Number__c: 'SO-1', Shipped__c: true } }]);
+    const { id } = sf.events[0]!;
+    expect(result).toEqual({ statusCode: 201, data: { id, success: true, errors: [{ statusCode: 'OPERATION_ENQUEUED', message: sf.eventUuids.get(id), fields: [] }] } });
+    expect(sf.eventUuids.get(id)).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   test('composite allOrNone: an event published immediately stays published when a later subrequest fails', async () => {

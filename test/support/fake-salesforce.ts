@@ -98,7 +98,9 @@ export interface FakeSalesforce {
   instanceUrl: string;
   tokenRequests: TokenRequest[];
   calls: SfCall[];
-  events: Array<{ type: string; id: string; uuid: string; fields: Record<string, unknown> }>;
+  events: Array<{ type: string; id: string; fields: Record<string, unknown> }>;
+  /** Event id -> the EventUuid its publish answered with. */
+  eventUuids: Map<string, string>;
   records: Map<string, SfRecord>;
   seed(type: string, fields: Record<string, unknown>): string;
   /** Every access token handed out so far stops working (INVALID_SESSION_ID). */
@@ -247,6 +249,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   const tokens = new Set<string>();
   const records = new Map<string, SfRecord>();
   const events: FakeSalesforce['events'] = [];
+  const eventUuids = new Map<string, string>();
   const tokenRequests: TokenRequest[] = [];
   const calls: SfCall[] = [];
   const failures: Array<{ method: string; prefix: string; failure: InjectedFailure; left: number }> = [];
@@ -445,7 +448,8 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         const id = newId(type);
         if (type.endsWith('__e')) {
           const uuid = randomUUID();
-          events.push({ type, id, uuid, fields });
+          events.push({ type, id, fields });
+          eventUuids.set(id, uuid);
           // Published asynchronously: success, with the EventUuid in an OPERATION_ENQUEUED "error".
           return { status: 201, body: { id, success: true, errors: [{ statusCode: 'OPERATION_ENQUEUED', message: uuid, fields: [] }] } };
         }
@@ -575,6 +579,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     tokenRequests,
     calls,
     events,
+    eventUuids,
     records,
     seed(type, fields) {
       const id = newId(type);
@@ -597,6 +602,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       calls.length = 0;
       failures.length = 0;
       events.length = 0;
+      eventUuids.clear();
       records.clear();
       tokens.clear();
       load.maxInFlight = load.inFlight;
