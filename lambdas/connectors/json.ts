@@ -9,8 +9,10 @@ import { parse as losslessParse } from 'lossless-json';
  * JSON.parse does: see docs/connectors.md).
  */
 
-// A safe integer has at most 16 digits: text without a longer digit run parses exactly with JSON.parse (fast path).
-const LONG_DIGIT_RUN = /\d{16}/;
+// A safe integer has at most 16 digits: text without a number token of 16 or more digits parses exactly with
+// JSON.parse (fast path). Number tokens follow ":", "[", "," or start the text; a digit run inside a string
+// (a Salesforce id such as "006000000000000001") seldom does, and then only costs the slower parse.
+const LONG_DIGIT_RUN = /(?:^|[:[,])\s*-?\d{16}/;
 const INTEGER_LITERAL = /^-?\d+$/;
 
 function parseNumber(literal: string): number | string {

@@ -39,3 +39,10 @@ test('protectLargeIntegers quotes unsafe integers so that a later JSON.parse see
   expect(protectLargeIntegers('{"n":1}')).toBe('{"n":1}');
   expect(protectLargeIntegers('not json 12345678901234567890')).toBe('not json 12345678901234567890');
 });
+
+test('a long digit run inside a string is no number: it stays the string, and a bare top-level big integer is kept too', () => {
+  expect(parseJson('{"id":"006000000000000001","n":[1,12345678901234567]}')).toEqual({ id: '006000000000000001', n: [1, '12345678901234567'] });
+  expect(parseJson(' 12345678901234567890')).toBe('12345678901234567890');
+  expect(parseJson('{"a": -12345678901234567890}')).toEqual({ a: '-12345678901234567890' });
+  expect(parseJson('[ 12345678901234567890 ]')).toEqual(['12345678901234567890']);
+});
