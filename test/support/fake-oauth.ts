@@ -14,13 +14,24 @@ import type { AddressInfo } from 'node:net';
 export interface FakeOAuth {
   tokenUrl: string;
   requests: Array<{ headers: IncomingHttpHeaders; form: URLSearchParams }>;
+  /** Access tokens issued so far. */
+  readonly issued: number;
   close(): Promise<void>;
 }
 
 /** Decoding of application/x-www-form-urlencoded: "+" is a space, %HH a byte. */
 const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, ' '));
 
-export async function startFakeOAuth(opts: { clientId: string; clientSecret: string; basic?: 'rfc6749' | 'raw'; scope?: string }): Promise<FakeOAuth> {
+export async function startFakeOAuth(opts: {
+  clientId: string;
+  clientSecret: string;
+  basic?: 'rfc6749' | 'raw';
+  scope?: string;
+  /** Access tokens are this prefix and a counter. @default "fake-access-token-" */
+  tokenPrefix?: string;
+  /** expires_in (seconds) for a requested scope. @default 3600 */
+  lifetime?: (scope: string | null) => number;
+}): Promise<FakeOAuth> {
   const requests: FakeOAuth['requests'] = [];
   let issued = 0;
   const server = createServer((req, res) => {
@@ -53,13 +64,21 @@ export async function startFakeOAuth(opts: { clientId: string; clientSecret: str
         return answer(401, { error: 'invalid_client', error_description: 'Client authentication failed' }, basic ? { 'www-authenticate': 'Basic realm="token"' } : {});
       }
       issued += 1;
-      return answer(200, { access_token: `fake-access-token-${issued}`, token_type: 'Bearer', expires_in: 3600, scope: form.get('scope') ?? opts.scope ?? 'api' });
+      return answer(200, {
+        access_token: `${opts.tokenPrefix ?? 'fake-access-token-'}${issued}`,
+        token_type: 'Bearer',
+        expires_in: opts.lifetime?.(form.get('scope')) ?? 3600,
+        scope: form.get('scope') ?? opts.scope ?? 'api',
+      });
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     tokenUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth/token`,
     requests,
+    get issued() {
+      return issued;
+    },
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());
