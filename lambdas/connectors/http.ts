@@ -1,6 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { parseRetryAfter } from '../domain/retry-policy';
 import { UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from './errors';
+import { parseJson } from './json';
 import type { HttpFetch, HttpInit } from './transport';
 import type { ResultEnvelope } from './types';
 
@@ -78,13 +79,13 @@ const MAX_ERROR_BODY_CHARS = 500;
 // Attributes kept under "@_name"; numbers stay strings (a zip code is not a number).
 const xmlParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, trimValues: true });
 
-/** JSON and XML bodies are parsed (XML to JSON); anything else is returned as text. */
+/** JSON (integers beyond 2^53 kept as strings, see json.ts) and XML bodies are parsed (XML to JSON); anything else is returned as text. */
 export async function parseBody(response: Response): Promise<unknown> {
   const text = await response.text();
   if (text === '') return null;
   const type = response.headers.get('content-type') ?? '';
   try {
-    if (/[/+]json\b/i.test(type)) return JSON.parse(text);
+    if (/[/+]json\b/i.test(type)) return parseJson(text);
     if (/[/+]xml\b/i.test(type)) return xmlParser.parse(text);
   } catch {
     // a body that does not match its content type is still worth seeing

@@ -1,5 +1,6 @@
 import { UpstreamError } from './errors';
 import { readBody, send } from './http';
+import { parseJson } from './json';
 import type { HttpFetch } from './transport';
 import { parseRetryAfter } from '../domain/retry-policy';
 
@@ -16,6 +17,25 @@ export interface ClientCredentials {
   audience?: string;
   /** client_secret_basic (Authorization header, the RFC's default) or client_secret_post. */
   authMethod: 'basic' | 'body';
+  /** client_secret_basic only: form-urlencode id and secret (RFC 6749 §2.3.1, the default) or send them raw. */
+  basicEncoding?: 'form' | 'none';
+}
+
+/**
+ * application/x-www-form-urlencoded as RFC 6749 §2.3.1 (Appendix B) asks for the
+ * Basic credentials: encodeURIComponent leaves !'()*~ as they are and writes a
+ * space as %20; the form encoding escapes those and writes a space as "+".
+ */
+export function formUrlEncode(value: string): string {
+  return encodeURIComponent(value)
+    .replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
+}
+
+/** The Authorization header of client_secret_basic. */
+export function basicCredentials(clientId: string, clientSecret: string, encoding: 'form' | 'none' = 'form'): string {
+  const encode = encoding === 'none' ? (v: string) => v : formUrlEncode;
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
 }
 
 interface CachedToken {
@@ -64,7 +84,7 @@ export class TokenCache {
     if (c.audience) form.set('audience', c.audience);
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
     if (c.authMethod === 'basic') {
-      headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`).toString('base64')}`;
+      headers.authorization = basicCredentials(c.clientId, c.clientSecret, c.basicEncoding);
     } else {
       form.set('client_id', c.clientId);
       form.set('client_secret', c.clientSecret);
@@ -73,7 +93,7 @@ export class TokenCache {
     const text = await readBody(response, timeoutMs, (r) => r.text());
     let body: Record<string, unknown> = {};
     try {
-      body = JSON.parse(text) as Record<string, unknown>;
+      body = parseJson(text) as Record<string, unknown>;
     } catch {
       // reported below
     }

@@ -13,13 +13,14 @@ import type { Job, JobDelivery, JobError } from './job';
 
 const jobKey = (jobId: string) => ({ pk: { S: `JOB#${jobId}` } });
 const idempotencyKey = (key: string) => ({ pk: { S: `IDEMPOTENCY#${key}` } });
-// Upstream JSON may carry integers beyond 2^53 (Viber's message_token): JSON.parse has
-// already rounded them, so storing them as parsed loses nothing more.
+// Wrappers keep integers beyond 2^53 from upstream JSON as decimal strings
+// (connectors/json.ts), so results hold no unsafe integer. allowImpreciseNumbers
+// stays for numbers that are doubles already (1.5e20 from JSON, or a payload).
 const values = (v: Record<string, unknown>) => marshall(v, { removeUndefinedValues: true, allowImpreciseNumbers: true });
 
 export type IdempotencyClaim = { claimed: true } | { claimed: false; jobId: string; requestHash: string };
 
-/** Read numbers back as JS numbers, large ones included (the JSON they came from had no more precision). */
+/** Read numbers back as JS numbers: a large one was stored from a double and has no more precision to lose. */
 const read = (item: Record<string, AttributeValue>) => unmarshall(item, { wrapNumbers: (n) => Number(n) });
 
 function toJob(item: Record<string, AttributeValue>): Job {

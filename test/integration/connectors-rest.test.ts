@@ -2,27 +2,23 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TokenCache } from '../../lambdas/connectors/oauth2';
+import { startFakeOAuth, type FakeOAuth } from '../support/fake-oauth';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
 import { startHubProcess, type RunningHub } from '../support/hub-process';
 
 /** REST connectors: auth schemes on the wire, content types, mappings — through the local hub. */
 let hub: RunningHub;
 let api: FakeUpstream;
-let idp: FakeUpstream;
-let issued = 0;
+let idp: FakeOAuth;
 const dir = mkdtempSync(join(tmpdir(), 'crm-bridge-rest-'));
 
 beforeAll(async () => {
-  [api, idp, hub] = await Promise.all([startFakeUpstream(), startFakeUpstream(), startHubProcess()]);
-  // A token endpoint that checks client_secret_basic credentials and counts what it issues.
-  idp.route('POST /oauth/token', (call) => {
-    const form = new URLSearchParams(call.body);
-    if (call.headers.authorization !== `Basic ${Buffer.from('client-1:cs-secret-77').toString('base64')}`) return { status: 401, json: { error: 'invalid_client' } };
-    if (form.get('grant_type') !== 'client_credentials') return { status: 400, json: { error: 'unsupported_grant_type' } };
-    issued += 1;
-    const lifetime = form.get('scope') === 'short' ? 61 : 3600; // renewed 60 s before expiry
-    return { json: { access_token: `tok-${issued}`, token_type: 'Bearer', expires_in: lifetime, scope: form.get('scope'), audience: form.get('audience') } };
-  });
+  [api, idp, hub] = await Promise.all([
+    startFakeUpstream(),
+    // A token endpoint that checks client_secret_basic credentials and counts what it issues; a "short" scope's token lives 61 s (renewed 60 s before expiry).
+    startFakeOAuth({ clientId: 'client-1', clientSecret: 'cs-secret-77', tokenPrefix: 'tok-', lifetime: (scope) => (scope === 'short' ? 61 : 3600) }),
+    startHubProcess(),
+  ]);
 });
 afterAll(async () => {
   await hub?.stop();
@@ -77,25 +73,24 @@ describe('auth schemes put the credential on the wire, never in the job or logs'
 
   test('oauth2 client credentials: one token for many calls, renewed before expiry', async () => {
     api.route('GET /secure', (call) => (call.headers.authorization?.toString().startsWith('Bearer tok-') ? { json: { token: call.headers.authorization } } : { status: 401, json: {} }));
-    const oauth = { type: 'oauth2ClientCredentials', tokenUrl: `${idp.url}/oauth/token`, clientId: 'client-1', clientSecret: { secret: 'cs' }, audience: 'https://api.example' };
+    const oauth = { type: 'oauth2ClientCredentials', tokenUrl: idp.tokenUrl, clientId: 'client-1', clientSecret: { secret: 'cs' }, audience: 'https://api.example' };
     await register({ connectorId: 'r-oauth', auth: { ...oauth, scope: 'orders' }, operations: { get: { method: 'GET', path: '/secure' } } }, { cs: 'cs-secret-77' });
-    const before = issued;
+    const before = idp.issued;
     const jobs = await Promise.all(Array.from({ length: 8 }, () => run('r-oauth', 'get', null)));
     expect(jobs.every((j) => j.status === 'SUCCEEDED')).toBe(true);
-    expect(issued - before).toBe(1); // concurrent callers shared one token request
-    const tokenCall = idp.calls('POST /oauth/token').at(-1)!;
-    expect(new URLSearchParams(tokenCall.body).get('audience')).toBe('https://api.example');
+    expect(idp.issued - before).toBe(1); // concurrent callers shared one token request
+    expect(idp.requests.at(-1)!.form.get('audience')).toBe('https://api.example');
     neverLeaked(jobs[0], 'cs-secret-77');
 
     // A token that expires in 61 s is renewed 60 s early: after ~1 s the next call fetches a new one.
     await register({ connectorId: 'r-oauth-short', auth: { ...oauth, scope: 'short' }, operations: { get: { method: 'GET', path: '/secure' } } }, { cs: 'cs-secret-77' });
-    const s0 = issued;
+    const s0 = idp.issued;
     await run('r-oauth-short', 'get', null);
     await run('r-oauth-short', 'get', null);
-    expect(issued - s0).toBe(1);
+    expect(idp.issued - s0).toBe(1);
     await new Promise((r) => setTimeout(r, 1200));
     await run('r-oauth-short', 'get', null);
-    expect(issued - s0).toBe(2);
+    expect(idp.issued - s0).toBe(2);
   });
 
   test('oauth2: a 401 from the API gets one fresh token and one retry', async () => {
@@ -106,18 +101,18 @@ describe('auth schemes put the credential on the wire, never in the job or logs'
       return auth === revoked ? { status: 401, json: { error: 'invalid_token' } } : { json: { ok: true } };
     });
     await register(
-      { connectorId: 'r-oauth-401', auth: { type: 'oauth2ClientCredentials', tokenUrl: `${idp.url}/oauth/token`, clientId: 'client-1', clientSecret: { secret: 'cs' }, scope: 'revocable' }, operations: { get: { method: 'GET', path: '/revocable' } } },
+      { connectorId: 'r-oauth-401', auth: { type: 'oauth2ClientCredentials', tokenUrl: idp.tokenUrl, clientId: 'client-1', clientSecret: { secret: 'cs' }, scope: 'revocable' }, operations: { get: { method: 'GET', path: '/revocable' } } },
       { cs: 'cs-secret-77' },
     );
-    const before = issued;
+    const before = idp.issued;
     const job = await run('r-oauth-401', 'get', null);
     expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { data: { ok: true } } });
-    expect(issued - before).toBe(2);
+    expect(idp.issued - before).toBe(2);
   });
 
   test('oauth2: refused client credentials fail the job with the endpoint\'s error, not the secret', async () => {
     await register(
-      { connectorId: 'r-oauth-bad', auth: { type: 'oauth2ClientCredentials', tokenUrl: `${idp.url}/oauth/token`, clientId: 'client-1', clientSecret: { secret: 'cs' } }, operations: { get: { method: 'GET', path: '/secure' } } },
+      { connectorId: 'r-oauth-bad', auth: { type: 'oauth2ClientCredentials', tokenUrl: idp.tokenUrl, clientId: 'client-1', clientSecret: { secret: 'cs' } }, operations: { get: { method: 'GET', path: '/secure' } } },
       { cs: 'wrong-secret-00' },
     );
     const job = await run('r-oauth-bad', 'get', null);
@@ -186,13 +181,13 @@ describe('headers, content types and mapping', () => {
 describe('TokenCache', () => {
   test('concurrent callers share one token request; invalidate forces a new one', async () => {
     const cache = new TokenCache();
-    const creds = { tokenUrl: `${idp.url}/oauth/token`, clientId: 'client-1', clientSecret: 'cs-secret-77', scope: 'unit', authMethod: 'basic' as const };
-    const before = issued;
+    const creds = { tokenUrl: idp.tokenUrl, clientId: 'client-1', clientSecret: 'cs-secret-77', scope: 'unit', authMethod: 'basic' as const };
+    const before = idp.issued;
     const tokens = await Promise.all(Array.from({ length: 5 }, () => cache.get(creds, fetch, 2000)));
     expect(new Set(tokens).size).toBe(1);
-    expect(issued - before).toBe(1);
+    expect(idp.issued - before).toBe(1);
     cache.invalidate(creds, tokens[0]!);
     expect(await cache.get(creds, fetch, 2000)).not.toBe(tokens[0]);
-    expect(issued - before).toBe(2);
+    expect(idp.issued - before).toBe(2);
   });
 });

@@ -1,15 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
+import { apiError, rateLimited, startFakeSlack, type FakeSlack } from '../support/fake-slack';
+import { startFakeViber, VIBER_FIRST_TOKEN, type FakeViber } from '../support/fake-viber';
 import { startHubProcess, type RunningHub } from '../support/hub-process';
-import { startSoapCalculator, type SoapCalculator } from '../support/soap-calculator';
+import { ASMX_APPLICATION_EXCEPTION, startSoapCalculator, type SoapCalculator } from '../support/soap-calculator';
 
 /** SOAP, Slack and Viber connectors, registered with the CLI and run end to end through the local hub. */
 let hub: RunningHub;
 let calc: SoapCalculator;
-let slack: FakeUpstream;
-let viber: FakeUpstream;
+let slack: FakeSlack;
+let viber: FakeViber;
+const SLACK_TOKEN = 'xoxb-test-token-1';
+const VIBER_TOKEN = '445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9';
 const dir = mkdtempSync(join(tmpdir(), 'crm-bridge-conn-'));
 
 async function register(row: Record<string, unknown>, secrets: Record<string, string> = {}) {
@@ -37,7 +40,12 @@ function neverLeaked(job: unknown, ...secrets: string[]) {
 }
 
 beforeAll(async () => {
-  [calc, slack, viber, hub] = await Promise.all([startSoapCalculator(), startFakeUpstream(), startFakeUpstream(), startHubProcess()]);
+  [calc, slack, viber, hub] = await Promise.all([
+    startSoapCalculator(),
+    startFakeSlack({ botToken: SLACK_TOKEN, channels: { general: 'C0123GENERAL', sales: 'C0456SALES' }, archived: ['C0456SALES'] }),
+    startFakeViber({ authToken: VIBER_TOKEN, subscribers: ['01234567890A=', 'x'] }),
+    startHubProcess(),
+  ]);
 });
 afterAll(async () => {
   await hub?.stop();
@@ -83,31 +91,55 @@ describe('soap', () => {
     neverLeaked(job, 'basic-pass-99');
   });
 
-  test('a client SOAP Fault fails at once with the fault code and string', async () => {
+  test('a client SOAP Fault (a request ASMX cannot read) fails at once with the fault code and string', async () => {
     await register(soapRow('calc-fault'));
-    const job = await run('calc-fault', 'divide', { intA: 1, intB: 0 });
+    const job = await run('calc-fault', 'add', { intA: 'one', intB: 2 });
     expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false } });
     expect(job.error.message).toContain('soap:Client');
-    expect(job.error.message).toContain('Attempted to divide by zero.');
+    expect(job.error.message).toContain('Server was unable to read request.');
   });
 
-  test('a server SOAP Fault is retried, then fails as retryable', async () => {
+  test('an ASMX application exception (soap:Server "Server was unable to process request. --->") fails at once', async () => {
+    const before = calc.requests;
+    const job = await run('calc-fault', 'divide', { intA: 1, intB: 0 });
+    expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false } });
+    expect(job.error.message).toBe(`SOAP Fault soap:Server: ${ASMX_APPLICATION_EXCEPTION} Attempted to divide by zero.`);
+    expect(calc.requests - before).toBe(1);
+  });
+
+  test('retryOnServerFault: true retries even an application exception', async () => {
+    await register(soapRow('calc-retry-all', { operations: { divide: { operation: 'Divide', retryOnServerFault: true } } }));
+    const job = await run('calc-retry-all', 'divide', { intA: 1, intB: 0 });
+    expect(job).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: true } });
+  });
+
+  test('a server SOAP Fault that reports no application exception is retried, then fails as retryable', async () => {
     const job = await run('calc-fault', 'multiply', { intA: 999, intB: 2 });
     expect(job).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: true } });
     expect(job.error.message).toContain('soap:Server');
   });
 
-  test('SOAP 1.2 faults: Sender is not retried, Receiver is', async () => {
+  test('SOAP 1.2 faults (Reason/Text with xml:lang): Sender and an ASMX Receiver exception are not retried, another Receiver fault is', async () => {
     await register(
       soapRow('calc12-fault', {
         soapVersion: '1.2',
         endpoint: calc.endpoint12,
-        operations: { divide: { operation: 'Divide', service: 'Calculator', port: 'CalculatorSoap12' }, multiply: { operation: 'Multiply', service: 'Calculator', port: 'CalculatorSoap12' } },
+        operations: {
+          add: { operation: 'Add', service: 'Calculator', port: 'CalculatorSoap12' },
+          divide: { operation: 'Divide', service: 'Calculator', port: 'CalculatorSoap12' },
+          multiply: { operation: 'Multiply', service: 'Calculator', port: 'CalculatorSoap12' },
+        },
       }),
     );
-    const [sender, receiver] = await Promise.all([run('calc12-fault', 'divide', { intA: 1, intB: 0 }), run('calc12-fault', 'multiply', { intA: 999, intB: 2 })]);
+    const [sender, exception, receiver] = await Promise.all([
+      run('calc12-fault', 'add', { intA: 'one', intB: 2 }),
+      run('calc12-fault', 'divide', { intA: 1, intB: 0 }),
+      run('calc12-fault', 'multiply', { intA: 999, intB: 2 }),
+    ]);
     expect(sender).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false } });
-    expect(sender.error.message).toBe('SOAP Fault soap:Sender: Attempted to divide by zero.');
+    expect(sender.error.message).toMatch(/^SOAP Fault soap:Sender: Server was unable to read request\./);
+    expect(exception).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false } });
+    expect(exception.error.message).toBe(`SOAP Fault soap:Receiver: ${ASMX_APPLICATION_EXCEPTION} Attempted to divide by zero.`);
     expect(receiver).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: true } });
     expect(receiver.error.message).toBe('SOAP Fault soap:Receiver: Calculator backend unavailable');
   });
@@ -138,83 +170,114 @@ describe('slack', () => {
       {
         connectorId: 'slack',
         type: 'slack',
-        baseUrl: `${slack.url}/api`,
+        baseUrl: slack.apiUrl,
         botToken: { secret: 'bot' },
         webhookUrl: { secret: 'hook' },
         retry: { maxAttempts: 3, baseDelayMs: 10 },
-        operations: { notify: { action: 'postMessage', channel: 'C123' }, hook: { action: 'webhook' } },
+        operations: { notify: { action: 'postMessage', channel: '#general' }, hook: { action: 'webhook' } },
       },
-      { bot: 'xoxb-test-token-1', hook: `${slack.url}/services/T000/B000/secretpath` },
+      { bot: SLACK_TOKEN, hook: slack.webhookUrl },
     );
   });
 
-  test('chat.postMessage with the bot token; the documented success body is the result', async () => {
-    slack.route('POST /api/chat.postMessage', (call) => ({
-      json: { ok: true, channel: (call.json as any).channel, ts: '1503435956.000247', message: { text: (call.json as any).text, type: 'message', subtype: 'bot_message' } },
-    }));
+  test('chat.postMessage with the bot token: the result carries the channel ID, ts and message', async () => {
     const job = await run('slack', 'notify', { text: 'Opportunity won' });
-    expect(job).toMatchObject({ status: 'SUCCEEDED', result: { statusCode: 200, data: { ok: true, channel: 'C123', ts: '1503435956.000247' } } });
-    const call = slack.calls('POST /api/chat.postMessage').at(-1)!;
-    expect(call.headers.authorization).toBe('Bearer xoxb-test-token-1');
-    expect(call.json).toEqual({ channel: 'C123', text: 'Opportunity won' });
-    neverLeaked(job, 'xoxb-test-token-1');
+    expect(job).toMatchObject({
+      status: 'SUCCEEDED',
+      result: { statusCode: 200, data: { ok: true, channel: 'C0123GENERAL', ts: expect.stringMatching(/^\d+\.\d{6}$/), message: { type: 'message', text: 'Opportunity won' } } },
+    });
+    expect(job.result.data.message.ts).toBe(job.result.data.ts);
+    const call = slack.postMessageCalls().at(-1)!;
+    expect(call.headers.authorization).toBe(`Bearer ${SLACK_TOKEN}`);
+    expect(call.json).toEqual({ channel: '#general', text: 'Opportunity won' });
+    neverLeaked(job, SLACK_TOKEN);
   });
 
   test('"ok": false is an error carrying Slack\'s error string', async () => {
-    slack.route('POST /api/chat.postMessage', { json: { ok: false, error: 'channel_not_found' } });
-    const job = await run('slack', 'notify', { text: 'x', channel: 'nope' });
-    expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SLACK_ERROR', retryable: false, statusCode: 200 } });
-    expect(job.error.message).toContain('channel_not_found');
+    const [missing, archived] = await Promise.all([run('slack', 'notify', { text: 'x', channel: 'nope' }), run('slack', 'notify', { text: 'x', channel: '#sales' })]);
+    expect(missing).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SLACK_ERROR', retryable: false, statusCode: 200 } });
+    expect(missing.error.message).toContain('channel_not_found');
+    expect(archived).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SLACK_ERROR', retryable: false } });
+    expect(archived.error.message).toContain('is_archived');
   });
 
-  test('429 honours Retry-After', async () => {
-    slack.route('POST /api/chat.postMessage', (_c, nth) => (nth === 1 ? { status: 429, headers: { 'retry-after': '1' }, json: { ok: false, error: 'ratelimited' } } : { json: { ok: true, ts: '1' } }));
+  test('429 ratelimited honours Retry-After', async () => {
     slack.reset();
+    slack.failNext(rateLimited(1));
     const job = await run('slack', 'notify', { text: 'later' });
     expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
-    const [a, b] = slack.calls('POST /api/chat.postMessage');
+    const [a, b] = slack.postMessageCalls();
     expect(b!.at - a!.at).toBeGreaterThanOrEqual(950);
   });
 
-  test('incoming webhook: "ok" text, and its error texts', async () => {
-    slack.route('POST /services/T000/B000/secretpath', (call) => ((call.json as any).text ? { text: 'ok' } : { status: 400, text: 'no_text' }));
+  test('chat.postMessage\'s own rate_limited (HTTP 200) is retried too', async () => {
+    slack.failNext(apiError('rate_limited'));
+    const job = await run('slack', 'notify', { text: 'too many' });
+    expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 2, result: { data: { ok: true } } });
+  });
+
+  test('incoming webhook: "ok" text, and its documented errors with their statuses, none retried', async () => {
     expect(await run('slack', 'hook', { text: 'hello' })).toMatchObject({ status: 'SUCCEEDED', result: { statusCode: 200, data: 'ok' } });
-    const bad = await run('slack', 'hook', { blocks: [] });
-    expect(bad).toMatchObject({ status: 'FAILED', error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: 400, retryable: false } });
-    expect(bad.error.message).toContain('no_text');
-    neverLeaked(bad, 'secretpath');
+    const noText = await run('slack', 'hook', { blocks: [] });
+    expect(noText).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: 400, retryable: false } });
+    expect(noText.error.message).toContain('no_text');
+    neverLeaked(noText, slack.webhookUrl.split('/').at(-1)!);
+    for (const [state, status, text] of [['prohibited', 403, 'action_prohibited'], ['deleted', 404, 'channel_not_found'], ['archived', 410, 'channel_is_archived']] as const) {
+      slack.webhookChannel = state;
+      const job = await run('slack', 'hook', { text: 'hello' });
+      expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: status, retryable: false } });
+      expect(job.error.message).toContain(text);
+    }
+    slack.webhookChannel = 'active';
   });
 });
 
 describe('viber', () => {
   beforeAll(async () => {
     await register(
-      { connectorId: 'viber', type: 'viber', baseUrl: `${viber.url}/pa`, authToken: { secret: 'token' }, sender: { name: 'CRM Bot' }, operations: { send: { action: 'sendMessage' } } },
-      { token: '445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9' },
+      { connectorId: 'viber', type: 'viber', baseUrl: viber.apiUrl, authToken: { secret: 'token' }, sender: { name: 'CRM Bot' }, operations: { send: { action: 'sendMessage' } } },
+      { token: VIBER_TOKEN },
     );
   });
 
-  test('send_message with X-Viber-Auth-Token; the documented success body is the result', async () => {
-    viber.route('POST /pa/send_message', { json: { status: 0, status_message: 'ok', message_token: 5098034272017990000, chat_hostname: 'SN-CHAT-05_' } });
+  test('send_message with X-Viber-Auth-Token; the 64-bit message_token reaches the job record digit for digit', async () => {
     const job = await run('viber', 'send', { receiver: '01234567890A=', text: 'Your order shipped' });
     expect(job).toMatchObject({ status: 'SUCCEEDED', result: { data: { status: 0, status_message: 'ok' } } });
-    const call = viber.calls('POST /pa/send_message').at(-1)!;
-    expect(call.headers['x-viber-auth-token']).toBe('445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9');
+    // The stand-in wrote this token into its body; the job record must carry exactly it.
+    expect(viber.tokens).toContain(job.result.data.message_token);
+    expect(BigInt(job.result.data.message_token)).toBeGreaterThanOrEqual(VIBER_FIRST_TOKEN);
+    expect(job.result.data.message_token).toMatch(/^57413118035717210\d\d$/);
+    const call = viber.calls().at(-1)!;
+    expect(call.headers['x-viber-auth-token']).toBe(VIBER_TOKEN);
     expect(call.json).toEqual({ type: 'text', sender: { name: 'CRM Bot' }, receiver: '01234567890A=', text: 'Your order shipped' });
     neverLeaked(job, '445da6az1s345z78');
   });
 
-  test('a non-zero status is an error with Viber\'s status_message', async () => {
-    viber.route('POST /pa/send_message', { json: { status: 6, status_message: 'notSubscribed' } });
-    const job = await run('viber', 'send', { receiver: 'x', text: 'hi' });
+  test('a non-zero status is an error with Viber\'s status_message; tooManyRequests (12) is retried', async () => {
+    const job = await run('viber', 'send', { receiver: 'not-subscribed', text: 'hi' });
     expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_VIBER_ERROR', retryable: false } });
-    expect(job.error.message).toContain('notSubscribed');
+    expect(job.error.message).toContain('receiverNotSubscribed');
+    viber.failNext('tooManyRequests');
+    expect(await run('viber', 'send', { receiver: 'x', text: 'hi' })).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
   });
 
-  test('a payload without receiver fails without a call', async () => {
+  test('payloads Viber would refuse fail without a call: no receiver, text over 7,000 characters, a sender name over 28', async () => {
     const before = viber.calls().length;
-    const job = await run('viber', 'send', { text: 'hi' });
-    expect(job).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'INVALID_PAYLOAD' } });
+    const jobs = await Promise.all([
+      run('viber', 'send', { text: 'hi' }),
+      run('viber', 'send', { receiver: 'x', text: 'a'.repeat(7001) }),
+      run('viber', 'send', { receiver: 'x', text: 'hi', sender: { name: 'A sender name of 29 letters!!' } }),
+      run('viber', 'send', { receiver: 'x', text: 'hi', sender: { name: 'Ok', admin: true } }),
+    ]);
+    for (const job of jobs) expect(job).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'INVALID_PAYLOAD' } });
+    expect(jobs[1]!.error.message).toContain('7000');
+    expect(jobs[2]!.error.message).toContain('28');
     expect(viber.calls().length).toBe(before);
+  });
+
+  test('a valid payload sender replaces the connector\'s sender fields; 7,000 characters are accepted', async () => {
+    const job = await run('viber', 'send', { receiver: 'x', text: 'b'.repeat(7000), sender: { name: 'Order desk' } });
+    expect(job).toMatchObject({ status: 'SUCCEEDED' });
+    expect((viber.calls().at(-1)!.json as any).sender).toEqual({ name: 'Order desk' });
   });
 });

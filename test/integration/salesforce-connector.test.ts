@@ -23,6 +23,9 @@ const operations = {
   createAccount: { action: 'create', sobject: 'Account' },
   updateAccount: { action: 'update', sobject: 'Account' },
   upsertContact: { action: 'upsert', sobject: 'Contact', externalIdField: 'Ext_Id__c' },
+  contactsWithAccount: { action: 'query', soql: 'select id, lastname, account.name from contact where ext_id__c = :ext', response: 'records[].{id: Id, last: LastName, account: Account.Name}' },
+  rawContacts: { action: 'query', soql: 'select Id, LastName, Account.Name, Account.Industry from CONTACT where LastName = :last' },
+  bigNumbers: { action: 'query', soql: 'SELECT Id, Name, Ledger_Id__c FROM Account WHERE Name = :name' },
   findAccounts: { action: 'query', soql: 'SELECT Id, Name, Industry FROM Account WHERE Industry = :industry', maxRecords: 5 },
   findByName: { action: 'query', soql: 'SELECT Id, Name FROM Account WHERE Name = :name' },
   notify: { action: 'publishEvent', sobject: 'Order_Shipped__e' },
@@ -107,12 +110,31 @@ describe('sessions', () => {
     expect(sf.records.size).toBe(0);
   });
 
-  test('JWT bearer: the stand-in verifies the RS256 signature, issuer, subject and audience', async () => {
-    const c = connector({ auth: { type: 'jwtBearer', clientId: 'jwt-app', username: { secret: 'username' }, privateKey: { secret: 'private-key' } } });
+  test('JWT bearer: the stand-in verifies the RS256 signature, issuer, subject, audience (login.salesforce.com) and a 3-minute exp', async () => {
+    const c = connector({ auth: { type: 'jwtBearer', clientId: 'jwt-app', username: { secret: 'username' }, privateKey: { secret: 'private-key' }, audience: 'https://login.salesforce.com' } });
+    const before = Math.floor(Date.now() / 1000);
     await call(c, 'createAccount', { Name: 'Via JWT' });
     await call(c, 'createAccount', { Name: 'Via JWT 2' });
     expect(sf.tokenRequests).toHaveLength(1);
-    expect(sf.tokenRequests[0]).toMatchObject({ grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer', ok: true, jwt: { claims: { iss: 'jwt-app', sub: 'integration@acme.test', aud: new URL(sf.loginUrl).origin } } });
+    expect(sf.tokenRequests[0]).toMatchObject({ grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer', ok: true, jwt: { claims: { iss: 'jwt-app', sub: 'integration@acme.test', aud: 'https://login.salesforce.com' } } });
+    const exp = sf.tokenRequests[0]!.jwt!.claims.exp as number;
+    expect(exp - before).toBeGreaterThan(0);
+    expect(exp - before).toBeLessThanOrEqual(180);
+  });
+
+  test('JWT bearer for another audience (here the login host\'s own origin) is refused as Salesforce does', async () => {
+    const c = connector({ auth: { type: 'jwtBearer', clientId: 'jwt-app', username: 'integration@acme.test', privateKey: { secret: 'private-key' } } });
+    const err = await failure(call(c, 'createAccount', { Name: 'X' }));
+    expect(err).toMatchObject({ code: 'SALESFORCE_LOGIN_FAILED', statusCode: 400 });
+    expect(err.message).toContain('invalid_grant: audience is invalid');
+  });
+
+  test('client credentials on the generic login host: invalid_grant "request not supported on this domain", not retried', async () => {
+    // The schema refuses login.salesforce.com for this flow; the stand-in's generic host has a loopback address, so it passes.
+    const err = await failure(call(connector({ loginUrl: sf.genericLoginUrl }), 'createAccount', { Name: 'X' }));
+    expect(err).toMatchObject({ code: 'SALESFORCE_LOGIN_FAILED', statusCode: 400 });
+    expect(err.message).toContain('invalid_grant: request not supported on this domain');
+    expect(isRetryable(err)).toBe(false);
   });
 
   test('JWT bearer signed with the wrong key: a login failure that is not retried', async () => {
@@ -166,6 +188,25 @@ describe('operations', () => {
     expect([...sf.records.values()]).toEqual([expect.objectContaining({ Ext_Id__c: 'ERP 7/A', LastName: 'Doe-Smith', Email: 'd@x.test' })]);
   });
 
+  test('upsert: Id or the external id field again in the input is refused before any call (Salesforce refuses it in the body)', async () => {
+    const c = connector();
+    await expect(call(c, 'upsertContact', { Ext_Id__c: 'E-1', Id: '003000000000000001', LastName: 'Doe' })).rejects.toMatchObject({ code: 'INVALID_PAYLOAD', message: expect.stringContaining('remove "Id"') });
+    await expect(call(c, 'upsertContact', { Ext_Id__c: 'E-1', ext_id__c: 'E-2', LastName: 'Doe' })).rejects.toMatchObject({ code: 'INVALID_PAYLOAD', message: expect.stringContaining('remove "ext_id__c"') });
+    expect(sf.tokenRequests).toHaveLength(0);
+  });
+
+  test('upsert: an external id on several records (HTTP 300) fails, not retried, naming the matching records', async () => {
+    const a = sf.seed('Contact', { LastName: 'Twin A', Ext_Id__c: 'DUP-1' });
+    const b = sf.seed('Contact', { LastName: 'Twin B', Ext_Id__c: 'DUP-1' });
+    const err = await failure(call(connector(), 'upsertContact', { Ext_Id__c: 'DUP-1', LastName: 'Which?' }));
+    expect(err).toMatchObject({ code: 'SALESFORCE_MULTIPLE_MATCHES', statusCode: 300 });
+    expect(err.message).toContain('matches 2 records');
+    expect(err.message).toContain(`/sobjects/Contact/${a}`);
+    expect(err.message).toContain(`/sobjects/Contact/${b}`);
+    expect(isRetryable(err)).toBe(false);
+    expect([...sf.records.values()].map((r) => r.LastName)).toEqual(['Twin A', 'Twin B']);
+  });
+
   test('query: bind values from the payload, pages followed up to maxRecords', async () => {
     const c = connector();
     for (let i = 0; i < 7; i++) sf.seed('Account', { Name: `E${i}`, Industry: i < 6 ? 'Energy' : 'Retail' });
@@ -188,10 +229,48 @@ describe('operations', () => {
     expect((injected.data as { records: unknown[] }).records).toHaveLength(0);
   });
 
-  test('publishEvent posts the Platform Event', async () => {
+  test('publishEvent posts the Platform Event: success with the OPERATION_ENQUEUED entry Salesforce puts in errors', async () => {
     const result = await call(connector(), 'notify', { Order_Number__c: 'SO-1', Shipped__c: true });
-    expect(result).toMatchObject({ statusCode: 201, data: { id: expect.stringMatching(/^e00/), success: true } });
     expect(sf.events).toEqual([{ type: 'Order_Shipped__e', id: expect.any(String), fields: { Order_Number__c: 'SO-1', Shipped__c: true } }]);
+    const { id } = sf.events[0]!;
+    expect(result).toEqual({ statusCode: 201, data: { id, success: true, errors: [{ statusCode: 'OPERATION_ENQUEUED', message: sf.eventUuids.get(id), fields: [] }] } });
+    expect(sf.eventUuids.get(id)).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  test('composite allOrNone: an event published immediately stays published when a later subrequest fails', async () => {
+    const err = await failure(
+      call(connector(), 'batch', {
+        compositeRequest: [
+          { method: 'POST', url: '/sobjects/Order_Shipped__e', referenceId: 'ev', body: { Order_Number__c: 'SO-9' } },
+          { method: 'POST', url: '/sobjects/Contact', referenceId: 'ct', body: { FirstName: 'No last name' } },
+        ],
+      }),
+    );
+    expect(err.message).toContain('subrequest ct: REQUIRED_FIELD_MISSING');
+    expect(sf.events.map((e) => e.fields)).toEqual([{ Order_Number__c: 'SO-9' }]);
+  });
+
+  test('query: relationship fields come nested and in canonical spelling, whatever the query\'s case', async () => {
+    const acme = sf.seed('Account', { Name: 'Acme', Industry: 'Energy' });
+    sf.seed('Contact', { LastName: 'Doe', Ext_Id__c: 'C-1', AccountId: acme });
+    sf.seed('Contact', { LastName: 'Roe', Ext_Id__c: 'C-2', AccountId: null });
+    const raw = await call(connector(), 'rawContacts', { last: 'Doe' });
+    expect((raw.data as { records: unknown[] }).records).toEqual([
+      {
+        attributes: { type: 'Contact', url: expect.stringMatching(/^\/services\/data\/v62\.0\/sobjects\/Contact\/003/) },
+        Id: expect.stringMatching(/^003/),
+        LastName: 'Doe',
+        Account: { attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${acme}` }, Name: 'Acme', Industry: 'Energy' },
+      },
+    ]);
+    expect(await call(connector(), 'contactsWithAccount', { ext: 'C-1' })).toMatchObject({ data: [{ id: expect.stringMatching(/^003/), last: 'Doe', account: 'Acme' }] });
+    expect(await call(connector(), 'contactsWithAccount', { ext: 'C-2' })).toMatchObject({ data: [{ last: 'Roe', account: null }] });
+  });
+
+  test('query: a Number(18, 0) value beyond 2^53 reaches the result digit for digit, as a string', async () => {
+    sf.seed('Account', { Name: 'Ledger', Ledger_Id__c: 123456789012345678n });
+    const result = await call(connector(), 'bigNumbers', { name: 'Ledger' });
+    expect((result.data as { records: Array<Record<string, unknown>> }).records[0]).toMatchObject({ Name: 'Ledger', Ledger_Id__c: '123456789012345678' });
   });
 
   test('composite: subrequests with references under the connector version', async () => {
@@ -201,12 +280,13 @@ describe('operations', () => {
         { method: 'POST', url: '/sobjects/Contact', referenceId: 'ct', body: { LastName: 'Kid', AccountId: '@{acct.id}' } },
       ],
     });
-    const responses = (result.data as { compositeResponse: Array<{ httpStatusCode: number; referenceId: string }> }).compositeResponse;
+    const responses = (result.data as { compositeResponse: Array<{ httpStatusCode: number; referenceId: string; httpHeaders: Record<string, string> }> }).compositeResponse;
     expect(responses.map((r) => [r.referenceId, r.httpStatusCode])).toEqual([
       ['acct', 201],
       ['ct', 201],
     ]);
     const [account, contact] = [...sf.records.values()];
+    expect(responses.map((r) => r.httpHeaders)).toEqual([{ Location: `/services/data/v62.0/sobjects/Account/${account!.Id}` }, { Location: `/services/data/v62.0/sobjects/Contact/${contact!.Id}` }]);
     expect(contact).toMatchObject({ LastName: 'Kid', AccountId: account!.Id });
     expect(sf.calls.filter((x) => x.composite).map((x) => x.version)).toEqual(['62.0', '62.0']);
   });
@@ -260,19 +340,29 @@ describe('errors', () => {
     expect(isRetryable(err)).toBe(false);
   });
 
+  // Salesforce's own texts (REST API Developer Guide, "Status Codes and Error Responses"; 403 REQUEST_LIMIT_EXCEEDED);
+  // none of them comes with a Retry-After header.
   test.each([
-    ['UNABLE_TO_LOCK_ROW', 400],
-    ['REQUEST_LIMIT_EXCEEDED', 403],
-    ['SERVER_UNAVAILABLE', 503],
-  ])('%s (HTTP %i) is retryable, and jsforce does not retry behind the policy', async (errorCode, status) => {
+    ['UNABLE_TO_LOCK_ROW', 400, 'unable to obtain exclusive access to this record or 1 records: 001000000000001AAA'],
+    ['REQUEST_LIMIT_EXCEEDED', 403, 'ConcurrentRequests (Concurrent API Requests) Limit exceeded.'],
+    ['SERVER_UNAVAILABLE', 503, 'Server temporarily unavailable'],
+  ])('%s (HTTP %i) is retryable with backoff, and jsforce does not retry behind the policy', async (errorCode, status, message) => {
     sf.seed('Account', { Name: 'A', Industry: 'Energy' });
-    sf.fail('GET /query', { status, errors: [{ errorCode, message: 'try later' }], headers: { 'retry-after': '3' } });
+    sf.fail('GET /query', { status, errors: [{ errorCode, message }] });
     const err = await failure(call(connector(), 'findAccounts', { industry: 'Energy' }));
     expect(err).toMatchObject({ code: 'UPSTREAM_SALESFORCE_ERROR', statusCode: status });
-    expect(err.message).toContain(`${errorCode}: try later`);
-    expect(err.details.retryAfterMs).toBe(3000);
+    expect(err.message).toContain(`${errorCode}: ${message}`);
+    expect(err.details.retryAfterMs).toBeUndefined();
     expect(isRetryable(err)).toBe(true);
     expect(sf.calls).toHaveLength(1);
+  });
+
+  test('the org\'s 24-hour API limit (REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded.") fails with SALESFORCE_API_LIMIT, not retried', async () => {
+    sf.fail('POST /sobjects/Account', { status: 403, errors: [{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }] });
+    const err = await failure(call(connector(), 'createAccount', { Name: 'Over the limit' }));
+    expect(err).toMatchObject({ code: 'SALESFORCE_API_LIMIT', statusCode: 403 });
+    expect(err.message).toContain('TotalRequests Limit exceeded.');
+    expect(isRetryable(err)).toBe(false);
   });
 
   test('an unreachable instance is a retryable network error', async () => {

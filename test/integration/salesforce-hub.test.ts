@@ -29,6 +29,17 @@ async function waitForDelivery(jobId: string, timeoutMs = 15_000): Promise<any> 
   }
 }
 
+/** The Salesforce delivery target; `baseDelayMs` decides whether a retry waits inline (under 2 s) or in SQS. */
+const sfRow = (baseDelayMs = 200) => ({
+  connectorId: 'sf',
+  type: 'salesforce',
+  loginUrl: sf.loginUrl,
+  auth: { type: 'clientCredentials', clientId: 'crm-bridge-hub', clientSecret: { secret: 'client-secret' } },
+  retry: { maxAttempts: 3, baseDelayMs },
+});
+/** The local hub's workers reread a connector row after 1 s. */
+const rowCacheTtl = () => new Promise((r) => setTimeout(r, 1100));
+
 async function submit(connectorId: string, operation: string, body: Record<string, unknown>): Promise<string> {
   const res = await hub.api('POST', `/v1/callouts/${connectorId}/${operation}`, body);
   expect(res.status).toBe(202);
@@ -48,16 +59,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'crm-bridge-sf-'));
   // The Salesforce connector, registered the way an admin does it: row file + secrets through the CLI.
   const row = join(dir, 'sf.json');
-  writeFileSync(
-    row,
-    JSON.stringify({
-      connectorId: 'sf',
-      type: 'salesforce',
-      loginUrl: sf.loginUrl,
-      auth: { type: 'clientCredentials', clientId: 'crm-bridge-hub', clientSecret: { secret: 'client-secret' } },
-      retry: { maxAttempts: 3, baseDelayMs: 200 },
-    }),
-  );
+  writeFileSync(row, JSON.stringify(sfRow()));
   expect(await hub.cli(['connectors', 'put', row, '--local'])).toMatchObject({ code: 0 });
   expect((await hub.cli(['secrets', 'put', 'sf', 'client-secret', '--local'], `${CLIENT_SECRET}\n`)).code).toBe(0);
   await hub.putConnector({
@@ -127,12 +129,22 @@ test('a callout through the hub ends with its result on the record and a Platfor
 test('a delivery refused with 503 is retried later by SQS redelivery, without calling the service again', async () => {
   const opportunityId = sf.seed('Opportunity', { Name: 'Retry deal' });
   upstream.route('GET /api/orders/43', { json: { id: 43, status: 'BACKORDERED', total: 5 } });
-  // Retry-After of 3 s is over the 2 s the worker waits inline: the message goes back to the queue.
-  sf.fail('POST /composite', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'maintenance' }], headers: { 'retry-after': '3' } });
-  const jobId = await submit('erp', 'getOrder', { payload: { orderId: 43 }, recordId: opportunityId });
-  const ended = await hub.waitForJob(jobId);
-  expect(ended.status).toBe('SUCCEEDED');
-  const job = await waitForDelivery(jobId);
+  // Salesforce's 503 carries no Retry-After: the target's backoff (base 5 s: 2.5-5 s) is over the 2 s
+  // the worker waits inline, so the message goes back to the queue.
+  await hub.putConnector(sfRow(5000));
+  await rowCacheTtl();
+  sf.fail('POST /composite', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'Server temporarily unavailable' }] });
+  let job: any;
+  try {
+    const jobId = await submit('erp', 'getOrder', { payload: { orderId: 43 }, recordId: opportunityId });
+    const ended = await hub.waitForJob(jobId);
+    expect(ended.status).toBe('SUCCEEDED');
+    job = await waitForDelivery(jobId);
+  } finally {
+    await hub.putConnector(sfRow());
+    await rowCacheTtl();
+  }
+  const jobId = job.jobId as string;
   expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1, delivery: { status: 'DELIVERED', attempts: 2 } });
   expect(sf.records.get(opportunityId)).toMatchObject({ ERP_Status__c: 'BACKORDERED' });
   expect(sf.events.filter((e) => e.fields.Job_Id__c === jobId)).toHaveLength(1);
@@ -148,7 +160,8 @@ test('a salesforce connector job through the hub: JWT bearer with the key from S
       type: 'salesforce',
       loginUrl: sf.loginUrl,
       apiVersion: '61.0',
-      auth: { type: 'jwtBearer', clientId: 'crm-bridge-jwt', username: { secret: 'username' }, privateKey: { secret: 'private-key' } },
+      // The JWT's aud is the login server Salesforce names (login.salesforce.com), not the stand-in's address.
+      auth: { type: 'jwtBearer', clientId: 'crm-bridge-jwt', username: { secret: 'username' }, privateKey: { secret: 'private-key' }, audience: 'https://login.salesforce.com' },
       operations: { createLead: { action: 'create', sobject: 'Lead' }, findLeads: { action: 'query', soql: 'SELECT Id, LastName FROM Lead WHERE Company = :company' } },
     }),
   );

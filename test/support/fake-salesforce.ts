@@ -1,16 +1,40 @@
 import { text as readBody } from 'node:stream/consumers';
-import { generateKeyPairSync, randomBytes, verify } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
  * A local stand-in for Salesforce on 127.0.0.1, answering like its OAuth and
- * REST APIs: a login server (`/services/oauth2/token`, client credentials and
- * JWT bearer with a verified RS256 signature) and a separate instance server
- * (the `instance_url` it hands out) with sObject create/update/upsert, SOQL
- * query with paging, Platform Event publish, Composite (allOrNone rollback,
- * `@{ref.id}` references), Salesforce's error arrays and INVALID_SESSION_ID.
- * Records live in memory; tests can seed them, expire sessions and inject failures.
+ * REST APIs: a login server standing in for the org's My Domain
+ * (`/services/oauth2/token`, client credentials and JWT bearer with a verified
+ * RS256 signature), a second one standing in for the generic login host
+ * (login.salesforce.com), and a separate instance server (the `instance_url` it
+ * hands out) with sObject create/update/upsert, SOQL query with paging,
+ * Platform Event publish, Composite (allOrNone rollback, `@{ref.id}`
+ * references), Salesforce's error arrays and INVALID_SESSION_ID. Records live in
+ * memory; tests can seed them, expire sessions and inject failures.
+ *
+ * Where each shape comes from (REST API Developer Guide,
+ * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/, unless named):
+ * - token answers {access_token, signature, scope, instance_url, id, token_type, issued_at}:
+ *   "OAuth 2.0 Client Credentials Flow for Server-to-Server Integration" and "OAuth 2.0 JWT
+ *   Bearer Flow for Server-to-Server Integration" (Salesforce Help, remoteaccess_oauth_*_flow.htm).
+ *   JWT: `aud` is https://login.salesforce.com (https://test.salesforce.com for a sandbox),
+ *   `exp` within 3 minutes. The client credentials flow works on My Domain only; on the
+ *   generic login host it answers invalid_grant "request not supported on this domain".
+ * - errors: arrays of {message, errorCode, fields} ("Status Codes and Error Responses");
+ *   an upsert or update body naming Id or the external id field: 400 INVALID_FIELD "The X field
+ *   should not be specified in the sobject data." ("Insert or Update (Upsert) a Record Using
+ *   an External ID"); several records with one external id: 300 and the list of their URLs.
+ * - Platform Event publish: 201 {id, success: true, errors: [{statusCode: "OPERATION_ENQUEUED",
+ *   message: <EventUuid>, fields: []}]} (Platform Events Developer Guide, "Publish Event Messages
+ *   Using Salesforce APIs"); events with "Publish Immediately" (the default) are not rolled
+ *   back with a failed transaction, "Publish After Commit" ones are.
+ * - SOQL: field names in their canonical spelling whatever the query's case; parent fields
+ *   nested as {Account: {attributes: {type, url}, Name}} ("Query", "Relationship Queries" in
+ *   the SOQL and SOSL Reference).
+ * - Composite: {compositeResponse: [{body, httpHeaders, httpStatusCode, referenceId}]}, with
+ *   httpHeaders.Location on a 201 ("Composite", "Composite Subrequest Result").
  */
 export interface SalesforceErrorItem {
   errorCode: string;
@@ -52,6 +76,10 @@ export interface InjectedFailure {
 }
 
 export interface FakeSalesforceOptions {
+  /** Platform Event types published "Publish After Commit" (rolled back with a failed allOrNone Composite); others "Publish Immediately". */
+  publishAfterCommit?: string[];
+  /** The JWT `aud` the login servers accept. @default https://login.salesforce.com */
+  jwtAudience?: string;
   /** Client credentials apps. */
   clients?: Array<{ clientId: string; clientSecret: string }>;
   /** JWT bearer apps: the certificate's public key and the users they may act as. */
@@ -63,11 +91,16 @@ export interface FakeSalesforceOptions {
 }
 
 export interface FakeSalesforce {
+  /** The org's My Domain login server. */
   loginUrl: string;
+  /** Stands in for the generic login host (login.salesforce.com): no client credentials flow there. */
+  genericLoginUrl: string;
   instanceUrl: string;
   tokenRequests: TokenRequest[];
   calls: SfCall[];
   events: Array<{ type: string; id: string; fields: Record<string, unknown> }>;
+  /** Event id -> the EventUuid its publish answered with. */
+  eventUuids: Map<string, string>;
   records: Map<string, SfRecord>;
   seed(type: string, fields: Record<string, unknown>): string;
   /** Every access token handed out so far stops working (INVALID_SESSION_ID). */
@@ -99,10 +132,18 @@ interface Answer {
 
 const errorAnswer = (status: number, ...errors: SalesforceErrorItem[]): Answer => ({ status, body: errors });
 
+/**
+ * JSON as Salesforce writes it, where a Number(18, 0) field may exceed 2^53: a
+ * bigint field value (seeded by a test) is written as its plain digits.
+ */
+function toJson(body: unknown): string {
+  return JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? `\u0000bigint:${v}` : v)).replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
+}
+
 function send(res: ServerResponse, answer: Answer): void {
   const hasBody = answer.body !== undefined && answer.status !== 204;
   res.writeHead(answer.status, { ...(hasBody && { 'content-type': 'application/json;charset=UTF-8' }), ...answer.headers });
-  res.end(hasBody ? JSON.stringify(answer.body) : undefined);
+  res.end(hasBody ? toJson(answer.body) : undefined);
 }
 
 // --- a small SOQL subset: SELECT f, ... FROM T [WHERE f op literal [AND ...]] [LIMIT n]
@@ -208,6 +249,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   const tokens = new Set<string>();
   const records = new Map<string, SfRecord>();
   const events: FakeSalesforce['events'] = [];
+  const eventUuids = new Map<string, string>();
   const tokenRequests: TokenRequest[] = [];
   const calls: SfCall[] = [];
   const failures: Array<{ method: string; prefix: string; failure: InjectedFailure; left: number }> = [];
@@ -235,7 +277,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   let instanceUrl = '';
 
   // --- OAuth token endpoint (login server)
-  function token(form: URLSearchParams, authorization: string | undefined): Answer {
+  function token(form: URLSearchParams, authorization: string | undefined, generic: boolean): Answer {
     const grantType = form.get('grant_type') ?? '';
     const refuse = (error: string, description: string, request: Omit<TokenRequest, 'ok'>): Answer => {
       tokenRequests.push({ ...request, ok: false });
@@ -247,16 +289,28 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       tokens.add(accessToken);
       return {
         status: 200,
-        body: { access_token: accessToken, instance_url: instanceUrl, id: `${loginUrl}/id/00DFAKE/005FAKE`, token_type: 'Bearer', issued_at: String(Date.now()), signature: randomBytes(8).toString('hex') },
+        body: {
+          access_token: accessToken,
+          signature: randomBytes(32).toString('base64'),
+          scope: 'api',
+          instance_url: instanceUrl,
+          id: `${loginUrl}/id/00DFAKE/005FAKE`,
+          token_type: 'Bearer',
+          issued_at: String(Date.now()),
+        },
       };
     };
     if (grantType === 'client_credentials') {
       let clientId = form.get('client_id') ?? undefined;
       let clientSecret = form.get('client_secret') ?? undefined;
+      if (generic) return refuse('invalid_grant', 'request not supported on this domain', { grantType, clientId });
       if (authorization?.startsWith('Basic ')) {
-        const [id, secret] = Buffer.from(authorization.slice(6), 'base64').toString().split(':');
-        clientId = decodeURIComponent(id ?? '');
-        clientSecret = decodeURIComponent(secret ?? '');
+        // RFC 6749 §2.3.1: each part is form-urlencoded ("+" is a space).
+        const decoded = Buffer.from(authorization.slice(6), 'base64').toString();
+        const colon = decoded.indexOf(':');
+        const formDecode = (v: string) => decodeURIComponent(v.replace(/\+/g, ' '));
+        clientId = formDecode(decoded.slice(0, colon));
+        clientSecret = formDecode(decoded.slice(colon + 1));
       }
       const ok = (options.clients ?? []).some((c) => c.clientId === clientId && c.clientSecret === clientSecret);
       return ok ? issue({ grantType, clientId }) : refuse('invalid_client', 'invalid client credentials', { grantType, clientId });
@@ -278,9 +332,10 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       if (header.alg !== 'RS256') return refuse('invalid_grant', 'invalid assertion algorithm', request);
       const signed = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), app.publicKeyPem, Buffer.from(parts[2]!, 'base64url'));
       if (!signed) return refuse('invalid_grant', 'invalid assertion signature', request);
-      if (claims.aud !== new URL(loginUrl).origin) return refuse('invalid_grant', 'audience is invalid', request);
+      if (claims.aud !== (options.jwtAudience ?? 'https://login.salesforce.com')) return refuse('invalid_grant', 'audience is invalid', request);
       const now = Math.floor(Date.now() / 1000);
-      if (typeof claims.exp !== 'number' || claims.exp < now || claims.exp > now + 300) return refuse('invalid_grant', 'expired authorization code', request);
+      // exp must lie within 3 minutes of now.
+      if (typeof claims.exp !== 'number' || claims.exp < now || claims.exp > now + 180) return refuse('invalid_grant', 'expired authorization code', request);
       if (!app.usernames.includes(String(claims.sub))) return refuse('invalid_grant', "user hasn't approved this consumer", request);
       return issue(request);
     }
@@ -300,8 +355,51 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     return missing.length > 0 ? errorAnswer(400, { errorCode: 'REQUIRED_FIELD_MISSING', message: `Required fields are missing: [${missing.join(', ')}]`, fields: missing }) : undefined;
   };
 
+  /** The key of `fields` that names `field` (Salesforce field names are case-insensitive). */
+  const keyIn = (fields: Record<string, unknown>, field: string) => Object.keys(fields).find((k) => k.toLowerCase() === field.toLowerCase());
+
   const asFields = (body: unknown): Record<string, unknown> | undefined =>
     body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+
+  /** A field's canonical spelling on `type` (SOQL names are case-insensitive; answers use the field's own spelling). */
+  const canonical = (type: string, name: string): string => {
+    if (name.toLowerCase() === 'id') return 'Id';
+    for (const r of records.values()) {
+      if (r.attributes.type !== type) continue;
+      const key = Object.keys(r).find((k) => k.toLowerCase() === name.toLowerCase());
+      if (key) return key;
+    }
+    return name;
+  };
+
+  /** The value of a selected field: `Account.Name` becomes a nested parent record, or null without a parent. */
+  const select = (version: string, record: SfRecord, fields: string[]): Record<string, unknown> => {
+    const out: Record<string, unknown> = { attributes: { type: record.attributes.type, url: `/services/data/v${version}/sobjects/${record.attributes.type}/${record.Id}` } };
+    for (const f of fields) {
+      const dot = f.indexOf('.');
+      if (dot < 0) {
+        const name = canonical(record.attributes.type, f);
+        out[name] = record[name] ?? null;
+        continue;
+      }
+      // Account.Name -> AccountId; Parent__r.Name -> Parent__c
+      const rel = f.slice(0, dot);
+      const idField = canonical(record.attributes.type, /__r$/i.test(rel) ? rel.replace(/__r$/i, '__c') : `${rel}Id`);
+      const relName = idField.endsWith('__c') ? idField.replace(/__c$/, '__r') : idField.replace(/Id$/, '');
+      const parent = records.get(String(record[idField] ?? ''));
+      if (!parent) {
+        out[relName] = null;
+        continue;
+      }
+      const nested = (out[relName] as Record<string, unknown> | null | undefined) ?? {
+        attributes: { type: parent.attributes.type, url: `/services/data/v${version}/sobjects/${parent.attributes.type}/${parent.Id}` },
+      };
+      const name = canonical(parent.attributes.type, f.slice(dot + 1));
+      nested[name] = parent[name] ?? null;
+      out[relName] = nested;
+    }
+    return out;
+  };
 
   function query(version: string, q: string): Answer {
     let parsed: ReturnType<typeof parseSoql>;
@@ -310,21 +408,19 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     } catch (err) {
       return errorAnswer(400, { errorCode: 'MALFORMED_QUERY', message: `unexpected token: ${(err as Error).message}` });
     }
+    const type = [...records.values()].map((r) => r.attributes.type).find((t) => t.toLowerCase() === parsed.type.toLowerCase()) ?? parsed.type;
     const matches = [...records.values()]
-      .filter((r) => r.attributes.type === parsed.type)
+      .filter((r) => r.attributes.type === type)
       .filter((r) =>
         parsed.where.every((c) => {
-          const v = (r[c.field] ?? null) as Literal;
+          const v = (r[canonical(type, c.field)] ?? null) as Literal;
           if (c.op === '=') return v === c.values[0];
           if (c.op === '!=') return v !== c.values[0];
           return c.values.includes(v);
         }),
       )
       .slice(0, parsed.limit ?? Number.POSITIVE_INFINITY)
-      .map((r) => ({
-        attributes: { type: r.attributes.type, url: `/services/data/v${version}/sobjects/${r.attributes.type}/${r.Id}` },
-        ...Object.fromEntries(parsed.fields.map((f) => [f, r[f] ?? null])),
-      }));
+      .map((r) => select(version, r, parsed.fields));
     return page(version, matches, matches.length);
   }
 
@@ -351,24 +447,31 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         if (!fields) return errorAnswer(400, { errorCode: 'JSON_PARSER_ERROR', message: 'Expected an object' });
         const id = newId(type);
         if (type.endsWith('__e')) {
+          const uuid = randomUUID();
           events.push({ type, id, fields });
-          return { status: 201, body: { id, success: true, errors: [] } };
+          eventUuids.set(id, uuid);
+          // Published asynchronously: success, with the EventUuid in an OPERATION_ENQUEUED "error".
+          return { status: 201, body: { id, success: true, errors: [{ statusCode: 'OPERATION_ENQUEUED', message: uuid, fields: [] }] } };
         }
         const missing = missingRequired(type, fields);
         if (missing) return missing;
         records.set(id, { ...fields, Id: id, attributes: { type } });
-        return { status: 201, body: { id, success: true, errors: [] } };
+        return { status: 201, body: { id, success: true, errors: [] }, headers: { Location: `/services/data/v${version}/sobjects/${type}/${id}` } };
       }
       if (method === 'PATCH' && seg.length === 3) {
         const record = records.get(seg[2]!);
         if (!record || record.attributes.type !== type) return errorAnswer(404, NOT_FOUND);
         if (!fields) return errorAnswer(400, { errorCode: 'JSON_PARSER_ERROR', message: 'Expected an object' });
+        const named = keyIn(fields, 'Id');
+        if (named) return errorAnswer(400, { errorCode: 'INVALID_FIELD', message: `The ${named} field should not be specified in the sobject data.` });
         Object.assign(record, fields);
         return { status: 204 };
       }
       if (method === 'PATCH' && seg.length === 4) {
         const [field, value] = [seg[2]!, decodeURIComponent(seg[3]!)];
         if (!fields) return errorAnswer(400, { errorCode: 'JSON_PARSER_ERROR', message: 'Expected an object' });
+        const named = keyIn(fields, 'Id') ?? keyIn(fields, field);
+        if (named) return errorAnswer(400, { errorCode: 'INVALID_FIELD', message: `The ${named} field should not be specified in the sobject data.` });
         const found = [...records.values()].filter((r) => r.attributes.type === type && String(r[field]) === value);
         if (found.length > 1) return { status: 300, body: found.map((r) => `/services/data/v${version}/sobjects/${type}/${r.Id}`) };
         if (found[0]) {
@@ -380,7 +483,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         if (missing) return missing;
         const id = newId(type);
         records.set(id, { ...record, Id: id, attributes: { type } });
-        return { status: 201, body: { id, success: true, errors: [], created: true } };
+        return { status: 201, body: { id, success: true, errors: [], created: true }, headers: { Location: `/services/data/v${version}/sobjects/${type}/${id}` } };
       }
       if (method === 'GET' && seg.length === 3) {
         const record = records.get(seg[2]!);
@@ -417,7 +520,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(url.pathname);
       const answer = m ? rest(String(sub.method), m[1]!, m[2]!, url.searchParams, resolveRefs(sub.body), accessToken, true) : errorAnswer(404, NOT_FOUND);
       results[sub.referenceId] = answer.body;
-      responses.push({ body: answer.body ?? null, httpHeaders: {}, httpStatusCode: answer.status, referenceId: String(sub.referenceId) });
+      responses.push({ body: answer.body ?? null, httpHeaders: answer.headers ?? {}, httpStatusCode: answer.status, referenceId: String(sub.referenceId) });
       if (answer.status >= 400 && allOrNone) {
         failedAt = n;
         break;
@@ -427,19 +530,23 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       // Roll back, and report every other subrequest as halted.
       records.clear();
       for (const [id, r] of snapshot) records.set(id, r);
-      events.length = eventCount;
+      // Events published immediately are out already; only "Publish After Commit" ones are withdrawn.
+      const published = events.splice(eventCount).filter((e) => !(options.publishAfterCommit ?? []).includes(e.type));
+      events.push(...published);
       const all = subs.map((sub, n) => (n === failedAt ? responses[n]! : { body: [HALTED], httpHeaders: {}, httpStatusCode: 400, referenceId: String(sub.referenceId) }));
       return { status: 200, body: { compositeResponse: all } };
     }
     return { status: 200, body: { compositeResponse: responses } };
   }
 
-  loginUrl = await listen(async (req, res) => {
+  const loginServer = (generic: boolean) => async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const body = await readBody(req);
-    if (req.method === 'POST' && url.pathname === '/services/oauth2/token') return send(res, token(new URLSearchParams(body), req.headers.authorization));
+    if (req.method === 'POST' && url.pathname === '/services/oauth2/token') return send(res, token(new URLSearchParams(body), req.headers.authorization, generic));
     send(res, errorAnswer(404, NOT_FOUND));
-  });
+  };
+  loginUrl = await listen(loginServer(false));
+  const genericLoginUrl = await listen(loginServer(true));
   const load = { latencyMs: 0, inFlight: 0, maxInFlight: 0 };
   instanceUrl = await listen(async (req, res) => {
     load.inFlight += 1;
@@ -467,10 +574,12 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
 
   const api: FakeSalesforce = {
     loginUrl,
+    genericLoginUrl,
     instanceUrl,
     tokenRequests,
     calls,
     events,
+    eventUuids,
     records,
     seed(type, fields) {
       const id = newId(type);
@@ -493,6 +602,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       calls.length = 0;
       failures.length = 0;
       events.length = 0;
+      eventUuids.clear();
       records.clear();
       tokens.clear();
       load.maxInFlight = load.inFlight;

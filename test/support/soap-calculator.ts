@@ -7,9 +7,20 @@ import * as soap from 'soap';
 /**
  * A real SOAP service on 127.0.0.1: the public Calculator WSDL (test/fixtures) served
  * with soap.listen, SOAP 1.1 at /calculator.asmx and SOAP 1.2 (1.2 envelopes and
- * Code/Reason faults) at /calculator12.asmx. Faults: Divide by zero is a client
- * (Sender) fault; Multiply with intA 999 is a server (Receiver) fault. Every
- * request's credentials and content type are recorded for the tests.
+ * Code/Reason faults) at /calculator12.asmx. Every request's credentials and
+ * content type are recorded for the tests.
+ *
+ * Faults are those an ASMX (.NET) service sends, HTTP 500 each:
+ * - an exception in the service's code (Divide by zero) is a Server (1.1) / Receiver
+ *   (1.2) fault whose faultstring ASMX prefixes with "Server was unable to process
+ *   request. --->", with an empty detail (recorded ASMX answers; the public calculator
+ *   this WSDL comes from answers its divide by zero so);
+ * - a request ASMX cannot read (an intA that is not an integer) is a Client / Sender
+ *   fault "Server was unable to read request. ---> There is an error in XML document ...";
+ * - Multiply with intA 999 is a server fault that reports no exception (as a gateway
+ *   or a service outage would): "Calculator backend unavailable".
+ * SOAP 1.2 faults follow https://www.w3.org/TR/soap12-part1/#soapfault: Code/Value,
+ * Reason/Text with its required xml:lang, Detail.
  */
 export interface SoapCalculator {
   url: string;
@@ -27,20 +38,30 @@ export interface SoapCalculator {
   close(): Promise<void>;
 }
 
-const fault11 = (code: string, text: string) => ({ Fault: { faultcode: code, faultstring: text, statusCode: 500 } });
-const fault12 = (code: string, text: string) => ({ Fault: { Code: { Value: code }, Reason: { Text: text }, statusCode: 500 } });
+type FaultKind = 'client' | 'server';
+const fault11 = (kind: FaultKind, text: string) => ({ Fault: { faultcode: kind === 'client' ? 'soap:Client' : 'soap:Server', faultstring: text, detail: '', statusCode: 500 } });
+const fault12 = (kind: FaultKind, text: string) => ({
+  Fault: { Code: { Value: kind === 'client' ? 'soap:Sender' : 'soap:Receiver' }, Reason: { Text: { attributes: { 'xml:lang': 'en' }, $value: text } }, Detail: '', statusCode: 500 },
+});
 
-function calculator(fault: (code: string, text: string) => object, client: string, server: string) {
+/** ASMX's wording for an unhandled exception and for a request it could not deserialize. */
+export const ASMX_APPLICATION_EXCEPTION = 'Server was unable to process request. --->';
+const int = (fault: (kind: FaultKind, text: string) => object, value: string) => {
+  if (!/^-?\d+$/.test(String(value))) throw fault('client', 'Server was unable to read request. ---> There is an error in XML document (1, 285). ---> Input string was not in a correct format.');
+  return Number(value);
+};
+
+function calculator(fault: (kind: FaultKind, text: string) => object) {
   return {
-    Add: ({ intA, intB }: { intA: string; intB: string }) => ({ AddResult: Number(intA) + Number(intB) }),
-    Subtract: ({ intA, intB }: { intA: string; intB: string }) => ({ SubtractResult: Number(intA) - Number(intB) }),
+    Add: ({ intA, intB }: { intA: string; intB: string }) => ({ AddResult: int(fault, intA) + int(fault, intB) }),
+    Subtract: ({ intA, intB }: { intA: string; intB: string }) => ({ SubtractResult: int(fault, intA) - int(fault, intB) }),
     Multiply: ({ intA, intB }: { intA: string; intB: string }) => {
-      if (Number(intA) === 999) throw fault(server, 'Calculator backend unavailable');
-      return { MultiplyResult: Number(intA) * Number(intB) };
+      if (int(fault, intA) === 999) throw fault('server', 'Calculator backend unavailable');
+      return { MultiplyResult: int(fault, intA) * int(fault, intB) };
     },
     Divide: ({ intA, intB }: { intA: string; intB: string }) => {
-      if (Number(intB) === 0) throw fault(client, 'Attempted to divide by zero.');
-      return { DivideResult: Math.trunc(Number(intA) / Number(intB)) };
+      if (int(fault, intB) === 0) throw fault('server', `${ASMX_APPLICATION_EXCEPTION} Attempted to divide by zero.`);
+      return { DivideResult: Math.trunc(int(fault, intA) / int(fault, intB)) };
     },
   };
 }
@@ -51,8 +72,8 @@ export async function startSoapCalculator(): Promise<SoapCalculator> {
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   const state = { basicAuth: [] as string[], usernameTokens: [] as Array<{ username: string; password: unknown }>, contentTypes: [] as string[], requests: 0, wsdlFetches: 0 };
-  const soap11 = calculator(fault11, 'soap:Client', 'soap:Server');
-  const soap12 = calculator(fault12, 'soap:Sender', 'soap:Receiver');
+  const soap11 = calculator(fault11);
+  const soap12 = calculator(fault12);
   const servers = {
     '/calculator.asmx': soap.listen(http, { path: '/calculator.asmx', services: { Calculator: { CalculatorSoap: soap11, CalculatorSoap12: soap11 } }, xml: wsdl }),
     '/calculator12.asmx': soap.listen(http, { path: '/calculator12.asmx', services: { Calculator: { CalculatorSoap: soap12, CalculatorSoap12: soap12 } }, xml: wsdl, forceSoap12Headers: true }),

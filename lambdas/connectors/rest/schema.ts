@@ -28,6 +28,12 @@ export const restAuthSchema = z.discriminatedUnion('type', [
       audience: z.string().max(1024).optional(),
       /** client_secret_basic ("basic", the RFC default) or client_secret_post ("body"). */
       authMethod: z.enum(['basic', 'body']).default('basic'),
+      /**
+       * How client_secret_basic encodes id and secret before base64: "form" (RFC 6749 §2.3.1,
+       * application/x-www-form-urlencoded) or "none" (the raw values, for servers that do not decode).
+       * @default form
+       */
+      basicEncoding: z.enum(['form', 'none']).default('form'),
     })
     .strict(),
 ]);

@@ -85,6 +85,7 @@ async function clientCredentials(connector: RestConnector, deps: WrapperDeps): P
     scope: auth.scope,
     audience: auth.audience,
     authMethod: auth.authMethod,
+    basicEncoding: auth.basicEncoding,
   };
 }
 

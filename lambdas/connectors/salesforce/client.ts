@@ -3,6 +3,7 @@ import type { Connection, HttpRequest, HttpResponse } from 'jsforce/core';
 import { parseRetryAfter } from '../../domain/retry-policy';
 import { UpstreamError } from '../errors';
 import { readBody, send } from '../http';
+import { protectLargeIntegers } from '../json';
 import type { HttpFetch } from '../transport';
 import type { WrapperDeps } from '../types';
 import type { SalesforceConnector } from './schema';
@@ -13,6 +14,15 @@ const loadJsforce = () => import('jsforce/core');
 
 /** Salesforce errors that go away by themselves (Salesforce's own advice is to retry). */
 const TRANSIENT_ERROR_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'UNABLE_TO_LOCK_ROW']);
+
+/**
+ * REQUEST_LIMIT_EXCEEDED (403) names two limits by its message: "TotalRequests
+ * Limit exceeded." is the org's rolling 24-hour API allowance, which a retry
+ * minutes later only burns; "ConcurrentRequests (Concurrent API Requests) Limit
+ * exceeded." (and ConcurrentPerOrgLongTxn) are concurrency limits that clear
+ * as running requests end. Salesforce sends no Retry-After for either.
+ */
+const isDailyApiLimit = (i: SalesforceErrorItem) => i.errorCode === 'REQUEST_LIMIT_EXCEEDED' && /^TotalRequests\b/i.test(i.message.trim());
 const MAX_MESSAGE_CHARS = 1000;
 
 /** One entry of Salesforce's error array: [{"errorCode", "message", "fields"}]. */
@@ -55,7 +65,9 @@ class FetchTransport {
     // fetch computes the length itself; a stale one from jsforce would be fatal.
     const { 'content-length': _length, ...headers } = req.headers ?? {};
     const response = await send(this.fetchFn, req.url, { method: req.method, headers, body: req.body }, this.timeoutMs);
-    const body = await readBody(response, this.timeoutMs, (r) => r.text());
+    const text = await readBody(response, this.timeoutMs, (r) => r.text());
+    // jsforce runs JSON.parse on the body: integers beyond 2^53 reach it as strings, digit for digit.
+    const body = /[/+]json\b/i.test(response.headers.get('content-type') ?? '') ? protectLargeIntegers(text) : text;
     this.last = { status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
     return { statusCode: response.status, headers: Object.fromEntries(response.headers), body };
   }
@@ -80,14 +92,16 @@ export function errorItems(body: unknown): SalesforceErrorItem[] {
 
 /**
  * Salesforce's error array as the standard error: code UPSTREAM_SALESFORCE_ERROR,
- * the errorCode(s), message(s) and fields in the message; lock and API-limit
- * errors transient, like any 5xx; everything else needs a different request.
+ * the errorCode(s), message(s) and fields in the message; lock and concurrent
+ * request limit errors transient, like any 5xx; the org's 24-hour API limit is
+ * SALESFORCE_API_LIMIT, not retried; everything else needs a different request.
  */
 export function salesforceApiError(items: SalesforceErrorItem[], statusCode: number | undefined, retryAfterMs?: number, subrequest?: string): UpstreamError {
   const described = items.map((i) => `${i.errorCode}: ${i.message}${i.fields ? ` (fields: ${i.fields.join(', ')})` : ''}`).join('; ');
   const message = `Salesforce answered${statusCode !== undefined ? ` HTTP ${statusCode}` : ''}${subrequest ? ` for subrequest ${subrequest}` : ''}: ${described || 'an error without details'}`;
-  const transient = items.some((i) => TRANSIENT_ERROR_CODES.has(i.errorCode)) || (statusCode !== undefined && statusCode >= 500);
-  return new UpstreamError('UPSTREAM_SALESFORCE_ERROR', message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message, {
+  const daily = items.some(isDailyApiLimit);
+  const transient = !daily && (items.some((i) => TRANSIENT_ERROR_CODES.has(i.errorCode)) || (statusCode !== undefined && statusCode >= 500));
+  return new UpstreamError(daily ? 'SALESFORCE_API_LIMIT' : 'UPSTREAM_SALESFORCE_ERROR', message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message, {
     statusCode,
     retryAfterMs,
     transient,
@@ -121,6 +135,15 @@ interface JsforceError extends Error {
 function toUpstreamError(err: unknown, last: LastResponse | undefined): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const e = err as JsforceError;
+  if (e?.errorCode === 'MULTIPLE_CHOICES') {
+    // 300 to an upsert: the external id is on several records; the body lists their URLs. Retrying changes nothing.
+    const urls = Array.isArray(e.data) ? e.data.map(String) : [];
+    const listed = urls.slice(0, 10).join(', ') + (urls.length > 10 ? `, … (${urls.length} in all)` : '');
+    return new UpstreamError('SALESFORCE_MULTIPLE_MATCHES', `Salesforce answered HTTP 300: the external id matches ${urls.length || 'several'} records${listed ? `: ${listed}` : ''}`, {
+      statusCode: 300,
+      transient: false,
+    });
+  }
   if (e && typeof e.errorCode === 'string') {
     // HttpApiError: `data` is the error object, the array (several errors) or the raw body.
     let items = errorItems(e.data);

@@ -112,6 +112,9 @@ export const fileLinkSchema = z
 
 export type FileLinkSpec = z.infer<typeof fileLinkSchema>;
 
+/** login.salesforce.com and test.salesforce.com: they serve the JWT bearer flow but not client credentials. */
+const GENERIC_LOGIN_HOSTS = /^(login|test)\.salesforce\.com$/i;
+
 export const salesforceConnectorSchema = z
   .object({
     ...baseConnectorFields,
@@ -129,7 +132,13 @@ export const salesforceConnectorSchema = z
     /** Link records for files that become AVAILABLE (optional; see docs/files.md). */
     fileLink: fileLinkSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Salesforce answers the client credentials flow on the generic hosts with invalid_grant "request not supported on this domain".
+    if (c.auth.type === 'clientCredentials' && GENERIC_LOGIN_HOSTS.test(new URL(c.loginUrl).hostname)) {
+      ctx.addIssue({ code: 'custom', path: ['loginUrl'], message: "must be the org's My Domain URL (https://<domain>.my.salesforce.com) for the client credentials flow" });
+    }
+  });
 
 export type SalesforceConnector = z.infer<typeof salesforceConnectorSchema>;
 export type SalesforceOperation = z.infer<typeof salesforceOperationSchema>;

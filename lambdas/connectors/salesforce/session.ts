@@ -2,6 +2,7 @@ import { sign } from 'node:crypto';
 import { parseRetryAfter } from '../../domain/retry-policy';
 import { RequestPreparationError, UpstreamError } from '../errors';
 import { readBody, send } from '../http';
+import { parseJson } from '../json';
 import type { HttpFetch } from '../transport';
 import type { WrapperDeps } from '../types';
 import { resolveValue } from '../values';
@@ -126,7 +127,7 @@ export class SessionCache {
     const text = await readBody(response, timeoutMs, (r) => r.text());
     let body: Record<string, unknown> = {};
     try {
-      body = JSON.parse(text) as Record<string, unknown>;
+      body = parseJson(text) as Record<string, unknown>;
     } catch {
       // reported below
     }

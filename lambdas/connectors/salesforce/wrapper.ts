@@ -63,6 +63,15 @@ export function prepareAction(op: SalesforceOperation, input: unknown, recordId:
       if ((typeof externalId !== 'string' && typeof externalId !== 'number') || externalId === '') {
         throw new RequestPreparationError('INVALID_PAYLOAD', `An upsert needs the external id "${op.externalIdField}" in the input, as a string or number`);
       }
+      // The external id goes into the URL; Salesforce refuses a body that names Id or the external id field again
+      // (field names are case-insensitive). Refused rather than dropped: an Id may mean the caller wanted another record.
+      const clash = Object.keys(fields).filter((k) => k.toLowerCase() === 'id' || k.toLowerCase() === op.externalIdField.toLowerCase());
+      if (clash.length > 0) {
+        throw new RequestPreparationError(
+          'INVALID_PAYLOAD',
+          `An upsert finds its record by "${op.externalIdField}" alone: remove ${clash.map((k) => `"${k}"`).join(' and ')} from the input (Salesforce refuses Id or the external id field in the body)`,
+        );
+      }
       return { action: 'upsert', sobject: op.sobject, externalIdField: op.externalIdField, externalId: String(externalId), fields };
     }
     case 'query':

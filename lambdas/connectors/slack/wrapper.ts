@@ -3,8 +3,12 @@ import { parseBody, send, toEnvelope } from '../http';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import type { SlackConnector } from './schema';
 
-/** Slack error strings that say "try again later" (https://api.slack.com/methods/chat.postMessage#errors). */
-const TRANSIENT_SLACK_ERRORS = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
+/**
+ * Slack error strings that say "try again later" (https://api.slack.com/methods/chat.postMessage#errors).
+ * Both spellings of the rate limit exist: `ratelimited` (HTTP 429, any method) and chat.postMessage's
+ * own `rate_limited` ("Application has posted too many messages"), answered with HTTP 200.
+ */
+const TRANSIENT_SLACK_ERRORS = new Set(['ratelimited', 'rate_limited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
 
 function asObject(payload: unknown): Record<string, unknown> {
   if (typeof payload === 'string') return { text: payload };

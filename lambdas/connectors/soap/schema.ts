@@ -24,6 +24,13 @@ export const soapOperationSchema = z
     service: z.string().min(1).max(256).optional(),
     port: z.string().min(1).max(256).optional(),
     description: z.string().max(1024).optional(),
+    /**
+     * Retry Server (1.1) / Receiver (1.2) faults of this operation. Default: no
+     * when the fault shows an application exception (ASMX "Server was unable to
+     * process request. --->", a WCF ExceptionDetail), yes otherwise. Client/Sender
+     * faults are never retried.
+     */
+    retryOnServerFault: z.boolean().optional(),
   })
   .strict()
   .refine((op) => (op.service === undefined) === (op.port === undefined), { message: 'service and port go together', path: ['port'] });

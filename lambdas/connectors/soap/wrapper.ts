@@ -58,24 +58,50 @@ interface SoapLibError extends Error {
   response?: { status?: number; statusText?: string; headers?: Record<string, string> };
 }
 
-function faultOf(err: SoapLibError): { code: string; reason: string } | undefined {
+interface SoapFault {
+  code: string;
+  reason: string;
+  /** The fault's detail, as parsed (an object, a string, or '' for <detail />). */
+  detail: unknown;
+}
+
+function faultOf(err: SoapLibError): SoapFault | undefined {
   const fault = err.root?.Envelope?.Body?.Fault;
   if (!fault) return undefined;
   const text = (v: any): string => (v === undefined || v === null ? '' : typeof v === 'object' ? String(v.$value ?? v._ ?? JSON.stringify(v)) : String(v));
-  // SOAP 1.1: faultcode/faultstring; SOAP 1.2: Code.Value/Reason.Text.
+  // SOAP 1.1: faultcode/faultstring/detail; SOAP 1.2: Code.Value/Reason.Text/Detail.
   const code = text(fault.faultcode) || text(fault.Code?.Value);
   const reason = text(fault.faultstring) || text(fault.Reason?.Text);
-  return { code, reason };
+  return { code, reason, detail: fault.detail ?? fault.Detail ?? '' };
+}
+
+/**
+ * Whether a server fault reports an exception in the service's own code (which
+ * the same request will raise again), not a passing outage: ASMX wraps every
+ * unhandled exception as "Server was unable to process request. ---> <message>"
+ * (with customErrors off, "System.Web.Services.Protocols.SoapException: Server
+ * was unable to process request. ---> System.X: ..."); WCF with
+ * includeExceptionDetailInFaults puts an ExceptionDetail into the detail.
+ */
+export function isApplicationException(fault: Pick<SoapFault, 'reason' | 'detail'>): boolean {
+  if (/^(System\.Web\.Services\.Protocols\.SoapException:\s*)?Server was unable to process request\.\s*--->/.test(fault.reason.trim())) return true;
+  return /ExceptionDetail/.test(typeof fault.detail === 'string' ? fault.detail : JSON.stringify(fault.detail ?? ''));
+}
+
+export interface SoapFaultPolicy {
+  /** The operation's retryOnServerFault; undefined: decided by the fault (isApplicationException). */
+  retryOnServerFault?: boolean;
 }
 
 /** Maps what the soap library throws to the standard upstream errors. */
-export function soapError(err: unknown, timeoutMs: number, where: string): Error {
+export function soapError(err: unknown, timeoutMs: number, where: string, policy: SoapFaultPolicy = {}): Error {
   const e = err as SoapLibError;
   const fault = faultOf(e);
   if (fault) {
-    // Server/Receiver faults may pass; Client/Sender faults need a different request.
+    // Client/Sender faults need a different request; Server/Receiver faults may pass, unless they report an application exception.
     const server = /(^|:)(Server|Receiver)$/i.test(fault.code);
-    return new UpstreamError('UPSTREAM_SOAP_FAULT', `SOAP Fault ${fault.code}: ${fault.reason}`, { statusCode: e.response?.status, transient: server });
+    const transient = server && (policy.retryOnServerFault ?? !isApplicationException(fault));
+    return new UpstreamError('UPSTREAM_SOAP_FAULT', `SOAP Fault ${fault.code}: ${fault.reason}`, { statusCode: e.response?.status, transient });
   }
   if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT' || /timeout/i.test(e.message)) return new UpstreamTimeoutError(timeoutMs);
   if (e.response?.status) {
@@ -119,7 +145,7 @@ export const soapWrapper: Wrapper<SoapConnector> = {
       target.call(
         client,
         request.payload ?? {},
-        (err: unknown, res: unknown) => (err ? reject(soapError(err, connector.timeoutMs, connector.endpoint ?? 'the SOAP endpoint')) : resolve(res)),
+        (err: unknown, res: unknown) => (err ? reject(soapError(err, connector.timeoutMs, connector.endpoint ?? 'the SOAP endpoint', { retryOnServerFault: op.retryOnServerFault })) : resolve(res)),
         { timeout: connector.timeoutMs },
         extraHeaders,
       );

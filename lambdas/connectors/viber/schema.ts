@@ -10,6 +10,25 @@ export const viberOperationSchema = z
   })
   .strict();
 
+/** Viber's limits (https://developers.viber.com/docs/api/rest-bot-api/#send-message): sender.name at most 28 characters. */
+export const VIBER_SENDER_NAME_MAX = 28;
+/** A text message's `text`: at most 7,000 characters. */
+export const VIBER_TEXT_MAX = 7000;
+
+const characters = (s: string) => [...s].length;
+
+export const viberSenderSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .refine((n) => characters(n) <= VIBER_SENDER_NAME_MAX, `must be at most ${VIBER_SENDER_NAME_MAX} characters (Viber's limit)`)
+      // JSON Schema counts maxLength in characters too (zod's max() would count UTF-16 units).
+      .meta({ maxLength: VIBER_SENDER_NAME_MAX }),
+    avatar: httpUrlSchema.optional(),
+  })
+  .strict();
+
 export const viberConnectorSchema = z
   .object({
     ...baseConnectorFields,
@@ -18,8 +37,8 @@ export const viberConnectorSchema = z
     baseUrl: httpUrlSchema.default('https://chatapi.viber.com/pa'),
     /** Sent as X-Viber-Auth-Token. */
     authToken: secretRefSchema,
-    /** Default sender; the payload's `sender` wins. */
-    sender: z.object({ name: z.string().min(1).max(28), avatar: httpUrlSchema.optional() }).strict(),
+    /** Default sender; a payload `sender` (checked against the same limits) replaces its fields. */
+    sender: viberSenderSchema,
     operations: z.record(operationNameSchema, viberOperationSchema).refine((ops) => Object.keys(ops).length > 0, 'must declare at least one operation'),
   })
   .strict();

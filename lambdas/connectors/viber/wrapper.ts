@@ -1,10 +1,27 @@
 import { RequestPreparationError, UpstreamError } from '../errors';
 import { parseBody, send, toEnvelope } from '../http';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
-import type { ViberConnector } from './schema';
+import { formatIssues } from '../schema';
+import { VIBER_TEXT_MAX, viberSenderSchema, type ViberConnector } from './schema';
 
 /** Viber status 12 is "too many requests"; the others need a different request or setup. */
 const TRANSIENT_VIBER_STATUS = new Set([12]);
+
+/** The connector's sender, with a payload `sender`'s fields over it: checked, so that a payload cannot send a name Viber refuses (or any other field). */
+function senderOf(connector: ViberConnector, override: unknown): ViberConnector['sender'] {
+  if (override === undefined) return connector.sender;
+  const parsed = viberSenderSchema.partial().safeParse(override);
+  if (!parsed.success) throw new RequestPreparationError('INVALID_PAYLOAD', `Invalid "sender" in the payload: ${formatIssues(parsed.error).join('; ')}`);
+  return { ...connector.sender, ...parsed.data };
+}
+
+/** Viber refuses a text message without text or with more than 7,000 characters: fail before the call. */
+function checkText(body: Record<string, unknown>): void {
+  if (body.type !== 'text') return;
+  if (typeof body.text !== 'string' || body.text === '') throw new RequestPreparationError('INVALID_PAYLOAD', 'A Viber text message needs a non-empty "text"');
+  const length = [...body.text].length;
+  if (length > VIBER_TEXT_MAX) throw new RequestPreparationError('INVALID_PAYLOAD', `"text" has ${length} characters; Viber accepts at most ${VIBER_TEXT_MAX}`);
+}
 
 export const viberWrapper: Wrapper<ViberConnector> = {
   async call(request: CallRequest<ViberConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
@@ -12,7 +29,8 @@ export const viberWrapper: Wrapper<ViberConnector> = {
     if (!connector.operations[operationName]) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
     const payload = request.payload !== null && typeof request.payload === 'object' && !Array.isArray(request.payload) ? (request.payload as Record<string, unknown>) : {};
     if (typeof payload.receiver !== 'string') throw new RequestPreparationError('INVALID_PAYLOAD', 'sendMessage needs a "receiver" (the Viber user id) in the payload');
-    const body = { type: 'text', sender: connector.sender, ...payload };
+    const body = { type: 'text', ...payload, sender: senderOf(connector, payload.sender) };
+    checkText(body);
     const token = await deps.secrets.get(connector.connectorId, connector.authToken.secret);
     const response = await send(
       deps.fetch,

@@ -17,6 +17,34 @@ describe('soapError', () => {
     expect(isRetryable(err)).toBe(retryable);
   });
 
+  // Recorded ASMX faults (an unhandled exception in the service's code): 1.1 with customErrors on and off, and 1.2.
+  const asmx11 = { faultcode: 'soap:Server', faultstring: 'Server was unable to process request. ---> Attempted to divide by zero.', detail: '' };
+  const asmx11Debug = {
+    faultcode: 'soap:Server',
+    faultstring: 'System.Web.Services.Protocols.SoapException: Server was unable to process request. ---> System.DivideByZeroException: Attempted to divide by zero.\n   at Calculator.Divide(Int32 intA, Int32 intB)\n   --- End of inner exception stack trace ---',
+    detail: '',
+  };
+  const asmx12 = { Code: { Value: 'soap:Receiver' }, Reason: { Text: { attributes: { 'xml:lang': 'en' }, $value: 'Server was unable to process request. ---> Object reference not set to an instance of an object.' } }, Detail: '' };
+  const wcf = { faultcode: 's:Server', faultstring: 'Input string was not in a correct format.', detail: { ExceptionDetail: { Message: 'Input string was not in a correct format.', Type: 'System.FormatException' } } };
+
+  test.each([
+    ['ASMX 1.1', asmx11],
+    ['ASMX 1.1 with the exception type', asmx11Debug],
+    ['ASMX 1.2', asmx12],
+    ['WCF ExceptionDetail', wcf],
+  ])('a server fault reporting an application exception (%s) is not retried by default', (_name, fault) => {
+    const err = soapError(faultError(fault), 1000, 'x');
+    expect(err).toMatchObject({ code: 'UPSTREAM_SOAP_FAULT' });
+    expect(isRetryable(err)).toBe(false);
+    // ...unless the operation says its server faults pass
+    expect(isRetryable(soapError(faultError(fault), 1000, 'x', { retryOnServerFault: true }))).toBe(true);
+  });
+
+  test('retryOnServerFault: false stops retries of every server fault; client faults are never retried', () => {
+    expect(isRetryable(soapError(faultError({ faultcode: 'soap:Server', faultstring: 'Backend down' }), 1000, 'x', { retryOnServerFault: false }))).toBe(false);
+    expect(isRetryable(soapError(faultError({ faultcode: 'soap:Client', faultstring: 'Bad input' }), 1000, 'x', { retryOnServerFault: true }))).toBe(false);
+  });
+
   test('transport failures map to the standard errors', () => {
     expect(soapError(Object.assign(new Error('timeout of 1000ms exceeded'), { code: 'ECONNABORTED' }), 1000, 'x')).toBeInstanceOf(UpstreamTimeoutError);
     const refused = soapError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 1000, 'http://127.0.0.1:9');

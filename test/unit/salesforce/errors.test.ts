@@ -24,6 +24,17 @@ test.each([
   expect(isRetryable(salesforceApiError([{ errorCode, message: 'x' }], status))).toBe(retryable);
 });
 
+test('REQUEST_LIMIT_EXCEEDED: the 24-hour limit is SALESFORCE_API_LIMIT and final, the concurrency limits are retryable', () => {
+  const daily = salesforceApiError([{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }], 403);
+  expect(daily).toMatchObject({ code: 'SALESFORCE_API_LIMIT', statusCode: 403 });
+  expect(isRetryable(daily)).toBe(false);
+  for (const message of ['ConcurrentRequests (Concurrent API Requests) Limit exceeded.', 'ConcurrentPerOrgLongTxn Limit exceeded.']) {
+    const concurrent = salesforceApiError([{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message }], 403);
+    expect(concurrent).toMatchObject({ code: 'UPSTREAM_SALESFORCE_ERROR' });
+    expect(isRetryable(concurrent)).toBe(true);
+  }
+});
+
 test('several errors are all reported; a lock error among them makes the whole retryable', () => {
   const err = salesforceApiError(
     errorItems([

@@ -34,6 +34,13 @@ test('secrets are references only: an inline client secret or private key is ref
   expect(errorsOf(sf({ auth: { type: 'jwtBearer', clientId: 'cid', username: 'u@x', privateKey: '-----BEGIN' } }))[0]).toMatch(/^\$\.auth\.privateKey/);
 });
 
+test('the client credentials flow needs the My Domain URL: login.salesforce.com and test.salesforce.com are refused', () => {
+  for (const loginUrl of ['https://login.salesforce.com', 'https://test.salesforce.com/']) {
+    expect(errorsOf(sf({ loginUrl }))).toEqual([`$.loginUrl: must be the org's My Domain URL (https://<domain>.my.salesforce.com) for the client credentials flow`]);
+  }
+  expect(errorsOf(sf({ loginUrl: 'https://login.salesforce.com', auth: { type: 'jwtBearer', clientId: 'cid', username: 'u@x', privateKey: { secret: 'k' } } }))).toEqual([]);
+});
+
 describe('delivery (any connector type)', () => {
   const rest = (delivery: unknown) => ({ connectorId: 'erp', type: 'rest', baseUrl: 'https://erp.example.com', operations: { getOrder: { method: 'GET', path: '/orders/{id}' } }, delivery });
 
