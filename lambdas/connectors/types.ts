@@ -26,6 +26,12 @@ export interface CallRequest<C extends Connector = Connector> {
 export interface WrapperDeps {
   secrets: SecretSource;
   fetch: HttpFetch;
+  /**
+   * Reports a credential derived from secrets (Basic credentials, an OAuth or
+   * Salesforce access token), so it is redacted from the call's outcome like
+   * the secrets themselves (see invoke.ts).
+   */
+  secretUsed?: (value: string) => void;
 }
 
 /** A data wrapper: builds the outgoing request, calls the service, returns the envelope or throws an UpstreamError. */

@@ -101,6 +101,7 @@ async function authorize(request: BuiltRequest, connector: RestConnector, deps: 
       const user = await resolveValue(auth.username, connectorId, deps.secrets);
       const password = await deps.secrets.get(connectorId, auth.password.secret);
       request.headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+      deps.secretUsed?.(request.headers.authorization.slice('Basic '.length));
       return undefined;
     }
     case 'apiKey': {
@@ -115,6 +116,7 @@ async function authorize(request: BuiltRequest, connector: RestConnector, deps: 
     }
     case 'oauth2ClientCredentials': {
       const token = await tokenCache.get(oauth!, deps.fetch, connector.timeoutMs);
+      deps.secretUsed?.(token);
       request.headers.authorization = `Bearer ${token}`;
       return token;
     }

@@ -1,0 +1,154 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { wrappers } from '../../lambdas/connectors';
+import { RequestPreparationError } from '../../lambdas/connectors/errors';
+import { nodeFetch } from '../../lambdas/connectors/transport';
+import { ConnectorStore } from '../../lambdas/domain/connector-store';
+import { JobQueue } from '../../lambdas/domain/job-queue';
+import { JobRunner } from '../../lambdas/domain/job-runner';
+import { JobStore } from '../../lambdas/domain/job-store';
+import { startDynamo } from '../support/dynamo';
+import { sqsRecord } from '../support/events';
+import { startFakeUpstream, type FakeUpstream, type RecordedCall } from '../support/fake-upstream';
+
+/**
+ * What the hub guarantees about outgoing calls, through the worker's JobRunner
+ * with the real wrappers and transport, real stores on dynalite and real
+ * servers on 127.0.0.1: secrets an upstream echoes never reach the job record
+ * or the logs.
+ */
+let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+let api: FakeUpstream;
+let idp: FakeUpstream;
+const sqsMock = mockClient(SQSClient);
+let seq = 0;
+
+const SECRETS: Record<string, string> = {
+  bearer: 'bearer-tok-0001',
+  key: 'api-key-0002',
+  pw: 'basic-pass-0003',
+  hdr: 'hdr-secret-0004',
+  cs: 'client-secret-0005',
+  bot: 'xoxb-bot-token-0006',
+  hook: '', // set once the fake Slack listens
+  viber: 'viber-token-0007',
+};
+
+beforeAll(async () => {
+  [dynamo, api, idp] = await Promise.all([startDynamo(), startFakeUpstream(), startFakeUpstream()]);
+  SECRETS.hook = `${api.url}/services/T0001/B0001/hookSecret0008`;
+});
+afterAll(async () => {
+  sqsMock.restore();
+  await Promise.all([dynamo?.stop(), api?.close(), idp?.close()]);
+});
+
+const echo = (status: number) => (call: RecordedCall) => ({ status, json: { headers: call.headers, query: call.query, body: call.body, path: call.path } });
+
+async function runJob(row: Record<string, unknown>, operation: string, payload: unknown = {}) {
+  const id = `o-${++seq}`;
+  await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: { connectorId: id, retry: { maxAttempts: 1, baseDelayMs: 0 }, ...row } }));
+  const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
+  const jobId = `job-o-${seq}`;
+  const now = new Date().toISOString();
+  await jobs.create({ jobId, connectorId: id, operation, status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload });
+  const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+  const runner = new JobRunner({
+    connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
+    jobs,
+    queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
+    wrappers,
+    wrapperDeps: {
+      secrets: {
+        async get(_c, name) {
+          if (!SECRETS[name]) throw new RequestPreparationError('SECRET_NOT_FOUND', `no secret ${name}`);
+          return SECRETS[name]!;
+        },
+      },
+      fetch: nodeFetch,
+    },
+    logger,
+    sleep: async () => undefined,
+  });
+  await runner.process(sqsRecord(JSON.stringify({ jobId })));
+  const job = (await jobs.get(jobId))!;
+  return { job, logs: JSON.stringify([logger.info.mock.calls, logger.warn.mock.calls, logger.error.mock.calls]) };
+}
+
+function expectNoSecret(text: string, ...names: string[]) {
+  for (const name of names) {
+    const value = SECRETS[name]!;
+    expect(text).not.toContain(value);
+    expect(text).not.toContain(encodeURIComponent(value));
+  }
+}
+
+describe('secrets an upstream echoes are redacted from the job record and logs', () => {
+  const restRow = (auth: Record<string, unknown>, method = 'GET') => ({
+    type: 'rest',
+    baseUrl: api.url,
+    auth,
+    headers: { 'X-Custom-Secret': { secret: 'hdr' } },
+    operations: { bad: { method, path: '/echo-400' }, good: { method, path: '/echo-200' } },
+  });
+  beforeAll(() => {
+    api.route('GET /echo-400', echo(400));
+    api.route('GET /echo-200', echo(200));
+  });
+
+  test.each([
+    ['bearer', { type: 'bearer', secret: 'bearer' }, ['bearer']],
+    ['apiKey in a header', { type: 'apiKey', in: 'header', name: 'X-Api-Key', value: { secret: 'key' } }, ['key']],
+    ['apiKey in the query', { type: 'apiKey', in: 'query', name: 'api_key', value: { secret: 'key' } }, ['key']],
+    ['basic (and its base64 form)', { type: 'basic', username: 'svc-user', password: { secret: 'pw' } }, ['pw']],
+  ])('%s: echoed in a 400 body (error.message) and a 200 body (result.data)', async (_name, auth, names) => {
+    const failed = await runJob(restRow(auth), 'bad', { q: 1 });
+    expect(failed.job).toMatchObject({ status: 'FAILED', error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: 400 } });
+    expect(failed.job.error!.message).toContain('[REDACTED]');
+    const ok = await runJob(restRow(auth), 'good', { q: 1 });
+    expect(ok.job.status).toBe('SUCCEEDED');
+    const data = ok.job.result!.data as { headers: Record<string, string>; query: Record<string, string> };
+    expect(data.headers['x-custom-secret']).toBe('[REDACTED]');
+    for (const outcome of [failed, ok]) {
+      expectNoSecret(JSON.stringify(outcome.job), ...names, 'hdr');
+      expectNoSecret(outcome.logs, ...names, 'hdr');
+    }
+    if (auth.type === 'basic') {
+      expect(data.headers.authorization).toBe('Basic [REDACTED]');
+      expect(JSON.stringify(ok.job)).not.toContain(Buffer.from(`svc-user:${SECRETS.pw}`).toString('base64'));
+    }
+  });
+
+  test('OAuth: a token endpoint echoing the client secret in error_description; an API echoing the access token', async () => {
+    idp.route('POST /bad-token', (call) => ({ status: 400, json: { error: 'invalid_client', error_description: `unknown client ${call.headers.authorization} / ${SECRETS.cs}` } }));
+    idp.route('POST /token', { json: { access_token: 'oauth-access-token-0009', expires_in: 3600 } });
+    const oauth = (tokenUrl: string) => ({ type: 'oauth2ClientCredentials', tokenUrl, clientId: 'client-1', clientSecret: { secret: 'cs' } });
+    const refused = await runJob(restRow(oauth(`${idp.url}/bad-token`)), 'good');
+    expect(refused.job.error).toMatchObject({ code: 'OAUTH_TOKEN_FAILED' });
+    expect(refused.job.error!.message).toContain('[REDACTED]');
+    expectNoSecret(JSON.stringify(refused.job), 'cs');
+    expect(JSON.stringify(refused.job)).not.toContain(Buffer.from(`client-1:${SECRETS.cs}`).toString('base64'));
+
+    const ok = await runJob(restRow(oauth(`${idp.url}/token`)), 'good');
+    expect((ok.job.result!.data as { headers: Record<string, string> }).headers.authorization).toBe('Bearer [REDACTED]');
+    expect(JSON.stringify(ok.job)).not.toContain('oauth-access-token-0009');
+  });
+
+  test('Slack: Web API error text quoting the bot token; webhook error text quoting its secret path', async () => {
+    api.route('POST /slack/chat.postMessage', (call) => ({ json: { ok: false, error: `invalid_auth (${String(call.headers.authorization)})` } }));
+    api.route('POST /services/T0001/B0001/hookSecret0008', (call) => ({ status: 404, text: `no_service: ${call.path}` }));
+    const post = await runJob({ type: 'slack', baseUrl: `${api.url}/slack`, botToken: { secret: 'bot' }, operations: { say: { action: 'postMessage', channel: '#c' } } }, 'say', { text: 'hi' });
+    expect(post.job.error).toMatchObject({ code: 'UPSTREAM_SLACK_ERROR', message: 'Slack refused the message: invalid_auth (Bearer [REDACTED])' });
+    const hook = await runJob({ type: 'slack', webhookUrl: { secret: 'hook' }, operations: { say: { action: 'webhook' } } }, 'say', { text: 'hi' });
+    expect(hook.job.error!.message).toContain('no_service: [REDACTED]');
+    expect(JSON.stringify(hook.job)).not.toContain('hookSecret0008');
+    expectNoSecret(JSON.stringify(post.job) + post.logs, 'bot');
+  });
+
+  test('Viber: status_message quoting the auth token', async () => {
+    api.route('POST /viber/send_message', (call) => ({ json: { status: 2, status_message: `invalid auth token ${String(call.headers['x-viber-auth-token'])}` } }));
+    const { job } = await runJob({ type: 'viber', baseUrl: `${api.url}/viber`, authToken: { secret: 'viber' }, sender: { name: 'Bot' }, operations: { send: { action: 'sendMessage' } } }, 'send', { receiver: 'u1', text: 'hi' });
+    expect(job.error).toMatchObject({ code: 'UPSTREAM_VIBER_ERROR', message: 'Viber refused the message: status 2 (invalid auth token [REDACTED])' });
+  });
+});
