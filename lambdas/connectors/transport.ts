@@ -4,7 +4,7 @@ import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 
 /**
  * What the wrappers need of fetch: a URL, a method, headers, a string or Buffer
- * body, a signal (the call's timeout), redirects followed. Node's fetch
+ * body, a signal (the call's timeout), redirects followed or not. Node's fetch
  * satisfies it (tests may pass it); the worker passes `nodeFetch`.
  */
 export interface HttpInit {
@@ -12,6 +12,23 @@ export interface HttpInit {
   headers?: Record<string, string>;
   body?: string | Buffer;
   signal?: AbortSignal;
+  /**
+   * "manual": a 3xx is the answer. Default: followed for GET and HEAD only
+   * (send() sets it, so fetch gets the same default), see followsRedirects().
+   */
+  redirect?: 'follow' | 'manual';
+  /**
+   * Headers that carry credentials (auth schemes, secret headers). A redirect
+   * to another origin drops them, and every header not known to be harmless.
+   */
+  sensitiveHeaders?: string[];
+}
+
+/** Redirects are followed for reads only unless the operation says otherwise: a POST replayed elsewhere is not a read. */
+export function followsRedirects(init: Pick<HttpInit, 'method' | 'redirect'>): boolean {
+  if (init.redirect !== undefined) return init.redirect === 'follow';
+  const method = init.method.toUpperCase();
+  return method === 'GET' || method === 'HEAD';
 }
 
 export type HttpFetch = (url: string, init: HttpInit) => Promise<Response>;
@@ -36,10 +53,15 @@ const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new htt
 /** fetch's defaults, which some services require (a user agent, an accept header). */
 const DEFAULT_HEADERS: Record<string, string> = { accept: '*/*', 'user-agent': 'crm-bridge', 'accept-encoding': 'gzip, deflate, br' };
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const MAX_REDIRECTS = 20; // fetch's limit
+/** Fewer than fetch's 20: a service that needs more is misconfigured; the 6th redirect is returned as the answer. */
+export const MAX_REDIRECTS = 5;
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
-/** Dropped when a redirect leaves the origin (as fetch does): credentials are for the first host only. */
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+/**
+ * The only headers kept when a redirect leaves the origin: credentials are for
+ * the first host only, and a header not on this list may be an API key or a
+ * custom secret header (X-Api-Key, X-Viber-Auth-Token...).
+ */
+const CROSS_ORIGIN_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'user-agent', 'content-type', 'content-language', 'x-correlation-id', 'idempotency-key']);
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
 
 interface Answer {
@@ -156,7 +178,10 @@ function toResponse(answer: Answer, method: string): Response {
  * that stalls or breaks off rejects here, like a failed fetch: with the
  * signal's reason when it fires, with a TypeError whose cause says what failed
  * (ECONNREFUSED...) when there is no answer, with AnswerBrokenError when the
- * answer broke off. Redirects are followed as fetch follows them.
+ * answer broke off. Redirects are followed as fetch follows them, except:
+ * only when `followsRedirects(init)`, at most MAX_REDIRECTS, never from https
+ * to http, and to another origin with only harmless headers (see
+ * CROSS_ORIGIN_HEADERS); a redirect not followed is returned as the answer.
  */
 export const nodeFetch: HttpFetch = async (url, init) => {
   let target: URL;
@@ -168,19 +193,28 @@ export const nodeFetch: HttpFetch = async (url, init) => {
   let method = init.method.toUpperCase();
   let headers = { ...DEFAULT_HEADERS, ...lowerCased(init.headers) };
   let body = typeof init.body === 'string' ? Buffer.from(init.body) : init.body;
+  const follow = followsRedirects(init);
+  const sensitive = new Set((init.sensitiveHeaders ?? []).map((h) => h.toLowerCase()));
   for (let redirects = 0; ; redirects++) {
     if (target.protocol !== 'http:' && target.protocol !== 'https:') throw failed(new Error(`unsupported protocol ${target.protocol}`));
     const answer = await exchange(target, method, headers, body, init.signal);
     const location = REDIRECT_STATUSES.has(answer.status) ? headerOf(answer.rawHeaders, 'location') : undefined;
-    if (location === undefined) return toResponse(answer, method);
-    if (redirects >= MAX_REDIRECTS) throw failed(new Error(`more than ${MAX_REDIRECTS} redirects`));
-    const next = new URL(location, target);
+    // Not followed: the 3xx is the service's answer (a non-2xx, so UPSTREAM_HTTP_ERROR for the wrappers).
+    if (location === undefined || !follow || redirects >= MAX_REDIRECTS) return toResponse(answer, method);
+    let next: URL;
+    try {
+      next = new URL(location, target);
+    } catch {
+      return toResponse(answer, method);
+    }
+    // Never from TLS to clear text: what the request carries would cross the network readable.
+    if (target.protocol === 'https:' && next.protocol !== 'https:') return toResponse(answer, method);
     if ((answer.status === 303 && method !== 'HEAD') || ((answer.status === 301 || answer.status === 302) && method === 'POST')) {
       method = 'GET';
       body = undefined;
       headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !BODY_HEADERS.includes(name)));
     }
-    if (next.origin !== target.origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.includes(name)));
+    if (next.origin !== target.origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => CROSS_ORIGIN_HEADERS.has(name) && !sensitive.has(name)));
     target = next;
   }
 };

@@ -152,3 +152,48 @@ describe('secrets an upstream echoes are redacted from the job record and logs',
     expect(job.error).toMatchObject({ code: 'UPSTREAM_VIBER_ERROR', message: 'Viber refused the message: status 2 (invalid auth token [REDACTED])' });
   });
 });
+
+describe('redirects', () => {
+  let elsewhere: FakeUpstream;
+  beforeAll(async () => {
+    elsewhere = await startFakeUpstream();
+    elsewhere.route('GET /landing', echo(200));
+    elsewhere.route('POST /landing', echo(200));
+    api.route('GET /moved', { status: 302, headers: { location: `${elsewhere.url}/landing` } });
+    api.route('POST /moved', { status: 307, headers: { location: `${elsewhere.url}/landing` } });
+  });
+  afterAll(() => elsewhere.close());
+  beforeEach(() => elsewhere.reset());
+
+  const row = (op: Record<string, unknown>) => ({
+    type: 'rest',
+    baseUrl: api.url,
+    auth: { type: 'apiKey', in: 'header', name: 'X-Api-Key', value: { secret: 'key' } },
+    headers: { 'X-Custom-Secret': { secret: 'hdr' }, 'X-Plain': 'plain' },
+    operations: { op },
+  });
+
+  test('a GET follows a redirect to another origin without the API key or secret headers', async () => {
+    const { job } = await runJob(row({ method: 'GET', path: '/moved' }), 'op');
+    expect(job.status).toBe('SUCCEEDED');
+    const [call] = elsewhere.calls('GET /landing');
+    expect(call!.headers['x-api-key']).toBeUndefined();
+    expect(call!.headers['x-custom-secret']).toBeUndefined();
+    expect(call!.headers['x-plain']).toBeUndefined();
+  });
+
+  test('a POST does not follow by default: the 307 fails the job (UPSTREAM_HTTP_ERROR, not retried); followRedirects: true follows', async () => {
+    const { job } = await runJob({ ...row({ method: 'POST', path: '/moved' }), retry: { maxAttempts: 3, baseDelayMs: 0 } }, 'op', { a: 1 });
+    expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: 307, retryable: false } });
+    expect(elsewhere.calls()).toHaveLength(0);
+    const followed = await runJob(row({ method: 'POST', path: '/moved', followRedirects: true }), 'op', { a: 1 });
+    expect(followed.job.status).toBe('SUCCEEDED');
+    expect(elsewhere.calls('POST /landing')[0]).toMatchObject({ body: '{"a":1}' });
+  });
+
+  test('followRedirects: false makes a GET\'s 3xx the answer', async () => {
+    const { job } = await runJob(row({ method: 'GET', path: '/moved', followRedirects: false }), 'op');
+    expect(job).toMatchObject({ status: 'FAILED', error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: 302 } });
+    expect(elsewhere.calls()).toHaveLength(0);
+  });
+});

@@ -123,6 +123,17 @@ async function authorize(request: BuiltRequest, connector: RestConnector, deps: 
   }
 }
 
+/** The headers that carry a credential: the auth scheme's, and every header whose value is a secret. */
+function sensitiveHeaders(connector: RestConnector, op: RestOperation): string[] {
+  const names = Object.entries({ ...connector.headers, ...op.headers })
+    .filter(([, value]) => typeof value !== 'string')
+    .map(([name]) => name.toLowerCase());
+  const { auth } = connector;
+  if (auth.type === 'apiKey' && auth.in === 'header') names.push(auth.name.toLowerCase());
+  else if (auth.type !== 'none' && auth.type !== 'apiKey') names.push('authorization');
+  return names;
+}
+
 export const restWrapper: Wrapper<RestConnector> = {
   async call(request: CallRequest<RestConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
     const { connector, operationName } = request;
@@ -141,7 +152,18 @@ export const restWrapper: Wrapper<RestConnector> = {
     const attempt = async () => {
       const req = { ...built, headers: { ...built.headers } };
       const token = await authorize(req, connector, deps, oauth);
-      const response = await send(deps.fetch, req.url, { method: req.method, headers: req.headers, body: req.body }, connector.timeoutMs);
+      const response = await send(
+        deps.fetch,
+        req.url,
+        {
+          method: req.method,
+          headers: req.headers,
+          body: req.body,
+          ...(op.followRedirects !== undefined && { redirect: op.followRedirects ? 'follow' : 'manual' }),
+          sensitiveHeaders: sensitiveHeaders(connector, op),
+        },
+        connector.timeoutMs,
+      );
       return { response, token };
     };
     let { response, token } = await attempt();
