@@ -197,3 +197,13 @@ describe('redirects', () => {
     expect(elsewhere.calls()).toHaveLength(0);
   });
 });
+
+test('path templating: a dot segment in a {name} value fails the job with INVALID_PAYLOAD, nothing sent', async () => {
+  api.reset();
+  const row = { type: 'rest', baseUrl: `${api.url}/v1/tenant`, operations: { get: { method: 'GET', path: '/items/{id}' } } };
+  for (const id of ['..', '%2e%2e', '%2E.']) {
+    const { job } = await runJob(row, 'get', { id });
+    expect(job).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'INVALID_PAYLOAD', retryable: false } });
+  }
+  expect(api.calls()).toHaveLength(0);
+});

@@ -45,6 +45,34 @@ function encodeBody(op: RestOperation, body: unknown): string {
 }
 
 /**
+ * "." or "..", in any percent-encoding (decoded repeatedly: a server or proxy
+ * may decode once more than we encode), would move a path up once the URL is
+ * normalized, out of the operation's path.
+ */
+function isDotSegment(text: string): boolean {
+  let current = text;
+  for (let i = 0; i < 5; i++) {
+    if (/^\.{1,2}$/.test(current)) return true;
+    let next: string;
+    try {
+      next = decodeURIComponent(current);
+    } catch {
+      return false;
+    }
+    if (next === current) return false;
+    current = next;
+  }
+  return true; // still encoded five layers deep: nobody needs that
+}
+
+/** Whether the built URL stays on the baseUrl's origin, within its path. */
+function isUnder(url: URL, baseUrl: string): boolean {
+  const base = new URL(baseUrl);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  return url.origin === base.origin && (url.pathname === basePath || url.pathname.startsWith(`${basePath}/`));
+}
+
+/**
  * Builds the request: the operation's request mapping (or the payload) gives the
  * fields; `{name}` placeholders take theirs; the rest is the query (GET/DELETE)
  * or the body, encoded as the operation's content type.
@@ -59,9 +87,16 @@ export function buildRestRequest(connector: RestConnector, op: RestOperation, pa
       throw new RequestPreparationError('INVALID_PAYLOAD', `The ${op.request ? 'mapped request' : 'payload'} has no "${name}" field, needed by the operation path ${op.path}`);
     }
     used.add(name);
-    return encodeURIComponent(scalar(value));
+    const text = scalar(value);
+    if (isDotSegment(text)) {
+      throw new RequestPreparationError('INVALID_PAYLOAD', `The "${name}" field of the ${op.request ? 'mapped request' : 'payload'} is a dot segment (${JSON.stringify(text)}), which would leave the operation path ${op.path}`);
+    }
+    return encodeURIComponent(text);
   });
   const url = new URL(connector.baseUrl.replace(/\/+$/, '') + path);
+  if (!isUnder(url, connector.baseUrl)) {
+    throw new RequestPreparationError('INVALID_PAYLOAD', `The operation path ${op.path} leads outside the connector's baseUrl`);
+  }
   const headers: Record<string, string> = { accept: 'application/json, application/xml;q=0.9, text/plain;q=0.8, */*;q=0.5' };
   if (BODY_METHODS.has(op.method)) {
     headers['content-type'] = CONTENT_TYPES[op.contentType];
