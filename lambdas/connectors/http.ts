@@ -1,6 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { parseRetryAfter } from '../domain/retry-policy';
 import { UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from './errors';
+import { TargetNotAllowedError } from './targets';
 import { followsRedirects, type HttpFetch, type HttpInit } from './transport';
 import type { ResultEnvelope } from './types';
 
@@ -51,6 +52,10 @@ export async function send(fetchFn: HttpFetch, url: string, init: Omit<HttpInit,
   try {
     return await fetchFn(url, { ...init, redirect: followsRedirects(init) ? 'follow' : 'manual', signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
+    // A refused target (here, or in the DNS lookup of the connection) sent nothing.
+    if (err instanceof TargetNotAllowedError) throw err;
+    const cause = (err as { cause?: unknown } | null)?.cause;
+    if (cause instanceof TargetNotAllowedError) throw cause;
     if (isTimeoutOrAbort(err)) throw new UpstreamTimeoutError(timeoutMs);
     // nodeFetch reads the body before it resolves.
     if (nameOf(err) === 'AnswerBrokenError') throw brokeOff(url, err);

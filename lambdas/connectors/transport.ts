@@ -1,6 +1,8 @@
+import { lookup as dnsLookup } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { checkTargetUrl, guardedLookup, type TargetRules } from './targets';
 
 /**
  * What the wrappers need of fetch: a URL, a method, headers, a string or Buffer
@@ -22,6 +24,12 @@ export interface HttpInit {
    * to another origin drops them, and every header not known to be harmless.
    */
   sensitiveHeaders?: string[];
+  /**
+   * Which hosts may be reached (targets.ts): checked for the URL and every
+   * redirect, and for every address a name resolves to, before a connection
+   * opens. Set by the invoke layer for every upstream call of the worker.
+   */
+  targets?: TargetRules;
 }
 
 /** Redirects are followed for reads only unless the operation says otherwise: a POST replayed elsewhere is not a read. */
@@ -49,7 +57,7 @@ export class AnswerBrokenError extends Error {
  * this is fetch's behaviour the wrappers rely on, over node:http, checked side
  * by side with fetch in test/unit/connectors/transport.test.ts.
  */
-const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+type Agents = { 'http:': http.Agent; 'https:': https.Agent };
 /** fetch's defaults, which some services require (a user agent, an accept header). */
 const DEFAULT_HEADERS: Record<string, string> = { accept: '*/*', 'user-agent': 'crm-bridge', 'accept-encoding': 'gzip, deflate, br' };
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -82,7 +90,7 @@ function lowerCased(headers: Record<string, string> | undefined): Record<string,
 }
 
 /** One request and its whole answer; a kept-alive socket the server had closed is retried once on a new one (as Node's docs advise). */
-function exchange(target: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal | undefined, retried = false): Promise<Answer> {
+function exchange(agents: Agents, target: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal | undefined, retried = false): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     let settled = false;
@@ -100,7 +108,7 @@ function exchange(target: URL, method: string, headers: Record<string, string>, 
     };
     const onError = (err: NodeJS.ErrnoException) => {
       if (!answered && !retried && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-        return settle(() => exchange(target, method, headers, body, signal, true).then(resolve, reject));
+        return settle(() => exchange(agents, target, method, headers, body, signal, true).then(resolve, reject));
       }
       settle(() => reject(answered ? new AnswerBrokenError(err) : failed(err)));
     };
@@ -183,7 +191,25 @@ function toResponse(answer: Answer, method: string): Response {
  * to http, and to another origin with only harmless headers (see
  * CROSS_ORIGIN_HEADERS); a redirect not followed is returned as the answer.
  */
-export const nodeFetch: HttpFetch = async (url, init) => {
+export function createNodeFetch(resolve: typeof dnsLookup = dnsLookup): HttpFetch {
+  const unchecked: Agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+  // Checked connections get their own pools per rules: a socket opened under looser rules is never reused under stricter ones.
+  const checked = new Map<string, Agents>();
+  const agentsFor = (rules: TargetRules | undefined): Agents => {
+    if (!rules) return unchecked;
+    const key = JSON.stringify(rules);
+    let agents = checked.get(key);
+    if (!agents) {
+      const lookup = guardedLookup(rules, resolve) as unknown as http.AgentOptions['lookup'];
+      agents = { 'http:': new http.Agent({ keepAlive: true, lookup }), 'https:': new https.Agent({ keepAlive: true, lookup }) };
+      checked.set(key, agents);
+    }
+    return agents;
+  };
+  return (url, init) => fetchOver(agentsFor(init.targets), url, init);
+}
+
+async function fetchOver(agents: Agents, url: string, init: HttpInit): Promise<Response> {
   let target: URL;
   try {
     target = new URL(url);
@@ -197,7 +223,9 @@ export const nodeFetch: HttpFetch = async (url, init) => {
   const sensitive = new Set((init.sensitiveHeaders ?? []).map((h) => h.toLowerCase()));
   for (let redirects = 0; ; redirects++) {
     if (target.protocol !== 'http:' && target.protocol !== 'https:') throw failed(new Error(`unsupported protocol ${target.protocol}`));
-    const answer = await exchange(target, method, headers, body, init.signal);
+    // IP literals open no DNS lookup: checked here, names in the agent's lookup.
+    if (init.targets) checkTargetUrl(target.href, init.targets, redirects > 0 ? 'A redirect to' : 'The target');
+    const answer = await exchange(agents, target, method, headers, body, init.signal);
     const location = REDIRECT_STATUSES.has(answer.status) ? headerOf(answer.rawHeaders, 'location') : undefined;
     // Not followed: the 3xx is the service's answer (a non-2xx, so UPSTREAM_HTTP_ERROR for the wrappers).
     if (location === undefined || !follow || redirects >= MAX_REDIRECTS) return toResponse(answer, method);
@@ -217,4 +245,7 @@ export const nodeFetch: HttpFetch = async (url, init) => {
     if (next.origin !== target.origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => CROSS_ORIGIN_HEADERS.has(name) && !sensitive.has(name)));
     target = next;
   }
-};
+}
+
+/** The worker's fetch (see createNodeFetch). */
+export const nodeFetch: HttpFetch = createNodeFetch();

@@ -102,7 +102,7 @@ export class FileLinkRunner {
       attempts += 1;
       let answer: unknown;
       try {
-        ({ value: answer } = await redacting(this.opts.wrapperDeps, (deps) =>
+        ({ value: answer } = await redacting(this.opts.wrapperDeps, connector, (deps) =>
           withSalesforce(
             connector,
             deps,

@@ -145,7 +145,7 @@ export class SalesforceDelivery implements OutcomeDelivery {
       send: async (job) => {
         const compositeRequest = deliveryRequests(job, delivery, connector.apiVersion);
         // Redacted as wrapper calls are: the org's error text may quote the session token.
-        await redacting(this.deps, async (deps) => {
+        await redacting(this.deps, connector, async (deps) => {
           const { value } = await withSalesforce(connector, deps, (conn) => conn.requestPost('/composite', { allOrNone: true, compositeRequest }), this.sessions);
           checkComposite(value);
         });
