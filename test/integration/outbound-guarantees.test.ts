@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { wrappers } from '../../lambdas/connectors';
 import { RequestPreparationError } from '../../lambdas/connectors/errors';
-import { nodeFetch } from '../../lambdas/connectors/transport';
+import { createNodeFetch, nodeFetch } from '../../lambdas/connectors/transport';
+import type { WrapperDeps } from '../../lambdas/connectors/types';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { JobQueue } from '../../lambdas/domain/job-queue';
 import { JobRunner } from '../../lambdas/domain/job-runner';
@@ -46,7 +49,7 @@ afterAll(async () => {
 
 const echo = (status: number) => (call: RecordedCall) => ({ status, json: { headers: call.headers, query: call.query, body: call.body, path: call.path } });
 
-async function runJob(row: Record<string, unknown>, operation: string, payload: unknown = {}) {
+async function runJob(row: Record<string, unknown>, operation: string, payload: unknown = {}, deps: Partial<WrapperDeps> = {}) {
   const id = `o-${++seq}`;
   await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: { connectorId: id, retry: { maxAttempts: 1, baseDelayMs: 0 }, ...row } }));
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
@@ -67,6 +70,7 @@ async function runJob(row: Record<string, unknown>, operation: string, payload: 
         },
       },
       fetch: nodeFetch,
+      ...deps,
     },
     logger,
     sleep: async () => undefined,
@@ -206,4 +210,67 @@ test('path templating: a dot segment in a {name} value fails the job with INVALI
     expect(job).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'INVALID_PAYLOAD', retryable: false } });
   }
   expect(api.calls()).toHaveLength(0);
+});
+
+describe('SSRF: the worker calls only allowed targets (TARGET_NOT_ALLOWED, nothing sent, not retried)', () => {
+  // A DNS name that resolves to the fake upstream's loopback address, as a name pointing at an internal host would.
+  const fetchWithDns = createNodeFetch(((host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+    const address = host === 'internal.test' ? '127.0.0.1' : undefined;
+    if (!address) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }));
+    return options.all ? callback(null, [{ address, family: 4 }]) : callback(null, address, 4);
+  }) as never);
+  const port = () => new URL(api.url).port;
+  const refused = { status: 'FAILED', attempts: 0, error: { code: 'TARGET_NOT_ALLOWED', retryable: false } };
+  beforeAll(() => api.route('GET /internal', { json: { internal: true } }));
+  beforeEach(() => api.reset());
+
+  test('a row written straight into DynamoDB with baseUrl 169.254.169.254 is refused, even where private targets are allowed', async () => {
+    const { job } = await runJob({ type: 'rest', baseUrl: 'http://169.254.169.254/latest', operations: { get: { method: 'GET', path: '/meta-data' } } }, 'get', {}, { privateTargets: 'allow' });
+    expect(job).toMatchObject(refused);
+    expect(job.error!.message).toMatch(/instance metadata address/);
+  });
+
+  test('a DNS name resolving to loopback is refused when private targets are not allowed; allowed with opt-in + network.allowPrivate', async () => {
+    const row = { type: 'rest', baseUrl: `http://internal.test:${port()}`, retry: { maxAttempts: 3, baseDelayMs: 0 }, operations: { get: { method: 'GET', path: '/internal' } } };
+    const { job } = await runJob(row, 'get', {}, { privateTargets: 'refuse', fetch: fetchWithDns });
+    expect(job).toMatchObject(refused);
+    expect(job.error!.message).toMatch(/internal\.test resolves to a loopback address \(127\.0\.0\.1\)/);
+    expect((await runJob(row, 'get', {}, { privateTargets: 'opt-in', fetch: fetchWithDns })).job).toMatchObject(refused); // the connector did not opt in
+    expect(api.calls()).toHaveLength(0);
+    const allowed = await runJob({ ...row, network: { allowPrivate: true } }, 'get', {}, { privateTargets: 'opt-in', fetch: fetchWithDns });
+    expect(allowed.job).toMatchObject({ status: 'SUCCEEDED', result: { data: { internal: true } } });
+  });
+
+  test('loopback literals, localhost, a redirect to metadata and a webhook secret URL are refused the same way', async () => {
+    const deps = { privateTargets: 'refuse' } as const;
+    const get = { get: { method: 'GET', path: '/internal' } };
+    expect((await runJob({ type: 'rest', baseUrl: api.url, operations: get }, 'get', {}, deps)).job).toMatchObject(refused);
+    expect((await runJob({ type: 'rest', baseUrl: `http://localhost:${port()}`, operations: get }, 'get', {}, deps)).job).toMatchObject(refused);
+    expect((await runJob({ type: 'slack', webhookUrl: { secret: 'hook' }, operations: { say: { action: 'webhook' } } }, 'say', { text: 'hi' }, deps)).job).toMatchObject(refused);
+    expect(api.calls()).toHaveLength(0);
+    api.route('GET /to-metadata', { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data' } });
+    const redirected = await runJob({ type: 'rest', baseUrl: api.url, operations: { get: { method: 'GET', path: '/to-metadata' } } }, 'get', {}, { privateTargets: 'allow' });
+    expect(redirected.job).toMatchObject({ status: 'FAILED', error: { code: 'TARGET_NOT_ALLOWED' } });
+    expect(redirected.job.error!.message).toMatch(/^A redirect to http:\/\/169\.254\.169\.254 points at an instance metadata address/);
+  });
+
+  test('SOAP (its own HTTP client): a WSDL whose service address is the metadata host is refused before the POST', async () => {
+    const wsdl = readFileSync(join(__dirname, '../fixtures/calculator.wsdl'), 'utf8').replace(/http:\/\/www\.dneonline\.com/g, 'http://169.254.169.254');
+    api.route('GET /metadata-calculator', { status: 200, headers: { 'content-type': 'text/xml' }, text: wsdl });
+    const { job } = await runJob({ type: 'soap', wsdlUrl: `${api.url}/metadata-calculator?wsdl`, operations: { add: { operation: 'Add' } } }, 'add', { intA: 1, intB: 2 }, { privateTargets: 'allow' });
+    expect(job).toMatchObject(refused);
+    expect(job.error!.message).toMatch(/169\.254\.169\.254 points at an instance metadata address/);
+    expect(api.calls().map((c) => c.method)).toEqual(['GET']); // the WSDL only
+  });
+
+  test('Salesforce (jsforce through the wrapper\'s fetch): a login URL resolving to loopback is refused', async () => {
+    const { job } = await runJob(
+      { type: 'salesforce', loginUrl: `http://internal.test:${port()}`, apiVersion: '62.0', auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 'cs' } }, operations: { create: { action: 'create', sobject: 'Account' } } },
+      'create',
+      { Name: 'A' },
+      { privateTargets: 'refuse', fetch: fetchWithDns },
+    );
+    expect(job).toMatchObject(refused);
+    expect(api.calls()).toHaveLength(0);
+  });
 });
