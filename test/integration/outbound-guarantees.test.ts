@@ -9,7 +9,8 @@ import { createNodeFetch, nodeFetch } from '../../lambdas/connectors/transport';
 import type { WrapperDeps } from '../../lambdas/connectors/types';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { JobQueue } from '../../lambdas/domain/job-queue';
-import { JobRunner } from '../../lambdas/domain/job-runner';
+import { SalesforceDelivery } from '../../lambdas/delivery/salesforce-delivery';
+import { JobRunner, toJobError } from '../../lambdas/domain/job-runner';
 import { JobStore } from '../../lambdas/domain/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
@@ -273,4 +274,22 @@ describe('SSRF: the worker calls only allowed targets (TARGET_NOT_ALLOWED, nothi
     expect(job).toMatchObject(refused);
     expect(api.calls()).toHaveLength(0);
   });
+});
+
+test('Salesforce delivery: an org error quoting the session token is redacted from the delivery error', async () => {
+  api.route('POST /services/oauth2/token', { json: { access_token: 'sf-session-token-0010', instance_url: api.url } });
+  api.route('POST /services/data/v62.0/composite', (call) => ({ status: 400, json: [{ errorCode: 'MALFORMED_QUERY', message: `bad request with ${String(call.headers.authorization)} and ${SECRETS.cs}` }] }));
+  const connectorId = `sfd-${++seq}`;
+  await dynamo.db.send(
+    new PutCommand({
+      TableName: dynamo.tables.connectors,
+      Item: { connectorId, type: 'salesforce', loginUrl: api.url, apiVersion: '62.0', auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 'cs' } }, retry: { maxAttempts: 1, baseDelayMs: 0 }, operations: { c: { action: 'create', sobject: 'Account' } } },
+    }),
+  );
+  const delivery = new SalesforceDelivery(new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0), { secrets: { get: async (_c, name) => SECRETS[name]! }, fetch: nodeFetch });
+  const prepared = await delivery.prepare({ connectorId, on: ['SUCCEEDED'], platformEvent: { sobject: 'Callout_Result__e' } });
+  const now = new Date().toISOString();
+  const err = (await prepared.send({ jobId: 'j', connectorId: 'x', operation: 'o', status: 'SUCCEEDED', attempts: 1, createdAt: now, updatedAt: now, payload: {}, result: { statusCode: 200, data: {} } }).catch((e: unknown) => e)) as Error;
+  expect(toJobError(err)).toMatchObject({ code: 'UPSTREAM_SALESFORCE_ERROR', message: expect.stringContaining('bad request with Bearer [REDACTED] and [REDACTED]') });
+  expect(JSON.stringify(toJobError(err))).not.toContain('sf-session-token-0010');
 });
