@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -292,4 +294,19 @@ test('Salesforce delivery: an org error quoting the session token is redacted fr
   const err = (await prepared.send({ jobId: 'j', connectorId: 'x', operation: 'o', status: 'SUCCEEDED', attempts: 1, createdAt: now, updatedAt: now, payload: {}, result: { statusCode: 200, data: {} } }).catch((e: unknown) => e)) as Error;
   expect(toJobError(err)).toMatchObject({ code: 'UPSTREAM_SALESFORCE_ERROR', message: expect.stringContaining('bad request with Bearer [REDACTED] and [REDACTED]') });
   expect(JSON.stringify(toJobError(err))).not.toContain('sf-session-token-0010');
+});
+
+test('`connectors validate` refuses a metadata or non-canonical target with its JSON path (exit code 2)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'crm-bridge-targets-'));
+  try {
+    const file = join(dir, 'meta.json');
+    writeFileSync(file, JSON.stringify({ connectorId: 'meta', type: 'rest', baseUrl: 'http://0xa9.254.169.254/latest', operations: { get: { method: 'GET', path: '/meta-data' } } }));
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [join(__dirname, '../../cli/crm-bridge.cjs'), 'connectors', 'validate', file], (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }));
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('$.baseUrl: writes its IPv4 host "0xa9.254.169.254" in a non-canonical form');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
