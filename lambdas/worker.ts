@@ -25,7 +25,7 @@ const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DA
 const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
 const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), stage, intEnv('SECRETS_CACHE_TTL_SECONDS', 300));
 // Every upstream call checks its targets (SSRF): loopback/private addresses only as the stack allows.
-const wrapperDeps: WrapperDeps = { secrets, fetch: nodeFetch, privateTargets: privateTargetsPolicy(process.env.PRIVATE_TARGETS) };
+const wrapperDeps: WrapperDeps = { secrets, fetch: nodeFetch, privateTargets: privateTargetsPolicy(process.env.INTERNAL_TARGETS) };
 // Deliveries into Salesforce run in this same worker, so they count against its concurrency cap (25).
 const delivery = new SalesforceDelivery(connectors, wrapperDeps);
 const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery });

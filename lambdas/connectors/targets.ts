@@ -119,7 +119,7 @@ export type PrivateTargets = 'refuse' | 'opt-in' | 'allow';
 export function privateTargetsPolicy(value: string | undefined): PrivateTargets {
   if (value === undefined || value === '' || value === 'refuse') return 'refuse';
   if (value === 'opt-in' || value === 'allow') return value;
-  throw new Error(`PRIVATE_TARGETS must be "refuse", "opt-in" or "allow", not ${JSON.stringify(value)}`);
+  throw new Error(`INTERNAL_TARGETS must be "refuse", "opt-in" or "allow", not ${JSON.stringify(value)}`);
 }
 
 /** The rules of one call: given by the invoke layer to the transports. */

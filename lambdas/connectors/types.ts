@@ -34,7 +34,7 @@ export interface WrapperDeps {
    */
   secretUsed?: (value: string) => void;
   /**
-   * The deployment's policy for loopback/private targets (PRIVATE_TARGETS).
+   * The deployment's policy for loopback/private targets (INTERNAL_TARGETS).
    * Set, every call through invoke.ts checks its targets; the worker always sets it.
    */
   privateTargets?: PrivateTargets;

@@ -80,11 +80,11 @@ describe('readConfig', () => {
     expect(() => synth({ maxReceiveCount: 10 })).toThrow(/"maxReceiveCount" must be an integer from 19/);
   });
 
-  test('allowPrivateTargets reaches the worker as PRIVATE_TARGETS (refused unless set)', () => {
+  test('allowPrivateTargets reaches the worker as INTERNAL_TARGETS (refused unless set)', () => {
     expect(read({ allowPrivateTargets: 'true' }).allowPrivateTargets).toBe(true);
     expect(read({ allowPrivateTargets: false }).allowPrivateTargets).toBe(false);
     const { stack, template } = synth({ allowPrivateTargets: 'true' });
-    expect(propsOf(template, stack.jobs.worker).Environment.Variables.PRIVATE_TARGETS).toBe('opt-in');
+    expect(propsOf(template, stack.jobs.worker).Environment.Variables.INTERNAL_TARGETS).toBe('opt-in');
   });
 
   test('maxReceiveCount reaches the job queue redrive policy', () => {
