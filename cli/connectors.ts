@@ -9,8 +9,12 @@ const connectorStore = (): typeof import('../lambdas/domain/connector-store') =>
 import { CliError, type Target } from './target';
 import { withTarget, targetOptions } from './common';
 
-/** Reads and validates a connector file; errors name the JSON path of each bad field. Exit code 2 for invalid input. */
-export async function loadConnectorFile(file: string): Promise<Connector> {
+/**
+ * Reads and validates a connector file; errors name the JSON path of each bad field. Exit code 2 for invalid input.
+ * `allowPrivate`: loopback/private targets pass without the row's network.allowPrivate (the local hub, and
+ * `validate`, which cannot know the deployment); targets no deployment may call are always refused.
+ */
+export async function loadConnectorFile(file: string, allowPrivate = false): Promise<Connector> {
   const { parseConnector } = schema();
   let raw: unknown;
   try {
@@ -20,7 +24,7 @@ export async function loadConnectorFile(file: string): Promise<Connector> {
   }
   // "$schema" points editors at docs/connector.schema.json; it is not part of the row.
   if (raw && typeof raw === 'object' && '$schema' in raw) delete (raw as Record<string, unknown>).$schema;
-  const parsed = parseConnector(raw);
+  const parsed = parseConnector(raw, { allowPrivate });
   if (!parsed.ok) throw new CliError(`${file}: invalid connector\n${parsed.errors.map((e) => `  ${e}`).join('\n')}`, 2);
   return parsed.connector;
 }
@@ -55,13 +59,13 @@ export function registerConnectorCommands(program: Command): void {
     .argument('<file>', 'connector JSON file')
     .description('Check a connector file against the schema (no AWS needed)')
     .action(async (file: string) => {
-      const c = await loadConnectorFile(file);
+      const c = await loadConnectorFile(file, true);
       console.log(`${file}: valid ${c.type} connector "${c.connectorId}" with operations ${Object.keys(c.operations).join(', ')}`);
     });
 
   targetOptions(cmd.command('put').argument('<file>', 'connector JSON file').description('Validate a connector file and write it (creates or replaces the row)')).action(
     withTarget(async (t, file: string) => {
-      const c = await loadConnectorFile(file);
+      const c = await loadConnectorFile(file, t.local === true);
       await (await store(t)).put(c);
       console.error(`connector ${c.connectorId} saved to ${t.description}`);
     }),
@@ -79,7 +83,7 @@ export function registerConnectorCommands(program: Command): void {
     withTarget(async (t) => {
       const rows = await (await store(t)).list();
       for (const row of rows) {
-        const parsed = schema().parseConnector(row);
+        const parsed = schema().parseConnector(row, { allowPrivate: t.local === true });
         const problem = parsed.ok ? '' : `  INVALID: ${parsed.errors.join('; ')}`;
         console.log(`${String(row.connectorId)}\t${String(row.type)}\t${row.enabled === false ? 'disabled' : 'enabled'}${problem}`);
       }

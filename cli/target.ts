@@ -33,6 +33,8 @@ export function localApi(): { baseUrl: string; apiKey: string } {
 /** Where a CLI command acts: the running local hub, or a deployed stack (found by its outputs). */
 export interface Target {
   stage: string;
+  /** The local hub (which calls loopback services) rather than a deployed stack. */
+  local?: boolean;
   description: string;
   baseUrl?: string;
   apiKey?: string;
@@ -75,6 +77,7 @@ export async function resolveTarget(opts: TargetOptions): Promise<Target> {
     const common = { region: state.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
     return {
       stage: state.stage,
+      local: true,
       description: `local hub at ${state.baseUrl}`,
       baseUrl: state.baseUrl,
       apiKey: state.apiKey,

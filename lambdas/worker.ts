@@ -2,7 +2,9 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { wrappers } from './connectors';
+import { privateTargetsPolicy } from './connectors/targets';
 import { nodeFetch } from './connectors/transport';
+import type { WrapperDeps } from './connectors/types';
 import { ConnectorStore } from './domain/connector-store';
 import { FileLinkRunner } from './delivery/file-link-delivery';
 import { SalesforceDelivery } from './delivery/salesforce-delivery';
@@ -22,7 +24,8 @@ const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TAB
 const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }));
 const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
 const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), stage, intEnv('SECRETS_CACHE_TTL_SECONDS', 300));
-const wrapperDeps = { secrets, fetch: nodeFetch };
+// Every upstream call checks its targets (SSRF): loopback/private addresses only as the stack allows.
+const wrapperDeps: WrapperDeps = { secrets, fetch: nodeFetch, privateTargets: privateTargetsPolicy(process.env.INTERNAL_TARGETS) };
 // Deliveries into Salesforce run in this same worker, so they count against its concurrency cap (25).
 const delivery = new SalesforceDelivery(connectors, wrapperDeps);
 const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery });

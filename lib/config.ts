@@ -25,6 +25,8 @@ export interface CrmBridgeConfig {
   readonly salesforcePrincipalArn?: string;
   /** sts:ExternalId the Salesforce role requires (iam mode). */
   readonly salesforceExternalId: string;
+  /** Connectors with "network": {"allowPrivate": true} may call loopback and private addresses (VPC-internal services). */
+  readonly allowPrivateTargets: boolean;
 }
 
 /** The context keys this app reads, with their defaults (the README's table mirrors this). */
@@ -42,6 +44,7 @@ export const CONTEXT_DEFAULTS = {
   salesforcePrincipalArn: undefined,
   /** `crm-bridge-<stage>` */
   salesforceExternalId: undefined,
+  allowPrivateTargets: false,
 } as const;
 
 /** Reads a context value; `app.node.tryGetContext` fits. */
@@ -147,5 +150,10 @@ export function readConfig(get: ContextReader): CrmBridgeConfig {
   const salesforceExternalId = externalIdRaw ?? `crm-bridge-${stage}`;
   if (!EXTERNAL_ID.test(salesforceExternalId)) fail('salesforceExternalId', 'must be 2-1224 characters of letters, digits and +=,.@:/-_', salesforceExternalId);
 
-  return { stage, workerConcurrency, workerReservedConcurrency, maxReceiveCount, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId };
+  const privateRaw = get('allowPrivateTargets');
+  let allowPrivateTargets: boolean = CONTEXT_DEFAULTS.allowPrivateTargets;
+  if (privateRaw === true || privateRaw === 'true') allowPrivateTargets = true;
+  else if (privateRaw !== undefined && privateRaw !== null && privateRaw !== '' && privateRaw !== false && privateRaw !== 'false') fail('allowPrivateTargets', 'must be true or false', privateRaw);
+
+  return { stage, workerConcurrency, workerReservedConcurrency, maxReceiveCount, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId, allowPrivateTargets };
 }

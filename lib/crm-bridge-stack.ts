@@ -42,6 +42,7 @@ export class CrmBridgeStack extends Stack {
       reservedConcurrency: config.workerReservedConcurrency,
       maxReceiveCount: config.maxReceiveCount,
       removalPolicy,
+      allowPrivateTargets: config.allowPrivateTargets,
     });
     this.api = new Api(this, 'Api', {
       stage: config.stage,

@@ -189,6 +189,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       FILES_BUCKET: resources.bucket,
       JOBS_QUEUE_URL: resources.queues.jobs,
       CONNECTOR_CACHE_TTL_SECONDS: String(options.connectorCacheTtlSeconds ?? 1),
+      // The demo and test services listen on loopback; link-local and metadata addresses stay refused.
+      INTERNAL_TARGETS: process.env.INTERNAL_TARGETS ?? 'allow',
     });
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     const api = await import('../lambdas/api');

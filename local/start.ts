@@ -38,7 +38,8 @@ async function main() {
     onWorkerError: (err) => console.error('[worker]', err instanceof Error ? err.message : err),
   });
 
-  const seeded = parseConnector(echoConnector(echo.url));
+  // The echo service listens on loopback, which the local hub allows.
+  const seeded = parseConnector(echoConnector(echo.url), { allowPrivate: true });
   if (!seeded.ok) throw new Error(`demo connector is invalid: ${seeded.errors.join('; ')}`);
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: hub.state.region, endpoint: hub.state.endpoints.dynamodb, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
   await db.send(new PutCommand({ TableName: hub.state.tables.connectors, Item: seeded.connector }));

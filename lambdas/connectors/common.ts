@@ -74,6 +74,17 @@ export const baseConnectorFields = {
   retry: retrySchema.default({ maxAttempts: 3, baseDelayMs: 500 }),
   /** Delivery of job outcomes into Salesforce, per operation (lambdas/delivery). */
   delivery: deliveryMapSchema.optional(),
+  /** Network rules of this connector's calls. */
+  network: z
+    .object({
+      /**
+       * Let this connector reach loopback and private addresses (10/8, 172.16/12, 192.168/16, 127/8, fc00::/7, ::1).
+       * Works only where the deployment allows it (stack context allowPrivateTargets=true). @default false
+       */
+      allowPrivate: z.boolean().default(false),
+    })
+    .strict()
+    .optional(),
 };
 
 /** Delivery keys must name operations of the row (checked on the whole row, where operations are known). */

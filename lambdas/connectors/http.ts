@@ -2,7 +2,8 @@ import { XMLParser } from 'fast-xml-parser';
 import { parseRetryAfter } from '../domain/retry-policy';
 import { UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from './errors';
 import { parseJson } from './json';
-import type { HttpFetch, HttpInit } from './transport';
+import { TargetNotAllowedError } from './targets';
+import { followsRedirects, type HttpFetch, type HttpInit } from './transport';
 import type { ResultEnvelope } from './types';
 
 /**
@@ -47,11 +48,15 @@ function brokeOff(url: string, err: unknown): UpstreamNetworkError {
   return new UpstreamNetworkError(`The answer of ${originOf(url)} broke off: ${reasonOf(err)}`, err);
 }
 
-/** One call with the connector's timeout (fetch follows redirects by default). */
+/** One call with the connector's timeout; redirects followed for GET/HEAD only unless `init.redirect` says otherwise. */
 export async function send(fetchFn: HttpFetch, url: string, init: Omit<HttpInit, 'signal'>, timeoutMs: number): Promise<Response> {
   try {
-    return await fetchFn(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    return await fetchFn(url, { ...init, redirect: followsRedirects(init) ? 'follow' : 'manual', signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
+    // A refused target (here, or in the DNS lookup of the connection) sent nothing.
+    if (err instanceof TargetNotAllowedError) throw err;
+    const cause = (err as { cause?: unknown } | null)?.cause;
+    if (cause instanceof TargetNotAllowedError) throw cause;
     if (isTimeoutOrAbort(err)) throw new UpstreamTimeoutError(timeoutMs);
     // nodeFetch reads the body before it resolves.
     if (nameOf(err) === 'AnswerBrokenError') throw brokeOff(url, err);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkDeliveryKeys } from './common';
+import { targetProblem } from './targets';
 import { restConnectorSchema } from './rest/schema';
 import { salesforceConnectorSchema } from './salesforce/schema';
 import { slackConnectorSchema } from './slack/schema';
@@ -30,7 +31,51 @@ export function formatIssues(error: z.ZodError): string[] {
 
 export type ParseResult = { ok: true; connector: Connector } | { ok: false; errors: string[] };
 
-export function parseConnector(input: unknown): ParseResult {
+/** The URLs a connector row names that the worker calls (webhook URLs are secrets: checked when called). */
+export function connectorTargetUrls(c: Connector): Array<{ path: Array<string | number>; url: string }> {
+  const urls: Array<{ path: Array<string | number>; url: string | undefined }> = [];
+  switch (c.type) {
+    case 'rest':
+      urls.push({ path: ['baseUrl'], url: c.baseUrl }, { path: ['auth', 'tokenUrl'], url: c.auth.type === 'oauth2ClientCredentials' ? c.auth.tokenUrl : undefined });
+      break;
+    case 'soap':
+      urls.push({ path: ['wsdlUrl'], url: c.wsdlUrl }, { path: ['endpoint'], url: c.endpoint });
+      break;
+    case 'slack':
+    case 'viber':
+      urls.push({ path: ['baseUrl'], url: c.baseUrl });
+      break;
+    case 'salesforce':
+      urls.push({ path: ['loginUrl'], url: c.loginUrl });
+      break;
+  }
+  return urls.filter((u): u is { path: Array<string | number>; url: string } => u.url !== undefined);
+}
+
+export interface ParseOptions {
+  /**
+   * "check" (default, for what an admin writes): refuse targets no deployment
+   * may call (link-local, metadata, non-canonical IPv4, user:password), and
+   * loopback/private ones unless `allowPrivate` or the row's network.allowPrivate.
+   * "skip": the worker reads rows as stored and refuses targets when it calls (TARGET_NOT_ALLOWED).
+   */
+  targets?: 'check' | 'skip';
+  allowPrivate?: boolean;
+}
+
+export function parseConnector(input: unknown, options: ParseOptions = {}): ParseResult {
   const result = connectorSchema.safeParse(input);
-  return result.success ? { ok: true, connector: result.data } : { ok: false, errors: formatIssues(result.error) };
+  if (!result.success) return { ok: false, errors: formatIssues(result.error) };
+  const connector = result.data;
+  if (options.targets !== 'skip') {
+    const allowPrivate = options.allowPrivate === true || connector.network?.allowPrivate === true;
+    const errors = connectorTargetUrls(connector).flatMap(({ path, url }) => {
+      const problem = targetProblem(url);
+      if (!problem || (problem.cls === 'private' && allowPrivate)) return [];
+      const hint = problem.cls === 'private' ? ' (allowed only with "network": {"allowPrivate": true}, where the deployment allows private targets)' : '';
+      return formatIssues(new z.ZodError([{ code: 'custom', path, message: `${problem.reason}${hint}`, input: url }]));
+    });
+    if (errors.length > 0) return { ok: false, errors };
+  }
+  return { ok: true, connector };
 }

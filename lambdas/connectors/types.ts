@@ -1,4 +1,5 @@
 import type { Connector, ConnectorOf, ConnectorType } from './schema';
+import type { PrivateTargets, TargetRules } from './targets';
 import type { HttpFetch } from './transport';
 
 /** The standard result envelope every wrapper returns; stored as the job's `result`. */
@@ -26,6 +27,19 @@ export interface CallRequest<C extends Connector = Connector> {
 export interface WrapperDeps {
   secrets: SecretSource;
   fetch: HttpFetch;
+  /**
+   * Reports a credential derived from secrets (Basic credentials, an OAuth or
+   * Salesforce access token), so it is redacted from the call's outcome like
+   * the secrets themselves (see invoke.ts).
+   */
+  secretUsed?: (value: string) => void;
+  /**
+   * The deployment's policy for loopback/private targets (INTERNAL_TARGETS).
+   * Set, every call through invoke.ts checks its targets; the worker always sets it.
+   */
+  privateTargets?: PrivateTargets;
+  /** The target rules of the call in progress (set by invoke.ts), for clients with their own HTTP stack (SOAP). */
+  targets?: TargetRules;
 }
 
 /** A data wrapper: builds the outgoing request, calls the service, returns the envelope or throws an UpstreamError. */

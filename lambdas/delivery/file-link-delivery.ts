@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfrastructureError, RequestPreparationError, UpstreamError } from '../connectors/errors';
+import { redacting } from '../connectors/invoke';
 import { withSalesforce } from '../connectors/salesforce/client';
 import type { FileLinkSpec, SalesforceConnector } from '../connectors/salesforce/schema';
 import { sessionCache, type SessionCache } from '../connectors/salesforce/session';
@@ -101,12 +102,14 @@ export class FileLinkRunner {
       attempts += 1;
       let answer: unknown;
       try {
-        ({ value: answer } = await withSalesforce(
-          connector,
-          this.opts.wrapperDeps,
-          // jsforce puts the external id into the URL path as is, and leaves it out of the body.
-          (conn) => conn.sobject(spec.sobject).upsert({ ...fields, [spec.externalIdField]: encodeURIComponent(fileId) }, spec.externalIdField),
-          this.opts.sessions ?? sessionCache,
+        ({ value: answer } = await redacting(this.opts.wrapperDeps, connector, (deps) =>
+          withSalesforce(
+            connector,
+            deps,
+            // jsforce puts the external id into the URL path as is, and leaves it out of the body.
+            (conn) => conn.sobject(spec.sobject).upsert({ ...fields, [spec.externalIdField]: encodeURIComponent(fileId) }, spec.externalIdField),
+            this.opts.sessions ?? sessionCache,
+          ),
         ));
       } catch (err) {
         if (err instanceof InfrastructureError) throw err;

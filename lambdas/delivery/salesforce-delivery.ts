@@ -1,6 +1,7 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import type { Delivery } from '../connectors/common';
 import { RequestPreparationError } from '../connectors/errors';
+import { redacting } from '../connectors/invoke';
 import { checkComposite, withSalesforce } from '../connectors/salesforce/client';
 import type { SalesforceConnector } from '../connectors/salesforce/schema';
 import { sessionCache, type SessionCache } from '../connectors/salesforce/session';
@@ -143,8 +144,11 @@ export class SalesforceDelivery implements OutcomeDelivery {
       timeoutMs: connector.timeoutMs,
       send: async (job) => {
         const compositeRequest = deliveryRequests(job, delivery, connector.apiVersion);
-        const { value } = await withSalesforce(connector, this.deps, (conn) => conn.requestPost('/composite', { allOrNone: true, compositeRequest }), this.sessions);
-        checkComposite(value);
+        // Redacted as wrapper calls are: the org's error text may quote the session token.
+        await redacting(this.deps, connector, async (deps) => {
+          const { value } = await withSalesforce(connector, deps, (conn) => conn.requestPost('/composite', { allOrNone: true, compositeRequest }), this.sessions);
+          checkComposite(value);
+        });
       },
     };
   }

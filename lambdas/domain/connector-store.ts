@@ -43,7 +43,8 @@ export class ConnectorStore implements ConnectorSource {
       this.cache.delete(connectorId);
       return undefined;
     }
-    const parsed = parseConnector(Item);
+    // Targets are checked when the worker calls them (TARGET_NOT_ALLOWED), whatever was written to the table.
+    const parsed = parseConnector(Item, { targets: 'skip' });
     if (!parsed.ok) throw new InvalidConnectorError(connectorId, parsed.errors.join('; '));
     if (this.cacheTtlMs > 0) this.cache.set(connectorId, { connector: parsed.connector, expires: this.now() + this.cacheTtlMs });
     return parsed.connector;

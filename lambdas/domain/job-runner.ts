@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfrastructureError, RequestPreparationError, UpstreamError } from '../connectors/errors';
+import { callWrapper } from '../connectors/invoke';
 import type { ResultEnvelope, WrapperDeps, WrapperMap, CallRequest, Wrapper } from '../connectors/types';
 import type { Connector } from '../connectors/schema';
 import type { Delivery } from '../connectors/common';
@@ -144,7 +145,7 @@ export class JobRunner {
       attempts += 1;
       let result: ResultEnvelope;
       try {
-        result = await wrapper.call(request, this.opts.wrapperDeps);
+        result = await callWrapper(wrapper, request, this.opts.wrapperDeps);
       } catch (err) {
         if (err instanceof InfrastructureError) {
           // Nothing reached the service: give the run back so SQS's redelivery starts at once.

@@ -60,6 +60,8 @@ export interface JobQueueProps {
   readonly jobTtl?: Duration;
   /** Queues and the worker's log group. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /** INTERNAL_TARGETS: connectors that opt in ("network": {"allowPrivate": true}) may call loopback/private addresses. @default false */
+  readonly allowPrivateTargets?: boolean;
 }
 
 /** The job queue, its dead-letter queue, and the capped worker that consumes it. */
@@ -130,6 +132,7 @@ export class JobQueue extends Construct {
         CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('JobQueue: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(30), 0, 86_400),
         SECRETS_CACHE_TTL_SECONDS: secondsEnv('JobQueue: secretsCacheTtl', props.secretsCacheTtl ?? Duration.minutes(5), 0, 86_400),
         JOB_TTL_DAYS: daysEnv('JobQueue: jobTtl', props.jobTtl ?? Duration.days(30)),
+        INTERNAL_TARGETS: props.allowPrivateTargets ? 'opt-in' : 'refuse',
       },
     });
     this.worker.addEventSource(new SqsEventSource(this.queue, { batchSize, maxConcurrency, reportBatchItemFailures: true }));

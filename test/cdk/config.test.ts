@@ -15,6 +15,7 @@ describe('readConfig', () => {
       removalPolicy: 'retain',
       salesforcePrincipalArn: undefined,
       salesforceExternalId: 'crm-bridge-dev',
+      allowPrivateTargets: false,
     });
   });
 
@@ -69,6 +70,7 @@ describe('readConfig', () => {
     [{ salesforcePrincipalArn: 'salesforce', salesforceExternalId: 'x1' }, /IAM ARN .* or a 12-digit account id/],
     [{ salesforceExternalId: 'has spaces in it' }, /"salesforceExternalId" must be/],
     [{ apiAuth: 'apiKey', salesforceExternalId: 'org-1' }, /apply only with apiAuth "iam"/],
+    [{ allowPrivateTargets: 'yes' }, /"allowPrivateTargets" must be true or false/],
   ])('bad context %j is refused with a message naming the key', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });
@@ -76,6 +78,13 @@ describe('readConfig', () => {
   test('bad context fails the synth', () => {
     expect(() => synth({ workerConcurrency: 0 })).toThrow(/workerConcurrency/);
     expect(() => synth({ maxReceiveCount: 10 })).toThrow(/"maxReceiveCount" must be an integer from 19/);
+  });
+
+  test('allowPrivateTargets reaches the worker as INTERNAL_TARGETS (refused unless set)', () => {
+    expect(read({ allowPrivateTargets: 'true' }).allowPrivateTargets).toBe(true);
+    expect(read({ allowPrivateTargets: false }).allowPrivateTargets).toBe(false);
+    const { stack, template } = synth({ allowPrivateTargets: 'true' });
+    expect(propsOf(template, stack.jobs.worker).Environment.Variables.INTERNAL_TARGETS).toBe('opt-in');
   });
 
   test('maxReceiveCount reaches the job queue redrive policy', () => {

@@ -105,7 +105,7 @@ test('no environment variable value looks like a secret: names, numbers and refe
     const env: Record<string, unknown> = template.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as any)].Properties.Environment.Variables;
     for (const [name, value] of Object.entries(env)) {
       expect(name).not.toMatch(/PASSWORD|TOKEN|API_KEY|PRIVATE|CLIENT_SECRET|SECRET$/);
-      if (typeof value === 'string') expect([name, value]).toEqual([name, expect.stringMatching(/^(\d+|dev|crm-bridge|--enable-source-maps)$/)]);
+      if (typeof value === 'string') expect([name, value]).toEqual([name, expect.stringMatching(/^(\d+|dev|crm-bridge|--enable-source-maps|refuse|opt-in)$/)]);
       else expect(Object.keys(value as object)).toEqual([expect.stringMatching(/^(Ref|Fn::GetAtt|Fn::Join)$/)]);
     }
   }

@@ -54,13 +54,14 @@ describe('worker function', () => {
   test('environment: the worker contract', () => {
     const env = worker().Environment.Variables;
     expect(Object.keys(env).sort()).toEqual(
-      ['CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_TTL_DAYS', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE'].sort(),
+      ['CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_TTL_DAYS', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'INTERNAL_TARGETS', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE'].sort(),
     );
     expect(env).toMatchObject({
       STAGE: 'dev',
       CONNECTOR_CACHE_TTL_SECONDS: '30',
       SECRETS_CACHE_TTL_SECONDS: '300',
       JOB_TTL_DAYS: '30',
+      INTERNAL_TARGETS: 'refuse',
       POWERTOOLS_SERVICE_NAME: 'crm-bridge',
       NODE_OPTIONS: '--enable-source-maps',
       CONNECTORS_TABLE: { Ref: logicalId(stack.tables.connectors) },

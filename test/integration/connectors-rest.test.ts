@@ -53,8 +53,9 @@ describe('auth schemes put the credential on the wire, never in the job or logs'
   test('basic', async () => {
     await register({ connectorId: 'r-basic', auth: { type: 'basic', username: 'svc-user', password: { secret: 'pw' } }, operations: { me: { method: 'GET', path: '/whoami' } } }, { pw: 'b4sic-pass' });
     const job = await run('r-basic', 'me', null);
-    expect(job.result.data.headers.authorization).toBe(`Basic ${Buffer.from('svc-user:b4sic-pass').toString('base64')}`);
-    // The echo put the header in the result on purpose; the raw secret itself must not appear.
+    // The echo put the header in the result on purpose: the credential, in its base64 form too, is redacted.
+    expect(job.result.data.headers.authorization).toBe('Basic [REDACTED]');
+    expect(JSON.stringify(job)).not.toContain(Buffer.from('svc-user:b4sic-pass').toString('base64'));
     neverLeaked(job, 'b4sic-pass');
   });
 
@@ -130,7 +131,9 @@ describe('headers, content types and mapping', () => {
       { sig: 'sig-value-8' },
     );
     const job = await run('r-hdr', 'go', { a: 1 });
-    expect(job.result.data.headers).toMatchObject({ 'x-tenant': 'acme', 'x-signature': 'sig-value-8', 'x-op': 'go', 'content-type': 'application/json' });
+    expect(api.calls('POST /hdr').at(-1)!.headers).toMatchObject({ 'x-tenant': 'acme', 'x-signature': 'sig-value-8', 'x-op': 'go', 'content-type': 'application/json' });
+    // The echo quoted the secret header back: it is redacted from the job.
+    expect(job.result.data.headers).toMatchObject({ 'x-tenant': 'acme', 'x-signature': '[REDACTED]', 'x-op': 'go' });
     expect(hub.output()).not.toContain('sig-value-8');
   });
 

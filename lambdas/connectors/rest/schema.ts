@@ -53,6 +53,11 @@ export const restOperationSchema = z
     request: jmespathSchema.optional(),
     /** JMESPath over the parsed response body: becomes `data`. Default: the whole body. */
     response: jmespathSchema.optional(),
+    /**
+     * Follow 3xx redirects (at most 5; never https to http; credentials and secret headers are not sent to another origin).
+     * Not followed, a 3xx fails the job as UPSTREAM_HTTP_ERROR. @default true for GET, false for other methods
+     */
+    followRedirects: z.boolean().optional(),
   })
   .strict();
 

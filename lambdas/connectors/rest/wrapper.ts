@@ -45,6 +45,34 @@ function encodeBody(op: RestOperation, body: unknown): string {
 }
 
 /**
+ * "." or "..", in any percent-encoding (decoded repeatedly: a server or proxy
+ * may decode once more than we encode), would move a path up once the URL is
+ * normalized, out of the operation's path.
+ */
+function isDotSegment(text: string): boolean {
+  let current = text;
+  for (let i = 0; i < 5; i++) {
+    if (/^\.{1,2}$/.test(current)) return true;
+    let next: string;
+    try {
+      next = decodeURIComponent(current);
+    } catch {
+      return false;
+    }
+    if (next === current) return false;
+    current = next;
+  }
+  return true; // still encoded five layers deep: nobody needs that
+}
+
+/** Whether the built URL stays on the baseUrl's origin, within its path. */
+function isUnder(url: URL, baseUrl: string): boolean {
+  const base = new URL(baseUrl);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  return url.origin === base.origin && (url.pathname === basePath || url.pathname.startsWith(`${basePath}/`));
+}
+
+/**
  * Builds the request: the operation's request mapping (or the payload) gives the
  * fields; `{name}` placeholders take theirs; the rest is the query (GET/DELETE)
  * or the body, encoded as the operation's content type.
@@ -59,9 +87,16 @@ export function buildRestRequest(connector: RestConnector, op: RestOperation, pa
       throw new RequestPreparationError('INVALID_PAYLOAD', `The ${op.request ? 'mapped request' : 'payload'} has no "${name}" field, needed by the operation path ${op.path}`);
     }
     used.add(name);
-    return encodeURIComponent(scalar(value));
+    const text = scalar(value);
+    if (isDotSegment(text)) {
+      throw new RequestPreparationError('INVALID_PAYLOAD', `The "${name}" field of the ${op.request ? 'mapped request' : 'payload'} is a dot segment (${JSON.stringify(text)}), which would leave the operation path ${op.path}`);
+    }
+    return encodeURIComponent(text);
   });
   const url = new URL(connector.baseUrl.replace(/\/+$/, '') + path);
+  if (!isUnder(url, connector.baseUrl)) {
+    throw new RequestPreparationError('INVALID_PAYLOAD', `The operation path ${op.path} leads outside the connector's baseUrl`);
+  }
   const headers: Record<string, string> = { accept: 'application/json, application/xml;q=0.9, text/plain;q=0.8, */*;q=0.5' };
   if (BODY_METHODS.has(op.method)) {
     headers['content-type'] = CONTENT_TYPES[op.contentType];
@@ -102,6 +137,7 @@ async function authorize(request: BuiltRequest, connector: RestConnector, deps: 
       const user = await resolveValue(auth.username, connectorId, deps.secrets);
       const password = await deps.secrets.get(connectorId, auth.password.secret);
       request.headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+      deps.secretUsed?.(request.headers.authorization.slice('Basic '.length));
       return undefined;
     }
     case 'apiKey': {
@@ -116,10 +152,22 @@ async function authorize(request: BuiltRequest, connector: RestConnector, deps: 
     }
     case 'oauth2ClientCredentials': {
       const token = await tokenCache.get(oauth!, deps.fetch, connector.timeoutMs);
+      deps.secretUsed?.(token);
       request.headers.authorization = `Bearer ${token}`;
       return token;
     }
   }
+}
+
+/** The headers that carry a credential: the auth scheme's, and every header whose value is a secret. */
+function sensitiveHeaders(connector: RestConnector, op: RestOperation): string[] {
+  const names = Object.entries({ ...connector.headers, ...op.headers })
+    .filter(([, value]) => typeof value !== 'string')
+    .map(([name]) => name.toLowerCase());
+  const { auth } = connector;
+  if (auth.type === 'apiKey' && auth.in === 'header') names.push(auth.name.toLowerCase());
+  else if (auth.type !== 'none' && auth.type !== 'apiKey') names.push('authorization');
+  return names;
 }
 
 export const restWrapper: Wrapper<RestConnector> = {
@@ -140,7 +188,18 @@ export const restWrapper: Wrapper<RestConnector> = {
     const attempt = async () => {
       const req = { ...built, headers: { ...built.headers } };
       const token = await authorize(req, connector, deps, oauth);
-      const response = await send(deps.fetch, req.url, { method: req.method, headers: req.headers, body: req.body }, connector.timeoutMs);
+      const response = await send(
+        deps.fetch,
+        req.url,
+        {
+          method: req.method,
+          headers: req.headers,
+          body: req.body,
+          ...(op.followRedirects !== undefined && { redirect: op.followRedirects ? 'follow' : 'manual' }),
+          sensitiveHeaders: sensitiveHeaders(connector, op),
+        },
+        connector.timeoutMs,
+      );
       return { response, token };
     };
     let { response, token } = await attempt();

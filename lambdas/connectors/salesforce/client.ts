@@ -178,6 +178,7 @@ export async function withSalesforce<T>(
   const { Connection: JsforceConnection, StreamPromise } = await loadJsforce();
   for (let refreshed = false; ; refreshed = true) {
     const session: SalesforceSession = await sessions.get(credentials, deps.fetch, connector.timeoutMs);
+    deps.secretUsed?.(session.accessToken);
     const transport = new FetchTransport(StreamPromise, deps.fetch, connector.timeoutMs);
     // Sforce-Call-Options names the client in the org's API usage and event logs.
     const conn = new JsforceConnection({ instanceUrl: session.instanceUrl, accessToken: session.accessToken, version: connector.apiVersion, callOptions: { client: 'crm-bridge' } });

@@ -4,6 +4,8 @@ import { parseRetryAfter } from '../../domain/retry-policy';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import { resolveValue } from '../values';
 import type { SoapConnector } from './schema';
+import { checkedAxios } from '../soap-http';
+import { TargetNotAllowedError, type TargetRules } from '../targets';
 
 /**
  * One client per connector (WSDL + endpoint + version), built once per warm
@@ -36,15 +38,17 @@ const wsdlCaches = { '1.1': new WsdlCache(), '1.2': new WsdlCache() };
 /** The soap library is loaded on first use: it is heavy, and most jobs are not SOAP. */
 const loadSoap = () => import('soap');
 
-function clientFor(connector: SoapConnector): Promise<Client> {
-  const key = JSON.stringify([connector.connectorId, connector.wsdlUrl, connector.endpoint ?? '', connector.soapVersion]);
+function clientFor(connector: SoapConnector, targets: TargetRules | undefined): Promise<Client> {
+  const key = JSON.stringify([connector.connectorId, connector.wsdlUrl, connector.endpoint ?? '', connector.soapVersion, targets ?? null]);
   let client = clients.get(key);
   if (!client) {
-    client = loadSoap().then(({ createClientAsync }) => createClientAsync(connector.wsdlUrl, {
+    client = loadSoap().then(async ({ createClientAsync }) => createClientAsync(connector.wsdlUrl, {
       endpoint: connector.endpoint,
       forceSoap12Headers: connector.soapVersion === '1.2',
       wsdlCache: wsdlCaches[connector.soapVersion],
       wsdl_options: { timeout: connector.timeoutMs },
+      // The soap library has its own HTTP client (axios): its WSDL, import and call requests get the same target checks.
+      ...(targets && { request: await checkedAxios(targets) }),
     }));
     client.catch(() => clients.delete(key));
     clients.set(key, client);
@@ -95,6 +99,8 @@ export interface SoapFaultPolicy {
 
 /** Maps what the soap library throws to the standard upstream errors. */
 export function soapError(err: unknown, timeoutMs: number, where: string, policy: SoapFaultPolicy = {}): Error {
+  const refused = err instanceof TargetNotAllowedError ? err : (err as { cause?: unknown } | null)?.cause;
+  if (refused instanceof TargetNotAllowedError) return refused;
   const e = err as SoapLibError;
   const fault = faultOf(e);
   if (fault) {
@@ -119,7 +125,7 @@ export const soapWrapper: Wrapper<SoapConnector> = {
 
     let client: Client;
     try {
-      client = await clientFor(connector);
+      client = await clientFor(connector, deps.targets);
     } catch (err) {
       throw soapError(err, connector.timeoutMs, `the WSDL at ${new URL(connector.wsdlUrl).origin}`);
     }

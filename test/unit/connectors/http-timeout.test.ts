@@ -56,7 +56,7 @@ function restConnector(): RestConnector {
     baseUrl: base,
     timeoutMs: TIMEOUT_MS,
     operations: { headers: { method: 'GET', path: '/slow-headers' }, body: { method: 'GET', path: '/slow-body' }, fast: { method: 'GET', path: '/fast' }, broken: { method: 'GET', path: '/broken-body' } },
-  });
+  }, { allowPrivate: true });
   if (!parsed.ok || parsed.connector.type !== 'rest') throw new Error(JSON.stringify(parsed));
   return parsed.connector;
 }
