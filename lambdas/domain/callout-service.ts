@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { ConflictError, NotFoundError, ServiceUnavailableError } from '../shared/errors';
+import { ConflictError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
 import { jobView, type Job } from './job';
+import { MAX_PAYLOAD_BYTES } from './job-data';
 import type { JobQueue } from './job-queue';
 import type { JobStore } from './job-store';
 
@@ -58,6 +59,10 @@ export class CalloutService {
   ) {}
 
   async submit(input: SubmitCallout): Promise<SubmitResult> {
+    const size = Buffer.byteLength(JSON.stringify(input.payload) ?? '');
+    if (size > MAX_PAYLOAD_BYTES) {
+      throw new PayloadTooLargeError('PAYLOAD_TOO_LARGE', `The payload is ${size} bytes as JSON; the limit is ${MAX_PAYLOAD_BYTES} bytes. Send large content as a file (POST /v1/files)`);
+    }
     const connector = await this.deps.connectors.get(input.connectorId);
     if (!connector) {
       throw new NotFoundError('CONNECTOR_NOT_FOUND', `No connector "${input.connectorId}" is registered; add it with "crm-bridge connectors put FILE"`);
