@@ -101,7 +101,7 @@ export class CalloutService {
    * once (a conditional start with a run lease) and drops messages of ended jobs.
    */
   private async resumeReplayed(jobId: string, input: SubmitCallout): Promise<void> {
-    const job = await this.deps.jobs.get(jobId);
+    const job = await this.deps.jobs.get(jobId, { payload: false, result: false });
     if (!job) {
       await this.createAndEnqueue(jobId, input, { replay: true });
       return;
@@ -154,7 +154,8 @@ export class CalloutService {
   }
 
   async getJob(jobId: string) {
-    const job = await this.deps.jobs.get(jobId);
+    // The view shows the result, never the payload: only the result is read back from the job data store.
+    const job = await this.deps.jobs.get(jobId, { payload: false, result: true });
     if (!job) throw new NotFoundError('JOB_NOT_FOUND', `No job "${jobId}" exists (jobs expire after their retention period)`);
     return jobView(job);
   }

@@ -112,10 +112,10 @@ export class JobStore {
     );
   }
 
-  /** The job with its payload and result, wherever they are kept. */
-  async get(jobId: string): Promise<Job | undefined> {
+  /** The job with its payload and result (or only the `parts` asked for), wherever they are kept. */
+  async get(jobId: string, parts?: { payload: boolean; result: boolean }): Promise<Job | undefined> {
     const job = await this.read(jobId);
-    return job && this.hydrate(job);
+    return job && this.hydrate(job, parts);
   }
 
   /** The item as stored (claim-check references not followed). */

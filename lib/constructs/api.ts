@@ -70,7 +70,7 @@ export interface ApiProps {
   readonly queue: IQueue;
   readonly filesTable: ITableV2;
   readonly filesBucket: IBucket;
-  /** The claim-check bucket (JobData): the controller writes payloads and reads payloads and results there. */
+  /** The claim-check bucket (JobData): the controller writes payloads and reads results there. */
   readonly jobDataBucket: IBucket;
   /**
    * How callers authenticate: "iam" (SigV4, for a Salesforce Named Credential with an

@@ -47,15 +47,15 @@ export class JobData extends Construct {
 }
 
 /**
- * The controller writes and reads payloads (it records the job; GET shows it)
- * and reads results; the worker reads payloads and writes results (and reads
- * them back for a delivery to Salesforce resumed by a later message).
+ * The controller writes payloads (it records the job) and reads results (GET
+ * shows them; never the payload); the worker reads payloads and writes results
+ * (and reads them back for a delivery to Salesforce resumed by a later message).
  */
 export function grantJobData(bucket: IBucket, grantee: IGrantable, role: 'controller' | 'worker'): void {
   const statements =
     role === 'controller'
       ? [
-          { sid: 'JobPayloads', actions: ['s3:PutObject', 's3:GetObject'], prefix: 'payloads/*' },
+          { sid: 'JobPayloads', actions: ['s3:PutObject'], prefix: 'payloads/*' },
           { sid: 'JobResults', actions: ['s3:GetObject'], prefix: 'results/*' },
         ]
       : [

@@ -286,6 +286,31 @@ describe('CalloutService', () => {
     });
   });
 
+  test('a payload over 5 MB is refused with 413 PAYLOAD_TOO_LARGE; a large one is kept in S3, and GET reads back only the result', async () => {
+    const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
+    await connectors.put((await import('../../lambdas/connectors/schema')).connectorSchema.parse(row('svc-big')));
+    const reads: string[] = [];
+    const counting = { put: (k: string, b: string) => data.put(k, b), get: (k: string) => (reads.push(k), data.get(k)) };
+    const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data: counting });
+    const sqsMock = mockClient(SQSClient);
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
+    const service = new CalloutService({ connectors, jobs, queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'), logger, newId: () => 'job-big' });
+    try {
+      await expect(service.submit({ connectorId: 'svc-big', operation: 'op', payload: 'x'.repeat(5 * 1024 * 1024 - 1) })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 });
+      expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+      const payload = { text: 'x'.repeat(2 * 1024 * 1024) };
+      await service.submit({ connectorId: 'svc-big', operation: 'op', payload });
+      expect(await jobs.get('job-big')).toMatchObject({ payload });
+      await jobs.succeed('job-big', 1, { statusCode: 200, data: 'y'.repeat(100 * 1024) });
+      reads.length = 0;
+      const view = await service.getJob('job-big');
+      expect(view.result).toEqual({ statusCode: 200, data: 'y'.repeat(100 * 1024) });
+      expect(reads).toEqual(['results/job-big.json']); // the controller may not read payloads back
+    } finally {
+      sqsMock.restore();
+    }
+  });
+
   test('request hash ignores key order but not values', () => {
     const base = { connectorId: 'c', operation: 'o' };
     expect(requestHash({ ...base, payload: { a: 1, b: [1, { c: 2, d: 3 }] } })).toBe(requestHash({ ...base, payload: { b: [1, { d: 3, c: 2 }], a: 1 } }));
