@@ -13,7 +13,7 @@ import { S3JobDataStore } from './domain/s3-job-data-store';
 import { MessageDispatcher } from './domain/message-dispatcher';
 import { FileLinkStore } from './files/file-link';
 import { SsmSecretSource } from './domain/secrets';
-import { documentClient, dynamoDb, s3, sqs, ssm } from './shared/clients';
+import { documentClient, dynamoDb, jobDataS3, sqs, ssm } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
 import { logger } from './shared/logger';
 
@@ -21,7 +21,7 @@ import { logger } from './shared/logger';
 const stage = requireEnv('STAGE');
 const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TABLE'), intEnv('CONNECTOR_CACHE_TTL_SECONDS', 30) * 1000);
 // Payloads and results too large for the job item are kept in the job data bucket (claim check).
-const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }), Date.now, { data: new S3JobDataStore(s3, requireEnv('JOB_DATA_BUCKET')) });
+const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }), Date.now, { data: new S3JobDataStore(jobDataS3, requireEnv('JOB_DATA_BUCKET')) });
 const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
 const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), stage, intEnv('SECRETS_CACHE_TTL_SECONDS', 300));
 const wrapperDeps = { secrets, fetch: nodeFetch };

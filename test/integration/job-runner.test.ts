@@ -22,7 +22,7 @@ let seq = 0;
 
 beforeAll(async () => {
   [dynamo, s3] = await Promise.all([startDynamo(), startS3()]);
-  data = new S3JobDataStore(s3.client, await s3.createBucket('job-data'));
+  data = new S3JobDataStore(() => s3.client, await s3.createBucket('job-data'));
 });
 afterAll(async () => {
   sqsMock.restore();

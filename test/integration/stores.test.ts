@@ -27,7 +27,7 @@ const row = (id: string, extra: Record<string, unknown> = {}) => ({
 
 beforeAll(async () => {
   [dynamo, s3] = await Promise.all([startDynamo(), startS3()]);
-  data = new S3JobDataStore(s3.client, await s3.createBucket('job-data'));
+  data = new S3JobDataStore(() => s3.client, await s3.createBucket('job-data'));
 });
 afterAll(async () => Promise.all([dynamo?.stop(), s3?.stop()]));
 
