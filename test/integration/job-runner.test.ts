@@ -198,13 +198,14 @@ test('an outcome that cannot be recorded after retries ends the job OUTCOME_NOT_
 
 test('when nothing can be written after the call, the redelivery waits for the lease, then ends the job OUTCOME_NOT_RECORDED without calling', async () => {
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  const healthyRunner = (await setup([ok])).runner;
   const t = await setup([ok], {}, { jobs: (healthy) => failing(healthy, ['succeed', 'fail']) });
-  await expect(t.runner.process(t.record, () => 300)).rejects.toThrow(/throughput/);
+  await expect(t.runner.process(t.record, () => 3_000)).rejects.toThrow(/throughput/);
   expect(t.calls).toHaveLength(1);
   // The table recovers; a redelivery within the lease defers, and calls nothing.
-  const healthyRunner = (await setup([ok])).runner;
+  const { leaseUntil } = (await t.jobs.get(t.jobId))!;
   await expect(healthyRunner.process(t.record, () => 60_000)).rejects.toBeInstanceOf(RetryLaterError);
-  await new Promise((r) => setTimeout(r, 350));
+  await new Promise((r) => setTimeout(r, Date.parse(leaseUntil!) - Date.now() + 20));
   await healthyRunner.process(t.record, () => 60_000);
   const job = await t.jobs.get(t.jobId);
   expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'OUTCOME_NOT_RECORDED', retryable: false } });
