@@ -116,17 +116,24 @@ export class JobRunner {
       return;
     }
     const { job } = run;
+    // Nothing is called until the wrapper runs: a write that fails before then gives
+    // the run back, so the redelivery runs the job instead of finding it interrupted.
+    const failBeforeCall = (error: JobError) =>
+      jobs.fail(jobId, job.attempts, error).catch(async (err: unknown) => {
+        await jobs.releaseRun(jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
+        throw err;
+      });
 
     let connector: Connector | undefined;
     try {
       connector = await connectors.get(job.connectorId);
     } catch (err) {
-      await jobs.fail(jobId, job.attempts, toJobError(err));
+      await failBeforeCall(toJobError(err));
       return;
     }
     if (!connector || !connector.enabled || !(job.operation in connector.operations)) {
       const reason = !connector ? 'was deleted' : !connector.enabled ? 'was disabled' : `no longer has operation "${job.operation}"`;
-      await jobs.fail(jobId, job.attempts, {
+      await failBeforeCall({
         code: !connector ? 'CONNECTOR_NOT_FOUND' : !connector.enabled ? 'CONNECTOR_DISABLED' : 'OPERATION_NOT_FOUND',
         message: `Connector "${job.connectorId}" ${reason} before the job ran`,
         retryable: false,

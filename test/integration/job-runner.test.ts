@@ -216,6 +216,16 @@ test('when nothing can be written after the call, the redelivery waits for the l
   expect(t.calls).toHaveLength(1);
 });
 
+test('a write that fails before any call gives the run back: the redelivery runs the job, it is not taken for interrupted', async () => {
+  const healthyRunner = (await setup([ok])).runner;
+  const t = await setup([ok], { enabled: false }, { jobs: (healthy) => failing(healthy, ['fail']) });
+  await expect(t.runner.process(t.record, () => 1)).rejects.toThrow(/throughput/);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'QUEUED' });
+  await healthyRunner.process(t.record, () => 60_000);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'CONNECTOR_DISABLED' } });
+  expect(t.calls).toHaveLength(0);
+});
+
 test('malformed or orphan messages throw, so SQS can dead-letter them', async () => {
   const t = await setup([ok]);
   await expect(t.runner.process(sqsRecord('not json'))).rejects.toThrow(/Malformed/);
