@@ -142,7 +142,7 @@ export class JobStore {
    */
   async startRun(jobId: string, leaseUntil: Date): Promise<StartRunOutcome> {
     const started = await this.start(jobId, leaseUntil, '#s = :queued');
-    if (started) return { job: await this.hydrate(started, { payload: true, result: false }) };
+    if (started) return { job: await this.payloadOrRelease(started) };
     // The rare path: find out why (dynalite does not return the item with the failure).
     const job = await this.read(jobId);
     if (!job) return { missing: true };
@@ -154,9 +154,19 @@ export class JobStore {
       if (job.callStartedAt !== undefined) return { interrupted: job as Job & { callStartedAt: string } };
       // Started before runs were marked (or had leases): taken over as before.
       const taken = await this.start(jobId, leaseUntil, '#s = :running AND attribute_not_exists(callStartedAt) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)');
-      if (taken) return { job: await this.hydrate(taken, { payload: true, result: false }) };
+      if (taken) return { job: await this.payloadOrRelease(taken) };
     }
     return { busy: job };
+  }
+
+  /** The started job with its payload; if the payload cannot be read, nothing was called: the run is given back. */
+  private async payloadOrRelease(job: Job): Promise<Job> {
+    try {
+      return await this.hydrate(job, { payload: true, result: false });
+    } catch (err) {
+      await this.releaseRun(job.jobId).catch(() => undefined);
+      throw err;
+    }
   }
 
   private async start(jobId: string, leaseUntil: Date, condition: string): Promise<Job | undefined> {

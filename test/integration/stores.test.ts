@@ -168,6 +168,19 @@ describe('JobStore', () => {
       expect((again as { ended: { result: unknown } }).ended.result).toEqual(result);
     });
 
+    test('a payload that cannot be read back gives the run back (nothing was called)', async () => {
+      let down = true;
+      const flaky = { put: (k: string, b: string) => data.put(k, b), get: async (k: string) => (down ? Promise.reject(new Error('S3 unavailable')) : data.get(k)) };
+      const store = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data: flaky });
+      await store.create({ ...job('cc-3'), payload: { s: 'x'.repeat(100 * 1024) } });
+      await expect(store.startRun('cc-3', new Date(Date.now() - 1000))).rejects.toThrow(/S3 unavailable/);
+      const released = await store.get('cc-3', { payload: false, result: false });
+      expect(released).toMatchObject({ status: 'QUEUED' });
+      expect(released).not.toHaveProperty('callStartedAt');
+      down = false;
+      expect(await store.startRun('cc-3', new Date(Date.now() + 60_000))).toEqual({ job: expect.objectContaining({ status: 'RUNNING', payload: { s: 'x'.repeat(100 * 1024) } }) });
+    });
+
     test('values within the limit stay in the item, and nothing is put in the bucket', async () => {
       const store = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data, inlineMaxBytes: 1024 });
       await store.create({ ...job('cc-2'), payload: { s: 'x'.repeat(900) } });
