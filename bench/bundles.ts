@@ -18,6 +18,7 @@ const DUMMY_ENV = {
   JOBS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/q',
   FILES_TABLE: 't',
   FILES_BUCKET: 'b',
+  JOB_DATA_BUCKET: 'b',
   AWS_REGION: 'us-east-1',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };

@@ -3,18 +3,20 @@ import { ConnectorStore } from './domain/connector-store';
 import { CalloutService } from './domain/callout-service';
 import { JobQueue } from './domain/job-queue';
 import { JobStore } from './domain/job-store';
+import { S3JobDataStore } from './domain/s3-job-data-store';
 import { calloutRoutes } from './http/callout-routes';
 import { fileRoutes } from './http/file-routes';
 import { FileService } from './files/file-service';
 import { Router } from './http/router';
-import { documentClient, dynamoDb, s3, sqs } from './shared/clients';
+import { documentClient, dynamoDb, jobDataS3, s3, sqs } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
 import { errorResponse } from './shared/http';
 import { logger } from './shared/logger';
 
 // Controller Lambda: validates, records the job, enqueues it, answers 202. Built once per cold start.
 const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TABLE'), intEnv('CONNECTOR_CACHE_TTL_SECONDS', 30) * 1000);
-const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }));
+// Payloads and results too large for the job item are kept in the job data bucket (claim check).
+const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }), Date.now, { data: new S3JobDataStore(jobDataS3, requireEnv('JOB_DATA_BUCKET')) });
 const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
 const files = new FileService(documentClient, s3, {
   tableName: requireEnv('FILES_TABLE'),

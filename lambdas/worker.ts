@@ -11,17 +11,19 @@ import { SalesforceDelivery } from './delivery/salesforce-delivery';
 import { JobQueue } from './domain/job-queue';
 import { JobRunner, RetryLaterError } from './domain/job-runner';
 import { JobStore } from './domain/job-store';
+import { S3JobDataStore } from './domain/s3-job-data-store';
 import { MessageDispatcher } from './domain/message-dispatcher';
 import { FileLinkStore } from './files/file-link';
 import { SsmSecretSource } from './domain/secrets';
-import { documentClient, dynamoDb, sqs, ssm } from './shared/clients';
+import { documentClient, dynamoDb, jobDataS3, sqs, ssm } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
 import { logger } from './shared/logger';
 
 // Worker Lambda: one SQS record = one job (or one file link). Built once per cold start.
 const stage = requireEnv('STAGE');
 const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TABLE'), intEnv('CONNECTOR_CACHE_TTL_SECONDS', 30) * 1000);
-const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }));
+// Payloads and results too large for the job item are kept in the job data bucket (claim check).
+const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }), Date.now, { data: new S3JobDataStore(jobDataS3, requireEnv('JOB_DATA_BUCKET')) });
 const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
 const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), stage, intEnv('SECRETS_CACHE_TTL_SECONDS', 300));
 // Every upstream call checks its targets (SSRF): loopback/private addresses only as the stack allows.

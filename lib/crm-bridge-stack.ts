@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import type { CrmBridgeConfig } from './config';
 import { Api } from './constructs/api';
 import { FileStore } from './constructs/file-store';
+import { JobData } from './constructs/job-data';
 import { JobQueue } from './constructs/job-queue';
 import { SalesforceAccess } from './constructs/salesforce-access';
 import { Tables } from './constructs/tables';
@@ -23,6 +24,8 @@ export class CrmBridgeStack extends Stack {
   readonly jobs: JobQueue;
   readonly tables: Tables;
   readonly files: FileStore;
+  /** Payloads and results too large for a job item (claim check). */
+  readonly jobData: JobData;
   /** Present when the API uses IAM auth. */
   readonly salesforce?: SalesforceAccess;
 
@@ -33,11 +36,13 @@ export class CrmBridgeStack extends Stack {
 
     this.tables = new Tables(this, 'Tables', { removalPolicy });
     this.files = new FileStore(this, 'Files', { corsOrigins: config.corsOrigins, removalPolicy });
+    this.jobData = new JobData(this, 'JobData', { removalPolicy });
     this.jobs = new JobQueue(this, 'Jobs', {
       stage: config.stage,
       connectorsTable: this.tables.connectors,
       jobsTable: this.tables.jobs,
       filesTable: this.files.table,
+      jobDataBucket: this.jobData.bucket,
       maxConcurrency: config.workerConcurrency,
       reservedConcurrency: config.workerReservedConcurrency,
       maxReceiveCount: config.maxReceiveCount,
@@ -52,6 +57,7 @@ export class CrmBridgeStack extends Stack {
       queue: this.jobs.queue,
       filesTable: this.files.table,
       filesBucket: this.files.bucket,
+      jobDataBucket: this.jobData.bucket,
       removalPolicy,
     });
 

@@ -134,9 +134,12 @@ export async function createLocalResources(endpoints: { dynamodb: string; sqs: s
   const s3 = new S3Client({ region: REGION, endpoint: endpoints.s3, credentials, forcePathStyle: true });
   const bucket = 'crm-bridge-local-files';
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  // Payloads and results too large for a job item (claim check); the files bucket is the CLI's and the API's.
+  const jobDataBucket = 'crm-bridge-local-job-data';
+  await s3.send(new CreateBucketCommand({ Bucket: jobDataBucket }));
   s3.destroy();
 
-  return { tables, queues: { jobs: main.QueueUrl!, deadLetter: dlq.QueueUrl!, jobsArn: mainArn }, bucket };
+  return { tables, queues: { jobs: main.QueueUrl!, deadLetter: dlq.QueueUrl!, jobsArn: mainArn }, bucket, jobDataBucket };
 }
 
 /**
@@ -187,6 +190,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       JOBS_TABLE: resources.tables.jobs,
       FILES_TABLE: resources.tables.files,
       FILES_BUCKET: resources.bucket,
+      JOB_DATA_BUCKET: resources.jobDataBucket,
       JOBS_QUEUE_URL: resources.queues.jobs,
       CONNECTOR_CACHE_TTL_SECONDS: String(options.connectorCacheTtlSeconds ?? 1),
       // The demo and test services listen on loopback; link-local and metadata addresses stay refused.

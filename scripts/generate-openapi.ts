@@ -201,7 +201,7 @@ const ERROR_RESPONSES: Record<string, { status: string; description: string }> =
   Forbidden: { status: '403', description: 'FORBIDDEN: the signature, the API key or the caller\'s IAM permissions were refused' },
   NotFound: { status: '404', description: 'CONNECTOR_NOT_FOUND, OPERATION_NOT_FOUND, JOB_NOT_FOUND, FILE_NOT_FOUND or ROUTE_NOT_FOUND' },
   Conflict: { status: '409', description: 'CONNECTOR_DISABLED, CONNECTOR_INVALID, IDEMPOTENCY_KEY_REUSED, SIZE_MISMATCH or FILE_NOT_AVAILABLE' },
-  PayloadTooLarge: { status: '413', description: 'PAYLOAD_TOO_LARGE (request body over 256 KB: send large content as a file) or FILE_TOO_LARGE' },
+  PayloadTooLarge: { status: '413', description: 'PAYLOAD_TOO_LARGE (payload over 5 MB (5242880 bytes) as JSON, or request body over 5 MB + 64 KB: send large content as a file) or FILE_TOO_LARGE' },
   TooManyRequests: { status: '429', description: 'THROTTLED or QUOTA_EXCEEDED (API Gateway throttling or the API key\'s usage plan): retry later' },
   InternalError: { status: '500', description: 'INTERNAL_ERROR, with a requestId to quote to the hub operator' },
   ServiceUnavailable: { status: '503', description: 'QUEUE_UNAVAILABLE: the job could not be queued (it is recorded as FAILED and the Idempotency-Key is freed): retry' },
@@ -372,7 +372,7 @@ export function openApiDocument(): OpenAPIV3.Document {
       },
       schemas: {
         CalloutRequest: describeProperties(schemaOf(calloutBodySchema), {
-          payload: 'Any JSON value the operation expects (send null when it takes none); at most 256 KB with the rest of the body',
+          payload: 'Any JSON value the operation expects (send null when it takes none); at most 5 MB (5242880 bytes) as JSON',
           recordId: 'The calling CRM record: stored on the job and used when the outcome is delivered back into Salesforce',
         }),
         CalloutAccepted: schemaOf(calloutAcceptedSchema),

@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { ConflictError, NotFoundError, ServiceUnavailableError } from '../shared/errors';
+import { ConflictError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
 import { jobView, type Job } from './job';
+import { MAX_PAYLOAD_BYTES } from './job-data';
 import type { JobQueue } from './job-queue';
 import type { JobStore } from './job-store';
 
@@ -58,6 +59,10 @@ export class CalloutService {
   ) {}
 
   async submit(input: SubmitCallout): Promise<SubmitResult> {
+    const size = Buffer.byteLength(JSON.stringify(input.payload) ?? '');
+    if (size > MAX_PAYLOAD_BYTES) {
+      throw new PayloadTooLargeError('PAYLOAD_TOO_LARGE', `The payload is ${size} bytes as JSON; the limit is ${MAX_PAYLOAD_BYTES} bytes. Send large content as a file (POST /v1/files)`);
+    }
     const connector = await this.deps.connectors.get(input.connectorId);
     if (!connector) {
       throw new NotFoundError('CONNECTOR_NOT_FOUND', `No connector "${input.connectorId}" is registered; add it with "crm-bridge connectors put FILE"`);
@@ -96,7 +101,7 @@ export class CalloutService {
    * once (a conditional start with a run lease) and drops messages of ended jobs.
    */
   private async resumeReplayed(jobId: string, input: SubmitCallout): Promise<void> {
-    const job = await this.deps.jobs.get(jobId);
+    const job = await this.deps.jobs.get(jobId, { payload: false, result: false });
     if (!job) {
       await this.createAndEnqueue(jobId, input, { replay: true });
       return;
@@ -149,7 +154,8 @@ export class CalloutService {
   }
 
   async getJob(jobId: string) {
-    const job = await this.deps.jobs.get(jobId);
+    // The view shows the result, never the payload: only the result is read back from the job data store.
+    const job = await this.deps.jobs.get(jobId, { payload: false, result: true });
     if (!job) throw new NotFoundError('JOB_NOT_FOUND', `No job "${jobId}" exists (jobs expire after their retention period)`);
     return jobView(job);
   }

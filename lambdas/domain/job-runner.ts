@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { InfrastructureError, RequestPreparationError, UpstreamError } from '../connectors/errors';
 import { callWrapper } from '../connectors/invoke';
 import type { ResultEnvelope, WrapperDeps, WrapperMap, CallRequest, Wrapper } from '../connectors/types';
@@ -8,6 +9,7 @@ import type { OutcomeDelivery, PreparedDelivery } from '../delivery/salesforce-d
 import { AppError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
 import type { Job, JobDelivery, JobError } from './job';
+import { MAX_RESULT_BYTES } from './job-data';
 import { jobMessageSchema, type JobMessage, type JobQueue } from './job-queue';
 import type { JobStore } from './job-store';
 import { decideRetry, isRetryable } from './retry-policy';
@@ -35,8 +37,9 @@ export class RetryLaterError extends Error {
   }
 }
 
-/** Results are stored in the job item; DynamoDB caps an item at 400 KB. */
-const MAX_RESULT_BYTES = 300 * 1024;
+/** Tries at writing a call's outcome, in this invocation, before the job is ended OUTCOME_NOT_RECORDED. */
+const RECORD_TRIES = 3;
+const RECORD_RETRY_BASE_MS = 100;
 
 export interface JobRunnerOptions {
   connectors: ConnectorSource;
@@ -106,6 +109,7 @@ export class JobRunner {
       await this.opts.queue.deferMessage(record.receiptHandle, delayMs);
       throw new RetryLaterError(`Job ${jobId} is being run by another worker; message ${record.messageId} looks again in ${delayMs} ms`);
     }
+    if ('interrupted' in run) return this.endInterrupted(run.interrupted, record, remainingTimeMs);
     if ('ended' in run) {
       // The call is over; only a delivery still owed is done again, never the call.
       if (run.ended.delivery?.status === 'PENDING') return this.resumeDelivery(run.ended, record, remainingTimeMs);
@@ -113,17 +117,24 @@ export class JobRunner {
       return;
     }
     const { job } = run;
+    // Nothing is called until the wrapper runs: a write that fails before then gives
+    // the run back, so the redelivery runs the job instead of finding it interrupted.
+    const failBeforeCall = (error: JobError) =>
+      jobs.fail(jobId, job.attempts, error).catch(async (err: unknown) => {
+        await jobs.releaseRun(jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
+        throw err;
+      });
 
     let connector: Connector | undefined;
     try {
       connector = await connectors.get(job.connectorId);
     } catch (err) {
-      await jobs.fail(jobId, job.attempts, toJobError(err));
+      await failBeforeCall(toJobError(err));
       return;
     }
     if (!connector || !connector.enabled || !(job.operation in connector.operations)) {
       const reason = !connector ? 'was deleted' : !connector.enabled ? 'was disabled' : `no longer has operation "${job.operation}"`;
-      await jobs.fail(jobId, job.attempts, {
+      await failBeforeCall({
         code: !connector ? 'CONNECTOR_NOT_FOUND' : !connector.enabled ? 'CONNECTOR_DISABLED' : 'OPERATION_NOT_FOUND',
         message: `Connector "${job.connectorId}" ${reason} before the job ran`,
         retryable: false,
@@ -158,10 +169,7 @@ export class JobRunner {
         const jobError = toJobError(err);
         if (!decision.retryable || decision.delayMs === undefined) {
           logger.warn('job failed', { jobId, attempts, code: jobError.code, statusCode: jobError.statusCode });
-          const spec = this.deliveryFor(connector, job.operation, 'FAILED');
-          const ended = await jobs.fail(jobId, attempts, jobError, spec && PENDING);
-          if (spec && ended) await this.deliver(ended, spec, record, remainingTimeMs);
-          return;
+          return this.recordOutcome(jobId, connector, job.operation, attempts, { error: jobError }, record, remainingTimeMs);
         }
         // Leave room for the next call itself before the invocation times out.
         const fitsInline = decision.delayMs <= this.inlineRetryMaxMs && remainingTimeMs() > decision.delayMs + connector.timeoutMs + 1000;
@@ -169,32 +177,105 @@ export class JobRunner {
           await this.sleep(decision.delayMs);
           continue;
         }
-        await jobs.recordDeferredRetry(jobId, attempts, jobError, new Date(Date.now() + decision.delayMs));
+        await this.persist(() => jobs.recordDeferredRetry(jobId, attempts, jobError, new Date(Date.now() + decision.delayMs!)));
         await this.opts.queue.deferMessage(record.receiptHandle, decision.delayMs);
         throw new RetryLaterError(`Job ${jobId}: attempt ${attempts} failed (${jobError.code}); retrying in ${decision.delayMs} ms`);
       }
-      const size = Buffer.byteLength(JSON.stringify(result));
+      const size = Buffer.byteLength(JSON.stringify(result) ?? '');
       if (size > MAX_RESULT_BYTES) {
-        const spec = this.deliveryFor(connector, job.operation, 'FAILED');
-        const ended = await jobs.fail(
-          jobId,
-          attempts,
-          {
-            code: 'RESULT_TOO_LARGE',
-            message: `The service's answer is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit for a job result; narrow the request or map the response to fewer fields`,
-            retryable: false,
-            statusCode: result.statusCode,
-          },
-          spec && PENDING,
-        );
-        if (spec && ended) await this.deliver(ended, spec, record, remainingTimeMs);
-        return;
+        const error: JobError = {
+          code: 'RESULT_TOO_LARGE',
+          message: `The service's answer is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit for a job result; narrow the request or map the response to fewer fields`,
+          retryable: false,
+          statusCode: result.statusCode,
+        };
+        return this.recordOutcome(jobId, connector, job.operation, attempts, { error }, record, remainingTimeMs);
       }
-      const spec = this.deliveryFor(connector, job.operation, 'SUCCEEDED');
-      const ended = await jobs.succeed(jobId, attempts, result, spec && PENDING);
-      if (spec && ended) await this.deliver(ended, spec, record, remainingTimeMs);
-      return;
+      return this.recordOutcome(jobId, connector, job.operation, attempts, { result }, record, remainingTimeMs);
     }
+  }
+
+  /**
+   * Records how a run that called the service ended, then delivers it if the
+   * operation says so. The call is never made again for it: a write that keeps
+   * failing is retried here a few times, then the job is ended
+   * OUTCOME_NOT_RECORDED (a smaller write, which may pass where a large one
+   * did not). If even that fails, the error goes back to SQS, and the
+   * redelivery finds the run interrupted once its lease has passed (startRun).
+   */
+  private async recordOutcome(
+    jobId: string,
+    connector: Connector,
+    operation: string,
+    attempts: number,
+    outcome: { result: ResultEnvelope } | { error: JobError },
+    record: QueueRecord,
+    remainingTimeMs: () => number,
+  ): Promise<void> {
+    const { jobs, logger } = this.opts;
+    let spec = this.deliveryFor(connector, operation, 'result' in outcome ? 'SUCCEEDED' : 'FAILED');
+    let ended: Job | undefined;
+    try {
+      ended = await this.persist(() => ('result' in outcome ? jobs.succeed(jobId, attempts, outcome.result, spec && PENDING) : jobs.fail(jobId, attempts, outcome.error, spec && PENDING)));
+    } catch (err) {
+      logger.error('could not record the outcome of a call; ending the job OUTCOME_NOT_RECORDED', { jobId, error: err });
+      spec = this.deliveryFor(connector, operation, 'FAILED');
+      const answered = 'result' in outcome ? `answered with HTTP ${outcome.result.statusCode}` : `failed with ${outcome.error.code}`;
+      ended = await jobs.fail(
+        jobId,
+        attempts,
+        {
+          code: 'OUTCOME_NOT_RECORDED',
+          message: `The service was called (attempt ${attempts}) and ${answered}, but the hub could not record the outcome (${errorName(err)}); the call is not repeated because it may have taken effect. Check the service before submitting the callout again`,
+          retryable: false,
+        },
+        spec && PENDING,
+      );
+    }
+    if (spec && ended) await this.deliver(ended, spec, record, remainingTimeMs);
+  }
+
+  /** A write after the call: a throttled or briefly unavailable table gets a few more tries here. */
+  private async persist<T>(write: () => Promise<T>): Promise<T> {
+    for (let tries = 1; ; tries += 1) {
+      try {
+        return await write();
+      } catch (err) {
+        if (tries >= RECORD_TRIES || err instanceof ConditionalCheckFailedException) throw err;
+        this.opts.logger.warn('recording the job failed; trying again', { tries, error: errorName(err) });
+        await this.sleep(RECORD_RETRY_BASE_MS * 4 ** (tries - 1));
+      }
+    }
+  }
+
+  /**
+   * A run started and its lease passed with no outcome recorded: the worker
+   * died or could not write, possibly after the service was called. The call
+   * is not made again; the job ends FAILED, and its delivery (if any) is made.
+   */
+  private async endInterrupted(job: Job & { callStartedAt: string }, record: QueueRecord, remainingTimeMs: () => number): Promise<void> {
+    const { jobs, logger } = this.opts;
+    let connector: Connector | undefined;
+    try {
+      connector = await this.opts.connectors.get(job.connectorId);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err; // a DynamoDB failure: SQS redelivers
+    }
+    const spec = connector && this.deliveryFor(connector, job.operation, 'FAILED');
+    const attempts = job.attempts + 1;
+    logger.warn('a run ended without recording its outcome; not calling again', { jobId: job.jobId, callStartedAt: job.callStartedAt });
+    const ended = await jobs.failInterrupted(
+      job,
+      attempts,
+      {
+        code: 'OUTCOME_NOT_RECORDED',
+        message: `A worker started this job's call at ${job.callStartedAt} and its outcome was never recorded (the worker stopped, or could not write the job); the call may have reached the service, so it is not made again. Check the service before submitting the callout again`,
+        retryable: false,
+      },
+      spec && PENDING,
+    );
+    if (ended === false) return; // another message for the job recorded it first
+    if (spec && ended) await this.deliver(ended, spec, record, remainingTimeMs);
   }
 
   /** The delivery the operation declares for this outcome (its own entry, else "*"), if the runner can deliver. */
@@ -273,6 +354,11 @@ export class JobRunner {
 }
 
 const PENDING: JobDelivery = { status: 'PENDING', attempts: 0 };
+
+/** Names the failure without its message (which may quote data). */
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : 'unknown error';
+}
 
 export function safeJson(text: string): unknown {
   try {

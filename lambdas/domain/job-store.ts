@@ -10,6 +10,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ResultEnvelope } from '../connectors/types';
 import type { Job, JobDelivery, JobError } from './job';
+import { INLINE_MAX_BYTES, jobDataKey, type JobDataStore } from './job-data';
 
 const jobKey = (jobId: string) => ({ pk: { S: `JOB#${jobId}` } });
 const idempotencyKey = (key: string) => ({ pk: { S: `IDEMPOTENCY#${key}` } });
@@ -17,6 +18,25 @@ const idempotencyKey = (key: string) => ({ pk: { S: `IDEMPOTENCY#${key}` } });
 // (connectors/json.ts), so results hold no unsafe integer. allowImpreciseNumbers
 // stays for numbers that are doubles already (1.5e20 from JSON, or a payload).
 const values = (v: Record<string, unknown>) => marshall(v, { removeUndefinedValues: true, allowImpreciseNumbers: true });
+
+export interface JobStoreOptions {
+  /**
+   * Where a payload or result larger than `inlineMaxBytes` is kept (claim
+   * check); the item then holds only its key. Without it, every value stays in the item.
+   */
+  data?: JobDataStore;
+  /** @default INLINE_MAX_BYTES (64 KB) */
+  inlineMaxBytes?: number;
+}
+
+export type StartRunOutcome =
+  | { job: Job }
+  /** Already ended; carries its result only when a delivery is still owed. */
+  | { ended: Job }
+  | { busy: Job }
+  /** Its run started (the service may have been called), the lease passed, and no outcome was recorded. */
+  | { interrupted: Job & { callStartedAt: string } }
+  | { missing: true };
 
 export type IdempotencyClaim = { claimed: true } | { claimed: false; jobId: string; requestHash: string };
 
@@ -42,7 +62,34 @@ export class JobStore {
     private readonly tableName: string,
     private readonly ttlDays = 30,
     private readonly now: () => number = Date.now,
+    private readonly options: JobStoreOptions = {},
   ) {}
+
+  /** The value to write: inline, or (over the limit, with a data store) the key of the object it was put in. */
+  private async claimCheck(kind: keyof typeof jobDataKey, jobId: string, value: unknown): Promise<{ inline: unknown } | { ref: string }> {
+    const { data } = this.options;
+    if (!data) return { inline: value };
+    const json = JSON.stringify(value) ?? 'null';
+    if (Buffer.byteLength(json) <= (this.options.inlineMaxBytes ?? INLINE_MAX_BYTES)) return { inline: value };
+    const ref = jobDataKey[kind](jobId);
+    await data.put(ref, json);
+    return { ref };
+  }
+
+  /** Reads back what the claim check moved out of the item (`payload`, `result`, or both); the references are dropped. */
+  async hydrate(job: Job, parts: { payload: boolean; result: boolean } = { payload: true, result: true }): Promise<Job> {
+    const { payloadRef, resultRef, ...rest } = job;
+    const load = async (ref: string | undefined, wanted: boolean) => {
+      if (ref === undefined || !wanted) return undefined;
+      if (!this.options.data) throw new Error(`Job ${job.jobId} keeps data in ${ref}, but this JobStore has no job data store`);
+      return { value: JSON.parse(await this.options.data.get(ref)) as unknown };
+    };
+    const [payload, result] = await Promise.all([load(payloadRef, parts.payload), load(resultRef, parts.result)]);
+    const out: Job = rest;
+    if (payload) out.payload = payload.value;
+    if (result) out.result = result.value as Job['result'];
+    return out;
+  }
 
   private expiresAt(): number {
     return Math.floor(this.now() / 1000) + this.ttlDays * 86_400;
@@ -53,16 +100,27 @@ export class JobStore {
   }
 
   async create(job: Job): Promise<void> {
+    const { payload, ...rest } = job;
+    // The object is written first: a failed put of the item leaves an orphan that the bucket's lifecycle removes.
+    const stored = await this.claimCheck('payload', job.jobId, payload);
+    const fields = 'ref' in stored ? { payloadRef: stored.ref } : { payload: stored.inline };
     await this.db.send(
       new PutItemCommand({
         TableName: this.tableName,
-        Item: { ...values({ ...job, expiresAt: this.expiresAt() }), ...jobKey(job.jobId) },
+        Item: { ...values({ ...rest, ...fields, expiresAt: this.expiresAt() }), ...jobKey(job.jobId) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
   }
 
-  async get(jobId: string): Promise<Job | undefined> {
+  /** The job with its payload and result (or only the `parts` asked for), wherever they are kept. */
+  async get(jobId: string, parts?: { payload: boolean; result: boolean }): Promise<Job | undefined> {
+    const job = await this.read(jobId);
+    return job && this.hydrate(job, parts);
+  }
+
+  /** The item as stored (claim-check references not followed). */
+  private async read(jobId: string): Promise<Job | undefined> {
     const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }));
     return Item ? toJob(Item) : undefined;
   }
@@ -75,25 +133,41 @@ export class JobStore {
    * Marks the job RUNNING for one worker until `leaseUntil` (its invocation's
    * deadline). A job that is RUNNING under a live lease is `busy`: SQS delivers
    * a message more than once now and then, and a second message must not call
-   * the service while the first worker still may; once the lease has passed
-   * (that worker died), the job may be run again.
+   * the service while the first worker still may.
+   *
+   * The same update sets `callStartedAt`: from here on the service may have
+   * been called. Every transition that records the outcome (or gives the run
+   * back before any call) removes it, so a job found RUNNING with it after its
+   * lease has passed had a call whose outcome was never recorded (the worker
+   * died, or could not write): it is `interrupted`, and must not be called again.
    */
-  async startRun(jobId: string, leaseUntil: Date): Promise<{ job: Job } | { ended: Job } | { busy: Job } | { missing: true }> {
-    // `leaseUntil` exists exactly while a job is RUNNING (every other transition removes it),
-    // so "QUEUED, or RUNNING under a lease that has passed" needs no nesting: dynalite's
-    // expression parser costs far more per job with parentheses.
-    const started = await this.start(jobId, leaseUntil, '#s = :queued OR leaseUntil < :now');
-    if (started) return { job: started };
+  async startRun(jobId: string, leaseUntil: Date): Promise<StartRunOutcome> {
+    const started = await this.start(jobId, leaseUntil, '#s = :queued');
+    if (started) return { job: await this.payloadOrRelease(started) };
     // The rare path: find out why (dynalite does not return the item with the failure).
-    const job = await this.get(jobId);
+    const job = await this.read(jobId);
     if (!job) return { missing: true };
-    if (job.status === 'SUCCEEDED' || job.status === 'FAILED') return { ended: job };
-    if (job.status === 'RUNNING' && job.leaseUntil === undefined) {
-      // Started before runs had leases: its worker's invocation is long over.
-      const taken = await this.start(jobId, leaseUntil, '#s = :running AND attribute_not_exists(leaseUntil)');
-      if (taken) return { job: taken };
+    if (job.status === 'SUCCEEDED' || job.status === 'FAILED') {
+      return { ended: job.delivery?.status === 'PENDING' ? await this.hydrate(job, { payload: false, result: true }) : job };
+    }
+    const leaseOver = job.leaseUntil === undefined || Date.parse(job.leaseUntil) < this.now();
+    if (job.status === 'RUNNING' && leaseOver) {
+      if (job.callStartedAt !== undefined) return { interrupted: job as Job & { callStartedAt: string } };
+      // Started before runs were marked (or had leases): taken over as before.
+      const taken = await this.start(jobId, leaseUntil, '#s = :running AND attribute_not_exists(callStartedAt) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)');
+      if (taken) return { job: await this.payloadOrRelease(taken) };
     }
     return { busy: job };
+  }
+
+  /** The started job with its payload; if the payload cannot be read, nothing was called: the run is given back. */
+  private async payloadOrRelease(job: Job): Promise<Job> {
+    try {
+      return await this.hydrate(job, { payload: true, result: false });
+    } catch (err) {
+      await this.releaseRun(job.jobId).catch(() => undefined);
+      throw err;
+    }
   }
 
   private async start(jobId: string, leaseUntil: Date, condition: string): Promise<Job | undefined> {
@@ -102,7 +176,7 @@ export class JobStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(jobId),
-          UpdateExpression: 'SET #s = :running, updatedAt = :now, leaseUntil = :lease REMOVE nextAttemptAt',
+          UpdateExpression: 'SET #s = :running, updatedAt = :now, leaseUntil = :lease, callStartedAt = :now REMOVE nextAttemptAt',
           ConditionExpression: condition,
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: values({ ':running': 'RUNNING', ...(condition.includes(':queued') && { ':queued': 'QUEUED' }), ':now': this.isoNow(), ':lease': leaseUntil.toISOString() }),
@@ -123,7 +197,7 @@ export class JobStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(jobId),
-          UpdateExpression: 'SET #s = :queued, updatedAt = :now REMOVE leaseUntil',
+          UpdateExpression: 'SET #s = :queued, updatedAt = :now REMOVE leaseUntil, callStartedAt',
           ConditionExpression: '#s = :running',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':running': 'RUNNING', ':now': this.isoNow() }),
@@ -140,7 +214,7 @@ export class JobStore {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
-        UpdateExpression: 'SET #s = :queued, attempts = :a, #e = :e, nextAttemptAt = :next, updatedAt = :now REMOVE leaseUntil',
+        UpdateExpression: 'SET #s = :queued, attempts = :a, #e = :e, nextAttemptAt = :next, updatedAt = :now REMOVE leaseUntil, callStartedAt',
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
         ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':a': attempts, ':e': lastError, ':next': nextAttemptAt.toISOString(), ':now': this.isoNow() }),
       }),
@@ -150,26 +224,53 @@ export class JobStore {
   /**
    * `delivery` (PENDING) is written with the outcome, in the same update, when
    * the outcome is to be delivered; the ended job is then returned for the
-   * delivery (only then: it carries the payload and result, up to 400 KB).
+   * delivery (only then), with its result (its payload may be left out).
+   * A result over the inline limit is put in the job data store first.
    */
   async succeed(jobId: string, attempts: number, result: ResultEnvelope, delivery?: JobDelivery): Promise<Job | undefined> {
-    return this.finish(jobId, 'SUCCEEDED', attempts, 'result', result, delivery);
+    const stored = await this.claimCheck('result', jobId, result);
+    const ended = 'ref' in stored ? await this.finish(jobId, 'SUCCEEDED', attempts, 'resultRef', stored.ref, delivery) : await this.finish(jobId, 'SUCCEEDED', attempts, 'result', result, delivery);
+    if (!ended) return undefined;
+    const { resultRef: _ref, payloadRef: _p, ...job } = ended;
+    return { ...job, result };
   }
 
   async fail(jobId: string, attempts: number, error: JobError, delivery?: JobDelivery): Promise<Job | undefined> {
     return this.finish(jobId, 'FAILED', attempts, 'error', error, delivery);
   }
 
-  private async finish(jobId: string, status: 'SUCCEEDED' | 'FAILED', attempts: number, field: 'result' | 'error', value: unknown, delivery?: JobDelivery): Promise<Job | undefined> {
-    const other = field === 'result' ? 'error' : 'result';
+  /**
+   * Ends an interrupted run (see startRun) as FAILED, only if it is still that
+   * run: of two messages that find it at once, one records it. Returns the job
+   * (or undefined without a delivery); `false` when another message did it first.
+   */
+  async failInterrupted(job: Job & { callStartedAt: string }, attempts: number, error: JobError, delivery?: JobDelivery): Promise<Job | undefined | false> {
+    try {
+      return await this.finish(job.jobId, 'FAILED', attempts, 'error', error, delivery, { started: job.callStartedAt });
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return false;
+    }
+  }
+
+  private async finish(
+    jobId: string,
+    status: 'SUCCEEDED' | 'FAILED',
+    attempts: number,
+    field: 'result' | 'resultRef' | 'error',
+    value: unknown,
+    delivery?: JobDelivery,
+    onlyRun?: { started: string },
+  ): Promise<Job | undefined> {
+    const others = (['result', 'resultRef', 'error'] as const).filter((f) => f !== field);
     const { Attributes } = await this.db.send(
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
-        UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o, nextAttemptAt, leaseUntil`,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o': other },
-        ExpressionAttributeValues: values({ ':s': status, ':a': attempts, ':v': value, ':now': this.isoNow(), ...(delivery && { ':d': delivery }) }),
+        UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o1, #o2, nextAttemptAt, leaseUntil, callStartedAt`,
+        ConditionExpression: onlyRun ? 'callStartedAt = :started' : 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o1': others[0], '#o2': others[1] },
+        ExpressionAttributeValues: values({ ':s': status, ':a': attempts, ':v': value, ':now': this.isoNow(), ...(delivery && { ':d': delivery }), ...(onlyRun && { ':started': onlyRun.started }) }),
         ReturnValues: delivery ? 'ALL_NEW' : 'NONE',
       }),
     );

@@ -49,6 +49,17 @@ export interface Job {
    * until then instead of calling the service a second time.
    */
   leaseUntil?: string;
+  /**
+   * Internal: set when a run starts (with `leaseUntil`), removed by every
+   * transition that records what became of it. Found on a job whose lease has
+   * passed, it means the service may have been called and the outcome was never
+   * recorded: the job ends OUTCOME_NOT_RECORDED instead of calling again.
+   */
+  callStartedAt?: string;
+  /** Internal (claim check): the data store key holding the payload, when too large for the item. */
+  payloadRef?: string;
+  /** Internal (claim check): the data store key holding the result, when too large for the item. */
+  resultRef?: string;
 }
 
 /** The public view of a job (GET /v1/jobs/{jobId}): the payload stays inside the hub. */

@@ -28,7 +28,7 @@ export const MAX_PARTS = 10_000;
  * costs one presigned URL in the create answer (~1.7 KB on Lambda, with the
  * session token) and one ETag in the complete request: 2,000 keeps the answer
  * well under Lambda's 6 MB response limit and the complete body under the API's
- * 256 KB request limit, while 5 TiB still fits in parts of 2.6 GiB (S3 allows 5 GiB).
+ * request limit (5 MB + 64 KB), while 5 TiB still fits in parts of 2.6 GiB (S3 allows 5 GiB).
  */
 export const MAX_PART_COUNT = 2_000;
 /** S3's largest object. */

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
 import { formatIssues } from '../connectors/schema';
+import { MAX_PAYLOAD_BYTES } from '../domain/job-data';
 import { AppError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
 
 export interface RouteRequest {
@@ -25,8 +26,12 @@ interface CompiledRoute extends Route {
   names: string[];
 }
 
-/** Largest accepted request body; SQS and DynamoDB items bound what a job can carry. */
-export const MAX_BODY_BYTES = 256 * 1024;
+/**
+ * Largest accepted request body: a 5 MB payload (kept in S3 when too large for
+ * the job item) with room for the other fields. Under API Gateway's 10 MB and
+ * Lambda's 6 MB invocation limit.
+ */
+export const MAX_BODY_BYTES = MAX_PAYLOAD_BYTES + 64 * 1024;
 
 function compile(route: Route): CompiledRoute {
   const names: string[] = [];

@@ -41,3 +41,17 @@ export const s3 = new S3Client({
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',
 });
+// Job data (claim check: objects of at most 5 MB) is bounded like DynamoDB: a hung
+// write of a result fails in seconds and is retried in the invocation, instead of
+// the Lambda timing out with the outcome unrecorded. Created on first use: the
+// controller of a deployment that never sees a large payload makes none.
+let jobDataClient: S3Client | undefined;
+export function jobDataS3(): S3Client {
+  jobDataClient ??= new S3Client({
+    forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler,
+  });
+  return jobDataClient;
+}

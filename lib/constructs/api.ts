@@ -19,6 +19,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { grantJobData } from './job-data';
 import { daysEnv, hubFunction, secondsEnv } from './lambda-defaults';
 
 export type ApiAuthMode = 'iam' | 'apiKey';
@@ -69,6 +70,8 @@ export interface ApiProps {
   readonly queue: IQueue;
   readonly filesTable: ITableV2;
   readonly filesBucket: IBucket;
+  /** The claim-check bucket (JobData): the controller writes payloads and reads results there. */
+  readonly jobDataBucket: IBucket;
   /**
    * How callers authenticate: "iam" (SigV4, for a Salesforce Named Credential with an
    * AWS Signature V4 External Credential) or "apiKey" (x-api-key header, usage plan).
@@ -155,6 +158,7 @@ export class Api extends Construct {
         JOBS_QUEUE_URL: props.queue.queueUrl,
         FILES_TABLE: props.filesTable.tableName,
         FILES_BUCKET: props.filesBucket.bucketName,
+        JOB_DATA_BUCKET: props.jobDataBucket.bucketName,
         CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('Api: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(30), 0, 86_400),
         JOB_TTL_DAYS: daysEnv('Api: jobTtl', props.jobTtl ?? Duration.days(30)),
         FILE_URL_EXPIRY_SECONDS: secondsEnv('Api: fileUrlExpiry', props.fileUrlExpiry ?? Duration.minutes(15), 1, 7 * 86_400),
@@ -166,6 +170,7 @@ export class Api extends Construct {
     props.jobsTable.grantReadWriteData(this.controller);
     props.queue.grantSendMessages(this.controller);
     props.filesTable.grantReadWriteData(this.controller);
+    grantJobData(props.jobDataBucket, this.controller, 'controller');
     // What presigning, completing and deleting uploads need: object actions only, no listing.
     // (Without s3:ListBucket a HeadObject on a missing key answers 403 instead of 404; the code treats both alike.)
     this.controller.addToRolePolicy(

@@ -5,6 +5,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { grantJobData } from './job-data';
 import { daysEnv, hubFunction, secondsEnv } from './lambda-defaults';
 import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_RULE, WORST_CASE_RECEIVES } from './receive-count';
 
@@ -20,6 +22,8 @@ export interface JobQueueProps {
    * progress (GetItem and UpdateItem only) when it creates a file's link record in Salesforce.
    */
   readonly filesTable: ITableV2;
+  /** The claim-check bucket (JobData): the worker reads payloads and writes results there. */
+  readonly jobDataBucket: IBucket;
   /**
    * SQS event source maximum concurrency: the cap on jobs (external calls) in
    * flight, 2-1000. Salesforce allows 25 concurrent long-running API requests per org.
@@ -129,6 +133,7 @@ export class JobQueue extends Construct {
         JOBS_TABLE: props.jobsTable.tableName,
         FILES_TABLE: props.filesTable.tableName,
         JOBS_QUEUE_URL: this.queue.queueUrl,
+        JOB_DATA_BUCKET: props.jobDataBucket.bucketName,
         CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('JobQueue: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(30), 0, 86_400),
         SECRETS_CACHE_TTL_SECONDS: secondsEnv('JobQueue: secretsCacheTtl', props.secretsCacheTtl ?? Duration.minutes(5), 0, 86_400),
         JOB_TTL_DAYS: daysEnv('JobQueue: jobTtl', props.jobTtl ?? Duration.days(30)),
@@ -139,6 +144,7 @@ export class JobQueue extends Construct {
 
     props.connectorsTable.grantReadData(this.worker);
     props.jobsTable.grantReadWriteData(this.worker);
+    grantJobData(props.jobDataBucket, this.worker, 'worker');
     // File links: read the file, write its `link` attribute. No Put, Delete, Query or Scan, no index, no bucket.
     this.worker.addToRolePolicy(
       new PolicyStatement({ sid: 'FileLinks', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.filesTable.tableArn] }),

@@ -34,6 +34,7 @@ function api(props: Partial<ApiProps> = {}): { t: Template; a: Api } {
     filesTable: table('F'),
     queue: new Queue(s, 'Q'),
     filesBucket: new Bucket(s, 'B'),
+    jobDataBucket: new Bucket(s, 'D'),
     ...props,
   });
   return { t: Template.fromStack(s), a };
@@ -162,7 +163,7 @@ describe('controller function', () => {
     const env = propsOf(template, stack.api.controller).Environment.Variables;
     expect(Object.keys(env).sort()).toEqual(
       [
-        'STAGE', 'CONNECTORS_TABLE', 'JOBS_TABLE', 'JOBS_QUEUE_URL', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'FILES_BUCKET',
+        'STAGE', 'CONNECTORS_TABLE', 'JOBS_TABLE', 'JOBS_QUEUE_URL', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'FILES_BUCKET', 'JOB_DATA_BUCKET',
         'FILE_URL_EXPIRY_SECONDS', 'MAX_FILE_SIZE_BYTES', 'MULTIPART_THRESHOLD_BYTES', 'JOB_TTL_DAYS', 'POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS',
       ].sort(),
     );
@@ -175,6 +176,7 @@ describe('controller function', () => {
       JOB_TTL_DAYS: '30',
       FILES_TABLE: { Ref: logicalId(stack.files.table) },
       FILES_BUCKET: { Ref: logicalId(stack.files.bucket) },
+      JOB_DATA_BUCKET: { Ref: logicalId(stack.jobData.bucket) },
       JOBS_QUEUE_URL: { Ref: logicalId(stack.jobs.queue) },
     });
   });

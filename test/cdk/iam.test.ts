@@ -2,6 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { JobQueue } from '../../lib/constructs/job-queue';
 import { actionsOf, roleStatements, synth, testApp, type Statement } from './support';
 
@@ -9,6 +10,15 @@ const { stack, template } = synth();
 const worker = roleStatements(template, stack, stack.jobs.worker);
 const controller = roleStatements(template, stack, stack.api.controller);
 const withPrefix = (statements: Statement[], prefix: string) => statements.filter((s) => actionsOf(s).some((a) => a.startsWith(prefix)));
+/** The statements grantJobData writes: one per prefix of the job data bucket. */
+function jobDataStatements(actions: { payloads: string[]; results: string[] }): Statement[] {
+  const arn = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [stack.getLogicalId(stack.jobData.bucket.node.defaultChild as any), 'Arn'] }, `/${prefix}/*`]] });
+  const one = (a: string[]) => (a.length === 1 ? a[0] : a);
+  return [
+    { Sid: 'JobPayloads', Effect: 'Allow', Action: one(actions.payloads), Resource: arn('payloads') },
+    { Sid: 'JobResults', Effect: 'Allow', Action: one(actions.results), Resource: arn('results') },
+  ] as unknown as Statement[];
+}
 const DATA_ACTION = /^(dynamodb|sqs|s3|ssm|kms|secretsmanager|execute-api|lambda|sts):/;
 
 describe('worker role', () => {
@@ -41,11 +51,12 @@ describe('worker role', () => {
     return withPrefix(worker, 'dynamodb:').filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`));
   };
 
-  test('reads connectors, reads and writes jobs, no S3 at all', () => {
+  test('reads connectors, reads and writes jobs; S3 only on the job data bucket', () => {
     expect(dynamoOn(stack.tables.connectors).flatMap(actionsOf)).toContain('dynamodb:GetItem');
     expect(dynamoOn(stack.tables.connectors).flatMap(actionsOf)).not.toContain('dynamodb:PutItem');
     expect(dynamoOn(stack.tables.jobs).flatMap(actionsOf)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']));
-    expect(withPrefix(worker, 's3:')).toEqual([]);
+    // Claim check: reads payloads, writes results (and reads them back for a resumed delivery); no other bucket, no listing.
+    expect(withPrefix(worker, 's3:')).toEqual(jobDataStatements({ payloads: ['s3:GetObject'], results: ['s3:PutObject', 's3:GetObject'] }));
   });
 
   test('files table (file links): GetItem and UpdateItem on the table itself, nothing else', () => {
@@ -62,7 +73,7 @@ describe('worker role', () => {
     const table = (id: string, key?: Key) =>
       new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING }, ...(key && { encryption: TableEncryptionV2.customerManagedKey(key) }) });
     const key = new Key(s, 'FilesKey');
-    const q = new JobQueue(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F', key) });
+    const q = new JobQueue(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F', key), jobDataBucket: new Bucket(s, 'D') });
     const kms = roleStatements(Template.fromStack(s), s, q.worker).filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
     expect(kms.flatMap(actionsOf)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*']));
     expect(kms.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [s.getLogicalId(key.node.defaultChild as any), 'Arn'] }]);
@@ -78,9 +89,12 @@ describe('controller role', () => {
     expect(withPrefix(controller, 'ssm:')).toEqual([]);
   });
 
-  test('object-level S3 actions on the files bucket only (no listing, no bucket-level actions)', () => {
-    const s3 = withPrefix(controller, 's3:');
+  test('object-level S3 actions on the files bucket (no listing, no bucket-level actions) and prefix-scoped ones on the job data bucket', () => {
+    const filesId = stack.getLogicalId(stack.files.bucket.node.defaultChild as any);
+    const s3 = withPrefix(controller, 's3:').filter((s) => JSON.stringify(s.Resource).includes(`"${filesId}"`));
     expect(s3.flatMap(actionsOf).sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+    // Claim check: writes payloads (never reads them back), reads results.
+    expect(withPrefix(controller, 's3:').filter((s) => !s3.includes(s))).toEqual(jobDataStatements({ payloads: ['s3:PutObject'], results: ['s3:GetObject'] }));
     for (const s of s3) {
       expect(s.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [stack.getLogicalId(stack.files.bucket.node.defaultChild as any), 'Arn'] }, '/*']] });
     }

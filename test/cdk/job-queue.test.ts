@@ -1,6 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CRASH_MARGIN_RECEIVES, DEFAULT_MAX_RECEIVE_COUNT, JobQueue, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES, type JobQueueProps } from '../../lib/constructs/job-queue';
@@ -15,7 +16,7 @@ const mapping = (t: Template) => Object.values(t.findResources('AWS::Lambda::Eve
 function jobQueue(props: Partial<JobQueueProps> = {}): { t: Template; q: JobQueue } {
   const s = new Stack(testApp(), 'S');
   const table = (id: string) => new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING } });
-  const q = new JobQueue(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F'), ...props });
+  const q = new JobQueue(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F'), jobDataBucket: new Bucket(s, 'D'), ...props });
   return { t: Template.fromStack(s), q };
 }
 
@@ -54,7 +55,7 @@ describe('worker function', () => {
   test('environment: the worker contract', () => {
     const env = worker().Environment.Variables;
     expect(Object.keys(env).sort()).toEqual(
-      ['CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_TTL_DAYS', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'INTERNAL_TARGETS', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE'].sort(),
+      ['CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_DATA_BUCKET', 'JOB_TTL_DAYS', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'INTERNAL_TARGETS', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE'].sort(),
     );
     expect(env).toMatchObject({
       STAGE: 'dev',
@@ -68,6 +69,7 @@ describe('worker function', () => {
       JOBS_TABLE: { Ref: logicalId(stack.tables.jobs) },
       FILES_TABLE: { Ref: logicalId(stack.files.table) },
       JOBS_QUEUE_URL: { Ref: logicalId(stack.jobs.queue) },
+      JOB_DATA_BUCKET: { Ref: logicalId(stack.jobData.bucket) },
     });
   });
 });

@@ -1,7 +1,8 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FileStore } from '../../lib/constructs/file-store';
+import { JobData } from '../../lib/constructs/job-data';
 import { Tables } from '../../lib/constructs/tables';
 import { logicalId, propsOf, synth, testApp } from './support';
 
@@ -98,5 +99,34 @@ describe('file bucket', () => {
   test('the construct checks its own props', () => {
     expect(() => new FileStore(new Stack(testApp(), 'S'), 'F', { corsOrigins: ['*'] })).toThrow(/https origin/);
     expect(() => new FileStore(new Stack(testApp(), 'S'), 'F', { abortIncompleteUploadsAfterDays: 0 })).toThrow(/abortIncompleteUploadsAfterDays/);
+  });
+});
+
+describe('job data bucket (claim check)', () => {
+  const bucket = () => propsOf(template, stack.jobData.bucket);
+
+  test('private, S3-managed encryption, unversioned, owner-enforced, retained', () => {
+    expect(bucket()).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+    expect(bucket().VersioningConfiguration).toBeUndefined();
+    expect(template.toJSON().Resources[logicalId(stack.jobData.bucket)]).toMatchObject({ DeletionPolicy: 'Retain' });
+  });
+
+  test('TLS-only bucket policy', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalId(stack.jobData.bucket) },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  test('objects expire a day after the jobs that point at them (job TTL 30 days by default)', () => {
+    expect(bucket().LifecycleConfiguration.Rules).toEqual([expect.objectContaining({ ExpirationInDays: 31, Status: 'Enabled' })]);
+    const s = new Stack(testApp(), 'S');
+    const d = new JobData(s, 'D', { jobTtl: Duration.days(7) });
+    expect(propsOf(Template.fromStack(s), d.bucket).LifecycleConfiguration.Rules).toEqual([expect.objectContaining({ ExpirationInDays: 8 })]);
+    expect(() => new JobData(new Stack(testApp(), 'S2'), 'D', { jobTtl: Duration.hours(12) })).toThrow(/whole number of days/);
   });
 });

@@ -176,7 +176,7 @@ describe('error contract', () => {
     { name: 'recordId not a string', path: '/v1/callouts/err-target/createOrder', body: { payload: {}, recordId: 5 }, status: 400, code: 'INVALID_REQUEST' },
     { name: 'body not an object', path: '/v1/callouts/err-target/createOrder', body: '[1,2]', status: 400, code: 'INVALID_REQUEST' },
     { name: 'bad connector id in path', path: '/v1/callouts/Bad!Id/createOrder', body: { payload: {} }, status: 400, code: 'INVALID_REQUEST' },
-    { name: 'body over 256 KB', path: '/v1/callouts/err-target/createOrder', body: { payload: 'x'.repeat(257 * 1024) }, status: 413, code: 'PAYLOAD_TOO_LARGE' },
+    { name: 'body over 5 MB', path: '/v1/callouts/err-target/createOrder', body: { payload: 'x'.repeat(5 * 1024 * 1024 + 1) }, status: 413, code: 'PAYLOAD_TOO_LARGE' },
   ])('$name -> $status $code', async ({ path, body, status, code }) => {
     const res = await hub.api('POST', path, body);
     expect(res.status).toBe(status);

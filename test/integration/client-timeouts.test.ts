@@ -3,9 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { CalloutService } from '../../lambdas/domain/callout-service';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { JobQueue } from '../../lambdas/domain/job-queue';
+import { JobRunner } from '../../lambdas/domain/job-runner';
 import { JobStore } from '../../lambdas/domain/job-store';
+import { S3JobDataStore } from '../../lambdas/domain/s3-job-data-store';
+import type { Wrapper, WrapperMap } from '../../lambdas/connectors/types';
 import { connectorSchema } from '../../lambdas/connectors/schema';
 import { startDynamo } from '../support/dynamo';
+import { sqsRecord } from '../support/events';
 
 /**
  * The Lambdas' SDK clients (lambdas/shared/clients.ts) bound every call: an SQS
@@ -60,3 +64,47 @@ test('an SQS endpoint that never answers fails the enqueue in seconds and the jo
   expect(await jobs.get('job-hung-queue')).toMatchObject({ status: 'FAILED', error: { code: 'QUEUE_UNAVAILABLE', retryable: true } });
   clients.sqs.destroy();
 }, 15_000);
+
+test('an S3 endpoint that never answers: a large result cannot be kept, and the job ends OUTCOME_NOT_RECORDED in seconds, called once', async () => {
+  const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_S3: endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    SDK_REQUEST_TIMEOUT_MS: '300',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+  let clients!: typeof import('../../lambdas/shared/clients');
+  jest.isolateModules(() => {
+    clients = require('../../lambdas/shared/clients');
+  });
+  const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
+  await connectors.put(connectorSchema.parse({ connectorId: 'slow-s3', type: 'rest', baseUrl: 'http://127.0.0.1:1', operations: { op: { method: 'POST', path: '/x' } } }));
+  const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data: new S3JobDataStore(clients.jobDataS3, 'job-data') });
+  const now = new Date().toISOString();
+  await jobs.create({ jobId: 'job-hung-s3', connectorId: 'slow-s3', operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: {} });
+  let calls = 0;
+  const wrapper: Wrapper = {
+    async call() {
+      calls += 1;
+      return { statusCode: 200, data: 'r'.repeat(200 * 1024) };
+    },
+  };
+  const runner = new JobRunner({
+    connectors,
+    jobs,
+    queue: new JobQueue(clients.sqs, 'http://q'),
+    wrappers: { rest: wrapper } as WrapperMap,
+    wrapperDeps: { secrets: { get: async () => 'x' }, fetch: globalThis.fetch },
+    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    sleep: async () => undefined,
+  });
+  // Without request timeouts the result's PutObject never settles and the test times out.
+  await runner.process(sqsRecord(JSON.stringify({ jobId: 'job-hung-s3' })), () => 60_000);
+  expect(await jobs.get('job-hung-s3')).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'OUTCOME_NOT_RECORDED', retryable: false } });
+  expect(calls).toBe(1);
+  clients.jobDataS3().destroy();
+  clients.sqs.destroy();
+}, 30_000);

@@ -137,6 +137,30 @@ describe('headers, content types and mapping', () => {
     expect(hub.output()).not.toContain('sig-value-8');
   });
 
+  test('every call carries Idempotency-Key: <jobId>, retries included; the header name is set per operation, false sends none', async () => {
+    api.route('POST /idem', (call, nth) => (nth === 1 ? { status: 503, json: { busy: true } } : { json: { headers: call.headers } }));
+    api.route('PUT /idem-named', echo);
+    api.route('DELETE /idem-off', echo);
+    await register({
+      connectorId: 'r-idem',
+      operations: {
+        create: { method: 'POST', path: '/idem' },
+        replace: { method: 'PUT', path: '/idem-named', idempotencyKeyHeader: 'X-Request-Id' },
+        remove: { method: 'DELETE', path: '/idem-off', idempotencyKeyHeader: false },
+      },
+    });
+    const created = await run('r-idem', 'create', { a: 1 });
+    expect(created).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+    const calls = api.calls('POST /idem');
+    expect(calls.map((c) => c.headers['idempotency-key'])).toEqual([created.jobId, created.jobId]);
+    const replaced = await run('r-idem', 'replace', { a: 2 });
+    expect(replaced.result.data.headers['x-request-id']).toBe(replaced.jobId);
+    expect(replaced.result.data.headers).not.toHaveProperty('idempotency-key');
+    const removed = await run('r-idem', 'remove', { a: 3 });
+    expect(removed.result.data.headers).not.toHaveProperty('idempotency-key');
+    expect(JSON.stringify(removed.result.data.headers)).not.toContain(removed.jobId);
+  });
+
   test('form and XML request bodies; XML and text responses', async () => {
     api.route('POST /form', (call) => ({ text: `got ${call.headers['content-type']} ${call.body}` }));
     api.route('POST /xml', (call) => ({ headers: { 'content-type': 'application/xml' }, text: `<ack id="7"><received>${Buffer.from(call.body).toString('base64')}</received><status>queued</status></ack>` }));

@@ -7,21 +7,26 @@ import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { JobQueue } from '../../lambdas/domain/job-queue';
 import { JobRunner, RetryLaterError } from '../../lambdas/domain/job-runner';
 import { JobStore } from '../../lambdas/domain/job-store';
+import { S3JobDataStore } from '../../lambdas/domain/s3-job-data-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
+import { startS3 } from '../support/s3';
 
-/** The worker's job runner with real stores on dynalite, a real JobQueue over a mocked SQS client, and a scripted wrapper. */
+/** The worker's job runner with real stores on dynalite and S3 (fauxqs), a real JobQueue over a mocked SQS client, and a scripted wrapper. */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+let s3: Awaited<ReturnType<typeof startS3>>;
+let data: S3JobDataStore;
 const sqsMock = mockClient(SQSClient);
 const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
 let seq = 0;
 
 beforeAll(async () => {
-  dynamo = await startDynamo();
+  [dynamo, s3] = await Promise.all([startDynamo(), startS3()]);
+  data = new S3JobDataStore(() => s3.client, await s3.createBucket('job-data'));
 });
 afterAll(async () => {
   sqsMock.restore();
-  await dynamo.stop();
+  await Promise.all([dynamo?.stop(), s3?.stop()]);
 });
 beforeEach(() => sqsMock.reset());
 
@@ -39,7 +44,11 @@ function scripted(steps: Array<Error | ResultEnvelope>) {
   return { wrapper, calls };
 }
 
-async function setup(steps: Array<Error | ResultEnvelope>, connectorExtra: Record<string, unknown> = {}) {
+async function setup(
+  steps: Array<Error | ResultEnvelope>,
+  connectorExtra: Record<string, unknown> = {},
+  { payload, jobs: makeJobs }: { payload?: unknown; jobs?: (healthy: JobStore) => JobStore } = {},
+) {
   const id = `c-${++seq}`;
   await dynamo.db.send(
     new PutCommand({
@@ -47,10 +56,11 @@ async function setup(steps: Array<Error | ResultEnvelope>, connectorExtra: Recor
       Item: { connectorId: id, type: 'rest', baseUrl: 'http://127.0.0.1:1', retry: { maxAttempts: 3, baseDelayMs: 100 }, operations: { op: { method: 'POST', path: '/x' } }, ...connectorExtra },
     }),
   );
-  const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
+  const healthy = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data });
+  const jobs = makeJobs ? makeJobs(healthy) : healthy;
   const jobId = `job-${seq}`;
   const now = new Date().toISOString();
-  await jobs.create({ jobId, connectorId: id, operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: { n: seq } });
+  await healthy.create({ jobId, connectorId: id, operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: payload ?? { n: seq } });
   const { wrapper, calls } = scripted(steps);
   const sleeps: number[] = [];
   const runner = new JobRunner({
@@ -64,7 +74,7 @@ async function setup(steps: Array<Error | ResultEnvelope>, connectorExtra: Recor
     random: () => 0.5,
   });
   const record = sqsRecord(JSON.stringify({ jobId }));
-  return { runner, jobs, jobId, calls, sleeps, record };
+  return { runner, jobs: healthy, jobId, calls, sleeps, record };
 }
 
 const ok: ResultEnvelope = { statusCode: 200, data: { ok: true } };
@@ -139,10 +149,81 @@ test('a connector disabled after the job was accepted fails it without a call', 
   expect(t.calls).toHaveLength(0);
 });
 
-test('a result too large for the job record fails with RESULT_TOO_LARGE', async () => {
-  const t = await setup([{ statusCode: 200, data: 'x'.repeat(310 * 1024) }]);
-  await t.runner.process(t.record);
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'RESULT_TOO_LARGE', statusCode: 200 } });
+/** SQS delivers the same message again (here at once; `lease` is the invocation's time left, so 1 ms lets the lease pass). */
+async function redeliver(t: Awaited<ReturnType<typeof setup>>, times: number, lease = () => 1) {
+  for (let i = 0; i < times; i += 1) {
+    await t.runner.process(t.record, lease).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a payload and result too large for the job item are kept in S3: SUCCEEDED in full, and the service called once across redeliveries', async () => {
+  const payload = { big: 'p'.repeat(200 * 1024) };
+  const result: ResultEnvelope = { statusCode: 200, data: { rows: 'r'.repeat(1024 * 1024) } };
+  const t = await setup([result], {}, { payload });
+  await redeliver(t, 5);
+  expect(t.calls).toEqual([payload]);
+  const job = await t.jobs.get(t.jobId);
+  expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+  expect(job!.result).toEqual(result);
+  expect(job!.payload).toEqual(payload);
+});
+
+test('a result over 5 MB ends the job FAILED with RESULT_TOO_LARGE, and redeliveries call nothing', async () => {
+  const t = await setup([{ statusCode: 200, data: 'x'.repeat(5 * 1024 * 1024) }]);
+  await redeliver(t, 3);
+  expect(t.calls).toHaveLength(1);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'RESULT_TOO_LARGE', statusCode: 200, retryable: false } });
+});
+
+/** A JobStore whose writes of an outcome fail (DynamoDB throttled, or down for writes). */
+function failing(healthy: JobStore, which: Array<'succeed' | 'fail'>): JobStore {
+  const broken = Object.create(healthy) as JobStore;
+  const refuse = async () => {
+    throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ProvisionedThroughputExceededException' });
+  };
+  for (const method of which) broken[method] = refuse;
+  return broken;
+}
+
+test('an outcome that cannot be recorded after retries ends the job OUTCOME_NOT_RECORDED; the service is not called again', async () => {
+  const t = await setup([ok], {}, { jobs: (healthy) => failing(healthy, ['succeed']) });
+  await redeliver(t, 4);
+  expect(t.calls).toHaveLength(1);
+  expect(t.sleeps).toEqual([100, 400]); // the write was tried three times
+  const job = await t.jobs.get(t.jobId);
+  expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'OUTCOME_NOT_RECORDED', retryable: false } });
+  expect(job!.error!.message).toMatch(/answered with HTTP 200.*not repeated/);
+});
+
+test('when nothing can be written after the call, the redelivery waits for the lease, then ends the job OUTCOME_NOT_RECORDED without calling', async () => {
+  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  const healthyRunner = (await setup([ok])).runner;
+  const t = await setup([ok], {}, { jobs: (healthy) => failing(healthy, ['succeed', 'fail']) });
+  await expect(t.runner.process(t.record, () => 3_000)).rejects.toThrow(/throughput/);
+  expect(t.calls).toHaveLength(1);
+  // The table recovers; a redelivery within the lease defers, and calls nothing.
+  const { leaseUntil } = (await t.jobs.get(t.jobId))!;
+  await expect(healthyRunner.process(t.record, () => 60_000)).rejects.toBeInstanceOf(RetryLaterError);
+  await new Promise((r) => setTimeout(r, Date.parse(leaseUntil!) - Date.now() + 20));
+  await healthyRunner.process(t.record, () => 60_000);
+  const job = await t.jobs.get(t.jobId);
+  expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'OUTCOME_NOT_RECORDED', retryable: false } });
+  expect(job!.error!.message).toMatch(/may have reached the service/);
+  expect(job).not.toHaveProperty('callStartedAt');
+  // And the ended job's messages are dropped.
+  await healthyRunner.process(t.record, () => 60_000);
+  expect(t.calls).toHaveLength(1);
+});
+
+test('a write that fails before any call gives the run back: the redelivery runs the job, it is not taken for interrupted', async () => {
+  const healthyRunner = (await setup([ok])).runner;
+  const t = await setup([ok], { enabled: false }, { jobs: (healthy) => failing(healthy, ['fail']) });
+  await expect(t.runner.process(t.record, () => 1)).rejects.toThrow(/throughput/);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'QUEUED' });
+  await healthyRunner.process(t.record, () => 60_000);
+  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'CONNECTOR_DISABLED' } });
+  expect(t.calls).toHaveLength(0);
 });
 
 test('malformed or orphan messages throw, so SQS can dead-letter them', async () => {

@@ -4,12 +4,19 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { CalloutService, requestHash } from '../../lambdas/domain/callout-service';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { JobQueue } from '../../lambdas/domain/job-queue';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { JobStore } from '../../lambdas/domain/job-store';
+import { S3JobDataStore } from '../../lambdas/domain/s3-job-data-store';
+import { jobView } from '../../lambdas/domain/job';
 import { AppError, InvalidConnectorError } from '../../lambdas/shared/errors';
 import { startDynamo } from '../support/dynamo';
+import { startS3 } from '../support/s3';
 
-/** Domain stores and the callout service against dynalite (DynamoDB over HTTP with the real SDK). */
+/** Domain stores and the callout service against dynalite (DynamoDB over HTTP with the real SDK) and S3 (fauxqs). */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+let s3: Awaited<ReturnType<typeof startS3>>;
+let data: S3JobDataStore;
 const row = (id: string, extra: Record<string, unknown> = {}) => ({
   connectorId: id,
   type: 'rest',
@@ -19,9 +26,10 @@ const row = (id: string, extra: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  dynamo = await startDynamo();
+  [dynamo, s3] = await Promise.all([startDynamo(), startS3()]);
+  data = new S3JobDataStore(() => s3.client, await s3.createBucket('job-data'));
 });
-afterAll(async () => dynamo.stop());
+afterAll(async () => Promise.all([dynamo?.stop(), s3?.stop()]));
 
 describe('ConnectorStore', () => {
   test('concurrent reads of one row share one request; the next read after the TTL reads again', async () => {
@@ -101,15 +109,89 @@ describe('JobStore', () => {
     expect(ended).not.toHaveProperty('leaseUntil');
   });
 
-  test('a RUNNING job whose lease has passed (its worker died) may be run again', async () => {
+  test('a RUNNING job whose lease has passed (its worker died, maybe mid-call) is interrupted, never run again', async () => {
     const store = new JobStore(dynamo.client, dynamo.tables.jobs);
     await store.create(job('j-lease'));
-    expect('job' in (await store.startRun('j-lease', new Date(Date.now() - 1000)))).toBe(true);
+    const first = await store.startRun('j-lease', new Date(Date.now() - 1000));
+    expect(first).toEqual({ job: expect.objectContaining({ status: 'RUNNING', callStartedAt: expect.any(String) }) });
     const again = await store.startRun('j-lease', new Date(Date.now() + 60_000));
-    expect('job' in again).toBe(true);
-    // A job left RUNNING before runs had leases is taken over too.
+    expect(again).toEqual({ interrupted: expect.objectContaining({ status: 'RUNNING', callStartedAt: (first as { job: { callStartedAt: string } }).job.callStartedAt }) });
+    const error = { code: 'OUTCOME_NOT_RECORDED', message: 'm', retryable: false };
+    expect(await store.failInterrupted((again as { interrupted: any }).interrupted, 1, error)).toBeUndefined();
+    // A second message that found the same run interrupted records nothing more.
+    expect(await store.failInterrupted((again as { interrupted: any }).interrupted, 1, error)).toBe(false);
+    const ended = await store.get('j-lease');
+    expect(ended).toMatchObject({ status: 'FAILED', attempts: 1, error });
+    expect(ended).not.toHaveProperty('callStartedAt');
+    expect(ended).not.toHaveProperty('leaseUntil');
+    // A run given back before any call (releaseRun) is not interrupted: it starts again.
+    await store.create(job('j-released'));
+    await store.startRun('j-released', new Date(Date.now() - 1000));
+    await store.releaseRun('j-released');
+    expect(await store.startRun('j-released', new Date(Date.now() + 60_000))).toEqual({ job: expect.objectContaining({ status: 'RUNNING' }) });
+    // Jobs left RUNNING by a worker from before runs were marked are taken over, as then.
     await store.create({ ...job('j-legacy'), status: 'RUNNING' });
     expect(await store.startRun('j-legacy', new Date(Date.now() + 60_000))).toEqual({ job: expect.objectContaining({ status: 'RUNNING', leaseUntil: expect.any(String) }) });
+    await store.create({ ...job('j-legacy-lease'), status: 'RUNNING', leaseUntil: new Date(Date.now() - 1000).toISOString() });
+    expect(await store.startRun('j-legacy-lease', new Date(Date.now() + 60_000))).toEqual({ job: expect.objectContaining({ status: 'RUNNING' }) });
+  });
+
+  describe('claim check: payloads and results over the inline limit live in S3', () => {
+    const item = async (jobId: string) => (await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tables.jobs, Key: { pk: { S: `JOB#${jobId}` } } }))).Item!;
+
+    test('a large payload and result are stored as objects; the item keeps only keys; get() and the job view return them in full', async () => {
+      const store = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data });
+      const payload = { text: 'p'.repeat(300 * 1024), n: 1 };
+      await store.create({ ...job('cc-1'), payload });
+      expect(await item('cc-1')).not.toHaveProperty('payload');
+      expect((await item('cc-1')).payloadRef).toEqual({ S: 'payloads/cc-1.json' });
+      const started = await store.startRun('cc-1', new Date(Date.now() + 60_000));
+      expect((started as { job: { payload: unknown } }).job.payload).toEqual(payload);
+
+      const result = { statusCode: 200, data: { rows: Array.from({ length: 5_000 }, (_, i) => ({ i, name: `row ${i}` })) } };
+      const ended = await store.succeed('cc-1', 1, result, { status: 'PENDING', attempts: 0 });
+      expect(ended).toMatchObject({ status: 'SUCCEEDED', result });
+      expect(ended).not.toHaveProperty('resultRef');
+      const stored = await item('cc-1');
+      expect(stored).not.toHaveProperty('result');
+      expect(stored.resultRef).toEqual({ S: 'results/cc-1.json' });
+      const object = await s3.client.send(new GetObjectCommand({ Bucket: 'job-data', Key: 'results/cc-1.json' }));
+      expect(JSON.parse(await object.Body!.transformToString())).toEqual(result);
+
+      const read = await store.get('cc-1');
+      expect(read).toMatchObject({ status: 'SUCCEEDED', payload, result });
+      const view = jobView(read!);
+      expect(view.result).toEqual(result);
+      expect(JSON.stringify(view)).not.toMatch(/Ref|payloads\/|results\//);
+      // A redelivered message for it with its delivery still owed gets the result back.
+      const again = await store.startRun('cc-1', new Date(Date.now() + 60_000));
+      expect((again as { ended: { result: unknown } }).ended.result).toEqual(result);
+    });
+
+    test('a payload that cannot be read back gives the run back (nothing was called)', async () => {
+      let down = true;
+      const flaky = { put: (k: string, b: string) => data.put(k, b), get: async (k: string) => (down ? Promise.reject(new Error('S3 unavailable')) : data.get(k)) };
+      const store = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data: flaky });
+      await store.create({ ...job('cc-3'), payload: { s: 'x'.repeat(100 * 1024) } });
+      await expect(store.startRun('cc-3', new Date(Date.now() - 1000))).rejects.toThrow(/S3 unavailable/);
+      const released = await store.get('cc-3', { payload: false, result: false });
+      expect(released).toMatchObject({ status: 'QUEUED' });
+      expect(released).not.toHaveProperty('callStartedAt');
+      down = false;
+      expect(await store.startRun('cc-3', new Date(Date.now() + 60_000))).toEqual({ job: expect.objectContaining({ status: 'RUNNING', payload: { s: 'x'.repeat(100 * 1024) } }) });
+    });
+
+    test('values within the limit stay in the item, and nothing is put in the bucket', async () => {
+      const store = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data, inlineMaxBytes: 1024 });
+      await store.create({ ...job('cc-2'), payload: { s: 'x'.repeat(900) } });
+      await store.succeed('cc-2', 1, { statusCode: 200, data: 'y'.repeat(900) });
+      const stored = await item('cc-2');
+      expect(stored.payload).toBeDefined();
+      expect(stored.result).toBeDefined();
+      expect(stored).not.toHaveProperty('payloadRef');
+      expect(stored).not.toHaveProperty('resultRef');
+      await expect(s3.client.send(new GetObjectCommand({ Bucket: 'job-data', Key: 'payloads/cc-2.json' }))).rejects.toThrow();
+    });
   });
 
   test('results with integers beyond 2^53 (as upstream JSON may carry) are stored and read back', async () => {
@@ -215,6 +297,31 @@ describe('CalloutService', () => {
       await service.submit(input('k-alive'));
       expect(sent()).toEqual([first.jobId]);
     });
+  });
+
+  test('a payload over 5 MB is refused with 413 PAYLOAD_TOO_LARGE; a large one is kept in S3, and GET reads back only the result', async () => {
+    const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
+    await connectors.put((await import('../../lambdas/connectors/schema')).connectorSchema.parse(row('svc-big')));
+    const reads: string[] = [];
+    const counting = { put: (k: string, b: string) => data.put(k, b), get: (k: string) => (reads.push(k), data.get(k)) };
+    const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data: counting });
+    const sqsMock = mockClient(SQSClient);
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
+    const service = new CalloutService({ connectors, jobs, queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'), logger, newId: () => 'job-big' });
+    try {
+      await expect(service.submit({ connectorId: 'svc-big', operation: 'op', payload: 'x'.repeat(5 * 1024 * 1024 - 1) })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 });
+      expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+      const payload = { text: 'x'.repeat(2 * 1024 * 1024) };
+      await service.submit({ connectorId: 'svc-big', operation: 'op', payload });
+      expect(await jobs.get('job-big')).toMatchObject({ payload });
+      await jobs.succeed('job-big', 1, { statusCode: 200, data: 'y'.repeat(100 * 1024) });
+      reads.length = 0;
+      const view = await service.getJob('job-big');
+      expect(view.result).toEqual({ statusCode: 200, data: 'y'.repeat(100 * 1024) });
+      expect(reads).toEqual(['results/job-big.json']); // the controller may not read payloads back
+    } finally {
+      sqsMock.restore();
+    }
   });
 
   test('request hash ignores key order but not values', () => {

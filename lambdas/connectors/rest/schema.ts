@@ -58,6 +58,15 @@ export const restOperationSchema = z
      * Not followed, a 3xx fails the job as UPSTREAM_HTTP_ERROR. @default true for GET, false for other methods
      */
     followRedirects: z.boolean().optional(),
+    /**
+     * Header that carries the job id on every call, so the service can drop a
+     * repeat that at-least-once delivery may still cause (the same job always
+     * sends the same value, retries included). `false` sends none.
+     * @default "Idempotency-Key"
+     */
+    idempotencyKeyHeader: z
+      .union([z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'must be an HTTP header name'), z.literal(false)])
+      .default('Idempotency-Key'),
   })
   .strict();
 

@@ -183,6 +183,7 @@ export const restWrapper: Wrapper<RestConnector> = {
     };
     built.headers = { ...staticHeaders, ...built.headers };
     if (request.correlationId) built.headers['x-correlation-id'] = request.correlationId;
+    if (op.idempotencyKeyHeader !== false) built.headers[op.idempotencyKeyHeader.toLowerCase()] = request.jobId;
     const oauth = await clientCredentials(connector, deps);
 
     const attempt = async () => {

@@ -52,3 +52,14 @@ test('defaults are applied and errors carry JSON paths', () => {
   const soap = parseConnector({ connectorId: 'a', type: 'soap', wsdlUrl: 'https://x/?wsdl', operations: { o: { operation: 'Add', service: 'Calculator' } } });
   expect(soap.ok ? [] : soap.errors).toEqual(['$.operations.o.port: service and port go together']);
 });
+
+test('REST operations: idempotencyKeyHeader defaults to Idempotency-Key, takes a header name or false, refuses anything else', () => {
+  const rest = (op: Record<string, unknown>) => parseConnector({ connectorId: 'a', type: 'rest', baseUrl: 'https://x', operations: { g: { method: 'POST', path: '/', ...op } } });
+  expect(rest({})).toMatchObject({ ok: true, connector: { operations: { g: { idempotencyKeyHeader: 'Idempotency-Key' } } } });
+  expect(rest({ idempotencyKeyHeader: 'X-Request-Id' })).toMatchObject({ ok: true, connector: { operations: { g: { idempotencyKeyHeader: 'X-Request-Id' } } } });
+  expect(rest({ idempotencyKeyHeader: false })).toMatchObject({ ok: true, connector: { operations: { g: { idempotencyKeyHeader: false } } } });
+  for (const bad of [true, '', 'Bad Header', 'x\r\ny', 'a'.repeat(129)]) {
+    const parsed = rest({ idempotencyKeyHeader: bad });
+    expect(parsed.ok ? [] : parsed.errors.join()).toMatch(/\$\.operations\.g\.idempotencyKeyHeader/);
+  }
+});

@@ -1,0 +1,69 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface JobDataProps {
+  /**
+   * How long jobs stay readable (JOB_TTL_DAYS of the controller and worker):
+   * objects expire a day after, so a job never outlives its payload or result.
+   * @default Duration.days(30)
+   */
+  readonly jobTtl?: Duration;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Where S3 server access logs go. @default - none */
+  readonly serverAccessLogsBucket?: IBucket;
+}
+
+/**
+ * The claim-check bucket: payloads and results too large for a job item
+ * (lambdas/domain/job-data.ts), as `payloads/<jobId>.json` and
+ * `results/<jobId>.json`. Private, encrypted, TLS only; reached only by the
+ * controller and the worker, each with the object actions it needs per prefix.
+ */
+export class JobData extends Construct {
+  readonly bucket: Bucket;
+
+  constructor(scope: Construct, id: string, props: JobDataProps = {}) {
+    super(scope, id);
+    const ttl = props.jobTtl ?? Duration.days(30);
+    const days = ttl.toDays({ integral: false });
+    if (!Number.isInteger(days) || days < 1) throw new Error(`JobData: jobTtl must be a whole number of days >= 1; got ${days}`);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.bucket = new Bucket(this, 'Bucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: false,
+      lifecycleRules: [{ id: 'ExpireWithJobs', expiration: Duration.days(days + 1) }],
+      serverAccessLogsBucket: props.serverAccessLogsBucket,
+      serverAccessLogsPrefix: props.serverAccessLogsBucket ? 'job-data/' : undefined,
+      removalPolicy,
+      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+    });
+  }
+}
+
+/**
+ * The controller writes payloads (it records the job) and reads results (GET
+ * shows them; never the payload); the worker reads payloads and writes results
+ * (and reads them back for a delivery to Salesforce resumed by a later message).
+ */
+export function grantJobData(bucket: IBucket, grantee: IGrantable, role: 'controller' | 'worker'): void {
+  const statements =
+    role === 'controller'
+      ? [
+          { sid: 'JobPayloads', actions: ['s3:PutObject'], prefix: 'payloads/*' },
+          { sid: 'JobResults', actions: ['s3:GetObject'], prefix: 'results/*' },
+        ]
+      : [
+          { sid: 'JobPayloads', actions: ['s3:GetObject'], prefix: 'payloads/*' },
+          { sid: 'JobResults', actions: ['s3:PutObject', 's3:GetObject'], prefix: 'results/*' },
+        ];
+  for (const s of statements) {
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ sid: s.sid, actions: s.actions, resources: [bucket.arnForObjects(s.prefix)] }));
+  }
+  // A customer-managed bucket key would need kms grants too; the bucket uses S3-managed keys.
+}
