@@ -1,9 +1,6 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import dynalite from 'dynalite';
 import { connectorSchema } from '../../lambdas/connectors/schema';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { createLocalResources } from '../../local/hub';
@@ -16,16 +13,18 @@ export interface ApiUnderTest {
 }
 
 /**
- * The real controller Lambda (lambdas/api.ts, imported fresh) on the emulators:
- * dynalite in this process, fauxqs (SQS, S3) in a worker thread (it is
- * ESM-only, which jest's CommonJS modules cannot import). Env is restored on stop.
+ * The real controller Lambda (lambdas/api.ts, imported fresh) on the emulators,
+ * each group in a worker thread as `npm start` runs them (fauxqs is ESM-only,
+ * which jest's CommonJS modules cannot import; dynalite there leaves this
+ * thread to the handler). Env is restored on stop.
  */
 export async function startApiHandler(): Promise<ApiUnderTest> {
   const savedEnv = { ...process.env };
-  const ddbServer: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((r) => ddbServer.listen(0, '127.0.0.1', r));
-  const queues = await startThread<{ sqs: string; s3: string; ssm: string }>('emulator-thread.ts', 'queues');
-  const endpoints = { dynamodb: `http://127.0.0.1:${(ddbServer.address() as AddressInfo).port}`, ...queues.ready };
+  const [dynamo, queues] = await Promise.all([
+    startThread<{ dynamodb: string }>('emulator-thread.ts', 'dynamodb'),
+    startThread<{ sqs: string; s3: string; ssm: string }>('emulator-thread.ts', 'queues'),
+  ]);
+  const endpoints = { ...dynamo.ready, ...queues.ready };
   const resources = await createLocalResources(endpoints, 5, 30);
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
@@ -65,8 +64,7 @@ export async function startApiHandler(): Promise<ApiUnderTest> {
     connectors,
     async stop() {
       for (const c of [clients.dynamoDb, clients.sqs, clients.s3, ddb]) c.destroy();
-      await queues.stop();
-      await new Promise<void>((r) => ddbServer.close(() => r()));
+      await Promise.all([dynamo.stop(), queues.stop()]);
       process.env = savedEnv;
     },
   };
