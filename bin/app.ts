@@ -1,6 +1,7 @@
 import { App, Tags } from 'aws-cdk-lib';
 import { readConfig } from '../lib/config';
 import { CrmBridgeStack } from '../lib/crm-bridge-stack';
+import { addNagChecks } from '../lib/nag';
 
 const app = new App();
 const config = readConfig((key) => app.node.tryGetContext(key));
@@ -17,3 +18,5 @@ new CrmBridgeStack(app, `CrmBridge-${config.stage}`, {
 });
 Tags.of(app).add('project', 'crm-bridge');
 Tags.of(app).add('stage', config.stage);
+// cdk-nag's AwsSolutions rules: `cdk synth` and `cdk deploy` stop on an unacknowledged finding.
+addNagChecks(app);

@@ -36,7 +36,7 @@ export class CrmBridgeStack extends Stack {
 
     this.tables = new Tables(this, 'Tables', { removalPolicy });
     this.files = new FileStore(this, 'Files', { corsOrigins: config.corsOrigins, removalPolicy });
-    this.jobData = new JobData(this, 'JobData', { removalPolicy });
+    this.jobData = new JobData(this, 'JobData', { removalPolicy, serverAccessLogsBucket: this.files.accessLogsBucket });
     this.jobs = new JobQueue(this, 'Jobs', {
       stage: config.stage,
       connectorsTable: this.tables.connectors,

@@ -26,16 +26,17 @@ function keyMatches(given: string, expected: string): boolean {
 
 function toEvent(req: IncomingMessage, body: Buffer, requestId: string): APIGatewayProxyEvent {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Null-prototype maps: a header or query parameter named `constructor` or `__proto__` is an own key, not Object.prototype's.
+  const headers: Record<string, string> = Object.create(null);
+  const multiValueHeaders: Record<string, string[]> = Object.create(null);
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
     const value = req.rawHeaders[i + 1]!;
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const query: Record<string, string> = Object.create(null);
+  const multiQuery: Record<string, string[]> = Object.create(null);
   url.searchParams.forEach((value, key) => {
     query[key] = value;
     (multiQuery[key] ??= []).push(value);

@@ -195,7 +195,7 @@ const ERROR_RESPONSES: Record<string, { status: string; description: string }> =
   BadRequest: {
     status: '400',
     description:
-      'INVALID_REQUEST: malformed JSON, wrong shape, unknown field, or a bad value in the path, query or a header; FILE_LINK_NOT_CONFIGURED: a file link names a connector that is not a salesforce connector with fileLink',
+      'INVALID_REQUEST: malformed JSON, wrong shape, unknown field, or a bad value in the path (including malformed percent-encoding), query (including a nextToken of another listing) or a header; INVALID_PAYLOAD: a JSON body the hub cannot store (a number outside the range DynamoDB stores, a __proto__/constructor/prototype key, more than 32 levels of nesting, text that is not well-formed Unicode); FILE_LINK_NOT_CONFIGURED: a file link names a connector that is not a salesforce connector with fileLink',
   },
   Unauthorized: { status: '401', description: 'UNAUTHORIZED: no credentials (local hub: missing x-api-key)' },
   Forbidden: { status: '403', description: 'FORBIDDEN: the signature, the API key or the caller\'s IAM permissions were refused' },

@@ -87,10 +87,18 @@ export const baseConnectorFields = {
     .optional(),
 };
 
+/**
+ * The entry `name` of a row's map (operations, delivery), by own key only: a
+ * caller-given `constructor` or `toString` must not find Object.prototype's members.
+ */
+export function ownEntry<T>(map: Readonly<Record<string, T>> | undefined, name: string): T | undefined {
+  return map !== undefined && Object.hasOwn(map, name) ? map[name] : undefined;
+}
+
 /** Delivery keys must name operations of the row (checked on the whole row, where operations are known). */
 export function checkDeliveryKeys(row: { delivery?: Record<string, unknown>; operations: Record<string, unknown> }, ctx: z.RefinementCtx): void {
   for (const key of Object.keys(row.delivery ?? {})) {
-    if (key !== '*' && !(key in row.operations)) ctx.addIssue({ code: 'custom', path: ['delivery', key], message: 'names no operation of this connector' });
+    if (key !== '*' && !Object.hasOwn(row.operations, key)) ctx.addIssue({ code: 'custom', path: ['delivery', key], message: 'names no operation of this connector' });
   }
 }
 

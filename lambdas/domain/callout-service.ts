@@ -67,7 +67,7 @@ export class CalloutService {
     if (!connector) {
       throw new NotFoundError('CONNECTOR_NOT_FOUND', `No connector "${input.connectorId}" is registered; add it with "crm-bridge connectors put FILE"`);
     }
-    if (!(input.operation in connector.operations)) {
+    if (!Object.hasOwn(connector.operations, input.operation)) {
       const known = Object.keys(connector.operations).sort().join(', ');
       throw new NotFoundError('OPERATION_NOT_FOUND', `Connector "${input.connectorId}" has no operation "${input.operation}"; its operations are: ${known}`);
     }

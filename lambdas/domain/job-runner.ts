@@ -4,7 +4,7 @@ import { InfrastructureError, RequestPreparationError, UpstreamError } from '../
 import { callWrapper } from '../connectors/invoke';
 import type { ResultEnvelope, WrapperDeps, WrapperMap, CallRequest, Wrapper } from '../connectors/types';
 import type { Connector } from '../connectors/schema';
-import type { Delivery } from '../connectors/common';
+import { ownEntry, type Delivery } from '../connectors/common';
 import type { OutcomeDelivery, PreparedDelivery } from '../delivery/salesforce-delivery';
 import { AppError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
@@ -132,7 +132,7 @@ export class JobRunner {
       await failBeforeCall(toJobError(err));
       return;
     }
-    if (!connector || !connector.enabled || !(job.operation in connector.operations)) {
+    if (!connector || !connector.enabled || !Object.hasOwn(connector.operations, job.operation)) {
       const reason = !connector ? 'was deleted' : !connector.enabled ? 'was disabled' : `no longer has operation "${job.operation}"`;
       await failBeforeCall({
         code: !connector ? 'CONNECTOR_NOT_FOUND' : !connector.enabled ? 'CONNECTOR_DISABLED' : 'OPERATION_NOT_FOUND',
@@ -281,7 +281,7 @@ export class JobRunner {
   /** The delivery the operation declares for this outcome (its own entry, else "*"), if the runner can deliver. */
   private deliveryFor(connector: Connector, operation: string, status: 'SUCCEEDED' | 'FAILED'): Delivery | undefined {
     if (!this.opts.delivery) return undefined;
-    const spec = connector.delivery?.[operation] ?? connector.delivery?.['*'];
+    const spec = ownEntry(connector.delivery, operation) ?? ownEntry(connector.delivery, '*');
     return spec?.on.includes(status) ? spec : undefined;
   }
 

@@ -16,6 +16,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { RECORD_ID } from '../connectors/salesforce/schema';
 import type { ConnectorSource } from '../domain/connector-store';
 import { AppError, ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
+import { z } from 'zod';
 import { linkView, type FileLink, type FileLinkQueue } from './file-link';
 
 const MiB = 1024 * 1024;
@@ -119,6 +120,9 @@ export function fileView(f: FileRecord, downloadUrl?: string) {
 }
 
 const QUEUE_UNAVAILABLE = 'QUEUE_UNAVAILABLE';
+
+/** A page key of the byRecordId index: the table's key (fileId) and the index's (recordId, createdAt), nothing else. */
+const pageKeySchema = z.object({ fileId: z.string().min(1).max(1024), recordId: z.string().min(1).max(1024), createdAt: z.string().min(1).max(64) }).strict();
 
 /**
  * Files live in S3 and are uploaded and downloaded straight to and from it with
@@ -393,12 +397,17 @@ export class FileService {
   async listByRecord(recordId: string, limit = 50, nextToken?: string) {
     let startKey: Record<string, unknown> | undefined;
     if (nextToken) {
+      let decoded: unknown;
       try {
-        startKey = JSON.parse(Buffer.from(nextToken, 'base64url').toString('utf8')) as Record<string, unknown>;
+        decoded = JSON.parse(Buffer.from(nextToken, 'base64url').toString('utf8'));
       } catch {
         throw new InvalidRequestError('nextToken is not valid; pass the value from the previous page unchanged');
       }
-      if (startKey?.recordId !== recordId) throw new InvalidRequestError('nextToken belongs to another recordId');
+      // Exactly a key of this listing (the index's and the table's), or DynamoDB refuses it with a 500 for us.
+      const key = pageKeySchema.safeParse(decoded);
+      if (!key.success) throw new InvalidRequestError('nextToken is not valid; pass the value from the previous page unchanged');
+      if (key.data.recordId !== recordId) throw new InvalidRequestError('nextToken belongs to another recordId');
+      startKey = key.data;
     }
     const page = await this.db.send(
       new QueryCommand({

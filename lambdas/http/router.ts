@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { formatIssues } from '../connectors/schema';
 import { MAX_PAYLOAD_BYTES } from '../domain/job-data';
 import { AppError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
+import { checkJsonInput } from './json-input';
 
 export interface RouteRequest {
   params: Record<string, string>;
@@ -68,9 +69,14 @@ export class Router {
       throw new AppError('METHOD_NOT_ALLOWED', `${event.httpMethod} is not allowed on ${path}; allowed: ${matches.map((r) => r.method).join(', ')}`, 405);
     }
     const values = route.pattern.exec(path)!.slice(1);
-    const params: Record<string, string> = {};
+    // Null-prototype maps: a caller-given name (`constructor`, `__proto__`) is only ever an own key.
+    const params: Record<string, string> = Object.create(null);
     route.names.forEach((name, i) => {
-      params[name] = decodeURIComponent(values[i]!);
+      try {
+        params[name] = decodeURIComponent(values[i]!);
+      } catch {
+        throw new InvalidRequestError(`Invalid path: the ${name} segment ${JSON.stringify(values[i]!.slice(0, 100))} is not valid percent-encoding`);
+      }
     });
     const raw = decodeBody(event);
     if (raw !== undefined && Buffer.byteLength(raw) > MAX_BODY_BYTES) {
@@ -83,10 +89,12 @@ export class Router {
       } catch {
         throw new InvalidRequestError('The request body is not valid JSON');
       }
+      // Before any route's schema: what is accepted must be storable and safe to copy.
+      checkJsonInput(body);
     }
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
-    const query: Record<string, string> = {};
+    const query: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
     return route.handler({ params, query, headers, body, requestId: event.requestContext?.requestId ?? 'local' });
   }

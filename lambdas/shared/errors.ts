@@ -20,6 +20,13 @@ export class InvalidRequestError extends AppError {
   }
 }
 
+/** A body the hub cannot accept as data: an unstorable number, a forbidden key, too deep (http/json-input.ts). */
+export class InvalidPayloadError extends AppError {
+  constructor(message: string) {
+    super('INVALID_PAYLOAD', message, 400);
+  }
+}
+
 export class UnauthorizedError extends AppError {
   constructor(message = 'Missing API key: send it in the x-api-key header') {
     super('UNAUTHORIZED', message, 401);

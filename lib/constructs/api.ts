@@ -7,6 +7,7 @@ import {
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
+  MethodLoggingLevel,
   Period,
   ResponseType,
   RestApi,
@@ -20,6 +21,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { grantJobData } from './job-data';
+import { acknowledge, acknowledgeHubFunction, wildcardResource } from '../nag';
 import { daysEnv, hubFunction, secondsEnv } from './lambda-defaults';
 
 export type ApiAuthMode = 'iam' | 'apiKey';
@@ -166,10 +168,20 @@ export class Api extends Construct {
         MULTIPART_THRESHOLD_BYTES: String(multipartThreshold),
       },
     });
-    props.connectorsTable.grantReadData(this.controller);
-    props.jobsTable.grantReadWriteData(this.controller);
+    // Exactly what lambdas/api.ts's code paths call (ConnectorStore.get, JobStore, FileService):
+    // no Scan, no batch calls, and the files index by its name.
+    this.controller.addToRolePolicy(new PolicyStatement({ sid: 'ReadConnectors', actions: ['dynamodb:GetItem'], resources: [props.connectorsTable.tableArn] }));
+    this.controller.addToRolePolicy(
+      new PolicyStatement({ sid: 'Jobs', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [props.jobsTable.tableArn] }),
+    );
+    this.controller.addToRolePolicy(
+      new PolicyStatement({ sid: 'Files', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [props.filesTable.tableArn] }),
+    );
+    this.controller.addToRolePolicy(new PolicyStatement({ sid: 'FilesByRecord', actions: ['dynamodb:Query'], resources: [`${props.filesTable.tableArn}/index/byRecordId`] }));
+    props.connectorsTable.encryptionKey?.grantDecrypt(this.controller);
+    props.jobsTable.encryptionKey?.grantEncryptDecrypt(this.controller);
+    props.filesTable.encryptionKey?.grantEncryptDecrypt(this.controller);
     props.queue.grantSendMessages(this.controller);
-    props.filesTable.grantReadWriteData(this.controller);
     grantJobData(props.jobDataBucket, this.controller, 'controller');
     // What presigning, completing and deleting uploads need: object actions only, no listing.
     // (Without s3:ListBucket a HeadObject on a missing key answers 403 instead of 404; the code treats both alike.)
@@ -180,6 +192,11 @@ export class Api extends Construct {
         resources: [props.filesBucket.arnForObjects('*')],
       }),
     );
+    acknowledgeHubFunction(this.controller);
+    acknowledge(this.controller, {
+      [wildcardResource(this, props.filesBucket.arnForObjects('*'))]:
+        'File objects are keyed by ids generated per upload; the controller has object actions only (no listing, no bucket actions) on this one bucket',
+    });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy });
     this.restApi = new RestApi(this, 'RestApi', {
@@ -192,6 +209,9 @@ export class Api extends Construct {
       deployOptions: {
         stageName: props.stage,
         tracingEnabled: true,
+        // Execution logs for errors only (integration failures, throttling, refused
+        // requests), never bodies: dataTraceEnabled stays off. Needs the account's logging role (cloudWatchRole).
+        loggingLevel: MethodLoggingLevel.ERROR,
         throttlingRateLimit: rate,
         throttlingBurstLimit: burst,
         // Bodies are never logged (dataTraceEnabled stays off): they carry CRM data.
@@ -230,9 +250,34 @@ export class Api extends Construct {
     // One invoke permission for the whole API instead of two per method keeps the function policy small.
     const integration = new LambdaIntegration(this.controller, { scopePermissionToMethod: false });
     const secured: MethodOptions = auth === 'iam' ? { authorizationType: AuthorizationType.IAM } : { authorizationType: AuthorizationType.NONE, apiKeyRequired: true };
+    // API Gateway refuses a request without the route's required parameters (400 INVALID_REQUEST,
+    // from the DEFAULT_4XX response) before the controller runs. Bodies are validated by the
+    // controller alone, so the rules are one set of zod schemas, the same behind the local hub.
+    const validator = this.restApi.addRequestValidator('RequestValidator', { validateRequestParameters: true, validateRequestBody: true });
     for (const route of API_ROUTES) {
-      this.restApi.root.resourceForPath(route.path).addMethod(route.method, integration, route.open ? { authorizationType: AuthorizationType.NONE } : secured);
+      const requestParameters: Record<string, boolean> = Object.fromEntries([...route.path.matchAll(/\{(\w+)\}/g)].map((m) => [`method.request.path.${m[1]}`, true]));
+      if (route.method === 'GET' && route.path === '/v1/files') requestParameters['method.request.querystring.recordId'] = true;
+      const method = this.restApi.root
+        .resourceForPath(route.path)
+        .addMethod(route.method, integration, { ...(route.open ? { authorizationType: AuthorizationType.NONE } : secured), requestValidator: validator, requestParameters });
+      acknowledge(method, {
+        'AwsSolutions-COG4': 'Callers are Salesforce orgs and services, not Cognito users: they sign with SigV4 (IAM auth) or send the usage plan\'s API key',
+        ...(route.open && { 'AwsSolutions-APIG4': 'The health check is public on purpose (load balancers, humans); it answers {"status":"ok"} and reads no data' }),
+        ...(!route.open &&
+          auth === 'apiKey' && { 'AwsSolutions-APIG4': 'API key mode: API Gateway refuses every call without a valid x-api-key of the usage plan (apiKeyRequired), before the controller runs' }),
+      });
     }
+    const cloudWatchRole = this.restApi.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      acknowledge(cloudWatchRole, {
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]':
+          "The account's API Gateway logging role: AWS's managed policy is what the service needs to write execution and access logs, and AWS keeps it current",
+      });
+    }
+    acknowledge(this.restApi.deploymentStage, {
+      'AwsSolutions-APIG3':
+        'No WAF web ACL by default (it has a monthly cost): every route but the health check is authenticated, and the stage and usage plan throttle callers. Associate a web ACL with the stage where a policy requires one',
+    });
 
     if (auth === 'apiKey') {
       const plan = this.restApi.addUsagePlan('UsagePlan', {

@@ -3,6 +3,7 @@ import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledge } from '../nag';
 import { tableDefaults } from './tables';
 
 export interface FileStoreProps {
@@ -29,11 +30,18 @@ export interface FileStoreProps {
    * @default - AWS managed key
    */
   readonly tableEncryptionKey?: IKey;
+  /**
+   * Days the files bucket's S3 server access logs are kept.
+   * @default 90
+   */
+  readonly accessLogRetentionDays?: number;
 }
 
 /** A private bucket for file bytes (reached only through presigned URLs) and the file metadata table. */
 export class FileStore extends Construct {
   readonly bucket: Bucket;
+  /** Receives the files bucket's S3 server access logs (prefix `files/`). */
+  readonly accessLogsBucket: Bucket;
   /** Partition key `fileId`; GSI `byRecordId` (recordId, createdAt) lists the files of a CRM record. */
   readonly table: TableV2;
 
@@ -44,10 +52,32 @@ export class FileStore extends Construct {
     for (const origin of corsOrigins) {
       if (!/^https:\/\/[^/\s]+$/.test(origin)) throw new Error(`FileStore: corsOrigins entry "${origin}" must be an https origin without a path, such as https://acme.lightning.force.com`);
     }
+    const accessLogDays = props.accessLogRetentionDays ?? 90;
+    if (!Number.isInteger(accessLogDays) || accessLogDays < 1) throw new Error(`FileStore: accessLogRetentionDays must be a whole number of days >= 1; got ${accessLogDays}`);
     const abortDays = props.abortIncompleteUploadsAfterDays ?? 1;
     if (!Number.isInteger(abortDays) || abortDays < 1) throw new Error(`FileStore: abortIncompleteUploadsAfterDays must be a whole number of days >= 1; got ${abortDays}`);
 
+    // S3 server access logs of the files bucket: who fetched or changed which file, including
+    // through presigned URLs (which CloudTrail data events would bill per request).
+    // Log delivery through a bucket policy (logging.s3.amazonaws.com, this bucket and account
+    // only), not the LogDeliveryWrite ACL, so ACLs stay off on both buckets.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    this.accessLogsBucket = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      // Server access logs can only be written with SSE-S3.
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: false,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(accessLogDays) }],
+      removalPolicy,
+      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+    });
+    acknowledge(this.accessLogsBucket, { 'AwsSolutions-S1': 'This bucket receives the files bucket\'s access logs; logging it too would only log the log delivery' });
+
     this.bucket = new Bucket(this, 'Bucket', {
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'files/',
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,

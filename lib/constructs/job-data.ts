@@ -1,7 +1,8 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
+import { acknowledge, wildcardResource } from '../nag';
 
 export interface JobDataProps {
   /**
@@ -31,6 +32,8 @@ export class JobData extends Construct {
     const days = ttl.toDays({ integral: false });
     if (!Number.isInteger(days) || days < 1) throw new Error(`JobData: jobTtl must be a whole number of days >= 1; got ${days}`);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    // Log delivery by bucket policy, as for the files bucket: the log bucket enforces bucket-owner object ownership (no ACLs).
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     this.bucket = new Bucket(this, 'Bucket', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
@@ -51,7 +54,7 @@ export class JobData extends Construct {
  * shows them; never the payload); the worker reads payloads and writes results
  * (and reads them back for a delivery to Salesforce resumed by a later message).
  */
-export function grantJobData(bucket: IBucket, grantee: IGrantable, role: 'controller' | 'worker'): void {
+export function grantJobData(bucket: IBucket, grantee: IGrantable & IConstruct, role: 'controller' | 'worker'): void {
   const statements =
     role === 'controller'
       ? [
@@ -64,6 +67,10 @@ export function grantJobData(bucket: IBucket, grantee: IGrantable, role: 'contro
         ];
   for (const s of statements) {
     grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ sid: s.sid, actions: s.actions, resources: [bucket.arnForObjects(s.prefix)] }));
+    acknowledge(grantee, {
+      [wildcardResource(grantee, bucket.arnForObjects(s.prefix))]:
+        `Job ${s.prefix.split('/')[0]} are objects named by job id under one prefix of the job data bucket; no listing, no other prefix or bucket (test/cdk/iam.test.ts)`,
+    });
   }
   // A customer-managed bucket key would need kms grants too; the bucket uses S3-managed keys.
 }

@@ -7,6 +7,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { grantJobData } from './job-data';
+import { acknowledge, acknowledgeHubFunction, wildcardResource } from '../nag';
 import { daysEnv, hubFunction, secondsEnv } from './lambda-defaults';
 import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_RULE, WORST_CASE_RECEIVES } from './receive-count';
 
@@ -142,8 +143,13 @@ export class JobQueue extends Construct {
     });
     this.worker.addEventSource(new SqsEventSource(this.queue, { batchSize, maxConcurrency, reportBatchItemFailures: true }));
 
-    props.connectorsTable.grantReadData(this.worker);
-    props.jobsTable.grantReadWriteData(this.worker);
+    // Exactly what lambdas/worker.ts's code paths call: ConnectorStore.get, and JobStore's
+    // get (GetItem) and run transitions (UpdateItem). Jobs are created, and idempotency
+    // keys claimed and freed, by the controller: no Put, Delete, Scan or batch calls here.
+    this.worker.addToRolePolicy(new PolicyStatement({ sid: 'ReadConnectors', actions: ['dynamodb:GetItem'], resources: [props.connectorsTable.tableArn] }));
+    this.worker.addToRolePolicy(new PolicyStatement({ sid: 'RunJobs', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.jobsTable.tableArn] }));
+    props.connectorsTable.encryptionKey?.grantDecrypt(this.worker);
+    props.jobsTable.encryptionKey?.grantEncryptDecrypt(this.worker);
     grantJobData(props.jobDataBucket, this.worker, 'worker');
     // File links: read the file, write its `link` attribute. No Put, Delete, Query or Scan, no index, no bucket.
     this.worker.addToRolePolicy(
@@ -153,12 +159,18 @@ export class JobQueue extends Construct {
     props.filesTable.encryptionKey?.grantEncryptDecrypt(this.worker);
     // Deferred retries hide the message for the backoff delay instead of sleeping in the function.
     this.queue.grant(this.worker, 'sqs:ChangeMessageVisibility');
+    const secretsArn = Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: `crm-bridge/${props.stage}/*` });
     this.worker.addToRolePolicy(
       new PolicyStatement({
         sid: 'ReadConnectorSecrets',
         actions: ['ssm:GetParameter', 'ssm:GetParameters'],
-        resources: [Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: `crm-bridge/${props.stage}/*` })],
+        resources: [secretsArn],
       }),
     );
+    acknowledgeHubFunction(this.worker);
+    acknowledge(this.worker, {
+      [wildcardResource(this, secretsArn)]:
+        "Connectors are rows added at run time, so their secrets' names are not known at deploy time; the worker may read (not write) parameters under this stage's path only",
+    });
   }
 }

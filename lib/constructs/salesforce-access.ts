@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyStatement, Role, type IPrincipal } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { acknowledge, wildcardResource } from '../nag';
 
 export interface SalesforceAccessProps {
   /** The API the role may invoke (its deployed stage only). */
@@ -36,13 +37,17 @@ export class SalesforceAccess extends Construct {
       externalIds: [props.externalId],
       maxSessionDuration: props.maxSessionDuration ?? Duration.hours(1),
     });
+    // arn:...:execute-api:<region>:<account>:<api-id>/<stage>/*/* : every method and path of this stage, nothing else.
+    const invokeArn = props.api.arnForExecuteApi('*', '/*', props.api.deploymentStage.stageName);
     this.role.addToPolicy(
       new PolicyStatement({
         sid: 'InvokeHubApi',
         actions: ['execute-api:Invoke'],
-        // arn:...:execute-api:<region>:<account>:<api-id>/<stage>/*/* : every method and path of this stage, nothing else.
-        resources: [props.api.arnForExecuteApi('*', '/*', props.api.deploymentStage.stageName)],
+        resources: [invokeArn],
       }),
     );
+    acknowledge(this.role, {
+      [wildcardResource(this, invokeArn)]: "Salesforce is the API's caller: it may invoke every route of this API's deployed stage, and no other API or stage",
+    });
   }
 }

@@ -51,10 +51,10 @@ describe('worker role', () => {
     return withPrefix(worker, 'dynamodb:').filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`));
   };
 
-  test('reads connectors, reads and writes jobs; S3 only on the job data bucket', () => {
-    expect(dynamoOn(stack.tables.connectors).flatMap(actionsOf)).toContain('dynamodb:GetItem');
-    expect(dynamoOn(stack.tables.connectors).flatMap(actionsOf)).not.toContain('dynamodb:PutItem');
-    expect(dynamoOn(stack.tables.jobs).flatMap(actionsOf)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']));
+  test('exactly what lambdas/worker.ts calls: GetItem on connectors, GetItem and UpdateItem on jobs; S3 only on the job data bucket', () => {
+    expect(dynamoOn(stack.tables.connectors).flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem']);
+    // Jobs are created and idempotency keys claimed/freed by the controller: no Put, Delete, Scan or batch calls.
+    expect(dynamoOn(stack.tables.jobs).flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     // Claim check: reads payloads, writes results (and reads them back for a resumed delivery); no other bucket, no listing.
     expect(withPrefix(worker, 's3:')).toEqual(jobDataStatements({ payloads: ['s3:GetObject'], results: ['s3:PutObject', 's3:GetObject'] }));
   });
@@ -100,10 +100,17 @@ describe('controller role', () => {
     }
   });
 
-  test('reads connectors, reads and writes jobs and files (including the byRecordId index)', () => {
-    const resources = JSON.stringify(withPrefix(controller, 'dynamodb:').map((s) => s.Resource));
-    for (const t of [stack.tables.connectors, stack.tables.jobs, stack.files.table]) expect(resources).toContain(stack.getLogicalId(t.node.defaultChild as any));
-    expect(resources).toContain('/index/*');
+  test('exactly what lambdas/api.ts calls on connectors, jobs and files (Query on the byRecordId index only)', () => {
+    const on = (t: { node: { defaultChild?: unknown } }, suffix = '') =>
+      withPrefix(controller, 'dynamodb:')
+        .filter((s) => JSON.stringify(s.Resource).includes(`"${stack.getLogicalId(t.node.defaultChild as any)}"`) && JSON.stringify(s.Resource).includes(suffix))
+        .flatMap(actionsOf)
+        .sort();
+    expect(on(stack.tables.connectors)).toEqual(['dynamodb:GetItem']);
+    expect(on(stack.tables.jobs)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(on(stack.files.table, '/index/byRecordId')).toEqual(['dynamodb:Query']);
+    expect(on(stack.files.table).filter((a) => a !== 'dynamodb:Query')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(JSON.stringify(withPrefix(controller, 'dynamodb:'))).not.toMatch(/Scan|Batch|\/index\/\*/);
   });
 });
 

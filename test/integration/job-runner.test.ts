@@ -249,3 +249,14 @@ test('a second message for a job another worker is running waits for that run, a
   expect(t.calls).toHaveLength(0);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', result: { data: 'first' } });
 });
+
+test.each(['toString', 'constructor', 'hasOwnProperty'])('a job naming the inherited operation %s fails with OPERATION_NOT_FOUND without a call', async (operation) => {
+  const t = await setup([ok]);
+  const now = new Date().toISOString();
+  // As if written straight into the table, or accepted before the controller checked own keys.
+  const jobId = `${t.jobId}-${operation}`;
+  await t.jobs.create({ jobId, connectorId: `c-${seq}`, operation, status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: {} });
+  await t.runner.process(sqsRecord(JSON.stringify({ jobId })));
+  expect(await t.jobs.get(jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'OPERATION_NOT_FOUND', retryable: false } });
+  expect(t.calls).toHaveLength(0);
+});

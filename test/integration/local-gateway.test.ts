@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { get, type Server } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createApiGateway } from '../../local/api-gateway';
 
@@ -39,4 +39,35 @@ test('a request refused for its key never takes a place', async () => {
   const refused = await fetch(`${base}/v1/jobs/x`);
   expect(refused.status).toBe(401);
   expect(seen.peak).toBe(0);
+});
+
+describe('names like Object.prototype members', () => {
+  // Its own gateway with a handler that shows what the event carried.
+  let echo: Server;
+  let echoBase: string;
+  beforeAll(async () => {
+    echo = createApiGateway(async (event) => ({ statusCode: 200, body: JSON.stringify({ headers: event.headers, multi: event.multiValueHeaders, query: event.queryStringParameters, multiQuery: event.multiValueQueryStringParameters }) }), 'k');
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    echoBase = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => echo.close(() => r()));
+  });
+
+  test.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('a query parameter and a header named %s reach the handler as own keys, no 502', async (name) => {
+    // node:http, not fetch: fetch drops a header named __proto__.
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      get(`${echoBase}/v1/jobs/x?${name}=1&${name}=2`, { headers: { 'x-api-key': 'k', [name]: 'h' } }, (r) => {
+        let body = '';
+        r.on('data', (c) => (body += c));
+        r.on('end', () => resolve({ status: r.statusCode!, body }));
+      }).on('error', reject);
+    });
+    expect(res.status).toBe(200);
+    const seenEvent = JSON.parse(res.body) as Record<string, Record<string, unknown>>;
+    expect(seenEvent.query![name]).toBe('2');
+    expect(seenEvent.multiQuery![name]).toEqual(['1', '2']);
+    expect(seenEvent.headers![name]).toBe('h');
+    expect(seenEvent.multi![name]).toEqual(['h']);
+  });
 });

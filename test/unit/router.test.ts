@@ -74,3 +74,24 @@ describe('errorResponse', () => {
     expect(logger.error).toHaveBeenCalled();
   });
 });
+
+describe('hostile input', () => {
+  test('malformed percent-encoding in a path parameter -> 400 INVALID_REQUEST', async () => {
+    const res = await call(apiEvent({ method: 'GET', path: '/v1/things/%ZZ' }));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).error.code).toBe('INVALID_REQUEST');
+  });
+
+  test('every JSON body is checked before the route runs -> 400 INVALID_PAYLOAD', async () => {
+    for (const body of ['{"a":1e308}', '{"a":{"__proto__":{}}}', '['.repeat(100_000) + ']'.repeat(100_000), '"\\ud800"']) {
+      const res = await call(apiEvent({ method: 'POST', path: '/v1/things', body }));
+      expect({ status: res.statusCode, code: JSON.parse(res.body).error?.code }).toEqual({ status: 400, code: 'INVALID_PAYLOAD' });
+    }
+  });
+
+  test('query parameters and headers named like Object.prototype members are own keys', async () => {
+    const res = await call(apiEvent({ method: 'GET', path: '/v1/things/a', query: { ['__proto__']: 'q' }, headers: { ['__proto__']: 'h', 'X-Thing': 'yes' } }));
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ id: 'a', q: { ['__proto__']: 'q' }, h: 'yes' });
+  });
+});

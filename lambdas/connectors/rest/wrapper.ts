@@ -1,4 +1,5 @@
 import { XMLBuilder } from 'fast-xml-parser';
+import { ownEntry } from '../common';
 import { RequestPreparationError } from '../errors';
 import { parseBody, send, toEnvelope } from '../http';
 import { mapRequest, mapResponse } from '../mapping';
@@ -173,7 +174,7 @@ function sensitiveHeaders(connector: RestConnector, op: RestOperation): string[]
 export const restWrapper: Wrapper<RestConnector> = {
   async call(request: CallRequest<RestConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
     const { connector, operationName } = request;
-    const op = connector.operations[operationName];
+    const op = ownEntry(connector.operations, operationName);
     if (!op) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
     const built = buildRestRequest(connector, op, request.payload, request.recordId);
     // Static headers first, so auth and content type cannot be overridden by accident.

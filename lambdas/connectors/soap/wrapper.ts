@@ -1,4 +1,5 @@
 import type { Client, IWSDLCache, WSDL } from 'soap';
+import { ownEntry } from '../common';
 import { RequestPreparationError, UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors';
 import { parseRetryAfter } from '../../domain/retry-policy';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
@@ -120,7 +121,7 @@ export function soapError(err: unknown, timeoutMs: number, where: string, policy
 export const soapWrapper: Wrapper<SoapConnector> = {
   async call(request: CallRequest<SoapConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
     const { connector, operationName } = request;
-    const op = connector.operations[operationName];
+    const op = ownEntry(connector.operations, operationName);
     if (!op) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
 
     let client: Client;
