@@ -1,0 +1,46 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type CfnResource } from 'aws-cdk-lib';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { readConfig } from '../lib/config';
+import { CrmBridgeStack } from '../lib/crm-bridge-stack';
+
+/**
+ * The Lambda bundles exactly as `cdk synth` produces them: the stack is
+ * synthesized in-process with bundling on (the NodejsFunction runs the local
+ * esbuild with the stack's options), and the handler files are taken from the
+ * cloud assembly. The local hub's `HUB_HANDLERS=bundled` mode and the bundle
+ * bench load these, so what they run is what would be deployed.
+ */
+export interface SynthesizedBundles {
+  /** index.js of the controller (API) asset. */
+  api: string;
+  /** index.js of the worker asset. */
+  worker: string;
+  /** The cloud assembly directory (removed by `remove`). */
+  outdir: string;
+  remove(): void;
+}
+
+export function synthBundles(): SynthesizedBundles {
+  const outdir = mkdtempSync(join(tmpdir(), 'crm-bridge-bundles-'));
+  try {
+    // No built-in CloudFormation validation: a WASM engine that adds seconds and checks nothing about the code.
+    const app = new App({ outdir, builtinCloudFormationValidation: false });
+    const config = readConfig((k) => app.node.tryGetContext(k));
+    const stack = new CrmBridgeStack(app, `CrmBridge-${config.stage}`, { config });
+    const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Properties: { Code: { S3Key: string } } }> };
+    const assetOf = (fn: NodejsFunction): string => {
+      const id = stack.getLogicalId(fn.node.defaultChild as CfnResource);
+      const key = template.Resources[id]?.Properties.Code.S3Key;
+      const file = join(outdir, `asset.${String(key).replace(/\.zip$/, '')}`, 'index.js');
+      if (!existsSync(file)) throw new Error(`no bundle for ${fn.node.path} at ${file}`);
+      return file;
+    };
+    return { api: assetOf(stack.api.controller), worker: assetOf(stack.jobs.worker), outdir, remove: () => rmSync(outdir, { recursive: true, force: true }) };
+  } catch (err) {
+    rmSync(outdir, { recursive: true, force: true });
+    throw err;
+  }
+}
