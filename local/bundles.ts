@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type CfnResource } from 'aws-cdk-lib';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { entryOf } from '../lib/constructs/lambda-defaults';
 import { readConfig } from '../lib/config';
 import { CrmBridgeStack } from '../lib/crm-bridge-stack';
 
@@ -18,6 +19,8 @@ export interface SynthesizedBundles {
   api: string;
   /** index.js of the worker asset. */
   worker: string;
+  /** index.js of every function, by its entry (e.g. `lambdas/api.ts`). */
+  byEntry: Record<string, string>;
   /** The cloud assembly directory (removed by `remove`). */
   outdir: string;
   remove(): void;
@@ -38,7 +41,12 @@ export function synthBundles(): SynthesizedBundles {
       if (!existsSync(file)) throw new Error(`no bundle for ${fn.node.path} at ${file}`);
       return file;
     };
-    return { api: assetOf(stack.api.controller), worker: assetOf(stack.jobs.worker), outdir, remove: () => rmSync(outdir, { recursive: true, force: true }) };
+    const byEntry: Record<string, string> = {};
+    for (const fn of stack.node.findAll().filter((c): c is NodejsFunction => c instanceof NodejsFunction)) {
+      const entry = entryOf(fn);
+      if (entry) byEntry[entry] = assetOf(fn);
+    }
+    return { api: assetOf(stack.api.controller), worker: assetOf(stack.jobs.worker), byEntry, outdir, remove: () => rmSync(outdir, { recursive: true, force: true }) };
   } catch (err) {
     rmSync(outdir, { recursive: true, force: true });
     throw err;

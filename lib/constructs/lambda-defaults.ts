@@ -52,13 +52,20 @@ export interface HubFunctionProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+const entries = new WeakMap<NodejsFunction, string>();
+
+/** The entry (relative to the repository root) a hubFunction was made from. */
+export function entryOf(fn: NodejsFunction): string | undefined {
+  return entries.get(fn);
+}
+
 /**
  * A crm-bridge Lambda: Node 22 on arm64, bundled by the local esbuild (never Docker)
  * with the pinned AWS SDK inside (see LAMBDA_BUNDLING), logs kept one month.
  */
 export function hubFunction(scope: Construct, id: string, props: HubFunctionProps): NodejsFunction {
   const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN });
-  return new NodejsFunction(scope, id, {
+  const fn = new NodejsFunction(scope, id, {
     entry: path.join(REPO_ROOT, props.entry),
     handler: 'handler',
     description: props.description,
@@ -74,6 +81,8 @@ export function hubFunction(scope: Construct, id: string, props: HubFunctionProp
     bundling: LAMBDA_BUNDLING,
     environment: { ...COMMON_ENVIRONMENT, ...props.environment },
   });
+  entries.set(fn, props.entry);
+  return fn;
 }
 
 /** Whole seconds as an environment value; refuses fractions so the Lambda's integer parsing never fails at cold start. */

@@ -22,8 +22,10 @@ describe('Lambda bundles', () => {
   test('carry the pinned AWS SDK instead of the runtime one', () => {
     expect(code).not.toMatch(/require\("@aws-sdk\/client-sqs"\)/);
     expect(code).not.toMatch(/require\("@smithy\//);
-    // The client's code is there, from node_modules (package-lock's version).
+    // The client's code is there, from node_modules (package-lock's version), with the
+    // request handler option lambdas/shared/clients.ts relies on.
     expect(code).toContain('AmazonSQS');
+    expect(code).toContain('throwOnRequestTimeout');
   });
 
   test('use the userland punycode, not the deprecated built-in, and load without a warning', () => {
