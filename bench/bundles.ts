@@ -33,17 +33,18 @@ function aliases(): Record<string, string> {
   return Object.fromEntries([raw ?? ''].flat().filter(Boolean).map((a) => a.split('=') as [string, string]));
 }
 
-function medianLoadMs(file: string, runs: number): number {
-  const times: number[] = [];
+/** Median wall-clock and CPU time (all threads of the process) of require(file) in a fresh Node. */
+function loadTimes(file: string, runs: number): string {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const probe = `const c=process.cpuUsage(),t=process.hrtime.bigint();require(${JSON.stringify(file)});const u=process.cpuUsage(c);console.log(Number(process.hrtime.bigint()-t)/1e6,(u.user+u.system)/1e3)`;
   for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(file)});console.log(Number(process.hrtime.bigint()-t)/1e6)`], {
-      cwd: ROOT,
-      env: { ...process.env, ...DUMMY_ENV },
-    });
-    times.push(Number(out.toString().trim()));
+    const [w, c] = execFileSync(process.execPath, ['-e', probe], { cwd: ROOT, env: { ...process.env, ...DUMMY_ENV } }).toString().trim().split(' ').map(Number);
+    wall.push(w!);
+    cpu.push(c!);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(runs / 2)]!;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(runs / 2)]!.toFixed(0).padStart(4);
+  return `load ${median(wall)} ms (CPU ${median(cpu)} ms)`;
 }
 
 const kb = (file: string) => `${(statSync(file).size / 1024).toFixed(0).padStart(6)} KB`;
@@ -55,7 +56,7 @@ export function runBundleBench(runs = 5): void {
   const deployed = synthBundles();
   try {
     console.log(`\n== Lambda bundles (esbuild minify, ${LAMBDA_BUNDLING.target}, ${LAMBDA_BUNDLING.format}); load = require() in a fresh node, median of ${runs}`);
-    console.log(`${'entry'.padEnd(22)} ${'deployed asset (cdk synth, SDK inside)'.padEnd(40)} SDK external (loaded from node_modules)`);
+    console.log(`${'entry'.padEnd(22)} ${'deployed asset (cdk synth, SDK inside)'.padEnd(42)} SDK external (loaded from node_modules)`);
     for (const entry of LAMBDA_ENTRIES) {
       const asset = deployed.byEntry[entry];
       const outfile = join(outDir, entry.replace(/^lambdas\//, '').replace(/\.ts$/, '.js'));
@@ -71,8 +72,8 @@ export function runBundleBench(runs = 5): void {
         outfile,
         logLevel: 'error',
       });
-      const left = asset ? `${kb(asset)}   load ${medianLoadMs(asset, runs).toFixed(0).padStart(4)} ms` : '(no function in the stack)';
-      console.log(`${entry.padEnd(22)} ${left.padEnd(40)} ${kb(outfile)}   load ${medianLoadMs(outfile, runs).toFixed(0).padStart(4)} ms`);
+      const left = asset ? `${kb(asset)}   ${loadTimes(asset, runs)}` : '(no function in the stack)';
+      console.log(`${entry.padEnd(22)} ${left.padEnd(42)} ${kb(outfile)}   ${loadTimes(outfile, runs)}`);
     }
   } finally {
     deployed.remove();
