@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type CfnResource } from 'aws-cdk-lib';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { entryOf } from '../lib/constructs/lambda-defaults';
+import { entryOf, REPO_ROOT } from '../lib/constructs/lambda-defaults';
 import { readConfig } from '../lib/config';
 import { CrmBridgeStack } from '../lib/crm-bridge-stack';
 
@@ -30,7 +30,9 @@ export function synthBundles(): SynthesizedBundles {
   const outdir = mkdtempSync(join(tmpdir(), 'crm-bridge-bundles-'));
   try {
     // No built-in CloudFormation validation: a WASM engine that adds seconds and checks nothing about the code.
-    const app = new App({ outdir, builtinCloudFormationValidation: false });
+    // cdk.json's context, as the CDK CLI passes it to bin/app.ts.
+    const context = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')).context ?? {};
+    const app = new App({ outdir, context, builtinCloudFormationValidation: false });
     const config = readConfig((k) => app.node.tryGetContext(k));
     const stack = new CrmBridgeStack(app, `CrmBridge-${config.stage}`, { config });
     const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Properties: { Code: { S3Key: string } } }> };
