@@ -11,4 +11,7 @@ module.exports = {
   // Integration tests start a local hub per file; two workers fit this 2-core machine.
   maxWorkers: 2,
   testTimeout: 60000,
+  // The run's own TMPDIR; the teardown fails the run if tests left temporary folders in it.
+  globalSetup: '<rootDir>/test/support/tmpdir-setup.js',
+  globalTeardown: '<rootDir>/test/support/tmpdir-teardown.js',
 };

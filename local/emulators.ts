@@ -49,13 +49,16 @@ export const EMULATOR_GROUPS = {
     return { dynamodb: `http://127.0.0.1:${ddbPort}` };
   },
   async queues(stops: Array<() => Promise<void>>): Promise<Pick<EmulatorEndpoints, 'sqs' | 's3' | 'ssm'>> {
-    // fauxqs is ESM-only.
-    const { startFauxqs } = await import('fauxqs');
-    const fauxqs = await startFauxqs({ port: 0, logger: false });
-    stops.push(() => fauxqs.stop());
+    // fauxqs is ESM-only. Its startFauxqs() listens on 0.0.0.0 whatever host it is given
+    // (an unauthenticated SQS/S3 open to the network), so the app it builds is started here, on loopback.
+    const { buildApp } = await import('fauxqs');
+    const fauxqs = buildApp({ logger: false });
+    const address = await fauxqs.listen({ port: 0, host: '127.0.0.1' });
+    stops.push(() => fauxqs.close());
+    const fauxqsPort = new URL(address).port;
     const ssm = await startLocalSsm();
     stops.push(() => close(ssm.server));
-    return { sqs: `http://127.0.0.1:${fauxqs.port}`, s3: `http://127.0.0.1:${fauxqs.port}`, ssm: ssm.endpoint };
+    return { sqs: `http://127.0.0.1:${fauxqsPort}`, s3: `http://127.0.0.1:${fauxqsPort}`, ssm: ssm.endpoint };
   },
 };
 export type EmulatorGroup = keyof typeof EMULATOR_GROUPS;

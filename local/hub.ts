@@ -56,6 +56,11 @@ export interface HubOptions {
    * spare it changes nothing. @default 10
    */
   apiNice?: number;
+  /**
+   * `bundled` runs the controller and worker bundles that `cdk synth` produces (see
+   * local/bundles.ts) instead of the TypeScript sources: what would be deployed. @default 'source'
+   */
+  handlers?: 'source' | 'bundled';
   /** A hub thread died after start-up. @default print the error and exit the process with code 1 */
   onFatal?: (err: Error) => void;
 }
@@ -170,6 +175,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       process.exit(1);
     });
   try {
+    // Synthesized first: the bundles are built once, before anything listens.
+    const bundles = options.handlers === 'bundled' ? (await import('./bundles')).synthBundles() : undefined;
+    if (bundles) {
+      stops.push(async () => bundles.remove());
+      console.log(`handlers: the cdk synth bundles in ${bundles.outdir}`);
+    }
     const emulators = threads ? await startEmulatorsThread(onFatal) : await startEmulators();
     stops.push(() => emulators.stop());
     const { endpoints } = emulators;
@@ -197,7 +208,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       INTERNAL_TARGETS: process.env.INTERNAL_TARGETS ?? 'allow',
     });
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-    const api = await import('../lambdas/api');
+    const api = bundles ? (require(bundles.api) as typeof import('../lambdas/api')) : await import('../lambdas/api');
     const apiConcurrency = options.apiConcurrency ?? DEFAULT_API_CONCURRENCY;
     const gateway = createApiGateway(api.handler, options.apiKey, apiConcurrency > 0 ? { maxConcurrency: apiConcurrency } : {});
     const apiPort = await listen(gateway, options.port ?? 3000);
@@ -211,6 +222,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       maxConcurrency: options.workerConcurrency ?? 25,
       batchSize: options.batchSize ?? 1,
       functionTimeoutMs: workerTimeoutMs,
+      handlerFile: bundles?.worker,
     };
     if (threads) {
       // Started after env is complete: the thread gets a copy of it.
@@ -223,7 +235,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       // Only now: threads started later would inherit the lower priority.
       lowerThreadPriority(options.apiNice ?? DEFAULT_API_NICE);
     } else {
-      const worker = await import('../lambdas/worker');
+      const worker = bundles ? (require(bundles.worker) as typeof import('../lambdas/worker')) : await import('../lambdas/worker');
       const poller = new SqsPoller({
         ...workerSource,
         sqs: new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials, cacheMiddleware: true }),

@@ -19,6 +19,15 @@ function intFromEnv(name: string, fallback: number, max = Number.MAX_SAFE_INTEGE
   return n;
 }
 
+function handlersFromEnv(): 'source' | 'bundled' {
+  const raw = process.env.HUB_HANDLERS || 'source';
+  if (raw !== 'source' && raw !== 'bundled') {
+    console.error(`HUB_HANDLERS must be "source" or "bundled", got "${raw}"`);
+    process.exit(2);
+  }
+  return raw;
+}
+
 async function main() {
   const apiKey = process.env.CRM_BRIDGE_API_KEY || DEFAULT_API_KEY;
   const echo = await startEchoServer(intFromEnv('ECHO_PORT', 0));
@@ -35,6 +44,8 @@ async function main() {
     // API_CONCURRENCY=0 lifts the local API Gateway's limit; API_NICE=0 keeps the API thread's priority.
     apiConcurrency: intFromEnv('API_CONCURRENCY', DEFAULT_API_CONCURRENCY),
     apiNice: intFromEnv('API_NICE', DEFAULT_API_NICE, 19),
+    // HUB_HANDLERS=bundled runs the Lambda bundles `cdk synth` produces instead of the sources.
+    handlers: handlersFromEnv(),
     onWorkerError: (err) => console.error('[worker]', err instanceof Error ? err.message : err),
   });
 

@@ -15,11 +15,13 @@ export interface WorkerThreadData {
   maxConcurrency: number;
   batchSize: number;
   functionTimeoutMs: number;
+  /** A bundled handler (absolute path) to load instead of lambdas/worker.ts. */
+  handlerFile?: string;
 }
 
 serveThread<WorkerThreadData, null>(async (data, emit) => {
   // Loaded only now (after env is in place), as Lambda loads the handler at cold start.
-  const worker = require('../lambdas/worker') as typeof import('../lambdas/worker');
+  const worker = require(data.handlerFile ?? '../lambdas/worker') as typeof import('../lambdas/worker');
   const poller = new SqsPoller({
     sqs: new SQSClient({ region: data.region, endpoint: data.sqsEndpoint, cacheMiddleware: true }),
     queueUrl: data.queueUrl,

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
@@ -13,6 +13,29 @@ export const COMMON_ENVIRONMENT = {
   // Stack traces point at the TypeScript sources (bundles ship with source maps).
   NODE_OPTIONS: '--enable-source-maps',
 } as const;
+
+/**
+ * How every crm-bridge Lambda is bundled (the local hub's `HUB_HANDLERS=bundled`
+ * mode loads the very bundles these options produce).
+ *
+ * - `bundleAwsSDK`: the SDK clients come from package-lock (3.1169.0), tree-shaken and
+ *   minified, not from whatever SDK the Lambda runtime ships: the code relies on options
+ *   of the pinned version (`throwOnRequestTimeout`, `cacheMiddleware`), and what runs
+ *   on AWS is then what the tests ran. No `externalModules`: CDK would use them instead
+ *   of the SDK default, and nothing else needs to stay outside the bundle.
+ * - `punycode` alias: whatwg-url (jsforce -> node-fetch) requires "punycode"; in a bundle
+ *   that is Node's deprecated built-in (a DEP0040 warning at every cold start), so it
+ *   resolves to the userland package of the same API instead (the trailing slash).
+ */
+export const LAMBDA_BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  target: 'node22',
+  format: OutputFormat.CJS,
+  bundleAwsSDK: true,
+  esbuildArgs: { '--alias': 'punycode=punycode/' },
+  forceDockerBundling: false,
+} as const satisfies BundlingOptions;
 
 export interface HubFunctionProps {
   /** Handler file relative to the repository root; it must export `handler`. */
@@ -29,13 +52,20 @@ export interface HubFunctionProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+const entries = new WeakMap<NodejsFunction, string>();
+
+/** The entry (relative to the repository root) a hubFunction was made from. */
+export function entryOf(fn: NodejsFunction): string | undefined {
+  return entries.get(fn);
+}
+
 /**
- * A crm-bridge Lambda: Node 22 on arm64, bundled by the local esbuild (never Docker),
- * `@aws-sdk/*` left to the runtime, logs kept one month.
+ * A crm-bridge Lambda: Node 22 on arm64, bundled by the local esbuild (never Docker)
+ * with the pinned AWS SDK inside (see LAMBDA_BUNDLING), logs kept one month.
  */
 export function hubFunction(scope: Construct, id: string, props: HubFunctionProps): NodejsFunction {
   const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN });
-  return new NodejsFunction(scope, id, {
+  const fn = new NodejsFunction(scope, id, {
     entry: path.join(REPO_ROOT, props.entry),
     handler: 'handler',
     description: props.description,
@@ -48,9 +78,11 @@ export function hubFunction(scope: Construct, id: string, props: HubFunctionProp
     logGroup,
     projectRoot: REPO_ROOT,
     depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-    bundling: { minify: true, sourceMap: true, target: 'node22', format: OutputFormat.CJS, forceDockerBundling: false },
+    bundling: LAMBDA_BUNDLING,
     environment: { ...COMMON_ENVIRONMENT, ...props.environment },
   });
+  entries.set(fn, props.entry);
+  return fn;
 }
 
 /** Whole seconds as an environment value; refuses fractions so the Lambda's integer parsing never fails at cold start. */

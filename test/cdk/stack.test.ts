@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { readConfig } from '../../lib/config';
 import { CrmBridgeStack } from '../../lib/crm-bridge-stack';
-import { logicalId, propsOf, synth } from './support';
+import { logicalId, propsOf, synth, testApp } from './support';
 
 const { stack, template } = synth();
 const trusted = synth({ salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/salesforce', salesforceExternalId: 'acme-org-00D5e' });
@@ -82,7 +81,7 @@ test('outputs the CLI reads, by their exact ids', () => {
 });
 
 test('environment-agnostic without an env (synth needs no account)', () => {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+  const app = testApp();
   const s = new CrmBridgeStack(app, 'CrmBridge-dev', { config: readConfig((k) => app.node.tryGetContext(k)) });
   const t = Template.fromStack(s);
   t.hasOutput('ApiRegion', { Value: { Ref: 'AWS::Region' } });

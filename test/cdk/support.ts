@@ -1,15 +1,32 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, type CfnResource, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { readConfig } from '../../lib/config';
 import { CrmBridgeStack } from '../../lib/crm-bridge-stack';
 
+// An App without `outdir` synthesizes into a fresh cdk.out* folder in the temp directory and
+// leaves it there: every app of a test file writes under one folder, removed after the file.
+let outRoot: string | undefined;
+afterAll(() => {
+  if (outRoot) rmSync(outRoot, { recursive: true, force: true });
+  outRoot = undefined;
+});
+
+/** A fresh cloud assembly folder for one App, removed after the test file. */
+export function testOutdir(): string {
+  outRoot ??= mkdtempSync(join(tmpdir(), 'crm-bridge-cdk-test-'));
+  return mkdtempSync(join(outRoot, 'cdk.out-'));
+}
+
 /**
  * A test app: no esbuild run ('aws:cdk:bundling-stacks': []) and no built-in
  * CloudFormation validation (a WASM engine that adds seconds per synth; `cdk synth` still runs it).
  */
 export function testApp(context: Record<string, unknown> = {}): App {
-  return new App({ context: { 'aws:cdk:bundling-stacks': [], ...context }, builtinCloudFormationValidation: false });
+  return new App({ outdir: testOutdir(), context: { 'aws:cdk:bundling-stacks': [], ...context }, builtinCloudFormationValidation: false });
 }
 
 export interface Synth {

@@ -38,7 +38,7 @@ export interface RunningHub {
 }
 
 /** `nodeArgs` go before the entry point (e.g. --cpu-prof for profiling). */
-export async function startHubProcess(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<RunningHub> {
+export async function startHubProcess(env: Record<string, string> = {}, nodeArgs: string[] = [], readyTimeoutMs = 30_000): Promise<RunningHub> {
   const dir = mkdtempSync(join(tmpdir(), 'crm-bridge-test-'));
   const statePath = join(dir, 'local-hub.json');
   const childEnv = {
@@ -55,7 +55,11 @@ export async function startHubProcess(env: Record<string, string> = {}, nodeArgs
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   await new Promise<void>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start in 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+      reject(new Error(`hub did not start in ${readyTimeoutMs / 1000} s:\n${output}`));
+    }, readyTimeoutMs);
     const check = () => {
       if (output.includes('local hub ready at')) {
         clearTimeout(timer);
@@ -66,6 +70,7 @@ export async function startHubProcess(env: Record<string, string> = {}, nodeArgs
     child.stdout!.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
       reject(new Error(`hub exited with ${code}:\n${output}`));
     });
   });
