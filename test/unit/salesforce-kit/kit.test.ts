@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { ApexErrorListener, ApexParserFactory } from '@apexdevtools/apex-parser';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { SaxesParser } from 'saxes';
 import { fileLinkSchema } from '../../../lambdas/connectors/salesforce/schema';
 import { EVENT_FIELDS, MAX_EVENT_TEXT } from '../../../lambdas/delivery/salesforce-delivery';
 import { createFileSchema } from '../../../lambdas/http/file-routes';
@@ -18,6 +19,19 @@ const API_VERSION = '62.0';
 
 /** The Platform Event fields the hub publishes (the delivery of job outcomes into Salesforce). */
 const HUB_EVENT_FIELDS: string[] = Object.values(EVENT_FIELDS);
+
+/**
+ * Errors of a conforming XML 1.0 parser (saxes, namespace-aware): Salesforce's metadata deploy parser is
+ * strict, so `--` inside a comment, an undeclared entity or a stray `&` fails the whole deploy, while
+ * fast-xml-parser's validator lets them through.
+ */
+function strictXmlErrors(text: string): string[] {
+  const errors: string[] = [];
+  const parser = new SaxesParser({ xmlns: true });
+  parser.on('error', (e) => errors.push(e.message));
+  parser.write(text).close();
+  return errors;
+}
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -75,6 +89,22 @@ describe('Salesforce kit: files', () => {
       expect(readFileSync(file, 'utf8')).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n/);
       expect(readFileSync(file, 'utf8')).toContain('xmlns="http://soap.sforce.com/2006/04/metadata"');
     }
+  });
+
+  test('every XML file passes a strict, conforming XML parser (saxes)', () => {
+    const files = walk(KIT).filter((f) => f.endsWith('.xml'));
+    expect(files.length).toBeGreaterThanOrEqual(20);
+    for (const file of files) expect({ file: relative(ROOT, file), errors: strictXmlErrors(readFileSync(file, 'utf8')) }).toEqual({ file: relative(ROOT, file), errors: [] });
+  });
+
+  test.each([
+    ['"--" inside a comment', '<A><!-- run it with --flag --></A>'],
+    ['an undeclared entity', '<A>&nbsp;</A>'],
+    ['a stray ampersand', '<A>R&D</A>'],
+    ['mismatched tags', '<A><b></A>'],
+    ['an undeclared namespace prefix', '<x:A/>'],
+  ])('the strict parser rejects %s (the check above can fail)', (_what, text) => {
+    expect(strictXmlErrors(`<?xml version="1.0" encoding="UTF-8"?>\n${text}`)).not.toEqual([]);
   });
 
   test('the validator catches a broken file (the check above can fail)', () => {
