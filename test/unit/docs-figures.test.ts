@@ -35,6 +35,25 @@ describe('figures in the README and docs/', () => {
     expect(found.filter((f) => f.file !== 'README.md')).toEqual([]);
   });
 
+  test("the local secrets cache in the README's npm start table is local/start.ts's", () => {
+    const readme = texts.find((t) => t.file === 'README.md')!.text;
+    const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('### Register your own service'));
+    const documented = /\| `SECRETS_CACHE_TTL_SECONDS` \| (\d+) \|/.exec(quick)?.[1];
+    const code = /const LOCAL_SECRETS_CACHE_TTL_SECONDS = (\d+);/.exec(readFileSync(join(ROOT, 'local', 'start.ts'), 'utf8'))?.[1];
+    expect(code).toBeDefined();
+    expect(documented).toBe(code);
+    expect(readme).toMatch(new RegExp(`\\| \`SECRETS_CACHE_TTL_SECONDS\` \\| 300 \\(${code} locally\\)`));
+  });
+
+  test('the README says how to run the CLI safely: from the repository root, or npm link / the launcher path', () => {
+    const readme = texts.find((t) => t.file === 'README.md')!.text;
+    expect(readme).toContain('from the repository root');
+    expect(readme).toContain('`npm link`');
+    expect(readme).toContain('node /path/to/crm-bridge/cli/crm-bridge.cjs');
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(pkg.bin['crm-bridge']).toBe('cli/crm-bridge.cjs');
+  });
+
   test('the checks above find a wrong figure', () => {
     const wrong = [...'count against the `maxReceiveCount` (15) like'.matchAll(/`maxReceiveCount`\s*\((\d+)[^)]*\)/g)].map((m) => Number(m[1]));
     expect(wrong).toEqual([15]);
