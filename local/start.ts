@@ -35,11 +35,21 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-function busyPort(port: number, variable: string, statePath: string): StartError {
-  return new StartError(
-    `port ${port} (${variable}) on 127.0.0.1 is already in use by another program (no running crm-bridge hub is recorded in ${statePath}). ` +
-      `Choose another port: ${variable}=${port + 1} npm start (or ${variable}=0 for any free port).`,
-  );
+function busyPort(port: number, variable: string, statePath: string, hubThere = false): StartError {
+  const who = hubThere
+    ? `by a crm-bridge hub with another state file (its /v1/health answers; none is recorded in ${statePath})`
+    : `by another program (no running crm-bridge hub is recorded in ${statePath})`;
+  return new StartError(`port ${port} (${variable}) on 127.0.0.1 is already in use ${who}. Choose another port: ${variable}=${port + 1} npm start (or ${variable}=0 for any free port).`);
+}
+
+/** Whether what holds the port answers like a crm-bridge hub (GET /v1/health needs no key). */
+async function hubAnswers(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/health`, { signal: AbortSignal.timeout(1000) });
+    return res.ok && ((await res.json()) as { status?: unknown }).status === 'ok';
+  } catch {
+    return false;
+  }
 }
 
 async function main() {
@@ -57,7 +67,7 @@ async function main() {
   const port = intFromEnv('PORT', 3000);
   const echoPort = intFromEnv('ECHO_PORT', 0);
   // Checked before the emulators start, so the answer comes at once and names the setting to change.
-  if (!(await portFree(port))) throw busyPort(port, 'PORT', statePath);
+  if (!(await portFree(port))) throw busyPort(port, 'PORT', statePath, await hubAnswers(port));
   if (!(await portFree(echoPort))) throw busyPort(echoPort, 'ECHO_PORT', statePath);
   // Locally a rotated secret takes effect as fast as a changed row (1 s), not after Lambda's 300 s.
   process.env.SECRETS_CACHE_TTL_SECONDS ??= String(LOCAL_SECRETS_CACHE_TTL_SECONDS);

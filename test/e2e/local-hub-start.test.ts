@@ -76,6 +76,14 @@ test.each(['PORT', 'ECHO_PORT'])('a busy %s gives a clear message naming the set
   }
 }, 30_000);
 
+test('a busy PORT held by a hub with another state file is named as such', async () => {
+  const port = Number(new URL(hub.state.baseUrl).port);
+  const r = await start({ PORT: String(port) });
+  expect(r.code).toBe(2);
+  expect(r.output).toContain(`port ${port} (PORT) on 127.0.0.1 is already in use by a crm-bridge hub with another state file`);
+  expect(r.output).toContain(`PORT=${port + 1} npm start`);
+}, 30_000);
+
 test('a rotated secret takes effect within about a second locally, and secrets put says so', async () => {
   await hub.putConnector({ connectorId: 'rotating', type: 'rest', baseUrl: upstreamUrl, auth: { type: 'bearer', secret: 'token' }, retry: { maxAttempts: 1 }, operations: { get: { method: 'GET', path: '/x' } } });
   const call = async () => {
