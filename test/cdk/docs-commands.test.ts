@@ -33,7 +33,21 @@ export function commandsIn(text: string): Array<{ command: string; context: Reco
   return found;
 }
 
-const commands: DocCommand[] = DOCS.flatMap((file) => commandsIn(readFileSync(file, 'utf8')).map((c) => ({ file: relative(ROOT, file), ...c })));
+/**
+ * Inline context a doc tells the reader to deploy with (`-c key=value ...` in a code span), as one
+ * command; spans with a placeholder value (`…`, `<...>`, `YOUR...`) are skipped, being no command.
+ */
+export function contextSpansIn(text: string): Array<{ command: string; context: Record<string, string> }> {
+  return [...text.matchAll(/`(-c [^`]+)`/g)]
+    .map((m) => m[1]!)
+    .filter((span) => !/…|<|>|\.\.\.|=YOUR|key=value/.test(span) && /-c \w+=\S/.test(span))
+    .map((span) => ({ command: `cdk deploy ${span}`, context: commandsIn(`cdk deploy ${span}`)[0]!.context }));
+}
+
+const commands: DocCommand[] = DOCS.flatMap((file) => {
+  const text = readFileSync(file, 'utf8');
+  return [...commandsIn(text), ...contextSpansIn(text)].map((c) => ({ file: relative(ROOT, file), ...c }));
+});
 
 describe('cdk command lines in the docs', () => {
   test('the parser finds the commands, with their context', () => {
@@ -42,6 +56,13 @@ describe('cdk command lines in the docs', () => {
     expect(commands.length).toBeGreaterThanOrEqual(6);
     expect(commands.some((c) => c.context.salesforcePrincipalArn && c.context.salesforceExternalId && c.context.stage !== 'dev')).toBe(true);
     expect(commands.some((c) => c.context.apiAuth === 'apiKey')).toBe(true);
+  });
+
+  test('inline context the docs tell the reader to deploy with is checked too', () => {
+    const old = 'To trust only this user, redeploy with `-c salesforcePrincipalArn=arn:aws:iam::123456789012:user/crm-bridge-salesforce`; or `-c salesforceExternalId=<value>`.';
+    const spans = contextSpansIn(old);
+    expect(spans).toEqual([{ command: 'cdk deploy -c salesforcePrincipalArn=arn:aws:iam::123456789012:user/crm-bridge-salesforce', context: { salesforcePrincipalArn: 'arn:aws:iam::123456789012:user/crm-bridge-salesforce' } }]);
+    expect(() => readConfig((k) => spans[0]!.context[k])).toThrow(/"salesforceExternalId" is required/);
   });
 
   test('a command a newcomer could not run is caught (the check below can fail)', () => {
