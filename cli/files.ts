@@ -7,6 +7,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Command } from 'commander';
 import { bytesDone, missingParts, staleReason, UploadStateStore, type UploadState } from './files/upload-state';
 import { Progress } from './progress';
+import { regionFromApiUrl, sigV4Signer, type RequestSigner } from './sigv4';
 import { CliError, localApi } from './target';
 
 /**
@@ -15,33 +16,68 @@ import { CliError, localApi } from './target';
  */
 interface ApiTarget {
   baseUrl: string;
-  apiKey: string;
+  /** x-api-key (the local hub, or a stack deployed with apiAuth=apiKey)... */
+  apiKey?: string;
+  /** ...or SigV4 signing (a stack deployed with the default apiAuth=iam). */
+  sign?: RequestSigner;
 }
 
 interface FileOptions {
   local?: boolean;
   apiUrl?: string;
   apiKey?: string;
+  stage?: string;
+  stack?: string;
+  region?: string;
 }
 
+/**
+ * The local hub (--local), an API key (--api-key / CRM_BRIDGE_API_KEY), or else SigV4 with the AWS
+ * credentials of the default chain, against --api-url / CRM_BRIDGE_API_URL or the stack output ApiUrl.
+ */
 async function fileTarget(opts: FileOptions): Promise<ApiTarget> {
   if (opts.local) {
     return localApi(); // only the API's address and key are needed: no SDK clients
   }
-  const baseUrl = opts.apiUrl ?? process.env.CRM_BRIDGE_API_URL;
+  let baseUrl = opts.apiUrl ?? process.env.CRM_BRIDGE_API_URL;
   const apiKey = opts.apiKey ?? process.env.CRM_BRIDGE_API_KEY;
-  if (!baseUrl || !apiKey) {
-    throw new CliError('Give the hub with --local, or --api-url (or CRM_BRIDGE_API_URL) and --api-key (or CRM_BRIDGE_API_KEY) for a stack deployed with -c apiAuth=apiKey', 2);
+  if (baseUrl && apiKey) return { baseUrl: baseUrl.replace(/\/+$/, ''), apiKey };
+  // The SDK loads only here: its client resolves the default credential chain (and reads the stack's outputs).
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const region = opts.region ?? (baseUrl ? regionFromApiUrl(baseUrl) : undefined);
+  const cfn = new CloudFormationClient(region ? { region } : {});
+  try {
+    if (!baseUrl) {
+      const stackName = opts.stack ?? `CrmBridge-${opts.stage ?? 'dev'}`;
+      try {
+        const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+        baseUrl = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'ApiUrl')?.OutputValue;
+      } catch (err) {
+        throw new CliError(`Could not read stack ${stackName}: ${(err as Error).message}. Pass --stage/--stack/--region, --api-url, or --local for the local hub.`);
+      }
+      if (!baseUrl) throw new CliError(`Stack ${stackName} has no output ApiUrl`);
+    }
+    const signingRegion = opts.region ?? regionFromApiUrl(baseUrl) ?? (await cfn.config.region());
+    const credentials = cfn.config.credentials;
+    return { baseUrl: baseUrl.replace(/\/+$/, ''), sign: sigV4Signer(signingRegion, () => credentials()) };
+  } finally {
+    cfn.destroy();
   }
-  return { baseUrl: baseUrl.replace(/\/+$/, ''), apiKey };
 }
 
 async function api<T>(t: ApiTarget, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(t.baseUrl + path, {
-    method,
-    headers: { 'x-api-key': t.apiKey, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const url = t.baseUrl + path;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  let headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (t.apiKey !== undefined) headers['x-api-key'] = t.apiKey;
+  else if (t.sign) {
+    try {
+      headers = await t.sign(method, url, headers, payload);
+    } catch (err) {
+      throw new CliError(`Could not sign the request with AWS credentials (${(err as Error).message}); configure them (aws configure, AWS_PROFILE), or pass --api-key for a stack deployed with -c apiAuth=apiKey`);
+    }
+  }
+  const res = await fetch(url, { method, headers, body: payload });
   const text = await res.text();
   let parsed: unknown;
   try {
@@ -355,8 +391,11 @@ export async function downloadFile(fileId: string, opts: FileOptions & { out?: s
 function apiOptions(cmd: Command): Command {
   return cmd
     .option('--local', 'use the running local hub (npm start)')
-    .option('--api-url <url>', 'deployed API base URL (or CRM_BRIDGE_API_URL)')
-    .option('--api-key <key>', 'API key (or CRM_BRIDGE_API_KEY)');
+    .option('--api-url <url>', 'deployed API base URL (or CRM_BRIDGE_API_URL; default: the stack output ApiUrl)')
+    .option('--api-key <key>', 'API key (or CRM_BRIDGE_API_KEY), for a stack deployed with apiAuth=apiKey; without one, requests are signed with SigV4 and your AWS credentials')
+    .option('--stage <stage>', 'deployed stage whose ApiUrl to use (default dev)')
+    .option('--stack <name>', 'deployed stack name (default CrmBridge-<stage>)')
+    .option('--region <region>', 'AWS region of the stack (default: from the API URL or your AWS config)');
 }
 
 const started = performance.now();
@@ -391,8 +430,9 @@ export function registerFileCommands(program: Command): void {
     });
 
   apiOptions(cmd.command('list'))
+    .usage('--record-id <id> [options]')
     .description('List the files of a CRM record')
-    .requiredOption('--record-id <id>', 'CRM record id')
+    .requiredOption('--record-id <id>', 'CRM record id (required)')
     .action(async (opts: FileOptions & { recordId: string }) => {
       const t = await fileTarget(opts);
       let token: string | undefined;

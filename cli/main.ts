@@ -9,8 +9,11 @@ import { CliError } from './target';
  * crm-bridge admin CLI. Exit codes: 0 success, 1 the operation failed
  * (not found, AWS error, no hub running), 2 invalid input or usage.
  */
+const { version } = require('../package.json') as { version: string };
+
 const program = new Command('crm-bridge')
   .description('Admin CLI for crm-bridge: connectors, secrets, files, dead-lettered jobs')
+  .version(version, '-V, --version', 'print the crm-bridge version')
   .exitOverride()
   .showHelpAfterError();
 

@@ -1,12 +1,20 @@
 import type { Command } from 'commander';
 import { readStdin, targetOptions, withTarget } from './common';
-import { CliError } from './target';
+import { CliError, type Target } from './target';
 
 // The SSM client module and the schemas (zod, JMESPath) load when a secrets command runs, not for every CLI start.
 const ssmSdk = () => import('@aws-sdk/client-ssm');
 const common = (): typeof import('../lambdas/connectors/common') => require('../lambdas/connectors/common');
 const secretParameterName: typeof import('../lambdas/domain/secrets').secretParameterName = (...args) =>
   (require('../lambdas/domain/secrets') as typeof import('../lambdas/domain/secrets')).secretParameterName(...args);
+
+/** When a changed secret reaches the jobs: workers cache values (SECRETS_CACHE_TTL_SECONDS). */
+export function takesEffect(t: Pick<Target, 'secretsCacheTtlSeconds' | 'description'>): string {
+  if (t.secretsCacheTtlSeconds !== undefined && Number.isFinite(t.secretsCacheTtlSeconds)) {
+    return `jobs use it within ${t.secretsCacheTtlSeconds} s (the ${t.description}'s SECRETS_CACHE_TTL_SECONDS)`;
+  }
+  return 'new workers use it at once; warm workers within SECRETS_CACHE_TTL_SECONDS (300 s unless the stack sets another value)';
+}
 
 function checked(connectorId: string, name?: string) {
   const { connectorIdSchema, secretNameSchema } = common();
@@ -26,7 +34,7 @@ export function registerSecretCommands(program: Command): void {
       if (value === '') throw new CliError('No secret value on stdin', 2);
       const parameter = secretParameterName(t.stage, connectorId, name);
       await t.ssm.send(new PutParameterCommand({ Name: parameter, Value: value, Type: 'SecureString', Overwrite: true }));
-      console.error(`secret ${name} of ${connectorId} stored as ${parameter} in ${t.description}`);
+      console.error(`secret ${name} of ${connectorId} stored as ${parameter} in ${t.description}; ${takesEffect(t)}`);
     }),
   );
 
@@ -57,7 +65,7 @@ export function registerSecretCommands(program: Command): void {
         if (err instanceof ParameterNotFound) throw new CliError(`No secret ${name} for connector ${connectorId} in ${t.description}`);
         throw err;
       }
-      console.error(`secret ${name} of ${connectorId} deleted from ${t.description}`);
+      console.error(`secret ${name} of ${connectorId} deleted from ${t.description}; ${takesEffect(t).replace('use it', 'stop using it')}`);
     }),
   );
 }

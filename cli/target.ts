@@ -41,6 +41,8 @@ export interface Target {
   tables: { connectors: string; jobs: string; files?: string };
   queues: { jobs: string; deadLetter: string };
   bucket?: string;
+  /** How long the target's workers reuse a secret value, when known (the local hub records it). */
+  secretsCacheTtlSeconds?: number;
   db: DynamoDBDocumentClient;
   ssm: SSMClient;
   sqs: SQSClient;
@@ -84,6 +86,7 @@ export async function resolveTarget(opts: TargetOptions): Promise<Target> {
       tables: state.tables,
       queues: state.queues,
       bucket: state.bucket,
+      secretsCacheTtlSeconds: state.secretsCacheTtlSeconds,
       db: DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, endpoint: state.endpoints.dynamodb }), docOptions),
       ssm: new SSMClient({ ...common, endpoint: state.endpoints.ssm }),
       sqs: new SQSClient({ ...common, endpoint: state.endpoints.sqs }),

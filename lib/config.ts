@@ -147,6 +147,13 @@ export function readConfig(get: ContextReader): CrmBridgeConfig {
       throw new Error('Context "salesforceExternalId" is required when "salesforcePrincipalArn" is set: the role trust policy checks it as sts:ExternalId. Choose a value, pass -c salesforceExternalId=..., and enter the same value in the Salesforce External Credential');
     }
   }
+  // dev keeps its guessable defaults for a first try; any other stage must choose who may assume the role.
+  if (apiAuth === 'iam' && stage !== 'dev' && (salesforcePrincipalArn === undefined || externalIdRaw === undefined)) {
+    throw new Error(
+      `Stage "${stage}" needs context "salesforcePrincipalArn" and "salesforceExternalId" (apiAuth "iam"): without them the Salesforce role would trust the whole account with the guessable external ID "crm-bridge-${stage}". ` +
+        'Pass -c salesforcePrincipalArn=arn:aws:iam::<account>:user/<the IAM user Salesforce signs with> -c salesforceExternalId=<a value of your own>, and enter the same external ID in the Salesforce External Credential (docs/salesforce-setup.md, A2)',
+    );
+  }
   const salesforceExternalId = externalIdRaw ?? `crm-bridge-${stage}`;
   if (!EXTERNAL_ID.test(salesforceExternalId)) fail('salesforceExternalId', 'must be 2-1224 characters of letters, digits and +=,.@:/-_', salesforceExternalId);
 

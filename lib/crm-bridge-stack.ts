@@ -61,7 +61,9 @@ export class CrmBridgeStack extends Stack {
       removalPolicy,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'API base URL (append v1/...): the Salesforce Named Credential URL' });
+    // RestApi.url ends in "/": the Named Credential URL must not (Apex appends /v1/...), so it is built without one.
+    const apiUrl = `https://${this.api.restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${this.api.restApi.deploymentStage.stageName}`;
+    new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'API base URL, no trailing slash (append /v1/...): the Salesforce Named Credential URL' });
     new CfnOutput(this, 'ApiRegion', { value: this.region, description: 'Region for SigV4 signing (External Credential)' });
     new CfnOutput(this, 'ConnectorsTableName', { value: this.tables.connectors.tableName });
     new CfnOutput(this, 'JobsTableName', { value: this.tables.jobs.tableName });

@@ -1,12 +1,15 @@
+import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { parseConnector } from '../lambdas/connectors/schema';
 import { echoConnector, startEchoServer } from './echo-server';
 import { DEFAULT_API_CONCURRENCY, DEFAULT_API_NICE, startHub } from './hub';
-import { localStatePath, removeLocalState, writeLocalState } from './state';
+import { localStatePath, removeLocalState, runningHub, writeLocalState } from './state';
 
 /** `npm start`: the hub on local emulators, seeded with the demo `echo` connector. */
 const DEFAULT_API_KEY = 'local-dev-key';
+/** How long the local worker reuses a secret value: as short as the row cache (CONNECTOR_CACHE_TTL_SECONDS, 1 s locally). */
+const LOCAL_SECRETS_CACHE_TTL_SECONDS = 1;
 
 function intFromEnv(name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = process.env[name];
@@ -28,11 +31,60 @@ function handlersFromEnv(): 'source' | 'bundled' {
   return raw;
 }
 
+/** A startup problem the user can fix: printed as it is, without a stack trace. */
+class StartError extends Error {}
+
+/** Whether 127.0.0.1:port can be listened on now (0 always can). */
+function portFree(port: number): Promise<boolean> {
+  if (port === 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+function busyPort(port: number, variable: string, statePath: string, hubThere = false): StartError {
+  const who = hubThere
+    ? `by a crm-bridge hub with another state file (its /v1/health answers; none is recorded in ${statePath})`
+    : `by another program (no running crm-bridge hub is recorded in ${statePath})`;
+  return new StartError(`port ${port} (${variable}) on 127.0.0.1 is already in use ${who}. Choose another port: ${variable}=${port + 1} npm start (or ${variable}=0 for any free port).`);
+}
+
+/** Whether what holds the port answers like a crm-bridge hub (GET /v1/health needs no key). */
+async function hubAnswers(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/health`, { signal: AbortSignal.timeout(1000) });
+    return res.ok && ((await res.json()) as { status?: unknown }).status === 'ok';
+  } catch {
+    return false;
+  }
+}
+
 async function main() {
+  const statePath = localStatePath();
+  // One hub per state file: a second one would take over the file the CLI's --local reads, and delete it on exit.
+  const other = runningHub(statePath);
+  if (other) {
+    throw new StartError(
+      `another crm-bridge local hub is already running at ${other.baseUrl} (pid ${other.pid}, state file ${statePath}). ` +
+        `Use that one, stop it (kill ${other.pid}), or start a second hub with its own state file and port: ` +
+        `CRM_BRIDGE_LOCAL_STATE=/tmp/crm-bridge-2.json PORT=0 npm start (then pass the same CRM_BRIDGE_LOCAL_STATE to "crm-bridge ... --local").`,
+    );
+  }
   const apiKey = process.env.CRM_BRIDGE_API_KEY || DEFAULT_API_KEY;
-  const echo = await startEchoServer(intFromEnv('ECHO_PORT', 0));
+  const port = intFromEnv('PORT', 3000);
+  const echoPort = intFromEnv('ECHO_PORT', 0);
+  // Checked before the emulators start, so the answer comes at once and names the setting to change.
+  if (!(await portFree(port))) throw busyPort(port, 'PORT', statePath, await hubAnswers(port));
+  if (!(await portFree(echoPort))) throw busyPort(echoPort, 'ECHO_PORT', statePath);
+  // Locally a rotated secret takes effect as fast as a changed row (1 s), not after Lambda's 300 s.
+  process.env.SECRETS_CACHE_TTL_SECONDS ??= String(LOCAL_SECRETS_CACHE_TTL_SECONDS);
+  const echo = await startEchoServer(echoPort).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'EADDRINUSE' ? busyPort(echoPort, 'ECHO_PORT', statePath) : err;
+  });
   const hub = await startHub({
-    port: intFromEnv('PORT', 3000),
+    port,
     apiKey,
     workerConcurrency: intFromEnv('WORKER_CONCURRENCY', 25),
     batchSize: intFromEnv('WORKER_BATCH_SIZE', 1),
@@ -55,8 +107,7 @@ async function main() {
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: hub.state.region, endpoint: hub.state.endpoints.dynamodb, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
   await db.send(new PutCommand({ TableName: hub.state.tables.connectors, Item: seeded.connector }));
 
-  const statePath = localStatePath();
-  writeLocalState({ ...hub.state, pid: process.pid, echoUrl: echo.url }, statePath);
+  writeLocalState({ ...hub.state, pid: process.pid, echoUrl: echo.url, secretsCacheTtlSeconds: Number(process.env.SECRETS_CACHE_TTL_SECONDS) }, statePath);
 
   const { baseUrl } = hub.state;
   console.log(`crm-bridge local hub ready at ${baseUrl}
@@ -82,6 +133,7 @@ async function main() {
 }
 
 main().catch((err) => {
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') err = busyPort(intFromEnv('PORT', 3000), 'PORT', localStatePath()); // lost a race with the probe
   console.error('crm-bridge local hub failed to start:', err instanceof Error ? err.message : err);
-  process.exit(1);
+  process.exit(err instanceof StartError ? 2 : 1);
 });

@@ -18,6 +18,8 @@ export interface LocalHubState {
   queues: { jobs: string; deadLetter: string };
   bucket: string;
   echoUrl?: string;
+  /** How long the hub's worker reuses a secret value (SECRETS_CACHE_TTL_SECONDS). */
+  secretsCacheTtlSeconds?: number;
 }
 
 export function localStatePath(env: Record<string, string | undefined> = process.env): string {
@@ -29,8 +31,25 @@ export function writeLocalState(state: LocalHubState, path = localStatePath()): 
   writeFileSync(path, JSON.stringify(state, null, 2), { mode: 0o600 });
 }
 
-export function removeLocalState(path = localStatePath()): void {
+/** Removes the state file, unless it names another process: a refused second hub must not delete the first one's. */
+export function removeLocalState(path = localStatePath(), pid = process.pid): void {
+  try {
+    const recorded = (JSON.parse(readFileSync(path, 'utf8')) as Partial<LocalHubState>).pid;
+    if (recorded !== undefined && recorded !== pid && alive(recorded)) return;
+  } catch {
+    // missing or unreadable: nothing of another hub's to keep
+  }
   rmSync(path, { force: true });
+}
+
+/** The hub recorded in the state file if its process is still alive (not this one), else undefined. */
+export function runningHub(path = localStatePath()): LocalHubState | undefined {
+  try {
+    const state = JSON.parse(readFileSync(path, 'utf8')) as LocalHubState;
+    return state.pid !== process.pid && alive(state.pid) ? state : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function alive(pid: number): boolean {

@@ -22,11 +22,23 @@ export type ConnectorType = Connector['type'];
 export type ConnectorOf<T extends ConnectorType> = Extract<Connector, { type: T }>;
 
 /** Formats zod issues as "path: message" lines, the path in JSON-path form ($.operations.getOrder.method). */
-export function formatIssues(error: z.ZodError): string[] {
+export function formatIssues(error: z.ZodError, input?: unknown): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-    return `$${path}: ${issue.message}`;
+    // A schema's own message (e.g. "must be an http(s) URL") reads wrong for a field that is simply missing.
+    const missing = input !== undefined && issue.code !== 'custom' && issue.path.length > 0 && valueAt(input, issue.path) === undefined;
+    return `$${path}: ${missing ? 'is required' : issue.message}`;
   });
+}
+
+/** The value at a zod issue path, or undefined when any step is missing. */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }
 
 export type ParseResult = { ok: true; connector: Connector } | { ok: false; errors: string[] };
@@ -65,7 +77,7 @@ export interface ParseOptions {
 
 export function parseConnector(input: unknown, options: ParseOptions = {}): ParseResult {
   const result = connectorSchema.safeParse(input);
-  if (!result.success) return { ok: false, errors: formatIssues(result.error) };
+  if (!result.success) return { ok: false, errors: formatIssues(result.error, input) };
   const connector = result.data;
   if (options.targets !== 'skip') {
     const allowPrivate = options.allowPrivate === true || connector.network?.allowPrivate === true;

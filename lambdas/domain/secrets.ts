@@ -7,6 +7,15 @@ export function secretParameterName(stage: string, connectorId: string, name: st
 }
 
 /**
+ * The CLI command that stores this secret, as an admin would type it: the value on stdin (never an
+ * argument, which shell history and `ps` keep), and the target flag of the hub that needs it.
+ */
+export function secretsPutCommand(stage: string, connectorId: string, name: string): string {
+  const target = stage === 'local' ? '--local' : `--stage ${stage}`;
+  return `printf '%s' "$SECRET_VALUE" | npx crm-bridge secrets put ${connectorId} ${name} ${target}`;
+}
+
+/**
  * Connector secrets from SSM Parameter Store (SecureString), cached per warm
  * Lambda by Powertools for `maxAgeSeconds`. Values are never logged; a missing
  * parameter fails the job with an error naming the parameter (never the value);
@@ -29,7 +38,7 @@ export class SsmSecretSource implements SecretSource {
       if (notFound) {
         throw new RequestPreparationError(
           'SECRET_NOT_FOUND',
-          `Secret "${name}" of connector "${connectorId}" is not set: store it with "crm-bridge secrets put ${connectorId} ${name}" (SSM parameter ${parameterName})`,
+          `Secret "${name}" of connector "${connectorId}" is not set (SSM parameter ${parameterName}): store it from the crm-bridge repository root with: ${secretsPutCommand(this.stage, connectorId, name)}`,
           err,
         );
       }

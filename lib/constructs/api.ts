@@ -47,13 +47,18 @@ export const API_ROUTES: ReadonlyArray<{ readonly method: string; readonly path:
  * Errors API Gateway answers itself, in the project's error format so callers parse
  * one shape. Status codes left undefined keep API Gateway's own.
  */
-const GATEWAY_ERRORS: ReadonlyArray<{ type: ResponseType; code: string; status?: string }> = [
+const GATEWAY_ERRORS: ReadonlyArray<{ type: ResponseType; code: string; status?: string; message?: string }> = [
   { type: ResponseType.DEFAULT_4XX, code: 'INVALID_REQUEST' },
   { type: ResponseType.DEFAULT_5XX, code: 'INTERNAL_ERROR' },
   { type: ResponseType.ACCESS_DENIED, code: 'FORBIDDEN', status: '403' },
   { type: ResponseType.UNAUTHORIZED, code: 'UNAUTHORIZED', status: '401' },
   // Also what API Gateway answers for an unknown path on an IAM-authorized API.
-  { type: ResponseType.MISSING_AUTHENTICATION_TOKEN, code: 'FORBIDDEN', status: '403' },
+  {
+    type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    code: 'FORBIDDEN',
+    status: '403',
+    message: 'Missing Authentication Token: the request is not signed, or the path is wrong (an unknown path answers this too). Check the URL is the stack output ApiUrl followed by /v1/...',
+  },
   { type: ResponseType.INVALID_SIGNATURE, code: 'FORBIDDEN', status: '403' },
   { type: ResponseType.EXPIRED_TOKEN, code: 'FORBIDDEN', status: '403' },
   { type: ResponseType.INVALID_API_KEY, code: 'FORBIDDEN', status: '403' },
@@ -237,13 +242,13 @@ export class Api extends Construct {
       },
     });
 
-    for (const { type, code, status } of GATEWAY_ERRORS) {
+    for (const { type, code, status, message } of GATEWAY_ERRORS) {
       this.restApi.addGatewayResponse(`Error${type.responseType}`, {
         type,
         statusCode: status,
         responseHeaders: { 'Content-Type': "'application/json'" },
         // messageString is API Gateway's message already JSON-quoted.
-        templates: { 'application/json': `{"error":{"code":"${code}","message":$context.error.messageString}}` },
+        templates: { 'application/json': `{"error":{"code":"${code}","message":${message ? JSON.stringify(message) : '$context.error.messageString'}}}` },
       });
     }
 

@@ -111,7 +111,6 @@ describe('gateway responses', () => {
     ['DEFAULT_5XX', 'INTERNAL_ERROR', undefined],
     ['ACCESS_DENIED', 'FORBIDDEN', '403'],
     ['UNAUTHORIZED', 'UNAUTHORIZED', '401'],
-    ['MISSING_AUTHENTICATION_TOKEN', 'FORBIDDEN', '403'],
     ['INVALID_API_KEY', 'FORBIDDEN', '403'],
     ['THROTTLED', 'THROTTLED', '429'],
     ['REQUEST_TOO_LARGE', 'PAYLOAD_TOO_LARGE', '413'],
@@ -139,7 +138,7 @@ describe('stage', () => {
     const logGroupId = stage.AccessLogSetting.DestinationArn['Fn::GetAtt'][0];
     expect(template.toJSON().Resources[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
     expect(JSON.parse(stage.AccessLogSetting.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status', error: '$context.error.message' });
-    expect(synth({ stage: 'prod' }).template.findResources('AWS::ApiGateway::Stage', { Properties: { StageName: 'prod' } })).not.toEqual({});
+    expect(synth({ stage: 'prod', salesforcePrincipalArn: '222222222222', salesforceExternalId: 'org-prod' }).template.findResources('AWS::ApiGateway::Stage', { Properties: { StageName: 'prod' } })).not.toEqual({});
   });
 
   test('regional endpoint; the account CloudWatch role that access logging needs', () => {

@@ -27,8 +27,10 @@ describe('readConfig', () => {
       corsOrigins: 'https://a.lightning.force.com, https://b.my.salesforce.com',
       removalPolicy: 'DESTROY',
       maxReceiveCount: '30',
+      salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/sf',
+      salesforceExternalId: 'org-00D-prod',
     });
-    expect(c).toMatchObject({ stage: 'prod', workerConcurrency: 40, workerReservedConcurrency: 50, maxReceiveCount: 30, removalPolicy: 'destroy', salesforceExternalId: 'crm-bridge-prod' });
+    expect(c).toMatchObject({ stage: 'prod', workerConcurrency: 40, workerReservedConcurrency: 50, maxReceiveCount: 30, removalPolicy: 'destroy', salesforceExternalId: 'org-00D-prod' });
     expect(c.corsOrigins).toEqual(['https://a.lightning.force.com', 'https://b.my.salesforce.com']);
     expect(read({ corsOrigins: '["https://a.example.com"]' }).corsOrigins).toEqual(['https://a.example.com']);
     expect(read({ corsOrigins: ['https://a.example.com'] }).corsOrigins).toEqual(['https://a.example.com']);
@@ -45,6 +47,17 @@ describe('readConfig', () => {
       salesforceExternalId: 'org-00D',
     });
     expect(read({ salesforcePrincipalArn: '222222222222', salesforceExternalId: 'org-00D' }).salesforcePrincipalArn).toBe('222222222222');
+  });
+
+  test('a stage other than dev needs an explicit principal and external ID (iam mode); dev and apiKey mode do not', () => {
+    const message = /Stage "prod" needs context "salesforcePrincipalArn" and "salesforceExternalId" .*guessable external ID "crm-bridge-prod".*-c salesforcePrincipalArn=.*-c salesforceExternalId=/;
+    expect(() => read({ stage: 'prod' })).toThrow(message);
+    expect(() => read({ stage: 'prod', salesforceExternalId: 'org-00D' })).toThrow(message);
+    expect(() => read({ stage: 'prod', apiAuth: 'iam' })).toThrow(message);
+    expect(read({ stage: 'prod', salesforcePrincipalArn: '222222222222', salesforceExternalId: 'org-00D' }).salesforceExternalId).toBe('org-00D');
+    expect(read({ stage: 'prod', apiAuth: 'apiKey' }).apiAuth).toBe('apiKey');
+    expect(read({}).salesforceExternalId).toBe('crm-bridge-dev');
+    expect(() => synth({ stage: 'staging' })).toThrow(/Stage "staging" needs context "salesforcePrincipalArn"/);
   });
 
   test.each<[Record<string, unknown>, RegExp]>([

@@ -33,7 +33,7 @@ describe('worker role', () => {
   });
 
   test('the SSM path follows the stage', () => {
-    const prod = synth({ stage: 'prod' });
+    const prod = synth({ stage: 'prod', salesforcePrincipalArn: '222222222222', salesforceExternalId: 'org-prod' });
     const ssm = withPrefix(roleStatements(prod.template, prod.stack, prod.stack.jobs.worker), 'ssm:');
     expect(JSON.stringify(ssm.map((s) => s.Resource))).toContain(':parameter/crm-bridge/prod/*');
   });

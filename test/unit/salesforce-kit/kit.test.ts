@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { ApexErrorListener, ApexParserFactory } from '@apexdevtools/apex-parser';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { SaxesParser } from 'saxes';
 import { fileLinkSchema } from '../../../lambdas/connectors/salesforce/schema';
 import { EVENT_FIELDS, MAX_EVENT_TEXT } from '../../../lambdas/delivery/salesforce-delivery';
 import { createFileSchema } from '../../../lambdas/http/file-routes';
@@ -18,6 +19,19 @@ const API_VERSION = '62.0';
 
 /** The Platform Event fields the hub publishes (the delivery of job outcomes into Salesforce). */
 const HUB_EVENT_FIELDS: string[] = Object.values(EVENT_FIELDS);
+
+/**
+ * Errors of a conforming XML 1.0 parser (saxes, namespace-aware): Salesforce's metadata deploy parser is
+ * strict, so `--` inside a comment, an undeclared entity or a stray `&` fails the whole deploy, while
+ * fast-xml-parser's validator lets them through.
+ */
+function strictXmlErrors(text: string): string[] {
+  const errors: string[] = [];
+  const parser = new SaxesParser({ xmlns: true });
+  parser.on('error', (e) => errors.push(e.message));
+  parser.write(text).close();
+  return errors;
+}
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -75,6 +89,22 @@ describe('Salesforce kit: files', () => {
       expect(readFileSync(file, 'utf8')).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n/);
       expect(readFileSync(file, 'utf8')).toContain('xmlns="http://soap.sforce.com/2006/04/metadata"');
     }
+  });
+
+  test('every XML file passes a strict, conforming XML parser (saxes)', () => {
+    const files = walk(KIT).filter((f) => f.endsWith('.xml'));
+    expect(files.length).toBeGreaterThanOrEqual(20);
+    for (const file of files) expect({ file: relative(ROOT, file), errors: strictXmlErrors(readFileSync(file, 'utf8')) }).toEqual({ file: relative(ROOT, file), errors: [] });
+  });
+
+  test.each([
+    ['"--" inside a comment', '<A><!-- run it with --flag --></A>'],
+    ['an undeclared entity', '<A>&nbsp;</A>'],
+    ['a stray ampersand', '<A>R&D</A>'],
+    ['mismatched tags', '<A><b></A>'],
+    ['an undeclared namespace prefix', '<x:A/>'],
+  ])('the strict parser rejects %s (the check above can fail)', (_what, text) => {
+    expect(strictXmlErrors(`<?xml version="1.0" encoding="UTF-8"?>\n${text}`)).not.toEqual([]);
   });
 
   test('the validator catches a broken file (the check above can fail)', () => {
@@ -355,6 +385,73 @@ describe('Salesforce kit: Apex', () => {
     for (const name of ['connectorId', 'operation', 'payloadJson', 'recordId', 'jobId', 'status', 'errorCode', 'errorMessage']) expect({ name, annotated: annotated(name) }).toEqual({ name, annotated: true });
     expect(annotated('missing')).toBe(false);
     expect(apexSource('CrmBridgeQueueable')).toMatch(/implements Queueable, Database\.AllowsCallouts/);
+  });
+});
+
+/** The body of an Apex method (from its signature to the matching closing brace). */
+function apexMethod(source: string, signature: RegExp): string {
+  const m = signature.exec(source);
+  if (!m) throw new Error(`no method ${signature}`);
+  const open = source.indexOf('{', m.index + m[0].length - 1);
+  let depth = 0;
+  for (let i = open; i < source.length; i++) {
+    if (source[i] === '{') depth++;
+    else if (source[i] === '}' && --depth === 0) return source.slice(m.index, i + 1);
+  }
+  throw new Error(`unbalanced ${signature}`);
+}
+
+describe('Salesforce kit: the Queueable survives the limits of a real org', () => {
+  const queueable = apexSource('CrmBridgeQueueable');
+  const execute = apexMethod(queueable, /public void execute\(QueueableContext context\)/);
+  const chain = apexMethod(queueable, /private void chain\(List<CalloutRequest> rest\)/);
+  const enqueue = apexMethod(queueable, /public static Id enqueue\(List<CalloutRequest> requests\)/);
+
+  test('publishes the refusal events before it chains (a failed chain must not lose them)', () => {
+    expect(execute).toContain('EventBus.publish(refusals)');
+    expect(execute.indexOf('EventBus.publish(refusals)')).toBeLessThan(execute.indexOf('chain(rest)'));
+    expect(execute).not.toContain('System.enqueueJob');
+  });
+
+  test('never chains from a queued job under test, checks the queued-job limit, and reports what it cannot chain', () => {
+    const guard = chain.indexOf('Test.isRunningTest() && System.isQueueable()');
+    const limit = chain.indexOf('Limits.getQueueableJobs() < Limits.getLimitQueueableJobs()');
+    const enqueueAt = chain.indexOf('System.enqueueJob(');
+    expect(guard).toBeGreaterThan(0);
+    expect(limit).toBeGreaterThan(guard);
+    expect(enqueueAt).toBeGreaterThan(limit);
+    expect(chain).toMatch(/catch \(AsyncException e\)/); // chain depth (5 in Developer Edition)
+    expect(chain).toMatch(/refusal\(request, 'NOT_QUEUED'/);
+    expect(chain).toContain('EventBus.publish(notQueued)');
+  });
+
+  test('enqueue checks the queued-job limit before System.enqueueJob (a save from async code may queue one job)', () => {
+    expect(enqueue.indexOf('Limits.getQueueableJobs() >= Limits.getLimitQueueableJobs()')).toBeGreaterThan(0);
+    expect(enqueue.indexOf('Limits.getQueueableJobs()')).toBeLessThan(enqueue.indexOf('System.enqueueJob('));
+  });
+});
+
+describe('docs/salesforce-setup.md: trigger examples', () => {
+  const guide = readFileSync(join(ROOT, 'docs', 'salesforce-setup.md'), 'utf8');
+  const triggers = [...guide.matchAll(/```apex\n(trigger [\s\S]*?)```/g)].map((m) => m[1]!);
+
+  test('a trigger that queues work checks the queued-job limit first', () => {
+    const queuing = triggers.filter((t) => /CrmBridgeQueueable\.enqueue\(|System\.enqueueJob\(/.test(t));
+    expect(queuing.length).toBeGreaterThanOrEqual(1);
+    for (const t of queuing) {
+      const check = t.indexOf('Limits.getQueueableJobs() < Limits.getLimitQueueableJobs()');
+      expect({ trigger: t.slice(0, 40), checks: check >= 0 && check < t.search(/CrmBridgeQueueable\.enqueue\(|System\.enqueueJob\(/) }).toEqual({ trigger: t.slice(0, 40), checks: true });
+    }
+  });
+
+  test('an event field is turned into an Id only with a guard (a bad value would fail the whole event batch)', () => {
+    const withIds = triggers.filter((t) => /Record_Id__c/.test(t) && /WhatId|WhoId|Id\.valueOf/.test(t));
+    expect(withIds.length).toBeGreaterThanOrEqual(1);
+    for (const t of withIds) {
+      expect(t).not.toMatch(/(WhatId|WhoId)\s*=\s*e\.Record_Id__c/);
+      // Id.valueOf throws StringException for a value that is not an Id: it must sit in a try block.
+      expect(t).toMatch(/try\s*\{[^}]*Id\.valueOf\([^}]*\}\s*catch\s*\(StringException/);
+    }
   });
 });
 

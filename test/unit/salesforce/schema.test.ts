@@ -21,7 +21,7 @@ test('a salesforce row gets its defaults; a delivery-only connector needs no ope
 });
 
 test('each action is checked with its own fields', () => {
-  expect(errorsOf(sf({ operations: { up: { action: 'upsert', sobject: 'Contact' } } }))).toEqual(['$.operations.up.externalIdField: Invalid input: expected string, received undefined']);
+  expect(errorsOf(sf({ operations: { up: { action: 'upsert', sobject: 'Contact' } } }))).toEqual(['$.operations.up.externalIdField: is required']);
   expect(errorsOf(sf({ operations: { ev: { action: 'publishEvent', sobject: 'Account' } } }))).toEqual(['$.operations.ev.sobject: must be a Platform Event (API name ending in "__e")']);
   expect(errorsOf(sf({ operations: { q: { action: 'query', soql: 'DELETE FROM Account' } } }))).toEqual(['$.operations.q.soql: must be a SOQL SELECT statement']);
   expect(errorsOf(sf({ operations: { c: { action: 'create', sobject: 'Account; DROP' } } }))[0]).toMatch(/^\$\.operations\.c\.sobject: must be a Salesforce API name/);
