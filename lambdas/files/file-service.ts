@@ -41,6 +41,8 @@ export interface FileRecord {
   size: number;
   status: 'PENDING' | 'AVAILABLE';
   recordId?: string;
+  /** Who uploaded it, as the caller names them (the Salesforce files component sends the user's name). */
+  uploadedBy?: string;
   createdAt: string;
   updatedAt: string;
   /** The optional link record in Salesforce, created once the file is AVAILABLE. */
@@ -78,6 +80,7 @@ export interface CreateFileInput {
   contentType: string;
   size: number;
   recordId?: string;
+  uploadedBy?: string;
   link?: { connectorId: string };
 }
 
@@ -112,6 +115,7 @@ export function fileView(f: FileRecord, downloadUrl?: string) {
     size: f.size,
     status: f.status,
     ...(f.recordId !== undefined && { recordId: f.recordId }),
+    ...(f.uploadedBy !== undefined && { uploadedBy: f.uploadedBy }),
     createdAt: f.createdAt,
     ...(downloadUrl !== undefined && { downloadUrl }),
     ...(f.link !== undefined && { link: linkView(f.link) }),
@@ -159,6 +163,7 @@ export class FileService {
       size: input.size,
       status: 'PENDING',
       ...(input.recordId !== undefined && { recordId: input.recordId }),
+      ...(input.uploadedBy !== undefined && { uploadedBy: input.uploadedBy }),
       createdAt: now,
       updatedAt: now,
       ...(input.link && { link: { connectorId: input.link.connectorId, status: 'WAITING_FOR_UPLOAD', attempts: 0 } satisfies FileLink }),
@@ -390,7 +395,8 @@ export class FileService {
     return fileView(record, record.status === 'AVAILABLE' ? await this.downloadUrl(record) : undefined);
   }
 
-  async listByRecord(recordId: string, limit = 50, nextToken?: string) {
+  /** order 'newest' reads the byRecordId index (sorted by createdAt) backwards, for pages that show recent files first. */
+  async listByRecord(recordId: string, limit = 50, nextToken?: string, order: 'oldest' | 'newest' = 'oldest') {
     let startKey: Record<string, unknown> | undefined;
     if (nextToken) {
       try {
@@ -408,6 +414,7 @@ export class FileService {
         ExpressionAttributeValues: { ':r': recordId },
         Limit: limit,
         ExclusiveStartKey: startKey,
+        ...(order === 'newest' && { ScanIndexForward: false }),
       }),
     );
     const files = await Promise.all(((page.Items ?? []) as FileRecord[]).map(async (f) => fileView(f, f.status === 'AVAILABLE' ? await this.downloadUrl(f) : undefined)));
