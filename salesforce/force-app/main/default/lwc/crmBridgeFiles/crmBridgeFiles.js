@@ -9,20 +9,7 @@ import cancelUpload from '@salesforce/apex/CrmBridgeFilesController.cancelUpload
 import getDownloadUrl from '@salesforce/apex/CrmBridgeFilesController.getDownloadUrl';
 import deleteFile from '@salesforce/apex/CrmBridgeFilesController.deleteFile';
 import { FileUpload, UploadCancelled, messageOf } from './uploader';
-
-const UNITS = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-
-/** 1536 -> "1.5 KB"; binary units, as operating systems show file sizes. */
-export function formatBytes(bytes) {
-    let value = Number(bytes) || 0;
-    let unit = 0;
-    while (value >= 1024 && unit < UNITS.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    if (unit === 0) return `${value} ${value === 1 ? 'byte' : 'bytes'}`;
-    return `${value >= 100 ? Math.round(value) : Math.round(value * 10) / 10} ${UNITS[unit]}`;
-}
+import { formatBytes } from './format';
 
 const STATUS_TEXT = { AVAILABLE: 'Available', PENDING: 'Uploading' };
 
@@ -162,8 +149,10 @@ export default class CrmBridgeFiles extends NavigationMixin(LightningElement) {
     }
 
     handleDrop(event) {
-        event.preventDefault();
         this.isDragging = false;
+        // A drop on the picker's own drop zone reaches here too, already handled (and prevented) by it.
+        if (event.defaultPrevented) return;
+        event.preventDefault();
         const files = event.dataTransfer && event.dataTransfer.files;
         if (files && files.length) this.startUploads(files);
     }

@@ -409,6 +409,16 @@ describe('uploading', () => {
         expect(text(element, '[data-id="upload-error"]')).toBe("This type of file can't be uploaded here. Accepted: .pdf, image/*.");
         expect($(element, '[data-id="picker"]').accept).toBe('.pdf, image/*');
     });
+
+    test('a drop the picker already handled is not uploaded a second time', async () => {
+        const element = await mount();
+        const drop = new CustomEvent('drop', { cancelable: true });
+        drop.dataTransfer = { files: [file('terms.pdf', 10)] };
+        drop.preventDefault();
+        $(element, '[data-id="dropzone"]').dispatchEvent(drop);
+        await settle();
+        expect(createUpload).not.toHaveBeenCalled();
+    });
 });
 
 describe('download and delete', () => {
