@@ -55,7 +55,7 @@ export interface FileRecord {
 
 export type UploadInstructions =
   | { method: 'PUT'; url: string; headers: Record<string, string> }
-  | { partSize: number; parts: Array<{ partNumber: number; url: string }> };
+  | { partSize: number; partCount: number; parts: Array<{ partNumber: number; url: string }> };
 
 export interface FileServiceConfig {
   tableName: string;
@@ -81,6 +81,8 @@ export interface CreateFileInput {
   size: number;
   recordId?: string;
   uploadedBy?: string;
+  /** Multipart: URLs for the first this-many parts only (the rest from refreshPartUrls), to keep the answer small. */
+  partUrls?: number;
   link?: { connectorId: string };
 }
 
@@ -176,7 +178,8 @@ export class FileService {
       record.uploadId = UploadId!;
       record.partSize = partSize;
       const count = partCountFor(input.size, partSize);
-      upload = { partSize, parts: await this.partUrls(record, Array.from({ length: count }, (_, i) => i + 1)) };
+      const first = Math.min(count, input.partUrls ?? count);
+      upload = { partSize, partCount: count, parts: await this.partUrls(record, Array.from({ length: first }, (_, i) => i + 1)) };
     } else {
       const url = await getSignedUrl(this.s3, new PutObjectCommand({ Bucket: this.config.bucket, Key: record.key, ContentType: input.contentType }), { expiresIn: this.expiry });
       upload = { method: 'PUT', url, headers: { 'content-type': input.contentType } };

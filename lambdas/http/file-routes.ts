@@ -16,6 +16,8 @@ export const createFileSchema = z
     recordId: z.string().min(1).max(255).optional(),
     /** Shown with the file, e.g. in the Salesforce record-page component. */
     uploadedBy: z.string().min(1).max(255).optional(),
+    /** Multipart: URLs for the first N parts only; POST /v1/files/{fileId}/parts hands out the rest. */
+    partUrls: z.number().int().min(1).max(MAX_PART_COUNT).optional(),
     /** Create a link record in Salesforce on `recordId` once the file is AVAILABLE (docs/files.md). */
     link: z.object({ connectorId: connectorIdSchema }).strict().optional(),
   })
