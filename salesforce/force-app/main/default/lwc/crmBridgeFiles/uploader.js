@@ -6,6 +6,8 @@
  */
 export const MAX_IN_FLIGHT = 4;
 export const MAX_ATTEMPTS = 3;
+/** Part URLs asked for at a time (the controller asks the hub for as many): Apex holds no more than these. */
+export const PART_URL_BATCH = 100;
 /** Backoff before attempt n+1 (n = 1, 2): 1 s, 2 s. */
 export const RETRY_DELAY_MS = 1000;
 
@@ -128,9 +130,10 @@ export class FileUpload {
         if (this.cancelled) throw new UploadCancelled();
     }
 
-    async multipart({ partSize, parts }) {
-        const urls = new Map(parts.map((p) => [p.partNumber, p.url]));
-        const queue = parts.map((p) => p.partNumber).sort((a, b) => a - b);
+    async multipart({ partSize, partCount, parts }) {
+        this.urls = new Map((parts || []).map((p) => [p.partNumber, p.url]));
+        this.partCount = partCount || (parts || []).length;
+        const queue = Array.from({ length: this.partCount }, (_, i) => i + 1);
         const etags = [];
         const worker = async () => {
             while (queue.length) {
@@ -138,7 +141,8 @@ export class FileUpload {
                 const partNumber = queue.shift();
                 const start = (partNumber - 1) * partSize;
                 const blob = this.file.slice(start, Math.min(start + partSize, this.file.size));
-                const etag = await this.withRetry(partNumber, { url: urls.get(partNumber) }, (target) => this.put(target.url, blob, partNumber, {}, true), true);
+                const url = await this.urlFor(partNumber);
+                const etag = await this.withRetry(partNumber, { url }, (target) => this.put(target.url, blob, partNumber, {}, true), true);
                 etags.push({ partNumber, etag });
             }
         };
@@ -157,6 +161,34 @@ export class FileUpload {
         return etags.sort((a, b) => a.partNumber - b.partNumber);
     }
 
+    /**
+     * The part's URL; URLs not handed out with the create answer are asked for PART_URL_BATCH at a
+     * time, from this part on (one request at a time: parts in flight wait for the same answer).
+     */
+    async urlFor(partNumber) {
+        for (let own = false; !this.urls.has(partNumber); ) {
+            if (own) throw new UploadError('File storage did not hand out an upload link for part of this file. Please try again.');
+            if (!this.fetchingUrls) {
+                own = true;
+                const wanted = [];
+                for (let n = partNumber; n <= this.partCount && wanted.length < PART_URL_BATCH; n++) {
+                    if (!this.urls.has(n)) wanted.push(n);
+                }
+                this.fetchingUrls = this.apex
+                    .refreshPartUrls({ recordId: this.recordId, fileId: this.fileId, partNumbers: wanted })
+                    .then((fresh) => {
+                        for (const p of fresh.parts || []) this.urls.set(p.partNumber, p.url);
+                    })
+                    .finally(() => {
+                        this.fetchingUrls = null;
+                    });
+            }
+            await this.fetchingUrls;
+            this.checkCancelled();
+        }
+        return this.urls.get(partNumber);
+    }
+
     /** Runs send(target) up to maxAttempts times; an expired part URL (refreshable) is exchanged for a fresh one first. */
     async withRetry(partNumber, target, send, refreshable) {
         for (let attempt = 1; ; attempt++) {
@@ -172,7 +204,10 @@ export class FileUpload {
                 if (e.expired && refreshable) {
                     const fresh = await this.apex.refreshPartUrls({ recordId: this.recordId, fileId: this.fileId, partNumbers: [partNumber] });
                     const part = (fresh.parts || []).find((p) => p.partNumber === partNumber);
-                    if (part) target.url = part.url;
+                    if (part) {
+                        target.url = part.url;
+                        this.urls.set(partNumber, part.url);
+                    }
                 }
             }
         }

@@ -304,7 +304,9 @@ describe('uploading', () => {
         // A stand-in File: slice() returns a small descriptor, so the test holds no gigabyte either.
         const big = { name: 'walkthrough.mp4', type: 'video/mp4', size: GiB, slice: jest.fn((start, end) => ({ size: end - start, start, end })) };
         const parts = Array.from({ length: 128 }, (_, i) => ({ partNumber: i + 1, url: `https://s3/big?partNumber=${i + 1}` }));
-        createUpload.mockResolvedValue({ fileId: 'gig-1', upload: { partSize: 8 * MiB, parts } });
+        // The create answer holds the first 100 part URLs; the component asks for the rest.
+        createUpload.mockResolvedValue({ fileId: 'gig-1', upload: { partSize: 8 * MiB, partCount: 128, parts: parts.slice(0, 100) } });
+        refreshPartUrls.mockImplementation(async ({ partNumbers }) => ({ partSize: 8 * MiB, parts: parts.filter((p) => partNumbers.includes(p.partNumber)) }));
         completeUpload.mockResolvedValue({ fileId: 'gig-1', status: 'AVAILABLE' });
         let maxInFlight = 0;
         FakeXhr.onSend = () => {
@@ -329,6 +331,9 @@ describe('uploading', () => {
 
         expect(maxInFlight).toBe(4);
         expect(FakeXhr.sent).toHaveLength(128);
+        expect(FakeXhr.sent.map((x) => x.url).sort()).toEqual(parts.map((p) => p.url).sort());
+        expect(refreshPartUrls).toHaveBeenCalledTimes(1);
+        expect(refreshPartUrls).toHaveBeenCalledWith({ recordId: RECORD_ID, fileId: 'gig-1', partNumbers: parts.slice(100).map((p) => p.partNumber) });
         const slices = big.slice.mock.calls.map(([start, end]) => [start, end]).sort((a, b) => a[0] - b[0]);
         expect(slices).toHaveLength(128);
         slices.forEach(([start, end], i) => expect([start, end]).toEqual([i * 8 * MiB, (i + 1) * 8 * MiB]));
@@ -387,6 +392,18 @@ describe('uploading', () => {
         );
         expect(text(element, '[data-id="progress"]')).toBe('Not uploaded');
         expect(text(element, '[data-id="announcer"]')).toMatch(/^twenty\.bin was not uploaded: /);
+    });
+
+    test('a part URL the hub does not hand out stops the upload with a sentence, not a loop', async () => {
+        createUpload.mockResolvedValue({ fileId: 'big-7', upload: { partSize: 10, partCount: 2, parts: [{ partNumber: 1, url: 'https://s3/p1' }] } });
+        refreshPartUrls.mockResolvedValue({ partSize: 10, parts: [] });
+        const element = await mount();
+        pick(element, file('twenty.bin', 20));
+        await settle();
+        expect(refreshPartUrls).toHaveBeenCalledTimes(1);
+        expect(refreshPartUrls).toHaveBeenCalledWith({ recordId: RECORD_ID, fileId: 'big-7', partNumbers: [2] });
+        expect(text(element, '[data-id="upload-error"]')).toBe('File storage did not hand out an upload link for part of this file. Please try again.');
+        expect(completeUpload).not.toHaveBeenCalled();
     });
 
     test('a part answered without an ETag (bucket CORS hides it) is explained, not retried forever', async () => {
