@@ -198,7 +198,8 @@ export class FileUpload {
                 if (this.cancelled || e instanceof UploadCancelled) throw new UploadCancelled();
                 this.loadedByPart.set(partNumber, 0);
                 this.report();
-                if (!(e instanceof UploadError) || !e.retryable || attempt >= this.maxAttempts) throw e;
+                // An expired single-PUT URL cannot be renewed (the hub renews part URLs only): the same URL would fail again.
+                if (!(e instanceof UploadError) || !e.retryable || (e.expired && !refreshable) || attempt >= this.maxAttempts) throw e;
                 await this.sleep(RETRY_DELAY_MS * 2 ** (attempt - 1));
                 this.checkCancelled();
                 if (e.expired && refreshable) {

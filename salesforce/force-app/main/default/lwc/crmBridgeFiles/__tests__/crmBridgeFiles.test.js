@@ -239,6 +239,33 @@ describe('uploading', () => {
         expect(listFiles).toHaveBeenCalledWith({ recordId: RECORD_ID, pageSize: 10, nextToken: null }); // the new file shows at the top
     });
 
+    test('a single PUT refused by S3 (expired link) is explained and not sent again with the same link', async () => {
+        createUpload.mockResolvedValue({ fileId: 'new-2', upload: { method: 'PUT', url: 'https://s3/put', headers: {} } });
+        const element = await mount();
+        pick(element, file('late.pdf', 10));
+        await settle();
+        answer(FakeXhr.sent[0], 403);
+        await settle();
+        expect(FakeXhr.sent).toHaveLength(1);
+        expect(completeUpload).not.toHaveBeenCalled();
+        expect(text(element, '[data-id="upload-error"]')).toBe('The upload link has expired or was refused. Please try again.');
+    });
+
+    test('a single PUT that fails on the network is retried', async () => {
+        createUpload.mockResolvedValue({ fileId: 'new-3', upload: { method: 'PUT', url: 'https://s3/put', headers: {} } });
+        completeUpload.mockResolvedValue({});
+        jest.spyOn(window, 'setTimeout').mockImplementation((fn) => realSetTimeout(fn, 0));
+        await mount();
+        pick(document.body.firstChild, file('flaky.pdf', 10));
+        await settle();
+        FakeXhr.sent[0].fail();
+        await settle();
+        expect(FakeXhr.sent).toHaveLength(2);
+        answer(FakeXhr.sent[1], 200, { ETag: '"ok"' });
+        await settle();
+        expect(completeUpload).toHaveBeenCalledWith({ recordId: RECORD_ID, fileId: 'new-3', partsJson: null });
+    });
+
     test('several files at once each get their own upload and progress', async () => {
         createUpload.mockImplementation(async ({ fileName }) => ({ fileId: `id-${fileName}`, upload: { method: 'PUT', url: `https://s3/${fileName}`, headers: {} } }));
         completeUpload.mockResolvedValue({});
