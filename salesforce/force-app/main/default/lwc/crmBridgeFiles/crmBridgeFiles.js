@@ -290,8 +290,12 @@ export default class CrmBridgeFiles extends NavigationMixin(LightningElement) {
     }
 
     handleConfirmNo() {
+        const fileId = this.confirming && this.confirming.fileId;
         this.confirming = undefined;
         this.confirmFocused = false;
+        // Back to the button that opened the dialog (if the row is still there).
+        const button = fileId && this.template.querySelector(`tr[data-file="${fileId}"] [data-action="delete"]`);
+        if (button) button.focus();
     }
 
     async handleConfirmYes() {

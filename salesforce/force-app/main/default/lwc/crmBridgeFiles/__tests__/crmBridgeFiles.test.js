@@ -538,11 +538,14 @@ describe('download and delete', () => {
 
     test('delete asks first: Escape keeps the file too', async () => {
         const element = await mount();
-        $(element, 'tr[data-file="f3"] [data-action="delete"]').click();
+        const button = $(element, 'tr[data-file="f3"] [data-action="delete"]');
+        button.focus = jest.fn();
+        button.click();
         await settle(1);
         $(element, '[data-id="confirm"]').dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
         await settle(1);
         expect($(element, '[data-id="confirm"]')).toBeNull();
+        expect(button.focus).toHaveBeenCalled(); // keyboard users are back where they were
         expect(deleteFile).not.toHaveBeenCalled();
     });
 
