@@ -77,6 +77,7 @@ export const uploadSchema = z.object({
   url: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
   partSize: bytes().optional().describe('Multipart upload: PUT each part (partSize bytes, the last one shorter) to its URL and keep each answer\'s ETag'),
+  partCount: z.number().int().optional().describe('Multipart: how many parts the file has (parts may list fewer when the request set partUrls)'),
   parts: z.array(partUrlSchema).optional(),
 });
 
@@ -106,6 +107,7 @@ export const fileSchema = z.object({
   size: bytes(),
   status: z.enum(['PENDING', 'AVAILABLE']),
   recordId: z.string().optional(),
+  uploadedBy: z.string().optional(),
   createdAt: z.string(),
   downloadUrl: z.string().optional().describe('Presigned GET URL, when AVAILABLE; it expires'),
   link: fileLinkSchema.optional().describe('The link record in Salesforce, when the file was created with "link"'),
@@ -310,7 +312,7 @@ export function openApiDocument(): OpenAPIV3.Document {
           operationId: 'listFiles',
           tags: ['files'],
           summary: 'List the files of a record',
-          parameters: parametersOf('query', listFilesQuerySchema, { recordId: 'The CRM record the files belong to', nextToken: 'From the previous page' }),
+          parameters: parametersOf('query', listFilesQuerySchema, { recordId: 'The CRM record the files belong to', nextToken: 'From the previous page', order: 'oldest (default) or newest first, by createdAt' }),
           responses: responses({ '200': { description: 'A page of files', content: jsonContent(ref('FileList')) } }, COMMON_ERRORS),
         },
       },
@@ -380,6 +382,8 @@ export function openApiDocument(): OpenAPIV3.Document {
         Health: schemaOf(healthSchema),
         CreateFileRequest: describeProperties(schemaOf(createFileSchema), {
           recordId: 'The CRM record the file belongs to (files are listed by it); with link, a 15- or 18-character Salesforce record id',
+          uploadedBy: 'Who uploaded the file, shown with it (the Salesforce files component sends the user name)',
+          partUrls: 'Multipart only: presign the first N part URLs only (smaller answer); POST /v1/files/{fileId}/parts gives the rest',
           link: 'Create a link record in Salesforce on recordId once the file is AVAILABLE, through this salesforce connector\'s fileLink',
         }),
         FileCreated: schemaOf(fileCreatedSchema),

@@ -42,6 +42,8 @@ export interface FileRecord {
   size: number;
   status: 'PENDING' | 'AVAILABLE';
   recordId?: string;
+  /** Who uploaded it, as the caller names them (the Salesforce files component sends the user's name). */
+  uploadedBy?: string;
   createdAt: string;
   updatedAt: string;
   /** The optional link record in Salesforce, created once the file is AVAILABLE. */
@@ -54,7 +56,7 @@ export interface FileRecord {
 
 export type UploadInstructions =
   | { method: 'PUT'; url: string; headers: Record<string, string> }
-  | { partSize: number; parts: Array<{ partNumber: number; url: string }> };
+  | { partSize: number; partCount: number; parts: Array<{ partNumber: number; url: string }> };
 
 export interface FileServiceConfig {
   tableName: string;
@@ -79,6 +81,9 @@ export interface CreateFileInput {
   contentType: string;
   size: number;
   recordId?: string;
+  uploadedBy?: string;
+  /** Multipart: URLs for the first this-many parts only (the rest from refreshPartUrls), to keep the answer small. */
+  partUrls?: number;
   link?: { connectorId: string };
 }
 
@@ -113,6 +118,7 @@ export function fileView(f: FileRecord, downloadUrl?: string) {
     size: f.size,
     status: f.status,
     ...(f.recordId !== undefined && { recordId: f.recordId }),
+    ...(f.uploadedBy !== undefined && { uploadedBy: f.uploadedBy }),
     createdAt: f.createdAt,
     ...(downloadUrl !== undefined && { downloadUrl }),
     ...(f.link !== undefined && { link: linkView(f.link) }),
@@ -163,6 +169,7 @@ export class FileService {
       size: input.size,
       status: 'PENDING',
       ...(input.recordId !== undefined && { recordId: input.recordId }),
+      ...(input.uploadedBy !== undefined && { uploadedBy: input.uploadedBy }),
       createdAt: now,
       updatedAt: now,
       ...(input.link && { link: { connectorId: input.link.connectorId, status: 'WAITING_FOR_UPLOAD', attempts: 0 } satisfies FileLink }),
@@ -175,7 +182,8 @@ export class FileService {
       record.uploadId = UploadId!;
       record.partSize = partSize;
       const count = partCountFor(input.size, partSize);
-      upload = { partSize, parts: await this.partUrls(record, Array.from({ length: count }, (_, i) => i + 1)) };
+      const first = Math.min(count, input.partUrls ?? count);
+      upload = { partSize, partCount: count, parts: await this.partUrls(record, Array.from({ length: first }, (_, i) => i + 1)) };
     } else {
       const url = await getSignedUrl(this.s3, new PutObjectCommand({ Bucket: this.config.bucket, Key: record.key, ContentType: input.contentType }), { expiresIn: this.expiry });
       upload = { method: 'PUT', url, headers: { 'content-type': input.contentType } };
@@ -394,7 +402,8 @@ export class FileService {
     return fileView(record, record.status === 'AVAILABLE' ? await this.downloadUrl(record) : undefined);
   }
 
-  async listByRecord(recordId: string, limit = 50, nextToken?: string) {
+  /** order 'newest' reads the byRecordId index (sorted by createdAt) backwards, for pages that show recent files first. */
+  async listByRecord(recordId: string, limit = 50, nextToken?: string, order: 'oldest' | 'newest' = 'oldest') {
     let startKey: Record<string, unknown> | undefined;
     if (nextToken) {
       let decoded: unknown;
@@ -417,6 +426,7 @@ export class FileService {
         ExpressionAttributeValues: { ':r': recordId },
         Limit: limit,
         ExclusiveStartKey: startKey,
+        ...(order === 'newest' && { ScanIndexForward: false }),
       }),
     );
     const files = await Promise.all(((page.Items ?? []) as FileRecord[]).map(async (f) => fileView(f, f.status === 'AVAILABLE' ? await this.downloadUrl(f) : undefined)));

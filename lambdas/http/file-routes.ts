@@ -14,6 +14,10 @@ export const createFileSchema = z
     contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'must be a MIME type such as application/pdf').max(255),
     size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     recordId: z.string().min(1).max(255).optional(),
+    /** Shown with the file, e.g. in the Salesforce record-page component. */
+    uploadedBy: z.string().min(1).max(255).optional(),
+    /** Multipart: URLs for the first N parts only; POST /v1/files/{fileId}/parts hands out the rest. */
+    partUrls: z.number().int().min(1).max(MAX_PART_COUNT).optional(),
     /** Create a link record in Salesforce on `recordId` once the file is AVAILABLE (docs/files.md). */
     link: z.object({ connectorId: connectorIdSchema }).strict().optional(),
   })
@@ -35,6 +39,7 @@ export const listFilesQuerySchema = z
     recordId: z.string().min(1).max(255),
     limit: z.coerce.number().int().min(1).max(100).default(50),
     nextToken: z.string().max(2048).optional(),
+    order: z.enum(['oldest', 'newest']).default('oldest'),
   })
   .strict();
 
@@ -52,7 +57,7 @@ export function fileRoutes(files: FileService): Route[] {
       path: '/v1/files',
       handler: async (req) => {
         const q = validate(listFilesQuerySchema, req.query, 'query');
-        return json(200, await files.listByRecord(q.recordId, q.limit, q.nextToken));
+        return json(200, await files.listByRecord(q.recordId, q.limit, q.nextToken, q.order));
       },
     },
     {

@@ -192,4 +192,33 @@ describe('FileService', () => {
     expect(await rejection(service.listByRecord('R2', 1, first.nextToken))).toMatchObject({ code: 'INVALID_REQUEST' });
     expect(await rejection(service.listByRecord('R1', 1, '%%%not-a-token'))).toMatchObject({ code: 'INVALID_REQUEST' });
   });
+
+  test('partUrls hands out URLs for the first parts only; partCount says how many there are, /parts gives the rest', async () => {
+    s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'up-7' });
+    const res = await service.create({ fileName: 'v.mp4', contentType: 'video/mp4', size: 20 * MiB, partUrls: 2 });
+    const upload = res.upload as { partSize: number; partCount: number; parts: Array<{ partNumber: number }> };
+    expect(upload.partCount).toBe(3);
+    expect(upload.parts.map((p) => p.partNumber)).toEqual([1, 2]);
+    const all = await service.create({ fileName: 'w.mp4', contentType: 'video/mp4', size: 20 * MiB });
+    expect((all.upload as { partCount: number; parts: unknown[] }).parts).toHaveLength(3);
+    expect((all.upload as { partCount: number }).partCount).toBe(3);
+  });
+
+  test('newest first reads the index backwards; oldest first stays the default', async () => {
+    dbMock.on(QueryCommand).resolves({ Items: [] });
+    await service.listByRecord('R1', 10);
+    await service.listByRecord('R1', 10, undefined, 'newest');
+    const [oldest, newest] = dbMock.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(oldest!.ScanIndexForward).not.toBe(false);
+    expect(newest).toMatchObject({ IndexName: 'byRecordId', ScanIndexForward: false });
+  });
+
+  test('uploadedBy is stored with the file and shown in its view', async () => {
+    const res = await service.create({ fileName: 'c.txt', contentType: 'text/plain', size: 3, recordId: 'R1', uploadedBy: 'Ada Lovelace' });
+    expect(dbMock.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ fileId: res.fileId, uploadedBy: 'Ada Lovelace' });
+    dbMock.on(GetCommand).resolves({ Item: pending({ uploadId: undefined, status: 'AVAILABLE', uploadedBy: 'Ada Lovelace' }) });
+    expect(await service.get('f1')).toMatchObject({ fileId: 'f1', uploadedBy: 'Ada Lovelace' });
+    dbMock.on(GetCommand).resolves({ Item: pending() });
+    expect(await service.get('f1')).not.toHaveProperty('uploadedBy');
+  });
 });

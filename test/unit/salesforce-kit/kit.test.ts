@@ -228,8 +228,9 @@ describe('Salesforce kit: permission sets, event, label', () => {
   });
 
   test('permission sets name only existing objects; the event is readable and publishable', () => {
-    expect(permissionSets).toEqual(['CrmBridge_Access', 'CrmBridge_Integration']);
-    for (const name of permissionSets) {
+    expect(permissionSets).toEqual(['CrmBridge_Access', 'CrmBridge_Files_Delete', 'CrmBridge_Integration']);
+    // CrmBridge_Files_Delete only adds the delete custom permission to crm-bridge Access.
+    for (const name of permissionSets.filter((n) => n !== 'CrmBridge_Files_Delete')) {
       const set = xml(join(SRC, 'permissionsets', `${name}.permissionset-meta.xml`)).PermissionSet as Xml;
       for (const p of set.objectPermissions as Xml[]) {
         const custom = String(p.object).endsWith('__e') || String(p.object).endsWith('__c');
@@ -359,7 +360,7 @@ describe('Salesforce kit: Apex', () => {
 
   test('every non-test class has a test class that mocks the HTTP callouts', () => {
     const production = classes.filter((c) => !isTestClass(c));
-    expect(production.sort()).toEqual(['CrmBridgeClient', 'CrmBridgeInvocable', 'CrmBridgeQueueable']);
+    expect(production.sort()).toEqual(['CrmBridgeClient', 'CrmBridgeFilesController', 'CrmBridgeInvocable', 'CrmBridgeQueueable']);
     for (const name of production) {
       expect(classes).toContain(`${name}Test`);
       const test = apexSource(`${name}Test`);
