@@ -114,7 +114,8 @@ test('Salesforce (jsforce): client credentials create, JWT bearer query', async 
     connectorId: 'sf-jwt',
     type: 'salesforce',
     loginUrl: sf.loginUrl,
-    auth: { type: 'jwtBearer', clientId: 'crm-bridge-jwt', username: { secret: 'username' }, privateKey: { secret: 'key' } },
+    // The stand-in checks `aud` as Salesforce documents it: the login host, whatever URL the token request goes to.
+    auth: { type: 'jwtBearer', clientId: 'crm-bridge-jwt', username: { secret: 'username' }, privateKey: { secret: 'key' }, audience: 'https://login.salesforce.com' },
     operations,
   });
   await secret('sf', 'cs', 'sf-client-secret');

@@ -39,6 +39,7 @@ export async function startApiHandler(): Promise<ApiUnderTest> {
     JOBS_TABLE: resources.tables.jobs,
     FILES_TABLE: resources.tables.files,
     FILES_BUCKET: resources.bucket,
+    JOB_DATA_BUCKET: resources.jobDataBucket,
     JOBS_QUEUE_URL: resources.queues.jobs,
     CONNECTOR_CACHE_TTL_SECONDS: '60',
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',

@@ -37,8 +37,11 @@ export interface RunningHub {
   stop(): Promise<void>;
 }
 
-/** `nodeArgs` go before the entry point (e.g. --cpu-prof for profiling). */
-export async function startHubProcess(env: Record<string, string> = {}, nodeArgs: string[] = [], readyTimeoutMs = 30_000): Promise<RunningHub> {
+/**
+ * `nodeArgs` go before the entry point (e.g. --cpu-prof for profiling). The ready wait
+ * stays under jest's 60 s hook timeout, so a slow start fails with the hub's own output.
+ */
+export async function startHubProcess(env: Record<string, string> = {}, nodeArgs: string[] = [], readyTimeoutMs = 55_000): Promise<RunningHub> {
   const dir = mkdtempSync(join(tmpdir(), 'crm-bridge-test-'));
   const statePath = join(dir, 'local-hub.json');
   const childEnv = {
