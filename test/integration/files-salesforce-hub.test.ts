@@ -62,6 +62,9 @@ beforeAll(async () => {
   expect(await hub.cli(['connectors', 'put', row, '--local'])).toMatchObject({ code: 0 });
   expect((await hub.cli(['secrets', 'put', 'sf-files', 'client-secret', '--local'], `${CLIENT_SECRET}\n`)).code).toBe(0);
   await hub.putConnector({ connectorId: 'sf-nolink', type: 'salesforce', loginUrl: sf.loginUrl, auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 'client-secret' } } });
+  // Backoff of 2.5-5 s (equal jitter): always longer than the worker waits inline (2 s), so a retry goes back to SQS.
+  await hub.putConnector({ connectorId: 'sf-files-slow', type: 'salesforce', loginUrl: sf.loginUrl, auth: { type: 'clientCredentials', clientId: 'crm-bridge-files', clientSecret: { secret: 'client-secret' } }, retry: { maxAttempts: 3, baseDelayMs: 5000 }, fileLink: {} });
+  expect((await hub.cli(['secrets', 'put', 'sf-files-slow', 'client-secret', '--local'], `${CLIENT_SECRET}\n`)).code).toBe(0);
   await hub.putConnector({ connectorId: 'sf-off', type: 'salesforce', enabled: false, loginUrl: sf.loginUrl, auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 'client-secret' } }, fileLink: {} });
 }, 60_000);
 
@@ -122,9 +125,10 @@ test('UNABLE_TO_LOCK_ROW once, then success (retried inside the invocation): one
   expect(linkRecords(fileId)).toHaveLength(1);
 });
 
-test('503 with Retry-After 3 s once, then success (an SQS redelivery, the link PENDING meanwhile): one record, attempts 2', async () => {
-  sf.fail('PATCH /sobjects/CrmBridge_File__c', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'maintenance' }], headers: { 'retry-after': '3' } });
-  const { fileId } = await uploadAndComplete({ recordId: recordId(), link: { connectorId: 'sf-files' } });
+test('503 once, then success after a backoff too long to wait inline (an SQS redelivery, the link PENDING meanwhile): one record, attempts 2', async () => {
+  // Salesforce sends no Retry-After with a 503; the connector's backoff decides the wait.
+  sf.fail('PATCH /sobjects/CrmBridge_File__c', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'maintenance' }] });
+  const { fileId } = await uploadAndComplete({ recordId: recordId(), link: { connectorId: 'sf-files-slow' } });
   // While the retry waits, the file shows it.
   const deadline = Date.now() + 10_000;
   let waiting: any;
