@@ -9,7 +9,7 @@ import { RECORD_ID } from '../connectors/salesforce/wrapper';
 import type { WrapperDeps } from '../connectors/types';
 import type { ConnectorSource } from '../domain/connector-store';
 import type { Job } from '../domain/job';
-import type { RetrySettings } from '../domain/retry-policy';
+import type { OutcomeDelivery, PreparedDelivery } from '../domain/outcome-delivery';
 
 /**
  * The standard fields of the result Platform Event. The Salesforce kit
@@ -106,19 +106,6 @@ export function deliveryRequests(job: Job, delivery: Delivery, apiVersion: strin
     requests.push({ method: 'POST', url: `${base}/${delivery.platformEvent.sobject}`, referenceId: 'event', body: eventBody(job, delivery.platformEvent.fields) });
   }
   return requests;
-}
-
-/** One delivery, ready to send: the target's retry settings for the retry policy, and the send itself. */
-export interface PreparedDelivery {
-  retry: RetrySettings;
-  timeoutMs: number;
-  send(job: Job): Promise<void>;
-}
-
-/** What the job runner needs from a delivery mechanism. */
-export interface OutcomeDelivery {
-  /** Throws RequestPreparationError when the target connector cannot be used (missing, disabled, not Salesforce). */
-  prepare(delivery: Delivery): Promise<PreparedDelivery>;
 }
 
 /**
