@@ -13,7 +13,7 @@ import { FileLinkStore } from '../../lambdas/files/file-link';
 import { FileService } from '../../lambdas/files/file-service';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
-import { startFakeSalesforce, type FakeSalesforce } from '../support/fake-salesforce';
+import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
 
 /**
  * File links below the HTTP layer: the real FileService and FileLinkRunner on

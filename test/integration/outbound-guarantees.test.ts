@@ -17,7 +17,7 @@ import { JobRunner } from '../../lambdas/domain/job-runner';
 import { JobStore } from '../../lambdas/domain/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
-import { startFakeUpstream, type FakeUpstream, type RecordedCall } from '../support/fake-upstream';
+import { startFakeUpstream, type FakeUpstream, type RecordedCall } from '../../local/fake-upstream';
 
 /**
  * What the hub guarantees about outgoing calls, through the worker's JobRunner
