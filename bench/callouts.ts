@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import os from 'node:os';
-import { startFakeUpstream, type FakeUpstream } from '../test/support/fake-upstream';
-import { startHubProcess, type RunningHub } from '../test/support/hub-process';
-import { procStat } from '../test/support/proc';
+import { startFakeUpstream, type FakeUpstream } from '../local/fake-upstream';
+import { startHubProcess, type RunningHub } from '../local/hub-process';
+import { procStat } from '../local/proc';
 import { DEFAULT_API_CONCURRENCY, DEFAULT_API_NICE } from '../local/hub';
 
 /**

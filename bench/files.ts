@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { ROOT, startHubProcess, type RunningHub } from '../test/support/hub-process';
+import { ROOT, startHubProcess, type RunningHub } from '../local/hub-process';
 
 /**
  * Files through the CLI versus raw presigned transfers to the same emulator:

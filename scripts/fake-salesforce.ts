@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { startFakeSalesforce } from '../test/support/fake-salesforce';
+import { startFakeSalesforce } from '../local/fake-salesforce';
 
 /**
  * `npm run fake-salesforce`: the Salesforce stand-in the tests use (OAuth login server and REST

@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import { parseRetryAfter } from '../domain/retry-policy';
+import { parseRetryAfter } from './retry-after';
 import { UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from './errors';
 import { parseJson } from './json';
 import { TargetNotAllowedError } from './targets';

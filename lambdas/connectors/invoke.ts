@@ -1,7 +1,8 @@
 import { connectorTargetUrls, type Connector } from './schema';
 import { SecretSet } from './redaction';
 import { checkTargetUrl, rulesFor } from './targets';
-import type { CallRequest, ResultEnvelope, SecretSource, Wrapper, WrapperDeps } from './types';
+import type { SecretSource } from './secret-source';
+import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from './types';
 
 /**
  * The one way the worker calls an upstream: the job runner, the Salesforce

@@ -2,7 +2,7 @@ import { UpstreamError } from './errors';
 import { readBody, send } from './http';
 import { parseJson } from './json';
 import type { HttpFetch } from './transport';
-import { parseRetryAfter } from '../domain/retry-policy';
+import { parseRetryAfter } from './retry-after';
 
 /**
  * OAuth 2.0 client credentials tokens, cached at module scope so every

@@ -1,4 +1,5 @@
 import type { Connector, ConnectorOf, ConnectorType } from './schema';
+import type { SecretSource } from './secret-source';
 import type { PrivateTargets, TargetRules } from './targets';
 import type { HttpFetch } from './transport';
 
@@ -8,11 +9,6 @@ export interface ResultEnvelope {
   statusCode: number;
   /** Parsed body: JSON, parsed XML, or text. */
   data: unknown;
-}
-
-export interface SecretSource {
-  /** The secret's value; throws RequestPreparationError when it does not exist. */
-  get(connectorId: string, name: string): Promise<string>;
 }
 
 export interface CallRequest<C extends Connector = Connector> {

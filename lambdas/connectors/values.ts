@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secretNameSchema } from './common';
-import type { SecretSource } from './types';
+import type { SecretSource } from './secret-source';
 
 /** A reference to a connector secret (SSM SecureString). */
 export const secretRefSchema = z.object({ secret: secretNameSchema }).strict();

@@ -6,9 +6,9 @@ import type { FileLinkSpec, SalesforceConnector } from '../connectors/salesforce
 import { sessionCache, type SessionCache } from '../connectors/salesforce/session';
 import type { WrapperDeps } from '../connectors/types';
 import type { ConnectorSource } from '../domain/connector-store';
-import type { JobError } from '../domain/job';
+import { toJobError, type JobError } from '../domain/job';
 import type { FileLinkMessage, JobQueue } from '../domain/job-queue';
-import { RetryLaterError, toJobError, type QueueRecord } from '../domain/job-runner';
+import { RetryLaterError, type QueueRecord } from '../domain/queue-record';
 import { decideRetry } from '../domain/retry-policy';
 import { fileLinkContext, type FileLink, type FileLinkStore, type LinkedFile } from '../files/file-link';
 import { AppError } from '../shared/errors';

@@ -5,11 +5,11 @@ import { redacting } from '../connectors/invoke';
 import { checkComposite, withSalesforce } from '../connectors/salesforce/client';
 import type { SalesforceConnector } from '../connectors/salesforce/schema';
 import { sessionCache, type SessionCache } from '../connectors/salesforce/session';
-import { RECORD_ID } from '../connectors/salesforce/wrapper';
 import type { WrapperDeps } from '../connectors/types';
 import type { ConnectorSource } from '../domain/connector-store';
 import type { Job } from '../domain/job';
-import type { RetrySettings } from '../domain/retry-policy';
+import { RECORD_ID } from '../shared/ids';
+import type { OutcomeDelivery, PreparedDelivery } from '../domain/outcome-delivery';
 
 /**
  * The standard fields of the result Platform Event. The Salesforce kit
@@ -106,19 +106,6 @@ export function deliveryRequests(job: Job, delivery: Delivery, apiVersion: strin
     requests.push({ method: 'POST', url: `${base}/${delivery.platformEvent.sobject}`, referenceId: 'event', body: eventBody(job, delivery.platformEvent.fields) });
   }
   return requests;
-}
-
-/** One delivery, ready to send: the target's retry settings for the retry policy, and the send itself. */
-export interface PreparedDelivery {
-  retry: RetrySettings;
-  timeoutMs: number;
-  send(job: Job): Promise<void>;
-}
-
-/** What the job runner needs from a delivery mechanism. */
-export interface OutcomeDelivery {
-  /** Throws RequestPreparationError when the target connector cannot be used (missing, disabled, not Salesforce). */
-  prepare(delivery: Delivery): Promise<PreparedDelivery>;
 }
 
 /**

@@ -5,20 +5,15 @@ import { callWrapper } from '../connectors/invoke';
 import type { ResultEnvelope, WrapperDeps, WrapperMap, CallRequest, Wrapper } from '../connectors/types';
 import type { Connector } from '../connectors/schema';
 import { ownEntry, type Delivery } from '../connectors/common';
-import type { OutcomeDelivery, PreparedDelivery } from '../delivery/salesforce-delivery';
 import { AppError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
-import type { Job, JobDelivery, JobError } from './job';
+import { toJobError, type Job, type JobDelivery, type JobError } from './job';
+import type { OutcomeDelivery, PreparedDelivery } from './outcome-delivery';
 import { MAX_RESULT_BYTES } from './job-data';
 import { jobMessageSchema, type JobMessage, type JobQueue } from './job-queue';
 import type { JobStore } from './job-store';
-import { decideRetry, isRetryable } from './retry-policy';
-
-export interface QueueRecord {
-  messageId: string;
-  body: string;
-  receiptHandle: string;
-}
+import { decideRetry } from './retry-policy';
+import { RetryLaterError, safeJson, type QueueRecord } from './queue-record';
 
 interface Logger {
   info(message: string, ...extra: unknown[]): void;
@@ -26,16 +21,8 @@ interface Logger {
   error(message: string, ...extra: unknown[]): void;
 }
 
-/** Thrown for a record that must go back to SQS (reported as a batch item failure). */
 /** Lambda's longest timeout: the run lease when the invocation's deadline is not known. */
 const MAX_INVOCATION_MS = 15 * 60 * 1000;
-
-export class RetryLaterError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RetryLaterError';
-  }
-}
 
 /** Tries at writing a call's outcome, in this invocation, before the job is ended OUTCOME_NOT_RECORDED. */
 const RECORD_TRIES = 3;
@@ -59,14 +46,6 @@ export interface JobRunnerOptions {
   inlineRetryMaxMs?: number;
   sleep?: (ms: number) => Promise<unknown>;
   random?: () => number;
-}
-
-export function toJobError(err: unknown): JobError {
-  if (err instanceof UpstreamError) {
-    return { code: err.code, message: err.message, retryable: isRetryable(err), ...(err.statusCode !== undefined && { statusCode: err.statusCode }) };
-  }
-  if (err instanceof AppError) return { code: err.code, message: err.message, retryable: false };
-  return { code: 'WORKER_ERROR', message: 'The worker failed while running this job; see the worker logs', retryable: false };
 }
 
 /** Runs one queued job: calls the wrapper, applies the retry policy, records the outcome. */
@@ -358,12 +337,4 @@ const PENDING: JobDelivery = { status: 'PENDING', attempts: 0 };
 /** Names the failure without its message (which may quote data). */
 function errorName(err: unknown): string {
   return err instanceof Error ? err.name : 'unknown error';
-}
-
-export function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,4 +1,7 @@
+import { UpstreamError } from '../connectors/errors';
 import type { ResultEnvelope } from '../connectors/types';
+import { AppError } from '../shared/errors';
+import { isRetryable } from './retry-policy';
 
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
@@ -7,6 +10,15 @@ export interface JobError {
   message: string;
   retryable: boolean;
   statusCode?: number;
+}
+
+/** How any failure is recorded on a job or a delivery: upstream errors keep their code and status, anything unknown says no more than WORKER_ERROR. */
+export function toJobError(err: unknown): JobError {
+  if (err instanceof UpstreamError) {
+    return { code: err.code, message: err.message, retryable: isRetryable(err), ...(err.statusCode !== undefined && { statusCode: err.statusCode }) };
+  }
+  if (err instanceof AppError) return { code: err.code, message: err.message, retryable: false };
+  return { code: 'WORKER_ERROR', message: 'The worker failed while running this job; see the worker logs', retryable: false };
 }
 
 /**

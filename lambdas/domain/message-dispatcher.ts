@@ -1,5 +1,5 @@
 import { messageKind, queueMessageSchema, type MessageKind, type QueueMessage, type QueueMessages } from './job-queue';
-import { safeJson, type QueueRecord } from './job-runner';
+import { safeJson, type QueueRecord } from './queue-record';
 
 /** One handler per message kind: resolves when the record is done with, throws to have SQS deliver it again. */
 export type MessageHandlers = {

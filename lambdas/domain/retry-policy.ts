@@ -40,12 +40,3 @@ export function decideRetry(err: unknown, attempts: number, settings: RetrySetti
   const delayMs = retryAfterMs !== undefined ? Math.min(retryAfterMs, MAX_RETRY_DELAY_MS) : backoffDelayMs(attempts, settings.baseDelayMs, random);
   return { retryable: true, delayMs };
 }
-
-/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}

@@ -1,6 +1,6 @@
 import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { InfrastructureError, RequestPreparationError } from '../connectors/errors';
-import type { SecretSource } from '../connectors/types';
+import type { SecretSource } from '../connectors/secret-source';
 
 export function secretParameterName(stage: string, connectorId: string, name: string): string {
   return `/crm-bridge/${stage}/connectors/${connectorId}/${name}`;

@@ -13,9 +13,9 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { RECORD_ID } from '../connectors/salesforce/schema';
 import type { ConnectorSource } from '../domain/connector-store';
 import { AppError, ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
+import { RECORD_ID } from '../shared/ids';
 import { z } from 'zod';
 import { linkView, type FileLink, type FileLinkQueue } from './file-link';
 

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { secretParameterName } from '../../lambdas/domain/secrets';
-import { generateTestKeyPair, startFakeSalesforce, type FakeSalesforce } from '../support/fake-salesforce';
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
-import { startHubProcess, type RunningHub } from '../support/hub-process';
+import { generateTestKeyPair, startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
+import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
+import { startHubProcess, type RunningHub } from '../../local/hub-process';
 import { startSoapCalculator, type SoapCalculator } from '../support/soap-calculator';
 
 /**

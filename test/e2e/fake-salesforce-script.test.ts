@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, startHubProcess, type RunningHub } from '../support/hub-process';
+import { ROOT, startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /** docs/salesforce-connector.md "Trying it locally", followed as written: npm run fake-salesforce, its printed commands, a callout. */
 let hub: RunningHub;

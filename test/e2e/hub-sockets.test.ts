@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { startHubProcess, type RunningHub } from '../support/hub-process';
+import { startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /**
  * `npm start` opens an unauthenticated DynamoDB, SQS, S3 and SSM and an API: every

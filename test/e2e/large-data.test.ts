@@ -1,5 +1,5 @@
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
-import { startHubProcess, type RunningHub } from '../support/hub-process';
+import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
+import { startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /**
  * Payloads and results too large for a DynamoDB item, through the real local

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, startHubProcess, type RunningHub } from '../support/hub-process';
+import { ROOT, startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /** `npm start` as a user meets it: busy ports, a second hub, a rotated secret. */
 let hub: RunningHub;

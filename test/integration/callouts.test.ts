@@ -1,9 +1,9 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
-import { startHubProcess, TEST_API_KEY, type RunningHub } from '../support/hub-process';
-import { procStat } from '../support/proc';
+import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
+import { startHubProcess, TEST_API_KEY, type RunningHub } from '../../local/hub-process';
+import { procStat } from '../../local/proc';
 
 /** The v1 callout contract, end to end: local hub (real handlers, emulators) -> fake upstream on 127.0.0.1. */
 let hub: RunningHub;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TokenCache } from '../../lambdas/connectors/oauth2';
 import { startFakeOAuth, type FakeOAuth } from '../support/fake-oauth';
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
-import { startHubProcess, type RunningHub } from '../support/hub-process';
+import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
+import { startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /** REST connectors: auth schemes on the wire, content types, mappings — through the local hub. */
 let hub: RunningHub;

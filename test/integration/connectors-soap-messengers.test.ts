@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiError, rateLimited, startFakeSlack, type FakeSlack } from '../support/fake-slack';
 import { startFakeViber, VIBER_FIRST_TOKEN, type FakeViber } from '../support/fake-viber';
-import { startHubProcess, type RunningHub } from '../support/hub-process';
+import { startHubProcess, type RunningHub } from '../../local/hub-process';
 import { ASMX_APPLICATION_EXCEPTION, startSoapCalculator, type SoapCalculator } from '../support/soap-calculator';
 
 /** SOAP, Slack and Viber connectors, registered with the CLI and run end to end through the local hub. */

@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
-import { startHubProcess, type RunningHub } from '../support/hub-process';
+import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
+import { startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /**
  * Poison messages end in the dead-letter queue, where the CLI shows them and

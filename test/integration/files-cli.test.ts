@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { AbortMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
 import { UploadStateStore, type UploadState } from '../../cli/files/upload-state';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { ROOT, startHubProcess, type RunningHub } from '../support/hub-process';
+import { ROOT, startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /** `crm-bridge files ...` against the local hub: parallel parts, progress, resume, cleanup. */
 let hub: RunningHub;

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeSalesforce, type FakeSalesforce } from '../support/fake-salesforce';
-import { startHubProcess, type RunningHub } from '../support/hub-process';
+import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
+import { startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /**
  * "When a file becomes AVAILABLE, an optional delivery creates a link record on

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { startHubProcess, type RunningHub } from '../support/hub-process';
+import { startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /** The v1 files contract through the local hub: bytes go straight to S3 (fauxqs) with presigned URLs. */
 let hub: RunningHub;

@@ -5,7 +5,8 @@ import { InfrastructureError, RequestPreparationError, UpstreamHttpError, Upstre
 import type { ResultEnvelope, Wrapper, WrapperMap } from '../../lambdas/connectors/types';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { JobQueue } from '../../lambdas/domain/job-queue';
-import { JobRunner, RetryLaterError } from '../../lambdas/domain/job-runner';
+import { JobRunner } from '../../lambdas/domain/job-runner';
+import { RetryLaterError } from '../../lambdas/domain/queue-record';
 import { JobStore } from '../../lambdas/domain/job-store';
 import { S3JobDataStore } from '../../lambdas/domain/s3-job-data-store';
 import { startDynamo } from '../support/dynamo';

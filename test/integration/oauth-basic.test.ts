@@ -3,7 +3,7 @@ import { restWrapper } from '../../lambdas/connectors/rest/wrapper';
 import { restConnectorSchema, type RestConnector } from '../../lambdas/connectors/rest/schema';
 import { nodeFetch } from '../../lambdas/connectors/transport';
 import { startFakeOAuth, type FakeOAuth } from '../support/fake-oauth';
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
+import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
 
 /** client_secret_basic against token endpoints on 127.0.0.1: one that decodes as RFC 6749 §2.3.1 says, one that takes the raw values. */
 const CLIENT_ID = 'crm bridge:app';

@@ -12,11 +12,12 @@ import type { WrapperDeps } from '../../lambdas/connectors/types';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { JobQueue } from '../../lambdas/domain/job-queue';
 import { SalesforceDelivery } from '../../lambdas/delivery/salesforce-delivery';
-import { JobRunner, toJobError } from '../../lambdas/domain/job-runner';
+import { toJobError } from '../../lambdas/domain/job';
+import { JobRunner } from '../../lambdas/domain/job-runner';
 import { JobStore } from '../../lambdas/domain/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
-import { startFakeUpstream, type FakeUpstream, type RecordedCall } from '../support/fake-upstream';
+import { startFakeUpstream, type FakeUpstream, type RecordedCall } from '../../local/fake-upstream';
 
 /**
  * What the hub guarantees about outgoing calls, through the worker's JobRunner

@@ -5,7 +5,7 @@ import { salesforceWrapper } from '../../lambdas/connectors/salesforce/wrapper';
 import { nodeFetch } from '../../lambdas/connectors/transport';
 import type { WrapperDeps } from '../../lambdas/connectors/types';
 import { isRetryable } from '../../lambdas/domain/retry-policy';
-import { generateTestKeyPair, startFakeSalesforce, type FakeSalesforce } from '../support/fake-salesforce';
+import { generateTestKeyPair, startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
 
 /** The salesforce wrapper (jsforce) against the local Salesforce stand-in on 127.0.0.1. */
 const CLIENT_SECRET = 'cc-secret-value-42';

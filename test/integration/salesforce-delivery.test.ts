@@ -8,12 +8,13 @@ import { SalesforceDelivery } from '../../lambdas/delivery/salesforce-delivery';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { jobView } from '../../lambdas/domain/job';
 import { JobQueue } from '../../lambdas/domain/job-queue';
-import { JobRunner, RetryLaterError } from '../../lambdas/domain/job-runner';
+import { JobRunner } from '../../lambdas/domain/job-runner';
+import { RetryLaterError } from '../../lambdas/domain/queue-record';
 import { JobStore } from '../../lambdas/domain/job-store';
 import { DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from '../../lib/constructs/receive-count';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
-import { startFakeSalesforce, type FakeSalesforce } from '../support/fake-salesforce';
+import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
 
 /**
  * Delivery of job outcomes into Salesforce, in the worker's job runner: real

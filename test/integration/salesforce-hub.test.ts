@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateTestKeyPair, startFakeSalesforce, type FakeSalesforce } from '../support/fake-salesforce';
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream';
-import { startHubProcess, type RunningHub } from '../support/hub-process';
+import { generateTestKeyPair, startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
+import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
+import { startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /**
  * Issue 5's "done when", end to end: a callout submitted to the local hub (real

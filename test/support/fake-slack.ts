@@ -1,4 +1,4 @@
-import { startFakeUpstream, type FakeAnswer, type FakeUpstream, type RecordedCall } from './fake-upstream';
+import { startFakeUpstream, type FakeAnswer, type FakeUpstream, type RecordedCall } from '../../local/fake-upstream';
 
 /**
  * Slack's chat.postMessage and an incoming webhook on 127.0.0.1, answering as documented:

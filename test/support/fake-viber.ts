@@ -1,4 +1,4 @@
-import { startFakeUpstream, type FakeAnswer, type FakeUpstream, type RecordedCall } from './fake-upstream';
+import { startFakeUpstream, type FakeAnswer, type FakeUpstream, type RecordedCall } from '../../local/fake-upstream';
 
 /**
  * Viber's REST Bot API send_message on 127.0.0.1, answering as documented in

@@ -1,5 +1,5 @@
 import { UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError, RequestPreparationError } from '../../lambdas/connectors/errors';
-import { backoffDelayMs, decideRetry, isRetryable, MAX_RETRY_DELAY_MS, parseRetryAfter } from '../../lambdas/domain/retry-policy';
+import { backoffDelayMs, decideRetry, isRetryable, MAX_RETRY_DELAY_MS } from '../../lambdas/domain/retry-policy';
 
 const settings = { maxAttempts: 3, baseDelayMs: 200 };
 
@@ -49,18 +49,5 @@ describe('decideRetry', () => {
   });
   test('a 4xx is never retried', () => {
     expect(decideRetry(new UpstreamHttpError(404, 'gone'), 1, settings)).toEqual({ retryable: false });
-  });
-});
-
-describe('parseRetryAfter', () => {
-  test('delta seconds', () => expect(parseRetryAfter('3')).toBe(3000));
-  test('HTTP date', () => {
-    const now = Date.parse('2026-01-01T00:00:00Z');
-    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5000);
-    expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now)).toBe(0);
-  });
-  test('absent or garbage', () => {
-    expect(parseRetryAfter(null)).toBeUndefined();
-    expect(parseRetryAfter('soon')).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { Connection, HttpRequest, HttpResponse } from 'jsforce/core';
-import { parseRetryAfter } from '../../domain/retry-policy';
+import { parseRetryAfter } from '../retry-after';
 import { UpstreamError } from '../errors';
 import { readBody, send } from '../http';
 import { protectLargeIntegers } from '../json';

@@ -78,9 +78,6 @@ export const salesforceOperationSchema = z.discriminatedUnion('action', [
     .strict(),
 ]);
 
-/** A record id: 15 or 18 characters; checked because jsforce puts it into the URL path as is. */
-export const RECORD_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
-
 /** The fields written on a file's link record when `fileLink.fields` is not given (the kit's CrmBridge_File__c). */
 export const DEFAULT_FILE_LINK_FIELDS: Readonly<Record<string, string>> = Object.freeze({
   Name: 'file.fileName',

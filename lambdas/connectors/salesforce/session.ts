@@ -1,5 +1,5 @@
 import { sign } from 'node:crypto';
-import { parseRetryAfter } from '../../domain/retry-policy';
+import { parseRetryAfter } from '../retry-after';
 import { RequestPreparationError, UpstreamError } from '../errors';
 import { readBody, send } from '../http';
 import { parseJson } from '../json';

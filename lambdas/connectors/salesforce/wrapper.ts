@@ -6,10 +6,9 @@ import { RequestPreparationError } from '../errors';
 import { mapRequest, mapResponse } from '../mapping';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import { checkComposite, withSalesforce } from './client';
-import { RECORD_ID, type SalesforceConnector, type SalesforceOperation } from './schema';
+import { RECORD_ID } from '../../shared/ids';
+import type { SalesforceConnector, SalesforceOperation } from './schema';
 import { bindSoql } from './soql';
-
-export { RECORD_ID };
 
 const compositeInputSchema = z
   .object({

@@ -1,7 +1,7 @@
 import type { Client, IWSDLCache, WSDL } from 'soap';
 import { ownEntry } from '../common';
 import { RequestPreparationError, UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors';
-import { parseRetryAfter } from '../../domain/retry-policy';
+import { parseRetryAfter } from '../retry-after';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import { resolveValue } from '../values';
 import type { SoapConnector } from './schema';

@@ -7,7 +7,7 @@ import { restWrapper } from '../../../lambdas/connectors/rest/wrapper';
 import type { RestConnector } from '../../../lambdas/connectors/rest/schema';
 import { parseConnector } from '../../../lambdas/connectors/schema';
 import { isRetryable } from '../../../lambdas/domain/retry-policy';
-import { toJobError } from '../../../lambdas/domain/job-runner';
+import { toJobError } from '../../../lambdas/domain/job';
 
 /**
  * Transport failures of the real global fetch and of the worker's nodeFetch,

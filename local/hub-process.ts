@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { LocalHubState } from '../../local/state';
-import { parseConnector } from '../../lambdas/connectors/schema';
+import type { LocalHubState } from './state';
+import { parseConnector } from '../lambdas/connectors/schema';
 
 /**
  * Starts the real local hub (`npm start`'s entry point) as a child process on
  * free ports, with its own state file, and gives tests HTTP, CLI and DynamoDB
  * access to it. Every test file that uses it must call `stop()` in afterAll.
  */
-export const ROOT = resolve(__dirname, '../..');
+export const ROOT = resolve(__dirname, '..');
 export const TEST_API_KEY = 'test-api-key';
 
 export interface ApiResponse<T = any> {

@@ -1,0 +1,23 @@
+/** What the worker's handlers need of one SQS record (a subset of SQSRecord, so tests can build one). */
+export interface QueueRecord {
+  messageId: string;
+  body: string;
+  receiptHandle: string;
+}
+
+/** Thrown for a record that must go back to SQS (reported as a batch item failure). */
+export class RetryLaterError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/** A body that is not JSON parses to undefined, so the message schema rejects it like any other wrong shape. */
+export function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
