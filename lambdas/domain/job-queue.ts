@@ -1,5 +1,6 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
+import { scanResultEventSchema, type ScanResultEvent } from '../files/scan-result';
 
 /**
  * Messages are only pointers: the payload stays in the job (or file) record
@@ -18,13 +19,16 @@ export type FileLinkMessage = z.infer<typeof fileLinkMessageSchema>;
 export interface QueueMessages {
   job: JobMessage;
   fileLink: FileLinkMessage;
+  /** GuardDuty's scan result event, delivered unchanged by an EventBridge rule (malware scanning). */
+  scanResult: ScanResultEvent;
 }
 export type MessageKind = keyof QueueMessages;
 
-export const queueMessageSchema = z.union([jobMessageSchema, fileLinkMessageSchema]);
+export const queueMessageSchema = z.union([jobMessageSchema, fileLinkMessageSchema, scanResultEventSchema]);
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
 
 export function messageKind(message: QueueMessage): MessageKind {
+  if ('detail-type' in message) return 'scanResult';
   return message.kind ?? 'job';
 }
 
