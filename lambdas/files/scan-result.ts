@@ -11,7 +11,7 @@ import type { FileLink, FileLinkQueue, FileStatus } from './file-link';
  * worker hands it here. The scan can finish before or after the upload is
  * completed through the API; either order ends in the same state.
  */
-export const SCAN_RESULT_DETAIL_TYPE = 'GuardDuty Malware Protection Object Scan Result';
+export const SCAN_RESULT_DETAIL_TYPE = 'GuardDuty Malware Protection Object Scan Result' as const;
 
 /** The EventBridge event as the rule delivers it to SQS (only the fields used here are checked). */
 export const scanResultEventSchema = z
