@@ -1,6 +1,5 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { scanResultEventSchema, type ScanResultEvent } from '../files/scan-result';
 
 /**
  * Messages are only pointers: the payload stays in the job (or file) record
@@ -14,6 +13,24 @@ export type JobMessage = z.infer<typeof jobMessageSchema>;
 /** Create the link record of a file that has become AVAILABLE (lambdas/delivery/file-link-delivery.ts). */
 export const fileLinkMessageSchema = z.object({ kind: z.literal('fileLink'), fileId: z.string().min(1).max(128) }).strict();
 export type FileLinkMessage = z.infer<typeof fileLinkMessageSchema>;
+
+/** GuardDuty Malware Protection's scan result, delivered unchanged by an EventBridge rule (lambdas/files/scan-result.ts). */
+export const SCAN_RESULT_DETAIL_TYPE = 'GuardDuty Malware Protection Object Scan Result' as const;
+
+/** The EventBridge event as the rule delivers it to SQS (only the fields used here are checked). */
+export const scanResultEventSchema = z
+  .object({
+    source: z.literal('aws.guardduty'),
+    'detail-type': z.literal(SCAN_RESULT_DETAIL_TYPE),
+    detail: z
+      .object({
+        s3ObjectDetails: z.object({ bucketName: z.string().min(1), objectKey: z.string().min(1).max(1024) }).passthrough(),
+        scanResultDetails: z.object({ scanResultStatus: z.string().min(1).max(64) }).passthrough(),
+      })
+      .passthrough(),
+  })
+  .passthrough();
+export type ScanResultEvent = z.infer<typeof scanResultEventSchema>;
 
 /** Every message kind the worker handles, by kind. */
 export interface QueueMessages {

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import { type ScanResultEvent } from '../domain/job-queue';
 import type { FileLink, FileLinkQueue, FileStatus } from './file-link';
 
 /**
@@ -11,22 +11,7 @@ import type { FileLink, FileLinkQueue, FileStatus } from './file-link';
  * worker hands it here. The scan can finish before or after the upload is
  * completed through the API; either order ends in the same state.
  */
-export const SCAN_RESULT_DETAIL_TYPE = 'GuardDuty Malware Protection Object Scan Result' as const;
-
-/** The EventBridge event as the rule delivers it to SQS (only the fields used here are checked). */
-export const scanResultEventSchema = z
-  .object({
-    source: z.literal('aws.guardduty'),
-    'detail-type': z.literal(SCAN_RESULT_DETAIL_TYPE),
-    detail: z
-      .object({
-        s3ObjectDetails: z.object({ bucketName: z.string().min(1), objectKey: z.string().min(1).max(1024) }).passthrough(),
-        scanResultDetails: z.object({ scanResultStatus: z.string().min(1).max(64) }).passthrough(),
-      })
-      .passthrough(),
-  })
-  .passthrough();
-export type ScanResultEvent = z.infer<typeof scanResultEventSchema>;
+export { SCAN_RESULT_DETAIL_TYPE } from '../domain/job-queue';
 
 /** GuardDuty's result values: `NO_THREATS_FOUND`, `THREATS_FOUND`, `UNSUPPORTED`, `ACCESS_DENIED`, `FAILED`. */
 export function statusForScanResult(result: string): FileStatus {
