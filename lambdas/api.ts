@@ -27,6 +27,8 @@ const files = new FileService(documentClient, s3, {
   // Files with a "link": the target connector is checked at create time, the link queued when the file becomes AVAILABLE.
   connectors,
   linkQueue: queue,
+  // Set by the stack's malwareScan option (or MALWARE_SCAN=local in the local hub): files wait for their scan result.
+  malwareScan: Boolean(process.env.MALWARE_SCAN),
   logger,
 });
 const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger })), ...fileRoutes(files)]);

@@ -15,6 +15,7 @@ import { JobStore } from './domain/job-store';
 import { S3JobDataStore } from './domain/s3-job-data-store';
 import { MessageDispatcher } from './domain/message-dispatcher';
 import { FileLinkStore } from './files/file-link';
+import { ScanResultRunner } from './files/scan-result';
 import { SsmSecretSource } from './domain/secrets';
 import { documentClient, dynamoDb, jobDataS3, sqs, ssm } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
@@ -34,9 +35,12 @@ const delivery = new SalesforceDelivery(connectors, wrapperDeps);
 const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery });
 // Link records of files that became AVAILABLE: the same cap, the same retry policy, the same Salesforce sessions.
 const fileLinks = new FileLinkRunner({ files: new FileLinkStore(documentClient, requireEnv('FILES_TABLE')), connectors, queue, wrapperDeps, logger });
+// Malware scan results (EventBridge rule to this queue): SCANNING files become AVAILABLE or QUARANTINED.
+const scanResults = new ScanResultRunner(documentClient, { tableName: requireEnv('FILES_TABLE'), bucket: process.env.FILES_BUCKET ?? '', linkQueue: queue, logger });
 const dispatcher = new MessageDispatcher({
   job: (message, record, remaining) => runner.run(message, record, remaining),
   fileLink: (message, record, remaining) => fileLinks.process(message, record, remaining),
+  scanResult: (message) => scanResults.process(message),
 });
 const processor = new BatchProcessor(EventType.SQS);
 

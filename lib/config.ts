@@ -27,6 +27,8 @@ export interface CrmBridgeConfig {
   readonly salesforceExternalId: string;
   /** Connectors with "network": {"allowPrivate": true} may call loopback and private addresses (VPC-internal services). */
   readonly allowPrivateTargets: boolean;
+  /** `guardduty`: GuardDuty Malware Protection scans the files bucket; files are AVAILABLE only once scanned clean. */
+  readonly malwareScan: 'none' | 'guardduty';
 }
 
 /** The context keys this app reads, with their defaults (the README's table mirrors this). */
@@ -45,6 +47,7 @@ export const CONTEXT_DEFAULTS = {
   /** `crm-bridge-<stage>` */
   salesforceExternalId: undefined,
   allowPrivateTargets: false,
+  malwareScan: 'none',
 } as const;
 
 /** Reads a context value; `app.node.tryGetContext` fits. */
@@ -162,5 +165,8 @@ export function readConfig(get: ContextReader): CrmBridgeConfig {
   if (privateRaw === true || privateRaw === 'true') allowPrivateTargets = true;
   else if (privateRaw !== undefined && privateRaw !== null && privateRaw !== '' && privateRaw !== false && privateRaw !== 'false') fail('allowPrivateTargets', 'must be true or false', privateRaw);
 
-  return { stage, workerConcurrency, workerReservedConcurrency, maxReceiveCount, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId, allowPrivateTargets };
+  const malwareScan = (text('malwareScan', get('malwareScan')) ?? CONTEXT_DEFAULTS.malwareScan).toLowerCase();
+  if (malwareScan !== 'none' && malwareScan !== 'guardduty') fail('malwareScan', 'must be "none" or "guardduty" (GuardDuty Malware Protection for S3 on the files bucket)', malwareScan);
+
+  return { malwareScan, stage, workerConcurrency, workerReservedConcurrency, maxReceiveCount, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId, allowPrivateTargets };
 }

@@ -3,7 +3,7 @@ import { AccountPrincipal, ArnPrincipal, type IPrincipal } from 'aws-cdk-lib/aws
 import type { Construct } from 'constructs';
 import type { CrmBridgeConfig } from './config';
 import { Api } from './constructs/api';
-import { FileStore } from './constructs/file-store';
+import { FileStore, MalwareScan } from './constructs/file-store';
 import { JobData } from './constructs/job-data';
 import { JobQueue } from './constructs/job-queue';
 import { SalesforceAccess } from './constructs/salesforce-access';
@@ -60,6 +60,13 @@ export class CrmBridgeStack extends Stack {
       jobDataBucket: this.jobData.bucket,
       removalPolicy,
     });
+
+    if (config.malwareScan === 'guardduty') {
+      new MalwareScan(this, 'MalwareScan', { bucket: this.files.bucket, queue: this.jobs.queue });
+      // Completed files wait in SCANNING; the worker applies the results for objects of this bucket only.
+      this.api.controller.addEnvironment('MALWARE_SCAN', 'guardduty');
+      this.jobs.worker.addEnvironment('FILES_BUCKET', this.files.bucket.bucketName);
+    }
 
     // RestApi.url ends in "/": the Named Credential URL must not (Apex appends /v1/...), so it is built without one.
     const apiUrl = `https://${this.api.restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${this.api.restApi.deploymentStage.stageName}`;

@@ -7,6 +7,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { createApiGateway } from './api-gateway';
 import { SqsPoller } from './poller';
 import { startEmulators, startEmulatorsThread } from './emulators';
+import { startScanner } from './scanner';
 import { startThread } from './thread';
 import type { WorkerThreadData } from './worker-thread';
 import type { LocalHubState } from './state';
@@ -61,6 +62,12 @@ export interface HubOptions {
    * local/bundles.ts) instead of the TypeScript sources: what would be deployed. @default 'source'
    */
   handlers?: 'source' | 'bundled';
+  /**
+   * `local`: malware scanning on, with the stand-in scanner (local/scanner.ts)
+   * in place of GuardDuty: completed files are SCANNING until it reports.
+   * @default off (completed files are AVAILABLE at once, as without the stack's malwareScan)
+   */
+  malwareScan?: 'local';
   /** A hub thread died after start-up. @default print the error and exit the process with code 1 */
   onFatal?: (err: Error) => void;
 }
@@ -207,6 +214,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       // The demo and test services listen on loopback; link-local and metadata addresses stay refused.
       INTERNAL_TARGETS: process.env.INTERNAL_TARGETS ?? 'allow',
     });
+    if (options.malwareScan) process.env.MALWARE_SCAN = options.malwareScan;
+    else delete process.env.MALWARE_SCAN;
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     const api = bundles ? (require(bundles.api) as typeof import('../lambdas/api')) : await import('../lambdas/api');
     const apiConcurrency = options.apiConcurrency ?? DEFAULT_API_CONCURRENCY;
@@ -244,6 +253,18 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       });
       poller.start();
       stops.push(() => poller.stop());
+    }
+
+    if (options.malwareScan === 'local') {
+      const scanner = startScanner({
+        region: REGION,
+        endpoints,
+        filesTable: resources.tables.files,
+        bucket: resources.bucket,
+        queueUrl: resources.queues.jobs,
+        onError: (err) => console.error('[scanner]', err instanceof Error ? err.message : err),
+      });
+      stops.push(() => scanner.stop());
     }
 
     return {

@@ -31,6 +31,15 @@ function handlersFromEnv(): 'source' | 'bundled' {
   return raw;
 }
 
+function malwareScanFromEnv(): boolean {
+  const raw = process.env.MALWARE_SCAN || '';
+  if (raw !== '' && raw !== 'local') {
+    console.error(`MALWARE_SCAN must be "local" (the stand-in scanner) or unset, got "${raw}"`);
+    process.exit(2);
+  }
+  return raw === 'local';
+}
+
 /** A startup problem the user can fix: printed as it is, without a stack trace. */
 class StartError extends Error {}
 
@@ -98,6 +107,8 @@ async function main() {
     apiNice: intFromEnv('API_NICE', DEFAULT_API_NICE, 19),
     // HUB_HANDLERS=bundled runs the Lambda bundles `cdk synth` produces instead of the sources.
     handlers: handlersFromEnv(),
+    // MALWARE_SCAN=local: files are SCANNING after complete until the stand-in scanner reports (docs/files.md).
+    ...(malwareScanFromEnv() && { malwareScan: 'local' as const }),
     onWorkerError: (err) => console.error('[worker]', err instanceof Error ? err.message : err),
   });
 

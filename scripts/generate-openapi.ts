@@ -105,7 +105,10 @@ export const fileSchema = z.object({
   fileName: z.string(),
   contentType: z.string(),
   size: bytes(),
-  status: z.enum(['PENDING', 'AVAILABLE']),
+  status: z
+    .enum(['PENDING', 'SCANNING', 'AVAILABLE', 'QUARANTINED', 'SCAN_FAILED'])
+    .describe('SCANNING, QUARANTINED and SCAN_FAILED only with malware scanning on (docs/files.md#malware-scanning)'),
+  scanResult: z.string().optional().describe('The malware scan result (GuardDutyMalwareScanStatus), once scanned'),
   recordId: z.string().optional(),
   uploadedBy: z.string().optional(),
   createdAt: z.string(),
@@ -202,7 +205,7 @@ const ERROR_RESPONSES: Record<string, { status: string; description: string }> =
   Unauthorized: { status: '401', description: 'UNAUTHORIZED: no credentials (local hub: missing x-api-key)' },
   Forbidden: { status: '403', description: 'FORBIDDEN: the signature, the API key or the caller\'s IAM permissions were refused' },
   NotFound: { status: '404', description: 'CONNECTOR_NOT_FOUND, OPERATION_NOT_FOUND, JOB_NOT_FOUND, FILE_NOT_FOUND or ROUTE_NOT_FOUND' },
-  Conflict: { status: '409', description: 'CONNECTOR_DISABLED, CONNECTOR_INVALID, IDEMPOTENCY_KEY_REUSED, SIZE_MISMATCH or FILE_NOT_AVAILABLE' },
+  Conflict: { status: '409', description: 'CONNECTOR_DISABLED, CONNECTOR_INVALID, IDEMPOTENCY_KEY_REUSED, SIZE_MISMATCH, FILE_NOT_AVAILABLE or FILE_QUARANTINED' },
   PayloadTooLarge: { status: '413', description: 'PAYLOAD_TOO_LARGE (payload over 5 MB (5242880 bytes) as JSON, or request body over 5 MB + 64 KB: send large content as a file) or FILE_TOO_LARGE' },
   TooManyRequests: { status: '429', description: 'THROTTLED or QUOTA_EXCEEDED (API Gateway throttling or the API key\'s usage plan): retry later' },
   InternalError: { status: '500', description: 'INTERNAL_ERROR, with a requestId to quote to the hub operator' },

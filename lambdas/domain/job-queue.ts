@@ -14,17 +14,38 @@ export type JobMessage = z.infer<typeof jobMessageSchema>;
 export const fileLinkMessageSchema = z.object({ kind: z.literal('fileLink'), fileId: z.string().min(1).max(128) }).strict();
 export type FileLinkMessage = z.infer<typeof fileLinkMessageSchema>;
 
+/** GuardDuty Malware Protection's scan result, delivered unchanged by an EventBridge rule (lambdas/files/scan-result.ts). */
+export const SCAN_RESULT_DETAIL_TYPE = 'GuardDuty Malware Protection Object Scan Result' as const;
+
+/** The EventBridge event as the rule delivers it to SQS (only the fields used here are checked). */
+export const scanResultEventSchema = z
+  .object({
+    source: z.literal('aws.guardduty'),
+    'detail-type': z.literal(SCAN_RESULT_DETAIL_TYPE),
+    detail: z
+      .object({
+        s3ObjectDetails: z.object({ bucketName: z.string().min(1), objectKey: z.string().min(1).max(1024) }).passthrough(),
+        scanResultDetails: z.object({ scanResultStatus: z.string().min(1).max(64) }).passthrough(),
+      })
+      .passthrough(),
+  })
+  .passthrough();
+export type ScanResultEvent = z.infer<typeof scanResultEventSchema>;
+
 /** Every message kind the worker handles, by kind. */
 export interface QueueMessages {
   job: JobMessage;
   fileLink: FileLinkMessage;
+  /** GuardDuty's scan result event, delivered unchanged by an EventBridge rule (malware scanning). */
+  scanResult: ScanResultEvent;
 }
 export type MessageKind = keyof QueueMessages;
 
-export const queueMessageSchema = z.union([jobMessageSchema, fileLinkMessageSchema]);
+export const queueMessageSchema = z.union([jobMessageSchema, fileLinkMessageSchema, scanResultEventSchema]);
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
 
 export function messageKind(message: QueueMessage): MessageKind {
+  if ('detail-type' in message) return 'scanResult';
   return message.kind ?? 'job';
 }
 

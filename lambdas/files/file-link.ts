@@ -9,11 +9,19 @@ import type { JobError } from '../domain/job';
  * and queues it) and the worker (which delivers it); it loads no Salesforce client.
  *
  * Status:
- * - WAITING_FOR_UPLOAD: the file is still PENDING; nothing is sent before it is AVAILABLE.
+ * - WAITING_FOR_UPLOAD: the file is still PENDING (or SCANNING); nothing is sent before it is AVAILABLE.
  * - PENDING: the file is AVAILABLE and the link is queued, or a retry waits (`nextAttemptAt`).
  * - DELIVERED: the record exists in Salesforce (`salesforceId`, `deliveredAt`).
- * - FAILED: a permanent error, the last attempt failed, or the link could not be queued (`error`).
+ * - FAILED: a permanent error, the last attempt failed, the link could not be queued, or the file
+ *   will never be AVAILABLE (FILE_QUARANTINED, FILE_SCAN_FAILED) (`error`).
  */
+/**
+ * A file's state: PENDING until completed; then AVAILABLE, or with malware
+ * scanning SCANNING until the scan result arrives, then AVAILABLE (no threats),
+ * QUARANTINED (a threat) or SCAN_FAILED (not scanned: unsupported, access denied, failed).
+ */
+export type FileStatus = 'PENDING' | 'SCANNING' | 'AVAILABLE' | 'QUARANTINED' | 'SCAN_FAILED';
+
 export type FileLinkStatus = 'WAITING_FOR_UPLOAD' | 'PENDING' | 'DELIVERED' | 'FAILED';
 
 export interface FileLink {
@@ -37,7 +45,7 @@ export interface LinkedFile {
   fileName: string;
   contentType: string;
   size: number;
-  status: 'PENDING' | 'AVAILABLE';
+  status: FileStatus;
   recordId?: string;
   createdAt: string;
   updatedAt: string;

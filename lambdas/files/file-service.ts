@@ -17,7 +17,8 @@ import type { ConnectorSource } from '../domain/connector-store';
 import { AppError, ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
 import { RECORD_ID } from '../shared/ids';
 import { z } from 'zod';
-import { linkView, type FileLink, type FileLinkQueue } from './file-link';
+import { linkView, type FileLink, type FileLinkQueue, type FileStatus } from './file-link';
+import { blockedLink, statusForScanResult } from './scan-result';
 
 const MiB = 1024 * 1024;
 /** Real S3 needs parts of at least 5 MiB (but the last); 8 MiB also stays under the local emulator's 11 MiB body limit. */
@@ -40,7 +41,9 @@ export interface FileRecord {
   fileName: string;
   contentType: string;
   size: number;
-  status: 'PENDING' | 'AVAILABLE';
+  status: FileStatus;
+  /** The malware scan's result (GuardDutyMalwareScanStatus), with malware scanning on. */
+  scanResult?: string;
   recordId?: string;
   /** Who uploaded it, as the caller names them (the Salesforce files component sends the user's name). */
   uploadedBy?: string;
@@ -71,6 +74,11 @@ export interface FileServiceConfig {
   connectors?: ConnectorSource;
   /** Queues a file's link when the file becomes AVAILABLE. */
   linkQueue?: FileLinkQueue;
+  /**
+   * Malware scanning is on (GuardDuty, or the local stand-in): complete() makes
+   * a file SCANNING, and only a clean scan result makes it AVAILABLE (scan-result.ts).
+   */
+  malwareScan?: boolean;
   logger?: { error(message: string, ...extra: unknown[]): void };
   now?: () => number;
   newId?: () => string;
@@ -91,6 +99,13 @@ export interface CreateFileInput {
 export class FileLinkNotConfiguredError extends AppError {
   constructor(message: string) {
     super('FILE_LINK_NOT_CONFIGURED', message, 400);
+  }
+}
+
+/** Answered 409 for a file the malware scan found a threat in. */
+export class FileQuarantinedError extends AppError {
+  constructor(fileId: string) {
+    super('FILE_QUARANTINED', `File "${fileId}" is quarantined: the malware scan found a threat in it, so it cannot be downloaded; delete it`, 409);
   }
 }
 
@@ -117,6 +132,7 @@ export function fileView(f: FileRecord, downloadUrl?: string) {
     contentType: f.contentType,
     size: f.size,
     status: f.status,
+    ...(f.scanResult !== undefined && { scanResult: f.scanResult }),
     ...(f.recordId !== undefined && { recordId: f.recordId }),
     ...(f.uploadedBy !== undefined && { uploadedBy: f.uploadedBy }),
     createdAt: f.createdAt,
@@ -254,6 +270,8 @@ export class FileService {
       const done = record.link?.status === 'FAILED' && record.link.error?.code === QUEUE_UNAVAILABLE ? await this.requeueLink(record) : record;
       return fileView(done, await this.downloadUrl(done));
     }
+    if (record.status === 'QUARANTINED') throw new FileQuarantinedError(fileId);
+    if (record.status !== 'PENDING') return fileView(record); // SCANNING or SCAN_FAILED: completed already
     if (record.uploadId) {
       if (!parts?.length) throw new InvalidRequestError('This is a multipart upload: send {"parts": [{"partNumber", "etag"}]} with the ETag of every part');
       // Checked before S3 sees them: completing with parts missing would consume the
@@ -304,19 +322,33 @@ export class FileService {
         stored === undefined ? `Nothing was uploaded for file "${fileId}" yet` : `The uploaded object is ${stored} bytes but ${record.size} were declared; upload the file again`,
       );
     }
+    return this.finish(record, fileId);
+  }
+
+  /**
+   * PENDING to AVAILABLE, or with malware scanning to SCANNING (or straight to
+   * the scan's outcome when its result arrived first). Only the request that
+   * makes the file AVAILABLE queues its link: a second or concurrent complete
+   * finds it no longer PENDING and queues nothing.
+   */
+  private async finish(record: FileRecord, fileId: string, retried = false): Promise<ReturnType<typeof fileView>> {
     const now = new Date(this.now()).toISOString();
+    const scanned = record.scanResult;
+    const status: FileStatus = !this.config.malwareScan ? 'AVAILABLE' : scanned === undefined ? 'SCANNING' : statusForScanResult(scanned);
+    const link: FileLink | undefined =
+      record.link && (status === 'AVAILABLE' ? { ...record.link, status: 'PENDING' } : status === 'SCANNING' ? record.link : blockedLink(record.link, status, scanned!));
     let done: FileRecord;
     try {
-      // Only the request that moves the file from PENDING to AVAILABLE queues its link:
-      // a second or concurrent complete finds it AVAILABLE and queues nothing.
       const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.config.tableName,
           Key: { fileId },
-          UpdateExpression: `SET #s = :available, updatedAt = :now${record.link ? ', #l.#ls = :linkPending' : ''} REMOVE uploadId`,
-          ConditionExpression: 'attribute_exists(fileId) AND #s = :pending', // deleted meanwhile: do not resurrect a partial record
-          ExpressionAttributeNames: { '#s': 'status', ...(record.link && { '#l': 'link', '#ls': 'status' }) },
-          ExpressionAttributeValues: { ':available': 'AVAILABLE', ':pending': 'PENDING', ':now': now, ...(record.link && { ':linkPending': 'PENDING' }) },
+          UpdateExpression: `SET #s = :status, updatedAt = :now${link ? ', #l = :link' : ''} REMOVE uploadId`,
+          // Deleted meanwhile: do not resurrect a partial record. A scan result that
+          // arrived since the record was read changes the outcome: read it again.
+          ConditionExpression: `attribute_exists(fileId) AND #s = :pending${status === 'SCANNING' ? ' AND attribute_not_exists(scanResult)' : ''}`,
+          ExpressionAttributeNames: { '#s': 'status', ...(link && { '#l': 'link' }) },
+          ExpressionAttributeValues: { ':status': status, ':pending': 'PENDING', ':now': now, ...(link && { ':link': link }) },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -327,8 +359,11 @@ export class FileService {
         if (e instanceof NotFoundError) throw new NotFoundError('FILE_NOT_FOUND', `File "${fileId}" was deleted`);
         throw e;
       });
+      if (current.status === 'PENDING' && !retried) return this.finish(current, fileId, true); // its scan result arrived
       return fileView(current, current.status === 'AVAILABLE' ? await this.downloadUrl(current) : undefined); // completed concurrently
     }
+    if (done.status === 'QUARANTINED') this.config.logger?.error('file quarantined: the malware scan found a threat', { fileId, scanResult: scanned, metric: 'FilesQuarantined' });
+    if (done.status !== 'AVAILABLE') return fileView(done);
     if (done.link) done = await this.queueLink(done);
     return fileView(done, await this.downloadUrl(done));
   }

@@ -1,9 +1,14 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { CfnMalwareProtectionPlan } from 'aws-cdk-lib/aws-guardduty';
+import { AnyPrincipal, Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledge } from '../nag';
+import { acknowledge, wildcardResource } from '../nag';
 import { tableDefaults } from './tables';
 
 export interface FileStoreProps {
@@ -109,6 +114,92 @@ export class FileStore extends Construct {
       globalSecondaryIndexes: [
         { indexName: 'byRecordId', partitionKey: { name: 'recordId', type: AttributeType.STRING }, sortKey: { name: 'createdAt', type: AttributeType.STRING } },
       ],
+    });
+  }
+}
+
+export interface MalwareScanProps {
+  /** The files bucket GuardDuty scans. */
+  readonly bucket: Bucket;
+  /** Receives GuardDuty's scan result events (the worker's job queue). */
+  readonly queue: IQueue;
+}
+
+/** The tag GuardDuty Malware Protection for S3 puts on each scanned object. */
+export const SCAN_STATUS_TAG = 'GuardDutyMalwareScanStatus';
+
+/**
+ * Stack option malwareScan=guardduty: GuardDuty Malware Protection for S3 scans
+ * every new object of the files bucket and tags it with its result, and an
+ * EventBridge rule delivers each scan result event, unchanged, to the job queue,
+ * where the worker makes the file AVAILABLE, QUARANTINED or SCAN_FAILED
+ * (lambdas/files/scan-result.ts).
+ */
+export class MalwareScan extends Construct {
+  readonly plan: CfnMalwareProtectionPlan;
+  readonly role: Role;
+  readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: MalwareScanProps) {
+    super(scope, id);
+    const { bucket } = props;
+    const stack = Stack.of(this);
+    // The permissions GuardDuty documents for a protection plan's role, scoped to this bucket
+    // and to the EventBridge rule GuardDuty manages for it.
+    this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('malware-protection-plan.guardduty.amazonaws.com') });
+    const managedRule = stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3*' });
+    this.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'ManagedRule',
+        actions: ['events:PutRule', 'events:DeleteRule', 'events:PutTargets', 'events:RemoveTargets'],
+        resources: [managedRule],
+        conditions: { StringLike: { 'events:ManagedBy': 'malware-protection-plan.guardduty.amazonaws.com' } },
+      }),
+    );
+    this.role.addToPolicy(new PolicyStatement({ sid: 'ReadManagedRule', actions: ['events:DescribeRule', 'events:ListTargetsByRule'], resources: [managedRule] }));
+    this.role.addToPolicy(new PolicyStatement({ sid: 'BucketNotifications', actions: ['s3:PutBucketNotification', 's3:GetBucketNotification', 's3:ListBucket'], resources: [bucket.bucketArn] }));
+    this.role.addToPolicy(new PolicyStatement({ sid: 'ValidationObject', actions: ['s3:PutObject'], resources: [bucket.arnForObjects('malware-protection-resource-validation-object')] }));
+    this.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'ScanAndTag',
+        actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+        resources: [bucket.arnForObjects('*')],
+      }),
+    );
+    acknowledge(this.role, {
+      [wildcardResource(this, bucket.arnForObjects('*'))]: 'GuardDuty scans and tags every object of the files bucket (each file is its own key); the statement is limited to this bucket',
+      [wildcardResource(this, managedRule)]:
+        'GuardDuty names the EventBridge rule it manages for the plan itself; the prefix (and events:ManagedBy on writes) is what its documentation scopes the role to',
+    });
+
+    this.plan = new CfnMalwareProtectionPlan(this, 'Plan', {
+      role: this.role.roleArn,
+      protectedResource: { s3Bucket: { bucketName: bucket.bucketName, objectPrefixes: ['files/'] } },
+      actions: { tagging: { status: 'ENABLED' } },
+    });
+    // The plan checks the role's permissions when it is created.
+    this.plan.node.addDependency(this.role);
+
+    // Defence in depth: even a presigned URL cannot fetch an object GuardDuty tagged as a threat.
+    bucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'DenyObjectsWithThreats',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [bucket.arnForObjects('*')],
+        conditions: { StringEquals: { [`s3:ExistingObjectTag/${SCAN_STATUS_TAG}`]: 'THREATS_FOUND' }, ArnNotEquals: { 'aws:PrincipalArn': this.role.roleArn } },
+      }),
+    );
+
+    this.rule = new Rule(this, 'ScanResults', {
+      description: 'GuardDuty malware scan results for the files bucket, to the job queue',
+      eventPattern: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Malware Protection Object Scan Result'],
+        detail: { s3ObjectDetails: { bucketName: [bucket.bucketName] } },
+      },
+      targets: [new SqsQueue(props.queue)],
     });
   }
 }

@@ -16,6 +16,7 @@ describe('readConfig', () => {
       salesforcePrincipalArn: undefined,
       salesforceExternalId: 'crm-bridge-dev',
       allowPrivateTargets: false,
+      malwareScan: 'none',
     });
   });
 

@@ -24,6 +24,7 @@ describe.each([
   ['IAM auth (default)', {}],
   ['API key auth', { apiAuth: 'apiKey' }],
   ['removalPolicy destroy (buckets emptied by a custom resource)', { removalPolicy: 'destroy' }],
+  ['malwareScan guardduty (a GuardDuty plan, its role, the scan result rule)', { malwareScan: 'guardduty' }],
 ])('AwsSolutions checks, %s', (_name, context) => {
   test('no unacknowledged error or warning', () => {
     const { stack } = build(context);

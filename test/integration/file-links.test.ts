@@ -229,6 +229,7 @@ describe('the worker dispatches by kind', () => {
   const dispatcher = new MessageDispatcher({
     job: async (m) => void seen.push(`job ${m.jobId}`),
     fileLink: async (m) => void seen.push(`fileLink ${m.fileId}`),
+    scanResult: async (m) => void seen.push(`scanResult ${m.detail.s3ObjectDetails.objectKey}`),
   });
 
   test('job messages without a kind (as queued before kinds existed), with kind "job", and file links', async () => {
@@ -236,6 +237,18 @@ describe('the worker dispatches by kind', () => {
     await dispatcher.process(sqsRecord('{"kind":"job","jobId":"j-2"}'));
     await dispatcher.process(sqsRecord('{"kind":"fileLink","fileId":"f-1"}'));
     expect(seen).toEqual(['job j-1', 'job j-2', 'fileLink f-1']);
+  });
+
+  test('a GuardDuty scan result event, as the EventBridge rule delivers it, goes to the scan result handler', async () => {
+    seen.length = 0;
+    const event = {
+      version: '0',
+      source: 'aws.guardduty',
+      'detail-type': 'GuardDuty Malware Protection Object Scan Result',
+      detail: { schemaVersion: '1.0', scanStatus: 'COMPLETED', s3ObjectDetails: { bucketName: 'b', objectKey: 'files/f-9' }, scanResultDetails: { scanResultStatus: 'NO_THREATS_FOUND', threats: null } },
+    };
+    await dispatcher.process(sqsRecord(JSON.stringify(event)));
+    expect(seen).toEqual(['scanResult files/f-9']);
   });
 
   test.each(['not json', '{}', '{"kind":"fileLink","jobId":"j"}', '{"kind":"other","fileId":"f"}', '{"jobId":"j","extra":1}'])('%s is malformed (left for the DLQ)', async (body) => {

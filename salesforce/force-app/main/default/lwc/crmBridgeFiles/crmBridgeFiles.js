@@ -11,7 +11,14 @@ import deleteFile from '@salesforce/apex/CrmBridgeFilesController.deleteFile';
 import { FileUpload, UploadCancelled, messageOf } from './uploader';
 import { formatBytes } from './format';
 
-const STATUS_TEXT = { AVAILABLE: 'Available', PENDING: 'Uploading' };
+// SCANNING, QUARANTINED and SCAN_FAILED appear only when the hub scans files for malware (docs/files.md).
+const STATUS_TEXT = {
+    AVAILABLE: 'Available',
+    PENDING: 'Uploading',
+    SCANNING: 'Checking for viruses',
+    QUARANTINED: 'Blocked: a virus was found',
+    SCAN_FAILED: 'Blocked: could not be checked for viruses'
+};
 
 /**
  * A record's files in crm-bridge (S3): list, upload straight to S3, download, delete.

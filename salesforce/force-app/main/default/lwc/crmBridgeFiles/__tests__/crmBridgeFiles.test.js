@@ -164,6 +164,24 @@ describe('the list', () => {
         expect(rows[0].querySelector('[data-action="download"]').disabled).toBe(false);
     });
 
+    test('malware scan states read as words and offer no download', async () => {
+        listFiles.mockResolvedValue(
+            page([
+                { ...FILES[0], fileId: 's1', status: 'SCANNING' },
+                { ...FILES[0], fileId: 's2', status: 'QUARANTINED', scanResult: 'THREATS_FOUND' },
+                { ...FILES[0], fileId: 's3', status: 'SCAN_FAILED', scanResult: 'UNSUPPORTED' }
+            ])
+        );
+        const element = await mount();
+        const rows = $$(element, 'tbody tr');
+        expect(rows.map((r) => r.querySelector('[data-id="status"]').textContent)).toEqual([
+            'Checking for viruses',
+            'Blocked: a virus was found',
+            'Blocked: could not be checked for viruses'
+        ]);
+        for (const row of rows) expect(row.querySelector('[data-action="download"]').disabled).toBe(true);
+    });
+
     test('pages forward with the hub\'s nextToken and back again', async () => {
         listFiles.mockResolvedValueOnce(page(FILES.slice(0, 2), { nextToken: 'token-2' })).mockResolvedValueOnce(page(FILES.slice(2)));
         const element = await mount({ pageSize: 2 });
