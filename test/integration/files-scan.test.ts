@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { startHubProcess, type RunningHub } from '../support/hub-process';
+import { startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /**
  * Malware scanning through the local hub (MALWARE_SCAN=local): the stand-in
