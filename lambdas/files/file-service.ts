@@ -16,7 +16,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { RECORD_ID } from '../connectors/salesforce/schema';
 import type { ConnectorSource } from '../domain/connector-store';
 import { AppError, ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
-import { z } from 'zod';
+import * as z from 'zod';
 import { linkView, type FileLink, type FileLinkQueue } from './file-link';
 
 const MiB = 1024 * 1024;

@@ -34,6 +34,12 @@ describe('worker bundle', () => {
     expect(required).toEqual(expect.arrayContaining(['soap', 'jsforce/core', 'axios']));
   });
 
+  test("main file has zod's schemas but none of its translations", () => {
+    // `import * as z from 'zod'` lets the bundler drop z.locales (~250 KB); `import { z }` keeps them all.
+    expect(main).toContain('$ZodObject');
+    expect(main.includes('Неверный ввод')).toBe(false); // zod's Russian messages
+  });
+
   test('the lazy files are in the asset, each with its library, and resolve from index.js', () => {
     for (const [name, file] of Object.entries(lazy)) {
       const path = join(assetDir, file);
