@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { jmespathSchema } from './mapping';
 
 /** Pieces every connector type's schema shares. */

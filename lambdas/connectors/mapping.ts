@@ -1,5 +1,5 @@
 import { search } from '@aws-lambda-powertools/jmespath';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RequestPreparationError, UpstreamError } from './errors';
 
 const SYNTAX_ERRORS = new Set(['LexerError', 'ParseError', 'IncompleteExpressionError', 'EmptyExpressionError', 'UnknownFunctionError', 'ArityError', 'VariadicArityError']);

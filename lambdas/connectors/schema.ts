@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkDeliveryKeys } from './common';
 import { targetProblem } from './targets';
 import { restConnectorSchema } from './rest/schema';

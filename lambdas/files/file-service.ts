@@ -16,7 +16,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import type { ConnectorSource } from '../domain/connector-store';
 import { AppError, ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
 import { RECORD_ID } from '../shared/ids';
-import { z } from 'zod';
+import * as z from 'zod';
 import { linkView, type FileLink, type FileLinkQueue, type FileStatus } from './file-link';
 import { blockedLink, statusForScanResult } from './scan-result';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { connectorIdSchema, operationNameSchema } from '../connectors/common';
 import type { CalloutService } from '../domain/callout-service';
 import { json } from '../shared/http';

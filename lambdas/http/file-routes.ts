@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { connectorIdSchema } from '../connectors/common';
 import { MAX_PART_COUNT, type FileService } from '../files/file-service';
 import { json } from '../shared/http';

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues } from '../connectors/schema';
 import { MAX_PAYLOAD_BYTES } from '../domain/job-data';
 import { AppError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';

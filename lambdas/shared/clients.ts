@@ -9,6 +9,8 @@ import { intEnv } from './env';
  * The SDK clients, created once per process and reused across invocations.
  * Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, so the
  * same code talks to AWS or to the local emulators without a branch here.
+ * Each is marked pure, so a bundle drops the clients its handler never uses (the
+ * controller has no SSM client, the worker no files-bucket client) and their code.
  */
 // cacheMiddleware reuses the resolved middleware stack per command type: about
 // half the client CPU per call. lib-dynamodb's document commands cannot be
@@ -25,18 +27,18 @@ const requestHandler = {
   requestTimeout: intEnv('SDK_REQUEST_TIMEOUT_MS', 5_000, { min: 100, max: 300_000 }),
   throwOnRequestTimeout: true,
 };
-export const dynamoDb = new DynamoDBClient({ cacheMiddleware: true, requestHandler });
-export const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler }), {
+export const dynamoDb = /* @__PURE__ */ new DynamoDBClient({ cacheMiddleware: true, requestHandler });
+export const documentClient = /* @__PURE__ */ DynamoDBDocumentClient.from(/* @__PURE__ */ new DynamoDBClient({ requestHandler }), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
 });
 // The queue URL only names the queue; requests go to the configured endpoint
 // (an emulator's queue URLs carry a host name that does not resolve).
-export const sqs = new SQSClient({ useQueueUrlAsEndpoint: false, cacheMiddleware: true, requestHandler });
-export const ssm = new SSMClient({ requestHandler });
+export const sqs = /* @__PURE__ */ new SQSClient({ useQueueUrlAsEndpoint: false, cacheMiddleware: true, requestHandler });
+export const ssm = /* @__PURE__ */ new SSMClient({ requestHandler });
 // Path-style addressing and checksums only when required keep presigned URLs
 // valid for plain HTTP clients (curl, browsers, Apex) and for the local emulator.
 // S3 keeps the SDK's defaults: completing a large multipart upload can legitimately take long.
-export const s3 = new S3Client({
+export const s3 = /* @__PURE__ */ new S3Client({
   forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',

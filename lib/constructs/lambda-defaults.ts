@@ -15,17 +15,38 @@ export const COMMON_ENVIRONMENT = {
 } as const;
 
 /**
+ * Libraries that only some connector types need and that are large (SOAP: soap
+ * with axios; Salesforce: jsforce). The code imports them with `import()` on
+ * first use; the bundle leaves them out of index.js and the afterBundling hook
+ * builds each one it requires into the asset's node_modules/ (one minified file
+ * each, scripts/bundle-lazy-modules.mjs): a cold worker reads none of it until
+ * its first SOAP or Salesforce job.
+ */
+export const LAZY_MODULES = ['soap', 'jsforce', 'axios'] as const;
+
+function lazyModulesCommand(inputDir: string, outputDir: string): string {
+  const b = LAMBDA_BUNDLING;
+  const alias = Object.fromEntries([b.esbuildArgs['--alias']].map((a) => a.split('=')));
+  const options = { lazy: LAZY_MODULES, target: b.target, minify: b.minify, sourcemap: b.sourceMap, alias };
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  return ['node', quote(path.join(inputDir, 'scripts', 'bundle-lazy-modules.mjs')), quote(outputDir), quote(JSON.stringify(options))].join(' ');
+}
+
+/**
  * How every crm-bridge Lambda is bundled (the local hub's `HUB_HANDLERS=bundled`
  * mode loads the very bundles these options produce).
  *
  * - `bundleAwsSDK`: the SDK clients come from package-lock (3.1169.0), tree-shaken and
  *   minified, not from whatever SDK the Lambda runtime ships: the code relies on options
  *   of the pinned version (`throwOnRequestTimeout`, `cacheMiddleware`), and what runs
- *   on AWS is then what the tests ran. No `externalModules`: CDK would use them instead
- *   of the SDK default, and nothing else needs to stay outside the bundle.
+ *   on AWS is then what the tests ran. `externalModules` replaces CDK's SDK default, so
+ *   it lists only LAZY_MODULES, which the afterBundling hook ships in the asset.
  * - `punycode` alias: whatwg-url (jsforce -> node-fetch) requires "punycode"; in a bundle
  *   that is Node's deprecated built-in (a DEP0040 warning at every cold start), so it
  *   resolves to the userland package of the same API instead (the trailing slash).
+ * - `dynamic-import=false`: `import('soap')` becomes `require("soap")` as the TypeScript
+ *   (CommonJS) build has it: Node's require finds the LAZY_MODULES files by their
+ *   names and gives the same module object the tests load.
  */
 export const LAMBDA_BUNDLING = {
   minify: true,
@@ -33,8 +54,14 @@ export const LAMBDA_BUNDLING = {
   target: 'node22',
   format: OutputFormat.CJS,
   bundleAwsSDK: true,
-  esbuildArgs: { '--alias': 'punycode=punycode/' },
+  esbuildArgs: { '--alias': 'punycode=punycode/', '--supported:dynamic-import': 'false' },
   forceDockerBundling: false,
+  externalModules: [...LAZY_MODULES],
+  commandHooks: {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir: string, outputDir: string) => [lazyModulesCommand(inputDir, outputDir)],
+  },
 } as const satisfies BundlingOptions;
 
 export interface HubFunctionProps {

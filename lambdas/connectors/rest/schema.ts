@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { baseConnectorFields, httpUrlSchema, operationNameSchema, secretNameSchema } from '../common';
 import { jmespathSchema } from '../mapping';
 import { headersSchema, secretRefSchema, valueSourceSchema } from '../values';

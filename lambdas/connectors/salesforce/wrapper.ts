@@ -1,5 +1,5 @@
 import type { Connection } from 'jsforce/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues } from '../schema';
 import { ownEntry } from '../common';
 import { RequestPreparationError } from '../errors';

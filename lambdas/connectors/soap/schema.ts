@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { baseConnectorFields, httpUrlSchema, operationNameSchema } from '../common';
 import { secretRefSchema, valueSourceSchema } from '../values';
 
