@@ -97,7 +97,7 @@ function guarded(state: LimiterState, s: LimitSettings, now: number): boolean {
 }
 
 /** Decides one job's turn; `next` is the record to write (undefined: nothing to write). */
-export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, now: number, id: string): { result: Acquired; next?: LimiterState } {
+export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, now: number, id: string, returning = false): { result: Acquired; next?: LimiterState } {
   const state = structuredClone(prev ?? emptyState());
   // Forget calls that can no longer count against any limit.
   // Below one call a second, the window is one call's share (perSecond 0.5: one call in any 2 s).
@@ -105,7 +105,8 @@ export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, 
   for (const [key, c] of Object.entries(state.calls)) if (slotEnd(c, now) <= now - windowMs) delete state.calls[key];
   const refuse = (reason: WaitReason, untilMs: number, spread = false): { result: Acquired; next?: LimiterState } => {
     let until = Math.max(untilMs, now + 1);
-    if (spread && s.perSecond) {
+    // A job back from a wait keeps its place (it is not sent behind the queue again).
+    if (spread && s.perSecond && !returning) {
       until = Math.max(until, state.nextSlot ?? 0);
       state.nextSlot = until + 1000 / s.perSecond;
       return { result: { wait: { reason, untilMs: until } }, next: state };
@@ -188,6 +189,8 @@ export interface LimiterStateStore {
 }
 
 const CONFLICT_TRIES = 20;
+/** A refusal's write only spreads the waits: a few tries, then it stands as decided. */
+const REFUSAL_TRIES = 3;
 
 export class ConnectorLimiter {
   constructor(
@@ -196,26 +199,41 @@ export class ConnectorLimiter {
     private readonly pause: (ms: number) => Promise<unknown> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
-  async acquire(connectorId: string, settings: LimitSettings): Promise<Acquired> {
+  /** `returning`: the job has waited already (it is not sent to the back of the line). */
+  async acquire(connectorId: string, settings: LimitSettings, returning = false): Promise<Acquired> {
     const id = randomUUID();
-    return this.update(connectorId, (state, now) => decideAcquire(state, settings, now, id), (r) => r);
+    return this.update(
+      connectorId,
+      (state, now) => decideAcquire(state, settings, now, id, returning),
+      (r) => r,
+      (): Acquired => ({ wait: { reason: settings.maxConcurrency !== undefined ? 'CONCURRENCY_LIMIT' : 'RATE_LIMIT', untilMs: this.now() + 1000 + Math.random() * 1000 } }),
+    );
   }
 
-  async release(connectorId: string, settings: LimitSettings, permit: Permit, outcome: CallOutcome): Promise<void> {
+  /** `endedAt`: when the call returned (the writes after it do not lengthen its slot). */
+  async release(connectorId: string, settings: LimitSettings, permit: Permit, outcome: CallOutcome, endedAt = this.now()): Promise<void> {
     await this.update(
       connectorId,
-      (state, now) => ({ result: undefined, next: applyRelease(state, settings, permit, outcome, now) }),
+      (state, now) => ({ result: undefined, next: applyRelease(state, settings, permit, outcome, Math.min(now, endedAt)) }),
       () => undefined,
     );
   }
 
-  /** Read, decide, write if unchanged; on a lost race decide again on the new record. */
-  private async update<R, T>(connectorId: string, decide: (state: LimiterState | undefined, now: number) => { result: R; next?: LimiterState }, out: (r: R) => T): Promise<T> {
+  /**
+   * Read, decide, write if unchanged; on a lost race decide again on the new record.
+   * A refusal stands even if its write (only the spreading of waits) loses the race:
+   * many waiting jobs then do not fight over the record.
+   */
+  private async update<R, T>(connectorId: string, decide: (state: LimiterState | undefined, now: number) => { result: R; next?: LimiterState }, out: (r: R) => T, busy?: () => R): Promise<T> {
     for (let tries = 1; ; tries += 1) {
       const current = await this.store.read(connectorId);
       const { result, next } = decide(current?.state, this.now());
       if (!next || (await this.store.write(connectorId, next, current?.version))) return out(result);
-      if (tries >= CONFLICT_TRIES) throw new Error(`Limiter record of connector ${connectorId} kept changing under ${tries} tries`);
+      if (result && typeof result === 'object' && 'wait' in result && tries >= REFUSAL_TRIES) return out(result);
+      if (tries >= CONFLICT_TRIES) {
+        if (busy) return out(busy()); // crowded: wait a moment in the queue rather than fail the message
+        throw new Error(`Limiter record of connector ${connectorId} kept changing under ${tries} tries`);
+      }
       await this.pause(5 + Math.random() * 20 * Math.min(tries, 5));
     }
   }

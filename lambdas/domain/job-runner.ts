@@ -215,7 +215,7 @@ export class JobRunner {
       await jobs.releaseRun(job.jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId: job.jobId, error: e }));
       throw err;
     };
-    const acquired = await this.opts.limiter!.acquire(job.connectorId, limits).catch(giveBack);
+    const acquired = await this.opts.limiter!.acquire(job.connectorId, limits, job.waitingSince !== undefined).catch(giveBack);
     if ('permit' in acquired) return acquired.permit;
     const { reason, untilMs } = acquired.wait;
     const now = Date.now();
@@ -233,7 +233,7 @@ export class JobRunner {
 
   /** A lost release only holds a slot until its lease ends: logged, not fatal to the job. */
   private async releasePermit(connectorId: string, limits: LimitSettings, permit: Permit, outcome: CallOutcome): Promise<void> {
-    await this.opts.limiter!.release(connectorId, limits, permit, outcome).catch((e: unknown) => this.opts.logger.warn('could not release a limiter permit', { connectorId, error: errorName(e) }));
+    await this.opts.limiter!.release(connectorId, limits, permit, outcome, Date.now()).catch((e: unknown) => this.opts.logger.warn('could not release a limiter permit', { connectorId, error: errorName(e) }));
   }
 
   /**
