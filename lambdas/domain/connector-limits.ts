@@ -97,7 +97,7 @@ function guarded(state: LimiterState, s: LimitSettings, now: number): boolean {
 }
 
 /** Decides one job's turn; `next` is the record to write (undefined: nothing to write). */
-export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, now: number, id: string, returning = false): { result: Acquired; next?: LimiterState } {
+export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, now: number, id: string): { result: Acquired; next?: LimiterState } {
   const state = structuredClone(prev ?? emptyState());
   // Forget calls that can no longer count against any limit.
   // Below one call a second, the window is one call's share (perSecond 0.5: one call in any 2 s).
@@ -105,8 +105,8 @@ export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, 
   for (const [key, c] of Object.entries(state.calls)) if (slotEnd(c, now) <= now - windowMs) delete state.calls[key];
   const refuse = (reason: WaitReason, untilMs: number, spread = false): { result: Acquired; next?: LimiterState } => {
     let until = Math.max(untilMs, now + 1);
-    // A job back from a wait keeps its place (it is not sent behind the queue again).
-    if (spread && s.perSecond && !returning) {
+    // Each refused job gets its own turn, 1/perSecond apart: they come back at the rate, not all at once.
+    if (spread && s.perSecond) {
       until = Math.max(until, state.nextSlot ?? 0);
       state.nextSlot = until + 1000 / s.perSecond;
       return { result: { wait: { reason, untilMs: until } }, next: state };
@@ -199,12 +199,11 @@ export class ConnectorLimiter {
     private readonly pause: (ms: number) => Promise<unknown> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
-  /** `returning`: the job has waited already (it is not sent to the back of the line). */
-  async acquire(connectorId: string, settings: LimitSettings, returning = false): Promise<Acquired> {
+  async acquire(connectorId: string, settings: LimitSettings): Promise<Acquired> {
     const id = randomUUID();
     return this.update(
       connectorId,
-      (state, now) => decideAcquire(state, settings, now, id, returning),
+      (state, now) => decideAcquire(state, settings, now, id),
       (r) => r,
       (): Acquired => ({ wait: { reason: settings.maxConcurrency !== undefined ? 'CONCURRENCY_LIMIT' : 'RATE_LIMIT', untilMs: this.now() + 1000 + Math.random() * 1000 } }),
     );

@@ -215,7 +215,7 @@ export class JobRunner {
       await jobs.releaseRun(job.jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId: job.jobId, error: e }));
       throw err;
     };
-    const acquired = await this.opts.limiter!.acquire(job.connectorId, limits, job.waitingSince !== undefined).catch(giveBack);
+    const acquired = await this.opts.limiter!.acquire(job.connectorId, limits).catch(giveBack);
     if ('permit' in acquired) return acquired.permit;
     const { reason, untilMs } = acquired.wait;
     const now = Date.now();
@@ -400,11 +400,11 @@ const PENDING: JobDelivery = { status: 'PENDING', attempts: 0 };
  * Waits consume SQS receives (maxReceiveCount 25, then the DLQ). The first
  * FAST_WAITS come back as soon as the limit allows; after those, the rest of
  * the job's maxWaitSeconds is split over the receives left in WAIT_RECEIVES, so
- * a job waits at most WAIT_RECEIVES times, leaving the rest of the 25 for
- * deferred retries (at most 9) and redeliveries.
+ * a job waits at most WAIT_RECEIVES times (see docs/connectors.md on
+ * maxReceiveCount).
  */
-const FAST_WAITS = 6;
-const WAIT_RECEIVES = 12;
+const FAST_WAITS = 10;
+const WAIT_RECEIVES = 14;
 export function waitDelayMs(wantedMs: number, waits: number, waitLeftMs: number): number {
   let delay = Math.max(1000, wantedMs);
   if (waits > FAST_WAITS) delay = Math.max(delay, waits >= WAIT_RECEIVES ? waitLeftMs + 1000 : waitLeftMs / (WAIT_RECEIVES - waits + 1));

@@ -165,11 +165,11 @@ describe('JobRunner with a limiter', () => {
   });
 });
 
-test('waitDelayMs: after the fast waits, the rest of maxWait is spread so a job waits at most 12 times', () => {
+test('waitDelayMs: after the fast waits, the rest of maxWait is spread so a job waits at most 14 times', () => {
   expect(waitDelayMs(300, 1, 3_600_000)).toBe(1000);
-  expect(waitDelayMs(5000, 6, 3_600_000)).toBe(5000);
-  expect(waitDelayMs(1000, 7, 3_600_000)).toBe(600_000); // 6 receives left
-  expect(waitDelayMs(1000, 12, 50_000)).toBe(51_000); // last one: past the deadline, where the job fails
+  expect(waitDelayMs(5000, 10, 3_600_000)).toBe(5000);
+  expect(waitDelayMs(1000, 11, 3_600_000)).toBe(900_000); // 4 receives left
+  expect(waitDelayMs(1000, 14, 50_000)).toBe(51_000); // last one: past the deadline, where the job fails
   // Whatever the waits, a job never waits past its deadline by more than a second.
   expect(waitDelayMs(10 * 3_600_000, 1, 60_000)).toBe(61_000);
 });
