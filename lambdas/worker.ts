@@ -6,6 +6,7 @@ import { privateTargetsPolicy } from './connectors/targets';
 import { nodeFetch } from './connectors/transport';
 import type { WrapperDeps } from './connectors/types';
 import { ConnectorStore } from './domain/connector-store';
+import { ConnectorLimiter, DynamoLimiterStore } from './domain/connector-limits';
 import { FileLinkRunner } from './delivery/file-link-delivery';
 import { SalesforceDelivery } from './delivery/salesforce-delivery';
 import { JobQueue } from './domain/job-queue';
@@ -32,7 +33,9 @@ const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), st
 const wrapperDeps: WrapperDeps = { secrets, fetch: nodeFetch, privateTargets: privateTargetsPolicy(process.env.INTERNAL_TARGETS) };
 // Deliveries into Salesforce run in this same worker, so they count against its concurrency cap (25).
 const delivery = new SalesforceDelivery(connectors, wrapperDeps);
-const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery });
+// Per-connector limits and circuit breaker: one limiter record per connector in the jobs table, shared by all instances.
+const limiter = new ConnectorLimiter(new DynamoLimiterStore(dynamoDb, requireEnv('JOBS_TABLE')));
+const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery, limiter });
 // Link records of files that became AVAILABLE: the same cap, the same retry policy, the same Salesforce sessions.
 const fileLinks = new FileLinkRunner({ files: new FileLinkStore(documentClient, requireEnv('FILES_TABLE')), connectors, queue, wrapperDeps, logger });
 // Malware scan results (EventBridge rule to this queue): SCANNING files become AVAILABLE or QUARANTINED.

@@ -62,6 +62,13 @@ export const jobSchema = z.object({
   result: jobResultSchema.optional().describe('Present when SUCCEEDED'),
   error: jobErrorSchema.optional().describe('Present when FAILED, or the last failure while a retry waits'),
   nextAttemptAt: z.string().optional().describe('When a deferred retry is due (ISO 8601), while the job waits in the queue'),
+  waiting: z
+    .object({
+      reason: z.enum(['CIRCUIT_OPEN', 'RATE_LIMIT', 'CONCURRENCY_LIMIT']),
+      until: z.string().optional().describe('When the job looks again (ISO 8601)'),
+    })
+    .optional()
+    .describe("While QUEUED behind its connector's limits or open circuit breaker (no attempt is used)"),
   delivery: deliverySchema.optional().describe('Present when the operation declares a delivery into Salesforce'),
 });
 

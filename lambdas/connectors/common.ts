@@ -74,6 +74,32 @@ export const baseConnectorFields = {
   retry: retrySchema.default({ maxAttempts: 3, baseDelayMs: 500 }),
   /** Delivery of job outcomes into Salesforce, per operation (lambdas/delivery). */
   delivery: deliveryMapSchema.optional(),
+  /**
+   * Caps on calls to this service, held across all workers at once (domain/connector-limits.ts).
+   * A job over a cap waits in the queue without using an attempt.
+   */
+  limits: z
+    .object({
+      /** Calls in flight at once. */
+      maxConcurrency: z.number().int().min(1).max(1000).optional(),
+      /** Calls started in any one-second window. */
+      perSecond: z.number().positive().max(1000).optional(),
+    })
+    .strict()
+    .optional(),
+  /** Stops calling a failing service for a while (on by default; defaults applied in domain/connector-limits.ts). */
+  circuitBreaker: z
+    .object({
+      enabled: z.boolean().optional(),
+      /** Consecutive retryable failures that open the circuit. @default 5 */
+      failureThreshold: z.number().int().min(1).max(1000).optional(),
+      /** How long an open circuit waits before one probe call. @default 30 */
+      cooldownSeconds: z.number().int().min(1).max(3600).optional(),
+    })
+    .strict()
+    .optional(),
+  /** Longest a job waits for a limit or an open circuit before it fails (RATE_LIMITED / CIRCUIT_OPEN). @default 3600 */
+  maxWaitSeconds: z.number().int().min(1).max(43_200).optional(),
   /** Network rules of this connector's calls. */
   network: z
     .object({

@@ -7,12 +7,13 @@ import type { Connector } from '../connectors/schema';
 import { ownEntry, type Delivery } from '../connectors/common';
 import { AppError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
+import { limitSettings, type CallOutcome, type ConnectorLimiter, type LimitSettings, type Permit } from './connector-limits';
 import { toJobError, type Job, type JobDelivery, type JobError } from './job';
 import type { OutcomeDelivery, PreparedDelivery } from './outcome-delivery';
 import { MAX_RESULT_BYTES } from './job-data';
 import { jobMessageSchema, type JobMessage, type JobQueue } from './job-queue';
 import type { JobStore } from './job-store';
-import { decideRetry } from './retry-policy';
+import { decideRetry, isRetryable } from './retry-policy';
 import { RetryLaterError, safeJson, type QueueRecord } from './queue-record';
 
 interface Logger {
@@ -35,6 +36,8 @@ export interface JobRunnerOptions {
   wrappers: WrapperMap;
   wrapperDeps: WrapperDeps;
   logger: Logger;
+  /** Per-connector limits and circuit breaker (shared by all workers); without it, none apply. */
+  limiter?: ConnectorLimiter;
   /** Delivers outcomes of operations that declare a `delivery`; without it, none is delivered. */
   delivery?: OutcomeDelivery;
   /**
@@ -131,12 +134,17 @@ export class JobRunner {
       ...(job.correlationId !== undefined && { correlationId: job.correlationId }),
     };
     let attempts = job.attempts;
+    const limits = this.opts.limiter && limitSettings(connector);
     for (;;) {
+      const permit = limits && (await this.admit(job, limits, attempts, record, failBeforeCall));
+      if (permit === null) return; // waited too long: the job has ended
       attempts += 1;
       let result: ResultEnvelope;
       try {
         result = await callWrapper(wrapper, request, this.opts.wrapperDeps);
+        if (permit) await this.releasePermit(job.connectorId, limits!, permit, { kind: 'ok' });
       } catch (err) {
+        if (permit) await this.releasePermit(job.connectorId, limits!, permit, callOutcome(err));
         if (err instanceof InfrastructureError) {
           // Nothing reached the service: give the run back so SQS's redelivery starts at once.
           // If that fails too, the lease runs out before the message is visible again.
@@ -172,6 +180,39 @@ export class JobRunner {
       }
       return this.recordOutcome(jobId, connector, job.operation, attempts, { result }, record, remainingTimeMs);
     }
+  }
+
+  /**
+   * The connector's limits let this call go (a permit, released after the call),
+   * or the job waits: its run is given back (QUEUED, no call started) and its
+   * message handed back to SQS until the limit allows, using no attempt. Past
+   * maxWaitSeconds of waiting, it fails instead (null).
+   */
+  private async admit(job: Job, limits: LimitSettings, attempts: number, record: QueueRecord, failBeforeCall: (e: JobError) => Promise<unknown>): Promise<Permit | null> {
+    const { jobs, logger } = this.opts;
+    const giveBack = async (err: unknown): Promise<never> => {
+      await jobs.releaseRun(job.jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId: job.jobId, error: e }));
+      throw err;
+    };
+    const acquired = await this.opts.limiter!.acquire(job.connectorId, limits).catch(giveBack);
+    if ('permit' in acquired) return acquired.permit;
+    const { reason, untilMs } = acquired.wait;
+    const now = Date.now();
+    const since = job.waitingSince ? Date.parse(job.waitingSince) : now;
+    if (now - since >= limits.maxWaitMs) {
+      const what = reason === 'CIRCUIT_OPEN' ? 'its circuit breaker stayed open' : 'its limits allowed no call';
+      await failBeforeCall({ code: reason === 'CIRCUIT_OPEN' ? 'CIRCUIT_OPEN' : 'RATE_LIMITED', message: `Connector "${job.connectorId}": the job waited over maxWaitSeconds (${limits.maxWaitMs / 1000}) and ${what}`, retryable: false });
+      return null;
+    }
+    const { waits } = await this.persist(() => jobs.recordWait(job.jobId, attempts, { reason, until: new Date(untilMs).toISOString() })).catch(giveBack);
+    const delayMs = waitDelayMs(untilMs - now, waits, since + limits.maxWaitMs - now);
+    await this.opts.queue.deferMessage(record.receiptHandle, delayMs);
+    throw new RetryLaterError(`Job ${job.jobId} waits (${reason}) ${delayMs} ms for connector ${job.connectorId}`);
+  }
+
+  /** A lost release only holds a slot until its lease ends: logged, not fatal to the job. */
+  private async releasePermit(connectorId: string, limits: LimitSettings, permit: Permit, outcome: CallOutcome): Promise<void> {
+    await this.opts.limiter!.release(connectorId, limits, permit, outcome, Date.now()).catch((e: unknown) => this.opts.logger.warn('could not release a limiter permit', { connectorId, error: errorName(e) }));
   }
 
   /**
@@ -333,6 +374,27 @@ export class JobRunner {
 }
 
 const PENDING: JobDelivery = { status: 'PENDING', attempts: 0 };
+
+/**
+ * Waits consume SQS receives (maxReceiveCount 25, then the DLQ). The first
+ * FAST_WAITS come back as soon as the limit allows; after those, the rest of
+ * the job's maxWaitSeconds is split over the receives left in WAIT_RECEIVES, so
+ * a job waits at most WAIT_RECEIVES times (see docs/connectors.md on
+ * maxReceiveCount).
+ */
+const FAST_WAITS = 10;
+const WAIT_RECEIVES = 14;
+export function waitDelayMs(wantedMs: number, waits: number, waitLeftMs: number): number {
+  let delay = Math.max(1000, wantedMs);
+  if (waits > FAST_WAITS) delay = Math.max(delay, waits >= WAIT_RECEIVES ? waitLeftMs + 1000 : waitLeftMs / (WAIT_RECEIVES - waits + 1));
+  return Math.min(Math.ceil(delay), 12 * 60 * 60 * 1000 - 1000, Math.max(1000, waitLeftMs + 1000));
+}
+
+/** What a call's failure tells the connector's limiter and breaker. */
+function callOutcome(err: unknown): CallOutcome {
+  if (err instanceof InfrastructureError || err instanceof RequestPreparationError || !(err instanceof UpstreamError)) return { kind: 'none' };
+  return { kind: 'failed', retryable: isRetryable(err), ...(err.statusCode !== undefined && { statusCode: err.statusCode }), ...(err.details.retryAfterMs !== undefined && { retryAfterMs: err.details.retryAfterMs }) };
+}
 
 /** Names the failure without its message (which may quote data). */
 function errorName(err: unknown): string {

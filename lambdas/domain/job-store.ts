@@ -176,7 +176,7 @@ export class JobStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(jobId),
-          UpdateExpression: 'SET #s = :running, updatedAt = :now, leaseUntil = :lease, callStartedAt = :now REMOVE nextAttemptAt',
+          UpdateExpression: 'SET #s = :running, updatedAt = :now, leaseUntil = :lease, callStartedAt = :now REMOVE nextAttemptAt, waiting',
           ConditionExpression: condition,
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: values({ ':running': 'RUNNING', ...(condition.includes(':queued') && { ':queued': 'QUEUED' }), ':now': this.isoNow(), ':lease': leaseUntil.toISOString() }),
@@ -214,11 +214,32 @@ export class JobStore {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
-        UpdateExpression: 'SET #s = :queued, attempts = :a, #e = :e, nextAttemptAt = :next, updatedAt = :now REMOVE leaseUntil, callStartedAt',
+        UpdateExpression: 'SET #s = :queued, attempts = :a, #e = :e, nextAttemptAt = :next, updatedAt = :now REMOVE leaseUntil, callStartedAt, waiting',
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
         ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':a': attempts, ':e': lastError, ':next': nextAttemptAt.toISOString(), ':now': this.isoNow() }),
       }),
     );
+  }
+
+  /**
+   * The job waits for its connector's limits (no call was made in this run):
+   * the run is given back (QUEUED, no callStartedAt) so the next delivery
+   * starts it normally. Returns how many times it has waited, and since when.
+   */
+  async recordWait(jobId: string, attempts: number, waiting: NonNullable<Job['waiting']>): Promise<{ waits: number; waitingSince: string }> {
+    const { Attributes } = await this.db.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: jobKey(jobId),
+        UpdateExpression: 'SET #s = :queued, attempts = :a, waiting = :w, waitingSince = if_not_exists(waitingSince, :now), updatedAt = :now ADD waits :one REMOVE leaseUntil, callStartedAt',
+        ConditionExpression: '#s = :running',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':running': 'RUNNING', ':a': attempts, ':w': waiting, ':now': this.isoNow(), ':one': 1 }),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const job = toJob(Attributes!);
+    return { waits: job.waits ?? 1, waitingSince: job.waitingSince ?? this.isoNow() };
   }
 
   /**
@@ -267,7 +288,7 @@ export class JobStore {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
-        UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o1, #o2, nextAttemptAt, leaseUntil, callStartedAt`,
+        UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o1, #o2, nextAttemptAt, leaseUntil, callStartedAt, waiting, waitingSince, waits`,
         ConditionExpression: onlyRun ? 'callStartedAt = :started' : 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o1': others[0], '#o2': others[1] },
         ExpressionAttributeValues: values({ ':s': status, ':a': attempts, ':v': value, ':now': this.isoNow(), ...(delivery && { ':d': delivery }), ...(onlyRun && { ':started': onlyRun.started }) }),

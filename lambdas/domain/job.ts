@@ -53,6 +53,11 @@ export interface Job {
   error?: JobError;
   /** When the next deferred attempt is due (ISO), while a retry waits in the queue. */
   nextAttemptAt?: string;
+  /** While the job waits for its connector's limits or open circuit (domain/connector-limits.ts). */
+  waiting?: { reason: 'CIRCUIT_OPEN' | 'RATE_LIMIT' | 'CONCURRENCY_LIMIT'; until?: string };
+  /** Internal: when the job first waited (maxWaitSeconds counts from here), and how many times. */
+  waitingSince?: string;
+  waits?: number;
   /** Present when the operation declares a delivery for this outcome. */
   delivery?: JobDelivery;
   /**
@@ -89,6 +94,7 @@ export function jobView(job: Job) {
     ...(job.result !== undefined && { result: job.result }),
     ...(job.error !== undefined && { error: job.error }),
     ...(job.nextAttemptAt !== undefined && job.status !== 'SUCCEEDED' && job.status !== 'FAILED' && { nextAttemptAt: job.nextAttemptAt }),
+    ...(job.waiting !== undefined && job.status === 'QUEUED' && { waiting: job.waiting }),
     ...(job.delivery !== undefined && { delivery: job.delivery }),
   };
 }

@@ -1,0 +1,176 @@
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { UpstreamNetworkError } from '../../lambdas/connectors/errors';
+import type { ResultEnvelope, Wrapper, WrapperMap } from '../../lambdas/connectors/types';
+import { ConnectorLimiter, DynamoLimiterStore, limitSettings } from '../../lambdas/domain/connector-limits';
+import { ConnectorStore } from '../../lambdas/domain/connector-store';
+import { jobView } from '../../lambdas/domain/job';
+import { JobQueue } from '../../lambdas/domain/job-queue';
+import { JobRunner, waitDelayMs } from '../../lambdas/domain/job-runner';
+import { RetryLaterError } from '../../lambdas/domain/queue-record';
+import { JobStore } from '../../lambdas/domain/job-store';
+import { startDynamo } from '../support/dynamo';
+import { sqsRecord } from '../support/events';
+
+/** The limiter's DynamoDB adapter on dynalite (two limiters = two workers), and the job runner's hook. */
+let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+const sqsMock = mockClient(SQSClient);
+const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+let seq = 0;
+
+beforeAll(async () => {
+  dynamo = await startDynamo();
+});
+afterAll(async () => {
+  sqsMock.restore();
+  await dynamo?.stop();
+});
+beforeEach(() => {
+  sqsMock.reset();
+  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+});
+
+const twoWorkers = () => [new ConnectorLimiter(new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs)), new ConnectorLimiter(new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs))];
+
+describe('DynamoLimiterStore under concurrency', () => {
+  test('maxConcurrency 3: of 12 concurrent acquires on two workers, exactly 3 get a permit; a release frees one', async () => {
+    const id = `lim-${++seq}`;
+    const settings = limitSettings({ timeoutMs: 5000, limits: { maxConcurrency: 3 } });
+    const [a, b] = twoWorkers();
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a! : b!).acquire(id, settings)));
+    const permits = results.flatMap((r) => ('permit' in r ? [r.permit] : []));
+    expect(permits).toHaveLength(3);
+    expect(results.filter((r) => 'wait' in r && r.wait.reason === 'CONCURRENCY_LIMIT')).toHaveLength(9);
+    await b!.release(id, settings, permits[0]!, { kind: 'ok' });
+    expect('permit' in (await a!.acquire(id, settings))).toBe(true);
+    expect('wait' in (await b!.acquire(id, settings))).toBe(true);
+  });
+
+  test('perSecond 4: of 10 concurrent acquires on two workers, 4 get a permit, the others are told to come back spread out', async () => {
+    const id = `lim-${++seq}`;
+    const settings = limitSettings({ timeoutMs: 5000, limits: { perSecond: 4 } });
+    const [a, b] = twoWorkers();
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a! : b!).acquire(id, settings)));
+    expect(results.filter((r) => 'permit' in r)).toHaveLength(4);
+    const untils = results.flatMap((r) => ('wait' in r ? [r.wait.untilMs] : [])).sort((x, y) => x - y);
+    expect(untils).toHaveLength(6);
+    // Spread a quarter second apart (a refusal that keeps losing the race for the record keeps its own time).
+    // Without spreading, all six would be told the same time (when the first call leaves the window).
+    expect(new Set(untils).size).toBeGreaterThanOrEqual(2);
+    expect(untils[untils.length - 1]! - untils[0]!).toBeGreaterThanOrEqual(250);
+  });
+
+  test('the breaker opened by one worker stops the other', async () => {
+    const id = `lim-${++seq}`;
+    const settings = limitSettings({ timeoutMs: 5000, circuitBreaker: { failureThreshold: 2, cooldownSeconds: 60 } });
+    const [a, b] = twoWorkers();
+    for (const w of [a!, b!]) {
+      const r = await w.acquire(id, settings);
+      if (!('permit' in r)) throw new Error('expected a permit');
+      await w.release(id, settings, r.permit, { kind: 'failed', retryable: true });
+    }
+    expect(await a!.acquire(id, settings)).toMatchObject({ wait: { reason: 'CIRCUIT_OPEN' } });
+    expect(await b!.acquire(id, settings)).toMatchObject({ wait: { reason: 'CIRCUIT_OPEN' } });
+  });
+});
+
+describe('JobRunner with a limiter', () => {
+  async function setup(steps: Array<Error | ResultEnvelope>, connectorExtra: Record<string, unknown>) {
+    const id = `c-lim-${++seq}`;
+    await dynamo.db.send(
+      new PutCommand({
+        TableName: dynamo.tables.connectors,
+        Item: { connectorId: id, type: 'rest', baseUrl: 'http://127.0.0.1:1', retry: { maxAttempts: 3, baseDelayMs: 100 }, operations: { op: { method: 'POST', path: '/x' } }, ...connectorExtra },
+      }),
+    );
+    const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
+    const limiter = new ConnectorLimiter(new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs));
+    const calls: unknown[] = [];
+    const wrapper: Wrapper = {
+      async call() {
+        calls.push(1);
+        const step = steps[Math.min(calls.length - 1, steps.length - 1)]!;
+        if (step instanceof Error) throw step;
+        return step;
+      },
+    };
+    const runner = new JobRunner({
+      connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
+      jobs,
+      queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
+      wrappers: { rest: wrapper } as WrapperMap,
+      wrapperDeps: { secrets: { get: async () => 'x' }, fetch: globalThis.fetch },
+      logger,
+      limiter,
+      sleep: async () => undefined,
+      random: () => 0.5,
+    });
+    const newJob = async () => {
+      const jobId = `job-lim-${++seq}`;
+      const now = new Date().toISOString();
+      await jobs.create({ jobId, connectorId: id, operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: {} });
+      return { jobId, record: sqsRecord(JSON.stringify({ jobId })) };
+    };
+    return { runner, jobs, limiter, calls, newJob, connectorId: id };
+  }
+
+  const ok: ResultEnvelope = { statusCode: 200, data: {} };
+
+  test('a job over the limit gives its run back, waits in the queue with no attempt used, and runs on its next delivery', async () => {
+    const t = await setup([ok], { limits: { perSecond: 1 } });
+    const first = await t.newJob();
+    const second = await t.newJob();
+    await t.runner.process(first.record);
+    await expect(t.runner.process(second.record)).rejects.toBeInstanceOf(RetryLaterError);
+    const waiting = (await t.jobs.get(second.jobId))!;
+    expect(waiting).toMatchObject({ status: 'QUEUED', attempts: 0, waits: 1 });
+    expect(waiting.callStartedAt).toBeUndefined();
+    expect(waiting.leaseUntil).toBeUndefined();
+    expect(jobView(waiting)).toMatchObject({ status: 'QUEUED', waiting: { reason: 'RATE_LIMIT', until: expect.any(String) } });
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input).toMatchObject({ ReceiptHandle: second.record.receiptHandle, VisibilityTimeout: expect.any(Number) });
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(2);
+    expect(t.calls).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1100));
+    await t.runner.process(second.record);
+    const done = (await t.jobs.get(second.jobId))!;
+    expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+    expect(jobView(done)).not.toHaveProperty('waiting');
+    expect(done.waitingSince).toBeUndefined();
+  });
+
+  test('an open circuit makes no call; the job waits with reason CIRCUIT_OPEN', async () => {
+    const t = await setup([new UpstreamNetworkError('refused')], { retry: { maxAttempts: 1, baseDelayMs: 100 }, circuitBreaker: { failureThreshold: 1, cooldownSeconds: 60 } });
+    const first = await t.newJob();
+    await t.runner.process(first.record);
+    expect(await t.jobs.get(first.jobId)).toMatchObject({ status: 'FAILED', attempts: 1 });
+    const second = await t.newJob();
+    await expect(t.runner.process(second.record)).rejects.toBeInstanceOf(RetryLaterError);
+    expect(t.calls).toHaveLength(1);
+    expect(jobView((await t.jobs.get(second.jobId))!)).toMatchObject({ status: 'QUEUED', attempts: 0, waiting: { reason: 'CIRCUIT_OPEN' } });
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input.VisibilityTimeout).toBeGreaterThanOrEqual(59);
+  });
+
+  test('a job that has waited longer than maxWaitSeconds fails RATE_LIMITED (CIRCUIT_OPEN for an open circuit)', async () => {
+    const t = await setup([ok], { limits: { maxConcurrency: 1 }, maxWaitSeconds: 1 });
+    const limits = limitSettings({ timeoutMs: 10_000, limits: { maxConcurrency: 1 } });
+    const held = await t.limiter.acquire(t.connectorId, limits);
+    expect('permit' in held).toBe(true);
+    const job = await t.newJob();
+    await expect(t.runner.process(job.record)).rejects.toBeInstanceOf(RetryLaterError);
+    expect(jobView((await t.jobs.get(job.jobId))!)).toMatchObject({ waiting: { reason: 'CONCURRENCY_LIMIT' } });
+    await new Promise((r) => setTimeout(r, 1100));
+    await t.runner.process(job.record);
+    expect(await t.jobs.get(job.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'RATE_LIMITED', retryable: false } });
+    expect(t.calls).toHaveLength(0);
+  });
+});
+
+test('waitDelayMs: after the fast waits, the rest of maxWait is spread so a job waits at most 14 times', () => {
+  expect(waitDelayMs(300, 1, 3_600_000)).toBe(1000);
+  expect(waitDelayMs(5000, 10, 3_600_000)).toBe(5000);
+  expect(waitDelayMs(1000, 11, 3_600_000)).toBe(900_000); // 4 receives left
+  expect(waitDelayMs(1000, 14, 50_000)).toBe(51_000); // last one: past the deadline, where the job fails
+  // Whatever the waits, a job never waits past its deadline by more than a second.
+  expect(waitDelayMs(10 * 3_600_000, 1, 60_000)).toBe(61_000);
+});

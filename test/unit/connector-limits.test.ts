@@ -1,0 +1,140 @@
+import { ConnectorLimiter, MemoryLimiterStore, limitSettings, type CallOutcome, type Permit } from '../../lambdas/domain/connector-limits';
+
+/** A limiter on a clock the test moves. */
+function setup(connector: Parameters<typeof limitSettings>[0]) {
+  let now = 1_000_000;
+  const store = new MemoryLimiterStore();
+  const limiter = new ConnectorLimiter(store, () => now, async () => undefined);
+  const settings = limitSettings(connector);
+  return {
+    settings,
+    limiter,
+    advance: (ms: number) => (now += ms),
+    now: () => now,
+    acquire: () => limiter.acquire('c1', settings),
+    release: (permit: Permit, outcome: CallOutcome = { kind: 'ok' }) => limiter.release('c1', settings, permit, outcome),
+  };
+}
+
+const permitOf = (r: Awaited<ReturnType<ConnectorLimiter['acquire']>>) => {
+  if (!('permit' in r)) throw new Error(`expected a permit, got ${JSON.stringify(r)}`);
+  return r.permit;
+};
+const fail: CallOutcome = { kind: 'failed', retryable: true, statusCode: 503 };
+
+describe('connector limits', () => {
+  it('limitSettings applies the defaults: breaker on, 5 failures, 30 s cool-down, 3600 s wait', () => {
+    expect(limitSettings({ timeoutMs: 1000 })).toEqual({ breaker: true, failureThreshold: 5, cooldownMs: 30_000, maxWaitMs: 3_600_000, leaseMs: 6000 });
+  });
+
+  it('maxConcurrency: the fourth call waits until one of three ends', async () => {
+    const t = setup({ timeoutMs: 1000, limits: { maxConcurrency: 3 } });
+    const permits = [permitOf(await t.acquire()), permitOf(await t.acquire()), permitOf(await t.acquire())];
+    const refused = await t.acquire();
+    expect(refused).toEqual({ wait: { reason: 'CONCURRENCY_LIMIT', untilMs: t.now() + 1000 } });
+    await t.release(permits[0]!);
+    permitOf(await t.acquire());
+  });
+
+  it('maxConcurrency: a slot whose worker died is free again after its lease', async () => {
+    const t = setup({ timeoutMs: 1000, limits: { maxConcurrency: 1 } });
+    permitOf(await t.acquire());
+    expect('wait' in (await t.acquire())).toBe(true);
+    t.advance(6001);
+    permitOf(await t.acquire());
+  });
+
+  it('perSecond: 5 calls in a second, the sixth waits until the first is a second old, later ones are spread', async () => {
+    const t = setup({ timeoutMs: 1000, limits: { perSecond: 5 } });
+    const start = t.now();
+    for (let i = 0; i < 5; i += 1) {
+      await t.release(permitOf(await t.acquire()));
+      t.advance(10);
+    }
+    const sixth = await t.acquire();
+    expect(sixth).toEqual({ wait: { reason: 'RATE_LIMIT', untilMs: start + 1000 } });
+    const seventh = await t.acquire();
+    expect(seventh).toEqual({ wait: { reason: 'RATE_LIMIT', untilMs: start + 1200 } });
+    t.advance(start + 1000 - t.now());
+    permitOf(await t.acquire());
+  });
+
+  it('perSecond: a call counts until a second after it ended (the service may have seen it late)', async () => {
+    const t = setup({ timeoutMs: 5000, limits: { perSecond: 1 } });
+    const p = permitOf(await t.acquire());
+    t.advance(3000);
+    expect('wait' in (await t.acquire())).toBe(true);
+    await t.release(p);
+    t.advance(999);
+    expect('wait' in (await t.acquire())).toBe(true);
+    t.advance(2);
+    permitOf(await t.acquire());
+  });
+
+  it('a 429 with Retry-After slows the whole connector', async () => {
+    const t = setup({ timeoutMs: 1000 });
+    await t.release(permitOf(await t.acquire()));
+    const p = permitOf(await t.acquire());
+    await t.release(p, { kind: 'failed', retryable: true, statusCode: 429, retryAfterMs: 5000 });
+    const r = await t.acquire();
+    expect(r).toEqual({ wait: { reason: 'RATE_LIMIT', untilMs: t.now() + 5000 } });
+    t.advance(5001);
+    permitOf(await t.acquire());
+  });
+
+  it('circuit breaker: opens after the threshold, one probe after the cool-down, closes on success', async () => {
+    const t = setup({ timeoutMs: 1000, circuitBreaker: { failureThreshold: 3, cooldownSeconds: 10 } });
+    for (let i = 0; i < 3; i += 1) await t.release(permitOf(await t.acquire()), fail);
+    const open = await t.acquire();
+    expect(open).toEqual({ wait: { reason: 'CIRCUIT_OPEN', untilMs: t.now() + 10_000 } });
+    t.advance(10_000);
+    const probe = permitOf(await t.acquire());
+    expect(probe.probe).toBe(true);
+    expect(await t.acquire()).toMatchObject({ wait: { reason: 'CIRCUIT_OPEN' } });
+    await t.release(probe, { kind: 'ok' });
+    permitOf(await t.acquire());
+    permitOf(await t.acquire());
+  });
+
+  it('circuit breaker: a failed probe opens it again for a cool-down', async () => {
+    const t = setup({ timeoutMs: 1000, circuitBreaker: { failureThreshold: 1, cooldownSeconds: 5 } });
+    await t.release(permitOf(await t.acquire()), fail);
+    t.advance(5000);
+    const probe = permitOf(await t.acquire());
+    await t.release(probe, fail);
+    expect(await t.acquire()).toEqual({ wait: { reason: 'CIRCUIT_OPEN', untilMs: t.now() + 5000 } });
+  });
+
+  it('circuit breaker: while unsure of the service, no more calls are in flight than the threshold allows', async () => {
+    const t = setup({ timeoutMs: 1000, circuitBreaker: { failureThreshold: 3 } });
+    const first = [permitOf(await t.acquire()), permitOf(await t.acquire()), permitOf(await t.acquire())];
+    expect('wait' in (await t.acquire())).toBe(true);
+    await t.release(first[0]!, fail);
+    expect(await t.acquire()).toMatchObject({ wait: { reason: 'CIRCUIT_OPEN' } });
+    await t.release(first[1]!, { kind: 'ok' });
+    // Healthy again: calls are not capped (nor tracked).
+    const many = await Promise.all(Array.from({ length: 10 }, () => t.acquire()));
+    expect(many.every((r) => 'permit' in r && !r.permit.tracked)).toBe(true);
+  });
+
+  it('a non-retryable failure (the service answered) does not count toward the breaker', async () => {
+    const t = setup({ timeoutMs: 1000, circuitBreaker: { failureThreshold: 1 } });
+    await t.release(permitOf(await t.acquire()), { kind: 'failed', retryable: false, statusCode: 400 });
+    permitOf(await t.acquire());
+  });
+
+  it('with the breaker off, failures change nothing', async () => {
+    const t = setup({ timeoutMs: 1000, circuitBreaker: { enabled: false, failureThreshold: 1 } });
+    for (let i = 0; i < 5; i += 1) await t.release(permitOf(await t.acquire()), fail);
+    permitOf(await t.acquire());
+  });
+
+  it('two limiters on one store never hand out more slots than the limit (compare-and-set)', async () => {
+    const store = new MemoryLimiterStore();
+    const settings = limitSettings({ timeoutMs: 1000, limits: { maxConcurrency: 2 } });
+    const a = new ConnectorLimiter(store, Date.now, () => new Promise((r) => setImmediate(r)));
+    const b = new ConnectorLimiter(store, Date.now, () => new Promise((r) => setImmediate(r)));
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).acquire('c1', settings)));
+    expect(results.filter((r) => 'permit' in r)).toHaveLength(2);
+  });
+});
