@@ -17,7 +17,9 @@ import { FileLinkStore } from './files/file-link';
 import { SsmSecretSource } from './domain/secrets';
 import { documentClient, dynamoDb, jobDataS3, sqs, ssm } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
+import { jobEvents, jobMetrics } from './shared/job-events';
 import { logger } from './shared/logger';
+import { safeJson } from './domain/job-runner';
 
 // Worker Lambda: one SQS record = one job (or one file link). Built once per cold start.
 const stage = requireEnv('STAGE');
@@ -30,7 +32,9 @@ const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), st
 const wrapperDeps: WrapperDeps = { secrets, fetch: nodeFetch, privateTargets: privateTargetsPolicy(process.env.INTERNAL_TARGETS) };
 // Deliveries into Salesforce run in this same worker, so they count against its concurrency cap (25).
 const delivery = new SalesforceDelivery(connectors, wrapperDeps);
-const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery });
+const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery, events: jobEvents });
+// The queue's redrive setting: a record failed back on this receive moves to the dead-letter queue.
+const maxReceiveCount = intEnv('MAX_RECEIVE_COUNT', 0, { min: 0 });
 // Link records of files that became AVAILABLE: the same cap, the same retry policy, the same Salesforce sessions.
 const fileLinks = new FileLinkRunner({ files: new FileLinkStore(documentClient, requireEnv('FILES_TABLE')), connectors, queue, wrapperDeps, logger });
 const dispatcher = new MessageDispatcher({
@@ -46,9 +50,33 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     } catch (err) {
       if (err instanceof RetryLaterError) logger.info(err.message);
       else logger.error('job record failed; SQS will redeliver it', { messageId: record.messageId, error: err });
+      await reportDeadLetter(record);
       throw err;
     }
   };
-  // Sequential: the worker concurrency cap then equals the number of external calls in flight.
-  return processPartialResponse(event, recordHandler, processor, { context, processInParallel: false, throwOnFullBatchFailure: false });
+  try {
+    // Sequential: the worker concurrency cap then equals the number of external calls in flight.
+    return await processPartialResponse(event, recordHandler, processor, { context, processInParallel: false, throwOnFullBatchFailure: false });
+  } finally {
+    jobMetrics.flush(); // EMF lines of this invocation
+  }
 };
+
+/**
+ * SQS moves a message to the dead-letter queue on the receive after its
+ * maxReceiveCount-th: a record failed back on that receive is logged (and
+ * counted) as dead-lettered here, the one place that knows it.
+ */
+async function reportDeadLetter(record: SQSRecord): Promise<void> {
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 0);
+  if (maxReceiveCount === 0 || receiveCount < maxReceiveCount) return;
+  const body = safeJson(record.body) as { jobId?: unknown } | undefined;
+  const jobId = typeof body?.jobId === 'string' ? body.jobId : `message ${record.messageId}`;
+  // The connector names the metric's dimension; one read, on this rare path only.
+  const job = typeof body?.jobId === 'string' ? await jobs.get(body.jobId, { payload: false, result: false }).catch(() => undefined) : undefined;
+  jobEvents.deadLettered({
+    jobId,
+    receiveCount,
+    ...(job && { connectorId: job.connectorId, operation: job.operation, ...(job.correlationId !== undefined && { correlationId: job.correlationId }) }),
+  });
+}

@@ -5,6 +5,7 @@ import type { ConnectorSource } from './connector-store';
 import { jobView, type Job } from './job';
 import { MAX_PAYLOAD_BYTES } from './job-data';
 import type { JobQueue } from './job-queue';
+import type { JobEvents } from './job-events';
 import type { JobStore } from './job-store';
 
 export interface SubmitCallout {
@@ -53,6 +54,8 @@ export class CalloutService {
       jobs: JobStore;
       queue: JobQueue;
       logger: Logger;
+      /** Job transitions for operators (log line, metric). @default none */
+      events?: JobEvents;
       now?: () => number;
       newId?: () => string;
     },
@@ -150,6 +153,7 @@ export class CalloutService {
       if (input.idempotencyKey !== undefined) await this.deps.jobs.releaseIdempotencyKey(input.idempotencyKey).catch(() => undefined);
       throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; retry the callout shortly', { cause: err });
     }
+    this.deps.events?.accepted({ jobId, connectorId: job.connectorId, operation: job.operation, ...(job.correlationId !== undefined && { correlationId: job.correlationId }) });
     return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: !replay };
   }
 

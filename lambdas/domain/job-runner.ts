@@ -8,6 +8,7 @@ import { ownEntry, type Delivery } from '../connectors/common';
 import type { OutcomeDelivery, PreparedDelivery } from '../delivery/salesforce-delivery';
 import { AppError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
+import { noJobEvents, type JobEvents, type JobRef } from './job-events';
 import type { Job, JobDelivery, JobError } from './job';
 import { MAX_RESULT_BYTES } from './job-data';
 import { jobMessageSchema, type JobMessage, type JobQueue } from './job-queue';
@@ -48,6 +49,8 @@ export interface JobRunnerOptions {
   wrappers: WrapperMap;
   wrapperDeps: WrapperDeps;
   logger: Logger;
+  /** Job transitions for operators (log lines, metrics). @default none */
+  events?: JobEvents;
   /** Delivers outcomes of operations that declare a `delivery`; without it, none is delivered. */
   delivery?: OutcomeDelivery;
   /**
@@ -73,8 +76,10 @@ export function toJobError(err: unknown): JobError {
 export class JobRunner {
   private readonly sleep: (ms: number) => Promise<unknown>;
   private readonly inlineRetryMaxMs: number;
+  private readonly events: JobEvents;
 
   constructor(private readonly opts: JobRunnerOptions) {
+    this.events = opts.events ?? noJobEvents;
     this.sleep = opts.sleep ?? ((ms) => sleep(ms));
     this.inlineRetryMaxMs = opts.inlineRetryMaxMs ?? 2000;
   }
@@ -117,13 +122,20 @@ export class JobRunner {
       return;
     }
     const { job } = run;
+    const ref = jobRef(job);
+    // Accepted -> first start: how long jobs sit in the queue (later runs are retries).
+    const firstRun = job.attempts === 0 && !job.error;
+    this.events.started({ ...ref, attempt: job.attempts + 1, ...(firstRun && { queueWaitMs: Math.max(0, Date.now() - Date.parse(job.createdAt)) }) });
     // Nothing is called until the wrapper runs: a write that fails before then gives
     // the run back, so the redelivery runs the job instead of finding it interrupted.
     const failBeforeCall = (error: JobError) =>
-      jobs.fail(jobId, job.attempts, error).catch(async (err: unknown) => {
-        await jobs.releaseRun(jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
-        throw err;
-      });
+      jobs.fail(jobId, job.attempts, error).then(
+        () => this.events.failed({ ...ref, attempt: job.attempts, code: error.code }),
+        async (err: unknown) => {
+          await jobs.releaseRun(jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
+          throw err;
+        },
+      );
 
     let connector: Connector | undefined;
     try {
@@ -155,9 +167,11 @@ export class JobRunner {
     for (;;) {
       attempts += 1;
       let result: ResultEnvelope;
+      const callStart = Date.now();
       try {
         result = await callWrapper(wrapper, request, this.opts.wrapperDeps);
       } catch (err) {
+        const durationMs = Date.now() - callStart;
         if (err instanceof InfrastructureError) {
           // Nothing reached the service: give the run back so SQS's redelivery starts at once.
           // If that fails too, the lease runs out before the message is visible again.
@@ -167,12 +181,15 @@ export class JobRunner {
         if (err instanceof RequestPreparationError) attempts -= 1; // nothing was sent
         const decision = decideRetry(err, attempts, connector.retry, this.opts.random);
         const jobError = toJobError(err);
+        const status = jobError.statusCode !== undefined ? { statusCode: jobError.statusCode } : {};
         if (!decision.retryable || decision.delayMs === undefined) {
-          logger.warn('job failed', { jobId, attempts, code: jobError.code, statusCode: jobError.statusCode });
+          this.events.attemptFailed({ ...ref, attempt: attempts, durationMs, code: jobError.code, ...status });
+          this.events.failed({ ...ref, attempt: attempts, durationMs, code: jobError.code, ...status });
           return this.recordOutcome(jobId, connector, job.operation, attempts, { error: jobError }, record, remainingTimeMs);
         }
         // Leave room for the next call itself before the invocation times out.
         const fitsInline = decision.delayMs <= this.inlineRetryMaxMs && remainingTimeMs() > decision.delayMs + connector.timeoutMs + 1000;
+        this.events.attemptFailed({ ...ref, attempt: attempts, durationMs, code: jobError.code, ...status, retryInMs: decision.delayMs, retryBy: fitsInline ? 'inline' : 'queue' });
         if (fitsInline) {
           await this.sleep(decision.delayMs);
           continue;
@@ -181,6 +198,7 @@ export class JobRunner {
         await this.opts.queue.deferMessage(record.receiptHandle, decision.delayMs);
         throw new RetryLaterError(`Job ${jobId}: attempt ${attempts} failed (${jobError.code}); retrying in ${decision.delayMs} ms`);
       }
+      const durationMs = Date.now() - callStart;
       const size = Buffer.byteLength(JSON.stringify(result) ?? '');
       if (size > MAX_RESULT_BYTES) {
         const error: JobError = {
@@ -189,8 +207,10 @@ export class JobRunner {
           retryable: false,
           statusCode: result.statusCode,
         };
+        this.events.failed({ ...ref, attempt: attempts, durationMs, code: error.code, statusCode: result.statusCode });
         return this.recordOutcome(jobId, connector, job.operation, attempts, { error }, record, remainingTimeMs);
       }
+      this.events.succeeded({ ...ref, attempt: attempts, durationMs, statusCode: result.statusCode });
       return this.recordOutcome(jobId, connector, job.operation, attempts, { result }, record, remainingTimeMs);
     }
   }
@@ -314,7 +334,7 @@ export class JobRunner {
    * message back to SQS (the redelivery then only delivers; see process()).
    */
   private async deliver(job: Job, spec: Delivery, record: QueueRecord, remainingTimeMs: () => number): Promise<void> {
-    const { jobs, logger } = this.opts;
+    const { jobs } = this.opts;
     const { jobId } = job;
     let attempts = job.delivery?.attempts ?? 0;
     let prepared: PreparedDelivery;
@@ -325,8 +345,10 @@ export class JobRunner {
       await jobs.setDelivery(jobId, { status: 'FAILED', attempts, error: toJobError(err) });
       return;
     }
+    const ref = jobRef(job);
     for (;;) {
       attempts += 1;
+      const sendStart = Date.now();
       try {
         await prepared.send(job);
       } catch (err) {
@@ -334,11 +356,13 @@ export class JobRunner {
         if (err instanceof RequestPreparationError) attempts -= 1; // nothing was sent
         const decision = decideRetry(err, attempts, prepared.retry, this.opts.random);
         const error = toJobError(err);
+        const failure = { ...ref, attempt: attempts, durationMs: Date.now() - sendStart, code: error.code, ...(error.statusCode !== undefined && { statusCode: error.statusCode }) };
         if (!decision.retryable || decision.delayMs === undefined) {
-          logger.warn('delivery failed', { jobId, attempts, code: error.code, statusCode: error.statusCode });
+          this.events.deliveryFailed(failure);
           await jobs.setDelivery(jobId, { status: 'FAILED', attempts, error });
           return;
         }
+        this.events.deliveryFailed({ ...failure, retryInMs: decision.delayMs });
         if (decision.delayMs <= this.inlineRetryMaxMs && remainingTimeMs() > decision.delayMs + prepared.timeoutMs + 1000) {
           await this.sleep(decision.delayMs);
           continue;
@@ -348,9 +372,15 @@ export class JobRunner {
         throw new RetryLaterError(`Job ${jobId}: delivery attempt ${attempts} failed (${error.code}); retrying in ${decision.delayMs} ms`);
       }
       await jobs.setDelivery(jobId, { status: 'DELIVERED', attempts, deliveredAt: new Date().toISOString() });
+      this.events.delivered({ ...ref, attempt: attempts, durationMs: Date.now() - sendStart });
       return;
     }
   }
+}
+
+/** What identifies a job in log lines and metrics (no payload). */
+function jobRef(job: Job): JobRef {
+  return { jobId: job.jobId, connectorId: job.connectorId, operation: job.operation, ...(job.correlationId !== undefined && { correlationId: job.correlationId }) };
 }
 
 const PENDING: JobDelivery = { status: 'PENDING', attempts: 0 };
