@@ -27,6 +27,8 @@ export interface CrmBridgeConfig {
   readonly salesforceExternalId: string;
   /** Connectors with "network": {"allowPrivate": true} may call loopback and private addresses (VPC-internal services). */
   readonly allowPrivateTargets: boolean;
+  /** Subscribed (e-mail) to the alarm topic; undefined = no subscription. */
+  readonly alarmEmail?: string;
 }
 
 /** The context keys this app reads, with their defaults (the README's table mirrors this). */
@@ -45,6 +47,8 @@ export const CONTEXT_DEFAULTS = {
   /** `crm-bridge-<stage>` */
   salesforceExternalId: undefined,
   allowPrivateTargets: false,
+  /** no e-mail subscription */
+  alarmEmail: undefined,
 } as const;
 
 /** Reads a context value; `app.node.tryGetContext` fits. */
@@ -162,5 +166,9 @@ export function readConfig(get: ContextReader): CrmBridgeConfig {
   if (privateRaw === true || privateRaw === 'true') allowPrivateTargets = true;
   else if (privateRaw !== undefined && privateRaw !== null && privateRaw !== '' && privateRaw !== false && privateRaw !== 'false') fail('allowPrivateTargets', 'must be true or false', privateRaw);
 
-  return { stage, workerConcurrency, workerReservedConcurrency, maxReceiveCount, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId, allowPrivateTargets };
+  const alarmEmail = text('alarmEmail', get('alarmEmail'));
+  // SNS accepts any string and mails nobody: catch a typo here instead.
+  if (alarmEmail !== undefined && !/^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/.test(alarmEmail)) fail('alarmEmail', 'must be one e-mail address, such as ops@example.com', alarmEmail);
+
+  return { alarmEmail, stage, workerConcurrency, workerReservedConcurrency, maxReceiveCount, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId, allowPrivateTargets };
 }

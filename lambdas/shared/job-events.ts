@@ -18,6 +18,8 @@ export const METRIC = {
   delivered: 'Deliveries',
   deliveriesFailed: 'DeliveriesFailed',
   deadLettered: 'DeadLettered',
+  /** 100 for a failed job, 0 for a succeeded one: its average is the failure rate in percent (one metric, so one Metrics Insights query). */
+  failureRate: 'FailureRate',
   waits: { CIRCUIT_OPEN: 'WaitsCircuitOpen', RATE_LIMIT: 'WaitsRateLimit', CONCURRENCY_LIMIT: 'WaitsConcurrencyLimit' } satisfies Record<WaitReason, string>,
 } as const;
 
@@ -100,6 +102,7 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
       logger.info('job succeeded', { event: 'succeeded', ...ids(job), attempt: job.attempt, durationMs: job.durationMs, ...(job.statusCode !== undefined && { statusCode: job.statusCode }) });
       count(job, METRIC.attempts);
       count(job, METRIC.succeeded);
+      metrics.add(job.connectorId, METRIC.failureRate, MetricUnit.Percent, 0);
       metrics.add(job.connectorId, METRIC.upstreamLatency, MetricUnit.Milliseconds, job.durationMs);
     },
     failed(job) {
@@ -112,6 +115,7 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
         ...(job.statusCode !== undefined && { statusCode: job.statusCode }),
       });
       count(job, METRIC.failed);
+      metrics.add(job.connectorId, METRIC.failureRate, MetricUnit.Percent, 100);
     },
     deadLettered(job) {
       logger.error('job message dead-lettered', { event: 'deadLettered', ...ids(job), receiveCount: job.receiveCount });

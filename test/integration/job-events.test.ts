@@ -120,9 +120,10 @@ describe('job transitions', () => {
     expect(doc.connectorId).toBe(connectorId);
     expect(doc.service).toBeUndefined();
     const names = directive.Metrics.map((m: { Name: string }) => m.Name).sort();
-    expect(names).toEqual(['Attempts', 'AttemptsFailed', 'JobsSucceeded', 'QueueWait', 'UpstreamLatency']);
+    expect(names).toEqual(['Attempts', 'AttemptsFailed', 'FailureRate', 'JobsSucceeded', 'QueueWait', 'UpstreamLatency']);
     expect(doc.Attempts).toEqual([1, 1]);
     expect(doc.JobsSucceeded).toBe(1);
+    expect(doc.FailureRate).toBe(0);
     expect(doc.QueueWait).toBeGreaterThanOrEqual(1500);
     expect(directive.Metrics.find((m: { Name: string }) => m.Name === 'UpstreamLatency').Unit).toBe('Milliseconds');
   });
