@@ -9,6 +9,7 @@ import type { OutcomeDelivery, PreparedDelivery } from '../delivery/salesforce-d
 import { AppError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
 import { noJobEvents, type JobEvents, type JobRef } from './job-events';
+import { childTraceparent, parseTraceparent } from './traceparent';
 import type { Job, JobDelivery, JobError } from './job';
 import { MAX_RESULT_BYTES } from './job-data';
 import { jobMessageSchema, type JobMessage, type JobQueue } from './job-queue';
@@ -166,6 +167,8 @@ export class JobRunner {
     let attempts = job.attempts;
     for (;;) {
       attempts += 1;
+      // Each call is a new span of the job's trace.
+      if (job.traceparent !== undefined) request.traceparent = childTraceparent(job.traceparent);
       let result: ResultEnvelope;
       const callStart = Date.now();
       try {
@@ -380,7 +383,8 @@ export class JobRunner {
 
 /** What identifies a job in log lines and metrics (no payload). */
 function jobRef(job: Job): JobRef {
-  return { jobId: job.jobId, connectorId: job.connectorId, operation: job.operation, ...(job.correlationId !== undefined && { correlationId: job.correlationId }) };
+  const traceId = parseTraceparent(job.traceparent)?.traceId;
+  return { jobId: job.jobId, connectorId: job.connectorId, operation: job.operation, ...(job.correlationId !== undefined && { correlationId: job.correlationId }), ...(traceId && { traceId }) };
 }
 
 const PENDING: JobDelivery = { status: 'PENDING', attempts: 0 };

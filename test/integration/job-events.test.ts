@@ -51,7 +51,7 @@ async function capture(fn: () => Promise<unknown>): Promise<string[]> {
   return out.join('').split('\n').filter(Boolean);
 }
 
-async function runJob(path: string) {
+async function runJob(path: string, extra: { traceparent?: string } = {}) {
   const connectorId = `ev-${++seq}`;
   await dynamo.db.send(
     new PutCommand({
@@ -62,7 +62,7 @@ async function runJob(path: string) {
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now);
   const jobId = `ev-job-${seq}`;
   const createdAt = new Date(Date.now() - 1500).toISOString();
-  await jobs.create({ jobId, connectorId, operation: 'op', status: 'QUEUED', attempts: 0, createdAt, updatedAt: createdAt, correlationId: `corr-${seq}`, payload: { secret: SECRET_PAYLOAD } });
+  await jobs.create({ jobId, connectorId, operation: 'op', status: 'QUEUED', attempts: 0, createdAt, updatedAt: createdAt, correlationId: `corr-${seq}`, payload: { secret: SECRET_PAYLOAD }, ...extra });
   const metrics = new ConnectorMetrics();
   const runner = new JobRunner({
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
@@ -82,6 +82,19 @@ async function runJob(path: string) {
   const records = lines.map((l) => JSON.parse(l) as Record<string, any>);
   return { connectorId, jobId, lines, logs: records.filter((r) => r.event !== undefined), emf: records.filter((r) => r._aws !== undefined) };
 }
+
+describe('traceparent', () => {
+  it("sends the upstream the job's trace id with a new parent id, and logs the trace id", async () => {
+    const caller = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    upstream.route('POST /traced', { status: 200, json: { ok: true } });
+    const { logs } = await runJob('/traced', { traceparent: caller });
+    const [call] = upstream.calls('POST /traced');
+    const sent = String(call!.headers.traceparent);
+    expect(sent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    expect(sent.split('-')[2]).not.toBe('00f067aa0ba902b7');
+    expect(logs.find((l) => l.event === 'succeeded')).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
+  });
+});
 
 describe('job transitions', () => {
   it('logs started, the failed attempt with its retry plan and success, with ids, attempt, duration and status code, and no payload', async () => {
