@@ -1,4 +1,4 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -6,6 +6,7 @@ import { wrappers } from '../../lambdas/connectors';
 import { privateTargetsPolicy } from '../../lambdas/connectors/targets';
 import { nodeFetch } from '../../lambdas/connectors/transport';
 import type { WrapperMap } from '../../lambdas/connectors/types';
+import { CalloutService } from '../../lambdas/domain/callout-service';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { JobQueue } from '../../lambdas/domain/job-queue';
 import { JobRunner } from '../../lambdas/domain/job-runner';
@@ -93,6 +94,39 @@ describe('traceparent', () => {
     expect(sent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
     expect(sent.split('-')[2]).not.toBe('00f067aa0ba902b7');
     expect(logs.find((l) => l.event === 'succeeded')).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
+  });
+});
+
+describe('traceparent on submit', () => {
+  async function submit(traceparent: string | undefined) {
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
+    const connectorId = `tp-${++seq}`;
+    await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: { connectorId, type: 'rest', enabled: true, baseUrl: upstream.url, operations: { op: { method: 'POST', path: '/x' } } } }));
+    const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now);
+    const accepted: unknown[] = [];
+    const service = new CalloutService({
+      connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
+      jobs,
+      queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
+      logger: { error: jest.fn() },
+      events: { ...createJobEvents(new ConnectorMetrics(), { info: jest.fn(), warn: jest.fn(), error: jest.fn() }), accepted: (job) => accepted.push(job) },
+    });
+    const { jobId } = await service.submit({ connectorId, operation: 'op', payload: {}, traceparent });
+    return { job: (await jobs.get(jobId))!, accepted, connectorId };
+  }
+
+  it("keeps the caller's valid traceparent on the job and reports accepted with its trace id", async () => {
+    const caller = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const { job, accepted, connectorId } = await submit(caller);
+    expect(job.traceparent).toBe(caller);
+    expect(accepted).toEqual([expect.objectContaining({ jobId: job.jobId, connectorId, operation: 'op', traceId: '4bf92f3577b34da6a3ce929d0e0e4736' })]);
+  });
+
+  it('starts a new trace without a header, or for an invalid one', async () => {
+    for (const header of [undefined, 'not-a-traceparent']) {
+      const { job } = await submit(header);
+      expect(job.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    }
   });
 });
 
