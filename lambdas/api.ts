@@ -11,6 +11,7 @@ import { Router } from './http/router';
 import { documentClient, dynamoDb, jobDataS3, s3, sqs } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
 import { errorResponse } from './shared/http';
+import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
 
 // Controller Lambda: validates, records the job, enqueues it, answers 202. Built once per cold start.
@@ -31,12 +32,14 @@ const files = new FileService(documentClient, s3, {
   malwareScan: Boolean(process.env.MALWARE_SCAN),
   logger,
 });
-const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger })), ...fileRoutes(files)]);
+const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger, events: jobEvents })), ...fileRoutes(files)]);
 
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {
     return await router.handle(event);
   } catch (err) {
     return errorResponse(err, logger, event.requestContext?.requestId);
+  } finally {
+    jobMetrics.flush(); // EMF lines of this invocation
   }
 };

@@ -11,7 +11,7 @@ import { FileLinkRunner } from './delivery/file-link-delivery';
 import { SalesforceDelivery } from './delivery/salesforce-delivery';
 import { JobQueue } from './domain/job-queue';
 import { JobRunner } from './domain/job-runner';
-import { RetryLaterError } from './domain/queue-record';
+import { RetryLaterError, safeJson } from './domain/queue-record';
 import { JobStore } from './domain/job-store';
 import { S3JobDataStore } from './domain/s3-job-data-store';
 import { MessageDispatcher } from './domain/message-dispatcher';
@@ -20,6 +20,7 @@ import { ScanResultRunner } from './files/scan-result';
 import { SsmSecretSource } from './domain/secrets';
 import { documentClient, dynamoDb, jobDataS3, sqs, ssm } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
+import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
 
 // Worker Lambda: one SQS record = one job (or one file link). Built once per cold start.
@@ -35,7 +36,9 @@ const wrapperDeps: WrapperDeps = { secrets, fetch: nodeFetch, privateTargets: pr
 const delivery = new SalesforceDelivery(connectors, wrapperDeps);
 // Per-connector limits and circuit breaker: one limiter record per connector in the jobs table, shared by all instances.
 const limiter = new ConnectorLimiter(new DynamoLimiterStore(dynamoDb, requireEnv('JOBS_TABLE')));
-const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery, limiter });
+const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery, limiter, events: jobEvents });
+// The queue's redrive setting: a record failed back on this receive moves to the dead-letter queue.
+const maxReceiveCount = intEnv('MAX_RECEIVE_COUNT', 0, { min: 0 });
 // Link records of files that became AVAILABLE: the same cap, the same retry policy, the same Salesforce sessions.
 const fileLinks = new FileLinkRunner({ files: new FileLinkStore(documentClient, requireEnv('FILES_TABLE')), connectors, queue, wrapperDeps, logger });
 // Malware scan results (EventBridge rule to this queue): SCANNING files become AVAILABLE or QUARANTINED.
@@ -54,9 +57,33 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     } catch (err) {
       if (err instanceof RetryLaterError) logger.info(err.message);
       else logger.error('job record failed; SQS will redeliver it', { messageId: record.messageId, error: err });
+      await reportDeadLetter(record);
       throw err;
     }
   };
-  // Sequential: the worker concurrency cap then equals the number of external calls in flight.
-  return processPartialResponse(event, recordHandler, processor, { context, processInParallel: false, throwOnFullBatchFailure: false });
+  try {
+    // Sequential: the worker concurrency cap then equals the number of external calls in flight.
+    return await processPartialResponse(event, recordHandler, processor, { context, processInParallel: false, throwOnFullBatchFailure: false });
+  } finally {
+    jobMetrics.flush(); // EMF lines of this invocation
+  }
 };
+
+/**
+ * SQS moves a message to the dead-letter queue on the receive after its
+ * maxReceiveCount-th: a record failed back on that receive is logged (and
+ * counted) as dead-lettered here, the one place that knows it.
+ */
+async function reportDeadLetter(record: SQSRecord): Promise<void> {
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 0);
+  if (maxReceiveCount === 0 || receiveCount < maxReceiveCount) return;
+  const body = safeJson(record.body) as { jobId?: unknown } | undefined;
+  const jobId = typeof body?.jobId === 'string' ? body.jobId : `message ${record.messageId}`;
+  // The connector names the metric's dimension; one read, on this rare path only.
+  const job = typeof body?.jobId === 'string' ? await jobs.get(body.jobId, { payload: false, result: false }).catch(() => undefined) : undefined;
+  jobEvents.deadLettered({
+    jobId,
+    receiveCount,
+    ...(job && { connectorId: job.connectorId, operation: job.operation, ...(job.correlationId !== undefined && { correlationId: job.correlationId }) }),
+  });
+}

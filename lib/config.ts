@@ -29,6 +29,8 @@ export interface CrmBridgeConfig {
   readonly allowPrivateTargets: boolean;
   /** `guardduty`: GuardDuty Malware Protection scans the files bucket; files are AVAILABLE only once scanned clean. */
   readonly malwareScan: 'none' | 'guardduty';
+  /** Subscribed (e-mail) to the alarm topic; undefined = no subscription. */
+  readonly alarmEmail?: string;
 }
 
 /** The context keys this app reads, with their defaults (the README's table mirrors this). */
@@ -48,6 +50,8 @@ export const CONTEXT_DEFAULTS = {
   salesforceExternalId: undefined,
   allowPrivateTargets: false,
   malwareScan: 'none',
+  /** no e-mail subscription */
+  alarmEmail: undefined,
 } as const;
 
 /** Reads a context value; `app.node.tryGetContext` fits. */
@@ -167,6 +171,9 @@ export function readConfig(get: ContextReader): CrmBridgeConfig {
 
   const malwareScan = (text('malwareScan', get('malwareScan')) ?? CONTEXT_DEFAULTS.malwareScan).toLowerCase();
   if (malwareScan !== 'none' && malwareScan !== 'guardduty') fail('malwareScan', 'must be "none" or "guardduty" (GuardDuty Malware Protection for S3 on the files bucket)', malwareScan);
+  const alarmEmail = text('alarmEmail', get('alarmEmail'));
+  // SNS accepts any string and mails nobody: catch a typo here instead.
+  if (alarmEmail !== undefined && !/^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/.test(alarmEmail)) fail('alarmEmail', 'must be one e-mail address, such as ops@example.com', alarmEmail);
 
-  return { malwareScan, stage, workerConcurrency, workerReservedConcurrency, maxReceiveCount, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId, allowPrivateTargets };
+  return { malwareScan, alarmEmail, stage, workerConcurrency, workerReservedConcurrency, maxReceiveCount, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId, allowPrivateTargets };
 }

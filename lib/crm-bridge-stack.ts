@@ -6,6 +6,7 @@ import { Api } from './constructs/api';
 import { FileStore, MalwareScan } from './constructs/file-store';
 import { JobData } from './constructs/job-data';
 import { JobQueue } from './constructs/job-queue';
+import { Monitoring } from './constructs/monitoring';
 import { SalesforceAccess } from './constructs/salesforce-access';
 import { Tables } from './constructs/tables';
 
@@ -28,6 +29,8 @@ export class CrmBridgeStack extends Stack {
   readonly jobData: JobData;
   /** Present when the API uses IAM auth. */
   readonly salesforce?: SalesforceAccess;
+  /** Alarms (SNS topic) and the dashboard. */
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: CrmBridgeStackProps) {
     super(scope, id, props);
@@ -67,6 +70,14 @@ export class CrmBridgeStack extends Stack {
       this.api.controller.addEnvironment('MALWARE_SCAN', 'guardduty');
       this.jobs.worker.addEnvironment('FILES_BUCKET', this.files.bucket.bucketName);
     }
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      queue: this.jobs.queue,
+      deadLetterQueue: this.jobs.deadLetterQueue,
+      worker: this.jobs.worker,
+      api: this.api.restApi,
+      alarmEmail: config.alarmEmail,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'SNS topic of the alarms: subscribe more endpoints here' });
 
     // RestApi.url ends in "/": the Named Credential URL must not (Apex appends /v1/...), so it is built without one.
     const apiUrl = `https://${this.api.restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${this.api.restApi.deploymentStage.stageName}`;

@@ -210,6 +210,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       FILES_BUCKET: resources.bucket,
       JOB_DATA_BUCKET: resources.jobDataBucket,
       JOBS_QUEUE_URL: resources.queues.jobs,
+      MAX_RECEIVE_COUNT: String(maxReceiveCount),
       CONNECTOR_CACHE_TTL_SECONDS: String(options.connectorCacheTtlSeconds ?? 1),
       // The demo and test services listen on loopback; link-local and metadata addresses stay refused.
       INTERNAL_TARGETS: process.env.INTERNAL_TARGETS ?? 'allow',

@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { parseConnector } from '../lambdas/connectors/schema';
 import { echoConnector, startEchoServer } from './echo-server';
 import { DEFAULT_API_CONCURRENCY, DEFAULT_API_NICE, startHub } from './hub';
+import { installLogFormat } from './log-format';
 import { localStatePath, removeLocalState, runningHub, writeLocalState } from './state';
 
 /** `npm start`: the hub on local emulators, seeded with the demo `echo` connector. */
@@ -92,6 +93,16 @@ async function main() {
   const echo = await startEchoServer(echoPort).catch((err: NodeJS.ErrnoException) => {
     throw err.code === 'EADDRINUSE' ? busyPort(echoPort, 'ECHO_PORT', statePath) : err;
   });
+  // Job transitions (accepted, started, succeeded, ...) are INFO lines; EMF metrics only matter on AWS.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const logFormat = process.env.LOG_FORMAT ?? 'text';
+  if (logFormat !== 'json' && logFormat !== 'text') throw new StartError(`LOG_FORMAT must be "text" or "json", got "${logFormat}"`);
+  if (logFormat === 'text') {
+    // Powertools writes INFO to stdout, WARN and ERROR to stderr.
+    installLogFormat(process.stdout);
+    installLogFormat(process.stderr);
+  }
   const hub = await startHub({
     port,
     apiKey,

@@ -69,7 +69,7 @@ const NULL_BODY_STATUSES = new Set([204, 205, 304]);
  * the first host only, and a header not on this list may be an API key or a
  * custom secret header (X-Api-Key, X-Viber-Auth-Token...).
  */
-const CROSS_ORIGIN_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'user-agent', 'content-type', 'content-language', 'x-correlation-id', 'idempotency-key']);
+const CROSS_ORIGIN_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'user-agent', 'content-type', 'content-language', 'x-correlation-id', 'idempotency-key', 'traceparent']);
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
 
 interface Answer {

@@ -18,6 +18,8 @@ export interface CallRequest<C extends Connector = Connector> {
   recordId?: string;
   jobId: string;
   correlationId?: string;
+  /** W3C traceparent for this call (the job's trace, a new span id); HTTP wrappers send it. */
+  traceparent?: string;
 }
 
 export interface WrapperDeps {

@@ -5,6 +5,8 @@ import type { ConnectorSource } from './connector-store';
 import { jobView, type Job } from './job';
 import { MAX_PAYLOAD_BYTES } from './job-data';
 import type { JobQueue } from './job-queue';
+import type { JobEvents } from './job-events';
+import { newTraceparent, parseTraceparent } from './traceparent';
 import type { JobStore } from './job-store';
 
 export interface SubmitCallout {
@@ -14,6 +16,8 @@ export interface SubmitCallout {
   recordId?: string;
   idempotencyKey?: string;
   correlationId?: string;
+  /** The caller's W3C traceparent header, as received; an invalid one is ignored and the hub starts a trace. */
+  traceparent?: string;
 }
 
 export interface SubmitResult {
@@ -53,6 +57,8 @@ export class CalloutService {
       jobs: JobStore;
       queue: JobQueue;
       logger: Logger;
+      /** Job transitions for operators (log line, metric). @default none */
+      events?: JobEvents;
       now?: () => number;
       newId?: () => string;
     },
@@ -129,6 +135,7 @@ export class CalloutService {
       payload: input.payload,
       ...(input.recordId !== undefined && { recordId: input.recordId }),
       ...(input.correlationId !== undefined && { correlationId: input.correlationId }),
+      traceparent: parseTraceparent(input.traceparent) ? input.traceparent!.trim() : newTraceparent(),
     };
     try {
       await this.deps.jobs.create(job);
@@ -150,6 +157,13 @@ export class CalloutService {
       if (input.idempotencyKey !== undefined) await this.deps.jobs.releaseIdempotencyKey(input.idempotencyKey).catch(() => undefined);
       throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; retry the callout shortly', { cause: err });
     }
+    this.deps.events?.accepted({
+      jobId,
+      connectorId: job.connectorId,
+      operation: job.operation,
+      ...(job.correlationId !== undefined && { correlationId: job.correlationId }),
+      traceId: parseTraceparent(job.traceparent)!.traceId,
+    });
     return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: !replay };
   }
 

@@ -10,6 +10,8 @@ import type { ConnectorSource } from './connector-store';
 import { limitSettings, type CallOutcome, type ConnectorLimiter, type LimitSettings, type Permit } from './connector-limits';
 import { toJobError, type Job, type JobDelivery, type JobError } from './job';
 import type { OutcomeDelivery, PreparedDelivery } from './outcome-delivery';
+import { noJobEvents, type JobEvents, type JobRef } from './job-events';
+import { childTraceparent, parseTraceparent } from './traceparent';
 import { MAX_RESULT_BYTES } from './job-data';
 import { jobMessageSchema, type JobMessage, type JobQueue } from './job-queue';
 import type { JobStore } from './job-store';
@@ -38,6 +40,8 @@ export interface JobRunnerOptions {
   logger: Logger;
   /** Per-connector limits and circuit breaker (shared by all workers); without it, none apply. */
   limiter?: ConnectorLimiter;
+  /** Job transitions for operators (log lines, metrics). @default none */
+  events?: JobEvents;
   /** Delivers outcomes of operations that declare a `delivery`; without it, none is delivered. */
   delivery?: OutcomeDelivery;
   /**
@@ -55,8 +59,10 @@ export interface JobRunnerOptions {
 export class JobRunner {
   private readonly sleep: (ms: number) => Promise<unknown>;
   private readonly inlineRetryMaxMs: number;
+  private readonly events: JobEvents;
 
   constructor(private readonly opts: JobRunnerOptions) {
+    this.events = opts.events ?? noJobEvents;
     this.sleep = opts.sleep ?? ((ms) => sleep(ms));
     this.inlineRetryMaxMs = opts.inlineRetryMaxMs ?? 2000;
   }
@@ -99,13 +105,20 @@ export class JobRunner {
       return;
     }
     const { job } = run;
+    const ref = jobRef(job);
+    // Accepted -> first start: how long jobs sit in the queue (later runs are retries).
+    const firstRun = job.attempts === 0 && !job.error;
+    this.events.started({ ...ref, attempt: job.attempts + 1, ...(firstRun && { queueWaitMs: Math.max(0, Date.now() - Date.parse(job.createdAt)) }) });
     // Nothing is called until the wrapper runs: a write that fails before then gives
     // the run back, so the redelivery runs the job instead of finding it interrupted.
     const failBeforeCall = (error: JobError) =>
-      jobs.fail(jobId, job.attempts, error).catch(async (err: unknown) => {
-        await jobs.releaseRun(jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
-        throw err;
-      });
+      jobs.fail(jobId, job.attempts, error).then(
+        () => this.events.failed({ ...ref, attempt: job.attempts, code: error.code }),
+        async (err: unknown) => {
+          await jobs.releaseRun(jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
+          throw err;
+        },
+      );
 
     let connector: Connector | undefined;
     try {
@@ -139,11 +152,15 @@ export class JobRunner {
       const permit = limits && (await this.admit(job, limits, attempts, record, failBeforeCall));
       if (permit === null) return; // waited too long: the job has ended
       attempts += 1;
+      // Each call is a new span of the job's trace.
+      if (job.traceparent !== undefined) request.traceparent = childTraceparent(job.traceparent);
       let result: ResultEnvelope;
+      const callStart = Date.now();
       try {
         result = await callWrapper(wrapper, request, this.opts.wrapperDeps);
         if (permit) await this.releasePermit(job.connectorId, limits!, permit, { kind: 'ok' });
       } catch (err) {
+        const durationMs = Date.now() - callStart;
         if (permit) await this.releasePermit(job.connectorId, limits!, permit, callOutcome(err));
         if (err instanceof InfrastructureError) {
           // Nothing reached the service: give the run back so SQS's redelivery starts at once.
@@ -154,12 +171,15 @@ export class JobRunner {
         if (err instanceof RequestPreparationError) attempts -= 1; // nothing was sent
         const decision = decideRetry(err, attempts, connector.retry, this.opts.random);
         const jobError = toJobError(err);
+        const status = jobError.statusCode !== undefined ? { statusCode: jobError.statusCode } : {};
         if (!decision.retryable || decision.delayMs === undefined) {
-          logger.warn('job failed', { jobId, attempts, code: jobError.code, statusCode: jobError.statusCode });
+          this.events.attemptFailed({ ...ref, attempt: attempts, durationMs, code: jobError.code, ...status });
+          this.events.failed({ ...ref, attempt: attempts, durationMs, code: jobError.code, ...status });
           return this.recordOutcome(jobId, connector, job.operation, attempts, { error: jobError }, record, remainingTimeMs);
         }
         // Leave room for the next call itself before the invocation times out.
         const fitsInline = decision.delayMs <= this.inlineRetryMaxMs && remainingTimeMs() > decision.delayMs + connector.timeoutMs + 1000;
+        this.events.attemptFailed({ ...ref, attempt: attempts, durationMs, code: jobError.code, ...status, retryInMs: decision.delayMs, retryBy: fitsInline ? 'inline' : 'queue' });
         if (fitsInline) {
           await this.sleep(decision.delayMs);
           continue;
@@ -168,6 +188,7 @@ export class JobRunner {
         await this.opts.queue.deferMessage(record.receiptHandle, decision.delayMs);
         throw new RetryLaterError(`Job ${jobId}: attempt ${attempts} failed (${jobError.code}); retrying in ${decision.delayMs} ms`);
       }
+      const durationMs = Date.now() - callStart;
       const size = Buffer.byteLength(JSON.stringify(result) ?? '');
       if (size > MAX_RESULT_BYTES) {
         const error: JobError = {
@@ -176,8 +197,10 @@ export class JobRunner {
           retryable: false,
           statusCode: result.statusCode,
         };
+        this.events.failed({ ...ref, attempt: attempts, durationMs, code: error.code, statusCode: result.statusCode });
         return this.recordOutcome(jobId, connector, job.operation, attempts, { error }, record, remainingTimeMs);
       }
+      this.events.succeeded({ ...ref, attempt: attempts, durationMs, statusCode: result.statusCode });
       return this.recordOutcome(jobId, connector, job.operation, attempts, { result }, record, remainingTimeMs);
     }
   }
@@ -206,6 +229,7 @@ export class JobRunner {
     }
     const { waits } = await this.persist(() => jobs.recordWait(job.jobId, attempts, { reason, until: new Date(untilMs).toISOString() })).catch(giveBack);
     const delayMs = waitDelayMs(untilMs - now, waits, since + limits.maxWaitMs - now);
+    this.events.waiting({ ...jobRef(job), attempt: attempts, reason, until: new Date(untilMs).toISOString() });
     await this.opts.queue.deferMessage(record.receiptHandle, delayMs);
     throw new RetryLaterError(`Job ${job.jobId} waits (${reason}) ${delayMs} ms for connector ${job.connectorId}`);
   }
@@ -334,7 +358,7 @@ export class JobRunner {
    * message back to SQS (the redelivery then only delivers; see process()).
    */
   private async deliver(job: Job, spec: Delivery, record: QueueRecord, remainingTimeMs: () => number): Promise<void> {
-    const { jobs, logger } = this.opts;
+    const { jobs } = this.opts;
     const { jobId } = job;
     let attempts = job.delivery?.attempts ?? 0;
     let prepared: PreparedDelivery;
@@ -345,8 +369,10 @@ export class JobRunner {
       await jobs.setDelivery(jobId, { status: 'FAILED', attempts, error: toJobError(err) });
       return;
     }
+    const ref = jobRef(job);
     for (;;) {
       attempts += 1;
+      const sendStart = Date.now();
       try {
         await prepared.send(job);
       } catch (err) {
@@ -354,11 +380,13 @@ export class JobRunner {
         if (err instanceof RequestPreparationError) attempts -= 1; // nothing was sent
         const decision = decideRetry(err, attempts, prepared.retry, this.opts.random);
         const error = toJobError(err);
+        const failure = { ...ref, attempt: attempts, durationMs: Date.now() - sendStart, code: error.code, ...(error.statusCode !== undefined && { statusCode: error.statusCode }) };
         if (!decision.retryable || decision.delayMs === undefined) {
-          logger.warn('delivery failed', { jobId, attempts, code: error.code, statusCode: error.statusCode });
+          this.events.deliveryFailed(failure);
           await jobs.setDelivery(jobId, { status: 'FAILED', attempts, error });
           return;
         }
+        this.events.deliveryFailed({ ...failure, retryInMs: decision.delayMs });
         if (decision.delayMs <= this.inlineRetryMaxMs && remainingTimeMs() > decision.delayMs + prepared.timeoutMs + 1000) {
           await this.sleep(decision.delayMs);
           continue;
@@ -368,9 +396,16 @@ export class JobRunner {
         throw new RetryLaterError(`Job ${jobId}: delivery attempt ${attempts} failed (${error.code}); retrying in ${decision.delayMs} ms`);
       }
       await jobs.setDelivery(jobId, { status: 'DELIVERED', attempts, deliveredAt: new Date().toISOString() });
+      this.events.delivered({ ...ref, attempt: attempts, durationMs: Date.now() - sendStart });
       return;
     }
   }
+}
+
+/** What identifies a job in log lines and metrics (no payload). */
+function jobRef(job: Job): JobRef {
+  const traceId = parseTraceparent(job.traceparent)?.traceId;
+  return { jobId: job.jobId, connectorId: job.connectorId, operation: job.operation, ...(job.correlationId !== undefined && { correlationId: job.correlationId }), ...(traceId && { traceId }) };
 }
 
 const PENDING: JobDelivery = { status: 'PENDING', attempts: 0 };

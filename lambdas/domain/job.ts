@@ -49,6 +49,8 @@ export interface Job {
   payload: unknown;
   recordId?: string;
   correlationId?: string;
+  /** W3C traceparent of the caller's request (or of the trace the hub started for it). */
+  traceparent?: string;
   result?: ResultEnvelope;
   error?: JobError;
   /** When the next deferred attempt is due (ISO), while a retry waits in the queue. */

@@ -37,6 +37,7 @@ export function calloutRoutes(service: CalloutService): Route[] {
           recordId: body.recordId,
           idempotencyKey: idempotencyKey === undefined ? undefined : validate(headerValue, idempotencyKey, 'Idempotency-Key header'),
           correlationId: correlationId === undefined ? undefined : validate(headerValue, correlationId, 'X-Correlation-Id header'),
+          traceparent: req.headers['traceparent'],
         });
         return json(202, { jobId: accepted.jobId, status: accepted.status, statusUrl: accepted.statusUrl }, { location: accepted.statusUrl });
       },

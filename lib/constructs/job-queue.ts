@@ -139,6 +139,8 @@ export class JobQueue extends Construct {
         SECRETS_CACHE_TTL_SECONDS: secondsEnv('JobQueue: secretsCacheTtl', props.secretsCacheTtl ?? Duration.minutes(5), 0, 86_400),
         JOB_TTL_DAYS: daysEnv('JobQueue: jobTtl', props.jobTtl ?? Duration.days(30)),
         INTERNAL_TARGETS: props.allowPrivateTargets ? 'opt-in' : 'refuse',
+        // The worker logs a message failed on its last receive as dead-lettered.
+        MAX_RECEIVE_COUNT: String(maxReceiveCount),
       },
     });
     this.worker.addEventSource(new SqsEventSource(this.queue, { batchSize, maxConcurrency, reportBatchItemFailures: true }));

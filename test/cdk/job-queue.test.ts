@@ -55,7 +55,7 @@ describe('worker function', () => {
   test('environment: the worker contract', () => {
     const env = worker().Environment.Variables;
     expect(Object.keys(env).sort()).toEqual(
-      ['CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_DATA_BUCKET', 'JOB_TTL_DAYS', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'INTERNAL_TARGETS', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE'].sort(),
+      ['CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_DATA_BUCKET', 'JOB_TTL_DAYS', 'MAX_RECEIVE_COUNT', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'INTERNAL_TARGETS', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE'].sort(),
     );
     expect(env).toMatchObject({
       STAGE: 'dev',
@@ -63,6 +63,8 @@ describe('worker function', () => {
       SECRETS_CACHE_TTL_SECONDS: '300',
       JOB_TTL_DAYS: '30',
       INTERNAL_TARGETS: 'refuse',
+      // The worker logs a message failed on this receive as dead-lettered.
+      MAX_RECEIVE_COUNT: '25',
       POWERTOOLS_SERVICE_NAME: 'crm-bridge',
       NODE_OPTIONS: '--enable-source-maps',
       CONNECTORS_TABLE: { Ref: logicalId(stack.tables.connectors) },

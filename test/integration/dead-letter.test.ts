@@ -46,6 +46,11 @@ test('a message for a job that does not exist reaches the DLQ; list shows it, re
   expect(listed.stdout).toContain('not json at all');
   expect(listed.stderr).toContain('2 message(s)');
   expect(await visibleInDlq()).toBe(2); // listing does not hide them
+  // The worker saw the last receive fail and said so, readably (npm start's default log format).
+  expect(hub.output()).toMatch(/ERROR job message dead-lettered event=deadLettered jobId=ghost-job .*receiveCount=2/);
+  // Good jobs' transitions are one line each, with the connector and operation.
+  expect(hub.output()).toMatch(/INFO  job accepted event=accepted jobId=\S+ connectorId=dl-batch operation=go/);
+  expect(hub.output()).toMatch(/INFO  job succeeded event=succeeded jobId=\S+ connectorId=dl-batch operation=go .*statusCode=200/);
 
   const replayed = await hub.cli(['dlq', 'replay', '--local']);
   expect(replayed.code).toBe(0);

@@ -184,6 +184,7 @@ export const restWrapper: Wrapper<RestConnector> = {
     };
     built.headers = { ...staticHeaders, ...built.headers };
     if (request.correlationId) built.headers['x-correlation-id'] = request.correlationId;
+    if (request.traceparent) built.headers.traceparent = request.traceparent;
     if (op.idempotencyKeyHeader !== false) built.headers[op.idempotencyKeyHeader.toLowerCase()] = request.jobId;
     const oauth = await clientCredentials(connector, deps);
 

@@ -232,14 +232,14 @@ describe('nodeFetch connections', () => {
   test('a redirect to another origin keeps only harmless headers: no API key, secret header or marked header', async () => {
     const response = await nodeFetch(`${main.url}/away`, {
       method: 'GET',
-      headers: { authorization: 'Bearer s', 'X-Api-Key': 'k', 'x-viber-auth-token': 'v', 'x-custom-secret': 'c', cookie: 'a=1', 'x-correlation-id': 'corr', 'content-language': 'secret-in-a-harmless-name', accept: 'application/json' },
+      headers: { authorization: 'Bearer s', 'X-Api-Key': 'k', 'x-viber-auth-token': 'v', 'x-custom-secret': 'c', cookie: 'a=1', 'x-correlation-id': 'corr', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'content-language': 'secret-in-a-harmless-name', accept: 'application/json' },
       sensitiveHeaders: ['Content-Language'],
     });
     expect(await response.text()).toBe('elsewhere');
     expect(main.seen[0]!.headers).toMatchObject({ 'x-api-key': 'k', 'x-viber-auth-token': 'v', 'x-custom-secret': 'c' });
     const carried = other.seen[0]!.headers;
     for (const name of ['authorization', 'x-api-key', 'x-viber-auth-token', 'x-custom-secret', 'cookie', 'content-language']) expect(carried[name]).toBeUndefined();
-    expect(carried).toMatchObject({ 'x-correlation-id': 'corr', accept: 'application/json', 'user-agent': 'crm-bridge' });
+    expect(carried).toMatchObject({ 'x-correlation-id': 'corr', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', accept: 'application/json', 'user-agent': 'crm-bridge' });
   });
 
   test('a redirect within the origin keeps every header', async () => {

@@ -1,0 +1,147 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
+import type { WaitReason } from '../domain/connector-limits';
+import type { JobEvents, JobRef } from '../domain/job-events';
+import { logger as defaultLogger } from '../shared/logger';
+
+export const METRICS_NAMESPACE = 'CrmBridge';
+
+/** Metric names (the stack's alarms and dashboard read them: keep them stable). */
+export const METRIC = {
+  accepted: 'JobsAccepted',
+  succeeded: 'JobsSucceeded',
+  failed: 'JobsFailed',
+  attempts: 'Attempts',
+  attemptsFailed: 'AttemptsFailed',
+  upstreamLatency: 'UpstreamLatency',
+  queueWait: 'QueueWait',
+  delivered: 'Deliveries',
+  deliveriesFailed: 'DeliveriesFailed',
+  deadLettered: 'DeadLettered',
+  /** 100 for a failed job, 0 for a succeeded one: its average is the failure rate in percent (one metric, so one Metrics Insights query). */
+  failureRate: 'FailureRate',
+  waits: { CIRCUIT_OPEN: 'WaitsCircuitOpen', RATE_LIMIT: 'WaitsRateLimit', CONCURRENCY_LIMIT: 'WaitsConcurrencyLimit' } satisfies Record<WaitReason, string>,
+} as const;
+
+interface Logger {
+  info(message: string, ...extra: unknown[]): void;
+  warn(message: string, ...extra: unknown[]): void;
+  error(message: string, ...extra: unknown[]): void;
+}
+
+/**
+ * EMF metrics with the one dimension `connectorId` (no `service` dimension, so
+ * Metrics Insights' SCHEMA("CrmBridge", connectorId) finds every connector).
+ * One buffer per connector seen in this invocation; flush() writes them.
+ */
+export class ConnectorMetrics {
+  private readonly byConnector = new Map<string, Metrics>();
+
+  add(connectorId: string | undefined, name: string, unit: Unit, value: number): void {
+    const id = connectorId ?? 'unknown';
+    let metrics = this.byConnector.get(id);
+    if (!metrics) {
+      metrics = new Metrics({ namespace: METRICS_NAMESPACE });
+      metrics.clearDefaultDimensions();
+      metrics.setDefaultDimensions({ connectorId: id });
+      this.byConnector.set(id, metrics);
+    }
+    metrics.addMetric(name, unit, value);
+  }
+
+  /** Writes the buffered metrics to stdout (CloudWatch reads EMF from the function's log); call once per invocation. */
+  flush(): void {
+    for (const metrics of this.byConnector.values()) metrics.publishStoredMetrics();
+    this.byConnector.clear();
+  }
+}
+
+/** Only what identifies the job: never the payload. */
+function ids(job: Partial<JobRef>) {
+  return {
+    jobId: job.jobId,
+    connectorId: job.connectorId,
+    operation: job.operation,
+    ...(job.correlationId !== undefined && { correlationId: job.correlationId }),
+    ...(job.traceId !== undefined && { traceId: job.traceId }),
+  };
+}
+
+/** Job transitions as one log line each (`event` names the transition) plus EMF metrics. */
+export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defaultLogger): JobEvents {
+  const count = (job: Partial<JobRef>, name: string) => metrics.add(job.connectorId, name, MetricUnit.Count, 1);
+  return {
+    accepted(job) {
+      logger.info('job accepted', { event: 'accepted', ...ids(job) });
+      count(job, METRIC.accepted);
+    },
+    started(job) {
+      logger.info('job started', { event: 'started', ...ids(job), attempt: job.attempt, ...(job.queueWaitMs !== undefined && { queueWaitMs: job.queueWaitMs }) });
+      if (job.queueWaitMs !== undefined) metrics.add(job.connectorId, METRIC.queueWait, MetricUnit.Milliseconds, job.queueWaitMs);
+    },
+    attemptFailed(job) {
+      const plan = job.retryInMs === undefined ? 'no retry' : `retry in ${job.retryInMs} ms (${job.retryBy ?? 'queue'})`;
+      logger.warn(`job attempt failed; ${plan}`, {
+        event: 'attemptFailed',
+        ...ids(job),
+        attempt: job.attempt,
+        durationMs: job.durationMs,
+        code: job.code,
+        ...(job.statusCode !== undefined && { statusCode: job.statusCode }),
+        ...(job.retryInMs !== undefined && { retryInMs: job.retryInMs, retryBy: job.retryBy ?? 'queue' }),
+      });
+      count(job, METRIC.attempts);
+      count(job, METRIC.attemptsFailed);
+      metrics.add(job.connectorId, METRIC.upstreamLatency, MetricUnit.Milliseconds, job.durationMs);
+    },
+    waiting(job) {
+      logger.info(`job waiting (${job.reason})`, { event: 'waiting', ...ids(job), attempt: job.attempt, reason: job.reason, ...(job.until !== undefined && { until: job.until }) });
+      count(job, METRIC.waits[job.reason]);
+    },
+    succeeded(job) {
+      logger.info('job succeeded', { event: 'succeeded', ...ids(job), attempt: job.attempt, durationMs: job.durationMs, ...(job.statusCode !== undefined && { statusCode: job.statusCode }) });
+      count(job, METRIC.attempts);
+      count(job, METRIC.succeeded);
+      metrics.add(job.connectorId, METRIC.failureRate, MetricUnit.Percent, 0);
+      metrics.add(job.connectorId, METRIC.upstreamLatency, MetricUnit.Milliseconds, job.durationMs);
+    },
+    failed(job) {
+      logger.warn('job failed', {
+        event: 'failed',
+        ...ids(job),
+        attempt: job.attempt,
+        ...(job.durationMs !== undefined && { durationMs: job.durationMs }),
+        code: job.code,
+        ...(job.statusCode !== undefined && { statusCode: job.statusCode }),
+      });
+      count(job, METRIC.failed);
+      metrics.add(job.connectorId, METRIC.failureRate, MetricUnit.Percent, 100);
+    },
+    deadLettered(job) {
+      logger.error('job message dead-lettered', { event: 'deadLettered', ...ids(job), receiveCount: job.receiveCount });
+      count(job, METRIC.deadLettered);
+    },
+    delivered(job) {
+      logger.info('job outcome delivered', { event: 'delivered', ...ids(job), attempt: job.attempt, durationMs: job.durationMs });
+      count(job, METRIC.delivered);
+    },
+    deliveryFailed(job) {
+      const plan = job.retryInMs === undefined ? 'no retry' : `retry in ${job.retryInMs} ms`;
+      logger.warn(`job delivery failed; ${plan}`, {
+        event: 'deliveryFailed',
+        ...ids(job),
+        attempt: job.attempt,
+        durationMs: job.durationMs,
+        code: job.code,
+        ...(job.statusCode !== undefined && { statusCode: job.statusCode }),
+        ...(job.retryInMs !== undefined && { retryInMs: job.retryInMs }),
+      });
+      if (job.retryInMs === undefined) count(job, METRIC.deliveriesFailed);
+    },
+  };
+}
+
+/** The process's metrics buffer and job events (handlers flush per invocation). */
+export const jobMetrics = new ConnectorMetrics();
+export const jobEvents = createJobEvents(jobMetrics);
