@@ -36,6 +36,7 @@ export interface ListJobs {
   nextToken?: string;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const BAD_TOKEN = 'nextToken is not valid; pass the value from the previous page unchanged (with the same connectorId and status)';
 
 /**
@@ -44,7 +45,9 @@ const BAD_TOKEN = 'nextToken is not valid; pass the value from the previous page
  * refuse with a 500 for us, or would page another listing.
  */
 function pageKey(query: ListJobs): z.ZodType<Record<string, string>> {
-  const common = { pk: z.string().regex(/^JOB#.{1,128}$/), jobCreatedAt: z.string().min(1).max(64) };
+  // Well-formed text only: a lone surrogate has no UTF-8 form, and DynamoDB would refuse the key (a 500 for us).
+  const text = (s: z.ZodString) => s.refine((v) => !LONE_SURROGATE.test(v));
+  const common = { pk: text(z.string().regex(/^JOB#.{1,128}$/)), jobCreatedAt: text(z.string().min(1).max(64)) };
   return query.connectorId !== undefined
     ? z.object({ ...common, connectorId: z.literal(query.connectorId) }).strict()
     : z.object({ ...common, status: z.literal(query.status!) }).strict();

@@ -137,7 +137,7 @@ describe('GET /v1/jobs', () => {
     const page = await call('GET', '/v1/jobs', { connectorId: 'list-a', limit: '1' });
     const token = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const key = JSON.parse(Buffer.from(page.body.nextToken, 'base64url').toString());
-    for (const nextToken of ['%%%', 'bm90IGpzb24', token({ ...key, connectorId: 'list-b' }), token({ ...key, extra: 'x' }), token({ ...key, pk: 'IDEMPOTENCY#k-1' }), token([1])]) {
+    for (const nextToken of ['%%%', 'bm90IGpzb24', token({ ...key, connectorId: 'list-b' }), token({ ...key, extra: 'x' }), token({ ...key, pk: 'IDEMPOTENCY#k-1' }), token({ ...key, jobCreatedAt: '\ud800' }), token([1])]) {
       const res = await call('GET', '/v1/jobs', { connectorId: 'list-a', nextToken });
       expect([nextToken, res.status, res.body.error.code]).toEqual([nextToken, 400, 'INVALID_REQUEST']);
     }
