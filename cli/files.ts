@@ -22,7 +22,7 @@ interface ApiTarget {
   sign?: RequestSigner;
 }
 
-interface FileOptions {
+export interface FileOptions {
   local?: boolean;
   apiUrl?: string;
   apiKey?: string;
@@ -35,7 +35,7 @@ interface FileOptions {
  * The local hub (--local), an API key (--api-key / CRM_BRIDGE_API_KEY), or else SigV4 with the AWS
  * credentials of the default chain, against --api-url / CRM_BRIDGE_API_URL or the stack output ApiUrl.
  */
-async function fileTarget(opts: FileOptions): Promise<ApiTarget> {
+export async function fileTarget(opts: FileOptions): Promise<ApiTarget> {
   if (opts.local) {
     return localApi(); // only the API's address and key are needed: no SDK clients
   }
@@ -88,7 +88,7 @@ async function api<T>(t: ApiTarget, method: string, path: string, body?: unknown
   return { status: res.status, body: parsed as T };
 }
 
-async function apiOk<T>(t: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
+export async function apiOk<T>(t: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
   const res = await api<T & { error?: { code: string; message: string } }>(t, method, path, body);
   if (res.status >= 400) {
     const e = res.body?.error;
@@ -388,7 +388,7 @@ export async function downloadFile(fileId: string, opts: FileOptions & { out?: s
   return out;
 }
 
-function apiOptions(cmd: Command): Command {
+export function apiOptions(cmd: Command): Command {
   return cmd
     .option('--local', 'use the running local hub (npm start)')
     .option('--api-url <url>', 'deployed API base URL (or CRM_BRIDGE_API_URL; default: the stack output ApiUrl)')

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerConnectorCommands } from './connectors';
 import { registerDlqCommands } from './dlq';
 import { registerFileCommands } from './files';
+import { registerJobCommands } from './jobs';
 import { registerSecretCommands } from './secrets';
 import { CliError } from './target';
 
@@ -12,7 +13,7 @@ import { CliError } from './target';
 const { version } = require('../package.json') as { version: string };
 
 const program = new Command('crm-bridge')
-  .description('Admin CLI for crm-bridge: connectors, secrets, files, dead-lettered jobs')
+  .description('Admin CLI for crm-bridge: connectors, secrets, files, jobs, dead-lettered jobs')
   .version(version, '-V, --version', 'print the crm-bridge version')
   .exitOverride()
   .showHelpAfterError();
@@ -21,6 +22,7 @@ registerConnectorCommands(program);
 registerSecretCommands(program);
 registerDlqCommands(program);
 registerFileCommands(program);
+registerJobCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

@@ -11,6 +11,7 @@ import { startScanner } from './scanner';
 import { startThread } from './thread';
 import type { WorkerThreadData } from './worker-thread';
 import type { LocalHubState } from './state';
+import { JOB_INDEXES, JOB_LIST_SORT_KEY, projectedFields, type JobIndexName } from '../lambdas/contract/job-indexes';
 
 /**
  * The whole crm-bridge pipeline in one process, on embedded emulators reached
@@ -103,7 +104,27 @@ function close(server: Server): Promise<void> {
 export async function createLocalTables(ddb: DynamoDBClient) {
   const tables = { connectors: 'crm-bridge-local-connectors', jobs: 'crm-bridge-local-jobs', files: 'crm-bridge-local-files' };
   await ddb.send(new CreateTableCommand({ TableName: tables.connectors, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'connectorId', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'connectorId', KeyType: 'HASH' }] }));
-  await ddb.send(new CreateTableCommand({ TableName: tables.jobs, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] }));
+  const jobIndexes = Object.keys(JOB_INDEXES) as JobIndexName[];
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: tables.jobs,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: JOB_LIST_SORT_KEY, AttributeType: 'S' },
+        ...jobIndexes.map((name) => ({ AttributeName: JOB_INDEXES[name].partitionKey, AttributeType: 'S' as const })),
+      ],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: jobIndexes.map((name) => ({
+        IndexName: name,
+        KeySchema: [
+          { AttributeName: JOB_INDEXES[name].partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: JOB_LIST_SORT_KEY, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: projectedFields(name) },
+      })),
+    }),
+  );
   await ddb.send(
     new CreateTableCommand({
       TableName: tables.files,

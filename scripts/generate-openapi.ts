@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpenAPIV3 } from 'openapi-types';
 import { z } from 'zod';
-import { calloutBodySchema, calloutParamsSchema, headerValue, jobParamsSchema } from '../lambdas/http/callout-routes';
+import { calloutBodySchema, calloutParamsSchema, headerValue, jobParamsSchema, listJobsQuerySchema } from '../lambdas/http/callout-routes';
 import { completeFileSchema, createFileSchema, fileParams, listFilesQuerySchema, refreshPartsSchema } from '../lambdas/http/file-routes';
 
 /**
@@ -70,6 +70,21 @@ export const jobSchema = z.object({
     .optional()
     .describe("While QUEUED behind its connector's limits or open circuit breaker (no attempt is used)"),
   delivery: deliverySchema.optional().describe('Present when the operation declares a delivery into Salesforce'),
+  history: z
+    .array(
+      z.object({
+        attempts: z.number().int().describe('Calls made in that run'),
+        error: jobErrorSchema.optional().describe('How that run failed'),
+        endedAt: z.string().describe('ISO 8601 timestamp'),
+      }),
+    )
+    .optional()
+    .describe('Earlier runs of a retried job (POST /v1/jobs/{jobId}/retry), oldest first; the last 10 are kept'),
+});
+
+export const jobListSchema = z.object({
+  jobs: z.array(jobSchema.omit({ result: true })).describe('Newest first; without results (read one job for its result)'),
+  nextToken: z.string().optional().describe('Pass to the next request (with the same filters) to read the next page'),
 });
 
 export const healthSchema = z.object({ status: z.literal('ok') });
@@ -212,11 +227,11 @@ const ERROR_RESPONSES: Record<string, { status: string; description: string }> =
   Unauthorized: { status: '401', description: 'UNAUTHORIZED: no credentials (local hub: missing x-api-key)' },
   Forbidden: { status: '403', description: 'FORBIDDEN: the signature, the API key or the caller\'s IAM permissions were refused' },
   NotFound: { status: '404', description: 'CONNECTOR_NOT_FOUND, OPERATION_NOT_FOUND, JOB_NOT_FOUND, FILE_NOT_FOUND or ROUTE_NOT_FOUND' },
-  Conflict: { status: '409', description: 'CONNECTOR_DISABLED, CONNECTOR_INVALID, IDEMPOTENCY_KEY_REUSED, SIZE_MISMATCH, FILE_NOT_AVAILABLE or FILE_QUARANTINED' },
+  Conflict: { status: '409', description: 'CONNECTOR_DISABLED, CONNECTOR_INVALID, IDEMPOTENCY_KEY_REUSED, SIZE_MISMATCH, FILE_NOT_AVAILABLE, FILE_QUARANTINED or JOB_NOT_RETRYABLE' },
   PayloadTooLarge: { status: '413', description: 'PAYLOAD_TOO_LARGE (payload over 5 MB (5242880 bytes) as JSON, or request body over 5 MB + 64 KB: send large content as a file) or FILE_TOO_LARGE' },
   TooManyRequests: { status: '429', description: 'THROTTLED or QUOTA_EXCEEDED (API Gateway throttling or the API key\'s usage plan): retry later' },
   InternalError: { status: '500', description: 'INTERNAL_ERROR, with a requestId to quote to the hub operator' },
-  ServiceUnavailable: { status: '503', description: 'QUEUE_UNAVAILABLE: the job could not be queued (it is recorded as FAILED and the Idempotency-Key is freed): retry' },
+  ServiceUnavailable: { status: '503', description: 'QUEUE_UNAVAILABLE: the job could not be queued (it is recorded as FAILED and the Idempotency-Key is freed; a retried job is FAILED again): retry' },
 };
 
 type ErrorName = keyof typeof ERROR_RESPONSES;
@@ -292,6 +307,37 @@ export function openApiDocument(): OpenAPIV3.Document {
             { '202': { description: 'Accepted: the job is queued (the Location header holds statusUrl)', content: jsonContent(ref('CalloutAccepted')) } },
             [...COMMON_ERRORS, 'NotFound', 'Conflict', 'PayloadTooLarge', 'ServiceUnavailable'],
           ),
+        },
+      },
+      '/v1/jobs': {
+        get: {
+          operationId: 'listJobs',
+          tags: ['callouts'],
+          summary: 'List jobs by connector and/or status, newest first',
+          description: 'Give connectorId, status or both (400 INVALID_REQUEST otherwise). A page may hold fewer than limit jobs and still carry a nextToken.',
+          parameters: parametersOf('query', listJobsQuerySchema, {
+            connectorId: 'Jobs of this connector',
+            status: 'Jobs in this status',
+            limit: 'Page size (1-100, default 50)',
+            nextToken: 'From the previous page',
+          }),
+          responses: responses({ '200': { description: 'A page of jobs', content: jsonContent(ref('JobList')) } }, COMMON_ERRORS),
+        },
+      },
+      '/v1/jobs/{jobId}/retry': {
+        post: {
+          operationId: 'retryJob',
+          tags: ['callouts'],
+          summary: 'Run a FAILED job again',
+          description:
+            'The same job is queued again with a fresh attempt budget (attempts from 0, no error); the run that failed is kept in its history. Only a FAILED job whose failure is not still being delivered: otherwise 409 JOB_NOT_RETRYABLE.',
+          parameters: jobParams,
+          responses: responses({ '202': { description: 'Queued again (the Location header holds statusUrl)', content: jsonContent(ref('CalloutAccepted')) } }, [
+            ...COMMON_ERRORS,
+            'NotFound',
+            'Conflict',
+            'ServiceUnavailable',
+          ]),
         },
       },
       '/v1/jobs/{jobId}': {
@@ -389,6 +435,7 @@ export function openApiDocument(): OpenAPIV3.Document {
         }),
         CalloutAccepted: schemaOf(calloutAcceptedSchema),
         Job: schemaOf(jobSchema),
+        JobList: schemaOf(jobListSchema),
         Health: schemaOf(healthSchema),
         CreateFileRequest: describeProperties(schemaOf(createFileSchema), {
           recordId: 'The CRM record the file belongs to (files are listed by it); with link, a 15- or 18-character Salesforce record id',

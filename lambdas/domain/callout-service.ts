@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { ConflictError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError } from '../shared/errors';
+import { z } from 'zod';
+import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
-import { jobView, type Job } from './job';
+import { jobView, type Job, type JobStatus } from './job';
 import { MAX_PAYLOAD_BYTES } from './job-data';
 import type { JobQueue } from './job-queue';
 import type { JobEvents } from './job-events';
@@ -30,6 +31,30 @@ export interface SubmitResult {
 
 interface Logger {
   error(message: string, ...extra: unknown[]): void;
+}
+
+export interface ListJobs {
+  connectorId?: string;
+  status?: JobStatus;
+  limit: number;
+  nextToken?: string;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const BAD_TOKEN = 'nextToken is not valid; pass the value from the previous page unchanged (with the same connectorId and status)';
+
+/**
+ * A page key of the listing asked for: exactly the table's key (a job's) and the
+ * index's, and for the same connector or status — anything else DynamoDB would
+ * refuse with a 500 for us, or would page another listing.
+ */
+function pageKey(query: ListJobs): z.ZodType<Record<string, string>> {
+  // Well-formed text only: a lone surrogate has no UTF-8 form, and DynamoDB would refuse the key (a 500 for us).
+  const text = (s: z.ZodString) => s.refine((v) => !LONE_SURROGATE.test(v));
+  const common = { pk: text(z.string().regex(/^JOB#.{1,128}$/)), jobCreatedAt: text(z.string().min(1).max(64)) };
+  return query.connectorId !== undefined
+    ? z.object({ ...common, connectorId: z.literal(query.connectorId) }).strict()
+    : z.object({ ...common, status: z.literal(query.status!) }).strict();
 }
 
 /** Canonical JSON (sorted keys) so the same body hashes the same whatever its key order. */
@@ -165,6 +190,52 @@ export class CalloutService {
       traceId: parseTraceparent(job.traceparent)!.traceId,
     });
     return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: !replay };
+  }
+
+  /** Jobs newest first by connector and/or status; `nextToken` is the opaque (base64url) key of the next page. */
+  async listJobs(query: ListJobs) {
+    if (query.connectorId === undefined && query.status === undefined) throw new InvalidRequestError('Give connectorId, status or both');
+    let startKey: Record<string, string> | undefined;
+    if (query.nextToken !== undefined) {
+      let decoded: unknown;
+      try {
+        decoded = JSON.parse(Buffer.from(query.nextToken, 'base64url').toString('utf8'));
+      } catch {
+        throw new InvalidRequestError(BAD_TOKEN);
+      }
+      const key = pageKey(query).safeParse(decoded);
+      if (!key.success) throw new InvalidRequestError(BAD_TOKEN);
+      startKey = key.data;
+    }
+    const page = await this.deps.jobs.list({ connectorId: query.connectorId, status: query.status, limit: query.limit, startKey });
+    return {
+      jobs: page.jobs.map(jobView),
+      ...(page.nextKey && { nextToken: Buffer.from(JSON.stringify(page.nextKey)).toString('base64url') }),
+    };
+  }
+
+  /** Runs a FAILED job again (same job, fresh attempt budget, earlier run kept in its history). */
+  async retryJob(jobId: string): Promise<SubmitResult> {
+    const outcome = await this.deps.jobs.retry(jobId);
+    if ('missing' in outcome) throw new NotFoundError('JOB_NOT_FOUND', `No job "${jobId}" exists (jobs expire after their retention period)`);
+    if ('notRetryable' in outcome) {
+      const { status, delivery } = outcome.notRetryable;
+      throw new ConflictError(
+        'JOB_NOT_RETRYABLE',
+        status === 'FAILED'
+          ? `Job "${jobId}" is FAILED but its failure is still being delivered to Salesforce; retry it once the delivery has ended (delivery status ${delivery?.status})`
+          : `Job "${jobId}" is ${status}; only a FAILED job can be retried`,
+      );
+    }
+    try {
+      await this.deps.queue.enqueue(jobId);
+    } catch (err) {
+      // As for a new job: nothing is left QUEUED without a message. It is FAILED as before, and can be retried again.
+      this.deps.logger.error('enqueue failed', { jobId, error: err });
+      await this.deps.jobs.undoRetry(outcome.job, outcome.previous).catch((e) => this.deps.logger.error('could not put the job back to FAILED', { jobId, error: e }));
+      throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; retry shortly', { cause: err });
+    }
+    return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: false };
   }
 
   async getJob(jobId: string) {

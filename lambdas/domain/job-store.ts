@@ -3,13 +3,15 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ResultEnvelope } from '../connectors/types';
-import type { Job, JobDelivery, JobError } from './job';
+import { MAX_JOB_HISTORY, type Job, type JobDelivery, type JobError, type JobStatus } from './job';
+import { JOB_LIST_SORT_KEY, type JobIndexName } from '../contract/job-indexes';
 import { INLINE_MAX_BYTES, jobDataKey, type JobDataStore } from './job-data';
 
 const jobKey = (jobId: string) => ({ pk: { S: `JOB#${jobId}` } });
@@ -38,13 +40,26 @@ export type StartRunOutcome =
   | { interrupted: Job & { callStartedAt: string } }
   | { missing: true };
 
+export interface JobListQuery {
+  connectorId?: string;
+  status?: JobStatus;
+  limit: number;
+  /** A page key returned by the previous page (`nextKey`), checked by the caller. */
+  startKey?: Record<string, string>;
+}
+
+export type RetryOutcome = { job: Job; previous: Job } | { missing: true } | { notRetryable: Job };
+
+/** A listing with a status filter reads at most this many index pages to fill one page of the answer. */
+const MAX_FILTERED_READS = 10;
+
 export type IdempotencyClaim = { claimed: true } | { claimed: false; jobId: string; requestHash: string };
 
 /** Read numbers back as JS numbers: a large one was stored from a double and has no more precision to lose. */
 const read = (item: Record<string, AttributeValue>) => unmarshall(item, { wrapNumbers: (n) => Number(n) });
 
 function toJob(item: Record<string, AttributeValue>): Job {
-  const { pk: _pk, expiresAt: _exp, ...job } = read(item);
+  const { pk: _pk, expiresAt: _exp, [JOB_LIST_SORT_KEY]: _listed, ...job } = read(item);
   return job as Job;
 }
 
@@ -107,7 +122,8 @@ export class JobStore {
     await this.db.send(
       new PutItemCommand({
         TableName: this.tableName,
-        Item: { ...values({ ...rest, ...fields, expiresAt: this.expiresAt() }), ...jobKey(job.jobId) },
+        // jobCreatedAt puts the job (and only jobs) in the list indexes (job-indexes.ts).
+        Item: { ...values({ ...rest, ...fields, [JOB_LIST_SORT_KEY]: job.createdAt, expiresAt: this.expiresAt() }), ...jobKey(job.jobId) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -309,6 +325,98 @@ export class JobStore {
         ExpressionAttributeValues: values({ ':d': delivery, ':now': this.isoNow() }),
       }),
     );
+  }
+
+  /**
+   * Jobs newest first, from the byConnector index (with a status filter when both
+   * are given) or the byStatus index. Items hold the list fields only (no payload
+   * or result). `nextKey` is the index's LastEvaluatedKey: pass it back as `startKey`.
+   */
+  async list(query: JobListQuery): Promise<{ jobs: Job[]; nextKey?: Record<string, string> }> {
+    const index: JobIndexName = query.connectorId !== undefined ? 'byConnector' : 'byStatus';
+    const filtered = index === 'byConnector' && query.status !== undefined;
+    const names: Record<string, string> = { '#p': index === 'byConnector' ? 'connectorId' : 'status' };
+    const vals: Record<string, unknown> = { ':p': index === 'byConnector' ? query.connectorId : query.status };
+    if (filtered) {
+      names['#s'] = 'status';
+      vals[':s'] = query.status;
+    }
+    const jobs: Job[] = [];
+    let startKey: Record<string, AttributeValue> | undefined = query.startKey && marshall(query.startKey);
+    // Limit counts the items read, before the filter: read on until the page is full, the index ends, or the budget is spent.
+    for (let reads = 0; reads < (filtered ? MAX_FILTERED_READS : 1); reads += 1) {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index,
+          KeyConditionExpression: '#p = :p',
+          ...(filtered && { FilterExpression: '#s = :s' }),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: marshall(vals),
+          ScanIndexForward: false,
+          Limit: query.limit - jobs.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      jobs.push(...(page.Items ?? []).map(toJob));
+      startKey = page.LastEvaluatedKey;
+      if (!startKey || jobs.length >= query.limit) break;
+    }
+    return { jobs, ...(startKey && { nextKey: unmarshall(startKey) as Record<string, string> }) };
+  }
+
+  /**
+   * Puts a FAILED job back to QUEUED for a new run with a fresh attempt budget:
+   * attempts from 0, no error, result or delivery; the run that ended goes to
+   * `history`. Conditional on the job being exactly as read (FAILED, same
+   * updatedAt), so of two retries at once only one wins. A failure whose
+   * delivery into Salesforce is still pending is not retried under it.
+   */
+  async retry(jobId: string): Promise<RetryOutcome> {
+    const previous = await this.read(jobId);
+    if (!previous) return { missing: true };
+    if (previous.status !== 'FAILED' || previous.delivery?.status === 'PENDING') return { notRetryable: previous };
+    const history = [...(previous.history ?? []), { attempts: previous.attempts, ...(previous.error && { error: previous.error }), endedAt: previous.updatedAt }].slice(-MAX_JOB_HISTORY);
+    const now = this.isoNow();
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET #s = :queued, attempts = :zero, history = :h, updatedAt = :now REMOVE #e, #r, resultRef, delivery, nextAttemptAt, leaseUntil, callStartedAt',
+          ConditionExpression: '#s = :failed AND updatedAt = :seen',
+          ExpressionAttributeNames: { '#s': 'status', '#e': 'error', '#r': 'result' },
+          ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':failed': 'FAILED', ':zero': 0, ':h': history, ':now': now, ':seen': previous.updatedAt }),
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const current = await this.read(jobId);
+      return current ? { notRetryable: current } : { missing: true };
+    }
+    const { error: _e, result: _r, resultRef: _rr, delivery: _d, nextAttemptAt: _n, leaseUntil: _l, callStartedAt: _c, ...rest } = previous;
+    return { job: { ...rest, status: 'QUEUED', attempts: 0, history, updatedAt: now }, previous };
+  }
+
+  /** Undoes a retry whose message could not be queued: the job is FAILED again, as it was (if nothing ran it since). */
+  async undoRetry(retried: Job, previous: Job): Promise<void> {
+    const restore = { attempts: previous.attempts, error: previous.error, delivery: previous.delivery, history: previous.history };
+    const set = Object.entries(restore).filter(([, v]) => v !== undefined);
+    const removed = Object.keys(restore).filter((k) => restore[k as keyof typeof restore] === undefined);
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: jobKey(retried.jobId),
+          UpdateExpression: `SET #s = :failed, updatedAt = :prev${set.map(([k]) => `, #${k} = :${k}`).join('')}${removed.length ? ` REMOVE ${removed.map((k) => `#${k}`).join(', ')}` : ''}`,
+          ConditionExpression: '#s = :queued AND updatedAt = :retried',
+          ExpressionAttributeNames: { '#s': 'status', ...Object.fromEntries(Object.keys(restore).map((k) => [`#${k}`, k])) },
+          ExpressionAttributeValues: values({ ':failed': 'FAILED', ':queued': 'QUEUED', ':prev': previous.updatedAt, ':retried': retried.updatedAt, ...Object.fromEntries(set.map(([k, v]) => [`:${k}`, v])) }),
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
   }
 
   /** Atomically reserves an idempotency key for a new job, or returns the job that already holds it. */

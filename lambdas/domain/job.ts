@@ -37,6 +37,16 @@ export interface JobDelivery {
   deliveredAt?: string;
 }
 
+/** One ended run of a job that was retried afterwards. */
+export interface JobRun {
+  attempts: number;
+  error?: JobError;
+  endedAt: string;
+}
+
+/** How many earlier runs a job keeps (its item must stay far below DynamoDB's 400 KB). */
+export const MAX_JOB_HISTORY = 10;
+
 /** A job record as stored (minus the table's key attributes). */
 export interface Job {
   jobId: string;
@@ -75,6 +85,8 @@ export interface Job {
    * recorded: the job ends OUTCOME_NOT_RECORDED instead of calling again.
    */
   callStartedAt?: string;
+  /** Earlier runs of a retried job (POST /v1/jobs/{id}/retry), oldest first, the last MAX_JOB_HISTORY kept. */
+  history?: JobRun[];
   /** Internal (claim check): the data store key holding the payload, when too large for the item. */
   payloadRef?: string;
   /** Internal (claim check): the data store key holding the result, when too large for the item. */
@@ -98,5 +110,6 @@ export function jobView(job: Job) {
     ...(job.nextAttemptAt !== undefined && job.status !== 'SUCCEEDED' && job.status !== 'FAILED' && { nextAttemptAt: job.nextAttemptAt }),
     ...(job.waiting !== undefined && job.status === 'QUEUED' && { waiting: job.waiting }),
     ...(job.delivery !== undefined && { delivery: job.delivery }),
+    ...(job.history !== undefined && job.history.length > 0 && { history: job.history }),
   };
 }

@@ -14,6 +14,16 @@ export const calloutBodySchema = z
 
 export const calloutParamsSchema = z.object({ connectorId: connectorIdSchema, operation: operationNameSchema }).strict();
 export const jobParamsSchema = z.object({ jobId: z.string().min(1).max(128) }).strict();
+export const jobStatusSchema = z.enum(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED']);
+export const listJobsQuerySchema = z
+  .object({
+    connectorId: connectorIdSchema.optional(),
+    status: jobStatusSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    nextToken: z.string().max(2048).optional(),
+  })
+  .strict()
+  .refine((q) => q.connectorId !== undefined || q.status !== undefined, 'give connectorId, status or both');
 export const headerValue = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be 1-255 visible ASCII characters');
 
 export function calloutRoutes(service: CalloutService): Route[] {
@@ -40,6 +50,20 @@ export function calloutRoutes(service: CalloutService): Route[] {
           traceparent: req.headers['traceparent'],
         });
         return json(202, { jobId: accepted.jobId, status: accepted.status, statusUrl: accepted.statusUrl }, { location: accepted.statusUrl });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/jobs',
+      handler: async (req) => json(200, await service.listJobs(validate(listJobsQuerySchema, req.query, 'query'))),
+    },
+    {
+      method: 'POST',
+      path: '/v1/jobs/{jobId}/retry',
+      handler: async (req) => {
+        const { jobId } = validate(jobParamsSchema, req.params, 'path');
+        const retried = await service.retryJob(jobId);
+        return json(202, { jobId: retried.jobId, status: retried.status, statusUrl: retried.statusUrl }, { location: retried.statusUrl });
       },
     },
     {

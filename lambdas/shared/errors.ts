@@ -46,7 +46,7 @@ export class NotFoundError extends AppError {
 }
 
 export class ConflictError extends AppError {
-  constructor(code: 'CONNECTOR_DISABLED' | 'IDEMPOTENCY_KEY_REUSED' | 'SIZE_MISMATCH' | 'FILE_NOT_AVAILABLE', message: string) {
+  constructor(code: 'CONNECTOR_DISABLED' | 'IDEMPOTENCY_KEY_REUSED' | 'SIZE_MISMATCH' | 'FILE_NOT_AVAILABLE' | 'JOB_NOT_RETRYABLE', message: string) {
     super(code, message, 409);
   }
 }

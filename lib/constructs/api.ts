@@ -23,6 +23,7 @@ import { Construct } from 'constructs';
 import { grantJobData } from './job-data';
 import { acknowledge, acknowledgeHubFunction, wildcardResource } from '../nag';
 import { daysEnv, hubFunction, secondsEnv } from './lambda-defaults';
+import { JOB_INDEXES, type JobIndexName } from '../../lambdas/contract/job-indexes';
 
 export type ApiAuthMode = 'iam' | 'apiKey';
 
@@ -33,7 +34,9 @@ export type ApiAuthMode = 'iam' | 'apiKey';
 export const API_ROUTES: ReadonlyArray<{ readonly method: string; readonly path: string; readonly open?: boolean }> = [
   { method: 'GET', path: '/v1/health', open: true },
   { method: 'POST', path: '/v1/callouts/{connectorId}/{operation}' },
+  { method: 'GET', path: '/v1/jobs' },
   { method: 'GET', path: '/v1/jobs/{jobId}' },
+  { method: 'POST', path: '/v1/jobs/{jobId}/retry' },
   { method: 'POST', path: '/v1/files' },
   { method: 'GET', path: '/v1/files' },
   { method: 'GET', path: '/v1/files/{fileId}' },
@@ -178,6 +181,10 @@ export class Api extends Construct {
     this.controller.addToRolePolicy(new PolicyStatement({ sid: 'ReadConnectors', actions: ['dynamodb:GetItem'], resources: [props.connectorsTable.tableArn] }));
     this.controller.addToRolePolicy(
       new PolicyStatement({ sid: 'Jobs', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [props.jobsTable.tableArn] }),
+    );
+    // GET /v1/jobs reads the list indexes (lambdas/domain/job-indexes.ts), never the table.
+    this.controller.addToRolePolicy(
+      new PolicyStatement({ sid: 'JobsList', actions: ['dynamodb:Query'], resources: (Object.keys(JOB_INDEXES) as JobIndexName[]).map((name) => `${props.jobsTable.tableArn}/index/${name}`) }),
     );
     this.controller.addToRolePolicy(
       new PolicyStatement({ sid: 'Files', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [props.filesTable.tableArn] }),

@@ -1,7 +1,8 @@
 import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2, type TablePropsV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2, type TablePropsV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { JOB_INDEXES, JOB_LIST_SORT_KEY, projectedFields, type JobIndexName } from '../../lambdas/contract/job-indexes';
 
 export interface TablesProps {
   /**
@@ -32,7 +33,10 @@ export function tableDefaults(removalPolicy: RemovalPolicy | undefined, key: IKe
 export class Tables extends Construct {
   /** Connector configuration rows, partition key `connectorId`. */
   readonly connectors: TableV2;
-  /** Jobs and idempotency keys (partition key `pk`), expiring through the TTL attribute `expiresAt`. */
+  /**
+   * Jobs and idempotency keys (partition key `pk`), expiring through the TTL attribute `expiresAt`.
+   * GSIs `byConnector` and `byStatus` (lambdas/domain/job-indexes.ts) list jobs newest first.
+   */
   readonly jobs: TableV2;
 
   constructor(scope: Construct, id: string, props: TablesProps = {}) {
@@ -43,6 +47,14 @@ export class Tables extends Construct {
     }
     const common = tableDefaults(props.removalPolicy, props.encryptionKey);
     this.connectors = new TableV2(this, 'Connectors', { ...common, partitionKey: { name: 'connectorId', type: AttributeType.STRING } });
-    this.jobs = new TableV2(this, 'Jobs', { ...common, partitionKey: { name: 'pk', type: AttributeType.STRING }, timeToLiveAttribute: 'expiresAt' });
+    this.jobs = new TableV2(this, 'Jobs', { ...common, partitionKey: { name: 'pk', type: AttributeType.STRING }, timeToLiveAttribute: 'expiresAt',
+      globalSecondaryIndexes: (Object.keys(JOB_INDEXES) as JobIndexName[]).map((indexName) => ({
+        indexName,
+        partitionKey: { name: JOB_INDEXES[indexName].partitionKey, type: AttributeType.STRING },
+        sortKey: { name: JOB_LIST_SORT_KEY, type: AttributeType.STRING },
+        projectionType: ProjectionType.INCLUDE,
+        nonKeyAttributes: projectedFields(indexName),
+      })),
+    });
   }
 }

@@ -14,7 +14,9 @@ const keyMode = synth({ apiAuth: 'apiKey' });
 const EXPECTED_ROUTES = [
   'GET /v1/health',
   'POST /v1/callouts/{connectorId}/{operation}',
+  'GET /v1/jobs',
   'GET /v1/jobs/{jobId}',
+  'POST /v1/jobs/{jobId}/retry',
   'POST /v1/files',
   'GET /v1/files',
   'GET /v1/files/{fileId}',

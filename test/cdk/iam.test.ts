@@ -107,7 +107,19 @@ describe('controller role', () => {
         .flatMap(actionsOf)
         .sort();
     expect(on(stack.tables.connectors)).toEqual(['dynamodb:GetItem']);
-    expect(on(stack.tables.jobs)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(on(stack.tables.jobs).filter((a) => a !== 'dynamodb:Query')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // Listing jobs: Query on exactly the two list indexes, nothing on the table itself.
+    const jobsTable = stack.getLogicalId(stack.tables.jobs.node.defaultChild as any);
+    const jobQueries = withPrefix(controller, 'dynamodb:').filter((s) => JSON.stringify(s.Resource).includes(`"${jobsTable}"`) && actionsOf(s).includes('dynamodb:Query'));
+    expect(jobQueries.map((s) => [actionsOf(s), s.Resource])).toEqual([
+      [
+        ['dynamodb:Query'],
+        [
+          { 'Fn::Join': ['', [{ 'Fn::GetAtt': [jobsTable, 'Arn'] }, '/index/byConnector']] },
+          { 'Fn::Join': ['', [{ 'Fn::GetAtt': [jobsTable, 'Arn'] }, '/index/byStatus']] },
+        ],
+      ],
+    ]);
     expect(on(stack.files.table, '/index/byRecordId')).toEqual(['dynamodb:Query']);
     expect(on(stack.files.table).filter((a) => a !== 'dynamodb:Query')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(JSON.stringify(withPrefix(controller, 'dynamodb:'))).not.toMatch(/Scan|Batch|\/index\/\*/);

@@ -28,6 +28,30 @@ describe('tables', () => {
     });
   });
 
+  test('jobs table: sparse list GSIs byConnector and byStatus (jobCreatedAt), list fields only (never payload or result)', () => {
+    const p = propsOf(template, stack.tables.jobs);
+    const fields = ['jobId', 'connectorId', 'operation', 'status', 'attempts', 'createdAt', 'updatedAt', 'recordId', 'correlationId', 'error', 'nextAttemptAt', 'delivery', 'history', 'waiting'];
+    expect(p.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'byConnector',
+        KeySchema: [
+          { AttributeName: 'connectorId', KeyType: 'HASH' },
+          { AttributeName: 'jobCreatedAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: fields.filter((f) => f !== 'connectorId') },
+      },
+      {
+        IndexName: 'byStatus',
+        KeySchema: [
+          { AttributeName: 'status', KeyType: 'HASH' },
+          { AttributeName: 'jobCreatedAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: fields.filter((f) => f !== 'status') },
+      },
+    ]);
+    expect(JSON.stringify(p.GlobalSecondaryIndexes)).not.toMatch(/payload|result/);
+  });
+
   test('files table: fileId key, GSI byRecordId (recordId, createdAt)', () => {
     expect(propsOf(template, stack.files.table)).toMatchObject({
       KeySchema: [{ AttributeName: 'fileId', KeyType: 'HASH' }],

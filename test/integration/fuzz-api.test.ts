@@ -37,7 +37,7 @@ const HOSTILE_SEGMENTS = [
 const GOOD_SEGMENTS = ['echo', 'getThing', 'job-1', 'f-1', 'missing'];
 const segment = () => (chance(0.6) ? pick(HOSTILE_SEGMENTS) : pick(GOOD_SEGMENTS));
 
-const ROUTES = ['/v1/health', '/v1/callouts/{c}/{o}', '/v1/jobs/{id}', '/v1/files', '/v1/files/{id}', '/v1/files/{id}/complete', '/v1/files/{id}/parts'];
+const ROUTES = ['/v1/health', '/v1/callouts/{c}/{o}', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/retry', '/v1/files', '/v1/files/{id}', '/v1/files/{id}/complete', '/v1/files/{id}/parts'];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'get', 'FOO'];
 
 function path(): string {
@@ -133,13 +133,15 @@ function headers(): Record<string, string> {
 function query(): Record<string, string> | undefined {
   if (chance(0.4)) return undefined;
   const q: Record<string, string> = {};
-  const token = () => pick([Buffer.from(value()).toString('base64url'), Buffer.from(text({ recordId: 'r1', fileId: leaf(), createdAt: leaf() })).toString('base64url'), '%%%', '', 'x'.repeat(3000)]);
+  const token = () => pick([Buffer.from(value()).toString('base64url'), Buffer.from(text({ recordId: 'r1', fileId: leaf(), createdAt: leaf() })).toString('base64url'), Buffer.from(text({ pk: `JOB#${leaf()}`, connectorId: 'echo', jobCreatedAt: leaf() })).toString('base64url'), '%%%', '', 'x'.repeat(3000)]);
   const values: Record<string, () => string> = {
     recordId: () => pick(['r1', '', 'x'.repeat(300), '__proto__', '%ZZ']),
+    connectorId: () => pick(['echo', '', 'x'.repeat(300), '__proto__', '%ZZ', 'a b']),
+    status: () => pick(['FAILED', 'QUEUED', 'failed', '', 'DONE']),
     limit: () => pick(['1', '0', '-1', '101', '1e308', 'abc', '', '2.5', 'NaN', 'Infinity']),
     nextToken: token,
   };
-  for (const key of ['recordId', 'limit', 'nextToken', '__proto__', 'constructor', 'x']) {
+  for (const key of ['recordId', 'connectorId', 'status', 'limit', 'nextToken', '__proto__', 'constructor', 'x']) {
     if (chance(0.5)) Object.defineProperty(q, key, { value: Object.hasOwn(values, key) ? values[key]!() : pick(['1', '', '%ZZ']), enumerable: true, configurable: true, writable: true });
   }
   return q;

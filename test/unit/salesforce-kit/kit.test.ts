@@ -358,6 +358,18 @@ describe('Salesforce kit: Apex', () => {
     expect(client).toMatch(/body\.put\('recordId', recordId\)/);
   });
 
+  test('the client lists jobs (GET /v1/jobs with the filters) and retries one (POST /v1/jobs/{jobId}/retry)', () => {
+    const client = apexSource('CrmBridgeClient');
+    expect(client).toMatch(/public JobPage listJobs\(String connectorId, String status, Integer limitCount, String nextToken\)/);
+    expect(client).toContain("newRequest('GET', '/v1/jobs?' + String.join(query, '&'))");
+    for (const param of ['connectorId', 'status', 'limit', 'nextToken']) expect(client).toContain(`query.add('${param}=`);
+    expect(client).toMatch(/public Accepted retryJob\(String jobId\)/);
+    expect(client).toContain("newRequest('POST', '/v1/jobs/' + encodeSegment(jobId) + '/retry')");
+    const tests = apexSource('CrmBridgeClientTest');
+    expect(tests).toMatch(/\.listJobs\(/);
+    expect(tests).toMatch(/\.retryJob\(/);
+  });
+
   test('every non-test class has a test class that mocks the HTTP callouts', () => {
     const production = classes.filter((c) => !isTestClass(c));
     expect(production.sort()).toEqual(['CrmBridgeClient', 'CrmBridgeFilesController', 'CrmBridgeInvocable', 'CrmBridgeQueueable']);
