@@ -144,6 +144,33 @@ export async function createLocalTables(ddb: DynamoDBClient) {
   return tables;
 }
 
+/**
+ * The environment the handlers read to reach the hub's emulators and resources,
+ * as the stack sets it on Lambda. One definition for the hub and for tests that
+ * run a handler in-process, so a new resource cannot be missing from one of them.
+ */
+export function localHandlerEnvironment(endpoints: { dynamodb: string; sqs: string; s3: string; ssm?: string }, resources: LocalResources): Record<string, string> {
+  return {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    ...(endpoints.ssm !== undefined && { AWS_ENDPOINT_URL_SSM: endpoints.ssm }),
+    S3_FORCE_PATH_STYLE: 'true',
+    STAGE,
+    CONNECTORS_TABLE: resources.tables.connectors,
+    JOBS_TABLE: resources.tables.jobs,
+    FILES_TABLE: resources.tables.files,
+    FILES_BUCKET: resources.bucket,
+    JOB_DATA_BUCKET: resources.jobDataBucket,
+    JOBS_QUEUE_URL: resources.queues.jobs,
+  };
+}
+
+export type LocalResources = Awaited<ReturnType<typeof createLocalResources>>;
+
 export async function createLocalResources(endpoints: { dynamodb: string; sqs: string; s3: string }, maxReceiveCount: number, visibilityTimeoutSeconds: number) {
   const ddb = new DynamoDBClient({ region: REGION, endpoint: endpoints.dynamodb, credentials });
   const tables = await createLocalTables(ddb);
@@ -216,21 +243,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
     // The handlers read their configuration from env at import time, exactly as on Lambda.
     Object.assign(process.env, {
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
-      AWS_ENDPOINT_URL_S3: endpoints.s3,
-      AWS_ENDPOINT_URL_SSM: endpoints.ssm,
-      S3_FORCE_PATH_STYLE: 'true',
-      STAGE,
-      CONNECTORS_TABLE: resources.tables.connectors,
-      JOBS_TABLE: resources.tables.jobs,
-      FILES_TABLE: resources.tables.files,
-      FILES_BUCKET: resources.bucket,
-      JOB_DATA_BUCKET: resources.jobDataBucket,
-      JOBS_QUEUE_URL: resources.queues.jobs,
+      ...localHandlerEnvironment(endpoints, resources),
       MAX_RECEIVE_COUNT: String(maxReceiveCount),
       CONNECTOR_CACHE_TTL_SECONDS: String(options.connectorCacheTtlSeconds ?? 1),
       // The demo and test services listen on loopback; link-local and metadata addresses stay refused.

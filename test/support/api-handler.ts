@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { connectorSchema } from '../../lambdas/connectors/schema';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
-import { createLocalResources } from '../../local/hub';
+import { createLocalResources, localHandlerEnvironment } from '../../local/hub';
 import { startThread } from '../../local/thread';
 
 export interface ApiUnderTest {
@@ -27,20 +27,7 @@ export async function startApiHandler(): Promise<ApiUnderTest> {
   const endpoints = { ...dynamo.ready, ...queues.ready };
   const resources = await createLocalResources(endpoints, 5, 30);
   Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
-    AWS_ENDPOINT_URL_S3: endpoints.s3,
-    S3_FORCE_PATH_STYLE: 'true',
-    STAGE: 'local',
-    CONNECTORS_TABLE: resources.tables.connectors,
-    JOBS_TABLE: resources.tables.jobs,
-    FILES_TABLE: resources.tables.files,
-    FILES_BUCKET: resources.bucket,
-    JOB_DATA_BUCKET: resources.jobDataBucket,
-    JOBS_QUEUE_URL: resources.queues.jobs,
+    ...localHandlerEnvironment(endpoints, resources),
     CONNECTOR_CACHE_TTL_SECONDS: '60',
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
   });
