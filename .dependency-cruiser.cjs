@@ -4,7 +4,7 @@
 /** Folders of lambdas/, and the handlers at its top. */
 const L = {
   handlers: '^lambdas/(api|worker)\\.ts$',
-  http: '^lambdas/http/',
+  routes: '^lambdas/routes/',
   domain: '^lambdas/domain/',
   connectors: '^lambdas/connectors/',
   delivery: '^lambdas/delivery/',
@@ -35,17 +35,17 @@ module.exports = {
       'connectors-below-domain',
       'Connectors (wrappers, HTTP plumbing, schemas) know no jobs, deliveries, files or routes.',
       L.connectors,
-      `${L.domain}|${L.delivery}|${L.files}|${L.http}|${L.handlers}`,
+      `${L.domain}|${L.delivery}|${L.files}|${L.routes}|${L.handlers}`,
     ),
     never(
       'domain-knows-no-edge',
       'The domain holds the ports; delivery, files, routes and handlers depend on it, never the reverse.',
       L.domain,
-      `${L.delivery}|${L.files}|${L.http}|${L.handlers}`,
+      `${L.delivery}|${L.files}|${L.routes}|${L.handlers}`,
     ),
-    never('files-below-edges', 'The file service is called by routes and delivery, and calls neither.', L.files, `${L.delivery}|${L.http}|${L.handlers}|${L.connectors}`),
-    never('delivery-below-handlers', 'Delivery is wired by the worker; it never reaches routes or handlers.', L.delivery, `${L.http}|${L.handlers}`),
-    never('http-below-handlers', 'Routes are wired by the API handler; they never reach delivery or handlers.', L.http, `${L.delivery}|${L.handlers}`),
+    never('files-below-edges', 'The file service is called by routes and delivery, and calls neither.', L.files, `${L.delivery}|${L.routes}|${L.handlers}|${L.connectors}`),
+    never('delivery-below-handlers', 'Delivery is wired by the worker; it never reaches routes or handlers.', L.delivery, `${L.routes}|${L.handlers}`),
+    never('routes-below-handlers', 'Routes are wired by the API handler; they never reach delivery or handlers.', L.routes, `${L.delivery}|${L.handlers}`),
     never(
       'lib-is-infrastructure',
       'The CDK app names Lambda entry files by path; it imports no runtime, hub, CLI or test code, only the dependency-free contract (lambdas/contract/) it shares with the handlers.',

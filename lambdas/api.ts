@@ -4,13 +4,13 @@ import { CalloutService } from './domain/callout-service';
 import { JobQueue } from './domain/job-queue';
 import { JobStore } from './domain/job-store';
 import { S3JobDataStore } from './domain/s3-job-data-store';
-import { calloutRoutes } from './http/callout-routes';
-import { fileRoutes } from './http/file-routes';
+import { calloutRoutes } from './routes/callout-routes';
+import { fileRoutes } from './routes/file-routes';
 import { FileService } from './files/file-service';
-import { Router } from './http/router';
+import { Router } from './routes/router';
 import { documentClient, dynamoDb, jobDataS3, s3, sqs } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
-import { errorResponse } from './shared/http';
+import { errorResponse } from './shared/responses';
 import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
 

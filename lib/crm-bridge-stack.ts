@@ -5,7 +5,7 @@ import type { CrmBridgeConfig } from './config';
 import { Api } from './constructs/api';
 import { FileStore, MalwareScan } from './constructs/file-store';
 import { JobData } from './constructs/job-data';
-import { JobQueue } from './constructs/job-queue';
+import { JobPipeline } from './constructs/job-pipeline';
 import { Monitoring } from './constructs/monitoring';
 import { SalesforceAccess } from './constructs/salesforce-access';
 import { Tables } from './constructs/tables';
@@ -22,7 +22,7 @@ export interface CrmBridgeStackProps extends StackProps {
  */
 export class CrmBridgeStack extends Stack {
   readonly api: Api;
-  readonly jobs: JobQueue;
+  readonly jobs: JobPipeline;
   readonly tables: Tables;
   readonly files: FileStore;
   /** Payloads and results too large for a job item (claim check). */
@@ -40,7 +40,7 @@ export class CrmBridgeStack extends Stack {
     this.tables = new Tables(this, 'Tables', { removalPolicy });
     this.files = new FileStore(this, 'Files', { corsOrigins: config.corsOrigins, removalPolicy });
     this.jobData = new JobData(this, 'JobData', { removalPolicy, serverAccessLogsBucket: this.files.accessLogsBucket });
-    this.jobs = new JobQueue(this, 'Jobs', {
+    this.jobs = new JobPipeline(this, 'Jobs', {
       stage: config.stage,
       connectorsTable: this.tables.connectors,
       jobsTable: this.tables.jobs,

@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpenAPIV3 } from 'openapi-types';
 import { z } from 'zod';
-import { calloutBodySchema, calloutParamsSchema, headerValue, jobParamsSchema, listJobsQuerySchema } from '../lambdas/http/callout-routes';
-import { completeFileSchema, createFileSchema, fileParams, listFilesQuerySchema, refreshPartsSchema } from '../lambdas/http/file-routes';
+import { calloutBodySchema, calloutParamsSchema, headerValue, jobParamsSchema, listJobsQuerySchema } from '../lambdas/routes/callout-routes';
+import { completeFileSchema, createFileSchema, fileParams, listFilesQuerySchema, refreshPartsSchema } from '../lambdas/routes/file-routes';
 
 /**
  * Writes docs/openapi.json: the v1 HTTP API as OpenAPI 3.0.3, importable as a

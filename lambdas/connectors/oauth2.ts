@@ -1,5 +1,5 @@
 import { UpstreamError } from './errors';
-import { readBody, send } from './http';
+import { readBody, send } from './upstream-http';
 import { parseJson } from './json';
 import type { HttpFetch } from './transport';
 import { parseRetryAfter } from './retry-after';

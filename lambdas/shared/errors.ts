@@ -1,6 +1,6 @@
 /**
  * Errors a caller can act on. Each has a stable `code`; the HTTP mapping lives in
- * one place (`shared/http.ts`), and only 4xx messages are ever shown to callers.
+ * one place (`shared/responses.ts`), and only 4xx messages are ever shown to callers.
  */
 export class AppError extends Error {
   constructor(

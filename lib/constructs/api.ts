@@ -28,7 +28,7 @@ import { JOB_INDEXES, type JobIndexName } from '../../lambdas/contract/job-index
 export type ApiAuthMode = 'iam' | 'apiKey';
 
 /**
- * The v1 routes the controller serves (lambdas/http/*-routes.ts). Every route is
+ * The v1 routes the controller serves (lambdas/routes/*-routes.ts). Every route is
  * authenticated except the health check, which load balancers and humans call bare.
  */
 export const API_ROUTES: ReadonlyArray<{ readonly method: string; readonly path: string; readonly open?: boolean }> = [

@@ -3,8 +3,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
-import { calloutRoutes } from '../../lambdas/http/callout-routes';
-import { fileRoutes } from '../../lambdas/http/file-routes';
+import { calloutRoutes } from '../../lambdas/routes/callout-routes';
+import { fileRoutes } from '../../lambdas/routes/file-routes';
 import { Api, type ApiProps } from '../../lib/constructs/api';
 import { logicalId, propsOf, routes, synth, testApp } from './support';
 
@@ -52,7 +52,7 @@ describe('routes', () => {
     }
   });
 
-  test('API Gateway exposes exactly the routes the controller serves (lambdas/http)', () => {
+  test('API Gateway exposes exactly the routes the controller serves (lambdas/routes)', () => {
     // Handlers are never called here, so the services they close over can be empty.
     const served = [...calloutRoutes({} as never), ...fileRoutes({} as never)].map((r) => `${r.method} ${r.path}`);
     expect([...routes(template).keys()].sort()).toEqual(served.sort());

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
-import { JobQueue } from '../../lib/constructs/job-queue';
+import { JobPipeline } from '../../lib/constructs/job-pipeline';
 import { actionsOf, roleStatements, synth, testApp, type Statement } from './support';
 
 const { stack, template } = synth();
@@ -73,7 +73,7 @@ describe('worker role', () => {
     const table = (id: string, key?: Key) =>
       new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING }, ...(key && { encryption: TableEncryptionV2.customerManagedKey(key) }) });
     const key = new Key(s, 'FilesKey');
-    const q = new JobQueue(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F', key), jobDataBucket: new Bucket(s, 'D') });
+    const q = new JobPipeline(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F', key), jobDataBucket: new Bucket(s, 'D') });
     const kms = roleStatements(Template.fromStack(s), s, q.worker).filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
     expect(kms.flatMap(actionsOf)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*']));
     expect(kms.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [s.getLogicalId(key.node.defaultChild as any), 'Arn'] }]);

@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { FileService } from '../../lambdas/files/file-service';
-import { createFileSchema, listFilesQuerySchema } from '../../lambdas/http/file-routes';
+import { createFileSchema, listFilesQuerySchema } from '../../lambdas/routes/file-routes';
 import { startDynamo } from '../support/dynamo';
 
 /**

@@ -1,4 +1,4 @@
-import { MAX_JSON_DEPTH } from '../../lambdas/http/json-input';
+import { MAX_JSON_DEPTH } from '../../lambdas/routes/json-input';
 import { startApiHandler, type ApiUnderTest } from '../support/api-handler';
 import { apiEvent } from '../support/events';
 

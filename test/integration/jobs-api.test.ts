@@ -3,9 +3,9 @@ import { CalloutService } from '../../lambdas/domain/callout-service';
 import type { Job, JobError } from '../../lambdas/domain/job';
 import type { JobQueue } from '../../lambdas/domain/job-queue';
 import { JobStore } from '../../lambdas/domain/job-store';
-import { calloutRoutes } from '../../lambdas/http/callout-routes';
-import { Router } from '../../lambdas/http/router';
-import { errorResponse } from '../../lambdas/shared/http';
+import { calloutRoutes } from '../../lambdas/routes/callout-routes';
+import { Router } from '../../lambdas/routes/router';
+import { errorResponse } from '../../lambdas/shared/responses';
 import { startDynamo } from '../support/dynamo';
 import { apiEvent } from '../support/events';
 

@@ -17,8 +17,8 @@ const FILES: Record<string, string> = {
   'tsconfig.json': '{ "compilerOptions": { "module": "commonjs", "strict": true } }',
   // kept: the domain calls connectors; delivery and files use the domain; shared is a leaf
   'lambdas/shared/ids.ts': 'export const ID = /^x$/;\n',
-  'lambdas/connectors/http.ts': "import { ID } from '../shared/ids';\nexport const send = () => ID;\n",
-  'lambdas/domain/job.ts': "import { send } from '../connectors/http';\nexport interface Port { run(): void }\nexport const job = send;\n",
+  'lambdas/connectors/upstream-http.ts': "import { ID } from '../shared/ids';\nexport const send = () => ID;\n",
+  'lambdas/domain/job.ts': "import { send } from '../connectors/upstream-http';\nexport interface Port { run(): void }\nexport const job = send;\n",
   'lambdas/delivery/delivery.ts': "import type { Port } from '../domain/job';\nexport const d: Port = { run() {} };\n",
   'lambdas/worker.ts': "import { d } from './delivery/delivery';\nexport const handler = d;\n",
   // broken: a connector reaching up into the domain (the old parseRetryAfter arrow)

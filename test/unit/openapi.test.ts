@@ -12,10 +12,10 @@ import type { Job } from '../../lambdas/domain/job';
 import type { JobQueue } from '../../lambdas/domain/job-queue';
 import type { JobStore } from '../../lambdas/domain/job-store';
 import { FileService, type FileRecord } from '../../lambdas/files/file-service';
-import { calloutRoutes } from '../../lambdas/http/callout-routes';
-import { fileRoutes } from '../../lambdas/http/file-routes';
-import { Router } from '../../lambdas/http/router';
-import { errorResponse } from '../../lambdas/shared/http';
+import { calloutRoutes } from '../../lambdas/routes/callout-routes';
+import { fileRoutes } from '../../lambdas/routes/file-routes';
+import { Router } from '../../lambdas/routes/router';
+import { errorResponse } from '../../lambdas/shared/responses';
 import { OPENAPI_PATH, openApiDocument, renderOpenApi } from '../../scripts/generate-openapi';
 import { apiEvent } from '../support/events';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { Router, validate, MAX_BODY_BYTES } from '../../lambdas/http/router';
+import { Router, validate, MAX_BODY_BYTES } from '../../lambdas/routes/router';
 import { AppError, ConflictError, InvalidRequestError } from '../../lambdas/shared/errors';
-import { errorResponse, json } from '../../lambdas/shared/http';
+import { errorResponse, json } from '../../lambdas/shared/responses';
 import { apiEvent } from '../support/events';
 
 const silent = { error: jest.fn() };

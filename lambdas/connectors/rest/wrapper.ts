@@ -1,7 +1,7 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import { ownEntry } from '../common';
 import { RequestPreparationError } from '../errors';
-import { parseBody, send, toEnvelope } from '../http';
+import { parseBody, send, toEnvelope } from '../upstream-http';
 import { mapRequest, mapResponse } from '../mapping';
 import { tokenCache, type ClientCredentials } from '../oauth2';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';

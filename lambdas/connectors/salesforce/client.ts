@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { Connection, HttpRequest, HttpResponse } from 'jsforce/core';
 import { parseRetryAfter } from '../retry-after';
 import { UpstreamError } from '../errors';
-import { readBody, send } from '../http';
+import { readBody, send } from '../upstream-http';
 import { protectLargeIntegers } from '../json';
 import type { HttpFetch } from '../transport';
 import type { WrapperDeps } from '../types';

@@ -1,7 +1,7 @@
 import { sign } from 'node:crypto';
 import { parseRetryAfter } from '../retry-after';
 import { RequestPreparationError, UpstreamError } from '../errors';
-import { readBody, send } from '../http';
+import { readBody, send } from '../upstream-http';
 import { parseJson } from '../json';
 import type { HttpFetch } from '../transport';
 import type { WrapperDeps } from '../types';

@@ -1,6 +1,6 @@
 import { ownEntry } from '../common';
 import { RequestPreparationError, UpstreamError } from '../errors';
-import { parseBody, send, toEnvelope } from '../http';
+import { parseBody, send, toEnvelope } from '../upstream-http';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import type { SlackConnector } from './schema';
 

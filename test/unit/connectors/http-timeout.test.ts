@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UpstreamError } from '../../../lambdas/connectors/errors';
-import { isTimeoutOrAbort, send } from '../../../lambdas/connectors/http';
+import { isTimeoutOrAbort, send } from '../../../lambdas/connectors/upstream-http';
 import { nodeFetch, type HttpFetch } from '../../../lambdas/connectors/transport';
 import { restWrapper } from '../../../lambdas/connectors/rest/wrapper';
 import type { RestConnector } from '../../../lambdas/connectors/rest/schema';

@@ -1,4 +1,4 @@
-import { parseBody } from '../../../lambdas/connectors/http';
+import { parseBody } from '../../../lambdas/connectors/upstream-http';
 import { parseJson, protectLargeIntegers } from '../../../lambdas/connectors/json';
 
 /** Upstream JSON keeps every digit: integers beyond 2^53 become their decimal strings. */

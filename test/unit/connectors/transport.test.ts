@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { send } from '../../../lambdas/connectors/http';
+import { send } from '../../../lambdas/connectors/upstream-http';
 import { nodeFetch, type HttpFetch } from '../../../lambdas/connectors/transport';
 
 /**

@@ -21,8 +21,8 @@ import {
   S3_MAX_OBJECT_SIZE,
   type FileRecord,
 } from '../../../lambdas/files/file-service';
-import { completeFileSchema } from '../../../lambdas/http/file-routes';
-import { MAX_BODY_BYTES } from '../../../lambdas/http/router';
+import { completeFileSchema } from '../../../lambdas/routes/file-routes';
+import { MAX_BODY_BYTES } from '../../../lambdas/routes/router';
 import { AppError } from '../../../lambdas/shared/errors';
 
 const MiB = 1024 ** 2;

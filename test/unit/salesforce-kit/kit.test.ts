@@ -5,7 +5,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { SaxesParser } from 'saxes';
 import { fileLinkSchema } from '../../../lambdas/connectors/salesforce/schema';
 import { EVENT_FIELDS, MAX_EVENT_TEXT } from '../../../lambdas/delivery/salesforce-delivery';
-import { createFileSchema } from '../../../lambdas/http/file-routes';
+import { createFileSchema } from '../../../lambdas/routes/file-routes';
 import { readConfig } from '../../../lib/config';
 
 /**

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { connectorIdSchema } from '../connectors/common';
 import { MAX_PART_COUNT, type FileService } from '../files/file-service';
-import { json } from '../shared/http';
+import { json } from '../shared/responses';
 import { validate, type Route } from './router';
 
 export const createFileSchema = z

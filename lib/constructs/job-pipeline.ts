@@ -13,7 +13,7 @@ import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_RULE, WORST_CASE_RECEIVES 
 
 export { CRASH_MARGIN_RECEIVES, DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from './receive-count';
 
-export interface JobQueueProps {
+export interface JobPipelineProps {
   /** Stage name: the worker reads secrets under `/crm-bridge/<stage>/` and nowhere else. */
   readonly stage: string;
   readonly connectorsTable: ITableV2;
@@ -70,38 +70,38 @@ export interface JobQueueProps {
 }
 
 /** The job queue, its dead-letter queue, and the capped worker that consumes it. */
-export class JobQueue extends Construct {
+export class JobPipeline extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly worker: NodejsFunction;
   /** SSM path the worker may read, e.g. `/crm-bridge/dev/`. */
   readonly secretsPrefix: string;
 
-  constructor(scope: Construct, id: string, props: JobQueueProps) {
+  constructor(scope: Construct, id: string, props: JobPipelineProps) {
     super(scope, id);
-    if (!/^[a-z][a-z0-9-]{0,19}$/.test(props.stage)) throw new Error(`JobQueue: stage "${props.stage}" must be 1-20 lowercase letters, digits or "-", starting with a letter`);
+    if (!/^[a-z][a-z0-9-]{0,19}$/.test(props.stage)) throw new Error(`JobPipeline: stage "${props.stage}" must be 1-20 lowercase letters, digits or "-", starting with a letter`);
     const maxConcurrency = props.maxConcurrency ?? 25;
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
-      throw new Error(`JobQueue: maxConcurrency must be an integer from 2 to 1000 (the SQS event source range); got ${maxConcurrency}`);
+      throw new Error(`JobPipeline: maxConcurrency must be an integer from 2 to 1000 (the SQS event source range); got ${maxConcurrency}`);
     }
     const reservedProp = props.reservedConcurrency === undefined ? maxConcurrency : props.reservedConcurrency;
     const reserved = reservedProp === false || reservedProp === 0 ? undefined : reservedProp;
     if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < maxConcurrency)) {
       // Pollers beyond the reserved executions get throttled; throttled receives count toward the DLQ.
-      throw new Error(`JobQueue: reservedConcurrency (${reserved}) must be an integer >= maxConcurrency (${maxConcurrency}), or false/0 to reserve none`);
+      throw new Error(`JobPipeline: reservedConcurrency (${reserved}) must be an integer >= maxConcurrency (${maxConcurrency}), or false/0 to reserve none`);
     }
     const timeout = props.workerTimeout ?? Duration.seconds(60);
     const timeoutSeconds = timeout.toSeconds();
     // 900 s is Lambda's limit; 6 x 900 s stays under SQS's 12-hour visibility limit.
-    if (timeoutSeconds < 1 || timeoutSeconds > 900) throw new Error(`JobQueue: workerTimeout must be 1-900 seconds; got ${timeoutSeconds}`);
+    if (timeoutSeconds < 1 || timeoutSeconds > 900) throw new Error(`JobPipeline: workerTimeout must be 1-900 seconds; got ${timeoutSeconds}`);
     const batchSize = props.batchSize ?? 1;
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error(`JobQueue: batchSize must be an integer from 1 to 10; got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error(`JobPipeline: batchSize must be an integer from 1 to 10; got ${batchSize}`);
     const maxReceiveCount = props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
     if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < WORST_CASE_RECEIVES || maxReceiveCount > 1000) {
-      throw new Error(`JobQueue: maxReceiveCount ${MAX_RECEIVE_COUNT_RULE}; got ${maxReceiveCount}`);
+      throw new Error(`JobPipeline: maxReceiveCount ${MAX_RECEIVE_COUNT_RULE}; got ${maxReceiveCount}`);
     }
     const dlqRetention = props.deadLetterRetention ?? Duration.days(14);
-    if (dlqRetention.toSeconds() < 60 || dlqRetention.toSeconds() > Duration.days(14).toSeconds()) throw new Error('JobQueue: deadLetterRetention must be from 1 minute to 14 days');
+    if (dlqRetention.toSeconds() < 60 || dlqRetention.toSeconds() > Duration.days(14).toSeconds()) throw new Error('JobPipeline: deadLetterRetention must be from 1 minute to 14 days');
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
@@ -135,9 +135,9 @@ export class JobQueue extends Construct {
         FILES_TABLE: props.filesTable.tableName,
         JOBS_QUEUE_URL: this.queue.queueUrl,
         JOB_DATA_BUCKET: props.jobDataBucket.bucketName,
-        CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('JobQueue: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(30), 0, 86_400),
-        SECRETS_CACHE_TTL_SECONDS: secondsEnv('JobQueue: secretsCacheTtl', props.secretsCacheTtl ?? Duration.minutes(5), 0, 86_400),
-        JOB_TTL_DAYS: daysEnv('JobQueue: jobTtl', props.jobTtl ?? Duration.days(30)),
+        CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('JobPipeline: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(30), 0, 86_400),
+        SECRETS_CACHE_TTL_SECONDS: secondsEnv('JobPipeline: secretsCacheTtl', props.secretsCacheTtl ?? Duration.minutes(5), 0, 86_400),
+        JOB_TTL_DAYS: daysEnv('JobPipeline: jobTtl', props.jobTtl ?? Duration.days(30)),
         INTERNAL_TARGETS: props.allowPrivateTargets ? 'opt-in' : 'refuse',
         // The worker logs a message failed on its last receive as dead-lettered.
         MAX_RECEIVE_COUNT: String(maxReceiveCount),

@@ -4,7 +4,7 @@ import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CRASH_MARGIN_RECEIVES, DEFAULT_MAX_RECEIVE_COUNT, JobQueue, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES, type JobQueueProps } from '../../lib/constructs/job-queue';
+import { CRASH_MARGIN_RECEIVES, DEFAULT_MAX_RECEIVE_COUNT, JobPipeline, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES, type JobPipelineProps } from '../../lib/constructs/job-pipeline';
 import { retrySchema } from '../../lambdas/connectors/common';
 import { logicalId, propsOf, synth, testApp } from './support';
 
@@ -12,11 +12,11 @@ const { stack, template } = synth();
 const worker = () => propsOf(template, stack.jobs.worker);
 const mapping = (t: Template) => Object.values(t.findResources('AWS::Lambda::EventSourceMapping'))[0]!.Properties;
 
-/** A JobQueue alone in a stack, for construct props the app does not expose as context. */
-function jobQueue(props: Partial<JobQueueProps> = {}): { t: Template; q: JobQueue } {
+/** A JobPipeline alone in a stack, for construct props the app does not expose as context. */
+function jobPipeline(props: Partial<JobPipelineProps> = {}): { t: Template; q: JobPipeline } {
   const s = new Stack(testApp(), 'S');
   const table = (id: string) => new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING } });
-  const q = new JobQueue(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F'), jobDataBucket: new Bucket(s, 'D'), ...props });
+  const q = new JobPipeline(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F'), jobDataBucket: new Bucket(s, 'D'), ...props });
   return { t: Template.fromStack(s), q };
 }
 
@@ -79,7 +79,7 @@ describe('worker function', () => {
 describe('queues', () => {
   test('visibility timeout is 6x the worker timeout', () => {
     expect(propsOf(template, stack.jobs.queue).VisibilityTimeout).toBe(6 * worker().Timeout);
-    const { t, q } = jobQueue({ workerTimeout: Duration.minutes(2) });
+    const { t, q } = jobPipeline({ workerTimeout: Duration.minutes(2) });
     expect(propsOf(t, q.queue).VisibilityTimeout).toBe(720);
     expect(propsOf(t, q.worker).Timeout).toBe(120);
   });
@@ -89,7 +89,7 @@ describe('queues', () => {
       deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.jobs.deadLetterQueue), 'Arn'] },
       maxReceiveCount: 25,
     });
-    const alone = jobQueue();
+    const alone = jobPipeline();
     expect(propsOf(alone.t, alone.q.queue).RedrivePolicy.maxReceiveCount).toBe(DEFAULT_MAX_RECEIVE_COUNT);
     expect(propsOf(template, stack.jobs.deadLetterQueue).MessageRetentionPeriod).toBe(14 * 86_400);
   });
@@ -117,7 +117,7 @@ describe('queues', () => {
 });
 
 describe('construct props are checked at synth time', () => {
-  test.each<[Partial<JobQueueProps>, RegExp]>([
+  test.each<[Partial<JobPipelineProps>, RegExp]>([
     [{ maxReceiveCount: 15 }, /maxReceiveCount must be an integer from 19 to 1000: a job still retrying can need 19 receives .*; got 15$/],
     [{ maxReceiveCount: 18 }, /maxReceiveCount must be an integer from 19 to 1000/],
     [{ maxReceiveCount: 1001 }, /maxReceiveCount must be an integer from 19 to 1000/],
@@ -130,20 +130,20 @@ describe('construct props are checked at synth time', () => {
     [{ jobTtl: Duration.hours(12) }, /jobTtl must be a whole number of days/],
     [{ deadLetterRetention: Duration.days(15) }, /deadLetterRetention/],
   ])('%o is refused', (props, message) => {
-    expect(() => jobQueue(props)).toThrow(message);
+    expect(() => jobPipeline(props)).toThrow(message);
   });
 
   test('reservedConcurrency false reserves nothing; batch size and receive count are props', () => {
-    const { t, q } = jobQueue({ maxConcurrency: 10, reservedConcurrency: false, batchSize: 5, maxReceiveCount: 20 });
+    const { t, q } = jobPipeline({ maxConcurrency: 10, reservedConcurrency: false, batchSize: 5, maxReceiveCount: 20 });
     expect(propsOf(t, q.worker).ReservedConcurrentExecutions).toBeUndefined();
     expect(mapping(t)).toMatchObject({ BatchSize: 5, ScalingConfig: { MaximumConcurrency: 10 } });
     expect(propsOf(t, q.queue).RedrivePolicy.maxReceiveCount).toBe(20);
   });
 
   test('the worst case of a healthy job (19 receives) is the lowest maxReceiveCount accepted', () => {
-    const lowest = jobQueue({ maxReceiveCount: 19 });
+    const lowest = jobPipeline({ maxReceiveCount: 19 });
     expect(propsOf(lowest.t, lowest.q.queue).RedrivePolicy.maxReceiveCount).toBe(19);
-    expect(() => jobQueue({ maxReceiveCount: 19 - 1 })).toThrow(/healthy jobs to the dead-letter queue/);
+    expect(() => jobPipeline({ maxReceiveCount: 19 - 1 })).toThrow(/healthy jobs to the dead-letter queue/);
   });
 });
 

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { connectorIdSchema, operationNameSchema } from '../connectors/common';
 import type { CalloutService } from '../domain/callout-service';
-import { json } from '../shared/http';
+import { json } from '../shared/responses';
 import { validate, type Route } from './router';
 
 export const calloutBodySchema = z
