@@ -1,15 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { InfrastructureError, RequestPreparationError, UpstreamError } from '../connectors/errors';
+import { RequestPreparationError, UpstreamError } from '../connectors/errors';
 import { redacting } from '../connectors/invoke';
 import { withSalesforce } from '../connectors/salesforce/client';
 import type { FileLinkSpec, SalesforceConnector } from '../connectors/salesforce/schema';
 import { sessionCache, type SessionCache } from '../connectors/salesforce/session';
 import type { WrapperDeps } from '../connectors/types';
 import type { ConnectorSource } from '../domain/connector-store';
-import { toJobError, type JobError } from '../domain/job';
-import type { FileLinkMessage, JobQueue } from '../domain/job-queue';
-import { RetryLaterError, type QueueRecord } from '../domain/queue-record';
-import { decideRetry } from '../domain/retry-policy';
+import { toJobError } from '../domain/job';
+import type { FileLinkMessage } from '../domain/job-queue';
+import type { QueueRecord } from '../domain/queue-record';
+import { RetryDriver, type RetryDriverOptions } from '../domain/retry-driver';
 import { fileLinkContext, type FileLink, type FileLinkStore, type LinkedFile } from '../files/file-link';
 import { AppError } from '../shared/errors';
 import { mapFields } from './salesforce-delivery';
@@ -40,17 +39,13 @@ interface Logger {
   warn(message: string, ...extra: unknown[]): void;
 }
 
-export interface FileLinkRunnerOptions {
+/** The retry driver's options (queue, inline wait limit, sleep, random) and what a link needs. */
+export interface FileLinkRunnerOptions extends RetryDriverOptions {
   files: FileLinkStore;
   connectors: ConnectorSource;
-  queue: Pick<JobQueue, 'deferMessage'>;
   wrapperDeps: WrapperDeps;
   logger: Logger;
   sessions?: SessionCache;
-  /** Waits up to this long happen inside the invocation; longer ones are SQS redeliveries. @default 2000 */
-  inlineRetryMaxMs?: number;
-  sleep?: (ms: number) => Promise<unknown>;
-  random?: () => number;
 }
 
 /**
@@ -62,12 +57,10 @@ export interface FileLinkRunnerOptions {
  * longer ones by handing the message back to SQS.
  */
 export class FileLinkRunner {
-  private readonly sleep: (ms: number) => Promise<unknown>;
-  private readonly inlineRetryMaxMs: number;
+  private readonly retries: RetryDriver;
 
   constructor(private readonly opts: FileLinkRunnerOptions) {
-    this.sleep = opts.sleep ?? ((ms) => sleep(ms));
-    this.inlineRetryMaxMs = opts.inlineRetryMaxMs ?? 2000;
+    this.retries = new RetryDriver(opts);
   }
 
   async process(message: FileLinkMessage, record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
@@ -97,51 +90,49 @@ export class FileLinkRunner {
     }
     const { connector, spec } = target;
 
-    let attempts = link.attempts;
-    for (;;) {
-      attempts += 1;
-      let answer: unknown;
-      try {
-        ({ value: answer } = await redacting(this.opts.wrapperDeps, connector, (deps) =>
-          withSalesforce(
-            connector,
-            deps,
-            // jsforce puts the external id into the URL path as is, and leaves it out of the body.
-            (conn) => conn.sobject(spec.sobject).upsert({ ...fields, [spec.externalIdField]: encodeURIComponent(fileId) }, spec.externalIdField),
-            this.opts.sessions ?? sessionCache,
-          ),
-        ));
-      } catch (err) {
-        if (err instanceof InfrastructureError) throw err;
-        if (err instanceof RequestPreparationError) attempts -= 1; // nothing was sent
-        const decision = decideRetry(err, attempts, connector.retry, this.opts.random);
-        const error: JobError = toJobError(err);
-        if (!decision.retryable || decision.delayMs === undefined) {
-          logger.warn('file link failed', { fileId, attempts, code: error.code, statusCode: error.statusCode });
-          return this.record(fileId, { ...base, status: 'FAILED', attempts, error }, 'failed');
-        }
-        if (decision.delayMs <= this.inlineRetryMaxMs && remainingTimeMs() > decision.delayMs + connector.timeoutMs + 1000) {
-          await this.sleep(decision.delayMs);
-          continue;
-        }
-        const waiting: FileLink = { ...base, status: 'PENDING', attempts, error, nextAttemptAt: new Date(Date.now() + decision.delayMs).toISOString() };
-        if (!(await this.opts.files.setLink(fileId, waiting))) {
+    const outcome = await this.retries.run(
+      {
+        label: `File ${fileId}: link attempt`,
+        attempts: link.attempts,
+        retry: connector.retry,
+        timeoutMs: connector.timeoutMs,
+        attempt: async () =>
+          (
+            await redacting(this.opts.wrapperDeps, connector, (deps) =>
+              withSalesforce(
+                connector,
+                deps,
+                // jsforce puts the external id into the URL path as is, and leaves it out of the body.
+                (conn) => conn.sobject(spec.sobject).upsert({ ...fields, [spec.externalIdField]: encodeURIComponent(fileId) }, spec.externalIdField),
+                this.opts.sessions ?? sessionCache,
+              ),
+            )
+          ).value as unknown,
+        deferring: async ({ attempts, error, delayMs }) => {
+          const waiting: FileLink = { ...base, status: 'PENDING', attempts, error, nextAttemptAt: new Date(Date.now() + delayMs).toISOString() };
+          if (await this.opts.files.setLink(fileId, waiting)) return true;
           logger.info('file was deleted while its link was being created; dropping the link', { fileId });
-          return;
-        }
-        await this.opts.queue.deferMessage(record.receiptHandle, decision.delayMs);
-        throw new RetryLaterError(`File ${fileId}: link attempt ${attempts} failed (${error.code}); retrying in ${decision.delayMs} ms`);
-      }
-      const id = (answer as { id?: unknown } | undefined)?.id;
-      const delivered: FileLink = {
-        connectorId: link.connectorId,
-        status: 'DELIVERED',
-        attempts,
-        ...(typeof id === 'string' && { salesforceId: id }),
-        deliveredAt: new Date().toISOString(),
-      };
-      return this.record(fileId, delivered, 'delivered');
+          return false;
+        },
+      },
+      record,
+      remainingTimeMs,
+    );
+    if (outcome.kind === 'stopped') return;
+    if (outcome.kind === 'failed') {
+      const { attempts, error } = outcome;
+      logger.warn('file link failed', { fileId, attempts, code: error.code, statusCode: error.statusCode });
+      return this.record(fileId, { ...base, status: 'FAILED', attempts, error }, 'failed');
     }
+    const id = (outcome.value as { id?: unknown } | undefined)?.id;
+    const delivered: FileLink = {
+      connectorId: link.connectorId,
+      status: 'DELIVERED',
+      attempts: outcome.attempts,
+      ...(typeof id === 'string' && { salesforceId: id }),
+      deliveredAt: new Date().toISOString(),
+    };
+    return this.record(fileId, delivered, 'delivered');
   }
 
   /** The link's connector and its fileLink, or a preparation error naming what is wrong. */

@@ -15,7 +15,8 @@ import { childTraceparent, parseTraceparent } from './traceparent';
 import { MAX_RESULT_BYTES } from './job-data';
 import { jobMessageSchema, type JobMessage, type JobQueue } from './job-queue';
 import type { JobStore } from './job-store';
-import { decideRetry, isRetryable } from './retry-policy';
+import { RetryDriver, type AttemptFailure, type RetryDriverOptions } from './retry-driver';
+import { isRetryable } from './retry-policy';
 import { RetryLaterError, safeJson, type QueueRecord } from './queue-record';
 
 interface Logger {
@@ -31,7 +32,8 @@ const MAX_INVOCATION_MS = 15 * 60 * 1000;
 const RECORD_TRIES = 3;
 const RECORD_RETRY_BASE_MS = 100;
 
-export interface JobRunnerOptions {
+/** The retry driver's options (queue, inline wait limit, sleep, random) and what a job needs. */
+export interface JobRunnerOptions extends RetryDriverOptions {
   connectors: ConnectorSource;
   jobs: JobStore;
   queue: JobQueue;
@@ -44,34 +46,20 @@ export interface JobRunnerOptions {
   events?: JobEvents;
   /** Delivers outcomes of operations that declare a `delivery`; without it, none is delivered. */
   delivery?: OutcomeDelivery;
-  /**
-   * Waits up to this long are slept inside the invocation; longer ones are
-   * handed back to SQS (message visibility), so a Retry-After of minutes does
-   * not hold one of the 25 worker slots.
-   * @default 2000
-   */
-  inlineRetryMaxMs?: number;
-  sleep?: (ms: number) => Promise<unknown>;
-  random?: () => number;
 }
 
 /** Runs one queued job: calls the wrapper, applies the retry policy, records the outcome. */
 export class JobRunner {
   private readonly sleep: (ms: number) => Promise<unknown>;
-  private readonly inlineRetryMaxMs: number;
   private readonly events: JobEvents;
+  private readonly retries: RetryDriver;
 
   constructor(private readonly opts: JobRunnerOptions) {
     this.events = opts.events ?? noJobEvents;
     this.sleep = opts.sleep ?? ((ms) => sleep(ms));
-    this.inlineRetryMaxMs = opts.inlineRetryMaxMs ?? 2000;
+    this.retries = new RetryDriver({ ...opts, sleep: this.sleep });
   }
 
-  /**
-   * Resolves when the record is finished with (job ended, or nothing to do);
-   * throws when SQS must deliver it again (deferred retry, or an infrastructure failure).
-   * `remainingTimeMs` is the invocation's time left; inline waits never overrun it.
-   */
   async process(record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
     const parsed = jobMessageSchema.safeParse(safeJson(record.body));
     if (!parsed.success) {
@@ -81,7 +69,12 @@ export class JobRunner {
     return this.run(parsed.data, record, remainingTimeMs);
   }
 
-  /** Runs the job of a parsed job message (the worker's dispatcher parses messages of every kind). */
+  /**
+   * Runs the job of a parsed job message (the worker's dispatcher parses messages of every kind).
+   * Resolves when the record is finished with (job ended, or nothing to do);
+   * throws when SQS must deliver it again (deferred retry, or an infrastructure failure).
+   * `remainingTimeMs` is the invocation's time left; inline waits never overrun it.
+   */
   async run(message: JobMessage, record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
     const { jobs, connectors, logger } = this.opts;
     const { jobId } = message;
@@ -146,63 +139,55 @@ export class JobRunner {
       ...(job.recordId !== undefined && { recordId: job.recordId }),
       ...(job.correlationId !== undefined && { correlationId: job.correlationId }),
     };
-    let attempts = job.attempts;
     const limits = this.opts.limiter && limitSettings(connector);
-    for (;;) {
-      const permit = limits && (await this.admit(job, limits, attempts, record, failBeforeCall));
-      if (permit === null) return; // waited too long: the job has ended
-      attempts += 1;
-      // Each call is a new span of the job's trace.
-      if (job.traceparent !== undefined) request.traceparent = childTraceparent(job.traceparent);
-      let result: ResultEnvelope;
-      const callStart = Date.now();
-      try {
-        result = await callWrapper(wrapper, request, this.opts.wrapperDeps);
-        if (permit) await this.releasePermit(job.connectorId, limits!, permit, { kind: 'ok' });
-      } catch (err) {
-        const durationMs = Date.now() - callStart;
-        if (permit) await this.releasePermit(job.connectorId, limits!, permit, callOutcome(err));
-        if (err instanceof InfrastructureError) {
-          // Nothing reached the service: give the run back so SQS's redelivery starts at once.
-          // If that fails too, the lease runs out before the message is visible again.
-          await jobs.releaseRun(jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
-          throw err;
-        }
-        if (err instanceof RequestPreparationError) attempts -= 1; // nothing was sent
-        const decision = decideRetry(err, attempts, connector.retry, this.opts.random);
-        const jobError = toJobError(err);
-        const status = jobError.statusCode !== undefined ? { statusCode: jobError.statusCode } : {};
-        if (!decision.retryable || decision.delayMs === undefined) {
-          this.events.attemptFailed({ ...ref, attempt: attempts, durationMs, code: jobError.code, ...status });
-          this.events.failed({ ...ref, attempt: attempts, durationMs, code: jobError.code, ...status });
-          return this.recordOutcome(jobId, connector, job.operation, attempts, { error: jobError }, record, remainingTimeMs);
-        }
-        // Leave room for the next call itself before the invocation times out.
-        const fitsInline = decision.delayMs <= this.inlineRetryMaxMs && remainingTimeMs() > decision.delayMs + connector.timeoutMs + 1000;
-        this.events.attemptFailed({ ...ref, attempt: attempts, durationMs, code: jobError.code, ...status, retryInMs: decision.delayMs, retryBy: fitsInline ? 'inline' : 'queue' });
-        if (fitsInline) {
-          await this.sleep(decision.delayMs);
-          continue;
-        }
-        await this.persist(() => jobs.recordDeferredRetry(jobId, attempts, jobError, new Date(Date.now() + decision.delayMs!)));
-        await this.opts.queue.deferMessage(record.receiptHandle, decision.delayMs);
-        throw new RetryLaterError(`Job ${jobId}: attempt ${attempts} failed (${jobError.code}); retrying in ${decision.delayMs} ms`);
-      }
-      const durationMs = Date.now() - callStart;
-      const size = Buffer.byteLength(JSON.stringify(result) ?? '');
-      if (size > MAX_RESULT_BYTES) {
-        const error: JobError = {
-          code: 'RESULT_TOO_LARGE',
-          message: `The service's answer is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit for a job result; narrow the request or map the response to fewer fields`,
-          retryable: false,
-          statusCode: result.statusCode,
-        };
-        this.events.failed({ ...ref, attempt: attempts, durationMs, code: error.code, statusCode: result.statusCode });
-        return this.recordOutcome(jobId, connector, job.operation, attempts, { error }, record, remainingTimeMs);
-      }
-      this.events.succeeded({ ...ref, attempt: attempts, durationMs, statusCode: result.statusCode });
-      return this.recordOutcome(jobId, connector, job.operation, attempts, { result }, record, remainingTimeMs);
+    const outcome = await this.retries.run<ResultEnvelope, Permit | undefined>(
+      {
+        label: `Job ${jobId}: attempt`,
+        attempts: job.attempts,
+        retry: connector.retry,
+        timeoutMs: connector.timeoutMs,
+        before: async (attempts) => (limits ? this.admit(job, limits, attempts, record, failBeforeCall) : undefined),
+        attempt: async (permit) => {
+          // Each call is a new span of the job's trace.
+          if (job.traceparent !== undefined) request.traceparent = childTraceparent(job.traceparent);
+          try {
+            const result = await callWrapper(wrapper, request, this.opts.wrapperDeps);
+            if (permit) await this.releasePermit(job.connectorId, limits!, permit, { kind: 'ok' });
+            return result;
+          } catch (err) {
+            if (permit) await this.releasePermit(job.connectorId, limits!, permit, callOutcome(err));
+            // Nothing reached the service: give the run back so SQS's redelivery starts at once.
+            // If that fails too, the lease runs out before the message is visible again.
+            if (err instanceof InfrastructureError) await jobs.releaseRun(jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
+            throw err;
+          }
+        },
+        retrying: (retry) => this.events.attemptFailed({ ...failureEvent(ref, retry), retryInMs: retry.delayMs, retryBy: retry.by }),
+        deferring: (retry) => this.persist(() => jobs.recordDeferredRetry(jobId, retry.attempts, retry.error, new Date(Date.now() + retry.delayMs))),
+      },
+      record,
+      remainingTimeMs,
+    );
+    if (outcome.kind === 'stopped') return; // waited too long: the job has ended
+    if (outcome.kind === 'failed') {
+      this.events.attemptFailed(failureEvent(ref, outcome));
+      this.events.failed(failureEvent(ref, outcome));
+      return this.recordOutcome(jobId, connector, job.operation, outcome.attempts, { error: outcome.error }, record, remainingTimeMs);
     }
+    const { value: result, attempts, durationMs } = outcome;
+    const size = Buffer.byteLength(JSON.stringify(result) ?? '');
+    if (size > MAX_RESULT_BYTES) {
+      const error: JobError = {
+        code: 'RESULT_TOO_LARGE',
+        message: `The service's answer is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit for a job result; narrow the request or map the response to fewer fields`,
+        retryable: false,
+        statusCode: result.statusCode,
+      };
+      this.events.failed({ ...ref, attempt: attempts, durationMs, code: error.code, statusCode: result.statusCode });
+      return this.recordOutcome(jobId, connector, job.operation, attempts, { error }, record, remainingTimeMs);
+    }
+    this.events.succeeded({ ...ref, attempt: attempts, durationMs, statusCode: result.statusCode });
+    return this.recordOutcome(jobId, connector, job.operation, attempts, { result }, record, remainingTimeMs);
   }
 
   /**
@@ -355,51 +340,46 @@ export class JobRunner {
   /**
    * Delivers an ended job's outcome, with the one retry policy and the target
    * connector's retry settings: short waits inline, longer ones by handing the
-   * message back to SQS (the redelivery then only delivers; see process()).
+   * message back to SQS (the redelivery then only delivers; see run()).
    */
   private async deliver(job: Job, spec: Delivery, record: QueueRecord, remainingTimeMs: () => number): Promise<void> {
     const { jobs } = this.opts;
     const { jobId } = job;
-    let attempts = job.delivery?.attempts ?? 0;
     let prepared: PreparedDelivery;
     try {
       prepared = await this.opts.delivery!.prepare(spec);
     } catch (err) {
       if (!(err instanceof AppError) && !(err instanceof UpstreamError)) throw err; // a DynamoDB failure: SQS redelivers
-      await jobs.setDelivery(jobId, { status: 'FAILED', attempts, error: toJobError(err) });
+      await jobs.setDelivery(jobId, { status: 'FAILED', attempts: job.delivery?.attempts ?? 0, error: toJobError(err) });
       return;
     }
     const ref = jobRef(job);
-    for (;;) {
-      attempts += 1;
-      const sendStart = Date.now();
-      try {
-        await prepared.send(job);
-      } catch (err) {
-        if (err instanceof InfrastructureError) throw err;
-        if (err instanceof RequestPreparationError) attempts -= 1; // nothing was sent
-        const decision = decideRetry(err, attempts, prepared.retry, this.opts.random);
-        const error = toJobError(err);
-        const failure = { ...ref, attempt: attempts, durationMs: Date.now() - sendStart, code: error.code, ...(error.statusCode !== undefined && { statusCode: error.statusCode }) };
-        if (!decision.retryable || decision.delayMs === undefined) {
-          this.events.deliveryFailed(failure);
-          await jobs.setDelivery(jobId, { status: 'FAILED', attempts, error });
-          return;
-        }
-        this.events.deliveryFailed({ ...failure, retryInMs: decision.delayMs });
-        if (decision.delayMs <= this.inlineRetryMaxMs && remainingTimeMs() > decision.delayMs + prepared.timeoutMs + 1000) {
-          await this.sleep(decision.delayMs);
-          continue;
-        }
-        await jobs.setDelivery(jobId, { status: 'PENDING', attempts, error, nextAttemptAt: new Date(Date.now() + decision.delayMs).toISOString() });
-        await this.opts.queue.deferMessage(record.receiptHandle, decision.delayMs);
-        throw new RetryLaterError(`Job ${jobId}: delivery attempt ${attempts} failed (${error.code}); retrying in ${decision.delayMs} ms`);
-      }
-      await jobs.setDelivery(jobId, { status: 'DELIVERED', attempts, deliveredAt: new Date().toISOString() });
-      this.events.delivered({ ...ref, attempt: attempts, durationMs: Date.now() - sendStart });
-      return;
+    const outcome = await this.retries.run(
+      {
+        label: `Job ${jobId}: delivery attempt`,
+        attempts: job.delivery?.attempts ?? 0,
+        retry: prepared.retry,
+        timeoutMs: prepared.timeoutMs,
+        attempt: () => prepared.send(job),
+        retrying: (retry) => this.events.deliveryFailed({ ...failureEvent(ref, retry), retryInMs: retry.delayMs }),
+        deferring: (retry) => jobs.setDelivery(jobId, { status: 'PENDING', attempts: retry.attempts, error: retry.error, nextAttemptAt: new Date(Date.now() + retry.delayMs).toISOString() }),
+      },
+      record,
+      remainingTimeMs,
+    );
+    if (outcome.kind === 'failed') {
+      this.events.deliveryFailed(failureEvent(ref, outcome));
+      await jobs.setDelivery(jobId, { status: 'FAILED', attempts: outcome.attempts, error: outcome.error });
+    } else if (outcome.kind === 'succeeded') {
+      await jobs.setDelivery(jobId, { status: 'DELIVERED', attempts: outcome.attempts, deliveredAt: new Date().toISOString() });
+      this.events.delivered({ ...ref, attempt: outcome.attempts, durationMs: outcome.durationMs });
     }
   }
+}
+
+/** A failed attempt in log lines and metrics: its code and HTTP status, never its message. */
+function failureEvent(ref: JobRef, failure: AttemptFailure) {
+  return { ...ref, attempt: failure.attempts, durationMs: failure.durationMs, code: failure.error.code, ...(failure.error.statusCode !== undefined && { statusCode: failure.error.statusCode }) };
 }
 
 /** What identifies a job in log lines and metrics (no payload). */
