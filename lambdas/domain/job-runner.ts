@@ -13,11 +13,11 @@ import type { OutcomeDelivery, PreparedDelivery } from './outcome-delivery';
 import { noJobEvents, type JobEvents, type JobRef } from './job-events';
 import { childTraceparent, parseTraceparent } from './traceparent';
 import { MAX_RESULT_BYTES } from './job-data';
-import { jobMessageSchema, type JobMessage, type JobQueue } from './job-queue';
+import type { JobMessage, JobQueue } from './job-queue';
 import type { JobStore } from './job-store';
 import { RetryDriver, type AttemptFailure, type RetryDriverOptions } from './retry-driver';
 import { isRetryable } from './retry-policy';
-import { RetryLaterError, safeJson, type QueueRecord } from './queue-record';
+import { RetryLaterError, type QueueRecord } from './queue-record';
 
 interface Logger {
   info(message: string, ...extra: unknown[]): void;
@@ -58,15 +58,6 @@ export class JobRunner {
     this.events = opts.events ?? noJobEvents;
     this.sleep = opts.sleep ?? ((ms) => sleep(ms));
     this.retries = new RetryDriver({ ...opts, sleep: this.sleep });
-  }
-
-  async process(record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
-    const parsed = jobMessageSchema.safeParse(safeJson(record.body));
-    if (!parsed.success) {
-      // Not ours or corrupted: let it reach the DLQ where an operator can inspect it.
-      throw new Error(`Malformed job message ${record.messageId}`);
-    }
-    return this.run(parsed.data, record, remainingTimeMs);
   }
 
   /**

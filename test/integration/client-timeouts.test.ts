@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { CalloutService } from '../../lambdas/domain/callout-service';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { JobQueue } from '../../lambdas/domain/job-queue';
-import { JobRunner } from '../../lambdas/domain/job-runner';
 import { JobStore } from '../../lambdas/domain/job-store';
 import { S3JobDataStore } from '../../lambdas/domain/s3-job-data-store';
 import type { Wrapper, WrapperMap } from '../../lambdas/connectors/types';
 import { connectorSchema } from '../../lambdas/connectors/schema';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
+import { jobWorker, testQueue } from '../support/worker';
 
 /**
  * The Lambdas' SDK clients (lambdas/shared/clients.ts) bound every call: an SQS
@@ -92,17 +92,17 @@ test('an S3 endpoint that never answers: a large result cannot be kept, and the 
       return { statusCode: 200, data: 'r'.repeat(200 * 1024) };
     },
   };
-  const runner = new JobRunner({
+  const worker = jobWorker({
     connectors,
     jobs,
-    queue: new JobQueue(clients.sqs, 'http://q'),
+    queue: testQueue(clients.sqs, 'http://q'),
     wrappers: { rest: wrapper } as WrapperMap,
     wrapperDeps: { secrets: { get: async () => 'x' }, fetch: globalThis.fetch },
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
     sleep: async () => undefined,
   });
   // Without request timeouts the result's PutObject never settles and the test times out.
-  await runner.process(sqsRecord(JSON.stringify({ jobId: 'job-hung-s3' })), () => 60_000);
+  await worker.process(sqsRecord(JSON.stringify({ jobId: 'job-hung-s3' })), () => 60_000);
   expect(await jobs.get('job-hung-s3')).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'OUTCOME_NOT_RECORDED', retryable: false } });
   expect(calls).toBe(1);
   clients.jobDataS3().destroy();

@@ -2,21 +2,21 @@ import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { UpstreamNetworkError } from '../../lambdas/connectors/errors';
-import type { ResultEnvelope, Wrapper, WrapperMap } from '../../lambdas/connectors/types';
+import type { ResultEnvelope, WrapperMap } from '../../lambdas/connectors/types';
 import { ConnectorLimiter, DynamoLimiterStore, limitSettings } from '../../lambdas/domain/connector-limits';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { jobView } from '../../lambdas/domain/job';
-import { JobQueue } from '../../lambdas/domain/job-queue';
-import { JobRunner, waitDelayMs } from '../../lambdas/domain/job-runner';
+import { waitDelayMs } from '../../lambdas/domain/job-runner';
 import { RetryLaterError } from '../../lambdas/domain/queue-record';
 import { JobStore } from '../../lambdas/domain/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
+import { jobWorker, mockLogger, scripted, testQueue } from '../support/worker';
 
 /** The limiter's DynamoDB adapter on dynalite (two limiters = two workers), and the job runner's hook. */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
 const sqsMock = mockClient(SQSClient);
-const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+const logger = mockLogger();
 let seq = 0;
 
 beforeAll(async () => {
@@ -86,19 +86,11 @@ describe('JobRunner with a limiter', () => {
     );
     const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
     const limiter = new ConnectorLimiter(new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs));
-    const calls: unknown[] = [];
-    const wrapper: Wrapper = {
-      async call() {
-        calls.push(1);
-        const step = steps[Math.min(calls.length - 1, steps.length - 1)]!;
-        if (step instanceof Error) throw step;
-        return step;
-      },
-    };
-    const runner = new JobRunner({
+    const { wrapper, calls } = scripted(steps);
+    const worker = jobWorker({
       connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
       jobs,
-      queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
+      queue: testQueue(),
       wrappers: { rest: wrapper } as WrapperMap,
       wrapperDeps: { secrets: { get: async () => 'x' }, fetch: globalThis.fetch },
       logger,
@@ -112,7 +104,7 @@ describe('JobRunner with a limiter', () => {
       await jobs.create({ jobId, connectorId: id, operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: {} });
       return { jobId, record: sqsRecord(JSON.stringify({ jobId })) };
     };
-    return { runner, jobs, limiter, calls, newJob, connectorId: id };
+    return { worker, jobs, limiter, calls, newJob, connectorId: id };
   }
 
   const ok: ResultEnvelope = { statusCode: 200, data: {} };
@@ -121,8 +113,8 @@ describe('JobRunner with a limiter', () => {
     const t = await setup([ok], { limits: { perSecond: 1 } });
     const first = await t.newJob();
     const second = await t.newJob();
-    await t.runner.process(first.record);
-    await expect(t.runner.process(second.record)).rejects.toBeInstanceOf(RetryLaterError);
+    await t.worker.process(first.record);
+    await expect(t.worker.process(second.record)).rejects.toBeInstanceOf(RetryLaterError);
     const waiting = (await t.jobs.get(second.jobId))!;
     expect(waiting).toMatchObject({ status: 'QUEUED', attempts: 0, waits: 1 });
     expect(waiting.callStartedAt).toBeUndefined();
@@ -132,7 +124,7 @@ describe('JobRunner with a limiter', () => {
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(2);
     expect(t.calls).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 1100));
-    await t.runner.process(second.record);
+    await t.worker.process(second.record);
     const done = (await t.jobs.get(second.jobId))!;
     expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
     expect(jobView(done)).not.toHaveProperty('waiting');
@@ -142,10 +134,10 @@ describe('JobRunner with a limiter', () => {
   test('an open circuit makes no call; the job waits with reason CIRCUIT_OPEN', async () => {
     const t = await setup([new UpstreamNetworkError('refused')], { retry: { maxAttempts: 1, baseDelayMs: 100 }, circuitBreaker: { failureThreshold: 1, cooldownSeconds: 60 } });
     const first = await t.newJob();
-    await t.runner.process(first.record);
+    await t.worker.process(first.record);
     expect(await t.jobs.get(first.jobId)).toMatchObject({ status: 'FAILED', attempts: 1 });
     const second = await t.newJob();
-    await expect(t.runner.process(second.record)).rejects.toBeInstanceOf(RetryLaterError);
+    await expect(t.worker.process(second.record)).rejects.toBeInstanceOf(RetryLaterError);
     expect(t.calls).toHaveLength(1);
     expect(jobView((await t.jobs.get(second.jobId))!)).toMatchObject({ status: 'QUEUED', attempts: 0, waiting: { reason: 'CIRCUIT_OPEN' } });
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input.VisibilityTimeout).toBeGreaterThanOrEqual(59);
@@ -157,10 +149,10 @@ describe('JobRunner with a limiter', () => {
     const held = await t.limiter.acquire(t.connectorId, limits);
     expect('permit' in held).toBe(true);
     const job = await t.newJob();
-    await expect(t.runner.process(job.record)).rejects.toBeInstanceOf(RetryLaterError);
+    await expect(t.worker.process(job.record)).rejects.toBeInstanceOf(RetryLaterError);
     expect(jobView((await t.jobs.get(job.jobId))!)).toMatchObject({ waiting: { reason: 'CONCURRENCY_LIMIT' } });
     await new Promise((r) => setTimeout(r, 1100));
-    await t.runner.process(job.record);
+    await t.worker.process(job.record);
     expect(await t.jobs.get(job.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'RATE_LIMITED', retryable: false } });
     expect(t.calls).toHaveLength(0);
   });

@@ -8,12 +8,11 @@ import { nodeFetch } from '../../lambdas/connectors/transport';
 import type { WrapperMap } from '../../lambdas/connectors/types';
 import { CalloutService } from '../../lambdas/domain/callout-service';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
-import { JobQueue } from '../../lambdas/domain/job-queue';
-import { JobRunner } from '../../lambdas/domain/job-runner';
 import { JobStore } from '../../lambdas/domain/job-store';
 import { ConnectorMetrics, createJobEvents } from '../../lambdas/adapters/job-events';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
+import { jobWorker, mockLogger, testQueue } from '../support/worker';
 import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
 
 /**
@@ -65,19 +64,19 @@ async function runJob(path: string, extra: { traceparent?: string } = {}) {
   const createdAt = new Date(Date.now() - 1500).toISOString();
   await jobs.create({ jobId, connectorId, operation: 'op', status: 'QUEUED', attempts: 0, createdAt, updatedAt: createdAt, correlationId: `corr-${seq}`, payload: { secret: SECRET_PAYLOAD }, ...extra });
   const metrics = new ConnectorMetrics();
-  const runner = new JobRunner({
+  const worker = jobWorker({
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
     jobs,
-    queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
+    queue: testQueue(),
     wrappers: wrappers as WrapperMap,
     wrapperDeps: { secrets: { get: async () => 'x' }, fetch: nodeFetch, privateTargets: privateTargetsPolicy('allow') },
-    logger: { info: jest.fn(), warn: jest.fn(), error: jest.fn() },
+    logger: mockLogger(),
     events: createJobEvents(metrics, new Logger({ serviceName: 'crm-bridge-test', logLevel: 'INFO' })),
     sleep: async () => undefined,
     random: () => 0.5,
   });
   const lines = await capture(async () => {
-    await runner.process(sqsRecord(JSON.stringify({ jobId })));
+    await worker.process(sqsRecord(JSON.stringify({ jobId })));
     metrics.flush();
   });
   const records = lines.map((l) => JSON.parse(l) as Record<string, any>);
@@ -107,9 +106,9 @@ describe('traceparent on submit', () => {
     const service = new CalloutService({
       connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
       jobs,
-      queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
+      queue: testQueue(),
       logger: { error: jest.fn() },
-      events: { ...createJobEvents(new ConnectorMetrics(), { info: jest.fn(), warn: jest.fn(), error: jest.fn() }), accepted: (job) => accepted.push(job) },
+      events: { ...createJobEvents(new ConnectorMetrics(), mockLogger()), accepted: (job) => accepted.push(job) },
     });
     const { jobId } = await service.submit({ connectorId, operation: 'op', payload: {}, traceparent });
     return { job: (await jobs.get(jobId))!, accepted, connectorId };

@@ -2,23 +2,22 @@ import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InfrastructureError, RequestPreparationError, UpstreamHttpError, UpstreamNetworkError } from '../../lambdas/connectors/errors';
-import type { ResultEnvelope, Wrapper, WrapperMap } from '../../lambdas/connectors/types';
+import type { ResultEnvelope, WrapperMap } from '../../lambdas/connectors/types';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
-import { JobQueue } from '../../lambdas/domain/job-queue';
-import { JobRunner } from '../../lambdas/domain/job-runner';
 import { RetryLaterError } from '../../lambdas/domain/queue-record';
 import { JobStore } from '../../lambdas/domain/job-store';
 import { S3JobDataStore } from '../../lambdas/domain/s3-job-data-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { startS3 } from '../support/s3';
+import { jobWorker, mockLogger, scripted, testQueue } from '../support/worker';
 
-/** The worker's job runner with real stores on dynalite and S3 (fauxqs), a real JobQueue over a mocked SQS client, and a scripted wrapper. */
+/** The worker's job runner, behind the worker's message dispatcher, with real stores on dynalite and S3 (fauxqs), a real JobQueue over a mocked SQS client, and a scripted wrapper. */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
 let s3: Awaited<ReturnType<typeof startS3>>;
 let data: S3JobDataStore;
 const sqsMock = mockClient(SQSClient);
-const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+const logger = mockLogger();
 let seq = 0;
 
 beforeAll(async () => {
@@ -30,20 +29,6 @@ afterAll(async () => {
   await Promise.all([dynamo?.stop(), s3?.stop()]);
 });
 beforeEach(() => sqsMock.reset());
-
-/** A wrapper that plays a script: each step throws or returns. */
-function scripted(steps: Array<Error | ResultEnvelope>) {
-  const calls: unknown[] = [];
-  const wrapper: Wrapper = {
-    async call(request) {
-      calls.push(request.payload);
-      const step = steps[Math.min(calls.length - 1, steps.length - 1)]!;
-      if (step instanceof Error) throw step;
-      return step;
-    },
-  };
-  return { wrapper, calls };
-}
 
 async function setup(
   steps: Array<Error | ResultEnvelope>,
@@ -64,10 +49,10 @@ async function setup(
   await healthy.create({ jobId, connectorId: id, operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: payload ?? { n: seq } });
   const { wrapper, calls } = scripted(steps);
   const sleeps: number[] = [];
-  const runner = new JobRunner({
+  const worker = jobWorker({
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
     jobs,
-    queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
+    queue: testQueue(),
     wrappers: { rest: wrapper } as WrapperMap,
     wrapperDeps: { secrets: { get: async () => 'x' }, fetch: globalThis.fetch },
     logger,
@@ -75,40 +60,40 @@ async function setup(
     random: () => 0.5,
   });
   const record = sqsRecord(JSON.stringify({ jobId }));
-  return { runner, jobs: healthy, jobId, calls, sleeps, record };
+  return { worker, jobs: healthy, jobId, calls, sleeps, record };
 }
 
 const ok: ResultEnvelope = { statusCode: 200, data: { ok: true } };
 
 test('success on the first call', async () => {
   const t = await setup([ok]);
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: ok });
   expect(t.calls).toEqual([{ n: seq }]);
 });
 
 test('retryable failures are retried in the invocation with backoff, then succeed', async () => {
   const t = await setup([new UpstreamHttpError(503, 'busy'), new UpstreamNetworkError('reset'), ok]);
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 3 });
   expect(t.sleeps).toEqual([75, 150]); // base 100: steps 100, 200 with equal jitter at random 0.5
 });
 
 test('retries exhausted: FAILED with the last error, retryable true', async () => {
   const t = await setup([new UpstreamHttpError(500, 'boom')]);
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 3, error: { code: 'UPSTREAM_HTTP_ERROR', retryable: true, statusCode: 500 } });
 });
 
 test('a long Retry-After hands the message back to SQS, and the redelivery finishes the job', async () => {
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
   const t = await setup([new UpstreamHttpError(429, 'slow down', 30_000), ok]);
-  await expect(t.runner.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
+  await expect(t.worker.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
   const visibility = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input;
   expect(visibility).toMatchObject({ ReceiptHandle: t.record.receiptHandle, VisibilityTimeout: 30 });
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'QUEUED', attempts: 1, error: { statusCode: 429 }, nextAttemptAt: expect.any(String) });
   expect(t.sleeps).toEqual([]);
-  await t.runner.process(t.record); // SQS redelivers after the visibility timeout
+  await t.worker.process(t.record); // SQS redelivers after the visibility timeout
   const done = await t.jobs.get(t.jobId);
   expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
   expect(done!.error).toBeUndefined();
@@ -117,35 +102,35 @@ test('a long Retry-After hands the message back to SQS, and the redelivery finis
 test('a short wait is deferred too when the invocation has no time left for it', async () => {
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
   const t = await setup([new UpstreamHttpError(503, 'busy'), ok]);
-  await expect(t.runner.process(t.record, () => 2_000)).rejects.toBeInstanceOf(RetryLaterError);
+  await expect(t.worker.process(t.record, () => 2_000)).rejects.toBeInstanceOf(RetryLaterError);
   expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
 });
 
 test('a request that cannot be built fails at once and counts no attempt', async () => {
   const t = await setup([new RequestPreparationError('SECRET_NOT_FOUND', 'store it')]);
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'SECRET_NOT_FOUND', retryable: false } });
 });
 
 test('an infrastructure failure is left to SQS redelivery; the job is not failed', async () => {
   const t = await setup([new InfrastructureError('SSM throttled'), ok]);
-  await expect(t.runner.process(t.record)).rejects.toBeInstanceOf(InfrastructureError);
+  await expect(t.worker.process(t.record)).rejects.toBeInstanceOf(InfrastructureError);
   // The run is given back (nothing was called), so the redelivery may start at once.
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'QUEUED', attempts: 0 });
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
 });
 
 test('a redelivered message for a finished job calls nothing', async () => {
   const t = await setup([ok]);
-  await t.runner.process(t.record);
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
+  await t.worker.process(t.record);
   expect(t.calls).toHaveLength(1);
 });
 
 test('a connector disabled after the job was accepted fails it without a call', async () => {
   const t = await setup([ok], { enabled: false });
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'CONNECTOR_DISABLED', retryable: false } });
   expect(t.calls).toHaveLength(0);
 });
@@ -153,7 +138,7 @@ test('a connector disabled after the job was accepted fails it without a call', 
 /** SQS delivers the same message again (here at once; `lease` is the invocation's time left, so 1 ms lets the lease pass). */
 async function redeliver(t: Awaited<ReturnType<typeof setup>>, times: number, lease = () => 1) {
   for (let i = 0; i < times; i += 1) {
-    await t.runner.process(t.record, lease).catch(() => undefined);
+    await t.worker.process(t.record, lease).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -199,38 +184,38 @@ test('an outcome that cannot be recorded after retries ends the job OUTCOME_NOT_
 
 test('when nothing can be written after the call, the redelivery waits for the lease, then ends the job OUTCOME_NOT_RECORDED without calling', async () => {
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
-  const healthyRunner = (await setup([ok])).runner;
+  const healthyWorker = (await setup([ok])).worker;
   const t = await setup([ok], {}, { jobs: (healthy) => failing(healthy, ['succeed', 'fail']) });
-  await expect(t.runner.process(t.record, () => 3_000)).rejects.toThrow(/throughput/);
+  await expect(t.worker.process(t.record, () => 3_000)).rejects.toThrow(/throughput/);
   expect(t.calls).toHaveLength(1);
   // The table recovers; a redelivery within the lease defers, and calls nothing.
   const { leaseUntil } = (await t.jobs.get(t.jobId))!;
-  await expect(healthyRunner.process(t.record, () => 60_000)).rejects.toBeInstanceOf(RetryLaterError);
+  await expect(healthyWorker.process(t.record, () => 60_000)).rejects.toBeInstanceOf(RetryLaterError);
   await new Promise((r) => setTimeout(r, Date.parse(leaseUntil!) - Date.now() + 20));
-  await healthyRunner.process(t.record, () => 60_000);
+  await healthyWorker.process(t.record, () => 60_000);
   const job = await t.jobs.get(t.jobId);
   expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'OUTCOME_NOT_RECORDED', retryable: false } });
   expect(job!.error!.message).toMatch(/may have reached the service/);
   expect(job).not.toHaveProperty('callStartedAt');
   // And the ended job's messages are dropped.
-  await healthyRunner.process(t.record, () => 60_000);
+  await healthyWorker.process(t.record, () => 60_000);
   expect(t.calls).toHaveLength(1);
 });
 
 test('a write that fails before any call gives the run back: the redelivery runs the job, it is not taken for interrupted', async () => {
-  const healthyRunner = (await setup([ok])).runner;
+  const healthyWorker = (await setup([ok])).worker;
   const t = await setup([ok], { enabled: false }, { jobs: (healthy) => failing(healthy, ['fail']) });
-  await expect(t.runner.process(t.record, () => 1)).rejects.toThrow(/throughput/);
+  await expect(t.worker.process(t.record, () => 1)).rejects.toThrow(/throughput/);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'QUEUED' });
-  await healthyRunner.process(t.record, () => 60_000);
+  await healthyWorker.process(t.record, () => 60_000);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'CONNECTOR_DISABLED' } });
   expect(t.calls).toHaveLength(0);
 });
 
 test('malformed or orphan messages throw, so SQS can dead-letter them', async () => {
   const t = await setup([ok]);
-  await expect(t.runner.process(sqsRecord('not json'))).rejects.toThrow(/Malformed/);
-  await expect(t.runner.process(sqsRecord(JSON.stringify({ jobId: 'nope' })))).rejects.toThrow(/does not exist/);
+  await expect(t.worker.process(sqsRecord('not json'))).rejects.toThrow(/Malformed/);
+  await expect(t.worker.process(sqsRecord(JSON.stringify({ jobId: 'nope' })))).rejects.toThrow(/does not exist/);
 });
 
 test('a second message for a job another worker is running waits for that run, and never calls the service twice', async () => {
@@ -239,14 +224,14 @@ test('a second message for a job another worker is running waits for that run, a
   // SQS delivers at least once: the same job's message reaches two workers; the first holds the run for 30 s.
   const first = await t.jobs.startRun(t.jobId, new Date(Date.now() + 30_000));
   expect('job' in first).toBe(true);
-  await expect(t.runner.process(t.record, () => 60_000)).rejects.toBeInstanceOf(RetryLaterError);
+  await expect(t.worker.process(t.record, () => 60_000)).rejects.toBeInstanceOf(RetryLaterError);
   expect(t.calls).toHaveLength(0);
   const deferred = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input.VisibilityTimeout!;
   expect(deferred).toBeGreaterThanOrEqual(30);
   expect(deferred).toBeLessThanOrEqual(32);
   // The first worker finishes; the deferred message then finds the job ended and calls nothing.
   await t.jobs.succeed(t.jobId, 1, { statusCode: 200, data: 'first' });
-  await t.runner.process(t.record, () => 60_000);
+  await t.worker.process(t.record, () => 60_000);
   expect(t.calls).toHaveLength(0);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', result: { data: 'first' } });
 });
@@ -257,7 +242,7 @@ test.each(['toString', 'constructor', 'hasOwnProperty'])('a job naming the inher
   // As if written straight into the table, or accepted before the controller checked own keys.
   const jobId = `${t.jobId}-${operation}`;
   await t.jobs.create({ jobId, connectorId: `c-${seq}`, operation, status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: {} });
-  await t.runner.process(sqsRecord(JSON.stringify({ jobId })));
+  await t.worker.process(sqsRecord(JSON.stringify({ jobId })));
   expect(await t.jobs.get(jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'OPERATION_NOT_FOUND', retryable: false } });
   expect(t.calls).toHaveLength(0);
 });

@@ -10,13 +10,12 @@ import { RequestPreparationError } from '../../lambdas/connectors/errors';
 import { createNodeFetch, nodeFetch } from '../../lambdas/connectors/transport';
 import type { WrapperDeps } from '../../lambdas/connectors/types';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
-import { JobQueue } from '../../lambdas/domain/job-queue';
 import { SalesforceDelivery } from '../../lambdas/delivery/salesforce-delivery';
 import { toJobError } from '../../lambdas/domain/job';
-import { JobRunner } from '../../lambdas/domain/job-runner';
 import { JobStore } from '../../lambdas/domain/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
+import { jobWorker, mockLogger, testQueue } from '../support/worker';
 import { startFakeUpstream, type FakeUpstream, type RecordedCall } from '../../local/fake-upstream';
 
 /**
@@ -60,11 +59,11 @@ async function runJob(row: Record<string, unknown>, operation: string, payload: 
   const jobId = `job-o-${seq}`;
   const now = new Date().toISOString();
   await jobs.create({ jobId, connectorId: id, operation, status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload });
-  const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
-  const runner = new JobRunner({
+  const logger = mockLogger();
+  const worker = jobWorker({
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
     jobs,
-    queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
+    queue: testQueue(),
     wrappers,
     wrapperDeps: {
       secrets: {
@@ -79,7 +78,7 @@ async function runJob(row: Record<string, unknown>, operation: string, payload: 
     logger,
     sleep: async () => undefined,
   });
-  await runner.process(sqsRecord(JSON.stringify({ jobId })));
+  await worker.process(sqsRecord(JSON.stringify({ jobId })));
   const job = (await jobs.get(jobId))!;
   return { job, logs: JSON.stringify([logger.info.mock.calls, logger.warn.mock.calls, logger.error.mock.calls]) };
 }

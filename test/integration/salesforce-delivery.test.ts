@@ -3,17 +3,16 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { UpstreamHttpError } from '../../lambdas/connectors/errors';
 import { sessionCache } from '../../lambdas/connectors/salesforce/session';
-import type { ResultEnvelope, Wrapper, WrapperDeps, WrapperMap } from '../../lambdas/connectors/types';
+import type { ResultEnvelope, WrapperDeps, WrapperMap } from '../../lambdas/connectors/types';
 import { SalesforceDelivery } from '../../lambdas/delivery/salesforce-delivery';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { jobView } from '../../lambdas/domain/job';
-import { JobQueue } from '../../lambdas/domain/job-queue';
-import { JobRunner } from '../../lambdas/domain/job-runner';
 import { RetryLaterError } from '../../lambdas/domain/queue-record';
 import { JobStore } from '../../lambdas/domain/job-store';
 import { DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from '../../lib/constructs/receive-count';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
+import { jobWorker, mockLogger, scripted, testQueue } from '../support/worker';
 import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
 
 /**
@@ -24,7 +23,7 @@ import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-sales
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
 let sf: FakeSalesforce;
 const sqsMock = mockClient(SQSClient);
-const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+const logger = mockLogger();
 const deps: WrapperDeps = { secrets: { get: async () => 'sf-client-secret' }, fetch: globalThis.fetch };
 let seq = 0;
 
@@ -80,21 +79,13 @@ async function setup(opts: Setup) {
   const jobId = `job-${seq}`;
   const now = new Date().toISOString();
   await jobs.create({ jobId, connectorId: id, operation: 'getOrder', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: { orderId: 7 }, ...(recordId && { recordId }) });
-  const calls: unknown[] = [];
-  const wrapper: Wrapper = {
-    async call(request) {
-      calls.push(request.payload);
-      const step = opts.steps[Math.min(calls.length - 1, opts.steps.length - 1)]!;
-      if (step instanceof Error) throw step;
-      return step;
-    },
-  };
+  const { wrapper, calls } = scripted(opts.steps);
   const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
   const sleeps: number[] = [];
-  const runner = new JobRunner({
+  const worker = jobWorker({
     connectors,
     jobs,
-    queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
+    queue: testQueue(),
     wrappers: { rest: wrapper } as WrapperMap,
     wrapperDeps: deps,
     logger,
@@ -103,7 +94,7 @@ async function setup(opts: Setup) {
     random: () => 0.5,
     ...(opts.inlineRetryMaxMs !== undefined && { inlineRetryMaxMs: opts.inlineRetryMaxMs }),
   });
-  return { runner, jobs, jobId, id, recordId, calls, sleeps, record: sqsRecord(JSON.stringify({ jobId })) };
+  return { worker, jobs, jobId, id, recordId, calls, sleeps, record: sqsRecord(JSON.stringify({ jobId })) };
 }
 
 const shipped: ResultEnvelope = { statusCode: 200, data: { status: 'SHIPPED', total: 120.5 } };
@@ -111,7 +102,7 @@ const composites = () => sf.calls.filter((c) => c.path === '/composite' && !c.co
 
 test('a succeeded job: result fields written onto the calling record and a Platform Event published, in one API call', async () => {
   const t = await setup({ steps: [shipped] });
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   const job = (await t.jobs.get(t.jobId))!;
   expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: shipped, delivery: { status: 'DELIVERED', attempts: 1, deliveredAt: expect.any(String) } });
   expect(jobView(job).delivery).toEqual(job.delivery);
@@ -138,7 +129,7 @@ test('a succeeded job: result fields written onto the calling record and a Platf
 
 test('a failed job delivers its error the same way', async () => {
   const t = await setup({ steps: [new UpstreamHttpError(404, 'The service answered HTTP 404: no such order')] });
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   const job = (await t.jobs.get(t.jobId))!;
   expect(job).toMatchObject({ status: 'FAILED', error: { code: 'UPSTREAM_HTTP_ERROR' }, delivery: { status: 'DELIVERED', attempts: 1 } });
   expect(sf.records.get(t.recordId!)).toMatchObject({ ERP_Status__c: null, ERP_Error__c: 'The service answered HTTP 404: no such order' });
@@ -149,7 +140,7 @@ test('a failed job delivers its error the same way', async () => {
 test('a delivery answered 503 is retried in the invocation; the external service is not called again', async () => {
   const t = await setup({ steps: [shipped] });
   sf.fail('POST /composite', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'down for maintenance' }] });
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1, delivery: { status: 'DELIVERED', attempts: 2 } });
   expect(t.sleeps).toEqual([75]); // backoff of the target connector's retry settings (100 ms, equal jitter)
   expect(composites()).toHaveLength(2);
@@ -160,7 +151,7 @@ test('a delivery answered 503 is retried in the invocation; the external service
 test('a longer wait hands the message back to SQS; the redelivered message only delivers', async () => {
   const t = await setup({ steps: [shipped], inlineRetryMaxMs: 0 });
   sf.fail('PATCH /sobjects/Opportunity', { status: 400, errors: [{ errorCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access to this record' }] });
-  await expect(t.runner.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
+  await expect(t.worker.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
   const waiting = (await t.jobs.get(t.jobId))!;
   expect(waiting).toMatchObject({
     status: 'SUCCEEDED',
@@ -174,7 +165,7 @@ test('a longer wait hands the message back to SQS; the redelivered message only 
   // allOrNone: the failed update published no event.
   expect(sf.events).toHaveLength(0);
 
-  await t.runner.process(t.record); // SQS redelivers
+  await t.worker.process(t.record); // SQS redelivers
   const done = (await t.jobs.get(t.jobId))!;
   expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 1, delivery: { status: 'DELIVERED', attempts: 2 } });
   expect(done.delivery!.error).toBeUndefined();
@@ -183,7 +174,7 @@ test('a longer wait hands the message back to SQS; the redelivered message only 
   expect(t.calls).toHaveLength(1);
 
   // A further redelivery (at-least-once) does nothing at all.
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   expect(sf.events).toHaveLength(1);
   expect(t.calls).toHaveLength(1);
 });
@@ -191,7 +182,7 @@ test('a longer wait hands the message back to SQS; the redelivered message only 
 test('delivery attempts are capped by the target connector retry settings', async () => {
   const t = await setup({ steps: [shipped], target: { retry: { maxAttempts: 2, baseDelayMs: 10 } } });
   sf.fail('POST /composite', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'down' }] }, 5);
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', delivery: { status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_SALESFORCE_ERROR', retryable: true, statusCode: 503 } } });
   expect(composites()).toHaveLength(2);
   expect(t.calls).toHaveLength(1);
@@ -199,7 +190,7 @@ test('delivery attempts are capped by the target connector retry settings', asyn
 
 test('a permanent Salesforce error fails the delivery at once and leaves the job as it ended', async () => {
   const t = await setup({ steps: [shipped], recordId: '006000000000009999' });
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   const job = (await t.jobs.get(t.jobId))!;
   expect(job).toMatchObject({ status: 'SUCCEEDED', result: shipped, delivery: { status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SALESFORCE_ERROR', retryable: false, statusCode: 404 } } });
   expect(job.delivery!.error!.message).toBe('Salesforce answered HTTP 404 for subrequest record: NOT_FOUND: The requested resource does not exist');
@@ -208,22 +199,22 @@ test('a permanent Salesforce error fails the delivery at once and leaves the job
 
 test('what cannot be delivered fails without a call: no recordId, missing target, target of another type', async () => {
   const noRecord = await setup({ steps: [shipped], recordId: null });
-  await noRecord.runner.process(noRecord.record);
+  await noRecord.worker.process(noRecord.record);
   expect(await noRecord.jobs.get(noRecord.jobId)).toMatchObject({ delivery: { status: 'FAILED', attempts: 0, error: { code: 'DELIVERY_NO_RECORD_ID' } } });
 
   const missing = await setup({ steps: [shipped], delivery: { ...standardDelivery, connectorId: 'no-such-connector' } });
-  await missing.runner.process(missing.record);
+  await missing.worker.process(missing.record);
   expect(await missing.jobs.get(missing.jobId)).toMatchObject({ delivery: { status: 'FAILED', attempts: 0, error: { code: 'DELIVERY_TARGET_INVALID', message: 'The delivery connector "no-such-connector" does not exist' } } });
 
   const wrongType = await setup({ steps: [shipped], delivery: { ...standardDelivery, connectorId: `erp-${seq}` } });
-  await wrongType.runner.process(wrongType.record);
+  await wrongType.worker.process(wrongType.record);
   expect((await wrongType.jobs.get(wrongType.jobId))!.delivery!.error!.message).toContain('is a rest connector, not salesforce');
   expect(sf.calls).toHaveLength(0);
 });
 
 test('"on" limits which outcomes are delivered; "*" applies to every operation', async () => {
   const onlyFailures = await setup({ steps: [shipped], delivery: { ...standardDelivery, on: ['FAILED'] } });
-  await onlyFailures.runner.process(onlyFailures.record);
+  await onlyFailures.worker.process(onlyFailures.record);
   const job = (await onlyFailures.jobs.get(onlyFailures.jobId))!;
   expect(job.status).toBe('SUCCEEDED');
   expect(job.delivery).toBeUndefined();
@@ -237,7 +228,7 @@ test('"on" limits which outcomes are delivered; "*" applies to every operation',
     operations: { getOrder: { method: 'GET', path: '/orders' } },
     delivery: { '*': { connectorId: 'sf-target', platformEvent: { fields: { Order_Status__c: 'result.data.status' } } } },
   });
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ delivery: { status: 'DELIVERED' } });
   expect(sf.events[0]!.fields).toMatchObject({ Job_Id__c: t.jobId, Order_Status__c: 'SHIPPED' });
 });
@@ -245,9 +236,9 @@ test('"on" limits which outcomes are delivered; "*" applies to every operation',
 test('a redelivered message for a pending delivery whose declaration was removed marks it FAILED', async () => {
   const t = await setup({ steps: [shipped], inlineRetryMaxMs: 0 });
   sf.fail('POST /composite', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'down' }] });
-  await expect(t.runner.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
+  await expect(t.worker.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
   await put({ connectorId: t.id, type: 'rest', baseUrl: 'http://127.0.0.1:1', operations: { getOrder: { method: 'GET', path: '/orders' } } });
-  await t.runner.process(t.record);
+  await t.worker.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', delivery: { status: 'FAILED', attempts: 1, error: { code: 'DELIVERY_NOT_CONFIGURED' } } });
   expect(t.calls).toHaveLength(1);
 });
@@ -262,7 +253,7 @@ test('worst case: every retry of the call and of its delivery deferred takes WOR
   for (;;) {
     receives += 1;
     try {
-      await t.runner.process(t.record);
+      await t.worker.process(t.record);
       break;
     } catch (err) {
       expect(err).toBeInstanceOf(RetryLaterError);

@@ -1,0 +1,44 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { ResultEnvelope, Wrapper } from '../../lambdas/connectors/types';
+import { JobQueue } from '../../lambdas/domain/job-queue';
+import { JobRunner, type JobRunnerOptions } from '../../lambdas/domain/job-runner';
+import { MessageDispatcher } from '../../lambdas/domain/message-dispatcher';
+
+/** Fixtures for tests of the worker's side: the job path as the worker wires it, a scripted upstream, a logger to inspect. */
+
+/** A logger whose calls a test can read (and must not print). */
+export function mockLogger() {
+  return { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+}
+
+/** A wrapper that plays a script: each call takes the next step (the last one repeats), which throws or returns; `calls` holds the payloads. */
+export function scripted(steps: Array<Error | ResultEnvelope>) {
+  const calls: unknown[] = [];
+  const wrapper: Wrapper = {
+    async call(request) {
+      calls.push(request.payload);
+      const step = steps[Math.min(calls.length - 1, steps.length - 1)]!;
+      if (step instanceof Error) throw step;
+      return step;
+    },
+  };
+  return { wrapper, calls };
+}
+
+/** A real JobQueue on a client of its own: tests mock SQSClient (aws-sdk-client-mock) or point it at fauxqs. */
+export function testQueue(sqs: SQSClient = new SQSClient({ region: 'us-east-1' }), url = 'https://sqs.local/q'): JobQueue {
+  return new JobQueue(sqs, url);
+}
+
+/**
+ * The worker's entry for one SQS record, as lambdas/worker.ts wires it: the
+ * MessageDispatcher parses the record and hands job messages to the JobRunner
+ * (file link and scan result messages are not wired here and fail).
+ */
+export function jobWorker(opts: JobRunnerOptions): MessageDispatcher {
+  const runner = new JobRunner(opts);
+  const notWired = async () => {
+    throw new Error('only job messages are wired in this test worker');
+  };
+  return new MessageDispatcher({ job: (message, record, remaining) => runner.run(message, record, remaining), fileLink: notWired, scanResult: notWired });
+}
