@@ -5,9 +5,9 @@ import { withSalesforce } from '../connectors/salesforce/client';
 import type { FileLinkSpec, SalesforceConnector } from '../connectors/salesforce/schema';
 import { sessionCache, type SessionCache } from '../connectors/salesforce/session';
 import type { WrapperDeps } from '../connectors/types';
-import type { ConnectorSource } from '../domain/connector-store';
+import type { ConnectorSource } from '../domain/connector-source';
 import { toJobError, type JobError } from '../domain/job';
-import type { FileLinkMessage, JobQueue } from '../domain/job-queue';
+import type { FileLinkMessage, JobQueuePort } from '../domain/job-queue';
 import { RetryLaterError, type QueueRecord } from '../domain/queue-record';
 import { decideRetry } from '../domain/retry-policy';
 import { fileLinkContext, type FileLink, type FileLinkStore, type LinkedFile } from '../files/file-link';
@@ -43,7 +43,7 @@ interface Logger {
 export interface FileLinkRunnerOptions {
   files: FileLinkStore;
   connectors: ConnectorSource;
-  queue: Pick<JobQueue, 'deferMessage'>;
+  queue: Pick<JobQueuePort, 'deferMessage'>;
   wrapperDeps: WrapperDeps;
   logger: Logger;
   sessions?: SessionCache;

@@ -1,20 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { InfrastructureError, RequestPreparationError, UpstreamError } from '../connectors/errors';
 import { callWrapper } from '../connectors/invoke';
 import type { ResultEnvelope, WrapperDeps, WrapperMap, CallRequest, Wrapper } from '../connectors/types';
 import type { Connector } from '../connectors/schema';
 import { ownEntry, type Delivery } from '../connectors/common';
-import { AppError } from '../shared/errors';
-import type { ConnectorSource } from './connector-store';
+import { AppError, WriteConflictError } from '../shared/errors';
+import type { ConnectorSource } from './connector-source';
 import { limitSettings, type CallOutcome, type ConnectorLimiter, type LimitSettings, type Permit } from './connector-limits';
 import { toJobError, type Job, type JobDelivery, type JobError } from './job';
 import type { OutcomeDelivery, PreparedDelivery } from './outcome-delivery';
 import { noJobEvents, type JobEvents, type JobRef } from './job-events';
 import { childTraceparent, parseTraceparent } from './traceparent';
 import { MAX_RESULT_BYTES } from './job-data';
-import { jobMessageSchema, type JobMessage, type JobQueue } from './job-queue';
-import type { JobStore } from './job-store';
+import { jobMessageSchema, type JobMessage, type JobQueuePort } from './job-queue';
+import type { JobRepository } from './job-repository';
 import { decideRetry, isRetryable } from './retry-policy';
 import { RetryLaterError, safeJson, type QueueRecord } from './queue-record';
 
@@ -33,8 +32,8 @@ const RECORD_RETRY_BASE_MS = 100;
 
 export interface JobRunnerOptions {
   connectors: ConnectorSource;
-  jobs: JobStore;
-  queue: JobQueue;
+  jobs: JobRepository;
+  queue: JobQueuePort;
   wrappers: WrapperMap;
   wrapperDeps: WrapperDeps;
   logger: Logger;
@@ -285,7 +284,7 @@ export class JobRunner {
       try {
         return await write();
       } catch (err) {
-        if (tries >= RECORD_TRIES || err instanceof ConditionalCheckFailedException) throw err;
+        if (tries >= RECORD_TRIES || err instanceof WriteConflictError) throw err;
         this.opts.logger.warn('recording the job failed; trying again', { tries, error: errorName(err) });
         await this.sleep(RECORD_RETRY_BASE_MS * 4 ** (tries - 1));
       }

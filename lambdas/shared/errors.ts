@@ -69,3 +69,17 @@ export class InvalidConnectorError extends AppError {
     super('CONNECTOR_INVALID', `Connector "${connectorId}" is stored with an invalid configuration: ${detail}. Fix the row with "crm-bridge connectors validate" and put it again.`, 409);
   }
 }
+
+/**
+ * A conditional write found its record not in the state it requires (another
+ * writer got there first, or the record does not exist). Adapters map their
+ * store's own signal (DynamoDB's ConditionalCheckFailedException) to it, so the
+ * domain decides what a lost race means without knowing the store. Internal:
+ * never shown to a caller (a 500 if it ever reached the edge).
+ */
+export class WriteConflictError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WriteConflictError';
+  }
+}

@@ -3,13 +3,14 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { UpstreamNetworkError } from '../../lambdas/connectors/errors';
 import type { ResultEnvelope, Wrapper, WrapperMap } from '../../lambdas/connectors/types';
-import { ConnectorLimiter, DynamoLimiterStore, limitSettings } from '../../lambdas/domain/connector-limits';
-import { ConnectorStore } from '../../lambdas/domain/connector-store';
+import { ConnectorLimiter, limitSettings } from '../../lambdas/domain/connector-limits';
+import { DynamoLimiterStore } from '../../lambdas/adapters/limiter-store';
+import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { jobView } from '../../lambdas/domain/job';
-import { JobQueue } from '../../lambdas/domain/job-queue';
+import { JobQueue } from '../../lambdas/adapters/job-queue';
 import { JobRunner, waitDelayMs } from '../../lambdas/domain/job-runner';
 import { RetryLaterError } from '../../lambdas/domain/queue-record';
-import { JobStore } from '../../lambdas/domain/job-store';
+import { JobStore } from '../../lambdas/adapters/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 

@@ -2,15 +2,16 @@ import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InfrastructureError, RequestPreparationError, UpstreamHttpError, UpstreamNetworkError } from '../../lambdas/connectors/errors';
-import type { ResultEnvelope, Wrapper, WrapperMap } from '../../lambdas/connectors/types';
-import { ConnectorStore } from '../../lambdas/domain/connector-store';
-import { JobQueue } from '../../lambdas/domain/job-queue';
+import type { ResultEnvelope, WrapperMap } from '../../lambdas/connectors/types';
+import { ConnectorStore } from '../../lambdas/adapters/connector-store';
+import { JobQueue } from '../../lambdas/adapters/job-queue';
 import { JobRunner } from '../../lambdas/domain/job-runner';
 import { RetryLaterError } from '../../lambdas/domain/queue-record';
-import { JobStore } from '../../lambdas/domain/job-store';
-import { S3JobDataStore } from '../../lambdas/domain/s3-job-data-store';
+import { JobStore } from '../../lambdas/adapters/job-store';
+import { S3JobDataStore } from '../../lambdas/adapters/s3-job-data-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
+import { scripted } from '../support/scripted-wrapper';
 import { startS3 } from '../support/s3';
 
 /** The worker's job runner with real stores on dynalite and S3 (fauxqs), a real JobQueue over a mocked SQS client, and a scripted wrapper. */
@@ -30,20 +31,6 @@ afterAll(async () => {
   await Promise.all([dynamo?.stop(), s3?.stop()]);
 });
 beforeEach(() => sqsMock.reset());
-
-/** A wrapper that plays a script: each step throws or returns. */
-function scripted(steps: Array<Error | ResultEnvelope>) {
-  const calls: unknown[] = [];
-  const wrapper: Wrapper = {
-    async call(request) {
-      calls.push(request.payload);
-      const step = steps[Math.min(calls.length - 1, steps.length - 1)]!;
-      if (step instanceof Error) throw step;
-      return step;
-    },
-  };
-  return { wrapper, calls };
-}
 
 async function setup(
   steps: Array<Error | ResultEnvelope>,

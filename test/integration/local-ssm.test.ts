@@ -1,7 +1,7 @@
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { RequestPreparationError } from '../../lambdas/connectors/errors';
-import { SsmSecretSource, secretParameterName } from '../../lambdas/domain/secrets';
+import { SsmSecretSource, secretParameterName } from '../../lambdas/adapters/secrets';
 import { startLocalSsm } from '../../local/ssm-server';
 
 /** The local SSM endpoint speaks enough of the real protocol for the SDK and Powertools. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { RequestPreparationError } from '../../lambdas/connectors/errors';
 import { formatIssues, parseConnector } from '../../lambdas/connectors/schema';
-import { SsmSecretSource } from '../../lambdas/domain/secrets';
+import { SsmSecretSource } from '../../lambdas/adapters/secrets';
 import { takesEffect } from '../../cli/secrets';
 import { connectorSchema } from '../../lambdas/connectors/schema';
 
