@@ -12,7 +12,7 @@ import { FileLinkRunner } from './delivery/file-link-delivery';
 import { SalesforceDelivery } from './delivery/salesforce-delivery';
 import { JobQueue } from './adapters/job-queue';
 import { JobRunner } from './domain/job-runner';
-import { RetryLaterError, safeJson } from './domain/queue-record';
+import { safeJson } from './domain/queue-record';
 import { JobStore } from './adapters/job-store';
 import { S3JobDataStore } from './adapters/s3-job-data-store';
 import { MessageDispatcher } from './domain/message-dispatcher';
@@ -23,6 +23,7 @@ import { documentClient, dynamoDb, jobDataS3, sqs, ssm } from './shared/clients'
 import { intEnv, requireEnv } from './shared/env';
 import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
+import { RetryLaterError } from './shared/errors';
 
 // Worker Lambda: one SQS record = one job (or one file link). Built once per cold start.
 const stage = requireEnv('STAGE');

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InfrastructureError, RequestPreparationError, UpstreamError } from '../connectors/errors';
 import { redacting } from '../connectors/invoke';
 import { withSalesforce } from '../connectors/salesforce/client';
 import type { FileLinkSpec, SalesforceConnector } from '../connectors/salesforce/schema';
@@ -8,10 +7,10 @@ import type { WrapperDeps } from '../connectors/types';
 import type { ConnectorSource } from '../domain/connector-source';
 import { toJobError, type JobError } from '../domain/job';
 import type { FileLinkMessage, JobQueuePort } from '../domain/job-queue';
-import { RetryLaterError, type QueueRecord } from '../domain/queue-record';
+import { type QueueRecord } from '../domain/queue-record';
 import { decideRetry } from '../domain/retry-policy';
 import { fileLinkContext, type FileLink, type FileLinkStore, type LinkedFile } from '../files/file-link';
-import { AppError } from '../shared/errors';
+import { AppError, InfrastructureError, RequestPreparationError, RetryLaterError, UpstreamError } from '../shared/errors';
 import { mapFields } from './salesforce-delivery';
 
 /** A custom object's Name (Text) holds at most 80 characters. */
@@ -92,7 +91,7 @@ export class FileLinkRunner {
       target = await this.target(link.connectorId);
       fields = fileLinkFields(file, target.spec);
     } catch (err) {
-      if (!(err instanceof AppError) && !(err instanceof UpstreamError)) throw err; // a DynamoDB failure: SQS redelivers
+      if (!(err instanceof AppError) && !(err instanceof UpstreamError) && !(err instanceof RequestPreparationError)) throw err; // a DynamoDB failure: SQS redelivers
       return this.record(fileId, { ...base, status: 'FAILED', error: toJobError(err) }, 'failed');
     }
     const { connector, spec } = target;

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InfrastructureError, RequestPreparationError, UpstreamError } from '../connectors/errors';
 import { callWrapper } from '../connectors/invoke';
 import type { ResultEnvelope, WrapperDeps, WrapperMap, CallRequest, Wrapper } from '../connectors/types';
 import type { Connector } from '../connectors/schema';
 import { ownEntry, type Delivery } from '../connectors/common';
-import { AppError, WriteConflictError } from '../shared/errors';
+import { AppError, InfrastructureError, RequestPreparationError, RetryLaterError, UpstreamError, WriteConflictError } from '../shared/errors';
 import type { ConnectorSource } from './connector-source';
 import { limitSettings, type CallOutcome, type ConnectorLimiter, type LimitSettings, type Permit } from './connector-limits';
 import { toJobError, type Job, type JobDelivery, type JobError } from './job';
@@ -15,7 +14,7 @@ import { MAX_RESULT_BYTES } from './job-data';
 import { jobMessageSchema, type JobMessage, type JobQueuePort } from './job-queue';
 import type { JobRepository } from './job-repository';
 import { decideRetry, isRetryable } from './retry-policy';
-import { RetryLaterError, safeJson, type QueueRecord } from './queue-record';
+import { safeJson, type QueueRecord } from './queue-record';
 
 interface Logger {
   info(message: string, ...extra: unknown[]): void;
@@ -364,7 +363,7 @@ export class JobRunner {
     try {
       prepared = await this.opts.delivery!.prepare(spec);
     } catch (err) {
-      if (!(err instanceof AppError) && !(err instanceof UpstreamError)) throw err; // a DynamoDB failure: SQS redelivers
+      if (!(err instanceof AppError) && !(err instanceof UpstreamError) && !(err instanceof RequestPreparationError)) throw err; // a DynamoDB failure: SQS redelivers
       await jobs.setDelivery(jobId, { status: 'FAILED', attempts, error: toJobError(err) });
       return;
     }
@@ -426,7 +425,8 @@ export function waitDelayMs(wantedMs: number, waits: number, waitLeftMs: number)
 
 /** What a call's failure tells the connector's limiter and breaker. */
 function callOutcome(err: unknown): CallOutcome {
-  if (err instanceof InfrastructureError || err instanceof RequestPreparationError || !(err instanceof UpstreamError)) return { kind: 'none' };
+  // Only an upstream error reached the service (not an unsent request, nor our own infrastructure).
+  if (!(err instanceof UpstreamError)) return { kind: 'none' };
   return { kind: 'failed', retryable: isRetryable(err), ...(err.statusCode !== undefined && { statusCode: err.statusCode }), ...(err.details.retryAfterMs !== undefined && { retryAfterMs: err.details.retryAfterMs }) };
 }
 

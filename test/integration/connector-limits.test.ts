@@ -1,7 +1,6 @@
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { UpstreamNetworkError } from '../../lambdas/connectors/errors';
 import type { ResultEnvelope, Wrapper, WrapperMap } from '../../lambdas/connectors/types';
 import { ConnectorLimiter, limitSettings } from '../../lambdas/domain/connector-limits';
 import { DynamoLimiterStore } from '../../lambdas/adapters/limiter-store';
@@ -9,10 +8,10 @@ import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { jobView } from '../../lambdas/domain/job';
 import { JobQueue } from '../../lambdas/adapters/job-queue';
 import { JobRunner, waitDelayMs } from '../../lambdas/domain/job-runner';
-import { RetryLaterError } from '../../lambdas/domain/queue-record';
 import { JobStore } from '../../lambdas/adapters/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
+import { RetryLaterError, UpstreamNetworkError } from '../../lambdas/shared/errors';
 
 /** The limiter's DynamoDB adapter on dynalite (two limiters = two workers), and the job runner's hook. */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;

@@ -7,13 +7,13 @@ import type { WrapperDeps } from '../../lambdas/connectors/types';
 import { FileLinkRunner } from '../../lambdas/delivery/file-link-delivery';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { JobQueue } from '../../lambdas/adapters/job-queue';
-import { RetryLaterError } from '../../lambdas/domain/queue-record';
 import { MessageDispatcher } from '../../lambdas/domain/message-dispatcher';
 import { FileLinkStore } from '../../lambdas/files/file-link';
 import { FileService } from '../../lambdas/files/file-service';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
+import { RetryLaterError } from '../../lambdas/shared/errors';
 
 /**
  * File links below the HTTP layer: the real FileService and FileLinkRunner on

@@ -1,18 +1,17 @@
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { InfrastructureError, RequestPreparationError, UpstreamHttpError, UpstreamNetworkError } from '../../lambdas/connectors/errors';
 import type { ResultEnvelope, WrapperMap } from '../../lambdas/connectors/types';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { JobQueue } from '../../lambdas/adapters/job-queue';
 import { JobRunner } from '../../lambdas/domain/job-runner';
-import { RetryLaterError } from '../../lambdas/domain/queue-record';
 import { JobStore } from '../../lambdas/adapters/job-store';
 import { S3JobDataStore } from '../../lambdas/adapters/s3-job-data-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { scripted } from '../support/scripted-wrapper';
 import { startS3 } from '../support/s3';
+import { InfrastructureError, RequestPreparationError, RetryLaterError, UpstreamHttpError, UpstreamNetworkError } from '../../lambdas/shared/errors';
 
 /** The worker's job runner with real stores on dynalite and S3 (fauxqs), a real JobQueue over a mocked SQS client, and a scripted wrapper. */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;

@@ -6,7 +6,6 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { wrappers } from '../../lambdas/connectors';
-import { RequestPreparationError } from '../../lambdas/connectors/errors';
 import { createNodeFetch, nodeFetch } from '../../lambdas/connectors/transport';
 import type { WrapperDeps } from '../../lambdas/connectors/types';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
@@ -18,6 +17,7 @@ import { JobStore } from '../../lambdas/adapters/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { startFakeUpstream, type FakeUpstream, type RecordedCall } from '../../local/fake-upstream';
+import { RequestPreparationError } from '../../lambdas/shared/errors';
 
 /**
  * What the hub guarantees about outgoing calls, through the worker's JobRunner

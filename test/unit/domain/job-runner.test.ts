@@ -1,9 +1,8 @@
-import { InfrastructureError, RequestPreparationError, UpstreamHttpError, UpstreamNetworkError } from '../../../lambdas/connectors/errors';
 import type { ResultEnvelope, WrapperMap } from '../../../lambdas/connectors/types';
 import { ConnectorLimiter, MemoryLimiterStore } from '../../../lambdas/domain/connector-limits';
 import { JobRunner } from '../../../lambdas/domain/job-runner';
-import { RetryLaterError } from '../../../lambdas/domain/queue-record';
-import { WriteConflictError } from '../../../lambdas/shared/errors';
+import type { OutcomeDelivery } from '../../../lambdas/domain/outcome-delivery';
+import { InfrastructureError, RequestPreparationError, RetryLaterError, UpstreamHttpError, UpstreamNetworkError, WriteConflictError } from '../../../lambdas/shared/errors';
 import { sqsRecord } from '../../support/events';
 import { scripted } from '../../support/scripted-wrapper';
 import { MemoryConnectorSource, MemoryJobQueue, MemoryJobRepository, MemorySecretSource } from '../../support/memory-ports';
@@ -11,7 +10,7 @@ import { MemoryConnectorSource, MemoryJobQueue, MemoryJobRepository, MemorySecre
 /** The worker's job runner on in-memory ports (no emulator) with a scripted wrapper: its main paths. */
 const ok: ResultEnvelope = { statusCode: 200, data: { ok: true } };
 
-function setup(steps: Array<Error | ResultEnvelope>, connectorExtra: Record<string, unknown> = {}, { limiter }: { limiter?: ConnectorLimiter } = {}) {
+function setup(steps: Array<Error | ResultEnvelope>, connectorExtra: Record<string, unknown> = {}, { limiter, delivery }: { limiter?: ConnectorLimiter; delivery?: OutcomeDelivery } = {}) {
   const connectors = new MemoryConnectorSource([
     { connectorId: 'c', type: 'rest', baseUrl: 'http://127.0.0.1:1', retry: { maxAttempts: 3, baseDelayMs: 100 }, operations: { op: { method: 'POST', path: '/x' } }, ...connectorExtra },
   ]);
@@ -28,6 +27,7 @@ function setup(steps: Array<Error | ResultEnvelope>, connectorExtra: Record<stri
     wrapperDeps: { secrets: new MemorySecretSource(), fetch: globalThis.fetch },
     logger,
     ...(limiter && { limiter }),
+    ...(delivery && { delivery }),
     sleep: async (ms) => sleeps.push(ms),
     random: () => 0.5,
   });
@@ -158,4 +158,24 @@ test('a connector at its concurrency limit makes the job wait in the queue, usin
 test('a message that is not a job message is left for the DLQ', async () => {
   const t = setup([ok]);
   await expect(t.runner.process(sqsRecord('{"nope":1}'))).rejects.toThrow(/Malformed job message/);
+});
+
+test('a delivery that cannot be prepared (nothing sent) is recorded FAILED with its code, not left to SQS', async () => {
+  const delivery: OutcomeDelivery = {
+    prepare: async () => {
+      throw new RequestPreparationError('DELIVERY_TARGET_INVALID', 'Connector "sf" is not a salesforce connector');
+    },
+  };
+  const t = setup([ok], { delivery: { op: { connectorId: 'sf', platformEvent: {} } } }, { delivery });
+  await t.runner.process(t.record);
+  expect(t.job()).toMatchObject({ status: 'SUCCEEDED', delivery: { status: 'FAILED', attempts: 0, error: { code: 'DELIVERY_TARGET_INVALID', retryable: false } } });
+});
+
+test('an unsent request tells the circuit breaker nothing: the next job is not held back', async () => {
+  const limiter = new ConnectorLimiter(new MemoryLimiterStore());
+  const t = setup([new RequestPreparationError('SECRET_NOT_FOUND', 'store it')], { circuitBreaker: { failureThreshold: 1 } }, { limiter });
+  await t.runner.process(t.record);
+  expect(t.job()).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'SECRET_NOT_FOUND' } });
+  const next = await limiter.acquire('c', { breaker: true, failureThreshold: 1, cooldownMs: 30_000, maxWaitMs: 3_600_000, leaseMs: 60_000 });
+  expect(next).toHaveProperty('permit');
 });
