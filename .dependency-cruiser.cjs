@@ -9,8 +9,12 @@ const L = {
   connectors: '^lambdas/connectors/',
   delivery: '^lambdas/delivery/',
   files: '^lambdas/files/',
+  adapters: '^lambdas/adapters/',
   shared: '^lambdas/shared/',
 };
+
+/** The AWS SDK, resolved (node_modules/@aws-sdk/...) or not (a bare @aws-sdk/... specifier). */
+const AWS_SDK = '(^|node_modules/)@aws-sdk/';
 
 /** A `from` layer that must not reach the `to` paths. */
 const never = (name, comment, from, to) => ({ name, comment, severity: 'error', from: { path: from }, to: { path: to } });
@@ -42,6 +46,24 @@ module.exports = {
       'The domain holds the ports; delivery, files, routes and handlers depend on it, never the reverse.',
       L.domain,
       `${L.delivery}|${L.files}|${L.routes}|${L.handlers}`,
+    ),
+    never(
+      'domain-knows-no-adapters',
+      'The domain declares its ports; the adapters implement them and the handlers wire them, never the reverse.',
+      L.domain,
+      L.adapters,
+    ),
+    never(
+      'adapters-below-handlers',
+      'Adapters implement ports of the domain (with connectors and shared); they never reach routes, delivery, files or handlers.',
+      L.adapters,
+      `${L.delivery}|${L.files}|${L.routes}|${L.handlers}`,
+    ),
+    never(
+      'aws-sdk-in-adapters',
+      'AWS SDK calls live in adapters (and the clients in shared/clients.ts); the domain, connectors, routes, delivery and handlers see ports. (files/ still holds its own SDK code: docs/architecture.md, "Not yet".)',
+      `${L.domain}|${L.connectors}|${L.routes}|${L.delivery}|${L.handlers}|^lambdas/contract/`,
+      AWS_SDK,
     ),
     never('files-below-edges', 'The file service is called by routes and delivery, and calls neither.', L.files, `${L.delivery}|${L.routes}|${L.handlers}|${L.connectors}`),
     never('delivery-below-handlers', 'Delivery is wired by the worker; it never reaches routes or handlers.', L.delivery, `${L.routes}|${L.handlers}`),

@@ -5,7 +5,7 @@ import type { Connector } from '../lambdas/connectors/schema';
 // Loaded on use: the schema (zod, JMESPath, XML) is a quarter second that other commands need not pay.
 // require, not import(): the CLI runs under tsx's CommonJS hook.
 const schema = (): typeof import('../lambdas/connectors/schema') => require('../lambdas/connectors/schema');
-const connectorStore = (): typeof import('../lambdas/domain/connector-store') => require('../lambdas/domain/connector-store');
+const connectorStore = (): typeof import('../lambdas/adapters/connector-store') => require('../lambdas/adapters/connector-store');
 import { CliError, type Target } from './target';
 import { withTarget, targetOptions } from './common';
 

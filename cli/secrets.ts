@@ -5,8 +5,8 @@ import { CliError, type Target } from './target';
 // The SSM client module and the schemas (zod, JMESPath) load when a secrets command runs, not for every CLI start.
 const ssmSdk = () => import('@aws-sdk/client-ssm');
 const common = (): typeof import('../lambdas/connectors/common') => require('../lambdas/connectors/common');
-const secretParameterName: typeof import('../lambdas/domain/secrets').secretParameterName = (...args) =>
-  (require('../lambdas/domain/secrets') as typeof import('../lambdas/domain/secrets')).secretParameterName(...args);
+const secretParameterName: typeof import('../lambdas/adapters/secrets').secretParameterName = (...args) =>
+  (require('../lambdas/adapters/secrets') as typeof import('../lambdas/adapters/secrets')).secretParameterName(...args);
 
 /** When a changed secret reaches the jobs: workers cache values (SECRETS_CACHE_TTL_SECONDS). */
 export function takesEffect(t: Pick<Target, 'secretsCacheTtlSeconds' | 'description'>): string {

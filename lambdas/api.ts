@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ConnectorStore } from './domain/connector-store';
+import { ConnectorStore } from './adapters/connector-store';
 import { CalloutService } from './domain/callout-service';
-import { JobQueue } from './domain/job-queue';
-import { JobStore } from './domain/job-store';
-import { S3JobDataStore } from './domain/s3-job-data-store';
+import { JobQueue } from './adapters/job-queue';
+import { JobStore } from './adapters/job-store';
+import { S3JobDataStore } from './adapters/s3-job-data-store';
 import { calloutRoutes } from './routes/callout-routes';
 import { fileRoutes } from './routes/file-routes';
 import { FileService } from './files/file-service';

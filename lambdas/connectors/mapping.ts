@@ -1,6 +1,6 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import * as z from 'zod';
-import { RequestPreparationError, UpstreamError } from './errors';
+import { RequestPreparationError, UpstreamError } from '../shared/errors';
 
 const SYNTAX_ERRORS = new Set(['LexerError', 'ParseError', 'IncompleteExpressionError', 'EmptyExpressionError', 'UnknownFunctionError', 'ArityError', 'VariadicArityError']);
 

@@ -1,8 +1,8 @@
-import { UpstreamError } from './errors';
 import { readBody, send } from './upstream-http';
 import { parseJson } from './json';
 import type { HttpFetch } from './transport';
 import { parseRetryAfter } from './retry-after';
+import { UpstreamError } from '../shared/errors';
 
 /**
  * OAuth 2.0 client credentials tokens, cached at module scope so every

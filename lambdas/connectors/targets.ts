@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
-import { RequestPreparationError } from './errors';
+import { TargetNotAllowedError } from '../shared/errors';
 
 /**
  * Which hosts an outgoing call may reach (SSRF): never link-local addresses
@@ -12,13 +12,6 @@ import { RequestPreparationError } from './errors';
 
 /** `forbidden`: never reached. `private`: loopback and private ranges, reached only when allowed. */
 export type AddressClass = 'public' | 'private' | 'forbidden';
-
-/** A refusal: the job fails with TARGET_NOT_ALLOWED, nothing sent, never retried. */
-export class TargetNotAllowedError extends RequestPreparationError {
-  constructor(message: string) {
-    super('TARGET_NOT_ALLOWED', message);
-  }
-}
 
 function v4Parts(ip: string): number[] {
   return ip.split('.').map(Number);

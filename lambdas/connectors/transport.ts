@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { AnswerBrokenError } from '../shared/errors';
 import { checkTargetUrl, guardedLookup, type TargetRules } from './targets';
 
 /**
@@ -40,14 +41,6 @@ export function followsRedirects(init: Pick<HttpInit, 'method' | 'redirect'>): b
 }
 
 export type HttpFetch = (url: string, init: HttpInit) => Promise<Response>;
-
-/** The service answered, but its body broke off (the connection dropped, a broken encoding). */
-export class AnswerBrokenError extends Error {
-  constructor(cause: unknown) {
-    super('the answer broke off', { cause });
-    this.name = 'AnswerBrokenError';
-  }
-}
 
 /*
  * Why not Node's fetch in the worker: every job's callout pays for it, and its

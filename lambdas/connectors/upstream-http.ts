@@ -1,10 +1,9 @@
 import { XMLParser } from 'fast-xml-parser';
 import { parseRetryAfter } from './retry-after';
-import { UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from './errors';
 import { parseJson } from './json';
-import { TargetNotAllowedError } from './targets';
 import { followsRedirects, type HttpFetch, type HttpInit } from './transport';
 import type { ResultEnvelope } from './types';
+import { RequestPreparationError, TargetNotAllowedError, UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../shared/errors';
 
 /**
  * Shared HTTP plumbing for HTTP-based wrappers: one timeout, one mapping of
@@ -73,7 +72,7 @@ export async function readBody<T>(response: Response, timeoutMs: number, read: (
   try {
     return await read(response);
   } catch (err) {
-    if (err instanceof UpstreamError) throw err;
+    if (err instanceof UpstreamError || err instanceof RequestPreparationError) throw err;
     if (isTimeoutOrAbort(err)) throw new UpstreamTimeoutError(timeoutMs);
     throw brokeOff(response.url, err);
   }

@@ -1,16 +1,15 @@
-import { RequestPreparationError, UpstreamError } from '../connectors/errors';
 import { redacting } from '../connectors/invoke';
 import { withSalesforce } from '../connectors/salesforce/client';
 import type { FileLinkSpec, SalesforceConnector } from '../connectors/salesforce/schema';
 import { sessionCache, type SessionCache } from '../connectors/salesforce/session';
 import type { WrapperDeps } from '../connectors/types';
-import type { ConnectorSource } from '../domain/connector-store';
+import type { ConnectorSource } from '../domain/connector-source';
 import { toJobError } from '../domain/job';
 import type { FileLinkMessage } from '../domain/job-queue';
 import type { QueueRecord } from '../domain/queue-record';
 import { RetryDriver, type RetryDriverOptions } from '../domain/retry-driver';
 import { fileLinkContext, type FileLink, type FileLinkStore, type LinkedFile } from '../files/file-link';
-import { AppError } from '../shared/errors';
+import { AppError, RequestPreparationError, UpstreamError } from '../shared/errors';
 import { mapFields } from './salesforce-delivery';
 
 /** A custom object's Name (Text) holds at most 80 characters. */
@@ -85,7 +84,7 @@ export class FileLinkRunner {
       target = await this.target(link.connectorId);
       fields = fileLinkFields(file, target.spec);
     } catch (err) {
-      if (!(err instanceof AppError) && !(err instanceof UpstreamError)) throw err; // a DynamoDB failure: SQS redelivers
+      if (!(err instanceof AppError) && !(err instanceof UpstreamError) && !(err instanceof RequestPreparationError)) throw err; // a DynamoDB failure: SQS redelivers
       return this.record(fileId, { ...base, status: 'FAILED', error: toJobError(err) }, 'failed');
     }
     const { connector, spec } = target;

@@ -1,15 +1,15 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import type { Delivery } from '../connectors/common';
-import { RequestPreparationError } from '../connectors/errors';
 import { redacting } from '../connectors/invoke';
 import { checkComposite, withSalesforce } from '../connectors/salesforce/client';
 import type { SalesforceConnector } from '../connectors/salesforce/schema';
 import { sessionCache, type SessionCache } from '../connectors/salesforce/session';
 import type { WrapperDeps } from '../connectors/types';
-import type { ConnectorSource } from '../domain/connector-store';
+import type { ConnectorSource } from '../domain/connector-source';
 import type { Job } from '../domain/job';
 import { RECORD_ID } from '../shared/ids';
 import type { OutcomeDelivery, PreparedDelivery } from '../domain/outcome-delivery';
+import { RequestPreparationError } from '../shared/errors';
 
 /**
  * The standard fields of the result Platform Event. The Salesforce kit

@@ -1,14 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError } from '../shared/errors';
-import type { ConnectorSource } from './connector-store';
+import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError, WriteConflictError } from '../shared/errors';
+import type { ConnectorSource } from './connector-source';
 import { jobView, type Job, type JobStatus } from './job';
 import { MAX_PAYLOAD_BYTES } from './job-data';
-import type { JobQueue } from './job-queue';
+import type { JobQueuePort } from './job-queue';
 import type { JobEvents } from './job-events';
 import { newTraceparent, parseTraceparent } from './traceparent';
-import type { JobStore } from './job-store';
+import type { JobRepository } from './job-repository';
 
 export interface SubmitCallout {
   connectorId: string;
@@ -79,8 +78,8 @@ export class CalloutService {
   constructor(
     private readonly deps: {
       connectors: ConnectorSource;
-      jobs: JobStore;
-      queue: JobQueue;
+      jobs: JobRepository;
+      queue: JobQueuePort;
       logger: Logger;
       /** Job transitions for operators (log line, metric). @default none */
       events?: JobEvents;
@@ -166,7 +165,7 @@ export class CalloutService {
       await this.deps.jobs.create(job);
     } catch (err) {
       // A concurrent resubmission created it first: that one queues it.
-      if (replay && err instanceof ConditionalCheckFailedException) return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: false };
+      if (replay && err instanceof WriteConflictError) return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: false };
       if (input.idempotencyKey !== undefined) await this.deps.jobs.releaseIdempotencyKey(input.idempotencyKey).catch(() => undefined);
       throw err;
     }

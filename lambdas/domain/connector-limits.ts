@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /**
  * Per-connector limits (calls in flight, calls per second) and a circuit
@@ -181,7 +180,7 @@ export function applyRelease(prev: LimiterState | undefined, s: LimitSettings, p
   return state;
 }
 
-/** Port: the shared record of one connector, written only if unchanged since read. */
+/** Port: the shared record of one connector, written only if unchanged since read (DynamoDB: adapters/limiter-store.ts). */
 export interface LimiterStateStore {
   read(connectorId: string): Promise<{ state: LimiterState; version: number } | undefined>;
   /** false when another worker wrote it first. */
@@ -250,51 +249,5 @@ export class MemoryLimiterStore implements LimiterStateStore {
     if (item?.version !== expectedVersion) return false;
     this.items.set(connectorId, { state: structuredClone(state), version: (expectedVersion ?? 0) + 1 });
     return true;
-  }
-}
-
-/**
- * The limiter item of a connector in the jobs table (pk `LIMIT#<connectorId>`),
- * read and written with GetItem / conditional UpdateItem only (the worker's
- * grants on that table). It expires through the table's TTL a day after its last change.
- */
-export class DynamoLimiterStore implements LimiterStateStore {
-  constructor(
-    private readonly db: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
-  private key(connectorId: string) {
-    return { pk: { S: `LIMIT#${connectorId}` } };
-  }
-
-  async read(connectorId: string) {
-    const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(connectorId), ConsistentRead: true }));
-    if (!Item?.v?.N || !Item.state?.S) return undefined;
-    return { state: JSON.parse(Item.state.S) as LimiterState, version: Number(Item.v.N) };
-  }
-
-  async write(connectorId: string, state: LimiterState, expectedVersion: number | undefined) {
-    try {
-      await this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(connectorId),
-          UpdateExpression: 'SET #st = :st, v = :next, expiresAt = :exp',
-          ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(v)' : 'v = :v',
-          ExpressionAttributeNames: { '#st': 'state' },
-          ExpressionAttributeValues: {
-            ':st': { S: JSON.stringify(state) },
-            ':next': { N: String((expectedVersion ?? 0) + 1) },
-            ':exp': { N: String(Math.floor(Date.now() / 1000) + 86_400) },
-            ...(expectedVersion !== undefined && { ':v': { N: String(expectedVersion) } }),
-          },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
   }
 }

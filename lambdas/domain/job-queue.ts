@@ -1,4 +1,3 @@
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 
 /**
@@ -49,26 +48,13 @@ export function messageKind(message: QueueMessage): MessageKind {
   return message.kind ?? 'job';
 }
 
-/** SQS cannot hide a message for longer than 12 hours. */
-const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
-
-export class JobQueue {
-  constructor(
-    private readonly sqs: SQSClient,
-    private readonly queueUrl: string,
-  ) {}
-
-  async enqueue(jobId: string): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ jobId } satisfies JobMessage) }));
-  }
-
-  async enqueueFileLink(fileId: string): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ kind: 'fileLink', fileId } satisfies FileLinkMessage) }));
-  }
-
-  /** Hide a received message for `delayMs`, so SQS redelivers it when the next attempt is due. */
-  async deferMessage(receiptHandle: string, delayMs: number): Promise<void> {
-    const seconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delayMs / 1000)));
-    await this.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
-  }
+/**
+ * Port: the queue the worker reads (adapter: adapters/job-queue.ts, SQS).
+ * Messages are the pointers above, never payloads.
+ */
+export interface JobQueuePort {
+  enqueue(jobId: string): Promise<void>;
+  enqueueFileLink(fileId: string): Promise<void>;
+  /** Hide a received message for `delayMs`, so the queue redelivers it when the next attempt is due. */
+  deferMessage(receiptHandle: string, delayMs: number): Promise<void>;
 }

@@ -1,23 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { InfrastructureError, RequestPreparationError, UpstreamError } from '../connectors/errors';
 import { callWrapper } from '../connectors/invoke';
 import type { ResultEnvelope, WrapperDeps, WrapperMap, CallRequest, Wrapper } from '../connectors/types';
 import type { Connector } from '../connectors/schema';
 import { ownEntry, type Delivery } from '../connectors/common';
-import { AppError } from '../shared/errors';
-import type { ConnectorSource } from './connector-store';
+import { AppError, InfrastructureError, RequestPreparationError, RetryLaterError, UpstreamError, WriteConflictError } from '../shared/errors';
+import type { ConnectorSource } from './connector-source';
 import { limitSettings, type CallOutcome, type ConnectorLimiter, type LimitSettings, type Permit } from './connector-limits';
 import { toJobError, type Job, type JobDelivery, type JobError } from './job';
 import type { OutcomeDelivery, PreparedDelivery } from './outcome-delivery';
 import { noJobEvents, type JobEvents, type JobRef } from './job-events';
 import { childTraceparent, parseTraceparent } from './traceparent';
 import { MAX_RESULT_BYTES } from './job-data';
-import type { JobMessage, JobQueue } from './job-queue';
-import type { JobStore } from './job-store';
+import type { JobMessage, JobQueuePort } from './job-queue';
+import type { JobRepository } from './job-repository';
 import { RetryDriver, type AttemptFailure, type RetryDriverOptions } from './retry-driver';
 import { isRetryable } from './retry-policy';
-import { RetryLaterError, type QueueRecord } from './queue-record';
+import type { QueueRecord } from './queue-record';
 
 interface Logger {
   info(message: string, ...extra: unknown[]): void;
@@ -35,8 +33,8 @@ const RECORD_RETRY_BASE_MS = 100;
 /** The retry driver's options (queue, inline wait limit, sleep, random) and what a job needs. */
 export interface JobRunnerOptions extends RetryDriverOptions {
   connectors: ConnectorSource;
-  jobs: JobStore;
-  queue: JobQueue;
+  jobs: JobRepository;
+  queue: JobQueuePort;
   wrappers: WrapperMap;
   wrapperDeps: WrapperDeps;
   logger: Logger;
@@ -261,7 +259,7 @@ export class JobRunner {
       try {
         return await write();
       } catch (err) {
-        if (tries >= RECORD_TRIES || err instanceof ConditionalCheckFailedException) throw err;
+        if (tries >= RECORD_TRIES || err instanceof WriteConflictError) throw err;
         this.opts.logger.warn('recording the job failed; trying again', { tries, error: errorName(err) });
         await this.sleep(RECORD_RETRY_BASE_MS * 4 ** (tries - 1));
       }
@@ -340,7 +338,7 @@ export class JobRunner {
     try {
       prepared = await this.opts.delivery!.prepare(spec);
     } catch (err) {
-      if (!(err instanceof AppError) && !(err instanceof UpstreamError)) throw err; // a DynamoDB failure: SQS redelivers
+      if (!(err instanceof AppError) && !(err instanceof UpstreamError) && !(err instanceof RequestPreparationError)) throw err; // a DynamoDB failure: SQS redelivers
       await jobs.setDelivery(jobId, { status: 'FAILED', attempts: job.delivery?.attempts ?? 0, error: toJobError(err) });
       return;
     }
@@ -398,7 +396,8 @@ export function waitDelayMs(wantedMs: number, waits: number, waitLeftMs: number)
 
 /** What a call's failure tells the connector's limiter and breaker. */
 function callOutcome(err: unknown): CallOutcome {
-  if (err instanceof InfrastructureError || err instanceof RequestPreparationError || !(err instanceof UpstreamError)) return { kind: 'none' };
+  // Only an upstream error reached the service (not an unsent request, nor our own infrastructure).
+  if (!(err instanceof UpstreamError)) return { kind: 'none' };
   return { kind: 'failed', retryable: isRetryable(err), ...(err.statusCode !== undefined && { statusCode: err.statusCode }), ...(err.details.retryAfterMs !== undefined && { retryAfterMs: err.details.retryAfterMs }) };
 }
 

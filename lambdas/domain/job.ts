@@ -1,6 +1,5 @@
-import { UpstreamError } from '../connectors/errors';
 import type { ResultEnvelope } from '../connectors/types';
-import { AppError } from '../shared/errors';
+import { AppError, RequestPreparationError, UpstreamError } from '../shared/errors';
 import { isRetryable } from './retry-policy';
 
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -12,12 +11,17 @@ export interface JobError {
   statusCode?: number;
 }
 
-/** How any failure is recorded on a job or a delivery: upstream errors keep their code and status, anything unknown says no more than WORKER_ERROR. */
+/**
+ * The one mapping of any failure to what a job or a delivery records: upstream
+ * errors keep their code and status (retryable as the retry policy says), a
+ * request that was never sent and caller errors keep their code (never
+ * retryable), anything unknown says no more than WORKER_ERROR.
+ */
 export function toJobError(err: unknown): JobError {
   if (err instanceof UpstreamError) {
     return { code: err.code, message: err.message, retryable: isRetryable(err), ...(err.statusCode !== undefined && { statusCode: err.statusCode }) };
   }
-  if (err instanceof AppError) return { code: err.code, message: err.message, retryable: false };
+  if (err instanceof RequestPreparationError || err instanceof AppError) return { code: err.code, message: err.message, retryable: false };
   return { code: 'WORKER_ERROR', message: 'The worker failed while running this job; see the worker logs', retryable: false };
 }
 

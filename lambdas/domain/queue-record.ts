@@ -5,14 +5,6 @@ export interface QueueRecord {
   receiptHandle: string;
 }
 
-/** Thrown for a record that must go back to SQS (reported as a batch item failure). */
-export class RetryLaterError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RetryLaterError';
-  }
-}
-
 /** A body that is not JSON parses to undefined, so the message schema rejects it like any other wrong shape. */
 export function safeJson(text: string): unknown {
   try {

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InfrastructureError, RequestPreparationError } from '../connectors/errors';
+import { InfrastructureError, RequestPreparationError, RetryLaterError } from '../shared/errors';
 import { toJobError, type JobError } from './job';
-import type { JobQueue } from './job-queue';
-import { RetryLaterError, type QueueRecord } from './queue-record';
+import type { JobQueuePort } from './job-queue';
+import type { QueueRecord } from './queue-record';
 import { decideRetry, type RetrySettings } from './retry-policy';
 
 /** An attempt that failed: what it threw, as recorded, and the attempts made so far (this one included, unless it sent nothing). */
@@ -45,7 +45,7 @@ export interface RetriedWork<T, P = undefined> {
 }
 
 export interface RetryDriverOptions {
-  queue: Pick<JobQueue, 'deferMessage'>;
+  queue: Pick<JobQueuePort, 'deferMessage'>;
   /**
    * Waits up to this long are slept inside the invocation; longer ones are
    * handed back to SQS (message visibility), so a Retry-After of minutes does

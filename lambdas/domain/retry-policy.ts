@@ -1,4 +1,4 @@
-import { UpstreamError } from '../connectors/errors';
+import { UpstreamError } from '../shared/errors';
 
 /**
  * The one retry policy for every wrapper: network errors, timeouts, 408, 429

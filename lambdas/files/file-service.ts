@@ -13,8 +13,8 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ConnectorSource } from '../domain/connector-store';
-import { AppError, ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
+import type { ConnectorSource } from '../domain/connector-source';
+import { ConflictError, FileLinkNotConfiguredError, FileQuarantinedError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
 import { RECORD_ID } from '../shared/ids';
 import * as z from 'zod';
 import { linkView, type FileLink, type FileLinkQueue, type FileStatus } from './file-link';
@@ -93,20 +93,6 @@ export interface CreateFileInput {
   /** Multipart: URLs for the first this-many parts only (the rest from refreshPartUrls), to keep the answer small. */
   partUrls?: number;
   link?: { connectorId: string };
-}
-
-/** Answered 400 when a link names a connector that cannot create link records. */
-export class FileLinkNotConfiguredError extends AppError {
-  constructor(message: string) {
-    super('FILE_LINK_NOT_CONFIGURED', message, 400);
-  }
-}
-
-/** Answered 409 for a file the malware scan found a threat in. */
-export class FileQuarantinedError extends AppError {
-  constructor(fileId: string) {
-    super('FILE_QUARANTINED', `File "${fileId}" is quarantined: the malware scan found a threat in it, so it cannot be downloaded; delete it`, 409);
-  }
 }
 
 /** Part size that grows with the file so any size fits in MAX_PART_COUNT parts (whole MiB, at least MIN_PART_SIZE). */

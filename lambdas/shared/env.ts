@@ -1,15 +1,10 @@
+import { ConfigurationError } from './errors';
+
 /**
  * Environment access for Lambda code. Read once at module scope; a missing or
  * malformed variable stops the cold start with a message naming it, instead of
  * surfacing later as an empty table name or NaN timeout.
  */
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigurationError';
-  }
-}
-
 type Env = Record<string, string | undefined>;
 
 export function requireEnv(name: string, env: Env = process.env): string {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { secretParameterName } from '../../lambdas/domain/secrets';
+import { secretParameterName } from '../../lambdas/adapters/secrets';
 import { generateTestKeyPair, startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
 import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
 import { startHubProcess, type RunningHub } from '../../local/hub-process';

@@ -1,10 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { CalloutService } from '../../lambdas/domain/callout-service';
-import { ConnectorStore } from '../../lambdas/domain/connector-store';
-import { JobQueue } from '../../lambdas/domain/job-queue';
-import { JobStore } from '../../lambdas/domain/job-store';
-import { S3JobDataStore } from '../../lambdas/domain/s3-job-data-store';
+import { ConnectorStore } from '../../lambdas/adapters/connector-store';
+import { JobQueue } from '../../lambdas/adapters/job-queue';
+import { JobStore } from '../../lambdas/adapters/job-store';
+import { S3JobDataStore } from '../../lambdas/adapters/s3-job-data-store';
 import type { Wrapper, WrapperMap } from '../../lambdas/connectors/types';
 import { connectorSchema } from '../../lambdas/connectors/schema';
 import { startDynamo } from '../support/dynamo';

@@ -5,15 +5,15 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { sessionCache } from '../../lambdas/connectors/salesforce/session';
 import type { WrapperDeps } from '../../lambdas/connectors/types';
 import { FileLinkRunner } from '../../lambdas/delivery/file-link-delivery';
-import { ConnectorStore } from '../../lambdas/domain/connector-store';
-import { JobQueue } from '../../lambdas/domain/job-queue';
-import { RetryLaterError } from '../../lambdas/domain/queue-record';
+import { ConnectorStore } from '../../lambdas/adapters/connector-store';
+import { JobQueue } from '../../lambdas/adapters/job-queue';
 import { MessageDispatcher } from '../../lambdas/domain/message-dispatcher';
 import { FileLinkStore } from '../../lambdas/files/file-link';
 import { FileService } from '../../lambdas/files/file-service';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
+import { RetryLaterError } from '../../lambdas/shared/errors';
 
 /**
  * File links below the HTTP layer: the real FileService and FileLinkRunner on

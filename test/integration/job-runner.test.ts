@@ -1,12 +1,12 @@
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { InfrastructureError, RequestPreparationError, UpstreamHttpError, UpstreamNetworkError } from '../../lambdas/connectors/errors';
+import { InfrastructureError, RequestPreparationError, UpstreamHttpError, UpstreamNetworkError } from '../../lambdas/shared/errors';
 import type { ResultEnvelope, WrapperMap } from '../../lambdas/connectors/types';
-import { ConnectorStore } from '../../lambdas/domain/connector-store';
-import { RetryLaterError } from '../../lambdas/domain/queue-record';
-import { JobStore } from '../../lambdas/domain/job-store';
-import { S3JobDataStore } from '../../lambdas/domain/s3-job-data-store';
+import { ConnectorStore } from '../../lambdas/adapters/connector-store';
+import { RetryLaterError } from '../../lambdas/shared/errors';
+import { JobStore } from '../../lambdas/adapters/job-store';
+import { S3JobDataStore } from '../../lambdas/adapters/s3-job-data-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { startS3 } from '../support/s3';

@@ -1,8 +1,8 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CalloutService } from '../../lambdas/domain/callout-service';
 import type { Job, JobError } from '../../lambdas/domain/job';
-import type { JobQueue } from '../../lambdas/domain/job-queue';
-import { JobStore } from '../../lambdas/domain/job-store';
+import type { JobQueuePort } from '../../lambdas/domain/job-queue';
+import { JobStore } from '../../lambdas/adapters/job-store';
 import { calloutRoutes } from '../../lambdas/routes/callout-routes';
 import { Router } from '../../lambdas/routes/router';
 import { errorResponse } from '../../lambdas/shared/responses';
@@ -20,7 +20,7 @@ const queue = {
     if (queueDown) throw new Error('queue down');
     enqueued.push(jobId);
   },
-} as unknown as JobQueue;
+} as unknown as JobQueuePort;
 let router: Router;
 const silent = { error: () => undefined };
 

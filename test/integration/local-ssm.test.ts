@@ -1,8 +1,8 @@
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { RequestPreparationError } from '../../lambdas/connectors/errors';
-import { SsmSecretSource, secretParameterName } from '../../lambdas/domain/secrets';
+import { SsmSecretSource, secretParameterName } from '../../lambdas/adapters/secrets';
 import { startLocalSsm } from '../../local/ssm-server';
+import { RequestPreparationError } from '../../lambdas/shared/errors';
 
 /** The local SSM endpoint speaks enough of the real protocol for the SDK and Powertools. */
 let ssm: Awaited<ReturnType<typeof startLocalSsm>>;

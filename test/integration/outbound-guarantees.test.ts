@@ -6,17 +6,17 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { wrappers } from '../../lambdas/connectors';
-import { RequestPreparationError } from '../../lambdas/connectors/errors';
 import { createNodeFetch, nodeFetch } from '../../lambdas/connectors/transport';
 import type { WrapperDeps } from '../../lambdas/connectors/types';
-import { ConnectorStore } from '../../lambdas/domain/connector-store';
+import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { SalesforceDelivery } from '../../lambdas/delivery/salesforce-delivery';
 import { toJobError } from '../../lambdas/domain/job';
-import { JobStore } from '../../lambdas/domain/job-store';
+import { JobStore } from '../../lambdas/adapters/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { jobWorker, mockLogger, testQueue } from '../support/worker';
 import { startFakeUpstream, type FakeUpstream, type RecordedCall } from '../../local/fake-upstream';
+import { RequestPreparationError } from '../../lambdas/shared/errors';
 
 /**
  * What the hub guarantees about outgoing calls, through the worker's JobRunner

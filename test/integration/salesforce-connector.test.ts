@@ -1,4 +1,3 @@
-import { RequestPreparationError, UpstreamError } from '../../lambdas/connectors/errors';
 import { salesforceConnectorSchema, type SalesforceConnector } from '../../lambdas/connectors/salesforce/schema';
 import { sessionCache } from '../../lambdas/connectors/salesforce/session';
 import { salesforceWrapper } from '../../lambdas/connectors/salesforce/wrapper';
@@ -6,6 +5,7 @@ import { nodeFetch } from '../../lambdas/connectors/transport';
 import type { WrapperDeps } from '../../lambdas/connectors/types';
 import { isRetryable } from '../../lambdas/domain/retry-policy';
 import { generateTestKeyPair, startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
+import { RequestPreparationError, UpstreamError } from '../../lambdas/shared/errors';
 
 /** The salesforce wrapper (jsforce) against the local Salesforce stand-in on 127.0.0.1. */
 const CLIENT_SECRET = 'cc-secret-value-42';

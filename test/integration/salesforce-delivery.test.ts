@@ -1,19 +1,18 @@
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { UpstreamHttpError } from '../../lambdas/connectors/errors';
 import { sessionCache } from '../../lambdas/connectors/salesforce/session';
 import type { ResultEnvelope, WrapperDeps, WrapperMap } from '../../lambdas/connectors/types';
 import { SalesforceDelivery } from '../../lambdas/delivery/salesforce-delivery';
-import { ConnectorStore } from '../../lambdas/domain/connector-store';
+import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { jobView } from '../../lambdas/domain/job';
-import { RetryLaterError } from '../../lambdas/domain/queue-record';
-import { JobStore } from '../../lambdas/domain/job-store';
+import { JobStore } from '../../lambdas/adapters/job-store';
 import { DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from '../../lib/constructs/receive-count';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { jobWorker, mockLogger, scripted, testQueue } from '../support/worker';
 import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
+import { RetryLaterError, UpstreamHttpError } from '../../lambdas/shared/errors';
 
 /**
  * Delivery of job outcomes into Salesforce, in the worker's job runner: real

@@ -1,7 +1,7 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ConnectorStore } from '../../lambdas/domain/connector-store';
+import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { FileService } from '../../lambdas/files/file-service';
 import { ScanResultRunner, SCAN_RESULT_DETAIL_TYPE } from '../../lambdas/files/scan-result';
 import { startDynamo } from '../support/dynamo';

@@ -2,14 +2,14 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CalloutService, requestHash } from '../../lambdas/domain/callout-service';
-import { ConnectorStore } from '../../lambdas/domain/connector-store';
-import { JobQueue } from '../../lambdas/domain/job-queue';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConnectorStore } from '../../lambdas/adapters/connector-store';
+import { JobQueue } from '../../lambdas/adapters/job-queue';
+import { ConditionalCheckFailedException, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { JobStore } from '../../lambdas/domain/job-store';
-import { S3JobDataStore } from '../../lambdas/domain/s3-job-data-store';
+import { JobStore } from '../../lambdas/adapters/job-store';
+import { S3JobDataStore } from '../../lambdas/adapters/s3-job-data-store';
 import { jobView } from '../../lambdas/domain/job';
-import { AppError, InvalidConnectorError } from '../../lambdas/shared/errors';
+import { AppError, InvalidConnectorError, WriteConflictError } from '../../lambdas/shared/errors';
 import { startDynamo } from '../support/dynamo';
 import { startS3 } from '../support/s3';
 
@@ -205,6 +205,15 @@ describe('JobStore', () => {
     const store = new JobStore(dynamo.client, dynamo.tables.jobs);
     await store.create(job('j2'));
     await expect(store.create(job('j2'))).rejects.toThrow();
+  });
+
+  test('a failed write condition reaches the domain as WriteConflictError, with the DynamoDB exception as its cause', async () => {
+    const store = new JobStore(dynamo.client, dynamo.tables.jobs);
+    await store.create(job('j-conflict'));
+    const err = await store.create(job('j-conflict')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WriteConflictError);
+    expect((err as Error).cause).toBeInstanceOf(ConditionalCheckFailedException);
+    await expect(store.setDelivery('j-missing', { status: 'PENDING', attempts: 0 })).rejects.toBeInstanceOf(WriteConflictError);
   });
 
   test('only one of concurrent claims of an idempotency key wins', async () => {

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { connectorSchema } from '../../lambdas/connectors/schema';
-import { ConnectorStore } from '../../lambdas/domain/connector-store';
+import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { createLocalResources, localHandlerEnvironment } from '../../local/hub';
 import { startThread } from '../../local/thread';
 

@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ResultEnvelope, Wrapper } from '../../lambdas/connectors/types';
-import { JobQueue } from '../../lambdas/domain/job-queue';
+import { JobQueue } from '../../lambdas/adapters/job-queue';
 import { JobRunner, type JobRunnerOptions } from '../../lambdas/domain/job-runner';
 import { MessageDispatcher } from '../../lambdas/domain/message-dispatcher';
 

@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import { RequestPreparationError } from '../../lambdas/connectors/errors';
 import { formatIssues, parseConnector } from '../../lambdas/connectors/schema';
-import { SsmSecretSource } from '../../lambdas/domain/secrets';
+import { SsmSecretSource } from '../../lambdas/adapters/secrets';
 import { takesEffect } from '../../cli/secrets';
 import { connectorSchema } from '../../lambdas/connectors/schema';
+import { RequestPreparationError } from '../../lambdas/shared/errors';
 
 /** Messages an admin reads: each names what to do. */
 const ROOT = join(__dirname, '..', '..');

@@ -21,6 +21,12 @@ const FILES: Record<string, string> = {
   'lambdas/domain/job.ts': "import { send } from '../connectors/upstream-http';\nexport interface Port { run(): void }\nexport const job = send;\n",
   'lambdas/delivery/delivery.ts': "import type { Port } from '../domain/job';\nexport const d: Port = { run() {} };\n",
   'lambdas/worker.ts': "import { d } from './delivery/delivery';\nexport const handler = d;\n",
+  // kept: an adapter implements a domain port with the AWS SDK
+  'lambdas/adapters/queue.ts': "import type { SQSClient } from '@aws-sdk/client-sqs';\nimport type { Port } from '../domain/job';\nexport const q = (c: SQSClient): Port => ({ run() { void c; } });\n",
+  // broken: the domain wiring an adapter itself
+  'lambdas/domain/wiring.ts': "import { q } from '../adapters/queue';\nexport const w = q;\n",
+  // broken: the domain calling the AWS SDK (type-only imports count)
+  'lambdas/domain/sdk.ts': "import type { SQSClient } from '@aws-sdk/client-sqs';\nexport type Q = SQSClient;\n",
   // broken: a connector reaching up into the domain (the old parseRetryAfter arrow)
   'lambdas/connectors/retry.ts': "import { job } from '../domain/job';\nexport const r = job;\n",
   // broken: the domain importing a delivery type (type-only imports count)
@@ -58,7 +64,9 @@ test('the import rules name each wrong-way import, and only those', async () => 
   // "error RULE: FROM → TO" (a circle goes on over more lines: its first step is enough here).
   const found = [...failure!.stdout!.matchAll(/error ([\w-]+): (\S+) →\s+(\S+)/g)].map(([, rule, from, to]) => `${rule}: ${from} -> ${to}`).sort();
   expect(found).toEqual([
+    'aws-sdk-in-adapters: lambdas/domain/sdk.ts -> @aws-sdk/client-sqs',
     'connectors-below-domain: lambdas/connectors/retry.ts -> lambdas/domain/job.ts',
+    'domain-knows-no-adapters: lambdas/domain/wiring.ts -> lambdas/adapters/queue.ts',
     'domain-knows-no-edge: lambdas/domain/runner.ts -> lambdas/delivery/helper.ts',
     'lambdas-only-lambdas: lambdas/shared/env.ts -> lib/stack.ts',
     'no-circular: lambdas/connectors/a.ts -> lambdas/connectors/b.ts',

@@ -1,4 +1,5 @@
-import { ConfigurationError, intEnv, optionalEnv, requireEnv } from '../../lambdas/shared/env';
+import { intEnv, optionalEnv, requireEnv } from '../../lambdas/shared/env';
+import { ConfigurationError } from '../../lambdas/shared/errors';
 
 test('requireEnv fails fast naming the variable', () => {
   expect(() => requireEnv('JOBS_TABLE', {})).toThrow(new ConfigurationError('Environment variable JOBS_TABLE is required but not set'));

@@ -6,11 +6,11 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { OpenAPIV3 } from 'openapi-types';
 import { parseConnector } from '../../lambdas/connectors/schema';
-import type { ConnectorSource } from '../../lambdas/domain/connector-store';
+import type { ConnectorSource } from '../../lambdas/domain/connector-source';
 import { CalloutService } from '../../lambdas/domain/callout-service';
 import type { Job } from '../../lambdas/domain/job';
-import type { JobQueue } from '../../lambdas/domain/job-queue';
-import type { JobStore } from '../../lambdas/domain/job-store';
+import type { JobQueuePort } from '../../lambdas/domain/job-queue';
+import type { JobRepository } from '../../lambdas/domain/job-repository';
 import { FileService, type FileRecord } from '../../lambdas/files/file-service';
 import { calloutRoutes } from '../../lambdas/routes/callout-routes';
 import { fileRoutes } from '../../lambdas/routes/file-routes';
@@ -188,8 +188,8 @@ describe('what the handlers answer conforms to the document', () => {
     create: async (job: Job) => void jobs.set(job.jobId, job),
     get: async (jobId: string) => jobs.get(jobId),
     fail: async () => undefined,
-  } as unknown as JobStore;
-  const queue = { enqueue: async () => undefined } as unknown as JobQueue;
+  } as unknown as JobRepository;
+  const queue = { enqueue: async () => undefined } as unknown as JobQueuePort;
   let n = 0;
   const calloutService = new CalloutService({ connectors, jobs: jobStore, queue, logger: { error: () => undefined }, newId: () => `job-${++n}` });
 

@@ -1,5 +1,4 @@
-import { InfrastructureError, RequestPreparationError, UpstreamHttpError, UpstreamNetworkError } from '../../lambdas/connectors/errors';
-import { RetryLaterError } from '../../lambdas/domain/queue-record';
+import { InfrastructureError, RequestPreparationError, RetryLaterError, UpstreamHttpError, UpstreamNetworkError } from '../../lambdas/shared/errors';
 import { RetryDriver, type PlannedRetry, type RetriedWork } from '../../lambdas/domain/retry-driver';
 
 /** The one retry loop of the worker, with a recorded queue and sleep: no servers, no emulators. */

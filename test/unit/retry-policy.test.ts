@@ -1,5 +1,5 @@
-import { UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError, RequestPreparationError } from '../../lambdas/connectors/errors';
 import { backoffDelayMs, decideRetry, isRetryable, MAX_RETRY_DELAY_MS } from '../../lambdas/domain/retry-policy';
+import { RequestPreparationError, UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../../lambdas/shared/errors';
 
 const settings = { maxAttempts: 3, baseDelayMs: 200 };
 

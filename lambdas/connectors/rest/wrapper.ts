@@ -1,12 +1,12 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import { ownEntry } from '../common';
-import { RequestPreparationError } from '../errors';
 import { parseBody, send, toEnvelope } from '../upstream-http';
 import { mapRequest, mapResponse } from '../mapping';
 import { tokenCache, type ClientCredentials } from '../oauth2';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import { resolveHeaders, resolveValue } from '../values';
 import type { RestConnector, RestOperation } from './schema';
+import { RequestPreparationError } from '../../shared/errors';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 const CONTENT_TYPES = { json: 'application/json', form: 'application/x-www-form-urlencoded', xml: 'application/xml' } as const;

@@ -1,13 +1,13 @@
 import { PassThrough } from 'node:stream';
 import type { Connection, HttpRequest, HttpResponse } from 'jsforce/core';
 import { parseRetryAfter } from '../retry-after';
-import { UpstreamError } from '../errors';
 import { readBody, send } from '../upstream-http';
 import { protectLargeIntegers } from '../json';
 import type { HttpFetch } from '../transport';
 import type { WrapperDeps } from '../types';
 import type { SalesforceConnector } from './schema';
 import { resolveCredentials, sessionCache, type SalesforceSession, type SessionCache } from './session';
+import { RequestPreparationError, UpstreamError } from '../../shared/errors';
 
 /** jsforce is loaded on first use (its core only: no Bulk/Metadata/Streaming): most jobs never talk to Salesforce. */
 const loadJsforce = () => import('jsforce/core');
@@ -131,9 +131,9 @@ interface JsforceError extends Error {
   data?: unknown;
 }
 
-/** Maps whatever a jsforce call threw to the standard upstream errors. */
-function toUpstreamError(err: unknown, last: LastResponse | undefined): UpstreamError {
-  if (err instanceof UpstreamError) return err;
+/** Maps whatever a jsforce call threw to the standard upstream errors (a request that was never sent stays one). */
+function toUpstreamError(err: unknown, last: LastResponse | undefined): UpstreamError | RequestPreparationError {
+  if (err instanceof UpstreamError || err instanceof RequestPreparationError) return err;
   const e = err as JsforceError;
   if (e?.errorCode === 'MULTIPLE_CHOICES') {
     // 300 to an upsert: the external id is on several records; the body lists their URLs. Retrying changes nothing.
@@ -154,7 +154,7 @@ function toUpstreamError(err: unknown, last: LastResponse | undefined): Upstream
 }
 
 function isInvalidSession(err: unknown, last: LastResponse | undefined): boolean {
-  return (err as JsforceError)?.errorCode === 'INVALID_SESSION_ID' || (!(err instanceof UpstreamError) && last?.status === 401);
+  return (err as JsforceError)?.errorCode === 'INVALID_SESSION_ID' || (!(err instanceof UpstreamError) && !(err instanceof RequestPreparationError) && last?.status === 401);
 }
 
 export interface SalesforceCallResult<T> {

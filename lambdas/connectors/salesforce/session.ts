@@ -1,12 +1,12 @@
 import { sign } from 'node:crypto';
 import { parseRetryAfter } from '../retry-after';
-import { RequestPreparationError, UpstreamError } from '../errors';
 import { readBody, send } from '../upstream-http';
 import { parseJson } from '../json';
 import type { HttpFetch } from '../transport';
 import type { WrapperDeps } from '../types';
 import { resolveValue } from '../values';
 import type { SalesforceConnector } from './schema';
+import { RequestPreparationError, UpstreamError } from '../../shared/errors';
 
 /** What a login yields: the token and the org's instance URL (which is not the login URL). */
 export interface SalesforceSession {

@@ -1,4 +1,4 @@
-import { RequestPreparationError } from '../errors';
+import { RequestPreparationError } from '../../shared/errors';
 
 /** SOQL string literal escapes (Salesforce "Quoted String Escape Sequences"). */
 const ESCAPES: Record<string, string> = { '\\': '\\\\', "'": "\\'", '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };

@@ -2,13 +2,13 @@ import type { Connection } from 'jsforce/core';
 import * as z from 'zod';
 import { formatIssues } from '../schema';
 import { ownEntry } from '../common';
-import { RequestPreparationError } from '../errors';
 import { mapRequest, mapResponse } from '../mapping';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import { checkComposite, withSalesforce } from './client';
 import { RECORD_ID } from '../../shared/ids';
 import type { SalesforceConnector, SalesforceOperation } from './schema';
 import { bindSoql } from './soql';
+import { RequestPreparationError } from '../../shared/errors';
 
 const compositeInputSchema = z
   .object({

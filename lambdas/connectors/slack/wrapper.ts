@@ -1,8 +1,8 @@
 import { ownEntry } from '../common';
-import { RequestPreparationError, UpstreamError } from '../errors';
 import { parseBody, send, toEnvelope } from '../upstream-http';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import type { SlackConnector } from './schema';
+import { RequestPreparationError, UpstreamError } from '../../shared/errors';
 
 /**
  * Slack error strings that say "try again later" (https://api.slack.com/methods/chat.postMessage#errors).

@@ -1,12 +1,12 @@
 import type { Client, IWSDLCache, WSDL } from 'soap';
 import { ownEntry } from '../common';
-import { RequestPreparationError, UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors';
 import { parseRetryAfter } from '../retry-after';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import { resolveValue } from '../values';
 import type { SoapConnector } from './schema';
 import { checkedAxios } from '../soap-http';
-import { TargetNotAllowedError, type TargetRules } from '../targets';
+import { type TargetRules } from '../targets';
+import { RequestPreparationError, TargetNotAllowedError, UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../../shared/errors';
 
 /**
  * One client per connector (WSDL + endpoint + version), built once per warm

@@ -1,9 +1,9 @@
 import { ownEntry } from '../common';
-import { RequestPreparationError, UpstreamError } from '../errors';
 import { parseBody, send, toEnvelope } from '../upstream-http';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import { formatIssues } from '../schema';
 import { VIBER_TEXT_MAX, viberSenderSchema, type ViberConnector } from './schema';
+import { RequestPreparationError, UpstreamError } from '../../shared/errors';
 
 /** Viber status 12 is "too many requests"; the others need a different request or setup. */
 const TRANSIENT_VIBER_STATUS = new Set([12]);

@@ -1,6 +1,5 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UpstreamError } from '../../../lambdas/connectors/errors';
 import { isTimeoutOrAbort, send } from '../../../lambdas/connectors/upstream-http';
 import { nodeFetch, type HttpFetch } from '../../../lambdas/connectors/transport';
 import { restWrapper } from '../../../lambdas/connectors/rest/wrapper';
@@ -8,6 +7,7 @@ import type { RestConnector } from '../../../lambdas/connectors/rest/schema';
 import { parseConnector } from '../../../lambdas/connectors/schema';
 import { isRetryable } from '../../../lambdas/domain/retry-policy';
 import { toJobError } from '../../../lambdas/domain/job';
+import { UpstreamError } from '../../../lambdas/shared/errors';
 
 /**
  * Transport failures of the real global fetch and of the worker's nodeFetch,

@@ -1,6 +1,6 @@
-import { RequestPreparationError, UpstreamError } from '../../../lambdas/connectors/errors';
 import { jmespathSchema, mapRequest, mapResponse } from '../../../lambdas/connectors/mapping';
 import { isRetryable } from '../../../lambdas/domain/retry-policy';
+import { RequestPreparationError, UpstreamError } from '../../../lambdas/shared/errors';
 
 describe('jmespathSchema', () => {
   test('accepts valid expressions, including ones that can only fail on real data', () => {

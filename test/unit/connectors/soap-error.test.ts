@@ -1,6 +1,6 @@
-import { UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../../../lambdas/connectors/errors';
 import { soapError } from '../../../lambdas/connectors/soap/wrapper';
 import { isRetryable } from '../../../lambdas/domain/retry-policy';
+import { UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../../../lambdas/shared/errors';
 
 /** Errors shaped as the soap library throws them (err.root is the parsed fault envelope, err.response the axios response). */
 const faultError = (fault: object, status = 500) => Object.assign(new Error('fault'), { root: { Envelope: { Body: { Fault: fault } } }, response: { status, headers: {} } });

@@ -1,6 +1,7 @@
 import type { LookupAddress } from 'node:dns';
 import { parseConnector } from '../../../lambdas/connectors/schema';
-import { checkTargetUrl, classifyAddress, guardedLookup, rulesFor, targetProblem, TargetNotAllowedError } from '../../../lambdas/connectors/targets';
+import { checkTargetUrl, classifyAddress, guardedLookup, rulesFor, targetProblem } from '../../../lambdas/connectors/targets';
+import { TargetNotAllowedError } from '../../../lambdas/shared/errors';
 
 /** The address classifier and the URL checks behind TARGET_NOT_ALLOWED. */
 describe('classifyAddress', () => {

@@ -1,7 +1,7 @@
 import { deliverySchema } from '../../../lambdas/connectors/common';
-import { RequestPreparationError } from '../../../lambdas/connectors/errors';
 import { deliveryRequests, eventBody, mapFields, mappingContext, MAX_EVENT_TEXT } from '../../../lambdas/delivery/salesforce-delivery';
 import type { Job } from '../../../lambdas/domain/job';
+import { RequestPreparationError } from '../../../lambdas/shared/errors';
 
 const job = (extra: Partial<Job> = {}): Job => ({
   jobId: 'job-1',

@@ -1,6 +1,6 @@
-import { UpstreamError } from '../../../lambdas/connectors/errors';
 import { checkComposite, errorItems, salesforceApiError } from '../../../lambdas/connectors/salesforce/client';
 import { isRetryable } from '../../../lambdas/domain/retry-policy';
+import { UpstreamError } from '../../../lambdas/shared/errors';
 
 test('an error array becomes UPSTREAM_SALESFORCE_ERROR with errorCode, message and fields in the message', () => {
   const err = salesforceApiError(errorItems([{ errorCode: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [Name]', fields: ['Name'] }]), 400);

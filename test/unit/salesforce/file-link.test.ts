@@ -1,8 +1,8 @@
-import { RequestPreparationError } from '../../../lambdas/connectors/errors';
 import { DEFAULT_FILE_LINK_FIELDS, fileLinkSchema } from '../../../lambdas/connectors/salesforce/schema';
 import { parseConnector } from '../../../lambdas/connectors/schema';
 import { fileLinkFields, MAX_NAME_LENGTH } from '../../../lambdas/delivery/file-link-delivery';
 import { fileLinkContext, linkView, type LinkedFile } from '../../../lambdas/files/file-link';
+import { RequestPreparationError } from '../../../lambdas/shared/errors';
 
 const sf = (extra: Record<string, unknown> = {}) => ({
   connectorId: 'sf',

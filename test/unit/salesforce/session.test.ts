@@ -1,8 +1,8 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
-import { RequestPreparationError, UpstreamError } from '../../../lambdas/connectors/errors';
 import { salesforceConnectorSchema } from '../../../lambdas/connectors/salesforce/schema';
 import { defaultAudience, JWT_GRANT, resolveCredentials, SessionCache, signJwtAssertion, type SalesforceCredentials } from '../../../lambdas/connectors/salesforce/session';
 import { isRetryable } from '../../../lambdas/domain/retry-policy';
+import { RequestPreparationError, UpstreamError } from '../../../lambdas/shared/errors';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

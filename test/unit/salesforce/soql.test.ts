@@ -1,5 +1,5 @@
-import { RequestPreparationError } from '../../../lambdas/connectors/errors';
 import { bindSoql } from '../../../lambdas/connectors/salesforce/soql';
+import { RequestPreparationError } from '../../../lambdas/shared/errors';
 
 test('bind variables become SOQL literals of their JSON type', () => {
   expect(bindSoql('SELECT Id FROM Account WHERE Name = :name AND NumberOfEmployees > :n AND IsActive__c = :active AND ParentId = :parent', { name: 'Acme', n: 50, active: true, parent: null })).toBe(

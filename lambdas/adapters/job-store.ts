@@ -10,9 +10,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ResultEnvelope } from '../connectors/types';
-import { MAX_JOB_HISTORY, type Job, type JobDelivery, type JobError, type JobStatus } from './job';
+import { MAX_JOB_HISTORY, type Job, type JobDelivery, type JobError } from '../domain/job';
+import type { IdempotencyClaim, JobListQuery, JobRepository, RetryOutcome, StartRunOutcome } from '../domain/job-repository';
 import { JOB_LIST_SORT_KEY, type JobIndexName } from '../contract/job-indexes';
-import { INLINE_MAX_BYTES, jobDataKey, type JobDataStore } from './job-data';
+import { INLINE_MAX_BYTES, jobDataKey, type JobDataStore } from '../domain/job-data';
+import { WriteConflictError } from '../shared/errors';
 
 const jobKey = (jobId: string) => ({ pk: { S: `JOB#${jobId}` } });
 const idempotencyKey = (key: string) => ({ pk: { S: `IDEMPOTENCY#${key}` } });
@@ -31,29 +33,8 @@ export interface JobStoreOptions {
   inlineMaxBytes?: number;
 }
 
-export type StartRunOutcome =
-  | { job: Job }
-  /** Already ended; carries its result only when a delivery is still owed. */
-  | { ended: Job }
-  | { busy: Job }
-  /** Its run started (the service may have been called), the lease passed, and no outcome was recorded. */
-  | { interrupted: Job & { callStartedAt: string } }
-  | { missing: true };
-
-export interface JobListQuery {
-  connectorId?: string;
-  status?: JobStatus;
-  limit: number;
-  /** A page key returned by the previous page (`nextKey`), checked by the caller. */
-  startKey?: Record<string, string>;
-}
-
-export type RetryOutcome = { job: Job; previous: Job } | { missing: true } | { notRetryable: Job };
-
 /** A listing with a status filter reads at most this many index pages to fill one page of the answer. */
 const MAX_FILTERED_READS = 10;
-
-export type IdempotencyClaim = { claimed: true } | { claimed: false; jobId: string; requestHash: string };
 
 /** Read numbers back as JS numbers: a large one was stored from a double and has no more precision to lose. */
 const read = (item: Record<string, AttributeValue>) => unmarshall(item, { wrapNumbers: (n) => Number(n) });
@@ -71,7 +52,7 @@ function toJob(item: Record<string, AttributeValue>): Job {
  * the hot path — three writes per job — and a plain client can reuse its
  * resolved middleware stack (`cacheMiddleware`), which lib-dynamodb's commands cannot.
  */
-export class JobStore {
+export class JobStore implements JobRepository {
   constructor(
     private readonly db: DynamoDBClient,
     private readonly tableName: string,
@@ -79,6 +60,16 @@ export class JobStore {
     private readonly now: () => number = Date.now,
     private readonly options: JobStoreOptions = {},
   ) {}
+
+  /** A write whose condition does not hold rejects with the domain's WriteConflictError: the domain knows no DynamoDB. */
+  private async conditional<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw new WriteConflictError('The job record is not in the state this write requires', { cause: err });
+      throw err;
+    }
+  }
 
   /** The value to write: inline, or (over the limit, with a data store) the key of the object it was put in. */
   private async claimCheck(kind: keyof typeof jobDataKey, jobId: string, value: unknown): Promise<{ inline: unknown } | { ref: string }> {
@@ -119,14 +110,14 @@ export class JobStore {
     // The object is written first: a failed put of the item leaves an orphan that the bucket's lifecycle removes.
     const stored = await this.claimCheck('payload', job.jobId, payload);
     const fields = 'ref' in stored ? { payloadRef: stored.ref } : { payload: stored.inline };
-    await this.db.send(
+    await this.conditional(() => this.db.send(
       new PutItemCommand({
         TableName: this.tableName,
         // jobCreatedAt puts the job (and only jobs) in the list indexes (job-indexes.ts).
         Item: { ...values({ ...rest, ...fields, [JOB_LIST_SORT_KEY]: job.createdAt, expiresAt: this.expiresAt() }), ...jobKey(job.jobId) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
-    );
+    ));
   }
 
   /** The job with its payload and result (or only the `parts` asked for), wherever they are kept. */
@@ -188,7 +179,7 @@ export class JobStore {
 
   private async start(jobId: string, leaseUntil: Date, condition: string): Promise<Job | undefined> {
     try {
-      const { Attributes } = await this.db.send(
+      const { Attributes } = await this.conditional(() => this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(jobId),
@@ -198,10 +189,10 @@ export class JobStore {
           ExpressionAttributeValues: values({ ':running': 'RUNNING', ...(condition.includes(':queued') && { ':queued': 'QUEUED' }), ':now': this.isoNow(), ':lease': leaseUntil.toISOString() }),
           ReturnValues: 'ALL_NEW',
         }),
-      );
+      ));
       return toJob(Attributes!);
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!(err instanceof WriteConflictError)) throw err;
       return undefined;
     }
   }
@@ -209,7 +200,7 @@ export class JobStore {
   /** Gives a run back before anything was called (our own infrastructure failed), so a redelivery may start at once. */
   async releaseRun(jobId: string): Promise<void> {
     try {
-      await this.db.send(
+      await this.conditional(() => this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(jobId),
@@ -218,9 +209,9 @@ export class JobStore {
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':running': 'RUNNING', ':now': this.isoNow() }),
         }),
-      );
+      ));
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!(err instanceof WriteConflictError)) throw err;
     }
   }
 
@@ -243,7 +234,7 @@ export class JobStore {
    * starts it normally. Returns how many times it has waited, and since when.
    */
   async recordWait(jobId: string, attempts: number, waiting: NonNullable<Job['waiting']>): Promise<{ waits: number; waitingSince: string }> {
-    const { Attributes } = await this.db.send(
+    const { Attributes } = await this.conditional(() => this.db.send(
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
@@ -253,7 +244,7 @@ export class JobStore {
         ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':running': 'RUNNING', ':a': attempts, ':w': waiting, ':now': this.isoNow(), ':one': 1 }),
         ReturnValues: 'ALL_NEW',
       }),
-    );
+    ));
     const job = toJob(Attributes!);
     return { waits: job.waits ?? 1, waitingSince: job.waitingSince ?? this.isoNow() };
   }
@@ -285,7 +276,7 @@ export class JobStore {
     try {
       return await this.finish(job.jobId, 'FAILED', attempts, 'error', error, delivery, { started: job.callStartedAt });
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!(err instanceof WriteConflictError)) throw err;
       return false;
     }
   }
@@ -300,7 +291,7 @@ export class JobStore {
     onlyRun?: { started: string },
   ): Promise<Job | undefined> {
     const others = (['result', 'resultRef', 'error'] as const).filter((f) => f !== field);
-    const { Attributes } = await this.db.send(
+    const { Attributes } = await this.conditional(() => this.db.send(
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
@@ -310,13 +301,13 @@ export class JobStore {
         ExpressionAttributeValues: values({ ':s': status, ':a': attempts, ':v': value, ':now': this.isoNow(), ...(delivery && { ':d': delivery }), ...(onlyRun && { ':started': onlyRun.started }) }),
         ReturnValues: delivery ? 'ALL_NEW' : 'NONE',
       }),
-    );
+    ));
     return Attributes ? toJob(Attributes) : undefined;
   }
 
   /** Records the delivery's progress; the job's own status and result are untouched. */
   async setDelivery(jobId: string, delivery: JobDelivery): Promise<void> {
-    await this.db.send(
+    await this.conditional(() => this.db.send(
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
@@ -324,7 +315,7 @@ export class JobStore {
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: values({ ':d': delivery, ':now': this.isoNow() }),
       }),
-    );
+    ));
   }
 
   /**
@@ -379,7 +370,7 @@ export class JobStore {
     const history = [...(previous.history ?? []), { attempts: previous.attempts, ...(previous.error && { error: previous.error }), endedAt: previous.updatedAt }].slice(-MAX_JOB_HISTORY);
     const now = this.isoNow();
     try {
-      await this.db.send(
+      await this.conditional(() => this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(jobId),
@@ -388,9 +379,9 @@ export class JobStore {
           ExpressionAttributeNames: { '#s': 'status', '#e': 'error', '#r': 'result' },
           ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':failed': 'FAILED', ':zero': 0, ':h': history, ':now': now, ':seen': previous.updatedAt }),
         }),
-      );
+      ));
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!(err instanceof WriteConflictError)) throw err;
       const current = await this.read(jobId);
       return current ? { notRetryable: current } : { missing: true };
     }
@@ -404,7 +395,7 @@ export class JobStore {
     const set = Object.entries(restore).filter(([, v]) => v !== undefined);
     const removed = Object.keys(restore).filter((k) => restore[k as keyof typeof restore] === undefined);
     try {
-      await this.db.send(
+      await this.conditional(() => this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(retried.jobId),
@@ -413,25 +404,25 @@ export class JobStore {
           ExpressionAttributeNames: { '#s': 'status', ...Object.fromEntries(Object.keys(restore).map((k) => [`#${k}`, k])) },
           ExpressionAttributeValues: values({ ':failed': 'FAILED', ':queued': 'QUEUED', ':prev': previous.updatedAt, ':retried': retried.updatedAt, ...Object.fromEntries(set.map(([k, v]) => [`:${k}`, v])) }),
         }),
-      );
+      ));
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!(err instanceof WriteConflictError)) throw err;
     }
   }
 
   /** Atomically reserves an idempotency key for a new job, or returns the job that already holds it. */
   async claimIdempotencyKey(key: string, requestHash: string, jobId: string): Promise<IdempotencyClaim> {
     try {
-      await this.db.send(
+      await this.conditional(() => this.db.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: { ...values({ jobId, requestHash, expiresAt: this.expiresAt() }), ...idempotencyKey(key) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
+      ));
       return { claimed: true };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!(err instanceof WriteConflictError)) throw err;
     }
     const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: idempotencyKey(key), ConsistentRead: true }));
     if (!Item) return this.claimIdempotencyKey(key, requestHash, jobId); // expired in between: claim again

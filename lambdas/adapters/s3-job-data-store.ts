@@ -1,5 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { JobDataStore } from './job-data';
+import type { JobDataStore } from '../domain/job-data';
 
 /** The job data store on S3: one JSON object per payload or result, in a private bucket. */
 export class S3JobDataStore implements JobDataStore {

@@ -1,6 +1,6 @@
 import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import { InfrastructureError, RequestPreparationError } from '../connectors/errors';
 import type { SecretSource } from '../connectors/secret-source';
+import { InfrastructureError, RequestPreparationError } from '../shared/errors';
 
 export function secretParameterName(stage: string, connectorId: string, name: string): string {
   return `/crm-bridge/${stage}/connectors/${connectorId}/${name}`;

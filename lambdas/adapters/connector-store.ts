@@ -1,10 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { InvalidConnectorError } from '../shared/errors';
 import { parseConnector, type Connector } from '../connectors/schema';
-
-export interface ConnectorSource {
-  get(connectorId: string): Promise<Connector | undefined>;
-}
+import type { ConnectorSource } from '../domain/connector-source';
 
 /**
  * Connector rows in DynamoDB. Every read goes through the schema, so a row an

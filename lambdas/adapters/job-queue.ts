@@ -1,0 +1,27 @@
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { FileLinkMessage, JobMessage, JobQueuePort } from '../domain/job-queue';
+
+/** SQS cannot hide a message for longer than 12 hours. */
+const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+
+/** The job queue on SQS (messages: domain/job-queue.ts). */
+export class JobQueue implements JobQueuePort {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async enqueue(jobId: string): Promise<void> {
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ jobId } satisfies JobMessage) }));
+  }
+
+  async enqueueFileLink(fileId: string): Promise<void> {
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ kind: 'fileLink', fileId } satisfies FileLinkMessage) }));
+  }
+
+  /** Hide a received message for `delayMs`, so SQS redelivers it when the next attempt is due. */
+  async deferMessage(receiptHandle: string, delayMs: number): Promise<void> {
+    const seconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delayMs / 1000)));
+    await this.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+  }
+}

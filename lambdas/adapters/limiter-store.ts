@@ -1,0 +1,48 @@
+import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { LimiterState, LimiterStateStore } from '../domain/connector-limits';
+
+/**
+ * The limiter item of a connector in the jobs table (pk `LIMIT#<connectorId>`),
+ * read and written with GetItem / conditional UpdateItem only (the worker's
+ * grants on that table). It expires through the table's TTL a day after its last change.
+ */
+export class DynamoLimiterStore implements LimiterStateStore {
+  constructor(
+    private readonly db: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  private key(connectorId: string) {
+    return { pk: { S: `LIMIT#${connectorId}` } };
+  }
+
+  async read(connectorId: string) {
+    const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(connectorId), ConsistentRead: true }));
+    if (!Item?.v?.N || !Item.state?.S) return undefined;
+    return { state: JSON.parse(Item.state.S) as LimiterState, version: Number(Item.v.N) };
+  }
+
+  async write(connectorId: string, state: LimiterState, expectedVersion: number | undefined) {
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(connectorId),
+          UpdateExpression: 'SET #st = :st, v = :next, expiresAt = :exp',
+          ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(v)' : 'v = :v',
+          ExpressionAttributeNames: { '#st': 'state' },
+          ExpressionAttributeValues: {
+            ':st': { S: JSON.stringify(state) },
+            ':next': { N: String((expectedVersion ?? 0) + 1) },
+            ':exp': { N: String(Math.floor(Date.now() / 1000) + 86_400) },
+            ...(expectedVersion !== undefined && { ':v': { N: String(expectedVersion) } }),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+}
