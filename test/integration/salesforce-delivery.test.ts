@@ -11,7 +11,7 @@ import { JobQueue } from '../../lambdas/domain/job-queue';
 import { JobRunner } from '../../lambdas/domain/job-runner';
 import { RetryLaterError } from '../../lambdas/domain/queue-record';
 import { JobStore } from '../../lambdas/domain/job-store';
-import { DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from '../../lib/constructs/receive-count';
+import { DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from '../../lambdas/contract/queue';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
