@@ -5,12 +5,13 @@ import { Command } from 'commander';
 import { runBundleBench } from './bundles';
 import { runCalloutBench } from './callouts';
 import { runFilesBench } from './files';
+import { WORKER_CONCURRENCY } from '../lambdas/contract/queue';
 
 /** `npm run bench`: prints figures; it asserts nothing. */
 const program = new Command('bench')
   .option('--jobs <n>', 'jobs to submit', '1000')
   .option('--latency <ms>', 'fixed upstream latency L', '100')
-  .option('--concurrency <c>', 'worker cap C', '25')
+  .option('--concurrency <c>', 'worker cap C', String(WORKER_CONCURRENCY.default))
   .option('--submit-concurrency <n>', 'concurrent API clients', '50')
   .option('--warmup-rounds <n>', 'saturated rounds before the measured one (JIT warm-up)', '2')
   .option('--file-mb <n>', 'file size for the files benchmark', '200')

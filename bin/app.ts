@@ -2,6 +2,7 @@ import { App, Tags } from 'aws-cdk-lib';
 import { readConfig } from '../lib/config';
 import { CrmBridgeStack } from '../lib/crm-bridge-stack';
 import { addNagChecks } from '../lib/nag';
+import { stackName } from '../lambdas/contract/stack';
 
 const app = new App();
 const config = readConfig((key) => app.node.tryGetContext(key));
@@ -11,7 +12,7 @@ const config = readConfig((key) => app.node.tryGetContext(key));
 const account = process.env.CDK_DEFAULT_ACCOUNT;
 const region = process.env.CDK_DEFAULT_REGION;
 
-new CrmBridgeStack(app, `CrmBridge-${config.stage}`, {
+new CrmBridgeStack(app, stackName(config.stage), {
   config,
   description: `crm-bridge integration hub (${config.stage})`,
   env: account && region ? { account, region } : undefined,

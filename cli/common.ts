@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { destroyTarget, resolveTarget, type Target, type TargetOptions } from './target';
+import { DEFAULT_STAGE } from '../lambdas/contract/stack';
 
 export function targetOptions(cmd: Command): Command {
   return cmd
     .option('--local', 'act on the running local hub (npm start)')
-    .option('--stage <stage>', 'deployed stage', 'dev')
+    .option('--stage <stage>', 'deployed stage', DEFAULT_STAGE)
     .option('--stack <name>', 'deployed stack name (default CrmBridge-<stage>)')
     .option('--region <region>', 'AWS region of the stack');
 }

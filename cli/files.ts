@@ -9,6 +9,7 @@ import { bytesDone, missingParts, staleReason, UploadStateStore, type UploadStat
 import { Progress } from './progress';
 import { regionFromApiUrl, sigV4Signer, type RequestSigner } from './sigv4';
 import { CliError, localApi } from './target';
+import { DEFAULT_STAGE, STACK_OUTPUTS, stackName as stackOf } from '../lambdas/contract/stack';
 
 /**
  * File commands talk to the hub's HTTP API (they never touch S3 credentials):
@@ -48,14 +49,14 @@ export async function fileTarget(opts: FileOptions): Promise<ApiTarget> {
   const cfn = new CloudFormationClient(region ? { region } : {});
   try {
     if (!baseUrl) {
-      const stackName = opts.stack ?? `CrmBridge-${opts.stage ?? 'dev'}`;
+      const stackName = opts.stack ?? stackOf(opts.stage ?? DEFAULT_STAGE);
       try {
         const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-        baseUrl = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'ApiUrl')?.OutputValue;
+        baseUrl = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === STACK_OUTPUTS.apiUrl)?.OutputValue;
       } catch (err) {
         throw new CliError(`Could not read stack ${stackName}: ${(err as Error).message}. Pass --stage/--stack/--region, --api-url, or --local for the local hub.`);
       }
-      if (!baseUrl) throw new CliError(`Stack ${stackName} has no output ApiUrl`);
+      if (!baseUrl) throw new CliError(`Stack ${stackName} has no output ${STACK_OUTPUTS.apiUrl}`);
     }
     const signingRegion = opts.region ?? regionFromApiUrl(baseUrl) ?? (await cfn.config.region());
     const credentials = cfn.config.credentials;

@@ -1,19 +1,19 @@
 import type { Command } from 'commander';
 import { readStdin, targetOptions, withTarget } from './common';
 import { CliError, type Target } from './target';
+import { connectorSecretsPath, secretParameterName } from '../lambdas/contract/stack';
+import { INT_SETTINGS } from '../lambdas/contract/env';
 
 // The SSM client module and the schemas (zod, JMESPath) load when a secrets command runs, not for every CLI start.
 const ssmSdk = () => import('@aws-sdk/client-ssm');
 const common = (): typeof import('../lambdas/connectors/common') => require('../lambdas/connectors/common');
-const secretParameterName: typeof import('../lambdas/adapters/secrets').secretParameterName = (...args) =>
-  (require('../lambdas/adapters/secrets') as typeof import('../lambdas/adapters/secrets')).secretParameterName(...args);
 
 /** When a changed secret reaches the jobs: workers cache values (SECRETS_CACHE_TTL_SECONDS). */
 export function takesEffect(t: Pick<Target, 'secretsCacheTtlSeconds' | 'description'>): string {
   if (t.secretsCacheTtlSeconds !== undefined && Number.isFinite(t.secretsCacheTtlSeconds)) {
     return `jobs use it within ${t.secretsCacheTtlSeconds} s (the ${t.description}'s SECRETS_CACHE_TTL_SECONDS)`;
   }
-  return 'new workers use it at once; warm workers within SECRETS_CACHE_TTL_SECONDS (300 s unless the stack sets another value)';
+  return `new workers use it at once; warm workers within SECRETS_CACHE_TTL_SECONDS (${INT_SETTINGS.SECRETS_CACHE_TTL_SECONDS.default} s unless the stack sets another value)`;
 }
 
 function checked(connectorId: string, name?: string) {
@@ -42,12 +42,12 @@ export function registerSecretCommands(program: Command): void {
     withTarget(async (t, connectorId?: string) => {
       if (connectorId) checked(connectorId);
       const { GetParametersByPathCommand } = await ssmSdk();
-      const path = `/crm-bridge/${t.stage}/connectors/${connectorId ? `${connectorId}/` : ''}`;
+      const path = connectorSecretsPath(t.stage, connectorId || undefined);
       let token: string | undefined;
       do {
         const page = await t.ssm.send(new GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: false, NextToken: token }));
         for (const p of page.Parameters ?? []) {
-          const [cid, name] = p.Name!.slice(`/crm-bridge/${t.stage}/connectors/`.length).split('/');
+          const [cid, name] = p.Name!.slice(connectorSecretsPath(t.stage).length).split('/');
           console.log(`${cid}\t${name}\t${p.Type}\tversion ${p.Version}`);
         }
         token = page.NextToken;

@@ -3,6 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readLocalState } from '../local/state';
+import { DEFAULT_STAGE, STACK_OUTPUTS, stackName as stackOf } from '../lambdas/contract/stack';
 
 /**
  * The SDK clients are imported when a command needs them (~0.6 s of module
@@ -93,8 +94,8 @@ export async function resolveTarget(opts: TargetOptions): Promise<Target> {
       s3: new S3Client({ ...common, endpoint: state.endpoints.s3, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' }),
     };
   }
-  const stage = opts.stage ?? 'dev';
-  const stackName = opts.stack ?? `CrmBridge-${stage}`;
+  const stage = opts.stage ?? DEFAULT_STAGE;
+  const stackName = opts.stack ?? stackOf(stage);
   const config = opts.region ? { region: opts.region } : {};
   const cfn = new CloudFormationClient(config);
   let outputs: Record<string, string>;
@@ -106,7 +107,7 @@ export async function resolveTarget(opts: TargetOptions): Promise<Target> {
   } finally {
     cfn.destroy();
   }
-  const need = (key: string) => {
+  const need = (key: (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS]) => {
     const v = outputs[key];
     if (!v) throw new CliError(`Stack ${stackName} has no output ${key}; redeploy it with this version of crm-bridge`);
     return v;
@@ -114,10 +115,10 @@ export async function resolveTarget(opts: TargetOptions): Promise<Target> {
   return {
     stage,
     description: `stack ${stackName}`,
-    baseUrl: outputs.ApiUrl,
-    tables: { connectors: need('ConnectorsTableName'), jobs: need('JobsTableName'), files: outputs.FilesTableName },
-    queues: { jobs: need('JobsQueueUrl'), deadLetter: need('DeadLetterQueueUrl') },
-    bucket: outputs.FilesBucketName,
+    baseUrl: outputs[STACK_OUTPUTS.apiUrl],
+    tables: { connectors: need(STACK_OUTPUTS.connectorsTableName), jobs: need(STACK_OUTPUTS.jobsTableName), files: outputs[STACK_OUTPUTS.filesTableName] },
+    queues: { jobs: need(STACK_OUTPUTS.jobsQueueUrl), deadLetter: need(STACK_OUTPUTS.deadLetterQueueUrl) },
+    bucket: outputs[STACK_OUTPUTS.filesBucketName],
     db: DynamoDBDocumentClient.from(new DynamoDBClient(config), docOptions),
     ssm: new SSMClient(config),
     sqs: new SQSClient(config),

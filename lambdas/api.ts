@@ -9,27 +9,29 @@ import { fileRoutes } from './routes/file-routes';
 import { FileService } from './files/file-service';
 import { Router } from './routes/router';
 import { documentClient, dynamoDb, jobDataS3, s3, sqs } from './shared/clients';
-import { intEnv, requireEnv } from './shared/env';
+import { readEnv } from './shared/env';
+import { CONTROLLER_ENV } from './contract/env';
 import { errorResponse } from './shared/responses';
 import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
 
 // Controller Lambda: validates, records the job, enqueues it, answers 202. Built once per cold start.
-const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TABLE'), intEnv('CONNECTOR_CACHE_TTL_SECONDS', 30) * 1000);
+const env = readEnv(CONTROLLER_ENV);
+const connectors = new ConnectorStore(documentClient, env.CONNECTORS_TABLE, env.CONNECTOR_CACHE_TTL_SECONDS * 1000);
 // Payloads and results too large for the job item are kept in the job data bucket (claim check).
-const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }), Date.now, { data: new S3JobDataStore(jobDataS3, requireEnv('JOB_DATA_BUCKET')) });
-const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
+const jobs = new JobStore(dynamoDb, env.JOBS_TABLE, env.JOB_TTL_DAYS, Date.now, { data: new S3JobDataStore(jobDataS3, env.JOB_DATA_BUCKET) });
+const queue = new JobQueue(sqs, env.JOBS_QUEUE_URL);
 const files = new FileService(documentClient, s3, {
-  tableName: requireEnv('FILES_TABLE'),
-  bucket: requireEnv('FILES_BUCKET'),
-  urlExpirySeconds: intEnv('FILE_URL_EXPIRY_SECONDS', 900, { min: 1, max: 7 * 86_400 }),
-  maxFileSize: intEnv('MAX_FILE_SIZE_BYTES', 5 * 1024 ** 4, { min: 0 }),
-  multipartThreshold: intEnv('MULTIPART_THRESHOLD_BYTES', 8 * 1024 ** 2, { min: 5 * 1024 ** 2, max: 5 * 1024 ** 3 }), // S3: one PUT <= 5 GiB
+  tableName: env.FILES_TABLE,
+  bucket: env.FILES_BUCKET,
+  urlExpirySeconds: env.FILE_URL_EXPIRY_SECONDS,
+  maxFileSize: env.MAX_FILE_SIZE_BYTES,
+  multipartThreshold: env.MULTIPART_THRESHOLD_BYTES,
   // Files with a "link": the target connector is checked at create time, the link queued when the file becomes AVAILABLE.
   connectors,
   linkQueue: queue,
   // Set by the stack's malwareScan option (or MALWARE_SCAN=local in the local hub): files wait for their scan result.
-  malwareScan: Boolean(process.env.MALWARE_SCAN),
+  malwareScan: env.MALWARE_SCAN !== '',
   logger,
 });
 const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger, events: jobEvents })), ...fileRoutes(files)]);

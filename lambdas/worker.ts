@@ -20,31 +20,32 @@ import { FileLinkStore } from './files/file-link';
 import { ScanResultRunner } from './files/scan-result';
 import { SsmSecretSource } from './adapters/secrets';
 import { documentClient, dynamoDb, jobDataS3, sqs, ssm } from './shared/clients';
-import { intEnv, requireEnv } from './shared/env';
+import { readEnv } from './shared/env';
+import { WORKER_ENV } from './contract/env';
 import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
 import { RetryLaterError } from './shared/errors';
 
 // Worker Lambda: one SQS record = one job (or one file link). Built once per cold start.
-const stage = requireEnv('STAGE');
-const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TABLE'), intEnv('CONNECTOR_CACHE_TTL_SECONDS', 30) * 1000);
+const env = readEnv(WORKER_ENV);
+const connectors = new ConnectorStore(documentClient, env.CONNECTORS_TABLE, env.CONNECTOR_CACHE_TTL_SECONDS * 1000);
 // Payloads and results too large for the job item are kept in the job data bucket (claim check).
-const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }), Date.now, { data: new S3JobDataStore(jobDataS3, requireEnv('JOB_DATA_BUCKET')) });
-const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
-const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), stage, intEnv('SECRETS_CACHE_TTL_SECONDS', 300));
+const jobs = new JobStore(dynamoDb, env.JOBS_TABLE, env.JOB_TTL_DAYS, Date.now, { data: new S3JobDataStore(jobDataS3, env.JOB_DATA_BUCKET) });
+const queue = new JobQueue(sqs, env.JOBS_QUEUE_URL);
+const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), env.STAGE, env.SECRETS_CACHE_TTL_SECONDS);
 // Every upstream call checks its targets (SSRF): loopback/private addresses only as the stack allows.
-const wrapperDeps: WrapperDeps = { secrets, fetch: nodeFetch, privateTargets: privateTargetsPolicy(process.env.INTERNAL_TARGETS) };
+const wrapperDeps: WrapperDeps = { secrets, fetch: nodeFetch, privateTargets: privateTargetsPolicy(env.INTERNAL_TARGETS) };
 // Deliveries into Salesforce run in this same worker, so they count against its concurrency cap (25).
 const delivery = new SalesforceDelivery(connectors, wrapperDeps);
 // Per-connector limits and circuit breaker: one limiter record per connector in the jobs table, shared by all instances.
-const limiter = new ConnectorLimiter(new DynamoLimiterStore(dynamoDb, requireEnv('JOBS_TABLE')));
+const limiter = new ConnectorLimiter(new DynamoLimiterStore(dynamoDb, env.JOBS_TABLE));
 const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery, limiter, events: jobEvents });
 // The queue's redrive setting: a record failed back on this receive moves to the dead-letter queue.
-const maxReceiveCount = intEnv('MAX_RECEIVE_COUNT', 0, { min: 0 });
+const maxReceiveCount = env.MAX_RECEIVE_COUNT;
 // Link records of files that became AVAILABLE: the same cap, the same retry policy, the same Salesforce sessions.
-const fileLinks = new FileLinkRunner({ files: new FileLinkStore(documentClient, requireEnv('FILES_TABLE')), connectors, queue, wrapperDeps, logger });
+const fileLinks = new FileLinkRunner({ files: new FileLinkStore(documentClient, env.FILES_TABLE), connectors, queue, wrapperDeps, logger });
 // Malware scan results (EventBridge rule to this queue): SCANNING files become AVAILABLE or QUARANTINED.
-const scanResults = new ScanResultRunner(documentClient, { tableName: requireEnv('FILES_TABLE'), bucket: process.env.FILES_BUCKET ?? '', linkQueue: queue, logger });
+const scanResults = new ScanResultRunner(documentClient, { tableName: env.FILES_TABLE, bucket: env.FILES_BUCKET ?? '', linkQueue: queue, logger });
 const dispatcher = new MessageDispatcher({
   job: (message, record, remaining) => runner.run(message, record, remaining),
   fileLink: (message, record, remaining) => fileLinks.process(message, record, remaining),

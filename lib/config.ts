@@ -1,5 +1,6 @@
 import type { ApiAuthMode } from './constructs/api';
-import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_RULE, WORST_CASE_RECEIVES } from './constructs/receive-count';
+import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_RULE, WORKER_CONCURRENCY, validMaxReceiveCount } from '../lambdas/contract/queue';
+import { DEFAULT_STAGE, STAGE_PATTERN } from '../lambdas/contract/stack';
 
 /**
  * Stack settings from CDK context (`cdk.json` or `-c key=value`), checked at synth
@@ -35,8 +36,8 @@ export interface CrmBridgeConfig {
 
 /** The context keys this app reads, with their defaults (the README's table mirrors this). */
 export const CONTEXT_DEFAULTS = {
-  stage: 'dev',
-  workerConcurrency: 25,
+  stage: DEFAULT_STAGE,
+  workerConcurrency: WORKER_CONCURRENCY.default,
   /** = workerConcurrency */
   workerReservedConcurrency: undefined,
   /** 19 receives a job still retrying may need, plus 6 for worker crashes */
@@ -57,7 +58,6 @@ export const CONTEXT_DEFAULTS = {
 /** Reads a context value; `app.node.tryGetContext` fits. */
 export type ContextReader = (key: string) => unknown;
 
-const STAGE = /^[a-z][a-z0-9-]{0,19}$/;
 /** AWS's pattern for sts:ExternalId. */
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const IAM_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+$/;
@@ -99,12 +99,12 @@ function list(key: string, raw: unknown): string[] {
 
 export function readConfig(get: ContextReader): CrmBridgeConfig {
   const stage = text('stage', get('stage')) ?? CONTEXT_DEFAULTS.stage;
-  if (!STAGE.test(stage)) fail('stage', 'must be 1-20 lowercase letters, digits or "-", starting with a letter (it names the stack, the API stage and the SSM path)', stage);
+  if (!STAGE_PATTERN.test(stage)) fail('stage', 'must be 1-20 lowercase letters, digits or "-", starting with a letter (it names the stack, the API stage and the SSM path)', stage);
 
   const concurrencyRaw = get('workerConcurrency');
   const workerConcurrency = concurrencyRaw === undefined ? CONTEXT_DEFAULTS.workerConcurrency : integer('workerConcurrency', concurrencyRaw);
-  if (workerConcurrency < 2 || workerConcurrency > 1000) {
-    fail('workerConcurrency', 'must be between 2 and 1000 (the range of an SQS event source\'s maximum concurrency)', workerConcurrency);
+  if (workerConcurrency < WORKER_CONCURRENCY.min || workerConcurrency > WORKER_CONCURRENCY.max) {
+    fail('workerConcurrency', `must be between ${WORKER_CONCURRENCY.min} and ${WORKER_CONCURRENCY.max} (the range of an SQS event source's maximum concurrency)`, workerConcurrency);
   }
 
   // 0 / false: reserve nothing. New accounts often have a total quota of 10, where reserving 25 fails at deploy.
@@ -126,7 +126,7 @@ export function readConfig(get: ContextReader): CrmBridgeConfig {
 
   const receiveRaw = get('maxReceiveCount');
   const maxReceiveCount = receiveRaw === undefined || receiveRaw === null || receiveRaw === '' ? CONTEXT_DEFAULTS.maxReceiveCount : integer('maxReceiveCount', receiveRaw);
-  if (maxReceiveCount < WORST_CASE_RECEIVES || maxReceiveCount > 1000) fail('maxReceiveCount', MAX_RECEIVE_COUNT_RULE, maxReceiveCount);
+  if (!validMaxReceiveCount(maxReceiveCount)) fail('maxReceiveCount', MAX_RECEIVE_COUNT_RULE, maxReceiveCount);
 
   const apiAuth = text('apiAuth', get('apiAuth')) ?? CONTEXT_DEFAULTS.apiAuth;
   if (apiAuth !== 'iam' && apiAuth !== 'apiKey') fail('apiAuth', 'must be "iam" or "apiKey"', apiAuth);

@@ -9,6 +9,8 @@ import { JobPipeline } from './constructs/job-pipeline';
 import { Monitoring } from './constructs/monitoring';
 import { SalesforceAccess } from './constructs/salesforce-access';
 import { Tables } from './constructs/tables';
+import { setChoiceEnv, setResourceEnv } from './constructs/bindings';
+import { STACK_OUTPUTS } from '../lambdas/contract/stack';
 
 export interface CrmBridgeStackProps extends StackProps {
   /** Validated settings, usually `readConfig()` of the app's context. */
@@ -18,7 +20,7 @@ export interface CrmBridgeStackProps extends StackProps {
 /**
  * crm-bridge: API -> controller -> SQS -> capped worker -> external services;
  * connectors and jobs in DynamoDB, secrets in SSM, files in S3.
- * Output ids are read by the CLI (DescribeStacks): keep them stable.
+ * Output ids (STACK_OUTPUTS) are read by the CLI (DescribeStacks): keep them stable.
  */
 export class CrmBridgeStack extends Stack {
   readonly api: Api;
@@ -67,8 +69,8 @@ export class CrmBridgeStack extends Stack {
     if (config.malwareScan === 'guardduty') {
       new MalwareScan(this, 'MalwareScan', { bucket: this.files.bucket, queue: this.jobs.queue });
       // Completed files wait in SCANNING; the worker applies the results for objects of this bucket only.
-      this.api.controller.addEnvironment('MALWARE_SCAN', 'guardduty');
-      this.jobs.worker.addEnvironment('FILES_BUCKET', this.files.bucket.bucketName);
+      setChoiceEnv(this.api.controller, 'MALWARE_SCAN', 'guardduty');
+      setResourceEnv(this.jobs.worker, 'FILES_BUCKET', this.files.bucket.bucketName);
     }
     this.monitoring = new Monitoring(this, 'Monitoring', {
       queue: this.jobs.queue,
@@ -77,21 +79,21 @@ export class CrmBridgeStack extends Stack {
       api: this.api.restApi,
       alarmEmail: config.alarmEmail,
     });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'SNS topic of the alarms: subscribe more endpoints here' });
+    new CfnOutput(this, STACK_OUTPUTS.alarmTopicArn, { value: this.monitoring.topic.topicArn, description: 'SNS topic of the alarms: subscribe more endpoints here' });
 
     // RestApi.url ends in "/": the Named Credential URL must not (Apex appends /v1/...), so it is built without one.
     const apiUrl = `https://${this.api.restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${this.api.restApi.deploymentStage.stageName}`;
-    new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'API base URL, no trailing slash (append /v1/...): the Salesforce Named Credential URL' });
-    new CfnOutput(this, 'ApiRegion', { value: this.region, description: 'Region for SigV4 signing (External Credential)' });
-    new CfnOutput(this, 'ConnectorsTableName', { value: this.tables.connectors.tableName });
-    new CfnOutput(this, 'JobsTableName', { value: this.tables.jobs.tableName });
-    new CfnOutput(this, 'JobsQueueUrl', { value: this.jobs.queue.queueUrl });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.jobs.deadLetterQueue.queueUrl, description: 'Failed jobs: npx crm-bridge dlq list / replay' });
-    new CfnOutput(this, 'FilesBucketName', { value: this.files.bucket.bucketName });
-    new CfnOutput(this, 'FilesTableName', { value: this.files.table.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.apiUrl, { value: apiUrl, description: 'API base URL, no trailing slash (append /v1/...): the Salesforce Named Credential URL' });
+    new CfnOutput(this, STACK_OUTPUTS.apiRegion, { value: this.region, description: 'Region for SigV4 signing (External Credential)' });
+    new CfnOutput(this, STACK_OUTPUTS.connectorsTableName, { value: this.tables.connectors.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.jobsTableName, { value: this.tables.jobs.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.jobsQueueUrl, { value: this.jobs.queue.queueUrl });
+    new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueUrl, { value: this.jobs.deadLetterQueue.queueUrl, description: 'Failed jobs: npx crm-bridge dlq list / replay' });
+    new CfnOutput(this, STACK_OUTPUTS.filesBucketName, { value: this.files.bucket.bucketName });
+    new CfnOutput(this, STACK_OUTPUTS.filesTableName, { value: this.files.table.tableName });
 
     if (this.api.apiKeyId) {
-      new CfnOutput(this, 'ApiKeyId', {
+      new CfnOutput(this, STACK_OUTPUTS.apiKeyId, {
         value: this.api.apiKeyId,
         description: 'The key value is not output: aws apigateway get-api-key --include-value --api-key <id>',
       });
@@ -103,8 +105,8 @@ export class CrmBridgeStack extends Stack {
         principal: salesforcePrincipal(config.salesforcePrincipalArn, this.account),
         externalId: config.salesforceExternalId,
       });
-      new CfnOutput(this, 'SalesforceRoleArn', { value: this.salesforce.role.roleArn, description: 'External Credential (AWS Signature V4, STS role): role ARN' });
-      new CfnOutput(this, 'SalesforceExternalId', { value: config.salesforceExternalId, description: 'External Credential: external ID' });
+      new CfnOutput(this, STACK_OUTPUTS.salesforceRoleArn, { value: this.salesforce.role.roleArn, description: 'External Credential (AWS Signature V4, STS role): role ARN' });
+      new CfnOutput(this, STACK_OUTPUTS.salesforceExternalId, { value: config.salesforceExternalId, description: 'External Credential: external ID' });
     }
   }
 }

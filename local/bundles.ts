@@ -6,6 +6,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { entryOf, REPO_ROOT } from '../lib/constructs/lambda-defaults';
 import { readConfig } from '../lib/config';
 import { CrmBridgeStack } from '../lib/crm-bridge-stack';
+import { stackName } from '../lambdas/contract/stack';
 
 /**
  * The Lambda bundles exactly as `cdk synth` produces them: the stack is
@@ -34,7 +35,7 @@ export function synthBundles(): SynthesizedBundles {
     const context = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')).context ?? {};
     const app = new App({ outdir, context, builtinCloudFormationValidation: false });
     const config = readConfig((k) => app.node.tryGetContext(k));
-    const stack = new CrmBridgeStack(app, `CrmBridge-${config.stage}`, { config });
+    const stack = new CrmBridgeStack(app, stackName(config.stage), { config });
     const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Properties: { Code: { S3Key: string } } }> };
     const assetOf = (fn: NodejsFunction): string => {
       const id = stack.getLogicalId(fn.node.defaultChild as CfnResource);

@@ -12,6 +12,9 @@ import { startThread } from './thread';
 import type { WorkerThreadData } from './worker-thread';
 import type { LocalHubState } from './state';
 import { JOB_INDEXES, JOB_LIST_SORT_KEY, projectedFields, type JobIndexName } from '../lambdas/contract/job-indexes';
+import type { ResourceVariable } from '../lambdas/contract/env';
+import { DEAD_LETTER_RETENTION_DAYS, DEFAULT_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE, WORKER_CONCURRENCY, WORKER_TIMEOUT_SECONDS, visibilityTimeoutSeconds } from '../lambdas/contract/queue';
+import { CONNECTORS_TABLE_KEY, FILES_TABLE, JOBS_TABLE } from '../lambdas/contract/storage';
 
 /**
  * The whole crm-bridge pipeline in one process, on embedded emulators reached
@@ -25,15 +28,15 @@ export interface HubOptions {
   /** API port; 0 picks a free one. @default 3000 */
   port?: number;
   apiKey: string;
-  /** Worker event source maximum concurrency (the cap on jobs in flight). @default 25 */
+  /** Worker event source maximum concurrency (the cap on jobs in flight). @default WORKER_CONCURRENCY.default (25) */
   workerConcurrency?: number;
-  /** @default 1 */
+  /** @default WORKER_BATCH_SIZE.default (1) */
   batchSize?: number;
-  /** @default 60000 */
+  /** @default WORKER_TIMEOUT_SECONDS.default (60 s) */
   workerTimeoutMs?: number;
   /** Connector cache in the Lambdas; short locally so edits show at once. @default 1 */
   connectorCacheTtlSeconds?: number;
-  /** @default 25 */
+  /** @default DEFAULT_MAX_RECEIVE_COUNT (25), as the stack's */
   maxReceiveCount?: number;
   onWorkerError?: (err: unknown) => void;
   /**
@@ -81,6 +84,8 @@ export interface Hub {
 /** HubOptions.apiConcurrency and apiNice when not given (`npm start` reads API_CONCURRENCY and API_NICE). */
 export const DEFAULT_API_CONCURRENCY = 1;
 export const DEFAULT_API_NICE = 10;
+/** How long `npm start`'s worker reuses a secret value: as short as the row cache (CONNECTOR_CACHE_TTL_SECONDS, 1 s locally). */
+export const LOCAL_SECRETS_CACHE_TTL_SECONDS = 1;
 
 const REGION = 'us-east-1';
 const STAGE = 'local';
@@ -103,18 +108,20 @@ function close(server: Server): Promise<void> {
 /** The hub's DynamoDB tables, with the same keys as lib/constructs/tables.ts and file-store.ts. */
 export async function createLocalTables(ddb: DynamoDBClient) {
   const tables = { connectors: 'crm-bridge-local-connectors', jobs: 'crm-bridge-local-jobs', files: 'crm-bridge-local-files' };
-  await ddb.send(new CreateTableCommand({ TableName: tables.connectors, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'connectorId', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'connectorId', KeyType: 'HASH' }] }));
+  await ddb.send(
+    new CreateTableCommand({ TableName: tables.connectors, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: CONNECTORS_TABLE_KEY, AttributeType: 'S' }], KeySchema: [{ AttributeName: CONNECTORS_TABLE_KEY, KeyType: 'HASH' }] }),
+  );
   const jobIndexes = Object.keys(JOB_INDEXES) as JobIndexName[];
   await ddb.send(
     new CreateTableCommand({
       TableName: tables.jobs,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: JOBS_TABLE.partitionKey, AttributeType: 'S' },
         { AttributeName: JOB_LIST_SORT_KEY, AttributeType: 'S' },
         ...jobIndexes.map((name) => ({ AttributeName: JOB_INDEXES[name].partitionKey, AttributeType: 'S' as const })),
       ],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      KeySchema: [{ AttributeName: JOBS_TABLE.partitionKey, KeyType: 'HASH' }],
       GlobalSecondaryIndexes: jobIndexes.map((name) => ({
         IndexName: name,
         KeySchema: [
@@ -125,18 +132,26 @@ export async function createLocalTables(ddb: DynamoDBClient) {
       })),
     }),
   );
+  const { byRecord } = FILES_TABLE;
   await ddb.send(
     new CreateTableCommand({
       TableName: tables.files,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [
-        { AttributeName: 'fileId', AttributeType: 'S' },
-        { AttributeName: 'recordId', AttributeType: 'S' },
-        { AttributeName: 'createdAt', AttributeType: 'S' },
+        { AttributeName: FILES_TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: byRecord.partitionKey, AttributeType: 'S' },
+        { AttributeName: byRecord.sortKey, AttributeType: 'S' },
       ],
-      KeySchema: [{ AttributeName: 'fileId', KeyType: 'HASH' }],
+      KeySchema: [{ AttributeName: FILES_TABLE.partitionKey, KeyType: 'HASH' }],
       GlobalSecondaryIndexes: [
-        { IndexName: 'byRecordId', KeySchema: [{ AttributeName: 'recordId', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
+        {
+          IndexName: byRecord.indexName,
+          KeySchema: [
+            { AttributeName: byRecord.partitionKey, KeyType: 'HASH' },
+            { AttributeName: byRecord.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
       ],
     }),
   );
@@ -159,13 +174,15 @@ export function localHandlerEnvironment(endpoints: { dynamodb: string; sqs: stri
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     ...(endpoints.ssm !== undefined && { AWS_ENDPOINT_URL_SSM: endpoints.ssm }),
     S3_FORCE_PATH_STYLE: 'true',
-    STAGE,
-    CONNECTORS_TABLE: resources.tables.connectors,
-    JOBS_TABLE: resources.tables.jobs,
-    FILES_TABLE: resources.tables.files,
-    FILES_BUCKET: resources.bucket,
-    JOB_DATA_BUCKET: resources.jobDataBucket,
-    JOBS_QUEUE_URL: resources.queues.jobs,
+    ...({
+      STAGE,
+      CONNECTORS_TABLE: resources.tables.connectors,
+      JOBS_TABLE: resources.tables.jobs,
+      FILES_TABLE: resources.tables.files,
+      FILES_BUCKET: resources.bucket,
+      JOB_DATA_BUCKET: resources.jobDataBucket,
+      JOBS_QUEUE_URL: resources.queues.jobs,
+    } satisfies Record<ResourceVariable, string>),
   };
 }
 
@@ -177,7 +194,7 @@ export async function createLocalResources(endpoints: { dynamodb: string; sqs: s
   ddb.destroy();
 
   const sqs = new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials });
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: 'crm-bridge-local-jobs-dlq', Attributes: { MessageRetentionPeriod: String(14 * 86400) } }));
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: 'crm-bridge-local-jobs-dlq', Attributes: { MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_DAYS * 86400) } }));
   const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
   const main = await sqs.send(
     new CreateQueueCommand({
@@ -217,8 +234,8 @@ function lowerThreadPriority(nice: number): void {
 }
 
 export async function startHub(options: HubOptions): Promise<Hub> {
-  const workerTimeoutMs = options.workerTimeoutMs ?? 60_000;
-  const maxReceiveCount = options.maxReceiveCount ?? 25;
+  const workerTimeoutMs = options.workerTimeoutMs ?? WORKER_TIMEOUT_SECONDS.default * 1000;
+  const maxReceiveCount = options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
   const stops: Array<() => Promise<void>> = [];
   // Lambda runs Node 22; the SDK's Node 20 notice is noise for the local hub.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -239,7 +256,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const emulators = threads ? await startEmulatorsThread(onFatal) : await startEmulators();
     stops.push(() => emulators.stop());
     const { endpoints } = emulators;
-    const resources = await createLocalResources(endpoints, maxReceiveCount, Math.ceil((workerTimeoutMs * 6) / 1000));
+    // The queue's visibility timeout follows the worker timeout as on AWS.
+    const resources = await createLocalResources(endpoints, maxReceiveCount, visibilityTimeoutSeconds(workerTimeoutMs / 1000));
 
     // The handlers read their configuration from env at import time, exactly as on Lambda.
     Object.assign(process.env, {
@@ -263,8 +281,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       sqsEndpoint: endpoints.sqs,
       queueUrl: resources.queues.jobs,
       queueArn: resources.queues.jobsArn,
-      maxConcurrency: options.workerConcurrency ?? 25,
-      batchSize: options.batchSize ?? 1,
+      maxConcurrency: options.workerConcurrency ?? WORKER_CONCURRENCY.default,
+      batchSize: options.batchSize ?? WORKER_BATCH_SIZE.default,
       functionTimeoutMs: workerTimeoutMs,
       handlerFile: bundles?.worker,
     };

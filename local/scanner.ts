@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { SCAN_RESULT_DETAIL_TYPE } from '../lambdas/files/scan-result';
+import { SCAN_RESULT_EVENT } from '../lambdas/contract/queue';
 
 /**
  * The local hub's stand-in for GuardDuty Malware Protection (MALWARE_SCAN=local):
@@ -54,8 +54,8 @@ export function startScanner(options: ScannerOptions): { stop(): Promise<void> }
     const event = {
       version: '0',
       id: crypto.randomUUID(),
-      'detail-type': SCAN_RESULT_DETAIL_TYPE,
-      source: 'aws.guardduty',
+      'detail-type': SCAN_RESULT_EVENT.detailType,
+      source: SCAN_RESULT_EVENT.source,
       time: new Date().toISOString(),
       region: options.region,
       resources: [],

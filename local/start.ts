@@ -3,14 +3,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { parseConnector } from '../lambdas/connectors/schema';
 import { echoConnector, startEchoServer } from './echo-server';
-import { DEFAULT_API_CONCURRENCY, DEFAULT_API_NICE, startHub } from './hub';
+import { DEFAULT_API_CONCURRENCY, DEFAULT_API_NICE, LOCAL_SECRETS_CACHE_TTL_SECONDS, startHub } from './hub';
 import { installLogFormat } from './log-format';
+import { DEFAULT_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE, WORKER_CONCURRENCY, WORKER_TIMEOUT_SECONDS } from '../lambdas/contract/queue';
 import { localStatePath, removeLocalState, runningHub, writeLocalState } from './state';
 
 /** `npm start`: the hub on local emulators, seeded with the demo `echo` connector. */
 const DEFAULT_API_KEY = 'local-dev-key';
-/** How long the local worker reuses a secret value: as short as the row cache (CONNECTOR_CACHE_TTL_SECONDS, 1 s locally). */
-const LOCAL_SECRETS_CACHE_TTL_SECONDS = 1;
 
 function intFromEnv(name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = process.env[name];
@@ -106,11 +105,11 @@ async function main() {
   const hub = await startHub({
     port,
     apiKey,
-    workerConcurrency: intFromEnv('WORKER_CONCURRENCY', 25),
-    batchSize: intFromEnv('WORKER_BATCH_SIZE', 1),
+    workerConcurrency: intFromEnv('WORKER_CONCURRENCY', WORKER_CONCURRENCY.default),
+    batchSize: intFromEnv('WORKER_BATCH_SIZE', WORKER_BATCH_SIZE.default),
     // The queue's visibility timeout is 6x this, as on AWS.
-    workerTimeoutMs: intFromEnv('WORKER_TIMEOUT_SECONDS', 60) * 1000,
-    maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', 25),
+    workerTimeoutMs: intFromEnv('WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS.default) * 1000,
+    maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', DEFAULT_MAX_RECEIVE_COUNT),
     // HUB_THREADS=0 runs everything in one thread (for debugging and profiling).
     threads: intFromEnv('HUB_THREADS', 1) !== 0,
     // API_CONCURRENCY=0 lifts the local API Gateway's limit; API_NICE=0 keeps the API thread's priority.

@@ -4,25 +4,12 @@ type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 import type { WaitReason } from '../domain/connector-limits';
 import type { JobEvents, JobRef } from '../domain/job-events';
 import { logger as defaultLogger } from '../shared/logger';
+import { METRIC, METRICS_NAMESPACE } from '../contract/stack';
 
-export const METRICS_NAMESPACE = 'CrmBridge';
-
-/** Metric names (the stack's alarms and dashboard read them: keep them stable). */
-export const METRIC = {
-  accepted: 'JobsAccepted',
-  succeeded: 'JobsSucceeded',
-  failed: 'JobsFailed',
-  attempts: 'Attempts',
-  attemptsFailed: 'AttemptsFailed',
-  upstreamLatency: 'UpstreamLatency',
-  queueWait: 'QueueWait',
-  delivered: 'Deliveries',
-  deliveriesFailed: 'DeliveriesFailed',
-  deadLettered: 'DeadLettered',
-  /** 100 for a failed job, 0 for a succeeded one: its average is the failure rate in percent (one metric, so one Metrics Insights query). */
-  failureRate: 'FailureRate',
-  waits: { CIRCUIT_OPEN: 'WaitsCircuitOpen', RATE_LIMIT: 'WaitsRateLimit', CONCURRENCY_LIMIT: 'WaitsConcurrencyLimit' } satisfies Record<WaitReason, string>,
-} as const;
+// Metric names live in the contract: the stack's alarms and dashboard read them.
+export { METRIC, METRICS_NAMESPACE };
+/** A metric for every wait reason. */
+const WAIT_METRICS: Record<WaitReason, string> = METRIC.waits;
 
 interface Logger {
   info(message: string, ...extra: unknown[]): void;
@@ -97,7 +84,7 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
     },
     waiting(job) {
       logger.info(`job waiting (${job.reason})`, { event: 'waiting', ...ids(job), attempt: job.attempt, reason: job.reason, ...(job.until !== undefined && { until: job.until }) });
-      count(job, METRIC.waits[job.reason]);
+      count(job, WAIT_METRICS[job.reason]);
     },
     succeeded(job) {
       logger.info('job succeeded', { event: 'succeeded', ...ids(job), attempt: job.attempt, durationMs: job.durationMs, ...(job.statusCode !== undefined && { statusCode: job.statusCode }) });

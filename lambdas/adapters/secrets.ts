@@ -2,9 +2,9 @@ import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { SecretSource } from '../connectors/secret-source';
 import { InfrastructureError, RequestPreparationError } from '../shared/errors';
 
-export function secretParameterName(stage: string, connectorId: string, name: string): string {
-  return `/crm-bridge/${stage}/connectors/${connectorId}/${name}`;
-}
+import { secretParameterName } from '../contract/stack';
+
+export { secretParameterName };
 
 /**
  * The CLI command that stores this secret, as an admin would type it: the value on stdin (never an

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { jmespathSchema } from './mapping';
+import { MAX_CONNECTOR_ATTEMPTS } from '../contract/queue';
 
 /** Pieces every connector type's schema shares. */
 export const connectorIdSchema = z
@@ -17,7 +18,7 @@ export const secretNameSchema = z
 
 export const retrySchema = z
   .object({
-    maxAttempts: z.number().int().min(1).max(10).default(3),
+    maxAttempts: z.number().int().min(1).max(MAX_CONNECTOR_ATTEMPTS).default(3),
     baseDelayMs: z.number().int().min(0).max(60_000).default(500),
   })
   .strict();

@@ -1,3 +1,5 @@
+import { JOB_DATA_PREFIX } from '../contract/storage';
+
 /**
  * Claim check for job data: a payload or result too large to sit in the job
  * item (DynamoDB caps an item at 400 KB) is kept as an object in the job data
@@ -25,6 +27,6 @@ export const INLINE_MAX_BYTES = 64 * 1024;
  * writes payloads, the worker writes results).
  */
 export const jobDataKey = {
-  payload: (jobId: string) => `payloads/${jobId}.json`,
-  result: (jobId: string) => `results/${jobId}.json`,
+  payload: (jobId: string) => `${JOB_DATA_PREFIX.payload}${jobId}.json`,
+  result: (jobId: string) => `${JOB_DATA_PREFIX.result}${jobId}.json`,
 };

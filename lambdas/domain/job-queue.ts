@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { SCAN_RESULT_EVENT } from '../contract/queue';
 
 /**
  * Messages are only pointers: the payload stays in the job (or file) record
@@ -14,12 +15,12 @@ export const fileLinkMessageSchema = z.object({ kind: z.literal('fileLink'), fil
 export type FileLinkMessage = z.infer<typeof fileLinkMessageSchema>;
 
 /** GuardDuty Malware Protection's scan result, delivered unchanged by an EventBridge rule (lambdas/files/scan-result.ts). */
-export const SCAN_RESULT_DETAIL_TYPE = 'GuardDuty Malware Protection Object Scan Result' as const;
+export const SCAN_RESULT_DETAIL_TYPE = SCAN_RESULT_EVENT.detailType;
 
 /** The EventBridge event as the rule delivers it to SQS (only the fields used here are checked). */
 export const scanResultEventSchema = z
   .object({
-    source: z.literal('aws.guardduty'),
+    source: z.literal(SCAN_RESULT_EVENT.source),
     'detail-type': z.literal(SCAN_RESULT_DETAIL_TYPE),
     detail: z
       .object({

@@ -17,6 +17,8 @@ import type { ConnectorSource } from '../domain/connector-source';
 import { ConflictError, FileLinkNotConfiguredError, FileQuarantinedError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
 import { RECORD_ID } from '../shared/ids';
 import * as z from 'zod';
+import { FILES_PREFIX, FILES_TABLE } from '../contract/storage';
+import { S3_MAX_OBJECT_BYTES } from '../contract/env';
 import { linkView, type FileLink, type FileLinkQueue, type FileStatus } from './file-link';
 import { blockedLink, statusForScanResult } from './scan-result';
 
@@ -34,7 +36,7 @@ export const MAX_PARTS = 10_000;
  */
 export const MAX_PART_COUNT = 2_000;
 /** S3's largest object. */
-export const S3_MAX_OBJECT_SIZE = 5 * 1024 ** 4;
+export const S3_MAX_OBJECT_SIZE = S3_MAX_OBJECT_BYTES;
 
 export interface FileRecord {
   fileId: string;
@@ -175,7 +177,7 @@ export class FileService {
       createdAt: now,
       updatedAt: now,
       ...(input.link && { link: { connectorId: input.link.connectorId, status: 'WAITING_FOR_UPLOAD', attempts: 0 } satisfies FileLink }),
-      key: `files/${fileId}`,
+      key: `${FILES_PREFIX}${fileId}`,
     };
     let upload: UploadInstructions;
     if (input.size > this.threshold) {
@@ -442,7 +444,7 @@ export class FileService {
     const page = await this.db.send(
       new QueryCommand({
         TableName: this.config.tableName,
-        IndexName: 'byRecordId',
+        IndexName: FILES_TABLE.byRecord.indexName,
         KeyConditionExpression: 'recordId = :r',
         ExpressionAttributeValues: { ':r': recordId },
         Limit: limit,

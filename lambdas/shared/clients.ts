@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { intEnv } from './env';
+import { intSetting } from './env';
 
 /**
  * The SDK clients, created once per process and reused across invocations.
@@ -23,8 +23,8 @@ import { intEnv } from './env';
 // marked FAILED, not left QUEUED with no message).
 // (requestTimeout only warns unless throwOnRequestTimeout is set; the option is checked by a test.)
 const requestHandler = {
-  connectionTimeout: intEnv('SDK_CONNECTION_TIMEOUT_MS', 3_000, { min: 100, max: 60_000 }),
-  requestTimeout: intEnv('SDK_REQUEST_TIMEOUT_MS', 5_000, { min: 100, max: 300_000 }),
+  connectionTimeout: intSetting('SDK_CONNECTION_TIMEOUT_MS'),
+  requestTimeout: intSetting('SDK_REQUEST_TIMEOUT_MS'),
   throwOnRequestTimeout: true,
 };
 export const dynamoDb = /* @__PURE__ */ new DynamoDBClient({ cacheMiddleware: true, requestHandler });

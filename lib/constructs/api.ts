@@ -14,16 +14,17 @@ import {
   type MethodOptions,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { grantJobData } from './job-data';
 import { acknowledge, acknowledgeHubFunction, wildcardResource } from '../nag';
-import { daysEnv, hubFunction, secondsEnv } from './lambda-defaults';
+import { daysEnv, hubFunction, secondsEnv, wholeSeconds } from './lambda-defaults';
+import { bindBucketObjects, bindJobData, bindJobQueue, bindTable } from './bindings';
 import { JOB_INDEXES, type JobIndexName } from '../../lambdas/contract/job-indexes';
+import { INT_SETTINGS } from '../../lambdas/contract/env';
+import { FILES_TABLE } from '../../lambdas/contract/storage';
 
 export type ApiAuthMode = 'iam' | 'apiKey';
 
@@ -145,14 +146,17 @@ export class Api extends Construct {
     for (const [name, value] of Object.entries({ throttleBurstLimit: burst, usagePlanBurstLimit: keyBurst, usagePlanDailyQuota: quota })) {
       if (!Number.isInteger(value) || value < 1) throw new Error(`Api: ${name} must be a positive integer; got ${value}`);
     }
-    const maxFileSize = props.maxFileSizeBytes ?? 5 * 1024 ** 4;
-    if (!Number.isSafeInteger(maxFileSize) || maxFileSize < 1) throw new Error(`Api: maxFileSizeBytes must be a positive integer; got ${maxFileSize}`);
-    const multipartThreshold = props.multipartThresholdBytes ?? 8 * 1024 ** 2;
-    if (!Number.isInteger(multipartThreshold) || multipartThreshold < 5 * 1024 ** 2 || multipartThreshold > 5 * 1024 ** 3) {
+    const fileSize = INT_SETTINGS.MAX_FILE_SIZE_BYTES;
+    const maxFileSize = props.maxFileSizeBytes ?? fileSize.default;
+    if (!Number.isSafeInteger(maxFileSize) || maxFileSize < fileSize.min) throw new Error(`Api: maxFileSizeBytes must be a positive integer; got ${maxFileSize}`);
+    if (maxFileSize > fileSize.max) throw new Error(`Api: maxFileSizeBytes must be at most ${fileSize.max} (5 TiB, S3's largest object); got ${maxFileSize}`);
+    const threshold = INT_SETTINGS.MULTIPART_THRESHOLD_BYTES;
+    const multipartThreshold = props.multipartThresholdBytes ?? threshold.default;
+    if (!Number.isInteger(multipartThreshold) || multipartThreshold < threshold.min || multipartThreshold > threshold.max) {
       throw new Error(`Api: multipartThresholdBytes must be from 5 MiB (S3's minimum part size) to 5 GiB (S3's largest single PUT); got ${multipartThreshold}`);
     }
     const timeout = props.controllerTimeout ?? Duration.seconds(29);
-    secondsEnv('Api: controllerTimeout', timeout, 1, 29);
+    wholeSeconds('Api: controllerTimeout', timeout, 1, 29);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.controller = hubFunction(this, 'Controller', {
@@ -161,49 +165,40 @@ export class Api extends Construct {
       timeout,
       memorySize: props.controllerMemorySize,
       removalPolicy,
+      // Settings (lambdas/contract/env.ts, CONTROLLER_ENV); each resource below comes with its grant.
       environment: {
+        // Not read by the controller; names the stage in the function's configuration.
         STAGE: props.stage,
-        CONNECTORS_TABLE: props.connectorsTable.tableName,
-        JOBS_TABLE: props.jobsTable.tableName,
-        JOBS_QUEUE_URL: props.queue.queueUrl,
-        FILES_TABLE: props.filesTable.tableName,
-        FILES_BUCKET: props.filesBucket.bucketName,
-        JOB_DATA_BUCKET: props.jobDataBucket.bucketName,
-        CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('Api: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(30), 0, 86_400),
-        JOB_TTL_DAYS: daysEnv('Api: jobTtl', props.jobTtl ?? Duration.days(30)),
-        FILE_URL_EXPIRY_SECONDS: secondsEnv('Api: fileUrlExpiry', props.fileUrlExpiry ?? Duration.minutes(15), 1, 7 * 86_400),
+        CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('Api: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(INT_SETTINGS.CONNECTOR_CACHE_TTL_SECONDS.default), 'CONNECTOR_CACHE_TTL_SECONDS'),
+        JOB_TTL_DAYS: daysEnv('Api: jobTtl', props.jobTtl ?? Duration.days(INT_SETTINGS.JOB_TTL_DAYS.default)),
+        FILE_URL_EXPIRY_SECONDS: secondsEnv('Api: fileUrlExpiry', props.fileUrlExpiry ?? Duration.seconds(INT_SETTINGS.FILE_URL_EXPIRY_SECONDS.default), 'FILE_URL_EXPIRY_SECONDS'),
         MAX_FILE_SIZE_BYTES: String(maxFileSize),
         MULTIPART_THRESHOLD_BYTES: String(multipartThreshold),
       },
     });
     // Exactly what lambdas/api.ts's code paths call (ConnectorStore.get, JobStore, FileService):
     // no Scan, no batch calls, and the files index by its name.
-    this.controller.addToRolePolicy(new PolicyStatement({ sid: 'ReadConnectors', actions: ['dynamodb:GetItem'], resources: [props.connectorsTable.tableArn] }));
-    this.controller.addToRolePolicy(
-      new PolicyStatement({ sid: 'Jobs', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [props.jobsTable.tableArn] }),
-    );
-    // GET /v1/jobs reads the list indexes (lambdas/domain/job-indexes.ts), never the table.
-    this.controller.addToRolePolicy(
-      new PolicyStatement({ sid: 'JobsList', actions: ['dynamodb:Query'], resources: (Object.keys(JOB_INDEXES) as JobIndexName[]).map((name) => `${props.jobsTable.tableArn}/index/${name}`) }),
-    );
-    this.controller.addToRolePolicy(
-      new PolicyStatement({ sid: 'Files', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [props.filesTable.tableArn] }),
-    );
-    this.controller.addToRolePolicy(new PolicyStatement({ sid: 'FilesByRecord', actions: ['dynamodb:Query'], resources: [`${props.filesTable.tableArn}/index/byRecordId`] }));
-    props.connectorsTable.encryptionKey?.grantDecrypt(this.controller);
-    props.jobsTable.encryptionKey?.grantEncryptDecrypt(this.controller);
-    props.filesTable.encryptionKey?.grantEncryptDecrypt(this.controller);
-    props.queue.grantSendMessages(this.controller);
-    grantJobData(props.jobDataBucket, this.controller, 'controller');
+    bindTable(this.controller, 'CONNECTORS_TABLE', props.connectorsTable, { sid: 'ReadConnectors', actions: ['dynamodb:GetItem'] });
+    bindTable(this.controller, 'JOBS_TABLE', props.jobsTable, {
+      sid: 'Jobs',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      // GET /v1/jobs reads the list indexes (lambdas/contract/job-indexes.ts), never the table.
+      query: { sid: 'JobsList', indexes: Object.keys(JOB_INDEXES) as JobIndexName[] },
+    });
+    bindTable(this.controller, 'FILES_TABLE', props.filesTable, {
+      sid: 'Files',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      query: { sid: 'FilesByRecord', indexes: [FILES_TABLE.byRecord.indexName] },
+    });
+    bindJobQueue(this.controller, props.queue, 'send');
+    bindJobData(this.controller, props.jobDataBucket, 'controller');
     // What presigning, completing and deleting uploads need: object actions only, no listing.
     // (Without s3:ListBucket a HeadObject on a missing key answers 403 instead of 404; the code treats both alike.)
-    this.controller.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'FileObjects',
-        actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-        resources: [props.filesBucket.arnForObjects('*')],
-      }),
-    );
+    bindBucketObjects(this.controller, 'FILES_BUCKET', props.filesBucket, {
+      sid: 'FileObjects',
+      actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+      keys: '*',
+    });
     acknowledgeHubFunction(this.controller);
     acknowledge(this.controller, {
       [wildcardResource(this, props.filesBucket.arnForObjects('*'))]:

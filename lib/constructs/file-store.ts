@@ -10,6 +10,8 @@ import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnersh
 import { Construct } from 'constructs';
 import { acknowledge, wildcardResource } from '../nag';
 import { tableDefaults } from './tables';
+import { FILES_PREFIX, FILES_TABLE } from '../../lambdas/contract/storage';
+import { SCAN_RESULT_EVENT } from '../../lambdas/contract/queue';
 
 export interface FileStoreProps {
   /**
@@ -108,11 +110,12 @@ export class FileStore extends Construct {
     });
 
     // The construct id is part of the logical id: renaming it would replace the table.
+    const { byRecord } = FILES_TABLE;
     this.table = new TableV2(this, 'Files', {
       ...tableDefaults(removalPolicy, props.tableEncryptionKey),
-      partitionKey: { name: 'fileId', type: AttributeType.STRING },
+      partitionKey: { name: FILES_TABLE.partitionKey, type: AttributeType.STRING },
       globalSecondaryIndexes: [
-        { indexName: 'byRecordId', partitionKey: { name: 'recordId', type: AttributeType.STRING }, sortKey: { name: 'createdAt', type: AttributeType.STRING } },
+        { indexName: byRecord.indexName, partitionKey: { name: byRecord.partitionKey, type: AttributeType.STRING }, sortKey: { name: byRecord.sortKey, type: AttributeType.STRING } },
       ],
     });
   }
@@ -174,7 +177,7 @@ export class MalwareScan extends Construct {
 
     this.plan = new CfnMalwareProtectionPlan(this, 'Plan', {
       role: this.role.roleArn,
-      protectedResource: { s3Bucket: { bucketName: bucket.bucketName, objectPrefixes: ['files/'] } },
+      protectedResource: { s3Bucket: { bucketName: bucket.bucketName, objectPrefixes: [FILES_PREFIX] } },
       actions: { tagging: { status: 'ENABLED' } },
     });
     // The plan checks the role's permissions when it is created.
@@ -195,8 +198,8 @@ export class MalwareScan extends Construct {
     this.rule = new Rule(this, 'ScanResults', {
       description: 'GuardDuty malware scan results for the files bucket, to the job queue',
       eventPattern: {
-        source: ['aws.guardduty'],
-        detailType: ['GuardDuty Malware Protection Object Scan Result'],
+        source: [SCAN_RESULT_EVENT.source],
+        detailType: [SCAN_RESULT_EVENT.detailType],
         detail: { s3ObjectDetails: { bucketName: [bucket.bucketName] } },
       },
       targets: [new SqsQueue(props.queue)],

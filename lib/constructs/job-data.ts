@@ -3,6 +3,7 @@ import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import { acknowledge, wildcardResource } from '../nag';
+import { JOB_DATA_PREFIX } from '../../lambdas/contract/storage';
 
 export interface JobDataProps {
   /**
@@ -58,17 +59,18 @@ export function grantJobData(bucket: IBucket, grantee: IGrantable & IConstruct, 
   const statements =
     role === 'controller'
       ? [
-          { sid: 'JobPayloads', actions: ['s3:PutObject'], prefix: 'payloads/*' },
-          { sid: 'JobResults', actions: ['s3:GetObject'], prefix: 'results/*' },
+          { sid: 'JobPayloads', actions: ['s3:PutObject'], prefix: JOB_DATA_PREFIX.payload },
+          { sid: 'JobResults', actions: ['s3:GetObject'], prefix: JOB_DATA_PREFIX.result },
         ]
       : [
-          { sid: 'JobPayloads', actions: ['s3:GetObject'], prefix: 'payloads/*' },
-          { sid: 'JobResults', actions: ['s3:PutObject', 's3:GetObject'], prefix: 'results/*' },
+          { sid: 'JobPayloads', actions: ['s3:GetObject'], prefix: JOB_DATA_PREFIX.payload },
+          { sid: 'JobResults', actions: ['s3:PutObject', 's3:GetObject'], prefix: JOB_DATA_PREFIX.result },
         ];
   for (const s of statements) {
-    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ sid: s.sid, actions: s.actions, resources: [bucket.arnForObjects(s.prefix)] }));
+    const objects = bucket.arnForObjects(`${s.prefix}*`);
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ sid: s.sid, actions: s.actions, resources: [objects] }));
     acknowledge(grantee, {
-      [wildcardResource(grantee, bucket.arnForObjects(s.prefix))]:
+      [wildcardResource(grantee, objects)]:
         `Job ${s.prefix.split('/')[0]} are objects named by job id under one prefix of the job data bucket; no listing, no other prefix or bucket (test/cdk/iam.test.ts)`,
     });
   }

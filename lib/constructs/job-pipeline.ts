@@ -6,12 +6,12 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import { grantJobData } from './job-data';
 import { acknowledge, acknowledgeHubFunction, wildcardResource } from '../nag';
+import { bindJobData, bindJobQueue, bindTable } from './bindings';
 import { daysEnv, hubFunction, secondsEnv } from './lambda-defaults';
-import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_RULE, WORST_CASE_RECEIVES } from './receive-count';
-
-export { CRASH_MARGIN_RECEIVES, DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from './receive-count';
+import { INT_SETTINGS } from '../../lambdas/contract/env';
+import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_RULE, WORKER_CONCURRENCY, validMaxReceiveCount, visibilityTimeoutSeconds } from '../../lambdas/contract/queue';
+import { STAGE_PATTERN, secretsPath } from '../../lambdas/contract/stack';
 
 export interface JobPipelineProps {
   /** Stage name: the worker reads secrets under `/crm-bridge/<stage>/` and nowhere else. */
@@ -79,9 +79,9 @@ export class JobPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: JobPipelineProps) {
     super(scope, id);
-    if (!/^[a-z][a-z0-9-]{0,19}$/.test(props.stage)) throw new Error(`JobPipeline: stage "${props.stage}" must be 1-20 lowercase letters, digits or "-", starting with a letter`);
-    const maxConcurrency = props.maxConcurrency ?? 25;
-    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+    if (!STAGE_PATTERN.test(props.stage)) throw new Error(`JobPipeline: stage "${props.stage}" must be 1-20 lowercase letters, digits or "-", starting with a letter`);
+    const maxConcurrency = props.maxConcurrency ?? WORKER_CONCURRENCY.default;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < WORKER_CONCURRENCY.min || maxConcurrency > WORKER_CONCURRENCY.max) {
       throw new Error(`JobPipeline: maxConcurrency must be an integer from 2 to 1000 (the SQS event source range); got ${maxConcurrency}`);
     }
     const reservedProp = props.reservedConcurrency === undefined ? maxConcurrency : props.reservedConcurrency;
@@ -97,7 +97,7 @@ export class JobPipeline extends Construct {
     const batchSize = props.batchSize ?? 1;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error(`JobPipeline: batchSize must be an integer from 1 to 10; got ${batchSize}`);
     const maxReceiveCount = props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
-    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < WORST_CASE_RECEIVES || maxReceiveCount > 1000) {
+    if (!validMaxReceiveCount(maxReceiveCount)) {
       throw new Error(`JobPipeline: maxReceiveCount ${MAX_RECEIVE_COUNT_RULE}; got ${maxReceiveCount}`);
     }
     const dlqRetention = props.deadLetterRetention ?? Duration.days(14);
@@ -115,12 +115,12 @@ export class JobPipeline extends Construct {
       enforceSSL: true,
       // AWS's guidance for Lambda consumers: at least 6x the function timeout, so retries
       // of a throttled or slow batch do not make the message visible while it is still running.
-      visibilityTimeout: Duration.seconds(timeoutSeconds * 6),
+      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(timeoutSeconds)),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
       removalPolicy,
     });
 
-    this.secretsPrefix = `/crm-bridge/${props.stage}/`;
+    this.secretsPrefix = secretsPath(props.stage);
     this.worker = hubFunction(this, 'Worker', {
       entry: 'lambdas/worker.ts',
       description: 'crm-bridge worker: runs queued jobs through connector wrappers',
@@ -128,16 +128,12 @@ export class JobPipeline extends Construct {
       memorySize: props.workerMemorySize,
       reservedConcurrentExecutions: reserved,
       removalPolicy,
+      // Settings (lambdas/contract/env.ts, WORKER_ENV); each resource below comes with its grant.
       environment: {
         STAGE: props.stage,
-        CONNECTORS_TABLE: props.connectorsTable.tableName,
-        JOBS_TABLE: props.jobsTable.tableName,
-        FILES_TABLE: props.filesTable.tableName,
-        JOBS_QUEUE_URL: this.queue.queueUrl,
-        JOB_DATA_BUCKET: props.jobDataBucket.bucketName,
-        CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('JobPipeline: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(30), 0, 86_400),
-        SECRETS_CACHE_TTL_SECONDS: secondsEnv('JobPipeline: secretsCacheTtl', props.secretsCacheTtl ?? Duration.minutes(5), 0, 86_400),
-        JOB_TTL_DAYS: daysEnv('JobPipeline: jobTtl', props.jobTtl ?? Duration.days(30)),
+        CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('JobPipeline: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(INT_SETTINGS.CONNECTOR_CACHE_TTL_SECONDS.default), 'CONNECTOR_CACHE_TTL_SECONDS'),
+        SECRETS_CACHE_TTL_SECONDS: secondsEnv('JobPipeline: secretsCacheTtl', props.secretsCacheTtl ?? Duration.seconds(INT_SETTINGS.SECRETS_CACHE_TTL_SECONDS.default), 'SECRETS_CACHE_TTL_SECONDS'),
+        JOB_TTL_DAYS: daysEnv('JobPipeline: jobTtl', props.jobTtl ?? Duration.days(INT_SETTINGS.JOB_TTL_DAYS.default)),
         INTERNAL_TARGETS: props.allowPrivateTargets ? 'opt-in' : 'refuse',
         // The worker logs a message failed on its last receive as dead-lettered.
         MAX_RECEIVE_COUNT: String(maxReceiveCount),
@@ -148,19 +144,13 @@ export class JobPipeline extends Construct {
     // Exactly what lambdas/worker.ts's code paths call: ConnectorStore.get, and JobStore's
     // get (GetItem) and run transitions (UpdateItem). Jobs are created, and idempotency
     // keys claimed and freed, by the controller: no Put, Delete, Scan or batch calls here.
-    this.worker.addToRolePolicy(new PolicyStatement({ sid: 'ReadConnectors', actions: ['dynamodb:GetItem'], resources: [props.connectorsTable.tableArn] }));
-    this.worker.addToRolePolicy(new PolicyStatement({ sid: 'RunJobs', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.jobsTable.tableArn] }));
-    props.connectorsTable.encryptionKey?.grantDecrypt(this.worker);
-    props.jobsTable.encryptionKey?.grantEncryptDecrypt(this.worker);
-    grantJobData(props.jobDataBucket, this.worker, 'worker');
+    bindTable(this.worker, 'CONNECTORS_TABLE', props.connectorsTable, { sid: 'ReadConnectors', actions: ['dynamodb:GetItem'] });
+    bindTable(this.worker, 'JOBS_TABLE', props.jobsTable, { sid: 'RunJobs', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
+    bindJobData(this.worker, props.jobDataBucket, 'worker');
     // File links: read the file, write its `link` attribute. No Put, Delete, Query or Scan, no index, no bucket.
-    this.worker.addToRolePolicy(
-      new PolicyStatement({ sid: 'FileLinks', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.filesTable.tableArn] }),
-    );
-    // A customer-managed table key (FileStore tableEncryptionKey) must let those two calls through.
-    props.filesTable.encryptionKey?.grantEncryptDecrypt(this.worker);
+    bindTable(this.worker, 'FILES_TABLE', props.filesTable, { sid: 'FileLinks', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
     // Deferred retries hide the message for the backoff delay instead of sleeping in the function.
-    this.queue.grant(this.worker, 'sqs:ChangeMessageVisibility');
+    bindJobQueue(this.worker, this.queue, 'changeVisibility');
     const secretsArn = Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: `crm-bridge/${props.stage}/*` });
     this.worker.addToRolePolicy(
       new PolicyStatement({

@@ -4,15 +4,15 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { COMMON_ENVIRONMENT, INT_SETTINGS, type ChoiceSetting, type IntSetting, type ResourceVariable } from '../../lambdas/contract/env';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 
-/** Environment every function gets; the Lambda code reads the names, so they are a fixed contract. */
-export const COMMON_ENVIRONMENT = {
-  POWERTOOLS_SERVICE_NAME: 'crm-bridge',
-  // Stack traces point at the TypeScript sources (bundles ship with source maps).
-  NODE_OPTIONS: '--enable-source-maps',
-} as const;
+/** Environment every function gets (lambdas/contract/env.ts). */
+export { COMMON_ENVIRONMENT };
+
+/** A variable of the contract; resources are better set with the bind* helpers (lib/constructs/bindings.ts), with their grant. */
+export type HandlerVariable = ResourceVariable | IntSetting | ChoiceSetting;
 
 /**
  * Libraries that only some connector types need and that are large (SOAP: soap
@@ -69,7 +69,7 @@ export interface HubFunctionProps {
   readonly entry: string;
   readonly description: string;
   /** Names and non-secret settings only: secrets are read from SSM at run time. */
-  readonly environment: Record<string, string>;
+  readonly environment: Partial<Record<HandlerVariable, string>>;
   readonly timeout: Duration;
   /** @default 1024 (arm64 CPU scales with memory; cold starts of the bundled SDK clients stay short) */
   readonly memorySize?: number;
@@ -112,16 +112,26 @@ export function hubFunction(scope: Construct, id: string, props: HubFunctionProp
   return fn;
 }
 
-/** Whole seconds as an environment value; refuses fractions so the Lambda's integer parsing never fails at cold start. */
-export function secondsEnv(name: string, d: Duration, min: number, max: number): string {
-  const s = d.toSeconds({ integral: false });
-  if (!Number.isInteger(s) || s < min || s > max) throw new Error(`${name} must be a whole number of seconds from ${min} to ${max}; got ${s}`);
-  return String(s);
+/**
+ * Whole seconds as the value of a setting, within the bounds the Lambda accepts
+ * (lambdas/contract/env.ts): a bad value fails synth, never a cold start.
+ */
+export function secondsEnv(name: string, d: Duration, setting: IntSetting): string {
+  const { min, max } = INT_SETTINGS[setting];
+  return String(wholeSeconds(name, d, min, max));
 }
 
-/** Whole days (>= 1) as an environment value, for JOB_TTL_DAYS. */
+/** A duration as whole seconds from min to max; refuses fractions. */
+export function wholeSeconds(name: string, d: Duration, min: number, max: number): number {
+  const s = d.toSeconds({ integral: false });
+  if (!Number.isInteger(s) || s < min || s > max) throw new Error(`${name} must be a whole number of seconds from ${min} to ${max}; got ${s}`);
+  return s;
+}
+
+/** Whole days as the value of JOB_TTL_DAYS, within the bounds the Lambda accepts. */
 export function daysEnv(name: string, d: Duration): string {
+  const { min, max } = INT_SETTINGS.JOB_TTL_DAYS;
   const days = d.toDays({ integral: false });
-  if (!Number.isInteger(days) || days < 1) throw new Error(`${name} must be a whole number of days >= 1; got ${days}`);
+  if (!Number.isInteger(days) || days < min || days > max) throw new Error(`${name} must be a whole number of days from ${min} to ${max}; got ${days}`);
   return String(days);
 }

@@ -9,9 +9,10 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambdas/contract/stack';
 
-/** lambdas/shared/job-events.ts writes these (EMF). */
-export const METRICS_NAMESPACE = 'CrmBridge';
+/** lambdas/adapters/job-events.ts writes these (EMF). */
+export { METRICS_NAMESPACE };
 const SCHEMA = `SCHEMA("${METRICS_NAMESPACE}", connectorId)`;
 
 export interface MonitoringProps {

@@ -3,6 +3,7 @@ import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2, typ
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { JOB_INDEXES, JOB_LIST_SORT_KEY, projectedFields, type JobIndexName } from '../../lambdas/contract/job-indexes';
+import { CONNECTORS_TABLE_KEY, JOBS_TABLE } from '../../lambdas/contract/storage';
 
 export interface TablesProps {
   /**
@@ -35,7 +36,7 @@ export class Tables extends Construct {
   readonly connectors: TableV2;
   /**
    * Jobs and idempotency keys (partition key `pk`), expiring through the TTL attribute `expiresAt`.
-   * GSIs `byConnector` and `byStatus` (lambdas/domain/job-indexes.ts) list jobs newest first.
+   * GSIs `byConnector` and `byStatus` (lambdas/contract/job-indexes.ts) list jobs newest first.
    */
   readonly jobs: TableV2;
 
@@ -46,8 +47,8 @@ export class Tables extends Construct {
       throw new Error('Tables: encryptionKey needs a stack with an explicit region (set env, e.g. from CDK_DEFAULT_REGION)');
     }
     const common = tableDefaults(props.removalPolicy, props.encryptionKey);
-    this.connectors = new TableV2(this, 'Connectors', { ...common, partitionKey: { name: 'connectorId', type: AttributeType.STRING } });
-    this.jobs = new TableV2(this, 'Jobs', { ...common, partitionKey: { name: 'pk', type: AttributeType.STRING }, timeToLiveAttribute: 'expiresAt',
+    this.connectors = new TableV2(this, 'Connectors', { ...common, partitionKey: { name: CONNECTORS_TABLE_KEY, type: AttributeType.STRING } });
+    this.jobs = new TableV2(this, 'Jobs', { ...common, partitionKey: { name: JOBS_TABLE.partitionKey, type: AttributeType.STRING }, timeToLiveAttribute: JOBS_TABLE.timeToLive,
       globalSecondaryIndexes: (Object.keys(JOB_INDEXES) as JobIndexName[]).map((indexName) => ({
         indexName,
         partitionKey: { name: JOB_INDEXES[indexName].partitionKey, type: AttributeType.STRING },

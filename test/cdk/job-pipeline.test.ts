@@ -2,9 +2,8 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CRASH_MARGIN_RECEIVES, DEFAULT_MAX_RECEIVE_COUNT, JobPipeline, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES, type JobPipelineProps } from '../../lib/constructs/job-pipeline';
+import { JobPipeline, type JobPipelineProps } from '../../lib/constructs/job-pipeline';
+import { CRASH_MARGIN_RECEIVES, DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, VISIBILITY_TIMEOUT_FACTOR, WORST_CASE_RECEIVES } from '../../lambdas/contract/queue';
 import { retrySchema } from '../../lambdas/connectors/common';
 import { logicalId, propsOf, synth, testApp } from './support';
 
@@ -147,7 +146,7 @@ describe('construct props are checked at synth time', () => {
   });
 });
 
-describe('receive budget of a job (lib/constructs/receive-count.ts)', () => {
+describe('receive budget of a job (lambdas/contract/queue.ts)', () => {
   test('MAX_CONNECTOR_ATTEMPTS is the largest retry.maxAttempts a connector row accepts', () => {
     expect(retrySchema.safeParse({ maxAttempts: MAX_CONNECTOR_ATTEMPTS }).success).toBe(true);
     expect(retrySchema.safeParse({ maxAttempts: MAX_CONNECTOR_ATTEMPTS + 1 }).success).toBe(false);
@@ -160,12 +159,32 @@ describe('receive budget of a job (lib/constructs/receive-count.ts)', () => {
     expect(DEFAULT_MAX_RECEIVE_COUNT).toBe(25);
   });
 
-  test('the local hub defaults to the same maxReceiveCount (local/hub.ts, local/start.ts)', () => {
-    const root = join(__dirname, '..', '..');
-    const hub = readFileSync(join(root, 'local', 'hub.ts'), 'utf8');
-    const start = readFileSync(join(root, 'local', 'start.ts'), 'utf8');
-    expect(hub.match(/options\.maxReceiveCount \?\? (\d+)/)?.[1]).toBe(String(DEFAULT_MAX_RECEIVE_COUNT));
-    expect(hub.match(/@default (\d+) \*\/\n\s*maxReceiveCount\?/)?.[1]).toBe(String(DEFAULT_MAX_RECEIVE_COUNT));
-    expect(start.match(/intFromEnv\('MAX_RECEIVE_COUNT', (\d+)\)/)?.[1]).toBe(String(DEFAULT_MAX_RECEIVE_COUNT));
+});
+
+describe('relations the contract requires of the synthesized queue and worker', () => {
+  const cases = [
+    ['defaults', synth()],
+    ['workerConcurrency 40, reserved 60', synth({ workerConcurrency: 40, workerReservedConcurrency: 60 })],
+    ['nothing reserved', synth({ workerConcurrency: 5, workerReservedConcurrency: 0 })],
+  ] as const;
+
+  test.each(cases)('%s: the event source never polls for more than the reserved executions (throttled receives count toward the DLQ)', (_, { stack: s, template: t }) => {
+    const max = mapping(t).ScalingConfig.MaximumConcurrency;
+    const reserved = propsOf(t, s.jobs.worker).ReservedConcurrentExecutions;
+    expect(max).toBeGreaterThanOrEqual(2);
+    if (reserved !== undefined) expect(max).toBeLessThanOrEqual(reserved);
+  });
+
+  test.each([10, 60, 900])('worker timeout %i s: the visibility timeout is at least 6 x the function timeout', (seconds) => {
+    const { t, q } = jobPipeline({ workerTimeout: Duration.seconds(seconds) });
+    const timeout = propsOf(t, q.worker).Timeout;
+    expect(timeout).toBe(seconds);
+    expect(propsOf(t, q.queue).VisibilityTimeout).toBeGreaterThanOrEqual(VISIBILITY_TIMEOUT_FACTOR * timeout);
+    expect(VISIBILITY_TIMEOUT_FACTOR).toBeGreaterThanOrEqual(6);
+  });
+
+  test('the worker is told the redrive maxReceiveCount the queue has', () => {
+    const c = synth({ maxReceiveCount: 30 });
+    expect(propsOf(c.template, c.stack.jobs.worker).Environment.Variables.MAX_RECEIVE_COUNT).toBe(String(propsOf(c.template, c.stack.jobs.queue).RedrivePolicy.maxReceiveCount));
   });
 });

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { readConfig } from '../../lib/config';
 import { CrmBridgeStack } from '../../lib/crm-bridge-stack';
 import { logicalId, propsOf, synth, testApp } from './support';
+import { CHOICE_SETTINGS, COMMON_ENVIRONMENT, CONTROLLER_ENV, WORKER_ENV, inBounds } from '../../lambdas/contract/env';
+import { STACK_OUTPUTS } from '../../lambdas/contract/stack';
 
 const { stack, template } = synth();
 const trusted = synth({ salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/salesforce', salesforceExternalId: 'acme-org-00D5e' });
@@ -88,13 +88,42 @@ test('environment-agnostic without an env (synth needs no account)', () => {
   expect(JSON.stringify(t.toJSON())).not.toMatch(/:\d{12}:/);
 });
 
-test.each([
-  ['lambdas/api.ts', 'controller'],
-  ['lambdas/worker.ts', 'worker'],
-] as const)('every variable %s reads is set on the %s', (entry, which) => {
-  const source = readFileSync(join(__dirname, '../..', entry), 'utf8');
-  const read = [...source.matchAll(/(?:requireEnv|intEnv)\('([A-Z0-9_]+)'/g)].map((m) => m[1]);
-  expect(read.length).toBeGreaterThan(0);
-  const fn = which === 'controller' ? stack.api.controller : stack.jobs.worker;
-  expect(Object.keys(propsOf(template, fn).Environment.Variables)).toEqual(expect.arrayContaining(read));
+describe('handler environment (lambdas/contract/env.ts)', () => {
+  const scanned = synth({ malwareScan: 'guardduty' });
+  const cases = [
+    ['controller', CONTROLLER_ENV, (s: CrmBridgeStack) => s.api.controller],
+    ['worker', WORKER_ENV, (s: CrmBridgeStack) => s.jobs.worker],
+  ] as const;
+
+  test.each(cases)('the %s gets every variable its handler requires, each setting within the bounds the handler accepts', (_, spec, fn) => {
+    for (const { stack: s, template: t } of [{ stack, template }, scanned]) {
+      const env = propsOf(t, fn(s)).Environment.Variables as Record<string, unknown>;
+      expect(Object.keys(env)).toEqual(expect.arrayContaining([...spec.resources, ...spec.settings]));
+      for (const setting of spec.settings) expect({ setting, ok: inBounds(setting, Number(env[setting])) }).toEqual({ setting, ok: true });
+      for (const choice of spec.choices) if (env[choice] !== undefined) expect(CHOICE_SETTINGS[choice]).toContain(env[choice]);
+    }
+  });
+
+  test.each(cases)('the %s gets no variable its handler does not read (the controller has STAGE, naming the stage)', (which, spec, fn) => {
+    const reads = new Set<string>([...spec.resources, ...spec.settings, ...spec.choices, ...spec.optional, ...Object.keys(COMMON_ENVIRONMENT)]);
+    for (const { stack: s, template: t } of [{ stack, template }, scanned]) {
+      const unread = Object.keys(propsOf(t, fn(s)).Environment.Variables).filter((name) => !reads.has(name));
+      expect(unread).toEqual(which === 'controller' ? ['STAGE'] : []);
+    }
+  });
+
+  test('malwareScan=guardduty: the worker learns the files bucket, the controller to wait for scans', () => {
+    const worker = propsOf(scanned.template, scanned.stack.jobs.worker).Environment.Variables;
+    expect(worker.FILES_BUCKET).toEqual({ Ref: logicalId(scanned.stack.files.bucket) });
+    expect(propsOf(scanned.template, scanned.stack.api.controller).Environment.Variables.MALWARE_SCAN).toBe('guardduty');
+  });
+});
+
+test('the stack outputs are the ones the contract names for the CLI and the Salesforce guide (both auth modes)', () => {
+  const apiKey = synth({ apiAuth: 'apiKey' });
+  const outputs = new Set([...Object.keys(template.findOutputs('*')), ...Object.keys(apiKey.template.findOutputs('*'))]);
+  const named = new Set<string>(Object.values(STACK_OUTPUTS));
+  expect([...named].filter((id) => !outputs.has(id))).toEqual([]);
+  // Besides them only the one RestApi adds by itself (its endpoint, with a trailing slash: not for Salesforce).
+  expect([...outputs].filter((id) => !named.has(id))).toEqual([expect.stringMatching(/^ApiRestApiEndpoint/)]);
 });

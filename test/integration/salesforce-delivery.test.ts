@@ -7,7 +7,7 @@ import { SalesforceDelivery } from '../../lambdas/delivery/salesforce-delivery';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { jobView } from '../../lambdas/domain/job';
 import { JobStore } from '../../lambdas/adapters/job-store';
-import { DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from '../../lib/constructs/receive-count';
+import { DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from '../../lambdas/contract/queue';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { jobWorker, mockLogger, scripted, testQueue } from '../support/worker';

@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from '../../lib/constructs/receive-count';
+import { DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, WORST_CASE_RECEIVES } from '../../lambdas/contract/queue';
+import { INT_SETTINGS } from '../../lambdas/contract/env';
+import { LOCAL_SECRETS_CACHE_TTL_SECONDS } from '../../local/hub';
 
 /**
  * Figures the docs repeat must be the code's (or, for measured figures, the README's): one source of truth.
@@ -35,14 +37,13 @@ describe('figures in the README and docs/', () => {
     expect(found.filter((f) => f.file !== 'README.md')).toEqual([]);
   });
 
-  test("the local secrets cache in the README's npm start table is local/start.ts's", () => {
+  test("the secrets cache in the README's tables is the contract's default and the local hub's", () => {
     const readme = texts.find((t) => t.file === 'README.md')!.text;
     const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('### Register your own service'));
     const documented = /\| `SECRETS_CACHE_TTL_SECONDS` \| (\d+) \|/.exec(quick)?.[1];
-    const code = /const LOCAL_SECRETS_CACHE_TTL_SECONDS = (\d+);/.exec(readFileSync(join(ROOT, 'local', 'start.ts'), 'utf8'))?.[1];
-    expect(code).toBeDefined();
+    const code = String(LOCAL_SECRETS_CACHE_TTL_SECONDS);
     expect(documented).toBe(code);
-    expect(readme).toMatch(new RegExp(`\\| \`SECRETS_CACHE_TTL_SECONDS\` \\| 300 \\(${code} locally\\)`));
+    expect(readme).toMatch(new RegExp(`\\| \`SECRETS_CACHE_TTL_SECONDS\` \\| ${INT_SETTINGS.SECRETS_CACHE_TTL_SECONDS.default} \\(${code} locally\\)`));
   });
 
   test('the README says how to run the CLI safely: from the repository root, or npm link / the launcher path', () => {
