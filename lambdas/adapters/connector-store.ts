@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocume
 import { InvalidConnectorError } from '../shared/errors';
 import { parseConnector, type Connector } from '../connectors/schema';
 import type { ConnectorSource } from '../domain/connector-source';
+import { TtlCache } from '../shared/cache';
 
 /**
  * Connector rows in DynamoDB. Every read goes through the schema, so a row an
@@ -13,37 +14,27 @@ import type { ConnectorSource } from '../domain/connector-source';
  * otherwise read it 25 times at once.
  */
 export class ConnectorStore implements ConnectorSource {
-  private readonly cache = new Map<string, { connector: Connector; expires: number }>();
-  private readonly reading = new Map<string, Promise<Connector | undefined>>();
+  private readonly cache: TtlCache<string, Connector | undefined>;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly cacheTtlMs = 30_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    cacheTtlMs = 30_000,
+    now: () => number = Date.now,
+  ) {
+    this.cache = new TtlCache({ ttlMs: cacheTtlMs, keep: (connector) => connector !== undefined, now });
+  }
 
-  async get(connectorId: string): Promise<Connector | undefined> {
-    const cached = this.cache.get(connectorId);
-    if (cached && cached.expires > this.now()) return cached.connector;
-    let read = this.reading.get(connectorId);
-    if (!read) {
-      read = this.read(connectorId).finally(() => this.reading.delete(connectorId));
-      this.reading.set(connectorId, read);
-    }
-    return read;
+  get(connectorId: string): Promise<Connector | undefined> {
+    return this.cache.get(connectorId, () => this.read(connectorId));
   }
 
   private async read(connectorId: string): Promise<Connector | undefined> {
     const Item = await this.getRaw(connectorId);
-    if (!Item) {
-      this.cache.delete(connectorId);
-      return undefined;
-    }
+    if (!Item) return undefined;
     // Targets are checked when the worker calls them (TARGET_NOT_ALLOWED), whatever was written to the table.
     const parsed = parseConnector(Item, { targets: 'skip' });
     if (!parsed.ok) throw new InvalidConnectorError(connectorId, parsed.errors.join('; '));
-    if (this.cacheTtlMs > 0) this.cache.set(connectorId, { connector: parsed.connector, expires: this.now() + this.cacheTtlMs });
     return parsed.connector;
   }
 

@@ -2,6 +2,7 @@ import { readBody, send } from './upstream-http';
 import { parseJson } from './json';
 import type { HttpFetch } from './transport';
 import { parseRetryAfter } from './retry-after';
+import { TtlCache } from '../shared/cache';
 import { UpstreamError } from '../shared/errors';
 
 /**
@@ -38,9 +39,9 @@ export function basicCredentials(clientId: string, clientSecret: string, encodin
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
 }
 
-interface CachedToken {
+interface Token {
   accessToken: string;
-  expiresAt: number;
+  lifetimeMs: number;
 }
 
 /** Renew this long before the token expires, so it never expires mid-call. */
@@ -49,36 +50,27 @@ const EXPIRY_MARGIN_MS = 60_000;
 const DEFAULT_LIFETIME_MS = 300_000;
 
 export class TokenCache {
-  private readonly tokens = new Map<string, CachedToken>();
-  private readonly pending = new Map<string, Promise<CachedToken>>();
+  private readonly tokens: TtlCache<string, Token>;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(now: () => number = Date.now) {
+    this.tokens = new TtlCache({ ttlMs: (token) => token.lifetimeMs - EXPIRY_MARGIN_MS, now });
+  }
 
   private key(c: ClientCredentials): string {
     return JSON.stringify([c.tokenUrl, c.clientId, c.scope ?? '', c.audience ?? '']);
   }
 
   async get(c: ClientCredentials, fetchFn: HttpFetch, timeoutMs: number): Promise<string> {
-    const key = this.key(c);
-    const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt - EXPIRY_MARGIN_MS > this.now()) return cached.accessToken;
-    let request = this.pending.get(key);
-    if (!request) {
-      request = this.request(c, fetchFn, timeoutMs).finally(() => this.pending.delete(key));
-      this.pending.set(key, request);
-    }
-    const token = await request;
-    this.tokens.set(key, token);
+    const token = await this.tokens.get(this.key(c), () => this.request(c, fetchFn, timeoutMs));
     return token.accessToken;
   }
 
   /** Forget a token the API refused (401), so the next get() fetches a new one. */
   invalidate(c: ClientCredentials, accessToken: string): void {
-    const key = this.key(c);
-    if (this.tokens.get(key)?.accessToken === accessToken) this.tokens.delete(key);
+    this.tokens.delete(this.key(c), (token) => token.accessToken === accessToken);
   }
 
-  private async request(c: ClientCredentials, fetchFn: HttpFetch, timeoutMs: number): Promise<CachedToken> {
+  private async request(c: ClientCredentials, fetchFn: HttpFetch, timeoutMs: number): Promise<Token> {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (c.scope) form.set('scope', c.scope);
     if (c.audience) form.set('audience', c.audience);
@@ -108,7 +100,7 @@ export class TokenCache {
       });
     }
     const expiresIn = Number(body.expires_in);
-    return { accessToken: body.access_token, expiresAt: this.now() + (Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : DEFAULT_LIFETIME_MS) };
+    return { accessToken: body.access_token, lifetimeMs: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : DEFAULT_LIFETIME_MS };
   }
 }
 

@@ -6,6 +6,7 @@ import type { HttpFetch } from '../transport';
 import type { WrapperDeps } from '../types';
 import { resolveValue } from '../values';
 import type { SalesforceConnector } from './schema';
+import { TtlCache } from '../../shared/cache';
 import { RequestPreparationError, UpstreamError } from '../../shared/errors';
 
 /** What a login yields: the token and the org's instance URL (which is not the login URL). */
@@ -80,8 +81,8 @@ export function signJwtAssertion(c: { clientId: string; username: string; audien
  * rate limit. Concurrent callers share one token request.
  */
 export class SessionCache {
-  private readonly sessions = new Map<string, SalesforceSession>();
-  private readonly pending = new Map<string, Promise<SalesforceSession>>();
+  /** Kept until Salesforce refuses it: a session's lifetime is the org's setting, not told at login. */
+  private readonly sessions = new TtlCache<string, SalesforceSession>({ ttlMs: Number.POSITIVE_INFINITY });
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -89,24 +90,13 @@ export class SessionCache {
     return JSON.stringify(c.flow === 'jwtBearer' ? [c.tokenUrl, c.flow, c.clientId, c.username, c.audience] : [c.tokenUrl, c.flow, c.clientId]);
   }
 
-  async get(c: SalesforceCredentials, fetchFn: HttpFetch, timeoutMs: number): Promise<SalesforceSession> {
-    const key = this.key(c);
-    const cached = this.sessions.get(key);
-    if (cached) return cached;
-    let request = this.pending.get(key);
-    if (!request) {
-      request = this.login(c, fetchFn, timeoutMs).finally(() => this.pending.delete(key));
-      this.pending.set(key, request);
-    }
-    const session = await request;
-    this.sessions.set(key, session);
-    return session;
+  get(c: SalesforceCredentials, fetchFn: HttpFetch, timeoutMs: number): Promise<SalesforceSession> {
+    return this.sessions.get(this.key(c), () => this.login(c, fetchFn, timeoutMs));
   }
 
   /** Forget a session Salesforce refused, unless another caller already replaced it. */
   invalidate(c: SalesforceCredentials, accessToken: string): void {
-    const key = this.key(c);
-    if (this.sessions.get(key)?.accessToken === accessToken) this.sessions.delete(key);
+    this.sessions.delete(this.key(c), (session) => session.accessToken === accessToken);
   }
 
   clear(): void {
