@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { RequestPreparationError } from '../shared/errors';
 import { jmespathSchema } from './mapping';
 import { MAX_CONNECTOR_ATTEMPTS } from '../contract/queue';
 
@@ -120,6 +121,17 @@ export const baseConnectorFields = {
  */
 export function ownEntry<T>(map: Readonly<Record<string, T>> | undefined, name: string): T | undefined {
   return map !== undefined && Object.hasOwn(map, name) ? map[name] : undefined;
+}
+
+/**
+ * The one operation lookup of every wrapper: the operation the request names,
+ * an own key of its connector's operations, or OPERATION_NOT_FOUND before anything is sent.
+ */
+export function operationOf<Op>(request: { connector: { connectorId: string; operations: Readonly<Record<string, Op>> }; operationName: string }): Op {
+  const { connector, operationName } = request;
+  const op = ownEntry(connector.operations, operationName);
+  if (op === undefined) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
+  return op;
 }
 
 /** Delivery keys must name operations of the row (checked on the whole row, where operations are known). */

@@ -1,5 +1,5 @@
 import { XMLBuilder } from 'fast-xml-parser';
-import { ownEntry } from '../common';
+import { operationOf } from '../common';
 import { parseBody, send, toEnvelope } from '../upstream-http';
 import { mapRequest, mapResponse } from '../mapping';
 import { tokenCache, type ClientCredentials } from '../oauth2';
@@ -173,9 +173,8 @@ function sensitiveHeaders(connector: RestConnector, op: RestOperation): string[]
 
 export const restWrapper: Wrapper<RestConnector> = {
   async call(request: CallRequest<RestConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
-    const { connector, operationName } = request;
-    const op = ownEntry(connector.operations, operationName);
-    if (!op) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
+    const { connector } = request;
+    const op = operationOf(request);
     const built = buildRestRequest(connector, op, request.payload, request.recordId);
     // Static headers first, so auth and content type cannot be overridden by accident.
     const staticHeaders = {

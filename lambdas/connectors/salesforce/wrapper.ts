@@ -1,7 +1,7 @@
 import type { Connection } from 'jsforce/core';
 import * as z from 'zod';
 import { formatIssues } from '../schema';
-import { ownEntry } from '../common';
+import { operationOf } from '../common';
 import { mapRequest, mapResponse } from '../mapping';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import { checkComposite, withSalesforce } from './client';
@@ -120,9 +120,8 @@ async function run(conn: Connection, p: Prepared): Promise<unknown> {
 
 export const salesforceWrapper: Wrapper<SalesforceConnector> = {
   async call(request: CallRequest<SalesforceConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
-    const { connector, operationName } = request;
-    const op = ownEntry(connector.operations, operationName);
-    if (!op) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
+    const { connector } = request;
+    const op = operationOf(request);
     const input = op.request ? mapRequest(op.request, { payload: request.payload, recordId: request.recordId }) : request.payload;
     const prepared = prepareAction(op, input, request.recordId, connector.apiVersion);
     const { value, statusCode } = await withSalesforce(connector, deps, (conn) => run(conn, prepared));

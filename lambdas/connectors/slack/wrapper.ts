@@ -1,4 +1,4 @@
-import { ownEntry } from '../common';
+import { operationOf } from '../common';
 import { parseBody, send, toEnvelope } from '../upstream-http';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import type { SlackConnector } from './schema';
@@ -18,9 +18,8 @@ function asObject(payload: unknown): Record<string, unknown> {
 
 export const slackWrapper: Wrapper<SlackConnector> = {
   async call(request: CallRequest<SlackConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
-    const { connector, operationName } = request;
-    const op = ownEntry(connector.operations, operationName);
-    if (!op) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
+    const { connector } = request;
+    const op = operationOf(request);
     const message = asObject(request.payload);
 
     if (op.action === 'webhook') {

@@ -1,5 +1,5 @@
 import type { Client, IWSDLCache, WSDL } from 'soap';
-import { ownEntry } from '../common';
+import { operationOf } from '../common';
 import { parseRetryAfter } from '../retry-after';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import { resolveValue } from '../values';
@@ -120,9 +120,8 @@ export function soapError(err: unknown, timeoutMs: number, where: string, policy
 
 export const soapWrapper: Wrapper<SoapConnector> = {
   async call(request: CallRequest<SoapConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
-    const { connector, operationName } = request;
-    const op = ownEntry(connector.operations, operationName);
-    if (!op) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
+    const { connector } = request;
+    const op = operationOf(request);
 
     let client: Client;
     try {

@@ -1,4 +1,4 @@
-import { ownEntry } from '../common';
+import { operationOf } from '../common';
 import { parseBody, send, toEnvelope } from '../upstream-http';
 import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
 import { formatIssues } from '../schema';
@@ -26,8 +26,8 @@ function checkText(body: Record<string, unknown>): void {
 
 export const viberWrapper: Wrapper<ViberConnector> = {
   async call(request: CallRequest<ViberConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
-    const { connector, operationName } = request;
-    if (!ownEntry(connector.operations, operationName)) throw new RequestPreparationError('OPERATION_NOT_FOUND', `Connector "${connector.connectorId}" has no operation "${operationName}"`);
+    const { connector } = request;
+    operationOf(request);
     const payload = request.payload !== null && typeof request.payload === 'object' && !Array.isArray(request.payload) ? (request.payload as Record<string, unknown>) : {};
     if (typeof payload.receiver !== 'string') throw new RequestPreparationError('INVALID_PAYLOAD', 'sendMessage needs a "receiver" (the Viber user id) in the payload');
     const body = { type: 'text', ...payload, sender: senderOf(connector, payload.sender) };

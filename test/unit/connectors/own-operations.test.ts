@@ -1,5 +1,5 @@
 import { wrappers } from '../../../lambdas/connectors';
-import { ownEntry } from '../../../lambdas/connectors/common';
+import { operationOf, ownEntry } from '../../../lambdas/connectors/common';
 import { connectorSchema, parseConnector, type Connector } from '../../../lambdas/connectors/schema';
 import type { WrapperDeps } from '../../../lambdas/connectors/types';
 
@@ -51,6 +51,12 @@ test('ownEntry finds own keys only, including a row that really defines "constru
   expect(ownEntry(operations, 'constructor')).toMatchObject({ path: '/c' });
   expect(ownEntry(operations, 'toString')).toBeUndefined();
   expect(ownEntry(undefined, 'x')).toBeUndefined();
+});
+
+test('operationOf gives the named own operation, or OPERATION_NOT_FOUND naming the connector and operation', () => {
+  const connector = { connectorId: 'r', operations: { get: { method: 'GET', path: '/' } } };
+  expect(operationOf({ connector, operationName: 'get' })).toMatchObject({ method: 'GET', path: '/' });
+  expect(() => operationOf({ connector, operationName: 'toString' })).toThrow(expect.objectContaining({ code: 'OPERATION_NOT_FOUND', message: 'Connector "r" has no operation "toString"' }));
 });
 
 test('a delivery key must name an own operation of the row', () => {
