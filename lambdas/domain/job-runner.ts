@@ -158,10 +158,10 @@ export class JobRunner {
       const callStart = Date.now();
       try {
         result = await callWrapper(wrapper, request, this.opts.wrapperDeps);
-        if (permit) await this.releasePermit(job.connectorId, limits!, permit, { kind: 'ok' });
+        if (permit) await this.releasePermit(job.connectorId, limits, permit, { kind: 'ok' });
       } catch (err) {
         const durationMs = Date.now() - callStart;
-        if (permit) await this.releasePermit(job.connectorId, limits!, permit, callOutcome(err));
+        if (permit) await this.releasePermit(job.connectorId, limits, permit, callOutcome(err));
         if (err instanceof InfrastructureError) {
           // Nothing reached the service: give the run back so SQS's redelivery starts at once.
           // If that fails too, the lease runs out before the message is visible again.

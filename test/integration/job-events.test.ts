@@ -5,7 +5,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { wrappers } from '../../lambdas/connectors';
 import { privateTargetsPolicy } from '../../lambdas/connectors/targets';
 import { nodeFetch } from '../../lambdas/connectors/transport';
-import type { WrapperMap } from '../../lambdas/connectors/types';
 import { CalloutService } from '../../lambdas/domain/callout-service';
 import { ConnectorStore } from '../../lambdas/domain/connector-store';
 import { JobQueue } from '../../lambdas/domain/job-queue';
@@ -42,7 +41,7 @@ async function capture(fn: () => Promise<unknown>): Promise<string[]> {
     jest.spyOn(stream, 'write').mockImplementation(((chunk: unknown) => {
       out.push(String(chunk));
       return true;
-    }) as never),
+    })),
   );
   try {
     await fn();
@@ -69,7 +68,7 @@ async function runJob(path: string, extra: { traceparent?: string } = {}) {
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
     jobs,
     queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
-    wrappers: wrappers as WrapperMap,
+    wrappers,
     wrapperDeps: { secrets: { get: async () => 'x' }, fetch: nodeFetch, privateTargets: privateTargetsPolicy('allow') },
     logger: { info: jest.fn(), warn: jest.fn(), error: jest.fn() },
     events: createJobEvents(metrics, new Logger({ serviceName: 'crm-bridge-test', logLevel: 'INFO' })),
