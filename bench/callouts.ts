@@ -75,7 +75,7 @@ function createSubmitter(hub: RunningHub) {
         },
       );
       // A kept-alive socket the server closed just as it was reused: send again once (as Node's docs advise).
-      req.on('error', (err: NodeJS.ErrnoException) => (req.reusedSocket && err.code === 'ECONNRESET' && !retried ? submit(payload, true).then(resolve, reject) : reject(err)));
+      req.on('error', (err: NodeJS.ErrnoException) => (req.reusedSocket && err.code === 'ECONNRESET' && !retried ? void submit(payload, true).then(resolve, reject) : reject(err)));
       req.end(body);
     });
   return { submit, close: () => agent.destroy() };

@@ -148,7 +148,7 @@ async function* counted(source: AsyncIterable<Buffer>, onChunk: (bytes: number) 
 async function putRange(url: string, path: string, start: number, length: number, headers: Record<string, string>, onChunk: (bytes: number) => void) {
   const body = length === 0 ? '' : counted(createReadStream(path, { start, end: start + length - 1, highWaterMark: READ_CHUNK }), onChunk);
   // content-length is given so the stream goes as one plain body (S3 rejects chunked PUTs).
-  const res = await fetch(url, { method: 'PUT', headers: { ...headers, 'content-length': String(length) }, body, duplex: 'half' } as RequestInit);
+  const res = await fetch(url, { method: 'PUT', headers: { ...headers, 'content-length': String(length) }, body, duplex: 'half' });
   await res.text(); // frees the connection for the next part
   return res;
 }

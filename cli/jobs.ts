@@ -32,7 +32,7 @@ async function* listJobs(t: Awaited<ReturnType<typeof fileTarget>>, filter: { co
     if (filter.status) q.set('status', filter.status);
     q.set('limit', String(Math.min(100, max - seen)));
     if (token) q.set('nextToken', token);
-    const page = await apiOk<{ jobs: ListedJob[]; nextToken?: string }>(t, 'GET', `/v1/jobs?${q}`);
+    const page = await apiOk<{ jobs: ListedJob[]; nextToken?: string }>(t, 'GET', `/v1/jobs?${q.toString()}`);
     for (const job of page.jobs) {
       yield job;
       seen += 1;

@@ -114,7 +114,7 @@ export function createApiGateway(handler: Handler, apiKey: string, options: Gate
       if (size > MAX_GATEWAY_BODY) tooLarge = true;
       else chunks.push(c);
     });
-    req.on('end', async () => {
+    const respond = async () => {
       if (tooLarge) return send(res, 413, { error: { code: 'PAYLOAD_TOO_LARGE', message: 'Request bodies are limited to 10 MB by API Gateway' } });
       const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
       if (!OPEN_ROUTES.has(path)) {
@@ -132,6 +132,10 @@ export function createApiGateway(handler: Handler, apiKey: string, options: Gate
         // What API Gateway answers when the integration itself fails.
         send(res, 502, { error: { code: 'INTERNAL_ERROR', message: 'Internal server error' } });
       }
+    };
+    // Before the handler only the URL can fail (`GET //[`): a 400, not an unhandled rejection that stops the hub.
+    req.on('end', () => {
+      respond().catch(() => send(res, 400, { error: { code: 'INVALID_REQUEST', message: 'The request URL is malformed' } }));
     });
   });
 }

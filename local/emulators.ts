@@ -64,7 +64,7 @@ export const EMULATOR_GROUPS = {
 export type EmulatorGroup = keyof typeof EMULATOR_GROUPS;
 
 /** Runs `start` with a list of stops; on failure, stops what it started and rethrows. */
-async function started<T>(start: (stops: Array<() => Promise<void>>) => Promise<T>): Promise<{ value: T; stop(): Promise<void> }> {
+async function started<T>(start: (stops: Array<() => Promise<void>>) => Promise<T>): Promise<{ value: T; stop: () => Promise<void> }> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -104,7 +104,7 @@ export async function startEmulatorsThread(onFatal: (err: Error) => void): Promi
     startThread<Pick<EmulatorEndpoints, 'sqs' | 's3' | 'ssm'>>('emulator-thread.ts', 'queues' satisfies EmulatorGroup, onEvent),
   ]);
   const stop = async () => {
-    await Promise.all([dynamodb, queues].map((t) => (t.status === 'fulfilled' ? t.value.stop() : undefined)));
+    await Promise.all([dynamodb, queues].map((t) => (t.status === 'fulfilled' ? t.value.stop() : Promise.resolve())));
   };
   if (dynamodb.status === 'rejected') {
     await stop();

@@ -48,7 +48,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
+    const respond = async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const body = Buffer.concat(chunks).toString('utf8');
       let json: unknown;
@@ -72,6 +72,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       const isText = answer.text !== undefined;
       res.writeHead(answer.status ?? 200, { 'content-type': isText ? 'text/plain' : 'application/json', ...answer.headers });
       res.end(isText ? answer.text : answer.json === undefined ? '' : JSON.stringify(answer.json));
+    };
+    // A route that throws answers 500 with its message, visible to the test, instead of an unhandled rejection.
+    req.on('end', () => {
+      respond().catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err)));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

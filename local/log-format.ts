@@ -29,7 +29,7 @@ export function formatLogLine(line: string): string {
  * the main thread's process.stdout through the same write()).
  */
 export function installLogFormat(stream: NodeJS.WriteStream, format: (line: string) => string = formatLogLine): void {
-  const write = stream.write.bind(stream) as (chunk: string) => boolean;
+  const write: (chunk: string) => boolean = stream.write.bind(stream);
   let partial = '';
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
     const text = partial + (typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
@@ -39,5 +39,5 @@ export function installLogFormat(stream: NodeJS.WriteStream, format: (line: stri
     const ok = lines.length === 0 ? true : write(lines.map(format).join('\n') + '\n');
     callback?.();
     return ok;
-  }) as typeof stream.write;
+  });
 }

@@ -143,7 +143,7 @@ export class SqsPoller {
         continue;
       }
       this.requested += want;
-      let messages: Message[] = [];
+      let messages: Message[];
       try {
         const out = await sqs.send(
           new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: want, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['All'] }),

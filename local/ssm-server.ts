@@ -94,7 +94,7 @@ export class LocalSsm {
 
 export async function startLocalSsm(port = 0): Promise<{ server: Server; endpoint: string; store: LocalSsm }> {
   const store = new LocalSsm();
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const respond = async (req: IncomingMessage, res: ServerResponse) => {
     const target = String(req.headers['x-amz-target'] ?? '');
     const action = target.split('.')[1] ?? '';
     let status = 200;
@@ -107,7 +107,9 @@ export async function startLocalSsm(port = 0): Promise<{ server: Server; endpoin
     }
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `local-${Date.now()}` });
     res.end(JSON.stringify(body));
-  });
+  };
+  // respond cannot reject: reading and handling the request are inside its try.
+  const server = createServer((req, res) => void respond(req, res));
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, store };
 }

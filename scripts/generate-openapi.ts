@@ -183,7 +183,7 @@ function schemaOf(schema: z.ZodType): Schema {
   const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'throw' }) as Record<string, unknown>;
   delete json.$schema;
   tidyIntegers(json);
-  return json as Schema;
+  return json;
 }
 
 /** Descriptions for properties whose zod schema is shared with the handlers and carries none. */

@@ -290,7 +290,8 @@ export class JobStore implements JobRepository {
     delivery?: JobDelivery,
     onlyRun?: { started: string },
   ): Promise<Job | undefined> {
-    const others = (['result', 'resultRef', 'error'] as const).filter((f) => f !== field);
+    // The two other outcome fields, which this outcome clears (a tuple, so both are known to exist).
+    const others = ({ result: ['resultRef', 'error'], resultRef: ['result', 'error'], error: ['result', 'resultRef'] } as const)[field];
     const { Attributes } = await this.conditional(() => this.db.send(
       new UpdateItemCommand({
         TableName: this.tableName,

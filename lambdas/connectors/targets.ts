@@ -156,15 +156,14 @@ export function guardedLookup(rules: TargetRules, resolve: typeof dnsLookup = dn
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
     resolve(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '');
-      const list = addresses as LookupAddress[];
-      for (const { address } of list) {
+      for (const { address } of addresses) {
         const { cls, what } = classifyAddress(address);
         if (cls === 'forbidden' || (cls === 'private' && !rules.allowPrivate)) {
           return callback(new TargetNotAllowedError(`${hostname} resolves to ${what} (${address})${cls === 'private' ? `: ${rules.privateHint}` : ''}`), '');
         }
       }
-      if (options.all) return callback(null, list);
-      const first = list[0];
+      if (options.all) return callback(null, addresses);
+      const first = addresses[0];
       if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '');
       callback(null, first.address, first.family);
     });

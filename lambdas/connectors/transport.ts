@@ -101,7 +101,7 @@ function exchange(agents: Agents, target: URL, method: string, headers: Record<s
     };
     const onError = (err: NodeJS.ErrnoException) => {
       if (!answered && !retried && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-        return settle(() => exchange(agents, target, method, headers, body, signal, true).then(resolve, reject));
+        return settle(() => void exchange(agents, target, method, headers, body, signal, true).then(resolve, reject));
       }
       settle(() => reject(answered ? new AnswerBrokenError(err) : failed(err)));
     };
@@ -132,7 +132,7 @@ function exchange(agents: Agents, target: URL, method: string, headers: Record<s
 
 /** fetch asks for compressed answers and decodes them; so do we (whole bodies, as the wrappers read them whole). */
 function decode(body: Buffer, encoding: string | null): Buffer {
-  switch (encoding?.trim().toLowerCase()) {
+  switch ((encoding ?? '').trim().toLowerCase()) {
     case 'gzip':
     case 'x-gzip':
       return gunzipSync(body);

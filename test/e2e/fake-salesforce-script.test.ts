@@ -16,8 +16,8 @@ beforeAll(async () => {
   expect(cmd).toBe('node');
   hub = await startHubProcess();
   fake = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, FAKE_SF_CLIENT_SECRET: '', FAKE_SF_ROW_PATH: join(dir, 'sf.json') }, stdio: ['ignore', 'pipe', 'pipe'] });
-  fake.stdout!.on('data', (d: Buffer) => (output += d));
-  fake.stderr!.on('data', (d: Buffer) => (output += d));
+  fake.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  fake.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const deadline = Date.now() + 20_000;
   while (!output.includes('Ctrl-C to stop')) {
     if (Date.now() > deadline) throw new Error(`fake Salesforce did not start:\n${output}`);

@@ -37,8 +37,8 @@ function start(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code:
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    p.stdout.on('data', (d: Buffer) => (output += d));
-    p.stderr.on('data', (d: Buffer) => (output += d));
+    p.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const timer = setTimeout(() => p.kill('SIGTERM'), timeoutMs);
     p.on('close', (code) => {
       clearTimeout(timer);

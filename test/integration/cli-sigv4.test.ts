@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { regionFromApiUrl, sigV4Signer } from '../../cli/sigv4';
@@ -67,7 +67,7 @@ let serverSecrets: Record<string, string> = { [ACCESS_KEY]: SECRET_KEY };
 const seen: Array<{ method: string; url: string; verdict: Verdict; apiKey?: string }> = [];
 
 beforeAll(async () => {
-  server = createServer(async (req, res) => {
+  const respond = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
     const verdict = verify({ method: req.method!, url: req.url!, headers: req.headers }, body, serverSecrets);
     seen.push({ method: req.method!, url: req.url!, verdict, apiKey: req.headers['x-api-key'] as string | undefined });
@@ -83,6 +83,10 @@ beforeAll(async () => {
     } else {
       res.writeHead(404).end(JSON.stringify({ error: { code: 'ROUTE_NOT_FOUND', message: req.url } }));
     }
+  };
+  // A failure in this fake answers 500, which fails the test, instead of an unhandled rejection.
+  server = createServer((req, res) => {
+    respond(req, res).catch((err: unknown) => res.writeHead(500).end(String(err)));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dev`;
@@ -112,8 +116,8 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
     });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }

@@ -33,8 +33,8 @@ function cli(args: string[], opts: { killWhen?: () => boolean } = {}): Promise<{
     });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = opts.killWhen
       ? setInterval(() => {
           if (opts.killWhen!()) p.kill('SIGKILL');

@@ -133,7 +133,7 @@ function headers(): Record<string, string> {
 function query(): Record<string, string> | undefined {
   if (chance(0.4)) return undefined;
   const q: Record<string, string> = {};
-  const token = () => pick([Buffer.from(value()).toString('base64url'), Buffer.from(text({ recordId: 'r1', fileId: leaf(), createdAt: leaf() })).toString('base64url'), Buffer.from(text({ pk: `JOB#${leaf()}`, connectorId: 'echo', jobCreatedAt: leaf() })).toString('base64url'), '%%%', '', 'x'.repeat(3000)]);
+  const token = () => pick([Buffer.from(value()).toString('base64url'), Buffer.from(text({ recordId: 'r1', fileId: leaf(), createdAt: leaf() })).toString('base64url'), Buffer.from(text({ pk: `JOB#${String(leaf())}`, connectorId: 'echo', jobCreatedAt: leaf() })).toString('base64url'), '%%%', '', 'x'.repeat(3000)]);
   const values: Record<string, () => string> = {
     recordId: () => pick(['r1', '', 'x'.repeat(300), '__proto__', '%ZZ']),
     connectorId: () => pick(['echo', '', 'x'.repeat(300), '__proto__', '%ZZ', 'a b']),

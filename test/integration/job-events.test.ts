@@ -5,7 +5,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { wrappers } from '../../lambdas/connectors';
 import { privateTargetsPolicy } from '../../lambdas/connectors/targets';
 import { nodeFetch } from '../../lambdas/connectors/transport';
-import type { WrapperMap } from '../../lambdas/connectors/types';
 import { CalloutService } from '../../lambdas/domain/callout-service';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { JobStore } from '../../lambdas/adapters/job-store';
@@ -41,7 +40,7 @@ async function capture(fn: () => Promise<unknown>): Promise<string[]> {
     jest.spyOn(stream, 'write').mockImplementation(((chunk: unknown) => {
       out.push(String(chunk));
       return true;
-    }) as never),
+    })),
   );
   try {
     await fn();
@@ -68,7 +67,7 @@ async function runJob(path: string, extra: { traceparent?: string } = {}) {
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
     jobs,
     queue: testQueue(),
-    wrappers: wrappers as WrapperMap,
+    wrappers,
     wrapperDeps: { secrets: { get: async () => 'x' }, fetch: nodeFetch, privateTargets: privateTargetsPolicy('allow') },
     logger: mockLogger(),
     events: createJobEvents(metrics, new Logger({ serviceName: 'crm-bridge-test', logLevel: 'INFO' })),

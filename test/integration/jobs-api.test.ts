@@ -55,7 +55,7 @@ async function failJob(jobId: string, attempts = 3) {
 beforeAll(async () => {
   dynamo = await startDynamo();
   store = new JobStore(dynamo.client, dynamo.tables.jobs, 30, () => clock);
-  router = new Router(calloutRoutes(new CalloutService({ connectors: { get: async () => undefined } as never, jobs: store, queue, logger: silent })));
+  router = new Router(calloutRoutes(new CalloutService({ connectors: { get: async () => undefined }, jobs: store, queue, logger: silent })));
 });
 
 afterAll(async () => {

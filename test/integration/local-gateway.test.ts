@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { get, type Server } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createApiGateway } from '../../local/api-gateway';
@@ -70,4 +70,21 @@ describe('names like Object.prototype members', () => {
     expect(seenEvent.headers![name]).toBe('h');
     expect(seenEvent.multi![name]).toEqual(['h']);
   });
+});
+
+test('a request line no URL parser accepts gets a 400 envelope, and the gateway keeps serving', async () => {
+  // A raw socket: fetch and node:http normalise the path; `//[` reaches the server as is and makes new URL() throw.
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1', () => socket.end('GET //[ HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\nConnection: close\r\n\r\n'));
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (text += c));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+  expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+  // The body is chunked; the JSON envelope is its one chunk.
+  expect(JSON.parse(/\{.*\}/.exec(answer)![0])).toEqual({ error: { code: 'INVALID_REQUEST', message: 'The request URL is malformed' } });
+  const after = await fetch(`${base}/v1/jobs/after`, { headers: { 'x-api-key': 'k' } });
+  expect(after.status).toBe(200);
 });

@@ -1,6 +1,6 @@
 import { formUrlEncode, TokenCache, type ClientCredentials } from '../../lambdas/connectors/oauth2';
 import { restWrapper } from '../../lambdas/connectors/rest/wrapper';
-import { restConnectorSchema, type RestConnector } from '../../lambdas/connectors/rest/schema';
+import { restConnectorSchema } from '../../lambdas/connectors/rest/schema';
 import { nodeFetch } from '../../lambdas/connectors/transport';
 import { startFakeOAuth, type FakeOAuth } from '../support/fake-oauth';
 import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
@@ -59,7 +59,7 @@ test('a REST connector takes basicEncoding from its oauth2ClientCredentials auth
       baseUrl: `${api.url}/api`,
       auth: { type: 'oauth2ClientCredentials', tokenUrl, clientId, clientSecret: { secret: 'cs' }, ...auth },
       operations: { me: { method: 'GET', path: '/me' } },
-    }) as RestConnector;
+    });
   const deps = { secrets: { get: async () => SECRET }, fetch: nodeFetch };
   const viaRfc = await restWrapper.call({ connector: row(rfc.tokenUrl), operationName: 'me', payload: {}, jobId: 'j1' }, deps);
   expect(viaRfc.data).toEqual({ auth: expect.stringMatching(/^Bearer fake-access-token-/) });

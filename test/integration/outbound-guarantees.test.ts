@@ -69,7 +69,7 @@ async function runJob(row: Record<string, unknown>, operation: string, payload: 
       secrets: {
         async get(_c, name) {
           if (!SECRETS[name]) throw new RequestPreparationError('SECRET_NOT_FOUND', `no secret ${name}`);
-          return SECRETS[name]!;
+          return SECRETS[name];
         },
       },
       fetch: nodeFetch,

@@ -371,7 +371,7 @@ describe('errors', () => {
     const closed = await failure(
       salesforceWrapper.call(
         { connector: c, operationName: 'createAccount', payload: { Name: 'x' }, jobId: 'j' },
-        { ...deps, fetch: (async (url: string, init: RequestInit) => (String(url).startsWith(sf.instanceUrl) ? globalThis.fetch('http://127.0.0.1:1/', init) : globalThis.fetch(url, init))) as typeof fetch },
+        { ...deps, fetch: (async (url: string, init: RequestInit) => (String(url).startsWith(sf.instanceUrl) ? globalThis.fetch('http://127.0.0.1:1/', init) : globalThis.fetch(url, init))) },
       ),
     );
     expect(closed.code).toBe('UPSTREAM_NETWORK_ERROR');

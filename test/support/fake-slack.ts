@@ -92,7 +92,7 @@ export async function startFakeSlack(opts: { botToken: string; channels: Record<
     set webhookChannel(value) {
       state.webhookChannel = value;
     },
-    reset: upstream.reset,
-    close: upstream.close,
+    reset: () => upstream.reset(),
+    close: () => upstream.close(),
   };
 }

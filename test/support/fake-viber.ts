@@ -57,7 +57,7 @@ export async function startFakeViber(opts: { authToken: string; subscribers: str
     calls: () => upstream.calls('POST /pa/send_message'),
     tokens,
     failNext: (status) => failures.push(status),
-    reset: upstream.reset,
-    close: upstream.close,
+    reset: () => upstream.reset(),
+    close: () => upstream.close(),
   };
 }

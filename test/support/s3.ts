@@ -34,8 +34,8 @@ export async function startS3(): Promise<{ client: S3Client; endpoint: string; c
         resolve(Number(m[1]));
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`fauxqs exited with ${code}:\n${output}`)));
   });
   const endpoint = `http://127.0.0.1:${port}`;
@@ -57,7 +57,7 @@ export async function startS3(): Promise<{ client: S3Client; endpoint: string; c
     async stop() {
       client.destroy();
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.stdin!.end();
+      child.stdin.end();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
       clearTimeout(timer);

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as soap from 'soap';
 
+/* eslint-disable @typescript-eslint/only-throw-error -- soap.listen answers a thrown { Fault } object (not an Error) with a SOAP Fault */
+
 /**
  * A real SOAP service on 127.0.0.1: the public Calculator WSDL (test/fixtures) served
  * with soap.listen, SOAP 1.1 at /calculator.asmx and SOAP 1.2 (1.2 envelopes and

@@ -67,7 +67,7 @@ test('.ci/run checks engines before npm ci with a reader that agrees with semver
   const ci = readFileSync(join(ROOT, '.ci/run'), 'utf8');
   expect(ci.indexOf('node .ci/check-node.cjs')).toBeGreaterThan(-1);
   expect(ci.indexOf('node .ci/check-node.cjs')).toBeLessThan(ci.indexOf('npm ci'));
-  const { satisfies } = require('../../.ci/check-node.cjs') as { satisfies(v: string, r: string): boolean };
+  const { satisfies } = require('../../.ci/check-node.cjs') as { satisfies: (v: string, r: string) => boolean };
   for (let major = 18; major <= 27; major++) {
     for (const minor of [0, 6, 12, 13, 19, 20]) {
       const v = `${major}.${minor}.1`;

@@ -39,7 +39,7 @@ test.each([
   ['bad JSON', { method: 'POST', path: '/v1/things', body: '{' }, 400, 'INVALID_REQUEST'],
   ['too large', { method: 'POST', path: '/v1/things', body: JSON.stringify({ s: 'x'.repeat(MAX_BODY_BYTES) }) }, 413, 'PAYLOAD_TOO_LARGE'],
 ])('%s -> %i %s', async (_n, ev, status, code) => {
-  const res = await call(apiEvent(ev as Parameters<typeof apiEvent>[0]));
+  const res = await call(apiEvent(ev));
   expect(res.statusCode).toBe(status);
   expect(JSON.parse(res.body).error.code).toBe(code);
 });

@@ -50,7 +50,7 @@ beforeAll(async () => {
   // Another origin (another port), for cross-origin redirects.
   other = await serve((_req, _body, res) => res.end('elsewhere'));
   main = await serve((req, _body, res) => {
-    const path = (req.url ?? '').split('?')[0];
+    const path = (req.url ?? '').split('?')[0] ?? '';
     switch (path) {
       case '/json':
         res.writeHead(201, { 'content-type': 'application/json', 'x-request-id': 'r-1', 'set-cookie': ['a=1', 'b=2'] });
@@ -108,7 +108,7 @@ async function view(response: Response) {
 }
 
 const transports: Array<[string, HttpFetch]> = [
-  ['fetch', fetch as HttpFetch],
+  ['fetch', fetch],
   ['nodeFetch', nodeFetch],
 ];
 
