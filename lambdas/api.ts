@@ -6,11 +6,11 @@ import { JobStore } from './domain/job-store';
 import { S3JobDataStore } from './domain/s3-job-data-store';
 import { calloutRoutes } from './http/callout-routes';
 import { fileRoutes } from './http/file-routes';
-import { FileService } from './files/file-service';
 import { Router } from './http/router';
 import { documentClient, dynamoDb, jobDataS3, s3, sqs } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
 import { errorResponse } from './shared/http';
+import { awsFileService } from './adapters/aws-file-service';
 import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
 
@@ -19,7 +19,7 @@ const connectors = new ConnectorStore(documentClient, requireEnv('CONNECTORS_TAB
 // Payloads and results too large for the job item are kept in the job data bucket (claim check).
 const jobs = new JobStore(dynamoDb, requireEnv('JOBS_TABLE'), intEnv('JOB_TTL_DAYS', 30, { min: 1 }), Date.now, { data: new S3JobDataStore(jobDataS3, requireEnv('JOB_DATA_BUCKET')) });
 const queue = new JobQueue(sqs, requireEnv('JOBS_QUEUE_URL'));
-const files = new FileService(documentClient, s3, {
+const files = awsFileService(documentClient, s3, {
   tableName: requireEnv('FILES_TABLE'),
   bucket: requireEnv('FILES_BUCKET'),
   urlExpirySeconds: intEnv('FILE_URL_EXPIRY_SECONDS', 900, { min: 1, max: 7 * 86_400 }),

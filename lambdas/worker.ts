@@ -15,11 +15,11 @@ import { RetryLaterError, safeJson } from './domain/queue-record';
 import { JobStore } from './domain/job-store';
 import { S3JobDataStore } from './domain/s3-job-data-store';
 import { MessageDispatcher } from './domain/message-dispatcher';
-import { FileLinkStore } from './files/file-link';
 import { ScanResultRunner } from './files/scan-result';
 import { SsmSecretSource } from './domain/secrets';
 import { documentClient, dynamoDb, jobDataS3, sqs, ssm } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
+import { DynamoFileLinkStore } from './adapters/file-repository';
 import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
 
@@ -40,7 +40,7 @@ const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, l
 // The queue's redrive setting: a record failed back on this receive moves to the dead-letter queue.
 const maxReceiveCount = intEnv('MAX_RECEIVE_COUNT', 0, { min: 0 });
 // Link records of files that became AVAILABLE: the same cap, the same retry policy, the same Salesforce sessions.
-const fileLinks = new FileLinkRunner({ files: new FileLinkStore(documentClient, requireEnv('FILES_TABLE')), connectors, queue, wrapperDeps, logger });
+const fileLinks = new FileLinkRunner({ files: new DynamoFileLinkStore(documentClient, requireEnv('FILES_TABLE')), connectors, queue, wrapperDeps, logger });
 // Malware scan results (EventBridge rule to this queue): SCANNING files become AVAILABLE or QUARANTINED.
 const scanResults = new ScanResultRunner(documentClient, { tableName: requireEnv('FILES_TABLE'), bucket: process.env.FILES_BUCKET ?? '', linkQueue: queue, logger });
 const dispatcher = new MessageDispatcher({
