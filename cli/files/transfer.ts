@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -50,6 +50,12 @@ function checkPut(res: Response, what: string): void {
 
 /** Read size when streaming from disk: a few of these in flight per part, whatever the part size. */
 const READ_CHUNK = 1024 * 1024;
+/**
+ * Parts up to this size are read whole into a buffer each in-flight part keeps
+ * (4 × 8 MiB by default) and sent as one body: a quarter less CPU than streaming
+ * them, which on a busy machine is time. Larger parts (files over ~31 GiB) are streamed.
+ */
+const MAX_BUFFERED_PART = 16 * 1024 * 1024;
 
 /** Yields the stream's chunks, telling `onChunk` each size (progress without a second copy). */
 async function* counted(source: AsyncIterable<Buffer>, onChunk: (bytes: number) => void): AsyncGenerator<Buffer> {
@@ -59,12 +65,28 @@ async function* counted(source: AsyncIterable<Buffer>, onChunk: (bytes: number) 
   }
 }
 
-/** PUT bytes [start, start+length) of the file, streamed from disk; memory stays at one read buffer. */
-async function putRange(url: string, path: string, start: number, length: number, headers: Record<string, string>, onChunk: (bytes: number) => void) {
-  const body = length === 0 ? '' : counted(createReadStream(path, { start, end: start + length - 1, highWaterMark: READ_CHUNK }), onChunk);
-  // content-length is given so the stream goes as one plain body (S3 rejects chunked PUTs).
+/**
+ * PUT bytes [start, start+length) of the file: read into `buffer` when it is given and
+ * large enough, else streamed from disk (memory stays at one read buffer).
+ */
+async function putRange(url: string, path: string, start: number, length: number, headers: Record<string, string>, onChunk: (bytes: number) => void, buffer?: Buffer) {
+  let body: Buffer | string | AsyncIterable<Buffer>;
+  if (buffer && length <= buffer.length) {
+    const file = await open(path, 'r');
+    try {
+      const { bytesRead } = await file.read(buffer, 0, length, start);
+      if (bytesRead !== length) throw new CliError(`${path} changed while it was being uploaded; run the same command again`);
+    } finally {
+      await file.close();
+    }
+    body = buffer.subarray(0, length);
+  } else {
+    body = length === 0 ? '' : counted(createReadStream(path, { start, end: start + length - 1, highWaterMark: READ_CHUNK }), onChunk);
+  }
+  // content-length is given so a stream goes as one plain body (S3 rejects chunked PUTs).
   const res = await fetch(url, { method: 'PUT', headers: { ...headers, 'content-length': String(length) }, body, duplex: 'half' } as RequestInit);
   await res.text(); // frees the connection for the next part
+  if (body instanceof Buffer) onChunk(length);
   return res;
 }
 
@@ -211,7 +233,7 @@ async function sendParts(t: ApiTarget, state: UploadState, urls: Map<number, str
   };
   if (queue.some((n) => !urls.has(n))) await refresh(queue.filter((n) => !urls.has(n)));
 
-  const putPart = async (n: number): Promise<string> => {
+  const putPart = async (n: number, buffer?: Buffer): Promise<string> => {
     const start = (n - 1) * state.partSize;
     const length = Math.min(state.partSize, state.size - start);
     let refreshed = false;
@@ -222,14 +244,14 @@ async function sendParts(t: ApiTarget, state: UploadState, urls: Map<number, str
         progress.add(bytes);
       };
       try {
-        let res = await putRange(urls.get(n)!, state.path, start, length, {}, onChunk);
+        let res = await putRange(urls.get(n)!, state.path, start, length, {}, onChunk, buffer);
         if (res.status === 403 && !refreshed) {
           // The URL expired during a long upload: one fresh URL, then the part again.
           refreshed = true;
           progress.add(-sent);
           sent = 0;
           await refresh([n]);
-          res = await putRange(urls.get(n)!, state.path, start, length, {}, onChunk);
+          res = await putRange(urls.get(n)!, state.path, start, length, {}, onChunk, buffer);
         }
         if (res.status === 404) throw new UploadGoneError(`S3 no longer has upload ${state.fileId}`);
         checkPut(res, `part ${n}`);
@@ -256,9 +278,11 @@ async function sendParts(t: ApiTarget, state: UploadState, urls: Map<number, str
     // parts in flight land and are recorded, so a re-run does not send them again.
     results = await Promise.allSettled(
       Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+        // One buffer per worker, reused part after part (a part is done once S3 answered for all of it).
+        const buffer = state.partSize <= MAX_BUFFERED_PART ? Buffer.allocUnsafe(state.partSize) : undefined;
         for (let n = queue.shift(); n !== undefined && !failed; n = queue.shift()) {
           try {
-            state.parts[n] = await putPart(n);
+            state.parts[n] = await putPart(n, buffer);
           } catch (err) {
             failed = true;
             throw err;
@@ -276,6 +300,88 @@ async function sendParts(t: ApiTarget, state: UploadState, urls: Map<number, str
   progress.finish();
 }
 
+/** Files larger than one range are downloaded in ranges of this size, DOWNLOAD_CONCURRENCY at a time. */
+const RANGE_SIZE = 8 * 1024 * 1024;
+const DOWNLOAD_CONCURRENCY = 4;
+
+/** The server sent the whole object for a range request (a proxy that drops Range): download it in one piece. */
+class RangeIgnoredError extends Error {}
+
+function checkGet(res: Response, expected: number): void {
+  if (res.status === expected) return;
+  if (expected === 206 && res.status === 200) throw new RangeIgnoredError();
+  const message = `S3 answered HTTP ${res.status} for the download`;
+  throw res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 ? new CliError(message) : new Error(message);
+}
+
+/** The whole object, streamed to disk. */
+async function getWhole(url: string, partial: string, progress: Progress): Promise<void> {
+  const res = await fetch(url);
+  checkGet(res, 200);
+  await pipeline(
+    Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>),
+    (source: AsyncIterable<Buffer>) => counted(source, (n) => progress.add(n)),
+    createWriteStream(partial),
+  );
+}
+
+/**
+ * The object in ranges fetched in parallel, each written at its place in the file.
+ * `freshUrl` gives a new URL when the first one expired during a long download.
+ */
+async function getRanges(firstUrl: string, freshUrl: () => Promise<string>, size: number, partial: string, progress: Progress): Promise<void> {
+  let url = firstUrl;
+  let refreshing: Promise<string> | undefined;
+  const file = await open(partial, 'w');
+  let next = 0;
+  let failed = false;
+  try {
+    const count = Math.ceil(size / RANGE_SIZE);
+    const workers = Array.from({ length: Math.min(DOWNLOAD_CONCURRENCY, count) }, async () => {
+      const buffer = Buffer.allocUnsafe(RANGE_SIZE);
+      for (let i = next++; i < count && !failed; i = next++) {
+        const start = i * RANGE_SIZE;
+        const length = Math.min(RANGE_SIZE, size - start);
+        await withRetries(`range ${i + 1}`, async () => {
+          let got = 0;
+          try {
+            const range = { range: `bytes=${start}-${start + length - 1}` };
+            const used = url;
+            let res = await fetch(used, { headers: range });
+            if (res.status === 403) {
+              // Expired: one new URL for all the workers, then this range again.
+              await res.body?.cancel();
+              url = await (refreshing ??= freshUrl());
+              if (url === used) throw new CliError('S3 answered HTTP 403 for the download');
+              refreshing = undefined;
+              res = await fetch(url, { headers: range });
+            }
+            checkGet(res, 206);
+            for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+              if (got + chunk.length > length) throw new Error(`S3 sent more than the ${length} bytes asked for at ${start}`);
+              buffer.set(chunk, got);
+              got += chunk.length;
+              progress.add(chunk.length);
+            }
+            if (got !== length) throw new Error(`S3 sent ${got} of the ${length} bytes asked for at ${start}`);
+          } catch (err) {
+            progress.add(-got);
+            throw err;
+          }
+        }).catch((err: unknown) => {
+          failed = true;
+          throw err;
+        });
+        await file.write(buffer, 0, length, start);
+      }
+    });
+    const failure = (await Promise.allSettled(workers)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+  } finally {
+    await file.close();
+  }
+}
+
 export async function downloadFile(fileId: string, opts: ApiOptions & { out?: string }): Promise<string> {
   const t = await apiTarget(opts);
   const file = await apiOk<{ fileName: string; size: number; status: string; downloadUrl?: string }>(t, 'GET', `/v1/files/${encodeURIComponent(fileId)}`);
@@ -283,16 +389,19 @@ export async function downloadFile(fileId: string, opts: ApiOptions & { out?: st
   // The stored name never contains a path, but it came from a client: basename() anyway.
   const name = basename(file.fileName);
   const out = opts.out === undefined ? name : (await stat(opts.out).catch(() => undefined))?.isDirectory() ? join(opts.out, name) : opts.out;
-  const res = await fetch(file.downloadUrl);
-  if (!res.ok || !res.body) throw new CliError(`S3 answered HTTP ${res.status} for the download`);
-  const progress = new Progress('download', file.size);
   const partial = `${out}.part`; // renamed once complete: an interrupted download never looks like the file
+  let progress = new Progress('download', file.size);
   try {
-    await pipeline(
-      Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>),
-      (source: AsyncIterable<Buffer>) => counted(source, (n) => progress.add(n)),
-      createWriteStream(partial),
-    );
+    if (file.size <= RANGE_SIZE) {
+      await getWhole(file.downloadUrl, partial, progress);
+    } else {
+      const freshUrl = async () => (await apiOk<{ downloadUrl?: string }>(t, 'GET', `/v1/files/${encodeURIComponent(fileId)}`)).downloadUrl ?? '';
+      await getRanges(file.downloadUrl, freshUrl, file.size, partial, progress).catch(async (err: unknown) => {
+        if (!(err instanceof RangeIgnoredError)) throw err;
+        progress = new Progress('download', file.size); // start over, in one piece
+        await getWhole(file.downloadUrl!, partial, progress);
+      });
+    }
     progress.finish();
     const written = (await stat(partial)).size;
     if (written !== file.size) throw new CliError(`Downloaded ${written} bytes but the file has ${file.size}; try again`);
@@ -303,4 +412,3 @@ export async function downloadFile(fileId: string, opts: ApiOptions & { out?: st
   renameSync(partial, out);
   return out;
 }
-
