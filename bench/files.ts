@@ -157,6 +157,7 @@ export async function runFilesBench(sizeMb = 200): Promise<void> {
     const up = { rssMb: Math.max(...rounds.map((r) => r.up.rssMb)) };
     const down = { rssMb: Math.max(...rounds.map((r) => r.down.rssMb)) };
     // The same command on a 1-byte file: what the CLI needs before any transfer (Node, the CLI, fetch).
+    // The CLI reports its own peak (VmHWM): getrusage's maxRSS would include this process's memory, inherited at spawn.
     writeFileSync(join(dir, 'tiny.txt'), 'x');
     const tinies: Array<Awaited<ReturnType<typeof cli>>> = [];
     for (let i = 0; i < 3; i++) tinies.push(await cli(hub, ['files', 'upload', join(dir, 'tiny.txt')], { CRM_BRIDGE_UPLOAD_STATE_DIR: join(dir, 'state-tiny') }));

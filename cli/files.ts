@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { apiOk, apiOptions, apiTarget, type ApiOptions } from './api-client';
 import type { UploadOptions } from './files/transfer';
@@ -10,9 +11,24 @@ import type { UploadOptions } from './files/transfer';
 const loadTransfer = (): typeof import('./files/transfer') => require('./files/transfer');
 
 const started = performance.now();
+
+/**
+ * Peak RSS of this process in KB. On Linux from /proc (VmHWM): getrusage's maxRSS also
+ * counts the parent's memory, which a spawned process inherits until it execs node.
+ */
+function peakRssKb(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (hwm) return Number(hwm);
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS;
+}
+
 function reportRss(): void {
-  // For the benchmark: peak memory (files are streamed, so it stays flat whatever the size) and time in the command.
-  if (process.env.CRM_BRIDGE_REPORT_RSS === '1') process.stderr.write(`maxRSS_KB=${process.resourceUsage().maxRSS} command_ms=${Math.round(performance.now() - started)}\n`);
+  // For the benchmark: peak memory (files go in parts, so it stays flat whatever the size) and time in the command.
+  if (process.env.CRM_BRIDGE_REPORT_RSS === '1') process.stderr.write(`maxRSS_KB=${peakRssKb()} command_ms=${Math.round(performance.now() - started)}\n`);
 }
 
 export function registerFileCommands(program: Command): void {
