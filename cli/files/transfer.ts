@@ -305,7 +305,7 @@ const RANGE_SIZE = 8 * 1024 * 1024;
 const DOWNLOAD_CONCURRENCY = 4;
 
 /** The server sent the whole object for a range request (a proxy that drops Range): download it in one piece. */
-class RangeIgnoredError extends Error {}
+class RangeIgnoredError extends TransferRefusedError {}
 
 function checkGet(res: Response, expected: number): void {
   if (res.status === expected) return;
