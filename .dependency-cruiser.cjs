@@ -55,9 +55,9 @@ module.exports = {
     ),
     never(
       'adapters-below-handlers',
-      'Adapters implement ports of the domain (with connectors and shared); they never reach routes, delivery, files or handlers.',
+      'Adapters implement ports of the domain and of files/ (with connectors and shared); they never reach routes, delivery or handlers.',
       L.adapters,
-      `${L.delivery}|${L.files}|${L.routes}|${L.handlers}`,
+      `${L.delivery}|${L.routes}|${L.handlers}`,
     ),
     never(
       'aws-sdk-in-adapters',

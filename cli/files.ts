@@ -1,408 +1,34 @@
-import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { bytesDone, missingParts, staleReason, UploadStateStore, type UploadState } from './files/upload-state';
-import { Progress } from './progress';
-import { regionFromApiUrl, sigV4Signer, type RequestSigner } from './sigv4';
-import { CliError, localApi } from './target';
-import { DEFAULT_STAGE, STACK_OUTPUTS, stackName as stackOf } from '../lambdas/contract/stack';
+import { apiOk, apiOptions, apiTarget, type ApiOptions } from './api-client';
+import type { UploadOptions } from './files/transfer';
 
 /**
- * File commands talk to the hub's HTTP API (they never touch S3 credentials):
- * the hub hands out presigned URLs and the bytes go straight to S3.
+ * `crm-bridge files ...`: commander wiring only. The transfer code loads with the
+ * command that needs it (upload, download), not at every start of the CLI.
  */
-interface ApiTarget {
-  baseUrl: string;
-  /** x-api-key (the local hub, or a stack deployed with apiAuth=apiKey)... */
-  apiKey?: string;
-  /** ...or SigV4 signing (a stack deployed with the default apiAuth=iam). */
-  sign?: RequestSigner;
-}
-
-export interface FileOptions {
-  local?: boolean;
-  apiUrl?: string;
-  apiKey?: string;
-  stage?: string;
-  stack?: string;
-  region?: string;
-}
-
-/**
- * The local hub (--local), an API key (--api-key / CRM_BRIDGE_API_KEY), or else SigV4 with the AWS
- * credentials of the default chain, against --api-url / CRM_BRIDGE_API_URL or the stack output ApiUrl.
- */
-export async function fileTarget(opts: FileOptions): Promise<ApiTarget> {
-  if (opts.local) {
-    return localApi(); // only the API's address and key are needed: no SDK clients
-  }
-  let baseUrl = opts.apiUrl ?? process.env.CRM_BRIDGE_API_URL;
-  const apiKey = opts.apiKey ?? process.env.CRM_BRIDGE_API_KEY;
-  if (baseUrl && apiKey) return { baseUrl: baseUrl.replace(/\/+$/, ''), apiKey };
-  // The SDK loads only here: its client resolves the default credential chain (and reads the stack's outputs).
-  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
-  const region = opts.region ?? (baseUrl ? regionFromApiUrl(baseUrl) : undefined);
-  const cfn = new CloudFormationClient(region ? { region } : {});
-  try {
-    if (!baseUrl) {
-      const stackName = opts.stack ?? stackOf(opts.stage ?? DEFAULT_STAGE);
-      try {
-        const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-        baseUrl = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === STACK_OUTPUTS.apiUrl)?.OutputValue;
-      } catch (err) {
-        throw new CliError(`Could not read stack ${stackName}: ${(err as Error).message}. Pass --stage/--stack/--region, --api-url, or --local for the local hub.`);
-      }
-      if (!baseUrl) throw new CliError(`Stack ${stackName} has no output ${STACK_OUTPUTS.apiUrl}`);
-    }
-    const signingRegion = opts.region ?? regionFromApiUrl(baseUrl) ?? (await cfn.config.region());
-    const credentials = cfn.config.credentials;
-    return { baseUrl: baseUrl.replace(/\/+$/, ''), sign: sigV4Signer(signingRegion, () => credentials()) };
-  } finally {
-    cfn.destroy();
-  }
-}
-
-async function api<T>(t: ApiTarget, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const url = t.baseUrl + path;
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  let headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (t.apiKey !== undefined) headers['x-api-key'] = t.apiKey;
-  else if (t.sign) {
-    try {
-      headers = await t.sign(method, url, headers, payload);
-    } catch (err) {
-      throw new CliError(`Could not sign the request with AWS credentials (${(err as Error).message}); configure them (aws configure, AWS_PROFILE), or pass --api-key for a stack deployed with -c apiAuth=apiKey`);
-    }
-  }
-  const res = await fetch(url, { method, headers, body: payload });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined; // e.g. a proxy's HTML error page: the status says enough
-  }
-  return { status: res.status, body: parsed as T };
-}
-
-export async function apiOk<T>(t: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await api<T & { error?: { code: string; message: string } }>(t, method, path, body);
-  if (res.status >= 400) {
-    const e = res.body?.error;
-    throw new CliError(e ? `${e.code}: ${e.message}` : `HTTP ${res.status} from ${method} ${path}`, res.status === 400 || res.status === 413 ? 2 : 1);
-  }
-  return res.body;
-}
-
-const CONTENT_TYPES: Record<string, string> = {
-  pdf: 'application/pdf', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', tif: 'image/tiff', tiff: 'image/tiff',
-  txt: 'text/plain', csv: 'text/csv', json: 'application/json', xml: 'application/xml', zip: 'application/zip', gz: 'application/gzip',
-  doc: 'application/msword', docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xls: 'application/vnd.ms-excel', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', mp4: 'video/mp4',
-};
-const guessType = (name: string) => CONTENT_TYPES[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** S3 refused a transfer in a way another attempt will not change (a 4xx). */
-class TransferRefusedError extends Error {}
-/** S3 no longer has the multipart upload (aborted, or discarded by the bucket's lifecycle rule). */
-class UploadGoneError extends TransferRefusedError {}
-
-/** Network errors and S3 5xx are retried with backoff; refusals and hub errors are not. */
-async function withRetries<T>(what: string, fn: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (i >= attempts || err instanceof CliError || err instanceof TransferRefusedError) throw err;
-      process.stderr.write(`retrying ${what} (${(err as Error).message})\n`);
-      await sleep(250 * 2 ** i);
-    }
-  }
-}
-
-/** Throws unless S3 accepted the PUT. */
-function checkPut(res: Response, what: string): void {
-  if (res.ok) return;
-  const message = `S3 answered HTTP ${res.status} for ${what}`;
-  throw res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 ? new TransferRefusedError(message) : new Error(message);
-}
-
-/** Read size when streaming from disk: a few of these in flight per part, whatever the part size. */
-const READ_CHUNK = 1024 * 1024;
-
-/** Yields the stream's chunks, telling `onChunk` each size (progress without a second copy). */
-async function* counted(source: AsyncIterable<Buffer>, onChunk: (bytes: number) => void): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    onChunk(chunk.length);
-    yield chunk;
-  }
-}
-
-/** PUT bytes [start, start+length) of the file, streamed from disk; memory stays at one read buffer. */
-async function putRange(url: string, path: string, start: number, length: number, headers: Record<string, string>, onChunk: (bytes: number) => void) {
-  const body = length === 0 ? '' : counted(createReadStream(path, { start, end: start + length - 1, highWaterMark: READ_CHUNK }), onChunk);
-  // content-length is given so the stream goes as one plain body (S3 rejects chunked PUTs).
-  const res = await fetch(url, { method: 'PUT', headers: { ...headers, 'content-length': String(length) }, body, duplex: 'half' });
-  await res.text(); // frees the connection for the next part
-  return res;
-}
-
-interface UploadOpts extends FileOptions {
-  recordId?: string;
-  /** A salesforce connector with `fileLink`: a link record is created in the org once the file is available. */
-  link?: string;
-  contentType?: string;
-  concurrency: string;
-  abort?: boolean;
-}
-
-interface Created {
-  fileId: string;
-  upload: { method?: 'PUT'; url?: string; headers?: Record<string, string>; partSize?: number; parts?: Array<{ partNumber: number; url: string }> };
-}
-
-export async function uploadFile(path: string, opts: UploadOpts): Promise<string> {
-  const t = await fileTarget(opts);
-  const abs = resolve(path);
-  const info = await stat(abs).catch(() => undefined);
-  if (!info?.isFile()) throw new CliError(`Cannot read ${path}: not a file`, 2);
-  const store = new UploadStateStore();
-  const previous = store.load(abs, t.baseUrl);
-  const cleanUp = async (state: UploadState, what: string) => {
-    const res = await api(t, 'DELETE', `/v1/files/${encodeURIComponent(state.fileId)}`);
-    if (res.status >= 400 && res.status !== 404) throw new CliError(`Could not clean up upload ${state.fileId}: HTTP ${res.status}`);
-    store.remove(state);
-    process.stderr.write(`cleaned up ${what} ${state.fileId}${res.status === 404 ? ' (already gone on the hub)' : ''}\n`);
-  };
-
-  if (opts.abort) {
-    if (!previous) process.stderr.write(`no interrupted upload of ${path} to clean up\n`);
-    else await cleanUp(previous, 'interrupted upload');
-    return '';
-  }
-  const concurrency = Math.max(1, Math.min(16, Math.trunc(Number(opts.concurrency)) || 4));
-
-  let resume: UploadState | undefined;
-  if (previous) {
-    const stale = staleReason(previous, info, Date.now());
-    if (stale) {
-      await cleanUp(previous, `stale upload (${stale})`);
-    } else {
-      const current = await api<{ status?: string; size?: number }>(t, 'GET', `/v1/files/${encodeURIComponent(previous.fileId)}`);
-      if (current.status === 200 && current.body.status === 'PENDING') {
-        resume = previous;
-      } else if (current.status === 200 && current.body.status === 'AVAILABLE' && current.body.size === info.size) {
-        // Completed, but the process ended before it could forget the upload.
-        store.remove(previous);
-        process.stderr.write(`upload ${previous.fileId} had already completed\n`);
-        return previous.fileId;
-      } else {
-        store.remove(previous);
-        process.stderr.write(`interrupted upload ${previous.fileId} no longer exists on the hub; starting a new upload\n`);
-      }
-    }
-  }
-
-  for (let round = 1; ; round++) {
-    let state: UploadState;
-    let urls = new Map<number, string>();
-    if (resume) {
-      state = resume;
-      const missing = missingParts(state);
-      process.stderr.write(`resuming upload ${state.fileId}: ${state.partCount - missing.length} of ${state.partCount} parts done\n`);
-    } else {
-      const created = await apiOk<Created>(t, 'POST', '/v1/files', {
-        fileName: basename(abs),
-        contentType: opts.contentType ?? guessType(abs),
-        size: info.size,
-        ...(opts.recordId && { recordId: opts.recordId }),
-        ...(opts.link && { link: { connectorId: opts.link } }),
-      });
-      const { upload } = created;
-      if (upload.method === 'PUT') {
-        // At or under the multipart threshold: one streamed PUT, nothing worth resuming.
-        const progress = new Progress('upload', info.size);
-        const put = withRetries('upload', async () => {
-          let sent = 0;
-          const res = await putRange(upload.url!, abs, 0, info.size, upload.headers ?? {}, (n) => {
-            sent += n;
-            progress.add(n);
-          }).catch((err: unknown) => {
-            progress.add(-sent);
-            throw err;
-          });
-          if (!res.ok) progress.add(-sent);
-          checkPut(res, 'the upload');
-        });
-        await put.catch(async (err: Error) => {
-          await api(t, 'DELETE', `/v1/files/${created.fileId}`).catch(() => undefined); // leave no pending record behind
-          throw new CliError(`upload failed: ${err.message}`);
-        });
-        progress.finish();
-        await apiOk(t, 'POST', `/v1/files/${created.fileId}/complete`, {});
-        return created.fileId;
-      }
-      state = {
-        fileId: created.fileId,
-        baseUrl: t.baseUrl,
-        path: abs,
-        size: info.size,
-        mtimeMs: info.mtimeMs,
-        partSize: upload.partSize!,
-        partCount: upload.parts!.length,
-        parts: {},
-        startedAt: new Date().toISOString(),
-      };
-      store.save(state);
-      urls = new Map(upload.parts!.map((p) => [p.partNumber, p.url]));
-    }
-    try {
-      await sendParts(t, state, urls, concurrency, store);
-    } catch (err) {
-      if (err instanceof UploadGoneError && round === 1) {
-        await cleanUp(state, 'upload whose parts S3 no longer has');
-        resume = undefined;
-        continue;
-      }
-      throw err instanceof CliError
-        ? err
-        : new CliError(`upload ${state.fileId} stopped: ${(err as Error).message}. Run the same command again to resume it, or add --abort to clean it up`);
-    }
-    const parts = Object.entries(state.parts).map(([n, etag]) => ({ partNumber: Number(n), etag }));
-    await apiOk(t, 'POST', `/v1/files/${state.fileId}/complete`, { parts });
-    store.remove(state);
-    return state.fileId;
-  }
-}
-
-/** Uploads the parts S3 does not have yet, `concurrency` at a time, recording each one as it lands. */
-async function sendParts(t: ApiTarget, state: UploadState, urls: Map<number, string>, concurrency: number, store: UploadStateStore): Promise<void> {
-  const queue = missingParts(state);
-  const progress = new Progress('upload', state.size, bytesDone(state));
-  // Presigned URLs for the missing parts of a resumed upload, or for parts whose URL expired, in batches.
-  const refresh = async (partNumbers: number[]) => {
-    for (let i = 0; i < partNumbers.length; i += 1000) {
-      const fresh = await apiOk<{ parts: Array<{ partNumber: number; url: string }> }>(t, 'POST', `/v1/files/${encodeURIComponent(state.fileId)}/parts`, {
-        partNumbers: partNumbers.slice(i, i + 1000),
-      });
-      for (const p of fresh.parts) urls.set(p.partNumber, p.url);
-    }
-  };
-  if (queue.some((n) => !urls.has(n))) await refresh(queue.filter((n) => !urls.has(n)));
-
-  const putPart = async (n: number): Promise<string> => {
-    const start = (n - 1) * state.partSize;
-    const length = Math.min(state.partSize, state.size - start);
-    let refreshed = false;
-    return withRetries(`part ${n}`, async () => {
-      let sent = 0;
-      const onChunk = (bytes: number) => {
-        sent += bytes;
-        progress.add(bytes);
-      };
-      try {
-        let res = await putRange(urls.get(n)!, state.path, start, length, {}, onChunk);
-        if (res.status === 403 && !refreshed) {
-          // The URL expired during a long upload: one fresh URL, then the part again.
-          refreshed = true;
-          progress.add(-sent);
-          sent = 0;
-          await refresh([n]);
-          res = await putRange(urls.get(n)!, state.path, start, length, {}, onChunk);
-        }
-        if (res.status === 404) throw new UploadGoneError(`S3 no longer has upload ${state.fileId}`);
-        checkPut(res, `part ${n}`);
-        const etag = res.headers.get('etag');
-        if (!etag) throw new Error(`S3 sent no ETag for part ${n}`);
-        return etag;
-      } catch (err) {
-        progress.add(-sent);
-        throw err;
-      }
-    });
-  };
-
-  const interrupted = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\nupload ${state.fileId} interrupted: run the same command again to resume it, or add --abort to clean it up\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
-  let failed = false;
-  let results: PromiseSettledResult<void>[];
-  try {
-    // allSettled: after a failure the other workers take no new parts, but the
-    // parts in flight land and are recorded, so a re-run does not send them again.
-    results = await Promise.allSettled(
-      Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-        for (let n = queue.shift(); n !== undefined && !failed; n = queue.shift()) {
-          try {
-            state.parts[n] = await putPart(n);
-          } catch (err) {
-            failed = true;
-            throw err;
-          }
-          store.save(state);
-        }
-      }),
-    );
-  } finally {
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
-  }
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
-  progress.finish();
-}
-
-export async function downloadFile(fileId: string, opts: FileOptions & { out?: string }): Promise<string> {
-  const t = await fileTarget(opts);
-  const file = await apiOk<{ fileName: string; size: number; status: string; downloadUrl?: string }>(t, 'GET', `/v1/files/${encodeURIComponent(fileId)}`);
-  if (!file.downloadUrl) throw new CliError(`File ${fileId} is ${file.status}: it can be downloaded once its upload is complete`);
-  // The stored name never contains a path, but it came from a client: basename() anyway.
-  const name = basename(file.fileName);
-  const out = opts.out === undefined ? name : (await stat(opts.out).catch(() => undefined))?.isDirectory() ? join(opts.out, name) : opts.out;
-  const res = await fetch(file.downloadUrl);
-  if (!res.ok || !res.body) throw new CliError(`S3 answered HTTP ${res.status} for the download`);
-  const progress = new Progress('download', file.size);
-  const partial = `${out}.part`; // renamed once complete: an interrupted download never looks like the file
-  try {
-    await pipeline(
-      Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>),
-      (source: AsyncIterable<Buffer>) => counted(source, (n) => progress.add(n)),
-      createWriteStream(partial),
-    );
-    progress.finish();
-    const written = (await stat(partial)).size;
-    if (written !== file.size) throw new CliError(`Downloaded ${written} bytes but the file has ${file.size}; try again`);
-  } catch (err) {
-    rmSync(partial, { force: true });
-    throw err;
-  }
-  renameSync(partial, out);
-  return out;
-}
-
-export function apiOptions(cmd: Command): Command {
-  return cmd
-    .option('--local', 'use the running local hub (npm start)')
-    .option('--api-url <url>', 'deployed API base URL (or CRM_BRIDGE_API_URL; default: the stack output ApiUrl)')
-    .option('--api-key <key>', 'API key (or CRM_BRIDGE_API_KEY), for a stack deployed with apiAuth=apiKey; without one, requests are signed with SigV4 and your AWS credentials')
-    .option('--stage <stage>', 'deployed stage whose ApiUrl to use (default dev)')
-    .option('--stack <name>', 'deployed stack name (default CrmBridge-<stage>)')
-    .option('--region <region>', 'AWS region of the stack (default: from the API URL or your AWS config)');
-}
+// require, not import(): the launcher's tsx hook (tsx/cjs) serves require only.
+const loadTransfer = (): typeof import('./files/transfer') => require('./files/transfer');
 
 const started = performance.now();
+
+/**
+ * Peak RSS of this process in KB. On Linux from /proc (VmHWM): getrusage's maxRSS also
+ * counts the parent's memory, which a spawned process inherits until it execs node.
+ */
+function peakRssKb(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (hwm) return Number(hwm);
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS;
+}
+
 function reportRss(): void {
-  // For the benchmark: peak memory (files are streamed, so it stays flat whatever the size) and time in the command.
-  if (process.env.CRM_BRIDGE_REPORT_RSS === '1') process.stderr.write(`maxRSS_KB=${process.resourceUsage().maxRSS} command_ms=${Math.round(performance.now() - started)}\n`);
+  // For the benchmark: peak memory (files go in parts, so it stays flat whatever the size) and time in the command.
+  if (process.env.CRM_BRIDGE_REPORT_RSS === '1') process.stderr.write(`maxRSS_KB=${peakRssKb()} command_ms=${Math.round(performance.now() - started)}\n`);
 }
 
 export function registerFileCommands(program: Command): void {
@@ -415,8 +41,8 @@ export function registerFileCommands(program: Command): void {
     .option('--content-type <type>', 'MIME type (default: from the extension)')
     .option('--concurrency <n>', 'parts uploaded at once', '4')
     .option('--abort', 'clean up an interrupted upload of this file instead')
-    .action(async (path: string, opts: UploadOpts) => {
-      const fileId = await uploadFile(path, opts);
+    .action(async (path: string, opts: UploadOptions) => {
+      const fileId = await loadTransfer().uploadFile(path, opts);
       if (fileId && !opts.abort) console.log(fileId);
       reportRss();
     });
@@ -424,8 +50,8 @@ export function registerFileCommands(program: Command): void {
   apiOptions(cmd.command('download').argument('<fileId>'))
     .description('Download a file (streamed to disk, with progress)')
     .option('--out <path>', 'where to write it (default: its file name)')
-    .action(async (fileId: string, opts: FileOptions & { out?: string }) => {
-      const out = await downloadFile(fileId, opts);
+    .action(async (fileId: string, opts: ApiOptions & { out?: string }) => {
+      const out = await loadTransfer().downloadFile(fileId, opts);
       process.stderr.write(`saved ${out}\n`);
       reportRss();
     });
@@ -434,8 +60,8 @@ export function registerFileCommands(program: Command): void {
     .usage('--record-id <id> [options]')
     .description('List the files of a CRM record')
     .requiredOption('--record-id <id>', 'CRM record id (required)')
-    .action(async (opts: FileOptions & { recordId: string }) => {
-      const t = await fileTarget(opts);
+    .action(async (opts: ApiOptions & { recordId: string }) => {
+      const t = await apiTarget(opts);
       let token: string | undefined;
       do {
         const page = await apiOk<{ files: Array<{ fileId: string; fileName: string; size: number; status: string; createdAt: string; link?: { status: string } }>; nextToken?: string }>(
@@ -451,8 +77,8 @@ export function registerFileCommands(program: Command): void {
 
   apiOptions(cmd.command('delete').argument('<fileId>'))
     .description('Delete a file and its record')
-    .action(async (fileId: string, opts: FileOptions) => {
-      await apiOk(await fileTarget(opts), 'DELETE', `/v1/files/${encodeURIComponent(fileId)}`);
+    .action(async (fileId: string, opts: ApiOptions) => {
+      await apiOk(await apiTarget(opts), 'DELETE', `/v1/files/${encodeURIComponent(fileId)}`);
       process.stderr.write(`deleted ${fileId}\n`);
     });
 }

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { apiOk, apiOptions, fileTarget, type FileOptions } from './files';
+import { apiOk, apiOptions, apiTarget, type ApiOptions, type ApiTarget } from './api-client';
 import { CliError } from './target';
 
 /** Jobs through the hub's HTTP API (GET /v1/jobs, GET /v1/jobs/{id}, POST /v1/jobs/{id}/retry), local or deployed like `files`. */
@@ -23,7 +23,7 @@ function positiveInt(value: string, what: string): number {
 }
 
 /** Pages through GET /v1/jobs until `max` jobs (or the end). */
-async function* listJobs(t: Awaited<ReturnType<typeof fileTarget>>, filter: { connector?: string; status?: string }, max = Infinity): AsyncGenerator<ListedJob> {
+async function* listJobs(t: ApiTarget, filter: { connector?: string; status?: string }, max = Infinity): AsyncGenerator<ListedJob> {
   let token: string | undefined;
   let seen = 0;
   do {
@@ -61,12 +61,12 @@ export function registerJobCommands(program: Command): void {
     .option('--connector <id>', 'jobs of this connector')
     .option('--status <status>', `jobs in this status (${STATUSES.join(', ')})`)
     .option('--limit <n>', 'print at most this many jobs', '50')
-    .action(async (opts: FileOptions & { connector?: string; status?: string; limit: string }) => {
+    .action(async (opts: ApiOptions & { connector?: string; status?: string; limit: string }) => {
       if (!opts.connector && !opts.status) throw new CliError('Give --connector, --status or both', 2);
       const status = opts.status?.toUpperCase();
       if (status !== undefined && !STATUSES.includes(status)) throw new CliError(`--status must be one of ${STATUSES.join(', ')}`, 2);
       const max = positiveInt(opts.limit, '--limit');
-      const t = await fileTarget(opts);
+      const t = await apiTarget(opts);
       // Columns: id, status, attempts, connector, operation, created, error code ("-" without one).
       for await (const j of listJobs(t, { connector: opts.connector, status }, max)) {
         console.log(`${j.jobId}\t${j.status}\t${j.attempts}\t${j.connectorId}\t${j.operation}\t${j.createdAt}\t${j.error?.code ?? '-'}`);
@@ -75,8 +75,8 @@ export function registerJobCommands(program: Command): void {
 
   apiOptions(cmd.command('get').argument('<jobId>'))
     .description('Print a job (status, attempts, result or error, history) as JSON')
-    .action(async (jobId: string, opts: FileOptions) => {
-      console.log(JSON.stringify(await apiOk(await fileTarget(opts), 'GET', `/v1/jobs/${encodeURIComponent(jobId)}`), null, 2));
+    .action(async (jobId: string, opts: ApiOptions) => {
+      console.log(JSON.stringify(await apiOk(await apiTarget(opts), 'GET', `/v1/jobs/${encodeURIComponent(jobId)}`), null, 2));
     });
 
   apiOptions(cmd.command('retry').argument('[jobId]'))
@@ -85,9 +85,9 @@ export function registerJobCommands(program: Command): void {
     .option('--all-failed', 'retry every FAILED job of --connector')
     .option('--connector <id>', 'with --all-failed: the connector')
     .option('--yes', 'with --all-failed: do not ask for confirmation')
-    .action(async (jobId: string | undefined, opts: FileOptions & { allFailed?: boolean; connector?: string; yes?: boolean }) => {
+    .action(async (jobId: string | undefined, opts: ApiOptions & { allFailed?: boolean; connector?: string; yes?: boolean }) => {
       if (jobId !== undefined && opts.allFailed) throw new CliError('Give a job id or --all-failed, not both', 2);
-      const t = await fileTarget(opts);
+      const t = await apiTarget(opts);
       if (jobId !== undefined) {
         const res = await apiOk<{ jobId: string; status: string }>(t, 'POST', `/v1/jobs/${encodeURIComponent(jobId)}/retry`);
         console.log(`${res.jobId}\t${res.status}`);

@@ -1,5 +1,5 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 
 /**
  * AWS Signature V4 for the CLI's calls to a stack deployed with apiAuth=iam (the default): API Gateway's
@@ -44,8 +44,10 @@ export function regionFromApiUrl(url: string): string | undefined {
 export type RequestSigner = (method: string, url: string, headers: Record<string, string>, body?: string) => Promise<Record<string, string>>;
 
 export function sigV4Signer(region: string, credentials: CredentialProvider): RequestSigner {
-  const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 });
+  // The signer's package loads on the first signed request (~0.4 s here), not when the CLI starts.
+  let loaded: Promise<SignatureV4> | undefined;
   return async (method, url, headers, body) => {
+    const signer = await (loaded ??= import('@smithy/signature-v4').then(({ SignatureV4 }) => new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 })));
     const u = new URL(url);
     const query: Record<string, string | string[]> = {};
     for (const [k, v] of u.searchParams) {

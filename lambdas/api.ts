@@ -6,12 +6,12 @@ import { JobStore } from './adapters/job-store';
 import { S3JobDataStore } from './adapters/s3-job-data-store';
 import { calloutRoutes } from './routes/callout-routes';
 import { fileRoutes } from './routes/file-routes';
-import { FileService } from './files/file-service';
 import { Router } from './routes/router';
 import { documentClient, dynamoDb, jobDataS3, s3, sqs } from './shared/clients';
 import { readEnv } from './shared/env';
 import { CONTROLLER_ENV } from './contract/env';
 import { errorResponse } from './shared/responses';
+import { awsFileService } from './adapters/aws-file-service';
 import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
 
@@ -21,7 +21,7 @@ const connectors = new ConnectorStore(documentClient, env.CONNECTORS_TABLE, env.
 // Payloads and results too large for the job item are kept in the job data bucket (claim check).
 const jobs = new JobStore(dynamoDb, env.JOBS_TABLE, env.JOB_TTL_DAYS, Date.now, { data: new S3JobDataStore(jobDataS3, env.JOB_DATA_BUCKET) });
 const queue = new JobQueue(sqs, env.JOBS_QUEUE_URL);
-const files = new FileService(documentClient, s3, {
+const files = awsFileService(documentClient, s3, {
   tableName: env.FILES_TABLE,
   bucket: env.FILES_BUCKET,
   urlExpirySeconds: env.FILE_URL_EXPIRY_SECONDS,

@@ -16,12 +16,12 @@ import { safeJson } from './domain/queue-record';
 import { JobStore } from './adapters/job-store';
 import { S3JobDataStore } from './adapters/s3-job-data-store';
 import { MessageDispatcher } from './domain/message-dispatcher';
-import { FileLinkStore } from './files/file-link';
 import { ScanResultRunner } from './files/scan-result';
 import { SsmSecretSource } from './adapters/secrets';
 import { documentClient, dynamoDb, jobDataS3, sqs, ssm } from './shared/clients';
 import { readEnv } from './shared/env';
 import { WORKER_ENV } from './contract/env';
+import { DynamoFileLinkStore } from './adapters/file-repository';
 import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
 import { RetryLaterError } from './shared/errors';
@@ -43,7 +43,7 @@ const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, l
 // The queue's redrive setting: a record failed back on this receive moves to the dead-letter queue.
 const maxReceiveCount = env.MAX_RECEIVE_COUNT;
 // Link records of files that became AVAILABLE: the same cap, the same retry policy, the same Salesforce sessions.
-const fileLinks = new FileLinkRunner({ files: new FileLinkStore(documentClient, env.FILES_TABLE), connectors, queue, wrapperDeps, logger });
+const fileLinks = new FileLinkRunner({ files: new DynamoFileLinkStore(documentClient, env.FILES_TABLE), connectors, queue, wrapperDeps, logger });
 // Malware scan results (EventBridge rule to this queue): SCANNING files become AVAILABLE or QUARANTINED.
 const scanResults = new ScanResultRunner(documentClient, { tableName: env.FILES_TABLE, bucket: env.FILES_BUCKET ?? '', linkQueue: queue, logger });
 const dispatcher = new MessageDispatcher({

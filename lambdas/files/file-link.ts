@@ -1,5 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { JobError } from '../domain/job';
 
 /**
@@ -39,18 +37,30 @@ export interface FileLink {
   nextAttemptAt?: string;
 }
 
-/** What the worker needs of a file record (the controller's FileRecord has more). */
-export interface LinkedFile {
+/** A file's record (the files table): what the service, the worker and the scan results share. */
+export interface FileRecord {
   fileId: string;
   fileName: string;
   contentType: string;
   size: number;
   status: FileStatus;
+  /** The malware scan's result (GuardDutyMalwareScanStatus), with malware scanning on. */
+  scanResult?: string;
   recordId?: string;
+  /** Who uploaded it, as the caller names them (the Salesforce files component sends the user's name). */
+  uploadedBy?: string;
   createdAt: string;
   updatedAt: string;
+  /** The optional link record in Salesforce, created once the file is AVAILABLE. */
   link?: FileLink;
+  /** Internal: the object key and, for multipart, the S3 upload id and part size. */
+  key: string;
+  uploadId?: string;
+  partSize?: number;
 }
+
+/** What the worker needs of a file record. */
+export type LinkedFile = Pick<FileRecord, 'fileId' | 'fileName' | 'contentType' | 'size' | 'status' | 'recordId' | 'createdAt' | 'updatedAt' | 'link'>;
 
 /** The public view of a link (GET /v1/files/{fileId} and lists). */
 export function linkView(link: FileLink) {
@@ -91,35 +101,9 @@ export interface FileLinkQueue {
   enqueueFileLink(fileId: string): Promise<void>;
 }
 
-/** The worker's access to file records: read one, record its link's progress. */
-export class FileLinkStore {
-  constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
-
-  async get(fileId: string): Promise<LinkedFile | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { fileId }, ConsistentRead: true }));
-    return Item as LinkedFile | undefined;
-  }
-
+/** The worker's access to file records: read one, record its link's progress (DynamoDB: adapters/file-repository.ts). */
+export interface FileLinkStore {
+  get(fileId: string): Promise<LinkedFile | undefined>;
   /** Records the link's state; false when the file was deleted meanwhile (nothing is written then). */
-  async setLink(fileId: string, link: FileLink): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { fileId },
-          UpdateExpression: 'SET #l = :l',
-          ConditionExpression: 'attribute_exists(fileId)', // never resurrect a deleted file as a partial record
-          ExpressionAttributeNames: { '#l': 'link' },
-          ExpressionAttributeValues: { ':l': link },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
-  }
+  setLink(fileId: string, link: FileLink): Promise<boolean>;
 }

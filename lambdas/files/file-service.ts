@@ -1,26 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConnectorSource } from '../domain/connector-source';
 import { ConflictError, FileLinkNotConfiguredError, FileQuarantinedError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
+import { FILES_PREFIX } from '../contract/storage';
+import { S3_MAX_OBJECT_BYTES } from '../contract/env';
 import { RECORD_ID } from '../shared/ids';
 import * as z from 'zod';
-import { FILES_PREFIX, FILES_TABLE } from '../contract/storage';
-import { S3_MAX_OBJECT_BYTES } from '../contract/env';
-import { linkView, type FileLink, type FileLinkQueue, type FileStatus } from './file-link';
+import { linkView, type FileLink, type FileLinkQueue, type FileRecord, type FileStatus } from './file-link';
+import type { FilePageKey, FileRepository, FileTransfer } from './file-ports';
 import { blockedLink, statusForScanResult } from './scan-result';
+
+export type { FileRecord } from './file-link';
 
 const MiB = 1024 * 1024;
 /** Real S3 needs parts of at least 5 MiB (but the last); 8 MiB also stays under the local emulator's 11 MiB body limit. */
@@ -38,36 +27,12 @@ export const MAX_PART_COUNT = 2_000;
 /** S3's largest object. */
 export const S3_MAX_OBJECT_SIZE = S3_MAX_OBJECT_BYTES;
 
-export interface FileRecord {
-  fileId: string;
-  fileName: string;
-  contentType: string;
-  size: number;
-  status: FileStatus;
-  /** The malware scan's result (GuardDutyMalwareScanStatus), with malware scanning on. */
-  scanResult?: string;
-  recordId?: string;
-  /** Who uploaded it, as the caller names them (the Salesforce files component sends the user's name). */
-  uploadedBy?: string;
-  createdAt: string;
-  updatedAt: string;
-  /** The optional link record in Salesforce, created once the file is AVAILABLE. */
-  link?: FileLink;
-  /** Internal: the object key and, for multipart, the S3 upload id and part size. */
-  key: string;
-  uploadId?: string;
-  partSize?: number;
-}
-
 export type UploadInstructions =
   | { method: 'PUT'; url: string; headers: Record<string, string> }
   | { partSize: number; partCount: number; parts: Array<{ partNumber: number; url: string }> };
 
+/** The rules' settings; where records and objects live is the adapters' (adapters/aws-file-service.ts). */
 export interface FileServiceConfig {
-  tableName: string;
-  bucket: string;
-  /** @default 900 */
-  urlExpirySeconds?: number;
   /** @default 5 TiB */
   maxFileSize?: number;
   /** Files above this are always multipart. @default 8 MiB */
@@ -137,21 +102,21 @@ const pageKeySchema = z.object({ fileId: z.string().min(1).max(1024), recordId: 
 /**
  * Files live in S3 and are uploaded and downloaded straight to and from it with
  * presigned URLs: the bytes never pass through Lambda, API Gateway or the CRM.
- * Metadata lives in DynamoDB, looked up by recordId through the byRecordId index.
+ * Metadata lives in the files table, looked up by recordId. This class holds the
+ * rules of a file's life (sizes, parts, states, links); storage is behind the
+ * ports of file-ports.ts (wired to DynamoDB and S3 by adapters/aws-file-service.ts).
  */
 export class FileService {
-  private readonly expiry: number;
   private readonly maxFileSize: number;
   private readonly threshold: number;
   private readonly now: () => number;
   private readonly newId: () => string;
 
   constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly s3: S3Client,
-    private readonly config: FileServiceConfig,
+    private readonly files: FileRepository,
+    private readonly transfer: FileTransfer,
+    private readonly config: FileServiceConfig = {},
   ) {
-    this.expiry = config.urlExpirySeconds ?? 900;
     this.maxFileSize = Math.min(config.maxFileSize ?? S3_MAX_OBJECT_SIZE, S3_MAX_OBJECT_SIZE);
     this.threshold = config.multipartThreshold ?? 8 * MiB;
     this.now = config.now ?? Date.now;
@@ -182,17 +147,15 @@ export class FileService {
     let upload: UploadInstructions;
     if (input.size > this.threshold) {
       const partSize = partSizeFor(input.size);
-      const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.config.bucket, Key: record.key, ContentType: input.contentType }));
-      record.uploadId = UploadId!;
+      record.uploadId = await this.transfer.startMultipart(record.key, input.contentType);
       record.partSize = partSize;
       const count = partCountFor(input.size, partSize);
       const first = Math.min(count, input.partUrls ?? count);
       upload = { partSize, partCount: count, parts: await this.partUrls(record, Array.from({ length: first }, (_, i) => i + 1)) };
     } else {
-      const url = await getSignedUrl(this.s3, new PutObjectCommand({ Bucket: this.config.bucket, Key: record.key, ContentType: input.contentType }), { expiresIn: this.expiry });
-      upload = { method: 'PUT', url, headers: { 'content-type': input.contentType } };
+      upload = { method: 'PUT', url: await this.transfer.uploadUrl(record.key, input.contentType), headers: { 'content-type': input.contentType } };
     }
-    await this.db.send(new PutCommand({ TableName: this.config.tableName, Item: record, ConditionExpression: 'attribute_not_exists(fileId)' }));
+    await this.files.create(record);
     return { fileId, status: 'PENDING' as const, upload, ...(record.link && { link: linkView(record.link) }) };
   }
 
@@ -227,18 +190,13 @@ export class FileService {
   }
 
   private async partUrls(record: FileRecord, partNumbers: number[]) {
-    return Promise.all(
-      partNumbers.map(async (partNumber) => ({
-        partNumber,
-        url: await getSignedUrl(this.s3, new UploadPartCommand({ Bucket: this.config.bucket, Key: record.key, UploadId: record.uploadId, PartNumber: partNumber }), { expiresIn: this.expiry }),
-      })),
-    );
+    return Promise.all(partNumbers.map(async (partNumber) => ({ partNumber, url: await this.transfer.partUrl(record.key, record.uploadId!, partNumber) })));
   }
 
   private async load(fileId: string): Promise<FileRecord> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.config.tableName, Key: { fileId }, ConsistentRead: true }));
-    if (!Item) throw new NotFoundError('FILE_NOT_FOUND', `No file "${fileId}" exists`);
-    return Item as FileRecord;
+    const record = await this.files.get(fileId);
+    if (!record) throw new NotFoundError('FILE_NOT_FOUND', `No file "${fileId}" exists`);
+    return record;
   }
 
   /** Fresh upload URLs for parts of a pending multipart upload (to resume after the first URLs expired). */
@@ -276,34 +234,15 @@ export class FileService {
             (given.size !== parts.length ? '; some part numbers are repeated' : ''),
         );
       }
-      try {
-        await this.s3.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: this.config.bucket,
-            Key: record.key,
-            UploadId: record.uploadId,
-            MultipartUpload: { Parts: [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
-          }),
-        );
-      } catch (err) {
-        const name = (err as Error).name;
-        if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall') {
-          throw new ConflictError('SIZE_MISMATCH', `S3 refused to assemble the parts (${name}): upload every part and send each part's ETag`);
-        }
-        // NoSuchUpload: assembled by an earlier complete whose answer was lost, or
-        // aborted; the size check below tells which.
-        if (name !== 'NoSuchUpload') throw err;
+      const assembled = await this.transfer.completeMultipart(record.key, record.uploadId, parts);
+      if (assembled.outcome === 'refused') {
+        throw new ConflictError('SIZE_MISMATCH', `S3 refused to assemble the parts (${assembled.reason}): upload every part and send each part's ETag`);
       }
+      // 'gone': assembled by an earlier complete whose answer was lost, or aborted; the size check below tells which.
     } else if (parts?.length) {
       throw new InvalidRequestError('This file was uploaded with a single PUT: complete it with an empty body {}');
     }
-    let stored: number | undefined;
-    try {
-      stored = (await this.s3.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: record.key }))).ContentLength;
-    } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status !== 404 && status !== 403) throw err;
-    }
+    const stored = await this.transfer.storedSize(record.key);
     if (stored !== record.size) {
       throw new ConflictError(
         'SIZE_MISMATCH',
@@ -320,33 +259,16 @@ export class FileService {
    * finds it no longer PENDING and queues nothing.
    */
   private async finish(record: FileRecord, fileId: string, retried = false): Promise<ReturnType<typeof fileView>> {
-    const now = new Date(this.now()).toISOString();
     const scanned = record.scanResult;
     const status: FileStatus = !this.config.malwareScan ? 'AVAILABLE' : scanned === undefined ? 'SCANNING' : statusForScanResult(scanned);
     const link: FileLink | undefined =
       record.link && (status === 'AVAILABLE' ? { ...record.link, status: 'PENDING' } : status === 'SCANNING' ? record.link : blockedLink(record.link, status, scanned!));
-    let done: FileRecord;
-    try {
-      const { Attributes } = await this.db.send(
-        new UpdateCommand({
-          TableName: this.config.tableName,
-          Key: { fileId },
-          UpdateExpression: `SET #s = :status, updatedAt = :now${link ? ', #l = :link' : ''} REMOVE uploadId`,
-          // Deleted meanwhile: do not resurrect a partial record. A scan result that
-          // arrived since the record was read changes the outcome: read it again.
-          ConditionExpression: `attribute_exists(fileId) AND #s = :pending${status === 'SCANNING' ? ' AND attribute_not_exists(scanResult)' : ''}`,
-          ExpressionAttributeNames: { '#s': 'status', ...(link && { '#l': 'link' }) },
-          ExpressionAttributeValues: { ':status': status, ':pending': 'PENDING', ':now': now, ...(link && { ':link': link }) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      done = Attributes as FileRecord;
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      const current = await this.load(fileId).catch((e: unknown) => {
-        if (e instanceof NotFoundError) throw new NotFoundError('FILE_NOT_FOUND', `File "${fileId}" was deleted`);
-        throw e;
-      });
+    // Refused when the file was deleted meanwhile (never resurrected), or when a scan
+    // result arrived since the record was read (it changes the outcome: read it again).
+    let done = await this.files.completePending(fileId, { status, updatedAt: new Date(this.now()).toISOString(), ...(link && { link }), unlessScanned: status === 'SCANNING' });
+    if (!done) {
+      const current = await this.files.get(fileId);
+      if (!current) throw new NotFoundError('FILE_NOT_FOUND', `File "${fileId}" was deleted`);
       if (current.status === 'PENDING' && !retried) return this.finish(current, fileId, true); // its scan result arrived
       return fileView(current, current.status === 'AVAILABLE' ? await this.downloadUrl(current) : undefined); // completed concurrently
     }
@@ -373,20 +295,7 @@ export class FileService {
         status: 'FAILED',
         error: { code: QUEUE_UNAVAILABLE, message: 'The link could not be queued; complete the file again (POST /v1/files/{fileId}/complete) to retry', retryable: true },
       };
-      try {
-        await this.db.send(
-          new UpdateCommand({
-            TableName: this.config.tableName,
-            Key: { fileId: file.fileId },
-            UpdateExpression: 'SET #l = :l',
-            ConditionExpression: 'attribute_exists(fileId)',
-            ExpressionAttributeNames: { '#l': 'link' },
-            ExpressionAttributeValues: { ':l': link },
-          }),
-        );
-      } catch (e) {
-        if (!(e instanceof ConditionalCheckFailedException)) throw e; // deleted meanwhile: nothing to record
-      }
+      await this.files.setLink(file.fileId, link); // false: deleted meanwhile, nothing to record
       return { ...file, link };
     }
   }
@@ -394,30 +303,14 @@ export class FileService {
   /** A link the queue refused: back to PENDING and queued again; only one of concurrent completes does it. */
   private async requeueLink(file: FileRecord): Promise<FileRecord> {
     const link: FileLink = { connectorId: file.link!.connectorId, status: 'PENDING', attempts: file.link!.attempts };
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.config.tableName,
-          Key: { fileId: file.fileId },
-          UpdateExpression: 'SET #l = :l',
-          ConditionExpression: 'attribute_exists(fileId) AND #l.#ls = :failed AND #l.#e.code = :code',
-          ExpressionAttributeNames: { '#l': 'link', '#ls': 'status', '#e': 'error' },
-          ExpressionAttributeValues: { ':l': link, ':failed': 'FAILED', ':code': QUEUE_UNAVAILABLE },
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    if (!(await this.files.replaceFailedLink(file.fileId, QUEUE_UNAVAILABLE, link))) {
       return this.load(file.fileId); // another request re-queued it (or the file was deleted)
     }
     return this.queueLink({ ...file, link });
   }
 
   private downloadUrl(record: FileRecord): Promise<string> {
-    return getSignedUrl(
-      this.s3,
-      new GetObjectCommand({ Bucket: this.config.bucket, Key: record.key, ResponseContentDisposition: attachmentDisposition(record.fileName), ResponseContentType: record.contentType }),
-      { expiresIn: this.expiry },
-    );
+    return this.transfer.downloadUrl(record.key, { contentDisposition: attachmentDisposition(record.fileName), contentType: record.contentType });
   }
 
   async get(fileId: string) {
@@ -425,9 +318,9 @@ export class FileService {
     return fileView(record, record.status === 'AVAILABLE' ? await this.downloadUrl(record) : undefined);
   }
 
-  /** order 'newest' reads the byRecordId index (sorted by createdAt) backwards, for pages that show recent files first. */
+  /** order 'newest' reads the listing (sorted by createdAt) backwards, for pages that show recent files first. */
   async listByRecord(recordId: string, limit = 50, nextToken?: string, order: 'oldest' | 'newest' = 'oldest') {
-    let startKey: Record<string, unknown> | undefined;
+    let after: FilePageKey | undefined;
     if (nextToken) {
       let decoded: unknown;
       try {
@@ -435,39 +328,21 @@ export class FileService {
       } catch {
         throw new InvalidRequestError('nextToken is not valid; pass the value from the previous page unchanged');
       }
-      // Exactly a key of this listing (the index's and the table's), or DynamoDB refuses it with a 500 for us.
+      // Exactly a page key (anything else would reach the store as a malformed key, a 500 for us).
       const key = pageKeySchema.safeParse(decoded);
       if (!key.success) throw new InvalidRequestError('nextToken is not valid; pass the value from the previous page unchanged');
       if (key.data.recordId !== recordId) throw new InvalidRequestError('nextToken belongs to another recordId');
-      startKey = key.data;
+      after = key.data;
     }
-    const page = await this.db.send(
-      new QueryCommand({
-        TableName: this.config.tableName,
-        IndexName: FILES_TABLE.byRecord.indexName,
-        KeyConditionExpression: 'recordId = :r',
-        ExpressionAttributeValues: { ':r': recordId },
-        Limit: limit,
-        ExclusiveStartKey: startKey,
-        ...(order === 'newest' && { ScanIndexForward: false }),
-      }),
-    );
-    const files = await Promise.all(((page.Items ?? []) as FileRecord[]).map(async (f) => fileView(f, f.status === 'AVAILABLE' ? await this.downloadUrl(f) : undefined)));
-    return { files, ...(page.LastEvaluatedKey && { nextToken: Buffer.from(JSON.stringify(page.LastEvaluatedKey)).toString('base64url') }) };
+    const page = await this.files.listByRecord(recordId, { limit, ...(after && { after }), newestFirst: order === 'newest' });
+    const files = await Promise.all(page.files.map(async (f) => fileView(f, f.status === 'AVAILABLE' ? await this.downloadUrl(f) : undefined)));
+    return { files, ...(page.next && { nextToken: Buffer.from(JSON.stringify(page.next)).toString('base64url') }) };
   }
 
   async delete(fileId: string): Promise<void> {
     const record = await this.load(fileId);
-    if (record.uploadId) {
-      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.config.bucket, Key: record.key, UploadId: record.uploadId })).catch((err: Error) => {
-        if (err.name !== 'NoSuchUpload') throw err;
-      });
-    }
-    await this.s3.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: record.key }));
-    try {
-      await this.db.send(new DeleteCommand({ TableName: this.config.tableName, Key: { fileId }, ConditionExpression: 'attribute_exists(fileId)' }));
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err; // deleted concurrently: same outcome
-    }
+    if (record.uploadId) await this.transfer.abortMultipart(record.key, record.uploadId);
+    await this.transfer.deleteObject(record.key);
+    await this.files.delete(fileId);
   }
 }

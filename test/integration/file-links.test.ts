@@ -8,8 +8,9 @@ import { FileLinkRunner } from '../../lambdas/delivery/file-link-delivery';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { JobQueue } from '../../lambdas/adapters/job-queue';
 import { MessageDispatcher } from '../../lambdas/domain/message-dispatcher';
-import { FileLinkStore } from '../../lambdas/files/file-link';
-import { FileService } from '../../lambdas/files/file-service';
+import { awsFileService } from '../../lambdas/adapters/aws-file-service';
+import { DynamoFileLinkStore } from '../../lambdas/adapters/file-repository';
+import type { FileService } from '../../lambdas/files/file-service';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
@@ -69,7 +70,7 @@ const sfRow = (extra: Record<string, unknown> = {}) => ({
 const fileRecord = async (fileId: string) => (await dynamo.db.send(new GetCommand({ TableName: dynamo.tables.files, Key: { fileId }, ConsistentRead: true }))).Item;
 
 function service(enqueue: (fileId: string) => Promise<void>) {
-  return new FileService(dynamo.db, s3, {
+  return awsFileService(dynamo.db, s3, {
     tableName: dynamo.tables.files,
     bucket: 'bucket',
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
@@ -91,7 +92,7 @@ async function createLinked(files: FileService) {
 function runner(opts: { inlineRetryMaxMs?: number } = {}) {
   const sleeps: number[] = [];
   const r = new FileLinkRunner({
-    files: new FileLinkStore(dynamo.db, dynamo.tables.files),
+    files: new DynamoFileLinkStore(dynamo.db, dynamo.tables.files),
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
     queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
     wrapperDeps: deps,

@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { FileService } from '../../lambdas/files/file-service';
+import { awsFileService } from '../../lambdas/adapters/aws-file-service';
 import { createFileSchema, listFilesQuerySchema } from '../../lambdas/routes/file-routes';
 import { startDynamo } from '../support/dynamo';
 
@@ -20,7 +20,7 @@ afterAll(async () => {
 
 test('order=newest pages through a record\'s files from the most recent one; the default stays oldest first', async () => {
   let clock = Date.parse('2026-05-01T10:00:00Z');
-  const files = new FileService(dynamo.db, s3, { tableName: dynamo.tables.files, bucket: 'bucket', now: () => (clock += 60_000) });
+  const files = awsFileService(dynamo.db, s3, { tableName: dynamo.tables.files, bucket: 'bucket', now: () => (clock += 60_000) });
   const recordId = '001000000000001AAA';
   for (const name of ['a.pdf', 'b.pdf', 'c.pdf', 'd.pdf', 'e.pdf']) {
     await files.create({ fileName: name, contentType: 'application/pdf', size: 1, recordId, uploadedBy: `${name} uploader` });

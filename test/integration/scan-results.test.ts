@@ -2,7 +2,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
-import { FileService } from '../../lambdas/files/file-service';
+import { awsFileService } from '../../lambdas/adapters/aws-file-service';
 import { ScanResultRunner, SCAN_RESULT_DETAIL_TYPE } from '../../lambdas/files/scan-result';
 import { startDynamo } from '../support/dynamo';
 
@@ -50,7 +50,7 @@ beforeEach(() => {
 
 const linkQueue = { enqueueFileLink: async (fileId: string) => void queued.push(fileId) };
 const service = (malwareScan: boolean) =>
-  new FileService(dynamo.db, s3, { tableName: dynamo.tables.files, bucket: 'files-bucket', connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0), linkQueue, logger, malwareScan, newId: () => `file-${++seq}` });
+  awsFileService(dynamo.db, s3, { tableName: dynamo.tables.files, bucket: 'files-bucket', connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0), linkQueue, logger, malwareScan, newId: () => `file-${++seq}` });
 const runner = () => new ScanResultRunner(dynamo.db, { tableName: dynamo.tables.files, bucket: 'files-bucket', linkQueue, logger });
 const event = (fileId: string, scanResultStatus: string, bucketName = 'files-bucket') => ({
   source: 'aws.guardduty' as const,

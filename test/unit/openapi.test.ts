@@ -11,7 +11,8 @@ import { CalloutService } from '../../lambdas/domain/callout-service';
 import type { Job } from '../../lambdas/domain/job';
 import type { JobQueuePort } from '../../lambdas/domain/job-queue';
 import type { JobRepository } from '../../lambdas/domain/job-repository';
-import { FileService, type FileRecord } from '../../lambdas/files/file-service';
+import { awsFileService } from '../../lambdas/adapters/aws-file-service';
+import type { FileRecord } from '../../lambdas/files/file-service';
 import { calloutRoutes } from '../../lambdas/routes/callout-routes';
 import { fileRoutes } from '../../lambdas/routes/file-routes';
 import { Router } from '../../lambdas/routes/router';
@@ -198,7 +199,7 @@ describe('what the handlers answer conforms to the document', () => {
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials }));
   const s3Mock = mockClient(s3);
   const dbMock = mockClient(db);
-  const files = new FileService(db, s3, {
+  const files = awsFileService(db, s3, {
     tableName: 'files',
     bucket: 'bucket',
     newId: () => 'file-1',

@@ -13,7 +13,6 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCom
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   attachmentDisposition,
-  FileService,
   MAX_PART_COUNT,
   MAX_PARTS,
   MIN_PART_SIZE,
@@ -21,6 +20,7 @@ import {
   S3_MAX_OBJECT_SIZE,
   type FileRecord,
 } from '../../../lambdas/files/file-service';
+import { awsFileService } from '../../../lambdas/adapters/aws-file-service';
 import { completeFileSchema } from '../../../lambdas/routes/file-routes';
 import { MAX_BODY_BYTES } from '../../../lambdas/routes/router';
 import { AppError } from '../../../lambdas/shared/errors';
@@ -55,7 +55,7 @@ describe('FileService', () => {
   const s3Mock = mockClient(s3);
   const dbMock = mockClient(db);
   let ids = 0;
-  const service = new FileService(db, s3, {
+  const service = awsFileService(db, s3, {
     tableName: 'files',
     bucket: 'bucket',
     maxFileSize: 100 * 1024 ** 3,
@@ -104,7 +104,7 @@ describe('FileService', () => {
   });
 
   test('the largest file: its create answer fits a Lambda response and its complete body the API limit', async () => {
-    const big = new FileService(db, s3, { tableName: 'files', bucket: 'bucket' });
+    const big = awsFileService(db, s3, { tableName: 'files', bucket: 'bucket' });
     s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u'.repeat(120) });
     const res = await big.create({ fileName: 'huge.bin', contentType: 'application/octet-stream', size: S3_MAX_OBJECT_SIZE });
     const { parts } = res.upload as { parts: unknown[] };
