@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError } from '../shared/errors';
 import type { ConnectorSource } from './connector-store';
 import { jobView, type Job, type JobStatus } from './job';
