@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
 import { LAMBDA_BUNDLING, LAZY_MODULES } from '../lib/constructs/lambda-defaults';
@@ -20,7 +21,7 @@ import { synthBundles } from '../local/bundles';
 const ROOT = resolve(__dirname, '..');
 export const LAMBDA_ENTRIES = ['lambdas/api.ts', 'lambdas/worker.ts'];
 
-/** The SDK clients each handler creates at load (lambdas/shared/clients.ts), and the targets of issue 15. */
+/** The SDK clients each handler creates at load (lambdas/shared/clients.ts, ssm-client.ts), and the targets of issue 15. */
 const HANDLERS: Record<string, { clients: Array<keyof typeof CLIENT_CODE>; maxKb: number; maxRatio: number }> = {
   'lambdas/api.ts': { clients: ['dynamodb', 'sqs', 's3'], maxKb: 300, maxRatio: 1.25 },
   'lambdas/worker.ts': { clients: ['dynamodb', 'sqs', 'ssm', 's3'], maxKb: 500, maxRatio: 1.25 },
@@ -130,15 +131,19 @@ export function runBundleBench(runs = 9): void {
     });
     measure(rows.flatMap((r) => [r.ext, r.baseExt, r.asset, r.assetMaps, r.baseDeployed].filter((p): p is Probe => !!p)), runs);
 
-    console.log(`\n== Lambda cold load (esbuild minify, ${LAMBDA_BUNDLING.target}, ${LAMBDA_BUNDLING.format}); require() in a fresh node, median (min–max) of ${runs}, runs interleaved`);
+    console.log(`\n== Lambda cold load (esbuild minify, ${LAMBDA_BUNDLING.target}, ${LAMBDA_BUNDLING.format}); require() in a fresh node, median (min–max) of ${runs}, runs interleaved; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log('baseline: a bundle that only creates the SDK clients the handler creates, built the same way');
     console.log('\n-- SDK external (@aws-sdk/*, @smithy/* from node_modules, as the baseline): our code and libraries');
-    console.log(`${'entry'.padEnd(20)} ${'index.js'.padEnd(10)} ${'target'.padEnd(9)} ${'load'.padEnd(30)} ${'baseline load'.padEnd(30)} ratio  target`);
+    console.log(`${'entry'.padEnd(20)} ${'index.js'.padEnd(10)} ${'target'.padEnd(9)} ${'load'.padEnd(30)} ${'baseline load'.padEnd(30)} ratio wall  CPU    target`);
     for (const r of rows) {
       const size = statSync(r.ext.file).size;
+      // Wall-clock is the target's measure; CPU time is printed too: on a busy machine it varies far less.
       const ratio = median(r.ext.wall) / median(r.baseExt.wall);
+      const cpuRatio = median(r.ext.cpu) / median(r.baseExt.cpu);
       const ok = (b: boolean) => (b ? 'ok' : 'MISSED');
-      console.log(`${r.entry.padEnd(20)} ${kb(size).padEnd(10)} ${`<=${r.handler.maxKb} ${ok(size <= r.handler.maxKb * 1024)}`.padEnd(9)} ${ms(r.ext).padEnd(30)} ${ms(r.baseExt).padEnd(30)} ${ratio.toFixed(2)}x  <=${r.handler.maxRatio}x ${ok(ratio <= r.handler.maxRatio)}`);
+      console.log(
+        `${r.entry.padEnd(20)} ${kb(size).padEnd(10)} ${`<=${r.handler.maxKb} ${ok(size <= r.handler.maxKb * 1024)}`.padEnd(9)} ${ms(r.ext).padEnd(30)} ${ms(r.baseExt).padEnd(30)} ${ratio.toFixed(2)}x ${ok(ratio <= r.handler.maxRatio).padEnd(6)} ${cpuRatio.toFixed(2)}x ${ok(cpuRatio <= r.handler.maxRatio).padEnd(6)} <=${r.handler.maxRatio}x`,
+      );
     }
     console.log('\n-- deployed asset (cdk synth: SDK inside, lazy libraries in node_modules/ read on first use)');
     console.log(`${'entry'.padEnd(20)} ${'index.js'.padEnd(9)} ${'asset code'.padEnd(11)} ${'maps'.padEnd(9)} ${'load'.padEnd(30)} ${'load --enable-source-maps'.padEnd(30)} ${'baseline (SDK inside)'.padEnd(30)} ratio`);

@@ -9,11 +9,12 @@ import { WORKER_CONCURRENCY } from '../lambdas/contract/queue';
 
 /** `npm run bench`: prints figures; it asserts nothing. */
 const program = new Command('bench')
-  .option('--jobs <n>', 'jobs to submit', '1000')
-  .option('--latency <ms>', 'fixed upstream latency L', '100')
+  .option('--jobs <n>', 'N: jobs per saturated round', '1000')
+  .option('--latency <ms,...>', 'fixed upstream latencies L of the saturated rounds; the first also for the first burst and light load', '200,100')
   .option('--concurrency <c>', 'worker cap C', String(WORKER_CONCURRENCY.default))
   .option('--submit-concurrency <n>', 'concurrent API clients', '50')
-  .option('--warmup-rounds <n>', 'saturated rounds before the measured one (JIT warm-up)', '2')
+  .option('--burst-jobs <n>', 'jobs of the first burst sent to the fresh hub', '250')
+  .option('--rounds <n>', 'saturated rounds at the first L; the last is the measured warm one', '3')
   .option('--file-mb <n>', 'file size for the files benchmark', '200')
   .option('--only <part>', 'callouts | bundles | files')
   .option('--profile <dir>', 'write a CPU profile of the hub (callouts) into this directory')
@@ -23,7 +24,15 @@ async function main() {
   const o = program.opts();
   const want = (part: string) => !o.only || o.only === part;
   if (want('callouts')) {
-    await runCalloutBench({ jobs: Number(o.jobs), latencyMs: Number(o.latency), concurrency: Number(o.concurrency), submitConcurrency: Number(o.submitConcurrency), warmupRounds: Number(o.warmupRounds), profileDir: o.profile });
+    await runCalloutBench({
+      jobs: Number(o.jobs),
+      latenciesMs: String(o.latency).split(',').map(Number),
+      concurrency: Number(o.concurrency),
+      submitConcurrency: Number(o.submitConcurrency),
+      burstJobs: Number(o.burstJobs),
+      rounds: Number(o.rounds),
+      profileDir: o.profile,
+    });
   }
   if (want('files')) await runFilesBench(Number(o.fileMb));
   if (want('bundles')) runBundleBench();

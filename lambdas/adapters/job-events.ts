@@ -20,10 +20,13 @@ interface Logger {
 /**
  * EMF metrics with the one dimension `connectorId` (no `service` dimension, so
  * Metrics Insights' SCHEMA("CrmBridge", connectorId) finds every connector).
- * One buffer per connector seen in this invocation; flush() writes them.
+ * One buffer per connector, kept across invocations (a Metrics object is costly
+ * to create: it reads its whole configuration from env); flush() writes the
+ * buffers that got metrics in this invocation.
  */
 export class ConnectorMetrics {
   private readonly byConnector = new Map<string, Metrics>();
+  private readonly pending = new Set<Metrics>();
 
   add(connectorId: string | undefined, name: string, unit: Unit, value: number): void {
     const id = connectorId ?? 'unknown';
@@ -35,12 +38,13 @@ export class ConnectorMetrics {
       this.byConnector.set(id, metrics);
     }
     metrics.addMetric(name, unit, value);
+    this.pending.add(metrics);
   }
 
   /** Writes the buffered metrics to stdout (CloudWatch reads EMF from the function's log); call once per invocation. */
   flush(): void {
-    for (const metrics of this.byConnector.values()) metrics.publishStoredMetrics();
-    this.byConnector.clear();
+    for (const metrics of this.pending) metrics.publishStoredMetrics();
+    this.pending.clear();
   }
 }
 

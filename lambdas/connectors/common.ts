@@ -2,35 +2,36 @@ import * as z from 'zod';
 import { RequestPreparationError } from '../shared/errors';
 import { jmespathSchema } from './mapping';
 import { MAX_CONNECTOR_ATTEMPTS } from '../contract/queue';
+import { lazyObject } from '../shared/lazy';
 
 /** Pieces every connector type's schema shares. */
-export const connectorIdSchema = z
+export const connectorIdSchema = lazyObject(() => z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 characters: lowercase letters, digits, "-" or "_", starting with a letter or digit');
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 characters: lowercase letters, digits, "-" or "_", starting with a letter or digit'));
 
-export const operationNameSchema = z
+export const operationNameSchema = lazyObject(() => z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 characters: letters, digits, "-" or "_", starting with a letter');
+  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 characters: letters, digits, "-" or "_", starting with a letter'));
 
 /** A secret is referenced by name; its value lives in SSM at /crm-bridge/{stage}/connectors/{connectorId}/{name}. */
-export const secretNameSchema = z
+export const secretNameSchema = lazyObject(() => z
   .string()
-  .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1-128 characters: letters, digits, ".", "-" or "_"');
+  .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1-128 characters: letters, digits, ".", "-" or "_"'));
 
-export const retrySchema = z
+export const retrySchema = lazyObject(() => z
   .object({
     maxAttempts: z.number().int().min(1).max(MAX_CONNECTOR_ATTEMPTS).default(3),
     baseDelayMs: z.number().int().min(0).max(60_000).default(500),
   })
-  .strict();
+  .strict());
 
 /** A Salesforce API name: sObject, Platform Event or field (Account, Order__c, Callout_Result__e, ns__Field__c). */
-export const salesforceNameSchema = z
+export const salesforceNameSchema = lazyObject(() => z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'must be a Salesforce API name: letters, digits and "_", starting with a letter');
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'must be a Salesforce API name: letters, digits and "_", starting with a letter'));
 
 /** Salesforce field name -> JMESPath over {result, error, job}. */
-const deliveryFieldsSchema = z.record(salesforceNameSchema, jmespathSchema);
+const deliveryFieldsSchema = lazyObject(() => z.record(salesforceNameSchema, jmespathSchema));
 
 /**
  * Where a job's outcome goes in Salesforce once the job has ended (see
@@ -38,7 +39,7 @@ const deliveryFieldsSchema = z.record(salesforceNameSchema, jmespathSchema);
  * (`recordId` of the callout) and/or a Platform Event. `connectorId` names a
  * `salesforce` connector, which gives the org, the credentials and the retry settings.
  */
-export const deliverySchema = z
+export const deliverySchema = lazyObject(() => z
   .object({
     connectorId: connectorIdSchema,
     /** Which outcomes are delivered. */
@@ -57,18 +58,18 @@ export const deliverySchema = z
       .optional(),
   })
   .strict()
-  .refine((d) => d.recordUpdate !== undefined || d.platformEvent !== undefined, 'must declare recordUpdate, platformEvent or both');
+  .refine((d) => d.recordUpdate !== undefined || d.platformEvent !== undefined, 'must declare recordUpdate, platformEvent or both'));
 
 export type Delivery = z.infer<typeof deliverySchema>;
 
 /** Operation name -> delivery; "*" applies to every operation without its own entry. */
-export const deliveryMapSchema = z.record(
+export const deliveryMapSchema = lazyObject(() => z.record(
   z.string().regex(/^(\*|[A-Za-z][A-Za-z0-9_-]{0,63})$/, 'must be an operation name or "*"'),
   deliverySchema,
-);
+));
 
 /** Fields shared by every connector row, spread into each type's object schema. */
-export const baseConnectorFields = {
+export const baseConnectorFields = lazyObject(() => ({
   connectorId: connectorIdSchema,
   description: z.string().max(1024).optional(),
   enabled: z.boolean().default(true),
@@ -113,7 +114,7 @@ export const baseConnectorFields = {
     })
     .strict()
     .optional(),
-};
+}));
 
 /**
  * The entry `name` of a row's map (operations, delivery), by own key only: a
@@ -141,4 +142,4 @@ export function checkDeliveryKeys(row: { delivery?: Record<string, unknown>; ope
   }
 }
 
-export const httpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+export const httpUrlSchema = lazyObject(() => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }));

@@ -1,6 +1,7 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import * as z from 'zod';
 import { RequestPreparationError, UpstreamError } from '../shared/errors';
+import { lazyObject } from '../shared/lazy';
 
 const SYNTAX_ERRORS = new Set(['LexerError', 'ParseError', 'IncompleteExpressionError', 'EmptyExpressionError', 'UnknownFunctionError', 'ArityError', 'VariadicArityError']);
 
@@ -9,7 +10,7 @@ const SYNTAX_ERRORS = new Set(['LexerError', 'ParseError', 'IncompleteExpression
  * `connectors validate`, not a job at 3 a.m. (Evaluating against {} parses the
  * expression; only syntax errors count, since real data is not there yet.)
  */
-export const jmespathSchema = z
+export const jmespathSchema = lazyObject(() => z
   .string()
   .min(1)
   .max(4096)
@@ -19,7 +20,7 @@ export const jmespathSchema = z
     } catch (err) {
       if (err instanceof Error && SYNTAX_ERRORS.has(err.name)) ctx.addIssue({ code: 'custom', message: `is not a valid JMESPath expression: ${err.message}` });
     }
-  });
+  }));
 
 function evaluate(expression: string, data: unknown): { ok: true; value: unknown } | { ok: false; reason: string } {
   try {

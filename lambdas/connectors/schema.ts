@@ -6,14 +6,15 @@ import { salesforceConnectorSchema } from './salesforce/schema';
 import { slackConnectorSchema } from './slack/schema';
 import { soapConnectorSchema } from './soap/schema';
 import { viberConnectorSchema } from './viber/schema';
+import { lazyObject } from '../shared/lazy';
 
 /**
  * The one schema for connector rows: used by the CLI when an admin writes a row
  * and by the Lambdas when they read it. Adding a connector type means adding
  * its folder and its schema to this union.
  */
-export const connectorSchema = z.discriminatedUnion('type', [restConnectorSchema, soapConnectorSchema, slackConnectorSchema, viberConnectorSchema, salesforceConnectorSchema])
-  .superRefine(checkDeliveryKeys);
+export const connectorSchema = lazyObject(() => z.discriminatedUnion('type', [restConnectorSchema, soapConnectorSchema, slackConnectorSchema, viberConnectorSchema, salesforceConnectorSchema])
+  .superRefine(checkDeliveryKeys));
 
 export type Connector = z.infer<typeof connectorSchema>;
 /** What an admin writes: defaults not yet applied. */

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError, WriteConflictError } from '../shared/errors';
 import type { ConnectorSource } from './connector-source';
 import { jobView, type Job, type JobStatus } from './job';

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { SCAN_RESULT_EVENT } from '../contract/queue';
+import { lazyObject } from '../shared/lazy';
 
 /**
  * Messages are only pointers: the payload stays in the job (or file) record
@@ -7,18 +8,18 @@ import { SCAN_RESULT_EVENT } from '../contract/queue';
  * A job message is `{"jobId"}` (`"kind": "job"` optional, so messages written
  * before kinds existed, and DLQ replays of them, still run).
  */
-export const jobMessageSchema = z.object({ kind: z.literal('job').optional(), jobId: z.string().min(1).max(128) }).strict();
+export const jobMessageSchema = lazyObject(() => z.object({ kind: z.literal('job').optional(), jobId: z.string().min(1).max(128) }).strict());
 export type JobMessage = z.infer<typeof jobMessageSchema>;
 
 /** Create the link record of a file that has become AVAILABLE (lambdas/delivery/file-link-delivery.ts). */
-export const fileLinkMessageSchema = z.object({ kind: z.literal('fileLink'), fileId: z.string().min(1).max(128) }).strict();
+export const fileLinkMessageSchema = lazyObject(() => z.object({ kind: z.literal('fileLink'), fileId: z.string().min(1).max(128) }).strict());
 export type FileLinkMessage = z.infer<typeof fileLinkMessageSchema>;
 
 /** GuardDuty Malware Protection's scan result, delivered unchanged by an EventBridge rule (lambdas/files/scan-result.ts). */
 export const SCAN_RESULT_DETAIL_TYPE = SCAN_RESULT_EVENT.detailType;
 
 /** The EventBridge event as the rule delivers it to SQS (only the fields used here are checked). */
-export const scanResultEventSchema = z
+export const scanResultEventSchema = lazyObject(() => z
   .object({
     source: z.literal(SCAN_RESULT_EVENT.source),
     'detail-type': z.literal(SCAN_RESULT_DETAIL_TYPE),
@@ -29,7 +30,7 @@ export const scanResultEventSchema = z
       })
       .passthrough(),
   })
-  .passthrough();
+  .passthrough());
 export type ScanResultEvent = z.infer<typeof scanResultEventSchema>;
 
 /** Every message kind the worker handles, by kind. */
@@ -41,7 +42,7 @@ export interface QueueMessages {
 }
 export type MessageKind = keyof QueueMessages;
 
-export const queueMessageSchema = z.union([jobMessageSchema, fileLinkMessageSchema, scanResultEventSchema]);
+export const queueMessageSchema = lazyObject(() => z.union([jobMessageSchema, fileLinkMessageSchema, scanResultEventSchema]));
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
 
 export function messageKind(message: QueueMessage): MessageKind {

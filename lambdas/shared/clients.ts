@@ -2,7 +2,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { intSetting } from './env';
 
 /**
@@ -10,7 +9,9 @@ import { intSetting } from './env';
  * Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, so the
  * same code talks to AWS or to the local emulators without a branch here.
  * Each is marked pure, so a bundle drops the clients its handler never uses (the
- * controller has no SSM client, the worker no files-bucket client) and their code.
+ * worker has no files-bucket client) and their code. The SSM client has a module of
+ * its own (ssm-client.ts): a bundle that leaves the SDK external still loads every
+ * package this file imports, and the controller never reads a secret.
  */
 // cacheMiddleware reuses the resolved middleware stack per command type: about
 // half the client CPU per call. lib-dynamodb's document commands cannot be
@@ -22,7 +23,7 @@ import { intSetting } from './env';
 // the code that records the failure (e.g. a job that could not be queued is
 // marked FAILED, not left QUEUED with no message).
 // (requestTimeout only warns unless throwOnRequestTimeout is set; the option is checked by a test.)
-const requestHandler = {
+export const requestHandler = {
   connectionTimeout: intSetting('SDK_CONNECTION_TIMEOUT_MS'),
   requestTimeout: intSetting('SDK_REQUEST_TIMEOUT_MS'),
   throwOnRequestTimeout: true,
@@ -34,7 +35,6 @@ export const documentClient = /* @__PURE__ */ DynamoDBDocumentClient.from(/* @__
 // The queue URL only names the queue; requests go to the configured endpoint
 // (an emulator's queue URLs carry a host name that does not resolve).
 export const sqs = /* @__PURE__ */ new SQSClient({ useQueueUrlAsEndpoint: false, cacheMiddleware: true, requestHandler });
-export const ssm = /* @__PURE__ */ new SSMClient({ requestHandler });
 // Path-style addressing and checksums only when required keep presigned URLs
 // valid for plain HTTP clients (curl, browsers, Apex) and for the local emulator.
 // S3 keeps the SDK's defaults: completing a large multipart upload can legitimately take long.

@@ -51,7 +51,7 @@ export async function startApiHandler(): Promise<ApiUnderTest> {
     handler: api.handler,
     connectors,
     async stop() {
-      for (const c of [clients.dynamoDb, clients.documentClient, clients.sqs, clients.s3, clients.ssm, ddb]) c.destroy();
+      for (const c of [clients.dynamoDb, clients.documentClient, clients.sqs, clients.s3, ddb]) c.destroy();
       await Promise.all([dynamo.stop(), queues.stop()]);
       process.env = savedEnv;
     },

@@ -2,9 +2,10 @@ import * as z from 'zod';
 import { baseConnectorFields, httpUrlSchema, operationNameSchema, secretNameSchema } from '../common';
 import { jmespathSchema } from '../mapping';
 import { headersSchema, secretRefSchema, valueSourceSchema } from '../values';
+import { lazyObject } from '../../shared/lazy';
 
 /** Every scheme keeps its credentials in SSM: a row only names secrets. */
-export const restAuthSchema = z.discriminatedUnion('type', [
+export const restAuthSchema = lazyObject(() => z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),
   z.object({ type: z.literal('bearer'), secret: secretNameSchema }).strict(),
   z.object({ type: z.literal('basic'), username: valueSourceSchema, password: secretRefSchema }).strict(),
@@ -36,9 +37,9 @@ export const restAuthSchema = z.discriminatedUnion('type', [
       basicEncoding: z.enum(['form', 'none']).default('form'),
     })
     .strict(),
-]);
+]));
 
-export const restOperationSchema = z
+export const restOperationSchema = lazyObject(() => z
   .object({
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
     /** Appended to baseUrl; `{name}` is filled from the (mapped) request field `name`. */
@@ -68,9 +69,9 @@ export const restOperationSchema = z
       .union([z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'must be an HTTP header name'), z.literal(false)])
       .default('Idempotency-Key'),
   })
-  .strict();
+  .strict());
 
-export const restConnectorSchema = z
+export const restConnectorSchema = lazyObject(() => z
   .object({
     ...baseConnectorFields,
     type: z.literal('rest'),
@@ -80,7 +81,7 @@ export const restConnectorSchema = z
     headers: headersSchema.optional(),
     operations: z.record(operationNameSchema, restOperationSchema).refine((ops) => Object.keys(ops).length > 0, 'must declare at least one operation'),
   })
-  .strict();
+  .strict());
 
 export type RestConnector = z.infer<typeof restConnectorSchema>;
 export type RestOperation = z.infer<typeof restOperationSchema>;

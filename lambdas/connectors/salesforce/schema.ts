@@ -2,13 +2,14 @@ import * as z from 'zod';
 import { baseConnectorFields, httpUrlSchema, operationNameSchema, salesforceNameSchema } from '../common';
 import { jmespathSchema } from '../mapping';
 import { secretRefSchema, valueSourceSchema } from '../values';
+import { lazyObject } from '../../shared/lazy';
 
 /**
  * Both flows of a Connected App / External Client App that need no user at
  * run time. The secret parts (client secret, private key) live in SSM; the
  * client id and username may be inline or secrets.
  */
-export const salesforceAuthSchema = z.discriminatedUnion('type', [
+export const salesforceAuthSchema = lazyObject(() => z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('clientCredentials'),
@@ -28,18 +29,18 @@ export const salesforceAuthSchema = z.discriminatedUnion('type', [
       audience: httpUrlSchema.optional(),
     })
     .strict(),
-]);
+]));
 
 /** Shared by every action: optional JMESPath mappings, as in REST operations. */
-const common = {
+const common = lazyObject(() => ({
   description: z.string().max(1024).optional(),
   /** JMESPath over {payload, recordId}: builds the action's input. Default: the payload as is. */
   request: jmespathSchema.optional(),
   /** JMESPath over the Salesforce answer: becomes `data`. Default: the whole answer. */
   response: jmespathSchema.optional(),
-};
+}));
 
-export const salesforceOperationSchema = z.discriminatedUnion('action', [
+export const salesforceOperationSchema = lazyObject(() => z.discriminatedUnion('action', [
   /** Input: the record's fields. */
   z.object({ action: z.literal('create'), sobject: salesforceNameSchema, ...common }).strict(),
   /** Input: the fields to change; the record is `Id` in the input, else the callout's recordId. */
@@ -76,7 +77,7 @@ export const salesforceOperationSchema = z.discriminatedUnion('action', [
       ...common,
     })
     .strict(),
-]);
+]));
 
 /** The fields written on a file's link record when `fileLink.fields` is not given (the kit's CrmBridge_File__c). */
 export const DEFAULT_FILE_LINK_FIELDS: Readonly<Record<string, string>> = Object.freeze({
@@ -95,7 +96,7 @@ export const DEFAULT_FILE_LINK_FIELDS: Readonly<Record<string, string>> = Object
  * repeated delivery never creates a second record. `fields` (Salesforce field ->
  * JMESPath over {file}) replaces the default mapping as a whole.
  */
-export const fileLinkSchema = z
+export const fileLinkSchema = lazyObject(() => z
   .object({
     sobject: salesforceNameSchema.default('CrmBridge_File__c'),
     /** An External ID field of `sobject` (unique): holds the fileId. */
@@ -105,14 +106,14 @@ export const fileLinkSchema = z
       .refine((f) => Object.keys(f).length > 0, 'must map at least one field')
       .default({ ...DEFAULT_FILE_LINK_FIELDS }),
   })
-  .strict();
+  .strict());
 
 export type FileLinkSpec = z.infer<typeof fileLinkSchema>;
 
 /** login.salesforce.com and test.salesforce.com: they serve the JWT bearer flow but not client credentials. */
 const GENERIC_LOGIN_HOSTS = /^(login|test)\.salesforce\.com$/i;
 
-export const salesforceConnectorSchema = z
+export const salesforceConnectorSchema = lazyObject(() => z
   .object({
     ...baseConnectorFields,
     type: z.literal('salesforce'),
@@ -135,7 +136,7 @@ export const salesforceConnectorSchema = z
     if (c.auth.type === 'clientCredentials' && GENERIC_LOGIN_HOSTS.test(new URL(c.loginUrl).hostname)) {
       ctx.addIssue({ code: 'custom', path: ['loginUrl'], message: "must be the org's My Domain URL (https://<domain>.my.salesforce.com) for the client credentials flow" });
     }
-  });
+  }));
 
 export type SalesforceConnector = z.infer<typeof salesforceConnectorSchema>;
 export type SalesforceOperation = z.infer<typeof salesforceOperationSchema>;

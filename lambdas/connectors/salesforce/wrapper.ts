@@ -9,8 +9,9 @@ import { RECORD_ID } from '../../shared/ids';
 import type { SalesforceConnector, SalesforceOperation } from './schema';
 import { bindSoql } from './soql';
 import { RequestPreparationError } from '../../shared/errors';
+import { lazyObject } from '../../shared/lazy';
 
-const compositeInputSchema = z
+const compositeInputSchema = lazyObject(() => z
   .object({
     compositeRequest: z
       .array(
@@ -28,7 +29,7 @@ const compositeInputSchema = z
       .min(1)
       .max(25, 'Salesforce allows at most 25 subrequests'),
   })
-  .strict();
+  .strict());
 
 /** An action with its input checked, ready to run: everything that can be refused is refused before any login. */
 type Prepared =

@@ -1,8 +1,9 @@
 import * as z from 'zod';
 import { baseConnectorFields, httpUrlSchema, operationNameSchema } from '../common';
 import { secretRefSchema } from '../values';
+import { lazyObject } from '../../shared/lazy';
 
-export const slackOperationSchema = z
+export const slackOperationSchema = lazyObject(() => z
   .object({
     /** `postMessage`: Web API chat.postMessage with the bot token. `webhook`: post to the incoming webhook. */
     action: z.enum(['postMessage', 'webhook']),
@@ -10,9 +11,9 @@ export const slackOperationSchema = z
     channel: z.string().min(1).max(256).optional(),
     description: z.string().max(1024).optional(),
   })
-  .strict();
+  .strict());
 
-export const slackConnectorSchema = z
+export const slackConnectorSchema = lazyObject(() => z
   .object({
     ...baseConnectorFields,
     type: z.literal('slack'),
@@ -29,6 +30,6 @@ export const slackConnectorSchema = z
     const actions = new Set(Object.values(c.operations).map((o) => o.action));
     if (actions.has('postMessage') && !c.botToken) ctx.addIssue({ code: 'custom', path: ['botToken'], message: 'is required by postMessage operations' });
     if (actions.has('webhook') && !c.webhookUrl) ctx.addIssue({ code: 'custom', path: ['webhookUrl'], message: 'is required by webhook operations' });
-  });
+  }));
 
 export type SlackConnector = z.infer<typeof slackConnectorSchema>;

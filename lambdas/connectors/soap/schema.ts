@@ -1,8 +1,9 @@
 import * as z from 'zod';
 import { baseConnectorFields, httpUrlSchema, operationNameSchema } from '../common';
 import { secretRefSchema, valueSourceSchema } from '../values';
+import { lazyObject } from '../../shared/lazy';
 
-export const soapAuthSchema = z.discriminatedUnion('type', [
+export const soapAuthSchema = lazyObject(() => z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),
   z.object({ type: z.literal('basic'), username: valueSourceSchema, password: secretRefSchema }).strict(),
   z
@@ -14,9 +15,9 @@ export const soapAuthSchema = z.discriminatedUnion('type', [
       passwordType: z.enum(['PasswordText', 'PasswordDigest']).default('PasswordText'),
     })
     .strict(),
-]);
+]));
 
-export const soapOperationSchema = z
+export const soapOperationSchema = lazyObject(() => z
   .object({
     /** Operation name in the WSDL. */
     operation: z.string().min(1).max(256),
@@ -33,9 +34,9 @@ export const soapOperationSchema = z
     retryOnServerFault: z.boolean().optional(),
   })
   .strict()
-  .refine((op) => (op.service === undefined) === (op.port === undefined), { message: 'service and port go together', path: ['port'] });
+  .refine((op) => (op.service === undefined) === (op.port === undefined), { message: 'service and port go together', path: ['port'] }));
 
-export const soapConnectorSchema = z
+export const soapConnectorSchema = lazyObject(() => z
   .object({
     ...baseConnectorFields,
     type: z.literal('soap'),
@@ -48,6 +49,6 @@ export const soapConnectorSchema = z
     auth: soapAuthSchema.default({ type: 'none' }),
     operations: z.record(operationNameSchema, soapOperationSchema).refine((ops) => Object.keys(ops).length > 0, 'must declare at least one operation'),
   })
-  .strict();
+  .strict());
 
 export type SoapConnector = z.infer<typeof soapConnectorSchema>;

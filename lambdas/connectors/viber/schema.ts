@@ -1,14 +1,15 @@
 import * as z from 'zod';
 import { baseConnectorFields, httpUrlSchema, operationNameSchema } from '../common';
 import { secretRefSchema } from '../values';
+import { lazyObject } from '../../shared/lazy';
 
-export const viberOperationSchema = z
+export const viberOperationSchema = lazyObject(() => z
   .object({
     /** REST Bot API send_message. */
     action: z.literal('sendMessage'),
     description: z.string().max(1024).optional(),
   })
-  .strict();
+  .strict());
 
 /** Viber's limits (https://developers.viber.com/docs/api/rest-bot-api/#send-message): sender.name at most 28 characters. */
 export const VIBER_SENDER_NAME_MAX = 28;
@@ -17,7 +18,7 @@ export const VIBER_TEXT_MAX = 7000;
 
 const characters = (s: string) => [...s].length;
 
-export const viberSenderSchema = z
+export const viberSenderSchema = lazyObject(() => z
   .object({
     name: z
       .string()
@@ -27,9 +28,9 @@ export const viberSenderSchema = z
       .meta({ maxLength: VIBER_SENDER_NAME_MAX }),
     avatar: httpUrlSchema.optional(),
   })
-  .strict();
+  .strict());
 
-export const viberConnectorSchema = z
+export const viberConnectorSchema = lazyObject(() => z
   .object({
     ...baseConnectorFields,
     type: z.literal('viber'),
@@ -41,6 +42,6 @@ export const viberConnectorSchema = z
     sender: viberSenderSchema,
     operations: z.record(operationNameSchema, viberOperationSchema).refine((ops) => Object.keys(ops).length > 0, 'must declare at least one operation'),
   })
-  .strict();
+  .strict());
 
 export type ViberConnector = z.infer<typeof viberConnectorSchema>;
