@@ -48,6 +48,11 @@ export class ConnectorMetrics {
   }
 }
 
+/** A failed attempt (call or delivery) in a log line: its code and status, never its message. */
+function failureFields(job: JobRef & { attempt: number; durationMs: number; code: string; statusCode?: number }) {
+  return { ...ids(job), attempt: job.attempt, durationMs: job.durationMs, code: job.code, ...(job.statusCode !== undefined && { statusCode: job.statusCode }) };
+}
+
 /** Only what identifies the job: never the payload. */
 function ids(job: Partial<JobRef>) {
   return {
@@ -75,11 +80,7 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
       const plan = job.retryInMs === undefined ? 'no retry' : `retry in ${job.retryInMs} ms (${job.retryBy ?? 'queue'})`;
       logger.warn(`job attempt failed; ${plan}`, {
         event: 'attemptFailed',
-        ...ids(job),
-        attempt: job.attempt,
-        durationMs: job.durationMs,
-        code: job.code,
-        ...(job.statusCode !== undefined && { statusCode: job.statusCode }),
+        ...failureFields(job),
         ...(job.retryInMs !== undefined && { retryInMs: job.retryInMs, retryBy: job.retryBy ?? 'queue' }),
       });
       count(job, METRIC.attempts);
@@ -121,11 +122,7 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
       const plan = job.retryInMs === undefined ? 'no retry' : `retry in ${job.retryInMs} ms`;
       logger.warn(`job delivery failed; ${plan}`, {
         event: 'deliveryFailed',
-        ...ids(job),
-        attempt: job.attempt,
-        durationMs: job.durationMs,
-        code: job.code,
-        ...(job.statusCode !== undefined && { statusCode: job.statusCode }),
+        ...failureFields(job),
         ...(job.retryInMs !== undefined && { retryInMs: job.retryInMs }),
       });
       if (job.retryInMs === undefined) count(job, METRIC.deliveriesFailed);

@@ -4,7 +4,7 @@ import { AttributeType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynam
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { JobPipeline } from '../../lib/constructs/job-pipeline';
-import { actionsOf, roleStatements, synth, testApp, type Statement } from './support';
+import { actionsOf, logicalId, propsOf, roleStatements, synth, testApp, type Statement } from './support';
 
 const { stack, template } = synth();
 const worker = roleStatements(template, stack, stack.jobs.worker);
@@ -12,12 +12,12 @@ const controller = roleStatements(template, stack, stack.api.controller);
 const withPrefix = (statements: Statement[], prefix: string) => statements.filter((s) => actionsOf(s).some((a) => a.startsWith(prefix)));
 /** The statements grantJobData writes: one per prefix of the job data bucket. */
 function jobDataStatements(actions: { payloads: string[]; results: string[] }): Statement[] {
-  const arn = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [stack.getLogicalId(stack.jobData.bucket.node.defaultChild as any), 'Arn'] }, `/${prefix}/*`]] });
-  const one = (a: string[]) => (a.length === 1 ? a[0] : a);
+  const arn = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.jobData.bucket), 'Arn'] }, `/${prefix}/*`]] });
+  const one = (a: string[]) => (a.length === 1 ? a[0]! : a);
   return [
     { Sid: 'JobPayloads', Effect: 'Allow', Action: one(actions.payloads), Resource: arn('payloads') },
     { Sid: 'JobResults', Effect: 'Allow', Action: one(actions.results), Resource: arn('results') },
-  ] as unknown as Statement[];
+  ];
 }
 const DATA_ACTION = /^(dynamodb|sqs|s3|ssm|kms|secretsmanager|execute-api|lambda|sts):/;
 
@@ -43,11 +43,11 @@ describe('worker role', () => {
     const actions = sqs.flatMap(actionsOf);
     expect(actions).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']));
     expect(actions).not.toContain('sqs:SendMessage');
-    for (const s of sqs) expect(s.Resource).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(stack.jobs.queue.node.defaultChild as any), 'Arn'] });
+    for (const s of sqs) expect(s.Resource).toEqual({ 'Fn::GetAtt': [logicalId(stack.jobs.queue), 'Arn'] });
   });
 
   const dynamoOn = (t: { node: { defaultChild?: unknown } }) => {
-    const id = stack.getLogicalId(t.node.defaultChild as any);
+    const id = logicalId(t);
     return withPrefix(worker, 'dynamodb:').filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`));
   };
 
@@ -62,7 +62,7 @@ describe('worker role', () => {
   test('files table (file links): GetItem and UpdateItem on the table itself, nothing else', () => {
     const statements = dynamoOn(stack.files.table);
     expect(statements).toEqual([
-      { Sid: 'FileLinks', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [stack.getLogicalId(stack.files.table.node.defaultChild as any), 'Arn'] } },
+      { Sid: 'FileLinks', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [logicalId(stack.files.table), 'Arn'] } },
     ]);
     // No index (listing files by record is the controller's), no Put/Delete/Query/Scan.
     expect(JSON.stringify(statements)).not.toContain('/index/');
@@ -76,7 +76,7 @@ describe('worker role', () => {
     const q = new JobPipeline(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F', key), jobDataBucket: new Bucket(s, 'D') });
     const kms = roleStatements(Template.fromStack(s), s, q.worker).filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
     expect(kms.flatMap(actionsOf)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*']));
-    expect(kms.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [s.getLogicalId(key.node.defaultChild as any), 'Arn'] }]);
+    expect(kms.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(key), 'Arn'] }]);
   });
 });
 
@@ -90,26 +90,26 @@ describe('controller role', () => {
   });
 
   test('object-level S3 actions on the files bucket (no listing, no bucket-level actions) and prefix-scoped ones on the job data bucket', () => {
-    const filesId = stack.getLogicalId(stack.files.bucket.node.defaultChild as any);
+    const filesId = logicalId(stack.files.bucket);
     const s3 = withPrefix(controller, 's3:').filter((s) => JSON.stringify(s.Resource).includes(`"${filesId}"`));
     expect(s3.flatMap(actionsOf).sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']);
     // Claim check: writes payloads (never reads them back), reads results.
     expect(withPrefix(controller, 's3:').filter((s) => !s3.includes(s))).toEqual(jobDataStatements({ payloads: ['s3:PutObject'], results: ['s3:GetObject'] }));
     for (const s of s3) {
-      expect(s.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [stack.getLogicalId(stack.files.bucket.node.defaultChild as any), 'Arn'] }, '/*']] });
+      expect(s.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.files.bucket), 'Arn'] }, '/*']] });
     }
   });
 
   test('exactly what lambdas/api.ts calls on connectors, jobs and files (Query on the byRecordId index only)', () => {
     const on = (t: { node: { defaultChild?: unknown } }, suffix = '') =>
       withPrefix(controller, 'dynamodb:')
-        .filter((s) => JSON.stringify(s.Resource).includes(`"${stack.getLogicalId(t.node.defaultChild as any)}"`) && JSON.stringify(s.Resource).includes(suffix))
+        .filter((s) => JSON.stringify(s.Resource).includes(`"${logicalId(t)}"`) && JSON.stringify(s.Resource).includes(suffix))
         .flatMap(actionsOf)
         .sort();
     expect(on(stack.tables.connectors)).toEqual(['dynamodb:GetItem']);
     expect(on(stack.tables.jobs).filter((a) => a !== 'dynamodb:Query')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     // Listing jobs: Query on exactly the two list indexes, nothing on the table itself.
-    const jobsTable = stack.getLogicalId(stack.tables.jobs.node.defaultChild as any);
+    const jobsTable = logicalId(stack.tables.jobs);
     const jobQueries = withPrefix(controller, 'dynamodb:').filter((s) => JSON.stringify(s.Resource).includes(`"${jobsTable}"`) && actionsOf(s).includes('dynamodb:Query'));
     expect(jobQueries.map((s) => [actionsOf(s), s.Resource])).toEqual([
       [
@@ -135,7 +135,7 @@ test('no statement in either role grants a data action on Resource "*"', () => {
 
 test('no environment variable value looks like a secret: names, numbers and references only', () => {
   for (const fn of [stack.jobs.worker, stack.api.controller]) {
-    const env: Record<string, unknown> = template.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as any)].Properties.Environment.Variables;
+    const env: Record<string, unknown> = propsOf(template, fn).Environment.Variables;
     for (const [name, value] of Object.entries(env)) {
       expect(name).not.toMatch(/PASSWORD|TOKEN|API_KEY|PRIVATE|CLIENT_SECRET|SECRET$/);
       if (typeof value === 'string') expect([name, value]).toEqual([name, expect.stringMatching(/^(\d+|dev|crm-bridge|--enable-source-maps|refuse|opt-in)$/)]);

@@ -12,7 +12,7 @@ import { RetryLaterError } from '../../lambdas/shared/errors';
 import { JobStore } from '../../lambdas/adapters/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
-import { jobWorker, mockLogger, scripted, testQueue } from '../support/worker';
+import { jobWorker, mockLogger, scripted, scriptedDeps, scriptedRestRow, testQueue } from '../support/worker';
 
 /** The limiter's DynamoDB adapter on dynalite (two limiters = two workers), and the job runner's hook. */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
@@ -82,7 +82,7 @@ describe('JobRunner with a limiter', () => {
     await dynamo.db.send(
       new PutCommand({
         TableName: dynamo.tables.connectors,
-        Item: { connectorId: id, type: 'rest', baseUrl: 'http://127.0.0.1:1', retry: { maxAttempts: 3, baseDelayMs: 100 }, operations: { op: { method: 'POST', path: '/x' } }, ...connectorExtra },
+          Item: scriptedRestRow(id, connectorExtra),
       }),
     );
     const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
@@ -93,7 +93,7 @@ describe('JobRunner with a limiter', () => {
       jobs,
       queue: testQueue(),
       wrappers: { rest: wrapper } as WrapperMap,
-      wrapperDeps: { secrets: { get: async () => 'x' }, fetch: globalThis.fetch },
+      wrapperDeps: scriptedDeps,
       logger,
       limiter,
       sleep: async () => undefined,

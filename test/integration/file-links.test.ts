@@ -6,13 +6,13 @@ import { sessionCache } from '../../lambdas/connectors/salesforce/session';
 import type { WrapperDeps } from '../../lambdas/connectors/types';
 import { FileLinkRunner } from '../../lambdas/delivery/file-link-delivery';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
-import { JobQueue } from '../../lambdas/adapters/job-queue';
 import { MessageDispatcher } from '../../lambdas/domain/message-dispatcher';
 import { awsFileService } from '../../lambdas/adapters/aws-file-service';
 import { DynamoFileLinkStore } from '../../lambdas/adapters/file-repository';
 import type { FileService } from '../../lambdas/files/file-service';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
+import { mockLogger, testQueue } from '../support/worker';
 import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
 import { RetryLaterError } from '../../lambdas/shared/errors';
 
@@ -27,7 +27,7 @@ let sf: FakeSalesforce;
 const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 const s3Mock = mockClient(s3);
 const sqsMock = mockClient(SQSClient);
-const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+const logger = mockLogger();
 const deps: WrapperDeps = { secrets: { get: async () => 'sf-client-secret' }, fetch: globalThis.fetch };
 const RECORD = '006000000000001AAA';
 let seq = 0;
@@ -94,7 +94,7 @@ function runner(opts: { inlineRetryMaxMs?: number } = {}) {
   const r = new FileLinkRunner({
     files: new DynamoFileLinkStore(dynamo.db, dynamo.tables.files),
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
-    queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
+    queue: testQueue(),
     wrapperDeps: deps,
     logger,
     inlineRetryMaxMs: opts.inlineRetryMaxMs ?? 2000,

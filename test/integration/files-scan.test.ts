@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startHubProcess, type RunningHub } from '../../local/hub-process';
+import { unreachableFileLinkRow } from '../support/connectors';
 
 /**
  * Malware scanning through the local hub (MALWARE_SCAN=local): the stand-in
@@ -21,17 +22,7 @@ beforeAll(async () => {
   await db.send(
     new PutCommand({
       TableName: hub.state.tables.connectors,
-      Item: {
-        connectorId: 'sf',
-        type: 'salesforce',
-        loginUrl: 'http://127.0.0.1:9',
-        apiVersion: '62.0',
-        auth: { type: 'clientCredentials', clientId: 'hub', clientSecret: { secret: 'cs' } },
-        timeoutMs: 2000,
-        enabled: true,
-        operations: {},
-        fileLink: {},
-      },
+      Item: unreachableFileLinkRow(),
     }),
   );
 }, 60_000);

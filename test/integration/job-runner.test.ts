@@ -10,7 +10,7 @@ import { S3JobDataStore } from '../../lambdas/adapters/s3-job-data-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { startS3 } from '../support/s3';
-import { jobWorker, mockLogger, scripted, testQueue } from '../support/worker';
+import { jobWorker, mockLogger, scripted, scriptedDeps, scriptedRestRow, testQueue } from '../support/worker';
 
 /** The worker's job runner, behind the worker's message dispatcher, with real stores on dynalite and S3 (fauxqs), a real JobQueue over a mocked SQS client, and a scripted wrapper. */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
@@ -39,7 +39,7 @@ async function setup(
   await dynamo.db.send(
     new PutCommand({
       TableName: dynamo.tables.connectors,
-      Item: { connectorId: id, type: 'rest', baseUrl: 'http://127.0.0.1:1', retry: { maxAttempts: 3, baseDelayMs: 100 }, operations: { op: { method: 'POST', path: '/x' } }, ...connectorExtra },
+      Item: scriptedRestRow(id, connectorExtra),
     }),
   );
   const healthy = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data });
@@ -54,7 +54,7 @@ async function setup(
     jobs,
     queue: testQueue(),
     wrappers: { rest: wrapper } as WrapperMap,
-    wrapperDeps: { secrets: { get: async () => 'x' }, fetch: globalThis.fetch },
+    wrapperDeps: scriptedDeps,
     logger,
     sleep: async (ms) => sleeps.push(ms),
     random: () => 0.5,

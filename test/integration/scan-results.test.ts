@@ -4,7 +4,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { awsFileService } from '../../lambdas/adapters/aws-file-service';
 import { ScanResultRunner, SCAN_RESULT_DETAIL_TYPE } from '../../lambdas/files/scan-result';
+import { unreachableFileLinkRow } from '../support/connectors';
 import { startDynamo } from '../support/dynamo';
+import { mockLogger } from '../support/worker';
 
 /**
  * Scan results below the hub: the real FileService and ScanResultRunner on
@@ -14,7 +16,7 @@ import { startDynamo } from '../support/dynamo';
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
 const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 const s3Mock = mockClient(s3);
-const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+const logger = mockLogger();
 const RECORD = '006000000000001AAA';
 let seq = 0;
 const queued: string[] = [];
@@ -24,17 +26,7 @@ beforeAll(async () => {
   await dynamo.db.send(
     new PutCommand({
       TableName: dynamo.tables.connectors,
-      Item: {
-        connectorId: 'sf',
-        type: 'salesforce',
-        loginUrl: 'http://127.0.0.1:9',
-        apiVersion: '62.0',
-        auth: { type: 'clientCredentials', clientId: 'hub', clientSecret: { secret: 'cs' } },
-        timeoutMs: 2000,
-        enabled: true,
-        operations: {},
-        fileLink: {},
-      },
+      Item: unreachableFileLinkRow(),
     }),
   );
 });

@@ -1,5 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { ResultEnvelope, Wrapper } from '../../lambdas/connectors/types';
+import type { ResultEnvelope, Wrapper, WrapperDeps } from '../../lambdas/connectors/types';
 import { JobQueue } from '../../lambdas/adapters/job-queue';
 import { JobRunner, type JobRunnerOptions } from '../../lambdas/domain/job-runner';
 import { MessageDispatcher } from '../../lambdas/domain/message-dispatcher';
@@ -24,6 +24,19 @@ export function scripted(steps: Array<Error | ResultEnvelope>) {
   };
   return { wrapper, calls };
 }
+
+/** A rest connector row with one operation, "op", for a scripted wrapper: its baseUrl is never called. */
+export const scriptedRestRow = (connectorId: string, extra: Record<string, unknown> = {}) => ({
+  connectorId,
+  type: 'rest',
+  baseUrl: 'http://127.0.0.1:1',
+  retry: { maxAttempts: 3, baseDelayMs: 100 },
+  operations: { op: { method: 'POST', path: '/x' } },
+  ...extra,
+});
+
+/** Wrapper deps for a scripted wrapper: any secret resolves, nothing is fetched. */
+export const scriptedDeps: WrapperDeps = { secrets: { get: async () => 'x' }, fetch: globalThis.fetch };
 
 /** A real JobQueue on a client of its own: tests mock SQSClient (aws-sdk-client-mock) or point it at fauxqs. */
 export function testQueue(sqs: SQSClient = new SQSClient({ region: 'us-east-1' }), url = 'https://sqs.local/q'): JobQueue {

@@ -3,19 +3,9 @@ import { parseConnector } from '../../../lambdas/connectors/schema';
 import { fileLinkFields, MAX_NAME_LENGTH } from '../../../lambdas/delivery/file-link-delivery';
 import { fileLinkContext, linkView, type LinkedFile } from '../../../lambdas/files/file-link';
 import { RequestPreparationError } from '../../../lambdas/shared/errors';
+import { errorsOf, salesforceRow } from '../../support/connectors';
 
-const sf = (extra: Record<string, unknown> = {}) => ({
-  connectorId: 'sf',
-  type: 'salesforce',
-  loginUrl: 'https://acme.my.salesforce.com',
-  auth: { type: 'clientCredentials', clientId: 'cid', clientSecret: { secret: 'client-secret' } },
-  ...extra,
-});
-
-const errorsOf = (row: unknown) => {
-  const r = parseConnector(row);
-  return r.ok ? [] : r.errors;
-};
+const sf = salesforceRow;
 
 const file = (extra: Partial<LinkedFile> = {}): LinkedFile => ({
   fileId: '5f0c1d2e-0000-4000-8000-000000000001',

@@ -1,17 +1,7 @@
 import { parseConnector } from '../../../lambdas/connectors/schema';
+import { errorsOf, salesforceRow } from '../../support/connectors';
 
-const sf = (extra: Record<string, unknown> = {}) => ({
-  connectorId: 'sf',
-  type: 'salesforce',
-  loginUrl: 'https://acme.my.salesforce.com',
-  auth: { type: 'clientCredentials', clientId: 'cid', clientSecret: { secret: 'client-secret' } },
-  ...extra,
-});
-
-const errorsOf = (row: unknown) => {
-  const r = parseConnector(row);
-  return r.ok ? [] : r.errors;
-};
+const sf = salesforceRow;
 
 test('a salesforce row gets its defaults; a delivery-only connector needs no operations', () => {
   const r = parseConnector(sf());
