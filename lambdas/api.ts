@@ -6,6 +6,9 @@ import { JobStore } from './domain/job-store';
 import { S3JobDataStore } from './domain/s3-job-data-store';
 import { calloutRoutes } from './http/callout-routes';
 import { fileRoutes } from './http/file-routes';
+import { migrationRoutes } from './http/migration-routes';
+import { MigrationService } from './files/migration';
+import { DynamoMigrationStore } from './adapters/dynamo-migration-store';
 import { FileService } from './files/file-service';
 import { Router } from './http/router';
 import { documentClient, dynamoDb, jobDataS3, s3, sqs } from './shared/clients';
@@ -32,7 +35,9 @@ const files = new FileService(documentClient, s3, {
   malwareScan: Boolean(process.env.MALWARE_SCAN),
   logger,
 });
-const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger, events: jobEvents })), ...fileRoutes(files)]);
+// Files migrations from Salesforce: accepted here (202), run by the worker in batches.
+const migrations = new MigrationService({ connectors, store: new DynamoMigrationStore(documentClient, requireEnv('MIGRATIONS_TABLE')), queue });
+const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger, events: jobEvents })), ...fileRoutes(files), ...migrationRoutes(migrations)]);
 
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {

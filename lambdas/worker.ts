@@ -18,7 +18,12 @@ import { MessageDispatcher } from './domain/message-dispatcher';
 import { FileLinkStore } from './files/file-link';
 import { ScanResultRunner } from './files/scan-result';
 import { SsmSecretSource } from './domain/secrets';
-import { documentClient, dynamoDb, jobDataS3, sqs, ssm } from './shared/clients';
+import { MigrationRunner } from './files/migration';
+import { SalesforceContent } from './connectors/salesforce/content';
+import { DynamoMigrationStore } from './adapters/dynamo-migration-store';
+import { DynamoMigratedFiles } from './adapters/dynamo-migrated-files';
+import { S3ObjectUploader } from './adapters/s3-object-uploader';
+import { documentClient, dynamoDb, jobDataS3, s3, sqs, ssm } from './shared/clients';
 import { intEnv, requireEnv } from './shared/env';
 import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
@@ -43,10 +48,28 @@ const maxReceiveCount = intEnv('MAX_RECEIVE_COUNT', 0, { min: 0 });
 const fileLinks = new FileLinkRunner({ files: new FileLinkStore(documentClient, requireEnv('FILES_TABLE')), connectors, queue, wrapperDeps, logger });
 // Malware scan results (EventBridge rule to this queue): SCANNING files become AVAILABLE or QUARANTINED.
 const scanResults = new ScanResultRunner(documentClient, { tableName: requireEnv('FILES_TABLE'), bucket: process.env.FILES_BUCKET ?? '', linkQueue: queue, logger });
+// Files migrations from Salesforce (POST /v1/files/migrations): batches within this invocation's time, continued by new messages.
+const migrations = new MigrationRunner({
+  connectors,
+  sources: (connector) => new SalesforceContent(connector, wrapperDeps),
+  store: new DynamoMigrationStore(documentClient, requireEnv('MIGRATIONS_TABLE')),
+  uploader: new S3ObjectUploader(s3, {
+    bucket: process.env.FILES_BUCKET ?? '',
+    multipartThreshold: intEnv('MIGRATION_MULTIPART_THRESHOLD_BYTES', 8 * 1024 ** 2, { min: 1, max: 5 * 1024 ** 3 }),
+    partSize: intEnv('MIGRATION_PART_SIZE_BYTES', 8 * 1024 ** 2, { min: 5 * 1024 ** 2, max: 5 * 1024 ** 3 }),
+  }),
+  files: new DynamoMigratedFiles(documentClient, requireEnv('FILES_TABLE')),
+  queue,
+  logger,
+  malwareScan: Boolean(process.env.MALWARE_SCAN),
+  batchSize: intEnv('MIGRATION_BATCH_SIZE', 20, { min: 1, max: 200 }),
+  minRemainingMs: intEnv('MIGRATION_MIN_REMAINING_MS', 20_000, { min: 0 }),
+});
 const dispatcher = new MessageDispatcher({
   job: (message, record, remaining) => runner.run(message, record, remaining),
   fileLink: (message, record, remaining) => fileLinks.process(message, record, remaining),
   scanResult: (message) => scanResults.process(message),
+  fileMigration: (message, record, remaining) => migrations.process(message, record, remaining),
 });
 const processor = new BatchProcessor(EventType.SQS);
 

@@ -14,6 +14,10 @@ export type JobMessage = z.infer<typeof jobMessageSchema>;
 export const fileLinkMessageSchema = z.object({ kind: z.literal('fileLink'), fileId: z.string().min(1).max(128) }).strict();
 export type FileLinkMessage = z.infer<typeof fileLinkMessageSchema>;
 
+/** Run the next batch of a Files migration (lambdas/files/migration.ts); `seq` tells a stale duplicate from the batch due. */
+export const fileMigrationMessageSchema = z.object({ kind: z.literal('fileMigration'), migrationId: z.string().min(1).max(128), seq: z.number().int().min(0) }).strict();
+export type FileMigrationMessage = z.infer<typeof fileMigrationMessageSchema>;
+
 /** GuardDuty Malware Protection's scan result, delivered unchanged by an EventBridge rule (lambdas/files/scan-result.ts). */
 export const SCAN_RESULT_DETAIL_TYPE = 'GuardDuty Malware Protection Object Scan Result' as const;
 
@@ -38,10 +42,11 @@ export interface QueueMessages {
   fileLink: FileLinkMessage;
   /** GuardDuty's scan result event, delivered unchanged by an EventBridge rule (malware scanning). */
   scanResult: ScanResultEvent;
+  fileMigration: FileMigrationMessage;
 }
 export type MessageKind = keyof QueueMessages;
 
-export const queueMessageSchema = z.union([jobMessageSchema, fileLinkMessageSchema, scanResultEventSchema]);
+export const queueMessageSchema = z.union([jobMessageSchema, fileLinkMessageSchema, fileMigrationMessageSchema, scanResultEventSchema]);
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
 
 export function messageKind(message: QueueMessage): MessageKind {
@@ -64,6 +69,17 @@ export class JobQueue {
 
   async enqueueFileLink(fileId: string): Promise<void> {
     await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ kind: 'fileLink', fileId } satisfies FileLinkMessage) }));
+  }
+
+  /** The next batch of a migration; `delaySeconds` (SQS: at most 900) when it only waits for something to happen. */
+  async enqueueFileMigration(migrationId: string, seq: number, delaySeconds?: number): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify({ kind: 'fileMigration', migrationId, seq } satisfies FileMigrationMessage),
+        ...(delaySeconds !== undefined && { DelaySeconds: Math.min(900, Math.max(0, Math.round(delaySeconds))) }),
+      }),
+    );
   }
 
   /** Hide a received message for `delayMs`, so SQS redelivers it when the next attempt is due. */
