@@ -55,6 +55,8 @@ export interface FileRecord {
   key: string;
   uploadId?: string;
   partSize?: number;
+  /** Other file records sharing `key` (a Salesforce document migrated for several records, files/migration.ts). */
+  siblings?: string[];
 }
 
 export type UploadInstructions =
@@ -470,6 +472,7 @@ export class FileService {
 
   async delete(fileId: string): Promise<void> {
     const record = await this.load(fileId);
+    if (record.siblings?.length) return this.deleteShared(record, record.siblings);
     if (record.uploadId) {
       await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.config.bucket, Key: record.key, UploadId: record.uploadId })).catch((err: Error) => {
         if (err.name !== 'NoSuchUpload') throw err;
@@ -481,5 +484,21 @@ export class FileService {
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err; // deleted concurrently: same outcome
     }
+  }
+
+  /**
+   * A record whose object other records share: the record goes first, then the
+   * object once no sibling is left. Of two siblings deleted at once, the later
+   * record delete is followed by a read that finds the other gone, so the object
+   * is removed; the failure mode is an object left over, never one lost.
+   */
+  private async deleteShared(record: FileRecord, siblings: string[]): Promise<void> {
+    try {
+      await this.db.send(new DeleteCommand({ TableName: this.config.tableName, Key: { fileId: record.fileId }, ConditionExpression: 'attribute_exists(fileId)' }));
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    const left = await Promise.all(siblings.map((id) => this.db.send(new GetCommand({ TableName: this.config.tableName, Key: { fileId: id }, ConsistentRead: true }))));
+    if (left.every((r) => !r.Item)) await this.s3.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: record.key }));
   }
 }

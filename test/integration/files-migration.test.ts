@@ -13,6 +13,7 @@ import type { FileLinkMessage, FileMigrationMessage } from '../../lambdas/domain
 import { RetryLaterError } from '../../lambdas/domain/queue-record';
 import { FileLinkStore } from '../../lambdas/files/file-link';
 import { FileService } from '../../lambdas/files/file-service';
+import { ScanResultRunner, SCAN_RESULT_DETAIL_TYPE } from '../../lambdas/files/scan-result';
 import { MigrationRunner, MigrationService, migratedFileId, type AuditRow, type MigrationQueue } from '../../lambdas/files/migration';
 import { migrationRoutes } from '../../lambdas/http/migration-routes';
 import { Router } from '../../lambdas/http/router';
@@ -72,7 +73,7 @@ function sfRow(extra: Record<string, unknown> = {}) {
 }
 
 /** The hub's pieces for one test: a queue the test drains, the runner, the link delivery, the API routes. */
-function hub(opts: { batchSize?: number } = {}) {
+function hub(opts: { batchSize?: number; malwareScan?: boolean } = {}) {
   const messages: Array<FileLinkMessage | FileMigrationMessage> = [];
   const queue: MigrationQueue = {
     enqueueFileLink: async (fileId) => void messages.push({ kind: 'fileLink', fileId }),
@@ -90,6 +91,7 @@ function hub(opts: { batchSize?: number } = {}) {
     queue,
     logger: silent,
     batchSize: opts.batchSize ?? 2,
+    malwareScan: opts.malwareScan,
     minRemainingMs: 0,
     linkPollSeconds: 0,
   });
@@ -209,6 +211,40 @@ describe('a migration moves files into S3 with one file record and link record p
     expect(queries.map((c) => / AND Id > '(\w+)'/.exec(c.query.q!)?.[1] ?? null)).toHaveLength(4);
     expect(queries[0]!.query.q).toMatch(/ORDER BY Id LIMIT 2$/);
     expect((await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}`)).body.counts).toMatchObject({ moved: 5, considered: 5 });
+  });
+});
+
+describe('one object shared by the records of a document', () => {
+  test('deleting one record keeps the object for the others; the last one takes it', async () => {
+    const f = sf.seedFile({ title: 'Shared', extension: 'txt', content: Buffer.from('shared'), links: [ACCOUNT, CASE] });
+    await hub().migrate({ where: "Title = 'Shared'" });
+    const [first, second] = [ACCOUNT, CASE].map((r) => migratedFileId('sf', f.versionId, r));
+    const files = new FileService(dynamo.db, s3.client, { tableName: dynamo.tables.files, bucket });
+    await files.delete(first!);
+    expect(await fileRecord(first!)).toBeUndefined();
+    const other = await files.get(second!);
+    expect(Buffer.from(await (await fetch(other.downloadUrl!)).arrayBuffer()).toString()).toBe('shared');
+    await files.delete(second!);
+    expect(await objectKeys()).toEqual([]);
+  });
+
+  test('with malware scanning, records wait in SCANNING and one scan result applies to every record of the object', async () => {
+    const f = sf.seedFile({ title: 'Scanned', extension: 'pdf', content: Buffer.from('clean'), links: [ACCOUNT, CASE] });
+    const h = hub({ malwareScan: true });
+    await h.call('POST', '/v1/files/migrations', { connectorId: 'sf', where: "Title = 'Scanned'" });
+    await h.drain();
+    const ids = [ACCOUNT, CASE].map((r) => migratedFileId('sf', f.versionId, r));
+    for (const id of ids) expect(await fileRecord(id)).toMatchObject({ status: 'SCANNING', link: { status: 'WAITING_FOR_UPLOAD' } });
+    expect(linkUpserts()).toHaveLength(0);
+    const scans = new ScanResultRunner(dynamo.db, { tableName: dynamo.tables.files, bucket, linkQueue: { enqueueFileLink: async (id) => void h.messages.push({ kind: 'fileLink', fileId: id }) }, logger: silent });
+    await scans.process({
+      source: 'aws.guardduty',
+      'detail-type': SCAN_RESULT_DETAIL_TYPE,
+      detail: { s3ObjectDetails: { bucketName: bucket, objectKey: `files/${ids[0]}` }, scanResultDetails: { scanResultStatus: 'NO_THREATS_FOUND' } },
+    });
+    await h.drain();
+    for (const id of ids) expect(await fileRecord(id)).toMatchObject({ status: 'AVAILABLE', scanResult: 'NO_THREATS_FOUND', link: { status: 'DELIVERED' } });
+    expect(linkUpserts()).toHaveLength(2);
   });
 });
 
