@@ -46,6 +46,8 @@ export class CrmBridgeStack extends Stack {
       jobsTable: this.tables.jobs,
       filesTable: this.files.table,
       jobDataBucket: this.jobData.bucket,
+      migrationsTable: this.tables.migrations,
+      filesBucket: this.files.bucket,
       maxConcurrency: config.workerConcurrency,
       reservedConcurrency: config.workerReservedConcurrency,
       maxReceiveCount: config.maxReceiveCount,
@@ -61,6 +63,7 @@ export class CrmBridgeStack extends Stack {
       filesTable: this.files.table,
       filesBucket: this.files.bucket,
       jobDataBucket: this.jobData.bucket,
+      migrationsTable: this.tables.migrations,
       removalPolicy,
     });
 
@@ -68,7 +71,6 @@ export class CrmBridgeStack extends Stack {
       new MalwareScan(this, 'MalwareScan', { bucket: this.files.bucket, queue: this.jobs.queue });
       // Completed files wait in SCANNING; the worker applies the results for objects of this bucket only.
       this.api.controller.addEnvironment('MALWARE_SCAN', 'guardduty');
-      this.jobs.worker.addEnvironment('FILES_BUCKET', this.files.bucket.bucketName);
     }
     this.monitoring = new Monitoring(this, 'Monitoring', {
       queue: this.jobs.queue,

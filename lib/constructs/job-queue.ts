@@ -26,6 +26,12 @@ export interface JobQueueProps {
   /** The claim-check bucket (JobData): the worker reads payloads and writes results there. */
   readonly jobDataBucket: IBucket;
   /**
+   * Files migrations (lambdas/files/migration.ts): with the migrations table and the files bucket the worker
+   * runs migration batches, writing objects under `files/` and file records. @default - no migrations
+   */
+  readonly migrationsTable?: ITableV2;
+  readonly filesBucket?: IBucket;
+  /**
    * SQS event source maximum concurrency: the cap on jobs (external calls) in
    * flight, 2-1000. Salesforce allows 25 concurrent long-running API requests per org.
    * @default 25
@@ -173,6 +179,37 @@ export class JobQueue extends Construct {
     acknowledge(this.worker, {
       [wildcardResource(this, secretsArn)]:
         "Connectors are rows added at run time, so their secrets' names are not known at deploy time; the worker may read (not write) parameters under this stage's path only",
+    });
+    if (props.migrationsTable && props.filesBucket) this.grantMigrations(props.migrationsTable, props.filesBucket, props.filesTable);
+  }
+
+  /**
+   * Files migrations run in this worker (within its cap): exactly what MigrationRunner and its
+   * adapters call. The migration's state, audit rows and copy markers (no Scan, no Delete);
+   * new file records (Put; the link delivery's Get/Update are granted above); the objects
+   * under files/ (one PUT or multipart, HeadObject to check the size; no Delete, no listing);
+   * and sending to its own queue: the next batch and each new file's link.
+   */
+  private grantMigrations(migrationsTable: ITableV2, filesBucket: IBucket, filesTable: ITableV2): void {
+    this.worker.addEnvironment('MIGRATIONS_TABLE', migrationsTable.tableName);
+    this.worker.addEnvironment('FILES_BUCKET', filesBucket.bucketName);
+    // Versions per batch message, and the time a file needs left to be started (a larger workerTimeout moves larger files).
+    this.worker.addEnvironment('MIGRATION_BATCH_SIZE', '20');
+    this.worker.addEnvironment('MIGRATION_MIN_REMAINING_MS', '20000');
+    // One PUT up to 8 MiB, else parts of 8 MiB (grown for files over 78 GiB): memory per transfer ~ 3 parts.
+    this.worker.addEnvironment('MIGRATION_MULTIPART_THRESHOLD_BYTES', String(8 * 1024 ** 2));
+    this.worker.addEnvironment('MIGRATION_PART_SIZE_BYTES', String(8 * 1024 ** 2));
+    this.worker.addToRolePolicy(
+      new PolicyStatement({ sid: 'Migrations', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], resources: [migrationsTable.tableArn] }),
+    );
+    migrationsTable.encryptionKey?.grantEncryptDecrypt(this.worker);
+    this.worker.addToRolePolicy(new PolicyStatement({ sid: 'MigratedFiles', actions: ['dynamodb:PutItem'], resources: [filesTable.tableArn] }));
+    const objects = filesBucket.arnForObjects('files/*');
+    this.worker.addToRolePolicy(new PolicyStatement({ sid: 'MigratedObjects', actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], resources: [objects] }));
+    filesBucket.encryptionKey?.grantEncrypt(this.worker);
+    this.queue.grantSendMessages(this.worker);
+    acknowledge(this.worker, {
+      [wildcardResource(this, objects)]: 'Migrated file objects are keyed by file ids made per file at run time; the worker may write (not delete or list) objects under files/ of this one bucket',
     });
   }
 }
