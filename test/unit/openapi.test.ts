@@ -14,6 +14,7 @@ import type { JobStore } from '../../lambdas/domain/job-store';
 import { FileService, type FileRecord } from '../../lambdas/files/file-service';
 import { calloutRoutes } from '../../lambdas/http/callout-routes';
 import { fileRoutes } from '../../lambdas/http/file-routes';
+import { migrationRoutes } from '../../lambdas/http/migration-routes';
 import { Router } from '../../lambdas/http/router';
 import { errorResponse } from '../../lambdas/shared/http';
 import { OPENAPI_PATH, openApiDocument, renderOpenApi } from '../../scripts/generate-openapi';
@@ -92,7 +93,7 @@ describe('docs/openapi.json', () => {
 
   test('documents exactly the routes the controller serves', () => {
     const unused = undefined as never;
-    const served = [...calloutRoutes(unused), ...fileRoutes(unused)].map((r) => `${r.method} ${r.path}`).sort();
+    const served = [...calloutRoutes(unused), ...fileRoutes(unused), ...migrationRoutes(unused)].map((r) => `${r.method} ${r.path}`).sort();
     expect(operations(doc).map((o) => `${o.method} ${o.path}`).sort()).toEqual(served);
     // The brief's required paths, explicitly.
     for (const path of ['/v1/health', '/v1/callouts/{connectorId}/{operation}', '/v1/jobs/{jobId}', '/v1/files', '/v1/files/{fileId}', '/v1/files/{fileId}/complete']) {
