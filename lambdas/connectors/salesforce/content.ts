@@ -11,18 +11,6 @@ import { contentDocumentLinkQuery, contentVersionQuery, isRecordLink, latestVers
 import type { SalesforceConnector } from './schema';
 import { sessionCache, type SessionCache } from './session';
 
-/** A latest ContentVersion (the fields contentVersionQuery selects). */
-export interface ContentVersionRow {
-  id: string;
-  documentId: string;
-  title: string;
-  pathOnClient?: string;
-  fileExtension?: string;
-  size: number;
-  checksum?: string;
-  createdDate?: string;
-}
-
 interface QueryAnswer<T> {
   records: T[];
   done: boolean;
@@ -108,7 +96,8 @@ export class SalesforceContent {
     });
   }
 
-  async listVersions(where: string, afterId: string | undefined, limit: number): Promise<ContentVersionRow[]> {
+  /** The latest versions (what the worker's ContentSource port expects: lambdas/files/migration.ts ContentVersionInfo). */
+  async listVersions(where: string, afterId: string | undefined, limit: number) {
     const rows = await this.queryAll<Record<string, unknown>>(contentVersionQuery(where, afterId, limit));
     return rows.map((r) => ({
       id: String(r.Id),
