@@ -395,9 +395,10 @@ export class MigrationRunner {
     }
     const links = await source.recordLinks([...new Set(versions.map((v) => v.documentId))]);
     let cursor = m.cursor;
-    for (const v of versions) {
+    for (const [i, v] of versions.entries()) {
       // Not started without time for it: the next batch (a new invocation) begins with this file.
-      if (remainingTimeMs() < this.minRemainingMs) break;
+      // The first file of a batch always starts, so a too small timeout fails files (TIME_BUDGET) instead of looping.
+      if (i > 0 && remainingTimeMs() < this.minRemainingMs) break;
       await this.copyOne(m, connector, source, v, links.get(v.documentId) ?? [], remainingTimeMs);
       cursor = v.id;
     }
