@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerConnectorCommands } from './connectors';
 import { registerDlqCommands } from './dlq';
 import { registerFileCommands } from './files';
+import { registerFileMigrationCommands } from './files-migrate';
 import { registerJobCommands } from './jobs';
 import { registerSecretCommands } from './secrets';
 import { CliError } from './target';
@@ -22,6 +23,7 @@ registerConnectorCommands(program);
 registerSecretCommands(program);
 registerDlqCommands(program);
 registerFileCommands(program);
+registerFileMigrationCommands(program);
 registerJobCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -7,6 +7,9 @@ import { S3JobDataStore } from './adapters/s3-job-data-store';
 import { calloutRoutes } from './routes/callout-routes';
 import { fileRoutes } from './routes/file-routes';
 import { Router } from './routes/router';
+import { migrationRoutes } from './routes/migration-routes';
+import { MigrationService } from './files/migration';
+import { DynamoMigrationStore } from './adapters/dynamo-migration-store';
 import { documentClient, dynamoDb, jobDataS3, s3, sqs } from './shared/clients';
 import { readEnv } from './shared/env';
 import { CONTROLLER_ENV } from './contract/env';
@@ -34,7 +37,9 @@ const files = awsFileService(documentClient, s3, {
   malwareScan: env.MALWARE_SCAN !== '',
   logger,
 });
-const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger, events: jobEvents })), ...fileRoutes(files)]);
+// Files migrations from Salesforce: accepted here (202), run by the worker in batches.
+const migrations = new MigrationService({ connectors, store: new DynamoMigrationStore(documentClient, env.MIGRATIONS_TABLE), queue });
+const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger, events: jobEvents })), ...fileRoutes(files), ...migrationRoutes(migrations)]);
 
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {

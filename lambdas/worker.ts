@@ -18,11 +18,16 @@ import { S3JobDataStore } from './adapters/s3-job-data-store';
 import { MessageDispatcher } from './domain/message-dispatcher';
 import { ScanResultRunner } from './files/scan-result';
 import { SsmSecretSource } from './adapters/secrets';
-import { documentClient, dynamoDb, jobDataS3, sqs } from './shared/clients';
+import { documentClient, dynamoDb, jobDataS3, s3, sqs } from './shared/clients';
 import { ssm } from './shared/ssm-client';
 import { readEnv } from './shared/env';
 import { WORKER_ENV } from './contract/env';
 import { DynamoFileLinkStore } from './adapters/file-repository';
+import { MigrationRunner } from './files/migration';
+import { SalesforceContent } from './connectors/salesforce/content';
+import { DynamoMigrationStore } from './adapters/dynamo-migration-store';
+import { DynamoMigratedFiles } from './adapters/dynamo-migrated-files';
+import { S3ObjectUploader } from './adapters/s3-object-uploader';
 import { jobEvents, jobMetrics } from './adapters/job-events';
 import { logger } from './shared/logger';
 import { RetryLaterError } from './shared/errors';
@@ -46,11 +51,29 @@ const maxReceiveCount = env.MAX_RECEIVE_COUNT;
 // Link records of files that became AVAILABLE: the same cap, the same retry policy, the same Salesforce sessions.
 const fileLinks = new FileLinkRunner({ files: new DynamoFileLinkStore(documentClient, env.FILES_TABLE), connectors, queue, wrapperDeps, logger });
 // Malware scan results (EventBridge rule to this queue): SCANNING files become AVAILABLE or QUARANTINED.
-const scanResults = new ScanResultRunner(documentClient, { tableName: env.FILES_TABLE, bucket: env.FILES_BUCKET ?? '', linkQueue: queue, logger });
+const scanResults = new ScanResultRunner(documentClient, { tableName: env.FILES_TABLE, bucket: env.FILES_BUCKET, linkQueue: queue, logger });
+// Files migrations from Salesforce (POST /v1/files/migrations): batches within this invocation's time, continued by new messages.
+const migrations = new MigrationRunner({
+  connectors,
+  sources: (connector) => new SalesforceContent(connector, wrapperDeps),
+  store: new DynamoMigrationStore(documentClient, env.MIGRATIONS_TABLE),
+  uploader: new S3ObjectUploader(s3, {
+    bucket: env.FILES_BUCKET,
+    multipartThreshold: env.MIGRATION_MULTIPART_THRESHOLD_BYTES,
+    partSize: env.MIGRATION_PART_SIZE_BYTES,
+  }),
+  files: new DynamoMigratedFiles(documentClient, env.FILES_TABLE),
+  queue,
+  logger,
+  malwareScan: env.MALWARE_SCAN !== '',
+  batchSize: env.MIGRATION_BATCH_SIZE,
+  minRemainingMs: env.MIGRATION_MIN_REMAINING_MS,
+});
 const dispatcher = new MessageDispatcher({
   job: (message, record, remaining) => runner.run(message, record, remaining),
   fileLink: (message, record, remaining) => fileLinks.process(message, record, remaining),
   scanResult: (message) => scanResults.process(message),
+  fileMigration: (message, record, remaining) => migrations.process(message, record, remaining),
 });
 const processor = new BatchProcessor(EventType.SQS);
 

@@ -48,6 +48,8 @@ export class CrmBridgeStack extends Stack {
       jobsTable: this.tables.jobs,
       filesTable: this.files.table,
       jobDataBucket: this.jobData.bucket,
+      migrationsTable: this.tables.migrations,
+      filesBucket: this.files.bucket,
       maxConcurrency: config.workerConcurrency,
       reservedConcurrency: config.workerReservedConcurrency,
       maxReceiveCount: config.maxReceiveCount,
@@ -63,6 +65,7 @@ export class CrmBridgeStack extends Stack {
       filesTable: this.files.table,
       filesBucket: this.files.bucket,
       jobDataBucket: this.jobData.bucket,
+      migrationsTable: this.tables.migrations,
       removalPolicy,
     });
 

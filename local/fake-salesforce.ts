@@ -1,5 +1,5 @@
 import { text as readBody } from 'node:stream/consumers';
-import { generateKeyPairSync, randomBytes, randomUUID, verify } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -109,6 +109,17 @@ export interface FakeSalesforce {
   setLatency(ms: number): void;
   /** The most data API requests in flight at once since the last reset. */
   readonly maxInFlight: number;
+  /**
+   * A Salesforce File: a ContentDocument with one ContentVersion (IsLatest, ContentSize, Checksum = the
+   * content's MD5 unless `checksum` says otherwise) and ContentDocumentLinks to its owner (a User) and `links`.
+   */
+  seedFile(file: { title: string; extension?: string; content: Buffer; links?: string[]; checksum?: string; createdDate?: string }): { documentId: string; versionId: string };
+  /** A new version of a document: it becomes the latest. */
+  seedVersion(documentId: string, content: Buffer): string;
+  /** File bytes by ContentVersion id (VersionData). */
+  contents: Map<string, Buffer>;
+  /** The next download of this version sends `afterBytes` bytes, then the connection drops. */
+  failDownload(versionId: string, afterBytes: number): void;
   /** The next `times` requests (top-level or Composite subrequest) matching "METHOD /path-prefix" get this error. */
   fail(match: string, failure: InjectedFailure, times?: number): void;
   reset(): void;
@@ -120,7 +131,7 @@ export function generateTestKeyPair(): { privateKeyPem: string; publicKeyPem: st
   return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
 }
 
-const KEY_PREFIXES: Record<string, string> = { Account: '001', Contact: '003', Opportunity: '006', Lead: '00Q', Case: '500' };
+const KEY_PREFIXES: Record<string, string> = { Account: '001', Contact: '003', Opportunity: '006', Lead: '00Q', Case: '500', User: '005', ContentVersion: '068', ContentDocument: '069', ContentDocumentLink: '06A' };
 const NOT_FOUND: SalesforceErrorItem = { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' };
 const HALTED: SalesforceErrorItem = { errorCode: 'PROCESSING_HALTED', message: 'The transaction was rolled back since another operation in the same transaction failed.' };
 
@@ -146,14 +157,17 @@ function send(res: ServerResponse, answer: Answer): void {
   res.end(hasBody ? toJson(answer.body) : undefined);
 }
 
-// --- a small SOQL subset: SELECT f, ... FROM T [WHERE f op literal [AND ...]] [LIMIT n]
+// --- a small SOQL subset: SELECT f, ... FROM T [WHERE cond] [ORDER BY f [ASC|DESC]] [LIMIT n], where
+// cond is comparisons (=, !=, <>, <, <=, >, >=, LIKE, IN, NOT IN) joined by AND, OR, NOT and parentheses.
 
 type Literal = string | number | boolean | null;
-interface Condition {
-  field: string;
-  op: '=' | '!=' | 'IN';
-  values: Literal[];
-}
+export type SoqlCondition =
+  | { kind: 'cmp'; field: string; op: string; values: Literal[] }
+  | { kind: 'and'; parts: SoqlCondition[] }
+  | { kind: 'or'; parts: SoqlCondition[] }
+  | { kind: 'not'; part: SoqlCondition };
+
+const DATE_TOKEN = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/;
 
 function tokenize(soql: string): string[] {
   const tokens: string[] = [];
@@ -174,14 +188,14 @@ function tokenize(soql: string): string[] {
       if (j >= soql.length) throw new Error('unterminated string literal');
       tokens.push(`'${text}`); // marked as a string literal by the leading quote
       i = j + 1;
-    } else if (soql.startsWith('!=', i)) {
-      tokens.push('!=');
+    } else if (/^(!=|<>|<=|>=)/.test(soql.slice(i))) {
+      tokens.push(soql.slice(i, i + 2));
       i += 2;
-    } else if ('=(),'.includes(c)) {
+    } else if ('=(),<>'.includes(c)) {
       tokens.push(c);
       i += 1;
     } else {
-      const m = /^[A-Za-z0-9_.:-]+/.exec(soql.slice(i));
+      const m = /^[A-Za-z0-9_.:+-]+/.exec(soql.slice(i));
       if (!m) throw new Error(`unexpected character ${c}`);
       tokens.push(m[0]);
       i += m[0].length;
@@ -196,14 +210,17 @@ function literalOf(token: string | undefined): Literal {
   if (/^-?\d+(\.\d+)?$/.test(token)) return Number(token);
   if (/^(true|false)$/i.test(token)) return token.toLowerCase() === 'true';
   if (/^null$/i.test(token)) return null;
+  // Dates and date-times compare as their ISO text, which orders them.
+  if (DATE_TOKEN.test(token)) return token;
   throw new Error(`unexpected token ${token}`);
 }
 
-export function parseSoql(soql: string): { fields: string[]; type: string; where: Condition[]; limit?: number } {
+export function parseSoql(soql: string): { fields: string[]; type: string; where?: SoqlCondition; orderBy?: { field: string; desc: boolean }; limit?: number } {
   const t = tokenize(soql);
   let i = 0;
+  const upper = () => t[i]?.toUpperCase();
   const expect = (word: string) => {
-    if (t[i]?.toUpperCase() !== word) throw new Error(`expected ${word} at ${t[i] ?? 'end'}`);
+    if (upper() !== word) throw new Error(`expected ${word} at ${t[i] ?? 'end'}`);
     i += 1;
   };
   expect('SELECT');
@@ -214,34 +231,132 @@ export function parseSoql(soql: string): { fields: string[]; type: string; where
   } while (t[i] === ',');
   expect('FROM');
   const type = t[i++]!;
-  const where: Condition[] = [];
-  if (t[i]?.toUpperCase() === 'WHERE') {
+  const or = (): SoqlCondition => {
+    const parts = [and()];
+    while (upper() === 'OR') {
+      i += 1;
+      parts.push(and());
+    }
+    return parts.length === 1 ? parts[0]! : { kind: 'or', parts };
+  };
+  const and = (): SoqlCondition => {
+    const parts = [not()];
+    while (upper() === 'AND') {
+      i += 1;
+      parts.push(not());
+    }
+    return parts.length === 1 ? parts[0]! : { kind: 'and', parts };
+  };
+  const not = (): SoqlCondition => {
+    if (upper() === 'NOT') {
+      i += 1;
+      return { kind: 'not', part: not() };
+    }
+    if (t[i] === '(') {
+      i += 1;
+      if (upper() === 'SELECT') throw new Error('semi-join subqueries are not supported by the stand-in');
+      const inner = or();
+      expect(')');
+      return inner;
+    }
+    const field = t[i++]!;
+    let op = upper();
     i += 1;
-    for (;;) {
-      const field = t[i++]!;
-      const op = t[i++]?.toUpperCase();
-      if (op === '=' || op === '!=') where.push({ field, op, values: [literalOf(t[i++])] });
-      else if (op === 'IN') {
-        expect('(');
-        const values: Literal[] = [];
-        while (t[i] !== ')') {
-          if (t[i] === ',') i += 1;
-          values.push(literalOf(t[i++]));
-        }
-        i += 1;
-        where.push({ field, op: 'IN', values });
-      } else throw new Error(`unsupported operator ${op}`);
-      if (t[i]?.toUpperCase() !== 'AND') break;
+    if (op === 'NOT' && upper() === 'IN') {
+      op = 'NOT IN';
       i += 1;
     }
+    if (op === 'IN' || op === 'NOT IN') {
+      expect('(');
+      const values: Literal[] = [];
+      while (t[i] !== ')') {
+        if (t[i] === ',') i += 1;
+        values.push(literalOf(t[i++]));
+      }
+      i += 1;
+      return { kind: 'cmp', field, op, values };
+    }
+    if (op && ['=', '!=', '<>', '<', '<=', '>', '>=', 'LIKE'].includes(op)) return { kind: 'cmp', field, op: op === '<>' ? '!=' : op, values: [literalOf(t[i++])] };
+    throw new Error(`unsupported operator ${op}`);
+  };
+  let where: SoqlCondition | undefined;
+  if (upper() === 'WHERE') {
+    i += 1;
+    where = or();
+  }
+  let orderBy: { field: string; desc: boolean } | undefined;
+  if (upper() === 'ORDER') {
+    i += 1;
+    expect('BY');
+    orderBy = { field: t[i++]!, desc: false };
+    if (upper() === 'ASC' || upper() === 'DESC') orderBy.desc = t[i++]!.toUpperCase() === 'DESC';
   }
   let limit: number | undefined;
-  if (t[i]?.toUpperCase() === 'LIMIT') {
+  if (upper() === 'LIMIT') {
     i += 1;
     limit = Number(t[i++]);
   }
   if (i !== t.length) throw new Error(`unexpected token ${t[i]}`);
-  return { fields, type, where, limit };
+  return { fields, type, where, orderBy, limit };
+}
+
+/** Whether a record's field values satisfy a condition (`value(field)` reads one). */
+export function matchesSoql(cond: SoqlCondition | undefined, value: (field: string) => Literal): boolean {
+  if (!cond) return true;
+  if (cond.kind === 'and' || cond.kind === 'or') return cond.kind === 'and' ? cond.parts.every((p) => matchesSoql(p, value)) : cond.parts.some((p) => matchesSoql(p, value));
+  if (cond.kind === 'not') return !matchesSoql(cond.part, value);
+  const v = value(cond.field);
+  const w = cond.values[0] ?? null;
+  switch (cond.op) {
+    case '=':
+      return v === w;
+    case '!=':
+      return v !== w;
+    case 'IN':
+      return cond.values.includes(v);
+    case 'NOT IN':
+      return !cond.values.includes(v);
+    case 'LIKE': {
+      if (typeof v !== 'string' || typeof w !== 'string') return false;
+      const pattern = w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
+      return new RegExp(`^${pattern}$`, 'is').test(v);
+    }
+    default: {
+      if (v === null || w === null || typeof v !== typeof w) return false;
+      const [a, b] = [v as string | number, w as string | number];
+      return cond.op === '<' ? a < b : cond.op === '<=' ? a <= b : cond.op === '>' ? a > b : a >= b;
+    }
+  }
+}
+
+/** Top-level ANDed conditions on `field` with = or IN: what ContentDocumentLink queries must filter by. */
+function filtersBy(cond: SoqlCondition | undefined, fields: string[]): boolean {
+  if (!cond) return false;
+  if (cond.kind === 'and' || cond.kind === 'or') return cond.kind === 'and' && cond.parts.some((p) => filtersBy(p, fields));
+  return cond.kind === 'cmp' && (cond.op === '=' || cond.op === 'IN') && fields.some((f) => f.toLowerCase() === cond.field.toLowerCase());
+}
+
+/**
+ * VersionData as Salesforce sends it: the file's bytes (application/octet-stream),
+ * written in 64 KB chunks as the client reads them. With `breakAfter`, the
+ * connection drops after that many bytes (a download failing mid-stream).
+ */
+function streamContent(res: ServerResponse, content: Buffer, breakAfter: number | undefined, onBreak: () => void): void {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(content.length) });
+  const end = breakAfter === undefined ? content.length : Math.min(breakAfter, content.length);
+  let offset = 0;
+  const write = () => {
+    while (offset < end) {
+      const chunk = content.subarray(offset, Math.min(end, offset + 64 * 1024));
+      offset += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', write);
+    }
+    if (breakAfter === undefined) return void res.end();
+    onBreak();
+    // Let the bytes written so far leave, then cut the connection.
+    setTimeout(() => res.socket?.destroy(), 20);
+  };
+  write();
 }
 
 export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): Promise<FakeSalesforce> {
@@ -254,6 +369,8 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   const calls: SfCall[] = [];
   const failures: Array<{ method: string; prefix: string; failure: InjectedFailure; left: number }> = [];
   const cursors = new Map<string, { rest: unknown[]; totalSize: number }>();
+  const contents = new Map<string, Buffer>();
+  const brokenDownloads = new Map<string, number>();
   let counter = 0;
   let callOptions: string | undefined;
 
@@ -261,6 +378,33 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     counter += 1;
     const prefix = type.endsWith('__e') ? 'e00' : (KEY_PREFIXES[type] ?? 'a0X');
     return `${prefix}${String(counter).padStart(15, '0')}`;
+  };
+
+  /** A new latest ContentVersion of a document (the earlier ones stop being latest). */
+  const addVersion = (documentId: string, title: string, extension: string | undefined, content: Buffer, checksum?: string, createdDate?: string): string => {
+    let number = 1;
+    for (const r of records.values()) {
+      if (r.attributes.type === 'ContentVersion' && r.ContentDocumentId === documentId) {
+        r.IsLatest = false;
+        number += 1;
+      }
+    }
+    const id = newId('ContentVersion');
+    records.set(id, {
+      Id: id,
+      ContentDocumentId: documentId,
+      Title: title,
+      PathOnClient: extension ? `${title}.${extension}` : title,
+      FileExtension: extension ?? null,
+      ContentSize: content.length,
+      Checksum: checksum ?? createHash('md5').update(content).digest('hex'),
+      VersionNumber: String(number),
+      IsLatest: true,
+      CreatedDate: createdDate ?? new Date().toISOString().replace('Z', '+0000'),
+      attributes: { type: 'ContentVersion' },
+    });
+    contents.set(id, content);
+    return id;
   };
 
   const servers: Server[] = [];
@@ -409,18 +553,19 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       return errorAnswer(400, { errorCode: 'MALFORMED_QUERY', message: `unexpected token: ${(err as Error).message}` });
     }
     const type = [...records.values()].map((r) => r.attributes.type).find((t) => t.toLowerCase() === parsed.type.toLowerCase()) ?? parsed.type;
-    const matches = [...records.values()]
-      .filter((r) => r.attributes.type === type)
-      .filter((r) =>
-        parsed.where.every((c) => {
-          const v = (r[canonical(type, c.field)] ?? null) as Literal;
-          if (c.op === '=') return v === c.values[0];
-          if (c.op === '!=') return v !== c.values[0];
-          return c.values.includes(v);
-        }),
-      )
-      .slice(0, parsed.limit ?? Number.POSITIVE_INFINITY)
-      .map((r) => select(version, r, parsed.fields));
+    if (type === 'ContentDocumentLink' && !filtersBy(parsed.where, ['ContentDocumentId', 'LinkedEntityId'])) {
+      return errorAnswer(400, {
+        errorCode: 'MALFORMED_QUERY',
+        message: "Implementation restriction: ContentDocumentLink requires a filter by a single Id on ContentDocumentId or LinkedEntityId using the equals operator or multiple Id's using the IN operator.",
+      });
+    }
+    let found = [...records.values()].filter((r) => r.attributes.type === type).filter((r) => matchesSoql(parsed.where, (f) => (r[canonical(type, f)] ?? null) as Literal));
+    if (parsed.orderBy) {
+      const key = canonical(type, parsed.orderBy.field);
+      const sign = parsed.orderBy.desc ? -1 : 1;
+      found = found.sort((a, b) => (String(a[key] ?? '') < String(b[key] ?? '') ? -sign : String(a[key] ?? '') > String(b[key] ?? '') ? sign : 0));
+    }
+    const matches = found.slice(0, parsed.limit ?? Number.POSITIVE_INFINITY).map((r) => select(version, r, parsed.fields));
     return page(version, matches, matches.length);
   }
 
@@ -484,6 +629,21 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         const id = newId(type);
         records.set(id, { ...record, Id: id, attributes: { type } });
         return { status: 201, body: { id, success: true, errors: [], created: true }, headers: { Location: `/services/data/v${version}/sobjects/${type}/${id}` } };
+      }
+      if (method === 'DELETE' && seg.length === 3) {
+        const record = records.get(seg[2]!);
+        if (!record || record.attributes.type !== type) return errorAnswer(404, { errorCode: 'ENTITY_IS_DELETED', message: 'entity is deleted' });
+        records.delete(record.Id);
+        // Deleting a document deletes its versions (and their bytes) and its links.
+        if (type === 'ContentDocument') {
+          for (const r of [...records.values()]) {
+            if ((r.attributes.type === 'ContentVersion' || r.attributes.type === 'ContentDocumentLink') && r.ContentDocumentId === record.Id) {
+              records.delete(r.Id);
+              contents.delete(r.Id);
+            }
+          }
+        }
+        return { status: 204 };
       }
       if (method === 'GET' && seg.length === 3) {
         const record = records.get(seg[2]!);
@@ -558,6 +718,15 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(url.pathname);
     if (!m) return send(res, errorAnswer(404, NOT_FOUND));
     const accessToken = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const download = req.method === 'GET' && tokens.has(accessToken ?? '') ? /^\/sobjects\/ContentVersion\/([A-Za-z0-9]+)\/VersionData$/.exec(m[2]!) : null;
+    if (download) {
+      calls.push({ method: 'GET', path: m[2]!, version: m[1]!, query: {}, body: undefined, accessToken, composite: false });
+      const failure = injected('GET', m[2]!);
+      if (failure) return send(res, failure);
+      const content = contents.get(download[1]!);
+      if (!content) return send(res, errorAnswer(404, NOT_FOUND));
+      return streamContent(res, content, brokenDownloads.get(download[1]!), () => brokenDownloads.delete(download[1]!));
+    }
     callOptions = req.headers['sforce-call-options'] as string | undefined;
     if (!accessToken || !tokens.has(accessToken)) {
       calls.push({ method: req.method!, path: m[2]!, version: m[1]!, query: Object.fromEntries(url.searchParams), body: undefined, accessToken, composite: false });
@@ -586,6 +755,27 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       records.set(id, { ...fields, Id: id, attributes: { type } });
       return id;
     },
+    contents,
+    seedFile(file) {
+      const ownerId = newId('User');
+      records.set(ownerId, { Id: ownerId, Name: 'File Owner', attributes: { type: 'User' } });
+      const documentId = newId('ContentDocument');
+      records.set(documentId, { Id: documentId, Title: file.title, FileExtension: file.extension ?? null, OwnerId: ownerId, attributes: { type: 'ContentDocument' } });
+      const versionId = addVersion(documentId, file.title, file.extension, file.content, file.checksum, file.createdDate);
+      for (const linked of [ownerId, ...(file.links ?? [])]) {
+        const id = newId('ContentDocumentLink');
+        records.set(id, { Id: id, ContentDocumentId: documentId, LinkedEntityId: linked, ShareType: linked === ownerId ? 'I' : 'V', Visibility: 'AllUsers', attributes: { type: 'ContentDocumentLink' } });
+      }
+      return { documentId, versionId };
+    },
+    seedVersion(documentId, content) {
+      const doc = records.get(documentId);
+      if (!doc) throw new Error(`no document ${documentId}`);
+      return addVersion(documentId, String(doc.Title), (doc.FileExtension as string | null) ?? undefined, content);
+    },
+    failDownload(versionId, afterBytes) {
+      brokenDownloads.set(versionId, afterBytes);
+    },
     expireSessions: () => tokens.clear(),
     setLatency(ms) {
       load.latencyMs = ms;
@@ -604,6 +794,8 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       events.length = 0;
       eventUuids.clear();
       records.clear();
+      contents.clear();
+      brokenDownloads.clear();
       tokens.clear();
       load.maxInFlight = load.inFlight;
       load.latencyMs = 0;

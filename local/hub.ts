@@ -107,7 +107,7 @@ function close(server: Server): Promise<void> {
 
 /** The hub's DynamoDB tables, with the same keys as lib/constructs/tables.ts and file-store.ts. */
 export async function createLocalTables(ddb: DynamoDBClient) {
-  const tables = { connectors: 'crm-bridge-local-connectors', jobs: 'crm-bridge-local-jobs', files: 'crm-bridge-local-files' };
+  const tables = { connectors: 'crm-bridge-local-connectors', jobs: 'crm-bridge-local-jobs', files: 'crm-bridge-local-files', migrations: 'crm-bridge-local-migrations' };
   await ddb.send(
     new CreateTableCommand({ TableName: tables.connectors, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: CONNECTORS_TABLE_KEY, AttributeType: 'S' }], KeySchema: [{ AttributeName: CONNECTORS_TABLE_KEY, KeyType: 'HASH' }] }),
   );
@@ -155,6 +155,20 @@ export async function createLocalTables(ddb: DynamoDBClient) {
       ],
     }),
   );
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: tables.migrations,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
   // dynalite has no TTL API (UpdateTimeToLive): jobs simply never expire locally.
   return tables;
 }
@@ -179,6 +193,7 @@ export function localHandlerEnvironment(endpoints: { dynamodb: string; sqs: stri
       CONNECTORS_TABLE: resources.tables.connectors,
       JOBS_TABLE: resources.tables.jobs,
       FILES_TABLE: resources.tables.files,
+      MIGRATIONS_TABLE: resources.tables.migrations,
       FILES_BUCKET: resources.bucket,
       JOB_DATA_BUCKET: resources.jobDataBucket,
       JOBS_QUEUE_URL: resources.queues.jobs,

@@ -14,7 +14,7 @@ export interface LocalHubState {
   stage: string;
   region: string;
   endpoints: { dynamodb: string; sqs: string; s3: string; ssm: string };
-  tables: { connectors: string; jobs: string; files: string };
+  tables: { connectors: string; jobs: string; files: string; migrations?: string };
   queues: { jobs: string; deadLetter: string };
   bucket: string;
   echoUrl?: string;

@@ -4,6 +4,7 @@ import type { OpenAPIV3 } from 'openapi-types';
 import { z } from 'zod';
 import { calloutBodySchema, calloutParamsSchema, headerValue, jobParamsSchema, listJobsQuerySchema } from '../lambdas/routes/callout-routes';
 import { completeFileSchema, createFileSchema, fileParams, listFilesQuerySchema, refreshPartsSchema } from '../lambdas/routes/file-routes';
+import { createMigrationSchema, migrationAuditQuerySchema, migrationParams } from '../lambdas/routes/migration-routes';
 
 /**
  * Writes docs/openapi.json: the v1 HTTP API as OpenAPI 3.0.3, importable as a
@@ -145,6 +146,58 @@ export const fileListSchema = z.object({
 
 export const partUrlsSchema = z.object({ partSize: bytes(), parts: z.array(partUrlSchema) });
 
+export const migrationAcceptedSchema = z.object({
+  migrationId: z.string().describe('Read the migration with GET /v1/files/migrations/{migrationId}'),
+  status: z.literal('QUEUED'),
+  statusUrl: z.string().describe('Path of the migration, relative to the API base URL (also sent as the Location header)'),
+});
+
+export const migrationSchema = z.object({
+  migrationId: z.string(),
+  connectorId: z.string(),
+  where: z.string().describe('The condition as checked and run (canonical form)'),
+  dryRun: z.boolean(),
+  deleteAfterCopy: z.boolean(),
+  status: jobStatusSchema.describe('QUEUED and RUNNING are in progress; SUCCEEDED (files may have failed: see counts.failed) and FAILED are final'),
+  phase: z.enum(['COPY', 'DELETE']).describe('COPY: files are copied; DELETE: copied documents wait for their link records, then are deleted'),
+  counts: z.object({
+    considered: z.number().int().describe('Latest versions the condition matched and the migration looked at'),
+    moved: z.number().int(),
+    wouldMove: z.number().int().describe('Dry run: files that would move'),
+    skipped: z.number().int().describe('Moved by an earlier run, or linked to no record'),
+    failed: z.number().int(),
+    deleted: z.number().int(),
+    bytes: bytes().describe('Bytes moved (dry run: that would move)'),
+    bytesFreed: bytes().describe('Bytes of the deleted documents\' latest versions (dry run: what deleteAfterCopy would free)'),
+    fileRecords: z.number().int().describe('File records created, one per linked record'),
+  }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  endedAt: z.string().optional(),
+  error: jobErrorSchema.optional().describe('Why the migration as a whole failed (e.g. CONNECTOR_DISABLED, a Salesforce login or query error)'),
+  statusUrl: z.string(),
+});
+
+export const migrationFileSchema = z.object({
+  contentVersionId: z.string(),
+  contentDocumentId: z.string(),
+  title: z.string(),
+  size: bytes().describe('ContentVersion.ContentSize'),
+  checksum: z.string().optional().describe('ContentVersion.Checksum (MD5, hex)'),
+  md5: z.string().optional().describe('MD5 of the bytes read from Salesforce'),
+  fileIds: z.array(z.string()).describe('The file records made (one per linked record; they share one object)'),
+  recordIds: z.array(z.string()).describe('The records the document is linked to (users, libraries and groups left out)'),
+  status: z.enum(['WOULD_MOVE', 'MOVED', 'DELETED', 'SKIPPED', 'FAILED']),
+  reason: z.object({ code: z.string(), message: z.string() }).optional().describe('Why it failed, was skipped, or was moved but not deleted'),
+  deletePending: z.boolean().optional().describe('MOVED with deleteAfterCopy: the document is deleted once its link records exist'),
+  at: z.string(),
+});
+
+export const migrationFileListSchema = z.object({
+  files: z.array(migrationFileSchema).describe('One audit row per ContentVersion, in Id order'),
+  nextToken: z.string().optional(),
+});
+
 export const errorResponseSchema = z.object({
   error: z.object({
     code: z.string().describe('Stable UPPER_SNAKE_CASE code'),
@@ -251,6 +304,7 @@ export function openApiDocument(): OpenAPIV3.Document {
   });
   const jobParams = parametersOf('path', jobParamsSchema);
   const fileIdParams = parametersOf('path', fileParams);
+  const migrationIdParams = parametersOf('path', migrationParams);
   const header = schemaOf(headerValue);
 
   return {
@@ -278,6 +332,7 @@ export function openApiDocument(): OpenAPIV3.Document {
     tags: [
       { name: 'callouts', description: 'Submit callouts and read jobs' },
       { name: 'files', description: 'Files in S3 through presigned URLs' },
+      { name: 'migrations', description: 'Move existing Salesforce Files into the hub' },
       { name: 'health', description: 'Liveness' },
     ],
     paths: {
@@ -409,6 +464,40 @@ export function openApiDocument(): OpenAPIV3.Document {
           responses: responses({ '200': { description: 'New part URLs', content: jsonContent(ref('PartUrls')) } }, [...COMMON_ERRORS, 'NotFound', 'Conflict']),
         },
       },
+      '/v1/files/migrations': {
+        post: {
+          operationId: 'createFileMigration',
+          tags: ['migrations'],
+          summary: 'Move existing Salesforce Files (latest ContentVersions matching "where") to S3; run by the worker in batches',
+          description:
+            'The connector must be an enabled salesforce connector with fileLink. "where" is a condition on ContentVersion fields (comparisons, LIKE, IN, AND/OR/NOT, parentheses; no subqueries, no parent fields, no semicolons, at most 1000 characters), checked and stored in canonical form. Each file is streamed into one object, its size and MD5 checked against ContentSize and Checksum, then recorded once per linked record with a link record; with deleteAfterCopy its ContentDocument is deleted once every link record exists. Files moved by an earlier migration are skipped.',
+          requestBody: { required: true, content: jsonContent(ref('CreateMigrationRequest')) },
+          responses: responses({ '202': { description: 'Queued (the Location header holds statusUrl)', content: jsonContent(ref('MigrationAccepted')) } }, [
+            ...COMMON_ERRORS,
+            'NotFound',
+            'Conflict',
+            'ServiceUnavailable',
+          ]),
+        },
+      },
+      '/v1/files/migrations/{migrationId}': {
+        get: {
+          operationId: 'getFileMigration',
+          tags: ['migrations'],
+          summary: 'Read a migration: status, phase and counts',
+          parameters: migrationIdParams,
+          responses: responses({ '200': { description: 'The migration', content: jsonContent(ref('Migration')) } }, [...COMMON_ERRORS, 'NotFound']),
+        },
+      },
+      '/v1/files/migrations/{migrationId}/files': {
+        get: {
+          operationId: 'listFileMigrationFiles',
+          tags: ['migrations'],
+          summary: 'The audit rows of a migration, one per ContentVersion',
+          parameters: [...migrationIdParams, ...parametersOf('query', migrationAuditQuerySchema, { nextToken: 'From the previous page' })],
+          responses: responses({ '200': { description: 'A page of audit rows', content: jsonContent(ref('MigrationFileList')) } }, [...COMMON_ERRORS, 'NotFound']),
+        },
+      },
     },
     components: {
       securitySchemes: {
@@ -449,6 +538,15 @@ export function openApiDocument(): OpenAPIV3.Document {
         PartUrls: schemaOf(partUrlsSchema),
         File: schemaOf(fileSchema),
         FileList: schemaOf(fileListSchema),
+        CreateMigrationRequest: describeProperties(schemaOf(createMigrationSchema), {
+          connectorId: 'A salesforce connector with fileLink: whose org\'s Files move, and which creates the link records',
+          where: "A SOQL condition on ContentVersion, e.g. ContentSize > 10000000 AND CreatedDate < 2024-01-01T00:00:00Z",
+          dryRun: 'List what would move (count, bytes, bytes freed) without copying or deleting',
+          deleteAfterCopy: 'Delete each ContentDocument (all its versions) once its copy is verified and its link records exist',
+        }),
+        MigrationAccepted: schemaOf(migrationAcceptedSchema),
+        Migration: schemaOf(migrationSchema),
+        MigrationFileList: schemaOf(migrationFileListSchema),
         ErrorResponse: schemaOf(errorResponseSchema),
       },
       responses: Object.fromEntries(

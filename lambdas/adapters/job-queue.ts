@@ -1,5 +1,5 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { FileLinkMessage, JobMessage, JobQueuePort } from '../domain/job-queue';
+import type { FileLinkMessage, FileMigrationMessage, JobMessage, JobQueuePort } from '../domain/job-queue';
 
 /** SQS cannot hide a message for longer than 12 hours. */
 const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
@@ -17,6 +17,17 @@ export class JobQueue implements JobQueuePort {
 
   async enqueueFileLink(fileId: string): Promise<void> {
     await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ kind: 'fileLink', fileId } satisfies FileLinkMessage) }));
+  }
+
+  async enqueueFileMigration(migrationId: string, seq: number, delaySeconds?: number): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify({ kind: 'fileMigration', migrationId, seq } satisfies FileMigrationMessage),
+        // SQS delays a message by at most 900 s.
+        ...(delaySeconds !== undefined && { DelaySeconds: Math.min(900, Math.max(0, Math.round(delaySeconds))) }),
+      }),
+    );
   }
 
   /** Hide a received message for `delayMs`, so SQS redelivers it when the next attempt is due. */

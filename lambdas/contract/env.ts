@@ -19,7 +19,7 @@ export const S3_MAX_PUT_BYTES = 5 * 1024 ** 3;
 export const PRESIGNED_URL_MAX_SECONDS = 7 * DAY_SECONDS;
 
 /** Variables that name a resource: a handler that reads one refuses to start without it. */
-export type ResourceVariable = 'STAGE' | 'CONNECTORS_TABLE' | 'JOBS_TABLE' | 'FILES_TABLE' | 'FILES_BUCKET' | 'JOB_DATA_BUCKET' | 'JOBS_QUEUE_URL';
+export type ResourceVariable = 'STAGE' | 'CONNECTORS_TABLE' | 'JOBS_TABLE' | 'FILES_TABLE' | 'MIGRATIONS_TABLE' | 'FILES_BUCKET' | 'JOB_DATA_BUCKET' | 'JOBS_QUEUE_URL';
 
 export interface IntBounds {
   readonly default: number;
@@ -44,6 +44,13 @@ export const INT_SETTINGS = {
   /** SDK calls to DynamoDB, SQS, SSM and job data: connect and answer within these. */
   SDK_CONNECTION_TIMEOUT_MS: { default: 3_000, min: 100, max: 60_000 },
   SDK_REQUEST_TIMEOUT_MS: { default: 5_000, min: 100, max: 300_000 },
+  /** Files migrations (lambdas/files/migration.ts): ContentVersions per batch message. */
+  MIGRATION_BATCH_SIZE: { default: 20, min: 1, max: 200 },
+  /** A file is started only with this much of the invocation left (a larger worker timeout moves larger files). */
+  MIGRATION_MIN_REMAINING_MS: { default: 20_000, min: 0, max: 900_000 },
+  /** One PUT up to this size, else multipart; memory per transfer is about three parts. */
+  MIGRATION_MULTIPART_THRESHOLD_BYTES: { default: 8 * MiB, min: 1, max: S3_MAX_PUT_BYTES },
+  MIGRATION_PART_SIZE_BYTES: { default: 8 * MiB, min: S3_MIN_PART_BYTES, max: S3_MAX_PUT_BYTES },
 } as const satisfies Record<string, IntBounds>;
 export type IntSetting = keyof typeof INT_SETTINGS;
 
@@ -68,7 +75,7 @@ export interface HandlerEnvSpec {
 
 /** lambdas/api.ts */
 export const CONTROLLER_ENV = {
-  resources: ['CONNECTORS_TABLE', 'JOBS_TABLE', 'JOBS_QUEUE_URL', 'FILES_TABLE', 'FILES_BUCKET', 'JOB_DATA_BUCKET'],
+  resources: ['CONNECTORS_TABLE', 'JOBS_TABLE', 'JOBS_QUEUE_URL', 'FILES_TABLE', 'MIGRATIONS_TABLE', 'FILES_BUCKET', 'JOB_DATA_BUCKET'],
   settings: ['CONNECTOR_CACHE_TTL_SECONDS', 'JOB_TTL_DAYS', 'FILE_URL_EXPIRY_SECONDS', 'MAX_FILE_SIZE_BYTES', 'MULTIPART_THRESHOLD_BYTES'],
   choices: ['MALWARE_SCAN'],
   optional: [],
@@ -76,11 +83,20 @@ export const CONTROLLER_ENV = {
 
 /** lambdas/worker.ts */
 export const WORKER_ENV = {
-  resources: ['STAGE', 'CONNECTORS_TABLE', 'JOBS_TABLE', 'JOBS_QUEUE_URL', 'FILES_TABLE', 'JOB_DATA_BUCKET'],
-  settings: ['CONNECTOR_CACHE_TTL_SECONDS', 'SECRETS_CACHE_TTL_SECONDS', 'JOB_TTL_DAYS', 'MAX_RECEIVE_COUNT'],
-  choices: ['INTERNAL_TARGETS'],
-  /** The files bucket, to match malware scan results to it: set with the stack's malwareScan option. */
-  optional: ['FILES_BUCKET'],
+  /** The files bucket: where migrated files go, and to match malware scan results to it. */
+  resources: ['STAGE', 'CONNECTORS_TABLE', 'JOBS_TABLE', 'JOBS_QUEUE_URL', 'FILES_TABLE', 'MIGRATIONS_TABLE', 'FILES_BUCKET', 'JOB_DATA_BUCKET'],
+  settings: [
+    'CONNECTOR_CACHE_TTL_SECONDS',
+    'SECRETS_CACHE_TTL_SECONDS',
+    'JOB_TTL_DAYS',
+    'MAX_RECEIVE_COUNT',
+    'MIGRATION_BATCH_SIZE',
+    'MIGRATION_MIN_REMAINING_MS',
+    'MIGRATION_MULTIPART_THRESHOLD_BYTES',
+    'MIGRATION_PART_SIZE_BYTES',
+  ],
+  choices: ['INTERNAL_TARGETS', 'MALWARE_SCAN'],
+  optional: [],
 } as const satisfies HandlerEnvSpec;
 
 /** Set on every function: Powertools' service name (log lines); source-mapped stack traces. */

@@ -15,6 +15,10 @@ export type JobMessage = z.infer<typeof jobMessageSchema>;
 export const fileLinkMessageSchema = lazyObject(() => z.object({ kind: z.literal('fileLink'), fileId: z.string().min(1).max(128) }).strict());
 export type FileLinkMessage = z.infer<typeof fileLinkMessageSchema>;
 
+/** Run the next batch of a Files migration (lambdas/files/migration.ts); `seq` tells a stale duplicate from the batch due. */
+export const fileMigrationMessageSchema = z.object({ kind: z.literal('fileMigration'), migrationId: z.string().min(1).max(128), seq: z.number().int().min(0) }).strict();
+export type FileMigrationMessage = z.infer<typeof fileMigrationMessageSchema>;
+
 /** GuardDuty Malware Protection's scan result, delivered unchanged by an EventBridge rule (lambdas/files/scan-result.ts). */
 export const SCAN_RESULT_DETAIL_TYPE = SCAN_RESULT_EVENT.detailType;
 
@@ -39,10 +43,11 @@ export interface QueueMessages {
   fileLink: FileLinkMessage;
   /** GuardDuty's scan result event, delivered unchanged by an EventBridge rule (malware scanning). */
   scanResult: ScanResultEvent;
+  fileMigration: FileMigrationMessage;
 }
 export type MessageKind = keyof QueueMessages;
 
-export const queueMessageSchema = lazyObject(() => z.union([jobMessageSchema, fileLinkMessageSchema, scanResultEventSchema]));
+export const queueMessageSchema = lazyObject(() => z.union([jobMessageSchema, fileLinkMessageSchema, fileMigrationMessageSchema, scanResultEventSchema]));
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
 
 export function messageKind(message: QueueMessage): MessageKind {
@@ -57,6 +62,8 @@ export function messageKind(message: QueueMessage): MessageKind {
 export interface JobQueuePort {
   enqueue(jobId: string): Promise<void>;
   enqueueFileLink(fileId: string): Promise<void>;
+  /** The next batch of a migration; `delaySeconds` (SQS: at most 900) when it only waits for something to happen. */
+  enqueueFileMigration(migrationId: string, seq: number, delaySeconds?: number): Promise<void>;
   /** Hide a received message for `delayMs`, so the queue redelivers it when the next attempt is due. */
   deferMessage(receiptHandle: string, delayMs: number): Promise<void>;
 }

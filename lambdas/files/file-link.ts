@@ -57,6 +57,8 @@ export interface FileRecord {
   key: string;
   uploadId?: string;
   partSize?: number;
+  /** Other file records sharing `key` (a Salesforce document migrated for several records, files/migration.ts). */
+  siblings?: string[];
 }
 
 /** What the worker needs of a file record. */

@@ -341,8 +341,22 @@ export class FileService {
 
   async delete(fileId: string): Promise<void> {
     const record = await this.load(fileId);
+    if (record.siblings?.length) return this.deleteShared(record, record.siblings);
     if (record.uploadId) await this.transfer.abortMultipart(record.key, record.uploadId);
     await this.transfer.deleteObject(record.key);
     await this.files.delete(fileId);
+  }
+
+  /**
+   * A record whose object other records share (a Salesforce document migrated for
+   * several records, files/migration.ts): the record goes first, then the object once
+   * no sibling is left. Of two siblings deleted at once, the later record delete is
+   * followed by a read that finds the other gone, so the object is removed; the failure
+   * mode is an object left over, never one lost.
+   */
+  private async deleteShared(record: FileRecord, siblings: string[]): Promise<void> {
+    await this.files.delete(record.fileId);
+    const left = await Promise.all(siblings.map((id) => this.files.get(id)));
+    if (left.every((r) => !r)) await this.transfer.deleteObject(record.key);
   }
 }

@@ -39,6 +39,8 @@ interface ScannedFile {
   fileId: string;
   status: FileStatus;
   link?: FileLink;
+  /** File records sharing this object (a migrated Salesforce document linked to several records). */
+  siblings?: string[];
 }
 
 interface Logger {
@@ -61,30 +63,37 @@ export class ScanResultRunner {
       return;
     }
     const status = statusForScanResult(result);
+    const siblings = await this.apply(fileId, result, status);
+    // One object, one scan: the records sharing it (files/migration.ts) get the same result.
+    for (const sibling of siblings ?? []) await this.apply(sibling, result, status);
+  }
+
+  /** Applies the result to one file record; returns the records that share its object. */
+  private async apply(fileId: string, result: string, status: FileStatus): Promise<string[] | undefined> {
     // Two tries: a complete can move the file from PENDING to SCANNING between them.
     for (let i = 0; i < 2; i++) {
       const { Item } = await this.db.send(new GetCommand({ TableName: this.opts.tableName, Key: { fileId }, ConsistentRead: true }));
       const file = Item as ScannedFile | undefined;
       if (!file) {
         this.opts.logger.info('scan result for a deleted file; ignored', { fileId, result });
-        return;
+        return undefined;
       }
       if (file.status === 'PENDING') {
         // Scanned before the upload was completed: complete() applies the result.
-        if (await this.update(fileId, 'SET scanResult = :r', 'PENDING', { ':r': result })) return;
+        if (await this.update(fileId, 'SET scanResult = :r', 'PENDING', { ':r': result })) return file.siblings;
         continue;
       }
       if (file.status !== 'SCANNING') {
         // A redelivered event: only the link may still need queueing.
         if (file.status === 'AVAILABLE' && file.link?.status === 'PENDING') await this.opts.linkQueue.enqueueFileLink(fileId);
-        return;
+        return file.siblings;
       }
       const link = file.link && (status === 'AVAILABLE' ? { ...file.link, status: 'PENDING' as const } : blockedLink(file.link, status, result));
       const applied = await this.update(fileId, `SET #s = :s, scanResult = :r${link ? ', #l = :l' : ''}`, 'SCANNING', { ':s': status, ':r': result, ...(link && { ':l': link }) });
       if (!applied) continue;
       this.log(fileId, status, result);
       if (status === 'AVAILABLE' && link) await this.opts.linkQueue.enqueueFileLink(fileId);
-      return;
+      return file.siblings;
     }
     throw new Error(`File ${fileId}: its state changed twice while the scan result was applied; SQS delivers the result again`);
   }

@@ -45,6 +45,10 @@ export const API_ROUTES: ReadonlyArray<{ readonly method: string; readonly path:
   { method: 'POST', path: '/v1/files/{fileId}/complete' },
   // Fresh presigned part URLs for resuming a multipart upload.
   { method: 'POST', path: '/v1/files/{fileId}/parts' },
+  // Moving existing Salesforce Files to S3 (run by the worker in batches).
+  { method: 'POST', path: '/v1/files/migrations' },
+  { method: 'GET', path: '/v1/files/migrations/{migrationId}' },
+  { method: 'GET', path: '/v1/files/migrations/{migrationId}/files' },
 ];
 
 /**
@@ -81,6 +85,8 @@ export interface ApiProps {
   readonly queue: IQueue;
   readonly filesTable: ITableV2;
   readonly filesBucket: IBucket;
+  /** Files migrations (POST /v1/files/migrations): the controller records and reads them. @default - the migration routes answer 500 */
+  readonly migrationsTable?: ITableV2;
   /** The claim-check bucket (JobData): the controller writes payloads and reads results there. */
   readonly jobDataBucket: IBucket;
   /**
@@ -174,6 +180,7 @@ export class Api extends Construct {
         FILE_URL_EXPIRY_SECONDS: secondsEnv('Api: fileUrlExpiry', props.fileUrlExpiry ?? Duration.seconds(INT_SETTINGS.FILE_URL_EXPIRY_SECONDS.default), 'FILE_URL_EXPIRY_SECONDS'),
         MAX_FILE_SIZE_BYTES: String(maxFileSize),
         MULTIPART_THRESHOLD_BYTES: String(multipartThreshold),
+        ...(props.migrationsTable && { MIGRATIONS_TABLE: props.migrationsTable.tableName }),
       },
     });
     // Exactly what lambdas/api.ts's code paths call (ConnectorStore.get, JobStore, FileService):
@@ -190,6 +197,10 @@ export class Api extends Construct {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       query: { sid: 'FilesByRecord', indexes: [FILES_TABLE.byRecord.indexName] },
     });
+    if (props.migrationsTable) {
+      // A migration is recorded (Put), closed when it cannot be queued (Update), read with its audit rows (Get, Query).
+      bindTable(this.controller, 'MIGRATIONS_TABLE', props.migrationsTable, { sid: 'Migrations', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] });
+    }
     bindJobQueue(this.controller, props.queue, 'send');
     bindJobData(this.controller, props.jobDataBucket, 'controller');
     // What presigning, completing and deleting uploads need: object actions only, no listing.

@@ -7,7 +7,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { acknowledge, acknowledgeHubFunction, wildcardResource } from '../nag';
-import { bindJobData, bindJobQueue, bindTable } from './bindings';
+import { bindJobData, bindJobQueue, bindTable, setResourceEnv } from './bindings';
 import { daysEnv, hubFunction, secondsEnv } from './lambda-defaults';
 import { INT_SETTINGS } from '../../lambdas/contract/env';
 import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_RULE, WORKER_CONCURRENCY, validMaxReceiveCount, visibilityTimeoutSeconds } from '../../lambdas/contract/queue';
@@ -25,6 +25,12 @@ export interface JobPipelineProps {
   readonly filesTable: ITableV2;
   /** The claim-check bucket (JobData): the worker reads payloads and writes results there. */
   readonly jobDataBucket: IBucket;
+  /**
+   * Files migrations (lambdas/files/migration.ts): with the migrations table and the files bucket the worker
+   * runs migration batches, writing objects under `files/` and file records. @default - no migrations
+   */
+  readonly migrationsTable?: ITableV2;
+  readonly filesBucket?: IBucket;
   /**
    * SQS event source maximum concurrency: the cap on jobs (external calls) in
    * flight, 2-1000. Salesforce allows 25 concurrent long-running API requests per org.
@@ -163,6 +169,31 @@ export class JobPipeline extends Construct {
     acknowledge(this.worker, {
       [wildcardResource(this, secretsArn)]:
         "Connectors are rows added at run time, so their secrets' names are not known at deploy time; the worker may read (not write) parameters under this stage's path only",
+    });
+    if (props.migrationsTable && props.filesBucket) this.grantMigrations(props.migrationsTable, props.filesBucket, props.filesTable);
+  }
+
+  /**
+   * Files migrations run in this worker (within its cap): exactly what MigrationRunner and its
+   * adapters call. The migration's state, audit rows and copy markers (no Scan, no Delete);
+   * new file records (Put; the link delivery's Get/Update are granted above); the objects
+   * under files/ (one PUT or multipart, HeadObject to check the size; no Delete, no listing);
+   * and sending to its own queue: the next batch and each new file's link.
+   */
+  private grantMigrations(migrationsTable: ITableV2, filesBucket: IBucket, filesTable: ITableV2): void {
+    bindTable(this.worker, 'MIGRATIONS_TABLE', migrationsTable, { sid: 'Migrations', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] });
+    setResourceEnv(this.worker, 'FILES_BUCKET', filesBucket.bucketName);
+    // Batch size, time left to start a file, PUT/part sizes: the contract's defaults (lambdas/contract/env.ts, MIGRATION_*).
+    for (const setting of ['MIGRATION_BATCH_SIZE', 'MIGRATION_MIN_REMAINING_MS', 'MIGRATION_MULTIPART_THRESHOLD_BYTES', 'MIGRATION_PART_SIZE_BYTES'] as const) {
+      this.worker.addEnvironment(setting, String(INT_SETTINGS[setting].default));
+    }
+    this.worker.addToRolePolicy(new PolicyStatement({ sid: 'MigratedFiles', actions: ['dynamodb:PutItem'], resources: [filesTable.tableArn] }));
+    const objects = filesBucket.arnForObjects('files/*');
+    this.worker.addToRolePolicy(new PolicyStatement({ sid: 'MigratedObjects', actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], resources: [objects] }));
+    filesBucket.encryptionKey?.grantEncrypt(this.worker);
+    this.queue.grantSendMessages(this.worker);
+    acknowledge(this.worker, {
+      [wildcardResource(this, objects)]: 'Migrated file objects are keyed by file ids made per file at run time; the worker may write (not delete or list) objects under files/ of this one bucket',
     });
   }
 }

@@ -30,7 +30,7 @@ export function tableDefaults(removalPolicy: RemovalPolicy | undefined, key: IKe
   };
 }
 
-/** Connector rows and jobs. */
+/** Connector rows, jobs, and Files migrations. */
 export class Tables extends Construct {
   /** Connector configuration rows, partition key `connectorId`. */
   readonly connectors: TableV2;
@@ -39,6 +39,11 @@ export class Tables extends Construct {
    * GSIs `byConnector` and `byStatus` (lambdas/contract/job-indexes.ts) list jobs newest first.
    */
   readonly jobs: TableV2;
+  /**
+   * Files migrations from Salesforce (lambdas/adapters/dynamo-migration-store.ts): partition key `pk`,
+   * sort key `sk`; a migration's state and audit rows, and per ContentVersion its copy marker. No TTL: the audit is kept.
+   */
+  readonly migrations: TableV2;
 
   constructor(scope: Construct, id: string, props: TablesProps = {}) {
     super(scope, id);
@@ -57,5 +62,6 @@ export class Tables extends Construct {
         nonKeyAttributes: projectedFields(indexName),
       })),
     });
+    this.migrations = new TableV2(this, 'Migrations', { ...common, partitionKey: { name: 'pk', type: AttributeType.STRING }, sortKey: { name: 'sk', type: AttributeType.STRING } });
   }
 }

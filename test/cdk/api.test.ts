@@ -5,6 +5,7 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { calloutRoutes } from '../../lambdas/routes/callout-routes';
 import { fileRoutes } from '../../lambdas/routes/file-routes';
+import { migrationRoutes } from '../../lambdas/routes/migration-routes';
 import { Api, type ApiProps } from '../../lib/constructs/api';
 import { logicalId, propsOf, routes, synth, testApp } from './support';
 
@@ -23,6 +24,9 @@ const EXPECTED_ROUTES = [
   'DELETE /v1/files/{fileId}',
   'POST /v1/files/{fileId}/complete',
   'POST /v1/files/{fileId}/parts',
+  'POST /v1/files/migrations',
+  'GET /v1/files/migrations/{migrationId}',
+  'GET /v1/files/migrations/{migrationId}/files',
 ];
 
 /** An Api alone in a stack, for construct props the app does not expose as context. */
@@ -54,7 +58,7 @@ describe('routes', () => {
 
   test('API Gateway exposes exactly the routes the controller serves (lambdas/routes)', () => {
     // Handlers are never called here, so the services they close over can be empty.
-    const served = [...calloutRoutes({} as never), ...fileRoutes({} as never)].map((r) => `${r.method} ${r.path}`);
+    const served = [...calloutRoutes({} as never), ...fileRoutes({} as never), ...migrationRoutes({} as never)].map((r) => `${r.method} ${r.path}`);
     expect([...routes(template).keys()].sort()).toEqual(served.sort());
   });
 
@@ -166,6 +170,7 @@ describe('controller function', () => {
       [
         'STAGE', 'CONNECTORS_TABLE', 'JOBS_TABLE', 'JOBS_QUEUE_URL', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'FILES_BUCKET', 'JOB_DATA_BUCKET',
         'FILE_URL_EXPIRY_SECONDS', 'MAX_FILE_SIZE_BYTES', 'MULTIPART_THRESHOLD_BYTES', 'JOB_TTL_DAYS', 'POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS',
+        'MIGRATIONS_TABLE',
       ].sort(),
     );
     expect(env).toMatchObject({

@@ -38,11 +38,10 @@ describe('worker role', () => {
     expect(JSON.stringify(ssm.map((s) => s.Resource))).toContain(':parameter/crm-bridge/prod/*');
   });
 
-  test('consumes the job queue and may change message visibility (deferred retries), but never sends', () => {
+  test('consumes the job queue, may change message visibility (deferred retries) and sends to it only (migration batches, file links)', () => {
     const sqs = withPrefix(worker, 'sqs:');
     const actions = sqs.flatMap(actionsOf);
-    expect(actions).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']));
-    expect(actions).not.toContain('sqs:SendMessage');
+    expect(actions).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:SendMessage']));
     for (const s of sqs) expect(s.Resource).toEqual({ 'Fn::GetAtt': [logicalId(stack.jobs.queue), 'Arn'] });
   });
 
@@ -51,20 +50,36 @@ describe('worker role', () => {
     return withPrefix(worker, 'dynamodb:').filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`));
   };
 
-  test('exactly what lambdas/worker.ts calls: GetItem on connectors, GetItem and UpdateItem on jobs; S3 only on the job data bucket', () => {
+  test('exactly what lambdas/worker.ts calls: GetItem on connectors, GetItem and UpdateItem on jobs; S3 on the job data bucket and migrated objects', () => {
     expect(dynamoOn(stack.tables.connectors).flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem']);
     // Jobs are created and idempotency keys claimed/freed by the controller: no Put, Delete, Scan or batch calls.
     expect(dynamoOn(stack.tables.jobs).flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     // Claim check: reads payloads, writes results (and reads them back for a resumed delivery); no other bucket, no listing.
-    expect(withPrefix(worker, 's3:')).toEqual(jobDataStatements({ payloads: ['s3:GetObject'], results: ['s3:PutObject', 's3:GetObject'] }));
+    // Files migrations: objects under files/ of the files bucket, written (one PUT or multipart) and checked (HeadObject); no Delete, no listing.
+    const filesArn = stack.getLogicalId(stack.files.bucket.node.defaultChild as any);
+    expect(withPrefix(worker, 's3:')).toEqual([
+      ...jobDataStatements({ payloads: ['s3:GetObject'], results: ['s3:PutObject', 's3:GetObject'] }),
+      { Sid: 'MigratedObjects', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [filesArn, 'Arn'] }, '/files/*']] } },
+    ]);
   });
 
-  test('files table (file links): GetItem and UpdateItem on the table itself, nothing else', () => {
+  test('migrations table: Get, Put, Update and Query on the table itself (no Delete, Scan or index) for both roles', () => {
+    const id = stack.getLogicalId(stack.tables.migrations.node.defaultChild as any);
+    for (const role of [worker, controller]) {
+      const statements = withPrefix(role, 'dynamodb:').filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`));
+      expect(statements).toEqual([
+        { Sid: 'Migrations', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], Resource: { 'Fn::GetAtt': [id, 'Arn'] } },
+      ]);
+    }
+  });
+
+  test('files table: GetItem and UpdateItem (file links) and PutItem (migrated files) on the table itself, nothing else', () => {
     const statements = dynamoOn(stack.files.table);
     expect(statements).toEqual([
       { Sid: 'FileLinks', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [logicalId(stack.files.table), 'Arn'] } },
+      { Sid: 'MigratedFiles', Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [logicalId(stack.files.table), 'Arn'] } },
     ]);
-    // No index (listing files by record is the controller's), no Put/Delete/Query/Scan.
+    // No index (listing files by record is the controller's), no Delete/Query/Scan.
     expect(JSON.stringify(statements)).not.toContain('/index/');
   });
 

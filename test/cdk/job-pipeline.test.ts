@@ -54,7 +54,11 @@ describe('worker function', () => {
   test('environment: the worker contract', () => {
     const env = worker().Environment.Variables;
     expect(Object.keys(env).sort()).toEqual(
-      ['CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_DATA_BUCKET', 'JOB_TTL_DAYS', 'MAX_RECEIVE_COUNT', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'INTERNAL_TARGETS', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE'].sort(),
+      [
+        'CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_DATA_BUCKET', 'JOB_TTL_DAYS', 'MAX_RECEIVE_COUNT', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'INTERNAL_TARGETS', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE',
+        // Files migrations
+        'MIGRATIONS_TABLE', 'FILES_BUCKET', 'MIGRATION_BATCH_SIZE', 'MIGRATION_MIN_REMAINING_MS', 'MIGRATION_MULTIPART_THRESHOLD_BYTES', 'MIGRATION_PART_SIZE_BYTES',
+      ].sort(),
     );
     expect(env).toMatchObject({
       STAGE: 'dev',

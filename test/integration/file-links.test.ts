@@ -231,6 +231,7 @@ describe('the worker dispatches by kind', () => {
     job: async (m) => void seen.push(`job ${m.jobId}`),
     fileLink: async (m) => void seen.push(`fileLink ${m.fileId}`),
     scanResult: async (m) => void seen.push(`scanResult ${m.detail.s3ObjectDetails.objectKey}`),
+    fileMigration: async (m) => void seen.push(`fileMigration ${m.migrationId} ${m.seq}`),
   });
 
   test('job messages without a kind (as queued before kinds existed), with kind "job", and file links', async () => {

@@ -203,7 +203,7 @@ export class MemoryJobRepository implements JobRepository {
 
 /** The queue as a list of what was sent and deferred. `failing` makes sends reject (the queue is down). */
 export class MemoryJobQueue implements JobQueuePort {
-  readonly sent: Array<{ kind: 'job'; jobId: string } | { kind: 'fileLink'; fileId: string }> = [];
+  readonly sent: Array<{ kind: 'job'; jobId: string } | { kind: 'fileLink'; fileId: string } | { kind: 'fileMigration'; migrationId: string; seq: number; delaySeconds?: number }> = [];
   readonly deferred: Array<{ receiptHandle: string; delayMs: number }> = [];
   failing: unknown = undefined;
 
@@ -215,6 +215,11 @@ export class MemoryJobQueue implements JobQueuePort {
   async enqueueFileLink(fileId: string): Promise<void> {
     if (this.failing !== undefined) throw this.failing;
     this.sent.push({ kind: 'fileLink', fileId });
+  }
+
+  async enqueueFileMigration(migrationId: string, seq: number, delaySeconds?: number): Promise<void> {
+    if (this.failing !== undefined) throw this.failing;
+    this.sent.push({ kind: 'fileMigration', migrationId, seq, ...(delaySeconds !== undefined && { delaySeconds }) });
   }
 
   async deferMessage(receiptHandle: string, delayMs: number): Promise<void> {

@@ -46,12 +46,12 @@ export function testQueue(sqs: SQSClient = new SQSClient({ region: 'us-east-1' }
 /**
  * The worker's entry for one SQS record, as lambdas/worker.ts wires it: the
  * MessageDispatcher parses the record and hands job messages to the JobRunner
- * (file link and scan result messages are not wired here and fail).
+ * (file link, scan result and migration messages are not wired here and fail).
  */
 export function jobWorker(opts: JobRunnerOptions): MessageDispatcher {
   const runner = new JobRunner(opts);
   const notWired = async () => {
     throw new Error('only job messages are wired in this test worker');
   };
-  return new MessageDispatcher({ job: (message, record, remaining) => runner.run(message, record, remaining), fileLink: notWired, scanResult: notWired });
+  return new MessageDispatcher({ job: (message, record, remaining) => runner.run(message, record, remaining), fileLink: notWired, scanResult: notWired, fileMigration: notWired });
 }

@@ -3,7 +3,8 @@ import { RequestPreparationError } from '../../shared/errors';
 /** SOQL string literal escapes (Salesforce "Quoted String Escape Sequences"). */
 const ESCAPES: Record<string, string> = { '\\': '\\\\', "'": "\\'", '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
 
-function literal(value: unknown, name: string): string {
+/** One SOQL literal: strings quoted and escaped, finite numbers, booleans, null. */
+export function literal(value: unknown, name: string): string {
   if (typeof value === 'string') return `'${value.replace(/[\\'"\n\r\t\b\f]/g, (c) => ESCAPES[c]!)}'`;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'boolean') return String(value);
