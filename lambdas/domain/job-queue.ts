@@ -51,6 +51,8 @@ export function messageKind(message: QueueMessage): MessageKind {
 
 /** SQS cannot hide a message for longer than 12 hours. */
 const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+/** SQS delays a new message by at most 15 minutes. */
+export const MAX_DELAY_SECONDS = 15 * 60;
 
 export class JobQueue {
   constructor(
@@ -58,8 +60,12 @@ export class JobQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(jobId: string): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ jobId } satisfies JobMessage) }));
+  /** `delayMs`: the message becomes visible that much later (whole seconds, at most 15 minutes). */
+  async enqueue(jobId: string, delayMs = 0): Promise<void> {
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delayMs / 1000)));
+    await this.sqs.send(
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ jobId } satisfies JobMessage), ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }) }),
+    );
   }
 
   async enqueueFileLink(fileId: string): Promise<void> {
