@@ -6,6 +6,8 @@ import { runBundleBench } from './bundles';
 import { runCalloutBench } from './callouts';
 import { runFilesBench } from './files';
 import { WORKER_CONCURRENCY } from '../lambdas/contract/queue';
+import { runLimitsBench } from './limits';
+import { runObservabilityBench } from './observability';
 
 /** `npm run bench`: prints figures; it asserts nothing. */
 const program = new Command('bench')
@@ -16,7 +18,7 @@ const program = new Command('bench')
   .option('--burst-jobs <n>', 'jobs of the first burst sent to the fresh hub', '250')
   .option('--rounds <n>', 'saturated rounds at the first L; the last is the measured warm one', '3')
   .option('--file-mb <n>', 'file size for the files benchmark', '200')
-  .option('--only <part>', 'callouts | bundles | files')
+  .option('--only <part>', 'callouts | bundles | files | limits | observability')
   .option('--profile <dir>', 'write a CPU profile of the hub (callouts) into this directory')
   .parse();
 
@@ -36,6 +38,8 @@ async function main() {
   }
   if (want('files')) await runFilesBench(Number(o.fileMb));
   if (want('bundles')) runBundleBench();
+  if (want('observability')) await runObservabilityBench();
+  if (want('limits')) await runLimitsBench({ jobs: 60, perSecond: 5, maxConcurrency: 3, concurrencyJobs: 15, latencyMs: 20 });
 }
 
 main().catch((err) => {

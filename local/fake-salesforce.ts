@@ -60,6 +60,8 @@ export interface SfCall {
   composite: boolean;
   /** The request's Sforce-Call-Options header (a subrequest: its Composite request's). */
   callOptions?: string;
+  /** The request's W3C traceparent header (a subrequest: its Composite request's). */
+  traceparent?: string;
 }
 
 export interface TokenRequest {
@@ -373,6 +375,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   const brokenDownloads = new Map<string, number>();
   let counter = 0;
   let callOptions: string | undefined;
+  let traceparent: string | undefined;
 
   const newId = (type: string) => {
     counter += 1;
@@ -581,7 +584,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   /** One REST request (top-level or Composite subrequest), after authentication. */
   function rest(method: string, version: string, rawPath: string, search: URLSearchParams, body: unknown, accessToken: string | undefined, composite: boolean): Answer {
     const path = rawPath.replace(/\/+$/, '') || '/';
-    calls.push({ method, path, version, query: Object.fromEntries(search), body, accessToken, composite, callOptions });
+    calls.push({ method, path, version, query: Object.fromEntries(search), body, accessToken, composite, callOptions, ...(traceparent !== undefined && { traceparent }) });
     const failure = injected(method, path);
     if (failure) return failure;
     const seg = path.split('/').filter(Boolean);
@@ -728,6 +731,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       return streamContent(res, content, brokenDownloads.get(download[1]!), () => brokenDownloads.delete(download[1]!));
     }
     callOptions = req.headers['sforce-call-options'] as string | undefined;
+    traceparent = req.headers.traceparent as string | undefined;
     if (!accessToken || !tokens.has(accessToken)) {
       calls.push({ method: req.method!, path: m[2]!, version: m[1]!, query: Object.fromEntries(url.searchParams), body: undefined, accessToken, composite: false });
       return send(res, errorAnswer(401, { errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }));

@@ -356,6 +356,14 @@ export function openApiDocument(): OpenAPIV3.Document {
             ...calloutParams,
             { name: 'Idempotency-Key', in: 'header', required: false, description: 'Makes resubmission safe: the same key and body return the first job', schema: header },
             { name: 'X-Correlation-Id', in: 'header', required: false, description: 'Your own id, stored on the job and in the hub\'s logs', schema: header },
+            {
+              name: 'traceparent',
+              in: 'header',
+              required: false,
+              description:
+                'W3C Trace Context (00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>): kept on the job and sent to the service on every call (REST, SOAP, Slack, Viber, Salesforce) with the same trace id and flags and a new span id. Absent or invalid: the hub starts a trace',
+              schema: header,
+            },
           ],
           requestBody: { required: true, content: jsonContent(ref('CalloutRequest')) },
           responses: responses(

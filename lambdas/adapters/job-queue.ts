@@ -1,5 +1,5 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { FileLinkMessage, FileMigrationMessage, JobMessage, JobQueuePort } from '../domain/job-queue';
+import { MAX_DELAY_SECONDS, type FileLinkMessage, type FileMigrationMessage, type JobMessage, type JobQueuePort } from '../domain/job-queue';
 
 /** SQS cannot hide a message for longer than 12 hours. */
 const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
@@ -11,8 +11,11 @@ export class JobQueue implements JobQueuePort {
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(jobId: string): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ jobId } satisfies JobMessage) }));
+  async enqueue(jobId: string, delayMs = 0): Promise<void> {
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delayMs / 1000)));
+    await this.sqs.send(
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ jobId } satisfies JobMessage), ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }) }),
+    );
   }
 
   async enqueueFileLink(fileId: string): Promise<void> {

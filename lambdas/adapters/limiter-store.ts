@@ -19,7 +19,28 @@ export class DynamoLimiterStore implements LimiterStateStore {
   async read(connectorId: string) {
     const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(connectorId), ConsistentRead: true }));
     if (!Item?.v?.N || !Item.state?.S) return undefined;
-    return { state: JSON.parse(Item.state.S) as LimiterState, version: Number(Item.v.N) };
+    const ended = Object.fromEntries(Object.entries(Item.ended?.M ?? {}).map(([id, at]) => [id, Number(at.N)]));
+    return { state: JSON.parse(Item.state.S) as LimiterState, version: Number(Item.v.N), ended };
+  }
+
+  /** A map entry set and the version moved, in one unconditional update (the map exists once the record was written). */
+  async end(connectorId: string, callId: string, at: number) {
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(connectorId),
+          UpdateExpression: 'SET ended.#id = :at ADD v :one',
+          ConditionExpression: 'attribute_exists(ended)',
+          ExpressionAttributeNames: { '#id': callId },
+          ExpressionAttributeValues: { ':at': { N: String(at) }, ':one': { N: '1' } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 
   async write(connectorId: string, state: LimiterState, expectedVersion: number | undefined) {
@@ -28,13 +49,14 @@ export class DynamoLimiterStore implements LimiterStateStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connectorId),
-          UpdateExpression: 'SET #st = :st, v = :next, expiresAt = :exp',
+          UpdateExpression: 'SET #st = :st, v = :next, expiresAt = :exp, ended = :none',
           ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(v)' : 'v = :v',
           ExpressionAttributeNames: { '#st': 'state' },
           ExpressionAttributeValues: {
             ':st': { S: JSON.stringify(state) },
             ':next': { N: String((expectedVersion ?? 0) + 1) },
             ':exp': { N: String(Math.floor(Date.now() / 1000) + 86_400) },
+            ':none': { M: {} },
             ...(expectedVersion !== undefined && { ':v': { N: String(expectedVersion) } }),
           },
         }),

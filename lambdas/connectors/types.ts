@@ -18,8 +18,13 @@ export interface CallRequest<C extends Connector = Connector> {
   recordId?: string;
   jobId: string;
   correlationId?: string;
-  /** W3C traceparent for this call (the job's trace, a new span id); HTTP wrappers send it. */
+  /** W3C traceparent for this call (the job's trace, a new span id); every wrapper sends it (traceHeader). */
   traceparent?: string;
+}
+
+/** The `traceparent` request header of a call, if the job carries a trace. */
+export function traceHeader(request: Pick<CallRequest, 'traceparent'>): { traceparent?: string } {
+  return request.traceparent ? { traceparent: request.traceparent } : {};
 }
 
 export interface WrapperDeps {

@@ -58,6 +58,13 @@ export interface LimiterState {
   notBefore?: number;
   /** Where the next refused job is told to come back (spreads waiting jobs over time). */
   nextSlot?: number;
+  /**
+   * perSecond: the turns handed to waiting jobs (job id -> when its call may
+   * start). A job that comes back at its turn goes before jobs that came later.
+   */
+  turns?: Record<string, number>;
+  /** perSecond: recent call duration (ms, moving average), to plan turns. */
+  dur?: number;
 }
 
 export interface Permit {
@@ -65,6 +72,8 @@ export interface Permit {
   /** The call holds a slot in the shared record (released after the call). */
   tracked: boolean;
   probe: boolean;
+  /** perSecond: the call is booked for this time (epoch ms) and must not start before it. */
+  startAt?: number;
 }
 
 export interface Wait {
@@ -80,6 +89,19 @@ export type CallOutcome = { kind: 'ok' } | { kind: 'none' } | { kind: 'failed'; 
 const WINDOW_MS = 1000;
 /** Shortest wait handed to the queue (SQS visibility is in whole seconds). */
 const MIN_WAIT_MS = 1000;
+/** A turn not taken this long after it came is given up (its job died, or came back very late). */
+const TURN_GRACE_MS = 5000;
+/**
+ * A turn this far past holds back no one: its job is late (a queue under load),
+ * so jobs that are here take the slot, and it takes the next one when it comes.
+ */
+const OVERDUE_MS = 200;
+/** perSecond: a slot free again within this long is booked for the call (Permit.startAt). */
+const AHEAD_MS = 1000;
+/** A job refused just before a slot frees asks again this soon at the earliest. */
+const RETRY_SOON_MS = 50;
+/** At most this many turns are kept (the record stays small); later jobs are spread without one. */
+const MAX_TURNS = 200;
 
 const emptyState = (): LimiterState => ({ calls: {}, failures: 0 });
 
@@ -95,8 +117,77 @@ function guarded(state: LimiterState, s: LimitSettings, now: number): boolean {
   return state.failures > 0 || state.openUntil !== undefined || state.lastOkAt === undefined || now - state.lastOkAt > s.cooldownMs;
 }
 
-/** Decides one job's turn; `next` is the record to write (undefined: nothing to write). */
-export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, now: number, id: string): { result: Acquired; next?: LimiterState } {
+/**
+ * perSecond as slots: a call holds one of `allowed` slots from its start until
+ * a window after it ended, so the service can never see more than `allowed`
+ * calls in any window however long each call takes. When each slot is free
+ * again (calls in flight: after the recent duration), ascending.
+ */
+function slotsFreeAt(state: LimiterState, allowed: number, windowMs: number, now: number): Array<{ at: number; exact: boolean }> {
+  const dur = state.dur ?? 0;
+  const free = Object.values(state.calls).map((c) => {
+    const end = slotEnd(c, now);
+    return Number.isFinite(end) ? { at: end + windowMs, exact: true } : { at: Math.max(now, c.s + dur) + windowMs, exact: false };
+  });
+  while (free.length < allowed) free.push({ at: now, exact: true });
+  // More calls than slots (the limit was lowered): a slot is free once enough of them have left.
+  return free.sort((a, b) => a.at - b.at).slice(free.length - allowed);
+}
+
+/** The turn after every turn already handed out: each takes the earliest free slot and holds it a call and a window long. */
+function nextTurn(state: LimiterState, allowed: number, windowMs: number, now: number): number {
+  const free = slotsFreeAt(state, allowed, windowMs, now).map((f) => f.at);
+  const hold = (state.dur ?? 0) + windowMs;
+  for (const t of Object.values(state.turns ?? {}).sort((a, b) => a - b)) {
+    const start = Math.max(free.shift()!, t);
+    const at = free.findIndex((f) => f > start + hold);
+    free.splice(at === -1 ? free.length : at, 0, start + hold);
+  }
+  return Math.max(now, free[0]!);
+}
+
+/**
+ * perSecond: may this call start now? A slot must be free that no earlier turn
+ * claims: turns before the caller's own (or, without one, turns due before a
+ * slot taken now would be free again), unless overdue. Refused, the caller
+ * keeps its turn or gets the next one, and is told when to come back.
+ */
+function decideRate(state: LimiterState, s: LimitSettings, now: number, windowMs: number, owner: string | undefined): { go: true; startAt?: number } | { go: false; untilMs: number; write: boolean } {
+  const allowed = Math.max(1, Math.floor(s.perSecond!));
+  const turns = (state.turns ??= {});
+  for (const [key, t] of Object.entries(turns)) if (t + Math.max(TURN_GRACE_MS, windowMs) < now) delete turns[key];
+  const mine = owner !== undefined ? turns[owner] : undefined;
+  const before = mine ?? now + (state.dur ?? 0) + windowMs;
+  const claims = Object.entries(turns).filter(([key, t]) => key !== owner && t < before && t >= now - OVERDUE_MS).length;
+  const free = slotsFreeAt(state, allowed, windowMs, now);
+  const slot = free[Math.min(claims, free.length - 1)]!;
+  // Free now, or at a known time within AHEAD_MS (a call's end + the window): the call is booked for then,
+  // so it starts on the dot rather than a read and a write later.
+  if (claims < free.length && (slot.at <= now || (slot.exact && slot.at - now <= AHEAD_MS))) {
+    if (owner !== undefined) delete turns[owner];
+    return { go: true, ...(slot.at > now && { startAt: slot.at }) };
+  }
+  if (mine !== undefined) {
+    // Its turn stands; it asks again when a slot may be bookable (nothing to write;
+    // forgotten turns are dropped by the next write that is needed anyway).
+    return { go: false, untilMs: Math.max(mine - AHEAD_MS, now + RETRY_SOON_MS, slot.at - AHEAD_MS), write: false };
+  }
+  const turn = nextTurn(state, allowed, windowMs, now);
+  if (owner !== undefined && Object.keys(turns).length < MAX_TURNS) {
+    turns[owner] = turn;
+    return { go: false, untilMs: Math.max(turn, now + RETRY_SOON_MS), write: true };
+  }
+  // No turn to hand out: spread such jobs 1/perSecond apart, so they do not all come back at once.
+  const until = Math.max(turn, now + 1, state.nextSlot ?? 0);
+  state.nextSlot = until + 1000 / s.perSecond!;
+  return { go: false, untilMs: until, write: true };
+}
+
+/**
+ * Decides one job's turn; `next` is the record to write (undefined: nothing to write).
+ * `owner` (the job's id) keeps a perSecond turn across the job's waits.
+ */
+export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, now: number, id: string, owner?: string): { result: Acquired; next?: LimiterState } {
   const state = structuredClone(prev ?? emptyState());
   // Forget calls that can no longer count against any limit.
   // Below one call a second, the window is one call's share (perSecond 0.5: one call in any 2 s).
@@ -124,23 +215,19 @@ export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, 
   if (!probe && guarded(state, s, now) && state.failures + inFlight >= s.failureThreshold) {
     return refuse(state.failures > 0 ? 'CIRCUIT_OPEN' : 'CONCURRENCY_LIMIT', now + MIN_WAIT_MS);
   }
+  let startAt: number | undefined;
   if (s.perSecond !== undefined) {
     // A call counts from its start until a second after it ended: the service saw it somewhere in between.
-    const ends = Object.values(state.calls)
-      .map((c) => slotEnd(c, now))
-      .filter((e) => e > now - windowMs)
-      .sort((a, b) => a - b);
-    const allowed = Math.max(1, Math.floor(s.perSecond));
-    if (ends.length >= allowed) {
-      const leaving = ends[ends.length - allowed]!;
-      return refuse('RATE_LIMIT', Number.isFinite(leaving) ? leaving + windowMs : now + windowMs, true);
-    }
+    const rate = decideRate(state, s, now, windowMs, owner);
+    if (!rate.go) return { result: { wait: { reason: 'RATE_LIMIT', untilMs: rate.untilMs } }, ...(rate.write && { next: state }) };
+    startAt = rate.startAt;
   }
   const tracked = probe || s.maxConcurrency !== undefined || s.perSecond !== undefined || guarded(state, s, now);
   if (!tracked) return { result: { permit: { id, tracked: false, probe: false } } };
-  state.calls[id] = { s: now, x: now + s.leaseMs };
-  if (probe) state.probe = { id, x: now + s.leaseMs };
-  return { result: { permit: { id, tracked: true, probe } }, next: state };
+  const start = startAt ?? now;
+  state.calls[id] = { s: start, x: start + s.leaseMs };
+  if (probe) state.probe = { id, x: start + s.leaseMs };
+  return { result: { permit: { id, tracked: true, probe, ...(startAt !== undefined && { startAt }) } }, next: state };
 }
 
 /** The record after a call ended (undefined: nothing to write). */
@@ -148,8 +235,8 @@ export function applyRelease(prev: LimiterState | undefined, s: LimitSettings, p
   const state = structuredClone(prev ?? emptyState());
   let changed = false;
   const slot = state.calls[permit.id];
-  if (slot) {
-    slot.e = now;
+  if (slot && slot.e === undefined) {
+    endCall(state, permit.id, now);
     changed = true;
   }
   if (state.probe?.id === permit.id) {
@@ -180,16 +267,38 @@ export function applyRelease(prev: LimiterState | undefined, s: LimitSettings, p
   return state;
 }
 
-/** Port: the shared record of one connector, written only if unchanged since read (DynamoDB: adapters/limiter-store.ts). */
+/** A call's end: its slot counts a window longer; perSecond plans turns with the calls' recent duration. */
+function endCall(state: LimiterState, id: string, at: number): void {
+  const slot = state.calls[id]!;
+  slot.e = at;
+  state.dur = Math.round(state.dur === undefined ? at - slot.s : 0.8 * state.dur + 0.2 * (at - slot.s));
+}
+
+/** The record as read, with the call ends recorded beside it (LimiterStateStore.end) taken in. */
+export function absorbEnded(state: LimiterState | undefined, ended: Record<string, number> | undefined): LimiterState | undefined {
+  if (!state || !ended) return state;
+  for (const [id, at] of Object.entries(ended)) if (state.calls[id] && state.calls[id].e === undefined) endCall(state, id, at);
+  return state;
+}
+
+/**
+ * Port: the shared record of one connector, written only if unchanged since read
+ * (DynamoDB: adapters/limiter-store.ts).
+ * Call ends are recorded beside it without a read (`end`), so a call frees its
+ * slot at once however busy the record is; they count as a change of the record
+ * (its version moves) and are taken into the record by the next write.
+ */
 export interface LimiterStateStore {
-  read(connectorId: string): Promise<{ state: LimiterState; version: number } | undefined>;
-  /** false when another worker wrote it first. */
+  read(connectorId: string): Promise<{ state: LimiterState; version: number; ended?: Record<string, number> } | undefined>;
+  /** false when another worker wrote it first. Clears the ends recorded beside it (the state has them now). */
   write(connectorId: string, state: LimiterState, expectedVersion: number | undefined): Promise<boolean>;
+  /** Records that call `callId` ended at `at`; false when the record cannot take it (then it is written the usual way). */
+  end(connectorId: string, callId: string, at: number): Promise<boolean>;
 }
 
 const CONFLICT_TRIES = 20;
-/** A refusal's write only spreads the waits: a few tries, then it stands as decided. */
-const REFUSAL_TRIES = 3;
+/** A refusal's write only hands out a turn or spreads the waits: a few tries, then it stands as decided. */
+const REFUSAL_TRIES = 6;
 
 export class ConnectorLimiter {
   constructor(
@@ -198,11 +307,12 @@ export class ConnectorLimiter {
     private readonly pause: (ms: number) => Promise<unknown> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
-  async acquire(connectorId: string, settings: LimitSettings): Promise<Acquired> {
+  /** `owner`: the job asking, so that it keeps its turn when it comes back (perSecond). */
+  async acquire(connectorId: string, settings: LimitSettings, owner?: string): Promise<Acquired> {
     const id = randomUUID();
     return this.update(
       connectorId,
-      (state, now) => decideAcquire(state, settings, now, id),
+      (state, now) => decideAcquire(state, settings, now, id, owner),
       (r) => r,
       (): Acquired => ({ wait: { reason: settings.maxConcurrency !== undefined ? 'CONCURRENCY_LIMIT' : 'RATE_LIMIT', untilMs: this.now() + 1000 + Math.random() * 1000 } }),
     );
@@ -210,6 +320,8 @@ export class ConnectorLimiter {
 
   /** `endedAt`: when the call returned (the writes after it do not lengthen its slot). */
   async release(connectorId: string, settings: LimitSettings, permit: Permit, outcome: CallOutcome, endedAt = this.now()): Promise<void> {
+    // The slot first, in one unconditional write; then what the outcome tells the breaker (usually nothing to write).
+    if (permit.tracked) await this.store.end(connectorId, permit.id, Math.min(this.now(), endedAt));
     await this.update(
       connectorId,
       (state, now) => ({ result: undefined, next: applyRelease(state, settings, permit, outcome, Math.min(now, endedAt)) }),
@@ -225,7 +337,7 @@ export class ConnectorLimiter {
   private async update<R, T>(connectorId: string, decide: (state: LimiterState | undefined, now: number) => { result: R; next?: LimiterState }, out: (r: R) => T, busy?: () => R): Promise<T> {
     for (let tries = 1; ; tries += 1) {
       const current = await this.store.read(connectorId);
-      const { result, next } = decide(current?.state, this.now());
+      const { result, next } = decide(absorbEnded(current?.state, current?.ended), this.now());
       if (!next || (await this.store.write(connectorId, next, current?.version))) return out(result);
       if (result && typeof result === 'object' && 'wait' in result && tries >= REFUSAL_TRIES) return out(result);
       if (tries >= CONFLICT_TRIES) {
@@ -239,7 +351,7 @@ export class ConnectorLimiter {
 
 /** In memory, for tests and a single process. */
 export class MemoryLimiterStore implements LimiterStateStore {
-  private readonly items = new Map<string, { state: LimiterState; version: number }>();
+  private readonly items = new Map<string, { state: LimiterState; version: number; ended: Record<string, number> }>();
   async read(connectorId: string) {
     const item = this.items.get(connectorId);
     return item && structuredClone(item);
@@ -247,7 +359,14 @@ export class MemoryLimiterStore implements LimiterStateStore {
   async write(connectorId: string, state: LimiterState, expectedVersion: number | undefined) {
     const item = this.items.get(connectorId);
     if (item?.version !== expectedVersion) return false;
-    this.items.set(connectorId, { state: structuredClone(state), version: (expectedVersion ?? 0) + 1 });
+    this.items.set(connectorId, { state: structuredClone(state), version: (expectedVersion ?? 0) + 1, ended: {} });
+    return true;
+  }
+  async end(connectorId: string, callId: string, at: number) {
+    const item = this.items.get(connectorId);
+    if (!item) return false;
+    item.ended[callId] = at;
+    item.version += 1;
     return true;
   }
 }

@@ -55,12 +55,16 @@ export function messageKind(message: QueueMessage): MessageKind {
   return message.kind ?? 'job';
 }
 
+/** SQS delays a new message by at most 15 minutes. */
+export const MAX_DELAY_SECONDS = 15 * 60;
+
 /**
  * Port: the queue the worker reads (adapter: adapters/job-queue.ts, SQS).
  * Messages are the pointers above, never payloads.
  */
 export interface JobQueuePort {
-  enqueue(jobId: string): Promise<void>;
+  /** `delayMs`: the message becomes visible that much later (whole seconds, at most MAX_DELAY_SECONDS). */
+  enqueue(jobId: string, delayMs?: number): Promise<void>;
   enqueueFileLink(fileId: string): Promise<void>;
   /** The next batch of a migration; `delaySeconds` (SQS: at most 900) when it only waits for something to happen. */
   enqueueFileMigration(migrationId: string, seq: number, delaySeconds?: number): Promise<void>;

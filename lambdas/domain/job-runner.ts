@@ -11,7 +11,7 @@ import type { OutcomeDelivery, PreparedDelivery } from './outcome-delivery';
 import { noJobEvents, type JobEvents, type JobRef } from './job-events';
 import { childTraceparent, parseTraceparent } from './traceparent';
 import { MAX_RESULT_BYTES } from './job-data';
-import type { JobMessage, JobQueuePort } from './job-queue';
+import { MAX_DELAY_SECONDS, type JobMessage, type JobQueuePort } from './job-queue';
 import type { JobRepository } from './job-repository';
 import { RetryDriver, type AttemptFailure, type RetryDriverOptions } from './retry-driver';
 import { isRetryable } from './retry-policy';
@@ -135,7 +135,7 @@ export class JobRunner {
         attempts: job.attempts,
         retry: connector.retry,
         timeoutMs: connector.timeoutMs,
-        before: async (attempts) => (limits ? this.admit(job, limits, attempts, record, failBeforeCall) : undefined),
+        before: async (attempts) => (limits ? this.admit(job, limits, attempts, remainingTimeMs, failBeforeCall) : undefined),
         attempt: async (permit) => {
           // Each call is a new span of the job's trace.
           if (job.traceparent !== undefined) request.traceparent = childTraceparent(job.traceparent);
@@ -157,7 +157,7 @@ export class JobRunner {
       record,
       remainingTimeMs,
     );
-    if (outcome.kind === 'stopped') return; // waited too long: the job has ended
+    if (outcome.kind === 'stopped') return; // the job waits in a new message, or waited too long and has ended
     if (outcome.kind === 'failed') {
       this.events.attemptFailed(failureEvent(ref, outcome));
       this.events.failed(failureEvent(ref, outcome));
@@ -181,31 +181,54 @@ export class JobRunner {
 
   /**
    * The connector's limits let this call go (a permit, released after the call),
-   * or the job waits: its run is given back (QUEUED, no call started) and its
-   * message handed back to SQS until the limit allows, using no attempt. Past
-   * maxWaitSeconds of waiting, it fails instead (null).
+   * or the job waits, using no attempt. A perSecond turn due within a second is
+   * waited for here, so the call starts on time (SQS delays come in whole
+   * seconds, most of a slot at 5 calls a second). A longer wait gives the run
+   * back (QUEUED, no call started) and hands the job to a new message delayed
+   * until then (null: this record is done with; the event source deletes it
+   * after the new one is sent). A wait thus never uses one of the message's
+   * receives, so waiting never dead-letters a job. Past maxWaitSeconds of
+   * waiting, the job fails instead (null too).
    */
-  private async admit(job: Job, limits: LimitSettings, attempts: number, record: QueueRecord, failBeforeCall: (e: JobError) => Promise<unknown>): Promise<Permit | null> {
+  private async admit(job: Job, limits: LimitSettings, attempts: number, remainingTimeMs: () => number, failBeforeCall: (e: JobError) => Promise<unknown>): Promise<Permit | null> {
     const { jobs, logger } = this.opts;
     const giveBack = async (err: unknown): Promise<never> => {
       await jobs.releaseRun(job.jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId: job.jobId, error: e }));
       throw err;
     };
-    const acquired = await this.opts.limiter!.acquire(job.connectorId, limits).catch(giveBack);
-    if ('permit' in acquired) return acquired.permit;
-    const { reason, untilMs } = acquired.wait;
-    const now = Date.now();
-    const since = job.waitingSince ? Date.parse(job.waitingSince) : now;
-    if (now - since >= limits.maxWaitMs) {
-      const what = reason === 'CIRCUIT_OPEN' ? 'its circuit breaker stayed open' : 'its limits allowed no call';
-      await failBeforeCall({ code: reason === 'CIRCUIT_OPEN' ? 'CIRCUIT_OPEN' : 'RATE_LIMITED', message: `Connector "${job.connectorId}": the job waited over maxWaitSeconds (${limits.maxWaitMs / 1000}) and ${what}`, retryable: false });
+    // Only perSecond turns are waited for inline: at most about perSecond jobs are that close to their turn.
+    const inlineOk = limits.perSecond !== undefined;
+    let waitedInline = 0;
+    for (;;) {
+      const acquired = await this.opts.limiter!.acquire(job.connectorId, limits, job.jobId).catch(giveBack);
+      if ('permit' in acquired) {
+        // A slot booked for a moment from now (under a second): the call starts then.
+        const early = (acquired.permit.startAt ?? 0) - Date.now();
+        if (early > 0) await this.sleep(early);
+        return acquired.permit;
+      }
+      const { reason, untilMs } = acquired.wait;
+      const gapMs = Math.max(1, untilMs - Date.now());
+      if (inlineOk && reason === 'RATE_LIMIT' && gapMs <= INLINE_WAIT_MS && waitedInline + gapMs <= INLINE_WAIT_BUDGET_MS && remainingTimeMs() > gapMs + limits.leaseMs) {
+        waitedInline += gapMs;
+        await this.sleep(gapMs);
+        continue;
+      }
+      const now = Date.now();
+      const since = job.waitingSince ? Date.parse(job.waitingSince) : now;
+      if (now - since >= limits.maxWaitMs) {
+        const what = reason === 'CIRCUIT_OPEN' ? 'its circuit breaker stayed open' : 'its limits allowed no call';
+        await failBeforeCall({ code: reason === 'CIRCUIT_OPEN' ? 'CIRCUIT_OPEN' : 'RATE_LIMITED', message: `Connector "${job.connectorId}": the job waited over maxWaitSeconds (${limits.maxWaitMs / 1000}) and ${what}`, retryable: false });
+        return null;
+      }
+      await this.persist(() => jobs.recordWait(job.jobId, attempts, { reason, until: new Date(untilMs).toISOString() })).catch(giveBack);
+      // Back a little early for a perSecond turn (the rest is waited inline), else once it has passed.
+      const delayMs = waitDelayMs(untilMs - now, since + limits.maxWaitMs - now, inlineOk && reason === 'RATE_LIMIT');
+      this.events.waiting({ ...jobRef(job), attempt: attempts, reason, until: new Date(untilMs).toISOString() });
+      // The new message first: if it cannot be sent, this one is redelivered (nothing lost).
+      await this.opts.queue.enqueue(job.jobId, delayMs);
       return null;
     }
-    const { waits } = await this.persist(() => jobs.recordWait(job.jobId, attempts, { reason, until: new Date(untilMs).toISOString() })).catch(giveBack);
-    const delayMs = waitDelayMs(untilMs - now, waits, since + limits.maxWaitMs - now);
-    this.events.waiting({ ...jobRef(job), attempt: attempts, reason, until: new Date(untilMs).toISOString() });
-    await this.opts.queue.deferMessage(record.receiptHandle, delayMs);
-    throw new RetryLaterError(`Job ${job.jobId} waits (${reason}) ${delayMs} ms for connector ${job.connectorId}`);
   }
 
   /** A lost release only holds a slot until its lease ends: logged, not fatal to the job. */
@@ -380,18 +403,22 @@ function jobRef(job: Job): JobRef {
 const PENDING: JobDelivery = { status: 'PENDING', attempts: 0 };
 
 /**
- * Waits consume SQS receives (maxReceiveCount 25, then the DLQ). The first
- * FAST_WAITS come back as soon as the limit allows; after those, the rest of
- * the job's maxWaitSeconds is split over the receives left in WAIT_RECEIVES, so
- * a job waits at most WAIT_RECEIVES times (see docs/connectors.md on
- * maxReceiveCount).
+ * A perSecond turn this close is waited for in the invocation (a delayed
+ * message may come back a second or so late); at most this much inline waiting per run.
  */
-const FAST_WAITS = 10;
-const WAIT_RECEIVES = 14;
-export function waitDelayMs(wantedMs: number, waits: number, waitLeftMs: number): number {
-  let delay = Math.max(1000, wantedMs);
-  if (waits > FAST_WAITS) delay = Math.max(delay, waits >= WAIT_RECEIVES ? waitLeftMs + 1000 : waitLeftMs / (WAIT_RECEIVES - waits + 1));
-  return Math.min(Math.ceil(delay), 12 * 60 * 60 * 1000 - 1000, Math.max(1000, waitLeftMs + 1000));
+const INLINE_WAIT_MS = 2000;
+const INLINE_WAIT_BUDGET_MS = 4000;
+
+/**
+ * How long a waiting job's new message is delayed: until the limit allows
+ * (when `early`, one to two seconds less, in SQS's whole seconds, so the job is
+ * back before its turn and waits the rest inline; else rounded up), at least 1 s, at
+ * most SQS's 15 minutes (a longer wait takes several messages), and never much
+ * past the job's maxWaitSeconds, so it then fails on time.
+ */
+export function waitDelayMs(wantedMs: number, waitLeftMs: number, early = false): number {
+  const seconds = early ? Math.floor(wantedMs / 1000) - 1 : Math.ceil(wantedMs / 1000);
+  return Math.min(Math.max(1, seconds), MAX_DELAY_SECONDS, Math.max(1, Math.ceil(waitLeftMs / 1000) + 1)) * 1000;
 }
 
 /** What a call's failure tells the connector's limiter and breaker. */

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { maxInWindow } from '../../bench/limits';
 import { startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /**
@@ -71,26 +72,19 @@ async function submitMany(connectorId: string, n: number): Promise<string[]> {
   return ids;
 }
 
-/** The most arrivals in any window of `ms`. */
-function maxInWindow(arrivals: number[], ms: number): number {
-  const t = [...arrivals].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < t.length; i += 1) {
-    while (t[i]! - t[j]! >= ms) j += 1;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
-
 // The achieved rate (target: 4 jobs/s or more) is printed here; speed targets are measured by figures, not timed tests.
 test('perSecond 5: 60 jobs all succeed, never more than 5 calls in any one-second window', async () => {
   const s = track('rate');
   await hub.putConnector(connector('rate', { limits: { perSecond: 5 } }));
   const started = Date.now();
   const ids = await submitMany('rate', 60);
-  const jobs = await Promise.all(ids.map((id) => hub.waitForJob(id, 120_000))).finally(() => {
+  // One job polled at a time: 60 polling loops at once would load the hub whose rate is measured.
+  const jobs: any[] = [];
+  try {
+    for (const id of ids) jobs.push(await hub.waitForJob(id, 120_000));
+  } finally {
     if (s.arrivals.length < 60) console.log(hub.output().split('\n').filter((l) => /error|fail/i.test(l)).slice(-15).join('\n'));
-  });
+  }
   const elapsedS = (Date.now() - started) / 1000;
   expect(jobs.every((j) => j.status === 'SUCCEEDED' && j.attempts === 1)).toBe(true);
   expect(s.arrivals).toHaveLength(60);

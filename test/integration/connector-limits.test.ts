@@ -1,4 +1,4 @@
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { UpstreamNetworkError } from '../../lambdas/shared/errors';
@@ -8,7 +8,6 @@ import { DynamoLimiterStore } from '../../lambdas/adapters/limiter-store';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { jobView } from '../../lambdas/domain/job';
 import { waitDelayMs } from '../../lambdas/domain/job-runner';
-import { RetryLaterError } from '../../lambdas/shared/errors';
 import { JobStore } from '../../lambdas/adapters/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
@@ -30,7 +29,10 @@ afterAll(async () => {
 beforeEach(() => {
   sqsMock.reset();
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  sqsMock.on(SendMessageCommand).resolves({});
 });
+/** The delayed message a waiting job was handed to (a wait uses none of the old message's receives). */
+const requeued = (i = 0) => sqsMock.commandCalls(SendMessageCommand)[i]!.args[0].input;
 
 const twoWorkers = () => [new ConnectorLimiter(new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs)), new ConnectorLimiter(new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs))];
 
@@ -111,18 +113,21 @@ describe('JobRunner with a limiter', () => {
   const ok: ResultEnvelope = { statusCode: 200, data: {} };
 
   test('a job over the limit gives its run back, waits in the queue with no attempt used, and runs on its next delivery', async () => {
-    const t = await setup([ok], { limits: { perSecond: 1 } });
+    // One call in any 2 s: the slot frees too late to be booked ahead (1 s), so the job waits in the queue.
+    const t = await setup([ok], { limits: { perSecond: 0.5 } });
     const first = await t.newJob();
     const second = await t.newJob();
     await t.worker.process(first.record);
-    await expect(t.worker.process(second.record)).rejects.toBeInstanceOf(RetryLaterError);
+    // Done with this message: the job is handed to a new, delayed one.
+    await t.worker.process(second.record);
     const waiting = (await t.jobs.get(second.jobId))!;
     expect(waiting).toMatchObject({ status: 'QUEUED', attempts: 0, waits: 1 });
     expect(waiting.callStartedAt).toBeUndefined();
     expect(waiting.leaseUntil).toBeUndefined();
     expect(jobView(waiting)).toMatchObject({ status: 'QUEUED', waiting: { reason: 'RATE_LIMIT', until: expect.any(String) } });
-    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input).toMatchObject({ ReceiptHandle: second.record.receiptHandle, VisibilityTimeout: expect.any(Number) });
-    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(2);
+    expect(requeued()).toMatchObject({ MessageBody: JSON.stringify({ jobId: second.jobId }), DelaySeconds: expect.any(Number) });
+    expect(requeued().DelaySeconds).toBeLessThanOrEqual(2);
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
     expect(t.calls).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 1100));
     await t.worker.process(second.record);
@@ -138,10 +143,10 @@ describe('JobRunner with a limiter', () => {
     await t.worker.process(first.record);
     expect(await t.jobs.get(first.jobId)).toMatchObject({ status: 'FAILED', attempts: 1 });
     const second = await t.newJob();
-    await expect(t.worker.process(second.record)).rejects.toBeInstanceOf(RetryLaterError);
+    await t.worker.process(second.record);
     expect(t.calls).toHaveLength(1);
     expect(jobView((await t.jobs.get(second.jobId))!)).toMatchObject({ status: 'QUEUED', attempts: 0, waiting: { reason: 'CIRCUIT_OPEN' } });
-    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input.VisibilityTimeout).toBeGreaterThanOrEqual(59);
+    expect(requeued().DelaySeconds).toBeGreaterThanOrEqual(59);
   });
 
   test('a job that has waited longer than maxWaitSeconds fails RATE_LIMITED (CIRCUIT_OPEN for an open circuit)', async () => {
@@ -150,7 +155,7 @@ describe('JobRunner with a limiter', () => {
     const held = await t.limiter.acquire(t.connectorId, limits);
     expect('permit' in held).toBe(true);
     const job = await t.newJob();
-    await expect(t.worker.process(job.record)).rejects.toBeInstanceOf(RetryLaterError);
+    await t.worker.process(job.record);
     expect(jobView((await t.jobs.get(job.jobId))!)).toMatchObject({ waiting: { reason: 'CONCURRENCY_LIMIT' } });
     await new Promise((r) => setTimeout(r, 1100));
     await t.worker.process(job.record);
@@ -159,11 +164,12 @@ describe('JobRunner with a limiter', () => {
   });
 });
 
-test('waitDelayMs: after the fast waits, the rest of maxWait is spread so a job waits at most 14 times', () => {
-  expect(waitDelayMs(300, 1, 3_600_000)).toBe(1000);
-  expect(waitDelayMs(5000, 10, 3_600_000)).toBe(5000);
-  expect(waitDelayMs(1000, 11, 3_600_000)).toBe(900_000); // 4 receives left
-  expect(waitDelayMs(1000, 14, 50_000)).toBe(51_000); // last one: past the deadline, where the job fails
-  // Whatever the waits, a job never waits past its deadline by more than a second.
-  expect(waitDelayMs(10 * 3_600_000, 1, 60_000)).toBe(61_000);
+test('waitDelayMs: whole seconds (down for a perSecond turn, up otherwise), 1 s to 15 min, never much past the deadline', () => {
+  expect(waitDelayMs(300, 3_600_000)).toBe(1000);
+  expect(waitDelayMs(5000, 3_600_000)).toBe(5000);
+  expect(waitDelayMs(2400, 3_600_000)).toBe(3000);
+  expect(waitDelayMs(3400, 3_600_000, true)).toBe(2000); // back before its turn; the rest is waited inline
+  expect(waitDelayMs(3_600_000, 3_600_000)).toBe(900_000); // SQS's longest delay; the job then waits again
+  // Whatever the wait, a job never waits past its deadline by more than a second.
+  expect(waitDelayMs(10 * 3_600_000, 60_000)).toBe(61_000);
 });

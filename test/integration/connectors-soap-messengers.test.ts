@@ -281,3 +281,44 @@ describe('viber', () => {
     expect((viber.calls().at(-1)!.json as any).sender).toEqual({ name: 'Order desk' });
   });
 });
+
+/** The caller's W3C trace reaches every kind of service: same trace id and flags, a new span id per call. */
+describe('traceparent', () => {
+  const caller = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const traced = async (connectorId: string, operation: string, payload: unknown) => {
+    const res = await hub.api('POST', `/v1/callouts/${connectorId}/${operation}`, { payload }, { traceparent: caller });
+    expect(res.status).toBe(202);
+    return hub.waitForJob(res.body.jobId);
+  };
+  const childOfCaller = (header: unknown) => {
+    expect(header).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    expect(header).not.toBe(caller);
+  };
+
+  beforeAll(async () => {
+    await register(
+      { connectorId: 'slack-trace', type: 'slack', baseUrl: slack.apiUrl, botToken: { secret: 'bot' }, webhookUrl: { secret: 'hook' }, operations: { notify: { action: 'postMessage', channel: '#general' }, hook: { action: 'webhook' } } },
+      { bot: SLACK_TOKEN, hook: slack.webhookUrl },
+    );
+    await register({ connectorId: 'viber-trace', type: 'viber', baseUrl: viber.apiUrl, authToken: { secret: 'token' }, sender: { name: 'CRM Bot' }, operations: { send: { action: 'sendMessage' } } }, { token: VIBER_TOKEN });
+    slack.webhookChannel = 'active';
+  });
+
+  test('SOAP', async () => {
+    await register(soapRow('calc-trace'));
+    expect(await traced('calc-trace', 'add', { intA: 1, intB: 2 })).toMatchObject({ status: 'SUCCEEDED' });
+    childOfCaller(calc.traceparents.at(-1));
+  });
+
+  test('Slack Web API and incoming webhook', async () => {
+    expect(await traced('slack-trace', 'notify', { text: 'traced' })).toMatchObject({ status: 'SUCCEEDED' });
+    childOfCaller(slack.postMessageCalls().at(-1)!.headers.traceparent);
+    expect(await traced('slack-trace', 'hook', { text: 'traced' })).toMatchObject({ status: 'SUCCEEDED' });
+    childOfCaller(slack.webhookCalls().at(-1)!.headers.traceparent);
+  });
+
+  test('Viber', async () => {
+    expect(await traced('viber-trace', 'send', { receiver: '01234567890A=', text: 'traced' })).toMatchObject({ status: 'SUCCEEDED' });
+    childOfCaller(viber.calls().at(-1)!.headers.traceparent);
+  });
+});

@@ -1,4 +1,5 @@
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
 import { startHubProcess, type RunningHub } from '../../local/hub-process';
 
@@ -65,3 +66,26 @@ test('a real job still completes while poison messages cycle', async () => {
   expect(res.status).toBe(202);
   expect(await hub.waitForJob(res.body.jobId)).toMatchObject({ status: 'SUCCEEDED', result: { data: { fine: true } } });
 });
+
+test('a job that waits for its limit more times than maxReceiveCount still succeeds, with one call', async () => {
+  upstream.route('POST /waited', { json: { fine: true } });
+  await hub.putConnector({ connectorId: 'dl-wait', type: 'rest', baseUrl: upstream.url, limits: { maxConcurrency: 1 }, operations: { go: { method: 'POST', path: '/waited' } } });
+  // The connector's one slot is held by a call of a worker that died: free once its lease ends, 5 s from now.
+  const now = Date.now();
+  await hub.db.send(
+    new PutCommand({
+      TableName: hub.state.tables.jobs,
+      Item: { pk: 'LIMIT#dl-wait', v: 1, ended: {}, state: JSON.stringify({ calls: { lost: { s: now, x: now + 5000 } }, failures: 0, lastOkAt: now }) },
+    }),
+  );
+  const res = await hub.api('POST', '/v1/callouts/dl-wait/go', { payload: {} });
+  expect(res.status).toBe(202);
+  const jobId = res.body.jobId as string;
+  expect(await hub.waitForJob(jobId, 30_000)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+  // It waited (CONCURRENCY_LIMIT, about a second each) more often than a message may be received (2)...
+  const waits = hub.output().split('\n').filter((l) => l.includes('event=waiting') && l.includes(`jobId=${jobId}`));
+  expect(waits.length).toBeGreaterThan(2);
+  expect(hub.output()).not.toMatch(new RegExp(`event=deadLettered jobId=${jobId}`));
+  // ...and the service was called once: no wait and no extra message repeated the call.
+  expect(upstream.calls('POST /waited')).toHaveLength(1);
+}, 45_000);

@@ -46,8 +46,8 @@ function connector(extra: Record<string, unknown> = {}): SalesforceConnector {
   });
 }
 
-const call = (c: SalesforceConnector, operationName: string, payload: unknown, recordId?: string) =>
-  salesforceWrapper.call({ connector: c, operationName, payload, jobId: 'job-x', ...(recordId && { recordId }) }, deps);
+const call = (c: SalesforceConnector, operationName: string, payload: unknown, recordId?: string, traceparent?: string) =>
+  salesforceWrapper.call({ connector: c, operationName, payload, jobId: 'job-x', ...(recordId && { recordId }), ...(traceparent && { traceparent }) }, deps);
 
 async function failure(p: Promise<unknown>): Promise<UpstreamError> {
   const err = await p.then(
@@ -70,6 +70,17 @@ afterAll(() => sf.close());
 beforeEach(() => {
   sf.reset();
   sessionCache.clear();
+});
+
+test("the call's traceparent goes on every API request (record and query), not on the login", async () => {
+  const span = '00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01';
+  const c = connector();
+  await call(c, 'createAccount', { Name: 'Traced' }, undefined, span);
+  await call(c, 'findByName', { name: 'Traced' }, undefined, span);
+  expect(sf.calls.length).toBeGreaterThanOrEqual(2);
+  expect(sf.calls.map((x) => x.traceparent)).toEqual(sf.calls.map(() => span));
+  await call(c, 'createAccount', { Name: 'Untraced' });
+  expect(sf.calls.at(-1)!.traceparent).toBeUndefined();
 });
 
 describe('sessions', () => {

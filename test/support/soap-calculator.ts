@@ -31,6 +31,7 @@ export interface SoapCalculator {
   /** The SOAP 1.2 listener (the WSDL names one address for both bindings; soap.listen binds by path). */
   endpoint12: string;
   basicAuth: string[];
+  traceparents: Array<string | undefined>;
   usernameTokens: Array<{ username: string; password: unknown }>;
   /** Content-Type of each SOAP POST: text/xml for 1.1, application/soap+xml for 1.2. */
   contentTypes: string[];
@@ -73,7 +74,7 @@ export async function startSoapCalculator(): Promise<SoapCalculator> {
   const http = createServer();
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  const state = { basicAuth: [] as string[], usernameTokens: [] as Array<{ username: string; password: unknown }>, contentTypes: [] as string[], requests: 0, wsdlFetches: 0 };
+  const state = { traceparents: [] as Array<string | undefined>, basicAuth: [] as string[], usernameTokens: [] as Array<{ username: string; password: unknown }>, contentTypes: [] as string[], requests: 0, wsdlFetches: 0 };
   const soap11 = calculator(fault11);
   const soap12 = calculator(fault12);
   const servers = {
@@ -88,6 +89,7 @@ export async function startSoapCalculator(): Promise<SoapCalculator> {
       if (req.method === 'POST') {
         state.requests += 1;
         state.contentTypes.push(String(req.headers['content-type']));
+        state.traceparents.push(req.headers.traceparent as string | undefined);
         if (req.headers.authorization) state.basicAuth.push(req.headers.authorization);
       }
       return true;
@@ -105,6 +107,10 @@ export async function startSoapCalculator(): Promise<SoapCalculator> {
     endpoint12: `${url}/calculator12.asmx`,
     get basicAuth() {
       return state.basicAuth;
+    },
+    /** The traceparent header of each SOAP request (undefined: none). */
+    get traceparents() {
+      return state.traceparents;
     },
     get usernameTokens() {
       return state.usernameTokens;

@@ -44,19 +44,35 @@ describe('connector limits', () => {
     permitOf(await t.acquire());
   });
 
-  it('perSecond: 5 calls in a second, the sixth waits until the first is a second old, later ones are spread', async () => {
+  it('perSecond: 5 calls in a second; the next five are booked for when a slot is a second past its call, later ones wait spread', async () => {
     const t = setup({ timeoutMs: 1000, limits: { perSecond: 5 } });
     const start = t.now();
     for (let i = 0; i < 5; i += 1) {
       await t.release(permitOf(await t.acquire()));
       t.advance(10);
     }
-    const sixth = await t.acquire();
-    expect(sixth).toEqual({ wait: { reason: 'RATE_LIMIT', untilMs: start + 1000 } });
-    const seventh = await t.acquire();
-    expect(seventh).toEqual({ wait: { reason: 'RATE_LIMIT', untilMs: start + 1200 } });
-    t.advance(start + 1000 - t.now());
-    permitOf(await t.acquire());
+    // Each slot is free a second after its call ended: booked for then, never earlier.
+    const booked = [];
+    for (let i = 0; i < 5; i += 1) booked.push(permitOf(await t.acquire()).startAt);
+    expect(booked).toEqual([start + 1000, start + 1010, start + 1020, start + 1030, start + 1040]);
+    // Every slot is taken: the next jobs wait, spread 1/perSecond apart.
+    expect(await t.acquire()).toEqual({ wait: { reason: 'RATE_LIMIT', untilMs: start + 2000 } });
+    expect(await t.acquire()).toEqual({ wait: { reason: 'RATE_LIMIT', untilMs: start + 2200 } });
+  });
+
+  it('perSecond: a job keeps its turn across waits; jobs that come later do not take it', async () => {
+    const t = setup({ timeoutMs: 1000, limits: { perSecond: 1 } });
+    const call = permitOf(await t.acquire()); // in flight: when its slot is free is not known
+    const first = await t.limiter.acquire('c1', t.settings, 'job-a');
+    expect(first).toMatchObject({ wait: { reason: 'RATE_LIMIT' } });
+    const second = await t.limiter.acquire('c1', t.settings, 'job-b');
+    if (!('wait' in first) || !('wait' in second)) throw new Error('expected waits');
+    expect(second.wait.untilMs).toBeGreaterThan(first.wait.untilMs);
+    await t.release(call);
+    t.advance(500);
+    // job-b asks first; job-a's turn is before its own, so job-b waits and job-a gets the slot.
+    expect(await t.limiter.acquire('c1', t.settings, 'job-b')).toMatchObject({ wait: { reason: 'RATE_LIMIT' } });
+    expect(permitOf(await t.limiter.acquire('c1', t.settings, 'job-a')).startAt).toBe(t.now() + 500);
   });
 
   it('perSecond: a call counts until a second after it ended (the service may have seen it late)', async () => {
@@ -65,10 +81,10 @@ describe('connector limits', () => {
     t.advance(3000);
     expect('wait' in (await t.acquire())).toBe(true);
     await t.release(p);
+    const ended = t.now();
     t.advance(999);
-    expect('wait' in (await t.acquire())).toBe(true);
-    t.advance(2);
-    permitOf(await t.acquire());
+    // The next call may be booked now, but not to start before a second after the first ended.
+    expect(permitOf(await t.acquire()).startAt).toBe(ended + 1000);
   });
 
   it('a 429 with Retry-After slows the whole connector', async () => {

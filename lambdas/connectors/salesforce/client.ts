@@ -51,6 +51,7 @@ class FetchTransport {
     private readonly StreamPromise: typeof import('jsforce/core').StreamPromise,
     private readonly fetchFn: HttpFetch,
     private readonly timeoutMs: number,
+    private readonly extraHeaders: Record<string, string> = {},
   ) {}
 
   httpRequest(req: HttpRequest) {
@@ -63,7 +64,7 @@ class FetchTransport {
       throw new UpstreamError('UPSTREAM_SALESFORCE_ERROR', 'Only JSON request bodies are supported', { transient: false });
     }
     // fetch computes the length itself; a stale one from jsforce would be fatal.
-    const { 'content-length': _length, ...headers } = req.headers ?? {};
+    const { 'content-length': _length, ...headers } = { ...req.headers, ...this.extraHeaders };
     const response = await send(this.fetchFn, req.url, { method: req.method, headers, body: req.body }, this.timeoutMs);
     const text = await readBody(response, this.timeoutMs, (r) => r.text());
     // jsforce runs JSON.parse on the body: integers beyond 2^53 reach it as strings, digit for digit.
@@ -173,13 +174,15 @@ export async function withSalesforce<T>(
   deps: WrapperDeps,
   fn: (conn: Connection) => Promise<T>,
   sessions: SessionCache = sessionCache,
+  /** Sent on every API call (not the login): the job's `traceparent`. */
+  extraHeaders: Record<string, string> = {},
 ): Promise<SalesforceCallResult<T>> {
   const credentials = await resolveCredentials(connector, deps);
   const { Connection: JsforceConnection, StreamPromise } = await loadJsforce();
   for (let refreshed = false; ; refreshed = true) {
     const session: SalesforceSession = await sessions.get(credentials, deps.fetch, connector.timeoutMs);
     deps.secretUsed?.(session.accessToken);
-    const transport = new FetchTransport(StreamPromise, deps.fetch, connector.timeoutMs);
+    const transport = new FetchTransport(StreamPromise, deps.fetch, connector.timeoutMs, extraHeaders);
     // Sforce-Call-Options names the client in the org's API usage and event logs.
     const conn = new JsforceConnection({ instanceUrl: session.instanceUrl, accessToken: session.accessToken, version: connector.apiVersion, callOptions: { client: 'crm-bridge' } });
     conn._transport = transport as unknown as Connection['_transport'];

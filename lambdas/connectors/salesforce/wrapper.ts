@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { formatIssues } from '../schema';
 import { operationOf } from '../common';
 import { mapRequest, mapResponse } from '../mapping';
-import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
+import { traceHeader, type CallRequest, type ResultEnvelope, type Wrapper, type WrapperDeps } from '../types';
 import { checkComposite, withSalesforce } from './client';
 import { RECORD_ID } from '../../shared/ids';
 import type { SalesforceConnector, SalesforceOperation } from './schema';
@@ -125,7 +125,7 @@ export const salesforceWrapper: Wrapper<SalesforceConnector> = {
     const op = operationOf(request);
     const input = op.request ? mapRequest(op.request, { payload: request.payload, recordId: request.recordId }) : request.payload;
     const prepared = prepareAction(op, input, request.recordId, connector.apiVersion);
-    const { value, statusCode } = await withSalesforce(connector, deps, (conn) => run(conn, prepared));
+    const { value, statusCode } = await withSalesforce(connector, deps, (conn) => run(conn, prepared), undefined, traceHeader(request));
     if (prepared.action === 'composite' && prepared.body.allOrNone) checkComposite(value);
     return { statusCode, data: op.response ? mapResponse(op.response, value) : value };
   },

@@ -1,6 +1,6 @@
 import { operationOf } from '../common';
 import { parseBody, send, toEnvelope } from '../upstream-http';
-import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
+import { traceHeader, type CallRequest, type ResultEnvelope, type Wrapper, type WrapperDeps } from '../types';
 import type { SlackConnector } from './schema';
 import { RequestPreparationError, UpstreamError } from '../../shared/errors';
 
@@ -24,7 +24,7 @@ export const slackWrapper: Wrapper<SlackConnector> = {
 
     if (op.action === 'webhook') {
       const url = await deps.secrets.get(connector.connectorId, connector.webhookUrl!.secret);
-      const response = await send(deps.fetch, url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) }, connector.timeoutMs);
+      const response = await send(deps.fetch, url, { method: 'POST', headers: { 'content-type': 'application/json', ...traceHeader(request) }, body: JSON.stringify(message) }, connector.timeoutMs);
       // Webhooks answer the text "ok", or an error text (invalid_payload, no_text, channel_not_found...) with 4xx.
       return toEnvelope(response, connector.timeoutMs, parseBody);
     }
@@ -35,7 +35,7 @@ export const slackWrapper: Wrapper<SlackConnector> = {
     const response = await send(
       deps.fetch,
       `${connector.baseUrl.replace(/\/+$/, '')}/chat.postMessage`,
-      { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) },
+      { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8', ...traceHeader(request) }, body: JSON.stringify(body) },
       connector.timeoutMs,
     );
     const envelope = await toEnvelope(response, connector.timeoutMs, parseBody); // 429 with Retry-After is thrown here

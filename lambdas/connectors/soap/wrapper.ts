@@ -1,7 +1,7 @@
 import type { Client, IWSDLCache, WSDL } from 'soap';
 import { operationOf } from '../common';
 import { parseRetryAfter } from '../retry-after';
-import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
+import { traceHeader, type CallRequest, type ResultEnvelope, type Wrapper, type WrapperDeps } from '../types';
 import { resolveValue } from '../values';
 import type { SoapConnector } from './schema';
 import { checkedAxios } from '../soap-http';
@@ -146,7 +146,7 @@ export const soapWrapper: Wrapper<SoapConnector> = {
     if (typeof target !== 'function') {
       throw new RequestPreparationError('OPERATION_NOT_FOUND', `The WSDL of connector "${connector.connectorId}" has no operation "${op.operation}"${op.service ? ` in ${op.service}/${op.port}` : ''}`);
     }
-    const extraHeaders: Record<string, string> = request.correlationId ? { 'x-correlation-id': request.correlationId } : {};
+    const extraHeaders: Record<string, string> = { ...(request.correlationId && { 'x-correlation-id': request.correlationId }), ...traceHeader(request) };
     const result = await new Promise<unknown>((resolve, reject) => {
       target.call(
         client,

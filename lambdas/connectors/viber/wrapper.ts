@@ -1,6 +1,6 @@
 import { operationOf } from '../common';
 import { parseBody, send, toEnvelope } from '../upstream-http';
-import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from '../types';
+import { traceHeader, type CallRequest, type ResultEnvelope, type Wrapper, type WrapperDeps } from '../types';
 import { formatIssues } from '../schema';
 import { VIBER_TEXT_MAX, viberSenderSchema, type ViberConnector } from './schema';
 import { RequestPreparationError, UpstreamError } from '../../shared/errors';
@@ -36,7 +36,7 @@ export const viberWrapper: Wrapper<ViberConnector> = {
     const response = await send(
       deps.fetch,
       `${connector.baseUrl.replace(/\/+$/, '')}/send_message`,
-      { method: 'POST', headers: { 'x-viber-auth-token': token, 'content-type': 'application/json' }, body: JSON.stringify(body) },
+      { method: 'POST', headers: { 'x-viber-auth-token': token, 'content-type': 'application/json', ...traceHeader(request) }, body: JSON.stringify(body) },
       connector.timeoutMs,
     );
     const envelope = await toEnvelope(response, connector.timeoutMs, parseBody);
