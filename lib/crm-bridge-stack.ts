@@ -76,6 +76,7 @@ export class CrmBridgeStack extends Stack {
       worker: this.jobs.worker,
       api: this.api.restApi,
       alarmEmail: config.alarmEmail,
+      malwareScan: config.malwareScan === 'guardduty',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'SNS topic of the alarms: subscribe more endpoints here' });
 

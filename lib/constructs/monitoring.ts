@@ -5,6 +5,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -17,7 +18,8 @@ const SCHEMA = `SCHEMA("${METRICS_NAMESPACE}", connectorId)`;
 export interface MonitoringProps {
   readonly queue: IQueue;
   readonly deadLetterQueue: IQueue;
-  readonly worker: IFunction;
+  /** Its log group carries the lines metric filters count. */
+  readonly worker: IFunction & { readonly logGroup: ILogGroup };
   readonly api: RestApi;
   /** Alarm when the oldest job message has waited longer than this. @default Duration.minutes(15) */
   readonly maxQueueAge?: Duration;
@@ -27,6 +29,8 @@ export interface MonitoringProps {
   readonly period?: Duration;
   /** Subscribed to the alarm topic (a confirmation mail is sent). @default - no subscription */
   readonly alarmEmail?: string;
+  /** Files are scanned for malware: alarm when one is QUARANTINED. @default false */
+  readonly malwareScan?: boolean;
 }
 
 /** Alarms (to one SNS topic) and one dashboard for the hub. */
@@ -39,6 +43,8 @@ export class Monitoring extends Construct {
   readonly workerThrottlesAlarm: Alarm;
   readonly api5xxAlarm: Alarm;
   readonly connectorFailureRateAlarm: Alarm;
+  /** With malwareScan only. */
+  readonly filesQuarantinedAlarm?: Alarm;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -87,6 +93,15 @@ export class Monitoring extends Construct {
     // One Metrics Insights query covers every connector, including ones added after deploy.
     // FailureRate is 100 per failed job and 0 per succeeded one, so its average is the rate;
     // the worst connector is the alarm's one time series.
+    // Checked against the CloudWatch docs ("Query components and syntax in CloudWatch Metrics
+    // Insights", "Create a CloudWatch alarm based on a Metrics Insights query", "Metrics Insights quotas"):
+    // the grammar is SELECT FUNCTION(metric) FROM namespace | SCHEMA(...) [WHERE] [GROUP BY label]
+    // [ORDER BY FUNCTION() DESC|ASC] [LIMIT n], identifiers case sensitive; SCHEMA("CrmBridge", connectorId)
+    // matches only metrics whose dimensions are exactly {connectorId} (adapters/job-events.ts emits
+    // them so, without Powertools' `service` dimension); an alarm evaluates the last 3 hours of data at
+    // one-minute granularity or coarser, so the period is 1 minute or more (5 by default). LIMIT 1 keeps it
+    // one series (the docs' outlier pattern), which alarms the same whether or not the account has
+    // multi-time-series alarms.
     this.connectorFailureRateAlarm = alarm(
       'ConnectorFailureRate',
       new MathExpression({
@@ -99,6 +114,22 @@ export class Monitoring extends Construct {
       `A connector's failed jobs exceed ${failureRate}% over ${period.toHumanString()}: see the dashboard's failure rate per connector`,
     );
 
+    if (props.malwareScan) {
+      // The worker logs each quarantined file as one JSON line with "metric": "FilesQuarantined" (lambdas/files/scan-result.ts).
+      const quarantined = new MetricFilter(this, 'FilesQuarantinedFilter', {
+        logGroup: props.worker.logGroup,
+        filterPattern: FilterPattern.stringValue('$.metric', '=', 'FilesQuarantined'),
+        metricNamespace: METRICS_NAMESPACE,
+        metricName: 'FilesQuarantined',
+        metricValue: '1',
+      });
+      this.filesQuarantinedAlarm = alarm(
+        'FilesQuarantined',
+        quarantined.metric({ period, statistic: 'Sum' }),
+        0,
+        'The malware scan found a threat in an uploaded file (QUARANTINED): its fileId is in the worker log ("file quarantined")',
+      );
+    }
     const insights = (label: string, query: string) => new MathExpression({ expression: query, usingMetrics: {}, period, label });
     const search = (metric: string, stat: string) =>
       new MathExpression({ expression: `SEARCH('{${METRICS_NAMESPACE},connectorId} MetricName="${metric}"', '${stat}', ${period.toSeconds()})`, usingMetrics: {}, period, label: stat });

@@ -37,6 +37,20 @@ describe('monitoring', () => {
     expect(p.Metrics[0].Expression).toBe('SELECT AVG(FailureRate) FROM SCHEMA("CrmBridge", connectorId) GROUP BY connectorId ORDER BY AVG() DESC LIMIT 1');
   });
 
+  it('alarms on a QUARANTINED file when malware scanning is on (a metric filter on the worker log), not otherwise', () => {
+    expect(m.filesQuarantinedAlarm).toBeUndefined();
+    template.resourceCountIs('AWS::Logs::MetricFilter', 0);
+    const scanned = synth({ malwareScan: 'guardduty' });
+    const alarm = scanned.stack.monitoring.filesQuarantinedAlarm!;
+    const p = (scanned.template.toJSON().Resources as Record<string, any>)[logicalId(alarm)].Properties;
+    expect(p).toMatchObject({ Namespace: 'CrmBridge', MetricName: 'FilesQuarantined', Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [{ Ref: logicalId(scanned.stack.monitoring.topic) }] });
+    scanned.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ $.metric = "FilesQuarantined" }',
+      LogGroupName: { Ref: Match.stringLikeRegexp('Worker') },
+      MetricTransformations: [{ MetricNamespace: 'CrmBridge', MetricName: 'FilesQuarantined', MetricValue: '1' }],
+    });
+  });
+
   it('sends alarms to an encrypted topic with the configured e-mail subscription', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: topicRef });
