@@ -5,6 +5,8 @@ import { Command } from 'commander';
 import { runBundleBench } from './bundles';
 import { runCalloutBench } from './callouts';
 import { runFilesBench } from './files';
+import { runLimitsBench } from './limits';
+import { runObservabilityBench } from './observability';
 
 /** `npm run bench`: prints figures; it asserts nothing. */
 const program = new Command('bench')
@@ -14,7 +16,7 @@ const program = new Command('bench')
   .option('--submit-concurrency <n>', 'concurrent API clients', '50')
   .option('--warmup-rounds <n>', 'saturated rounds before the measured one (JIT warm-up)', '2')
   .option('--file-mb <n>', 'file size for the files benchmark', '200')
-  .option('--only <part>', 'callouts | bundles | files')
+  .option('--only <part>', 'callouts | bundles | files | limits | observability')
   .option('--profile <dir>', 'write a CPU profile of the hub (callouts) into this directory')
   .parse();
 
@@ -26,6 +28,8 @@ async function main() {
   }
   if (want('files')) await runFilesBench(Number(o.fileMb));
   if (want('bundles')) runBundleBench();
+  if (want('observability')) await runObservabilityBench();
+  if (want('limits')) await runLimitsBench({ jobs: 60, perSecond: 5, maxConcurrency: 3, concurrencyJobs: 15, latencyMs: 20 });
 }
 
 main().catch((err) => {
