@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { maxInWindow } from '../../bench/limits';
 import { startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /**
@@ -69,17 +70,6 @@ async function submitMany(connectorId: string, n: number): Promise<string[]> {
     ids.push(...batch);
   }
   return ids;
-}
-
-/** The most arrivals in any window of `ms`. */
-function maxInWindow(arrivals: number[], ms: number): number {
-  const t = [...arrivals].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < t.length; i += 1) {
-    while (t[i]! - t[j]! >= ms) j += 1;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
 }
 
 // The achieved rate (target: 4 jobs/s or more) is printed here; speed targets are measured by figures, not timed tests.
