@@ -203,13 +203,13 @@ export class MemoryJobRepository implements JobRepository {
 
 /** The queue as a list of what was sent and deferred. `failing` makes sends reject (the queue is down). */
 export class MemoryJobQueue implements JobQueuePort {
-  readonly sent: Array<{ kind: 'job'; jobId: string } | { kind: 'fileLink'; fileId: string } | { kind: 'fileMigration'; migrationId: string; seq: number; delaySeconds?: number }> = [];
+  readonly sent: Array<{ kind: 'job'; jobId: string; delayMs?: number } | { kind: 'fileLink'; fileId: string } | { kind: 'fileMigration'; migrationId: string; seq: number; delaySeconds?: number }> = [];
   readonly deferred: Array<{ receiptHandle: string; delayMs: number }> = [];
   failing: unknown = undefined;
 
-  async enqueue(jobId: string): Promise<void> {
+  async enqueue(jobId: string, delayMs?: number): Promise<void> {
     if (this.failing !== undefined) throw this.failing;
-    this.sent.push({ kind: 'job', jobId });
+    this.sent.push({ kind: 'job', jobId, ...(delayMs !== undefined && { delayMs }) });
   }
 
   async enqueueFileLink(fileId: string): Promise<void> {

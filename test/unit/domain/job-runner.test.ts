@@ -143,15 +143,17 @@ test('a lost write condition (WriteConflictError) is not written again: the job 
   expect(t.job()).toMatchObject({ status: 'FAILED', error: { code: 'OUTCOME_NOT_RECORDED' } });
 });
 
-test('a connector at its concurrency limit makes the job wait in the queue, using no attempt', async () => {
+test('a connector at its concurrency limit makes the job wait in a new, delayed message, using no attempt', async () => {
   const limiter = new ConnectorLimiter(new MemoryLimiterStore());
   const t = setup([ok], { limits: { maxConcurrency: 1 } }, { limiter });
   const held = await limiter.acquire('c', { maxConcurrency: 1, breaker: false, failureThreshold: 5, cooldownMs: 30_000, maxWaitMs: 3_600_000, leaseMs: 60_000 });
   expect(held).toHaveProperty('permit');
-  await expect(t.runner.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
+  // Done with this record: the wait uses no receive of it (so waiting never dead-letters a job).
+  await t.runner.process(t.record);
   expect(t.calls).toHaveLength(0);
   expect(t.job()).toMatchObject({ status: 'QUEUED', attempts: 0, waits: 1, waiting: { reason: 'CONCURRENCY_LIMIT' } });
-  expect(t.queue.deferred).toHaveLength(1);
+  expect(t.queue.deferred).toHaveLength(0);
+  expect(t.queue.sent).toEqual([{ kind: 'job', jobId: 'j1', delayMs: expect.any(Number) }]);
 });
 
 test('a message that is not a job message is left for the DLQ', async () => {
