@@ -48,7 +48,7 @@ export type HttpFetch = (url: string, init: HttpInit) => Promise<Response>;
  * (measured here against a local server: 0.55 vs 0.16 ms). undici's request()
  * is as cheap but would add ~530 KB and ~60 ms to the worker's cold start. So
  * this is fetch's behaviour the wrappers rely on, over node:http, checked side
- * by side with fetch in test/unit/connectors/transport.test.ts.
+ * by side with fetch in test/integration/connectors/transport.test.ts.
  */
 type Agents = { 'http:': http.Agent; 'https:': https.Agent };
 /** fetch's defaults, which some services require (a user agent, an accept header). */

@@ -20,7 +20,7 @@ import { RetryLaterError } from '../../lambdas/shared/errors';
  * File links below the HTTP layer: the real FileService and FileLinkRunner on
  * dynalite (the conditional updates are DynamoDB's, not a mock's), jsforce
  * against the local Salesforce stand-in, S3 and SQS clients mocked. The happy
- * path through the whole hub is in files-salesforce-hub.test.ts.
+ * path through the whole hub is in test/e2e/files-salesforce-hub.test.ts.
  */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
 let sf: FakeSalesforce;

@@ -11,7 +11,7 @@ import { mockLogger } from '../support/worker';
 /**
  * Scan results below the hub: the real FileService and ScanResultRunner on
  * dynalite (the conditional updates are DynamoDB's), S3 mocked. The clean and
- * EICAR paths through the whole local hub are in files-scan.test.ts.
+ * EICAR paths through the whole local hub are in test/e2e/files-scan.test.ts.
  */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
 const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });

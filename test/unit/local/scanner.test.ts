@@ -1,6 +1,6 @@
 import { containsEicar } from '../../../local/scanner';
 
-// Built from parts, as in files-scan.test.ts: no literal copy in the repository.
+// Built from parts, as in test/e2e/files-scan.test.ts: no literal copy in the repository.
 const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS', '-TEST-FILE!$H+H*'].join('');
 
 async function* chunks(...parts: string[]) {
