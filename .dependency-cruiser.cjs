@@ -17,7 +17,13 @@ const L = {
 const AWS_SDK = '(^|node_modules/)@aws-sdk/';
 
 /** A `from` layer that must not reach the `to` paths. */
-const never = (name, comment, from, to) => ({ name, comment, severity: 'error', from: { path: from }, to: { path: to } });
+const never = (name, comment, from, to) => ({
+  name,
+  comment,
+  severity: 'error',
+  from: { path: from },
+  to: { path: to },
+});
 
 module.exports = {
   forbidden: [
@@ -34,7 +40,12 @@ module.exports = {
       '^lambdas/',
       '^(lib|local|cli|bench|scripts|bin|test)/',
     ),
-    never('shared-is-a-leaf', 'lambdas/shared imports nothing else of lambdas/ but the contract (env names and bounds).', L.shared, '^lambdas/(?!shared/|contract/)'),
+    never(
+      'shared-is-a-leaf',
+      'lambdas/shared imports nothing else of lambdas/ but the contract (env names and bounds).',
+      L.shared,
+      '^lambdas/(?!shared/|contract/)',
+    ),
     never(
       'connectors-below-domain',
       'Connectors (wrappers, HTTP plumbing, schemas) know no jobs, deliveries, files or routes.',
@@ -65,18 +76,48 @@ module.exports = {
       `${L.domain}|${L.connectors}|${L.routes}|${L.delivery}|${L.handlers}|^lambdas/contract/`,
       AWS_SDK,
     ),
-    never('files-below-edges', 'The file service is called by routes and delivery, and calls neither.', L.files, `${L.delivery}|${L.routes}|${L.handlers}|${L.connectors}`),
-    never('delivery-below-handlers', 'Delivery is wired by the worker; it never reaches routes or handlers.', L.delivery, `${L.routes}|${L.handlers}`),
-    never('routes-below-handlers', 'Routes are wired by the API handler; they never reach delivery or handlers.', L.routes, `${L.delivery}|${L.handlers}`),
+    never(
+      'files-below-edges',
+      'The file service is called by routes and delivery, and calls neither.',
+      L.files,
+      `${L.delivery}|${L.routes}|${L.handlers}|${L.connectors}`,
+    ),
+    never(
+      'delivery-below-handlers',
+      'Delivery is wired by the worker; it never reaches routes or handlers.',
+      L.delivery,
+      `${L.routes}|${L.handlers}`,
+    ),
+    never(
+      'routes-below-handlers',
+      'Routes are wired by the API handler; they never reach delivery or handlers.',
+      L.routes,
+      `${L.delivery}|${L.handlers}`,
+    ),
     never(
       'lib-is-infrastructure',
       'The CDK app names Lambda entry files by path; it imports no runtime, hub, CLI or test code, only the dependency-free contract (lambdas/contract/) it shares with the handlers.',
       '^(lib|bin)/',
       '^(lambdas/(?!contract/)|local/|cli/|bench/|scripts/|test/)',
     ),
-    never('contract-is-a-leaf', 'lambdas/contract holds names and shapes CDK and the handlers agree on: it imports nothing of the project.', '^lambdas/contract/', '^(lambdas/(?!contract/)|lib/|local/|cli/|bench/|scripts/|test/)'),
-    never('tools-not-tests', 'The hub, CLI, bench and scripts ship without test/: what they share with tests lives in local/.', '^(local|cli|bench|scripts)/', '^test/'),
-    never('local-not-tools', 'The local hub is used by the CLI, bench and scripts, never the reverse.', '^local/', '^(cli|bench|scripts)/'),
+    never(
+      'contract-is-a-leaf',
+      'lambdas/contract holds names and shapes CDK and the handlers agree on: it imports nothing of the project.',
+      '^lambdas/contract/',
+      '^(lambdas/(?!contract/)|lib/|local/|cli/|bench/|scripts/|test/)',
+    ),
+    never(
+      'tools-not-tests',
+      'The hub, CLI, bench and scripts ship without test/: what they share with tests lives in local/.',
+      '^(local|cli|bench|scripts)/',
+      '^test/',
+    ),
+    never(
+      'local-not-tools',
+      'The local hub is used by the CLI, bench and scripts, never the reverse.',
+      '^local/',
+      '^(cli|bench|scripts)/',
+    ),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -40,7 +40,9 @@ if (require.main === module) {
   const range = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).engines.node;
   console.log(`CI runs Node.js ${process.version}; package.json engines.node is "${range}"`);
   if (!satisfies(process.version, range)) {
-    console.error(`Node.js ${process.version} is outside package.json engines.node ("${range}"). Use a Node version the README lists as supported.`);
+    console.error(
+      `Node.js ${process.version} is outside package.json engines.node ("${range}"). Use a Node version the README lists as supported.`,
+    );
     process.exit(1);
   }
 }

@@ -50,8 +50,17 @@ const DUMMY_ENV = {
 /** LAMBDA_BUNDLING's esbuild arguments as esbuild API options. */
 function esbuildOptions(sdkExternal: boolean) {
   const args = LAMBDA_BUNDLING.esbuildArgs as Record<string, string>;
-  const alias = Object.fromEntries([args['--alias'] ?? ''].flat().filter(Boolean).map((a) => a.split('=') as [string, string]));
-  const supported = Object.fromEntries(Object.entries(args).filter(([k]) => k.startsWith('--supported:')).map(([k, v]) => [k.slice('--supported:'.length), v === 'true']));
+  const alias = Object.fromEntries(
+    [args['--alias'] ?? '']
+      .flat()
+      .filter(Boolean)
+      .map((a) => a.split('=') as [string, string]),
+  );
+  const supported = Object.fromEntries(
+    Object.entries(args)
+      .filter(([k]) => k.startsWith('--supported:'))
+      .map(([k, v]) => [k.slice('--supported:'.length), v === 'true']),
+  );
   return {
     bundle: true,
     minify: LAMBDA_BUNDLING.minify,
@@ -77,14 +86,22 @@ function measure(probes: Probe[], runs: number): void {
   for (let i = 0; i < runs; i++) {
     for (const p of probes) {
       const code = `const c=process.cpuUsage(),t=process.hrtime.bigint();require(${JSON.stringify(p.file)});const u=process.cpuUsage(c);console.log(Number(process.hrtime.bigint()-t)/1e6,(u.user+u.system)/1e3)`;
-      const [w, c] = execFileSync(process.execPath, [...p.nodeArgs, '-e', code], { cwd: ROOT, env: { ...process.env, ...DUMMY_ENV } }).toString().trim().split(' ').map(Number);
+      const [w, c] = execFileSync(process.execPath, [...p.nodeArgs, '-e', code], {
+        cwd: ROOT,
+        env: { ...process.env, ...DUMMY_ENV },
+      })
+        .toString()
+        .trim()
+        .split(' ')
+        .map(Number);
       p.wall.push(w!);
       p.cpu.push(c!);
     }
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const ms = (p: Probe) => `${median(p.wall).toFixed(0).padStart(4)} ms (${Math.min(...p.wall).toFixed(0)}–${Math.max(...p.wall).toFixed(0)}) CPU ${median(p.cpu).toFixed(0).padStart(3)}`;
+const ms = (p: Probe) =>
+  `${median(p.wall).toFixed(0).padStart(4)} ms (${Math.min(...p.wall).toFixed(0)}–${Math.max(...p.wall).toFixed(0)}) CPU ${median(p.cpu).toFixed(0).padStart(3)}`;
 const probe = (file: string, nodeArgs: string[] = []): Probe => ({ file, nodeArgs, wall: [], cpu: [] });
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0).padStart(5)} KB`;
 
@@ -110,7 +127,10 @@ export function runBundleBench(runs = 9): void {
       const name = entry.replace(/^lambdas\//, '').replace(/\.ts$/, '');
       const handler = HANDLERS[entry]!;
       const baselineSrc = join(outDir, `baseline-${name}.js`);
-      writeFileSync(baselineSrc, `const clients = [];\n${handler.clients.map((c) => CLIENT_CODE[c]).join('\n')}\nexports.handler = async () => clients.length;\n`);
+      writeFileSync(
+        baselineSrc,
+        `const clients = [];\n${handler.clients.map((c) => CLIENT_CODE[c]).join('\n')}\nexports.handler = async () => clients.length;\n`,
+      );
       const build = (entryPoint: string, outfile: string, sdkExternal: boolean) => {
         buildSync({ ...esbuildOptions(sdkExternal), entryPoints: [entryPoint], outfile, absWorkingDir: ROOT });
         return outfile;
@@ -129,12 +149,21 @@ export function runBundleBench(runs = 9): void {
         baseDeployed: probe(baseDeployed),
       };
     });
-    measure(rows.flatMap((r) => [r.ext, r.baseExt, r.asset, r.assetMaps, r.baseDeployed].filter((p): p is Probe => !!p)), runs);
+    measure(
+      rows.flatMap((r) => [r.ext, r.baseExt, r.asset, r.assetMaps, r.baseDeployed].filter((p): p is Probe => !!p)),
+      runs,
+    );
 
-    console.log(`\n== Lambda cold load (esbuild minify, ${LAMBDA_BUNDLING.target}, ${LAMBDA_BUNDLING.format}); require() in a fresh node, median (min–max) of ${runs}, runs interleaved; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `\n== Lambda cold load (esbuild minify, ${LAMBDA_BUNDLING.target}, ${LAMBDA_BUNDLING.format}); require() in a fresh node, median (min–max) of ${runs}, runs interleaved; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     console.log('baseline: a bundle that only creates the SDK clients the handler creates, built the same way');
     console.log('\n-- SDK external (@aws-sdk/*, @smithy/* from node_modules, as the baseline): our code and libraries');
-    console.log(`${'entry'.padEnd(20)} ${'index.js'.padEnd(10)} ${'target'.padEnd(9)} ${'load'.padEnd(30)} ${'baseline load'.padEnd(30)} ratio wall  CPU    target`);
+    console.log(
+      `${'entry'.padEnd(20)} ${'index.js'.padEnd(10)} ${'target'.padEnd(9)} ${'load'.padEnd(30)} ${'baseline load'.padEnd(30)} ratio wall  CPU    target`,
+    );
     for (const r of rows) {
       const size = statSync(r.ext.file).size;
       // Wall-clock is the target's measure; CPU time is printed too: on a busy machine it varies far less.
@@ -146,7 +175,9 @@ export function runBundleBench(runs = 9): void {
       );
     }
     console.log('\n-- deployed asset (cdk synth: SDK inside, lazy libraries in node_modules/ read on first use)');
-    console.log(`${'entry'.padEnd(20)} ${'index.js'.padEnd(9)} ${'asset code'.padEnd(11)} ${'maps'.padEnd(9)} ${'load'.padEnd(30)} ${'load --enable-source-maps'.padEnd(30)} ${'baseline (SDK inside)'.padEnd(30)} ratio`);
+    console.log(
+      `${'entry'.padEnd(20)} ${'index.js'.padEnd(9)} ${'asset code'.padEnd(11)} ${'maps'.padEnd(9)} ${'load'.padEnd(30)} ${'load --enable-source-maps'.padEnd(30)} ${'baseline (SDK inside)'.padEnd(30)} ratio`,
+    );
     for (const r of rows) {
       if (!r.asset || !r.assetMaps) {
         console.log(`${r.entry.padEnd(20)} (no function in the stack)`);
@@ -154,7 +185,9 @@ export function runBundleBench(runs = 9): void {
       }
       const all = dirSize(dirname(r.asset.file));
       const ratio = median(r.asset.wall) / median(r.baseDeployed.wall);
-      console.log(`${r.entry.padEnd(20)} ${kb(statSync(r.asset.file).size)} ${kb(all.code).padEnd(11)} ${kb(all.maps)} ${ms(r.asset).padEnd(30)} ${ms(r.assetMaps).padEnd(30)} ${ms(r.baseDeployed).padEnd(30)} ${ratio.toFixed(2)}x`);
+      console.log(
+        `${r.entry.padEnd(20)} ${kb(statSync(r.asset.file).size)} ${kb(all.code).padEnd(11)} ${kb(all.maps)} ${ms(r.asset).padEnd(30)} ${ms(r.assetMaps).padEnd(30)} ${ms(r.baseDeployed).padEnd(30)} ${ratio.toFixed(2)}x`,
+      );
     }
   } finally {
     deployed.remove();

@@ -84,7 +84,18 @@ function createSubmitter(hub: RunningHub) {
     new Promise((resolve, reject) => {
       const body = JSON.stringify({ payload });
       const req = request(
-        { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-api-key': hub.state.apiKey } },
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            'x-api-key': hub.state.apiKey,
+          },
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
@@ -93,13 +104,22 @@ function createSubmitter(hub: RunningHub) {
         },
       );
       // A kept-alive socket the server closed just as it was reused: send again once (as Node's docs advise).
-      req.on('error', (err: NodeJS.ErrnoException) => (req.reusedSocket && err.code === 'ECONNRESET' && !retried ? void submit(payload, true).then(resolve, reject) : reject(err)));
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        req.reusedSocket && err.code === 'ECONNRESET' && !retried
+          ? void submit(payload, true).then(resolve, reject)
+          : reject(err),
+      );
       req.end(body);
     });
   return { submit, close: () => agent.destroy() };
 }
 
-async function submitAll(hub: RunningHub, count: number, limit: number, pace?: number): Promise<{ submitted: Submitted[]; seconds: number }> {
+async function submitAll(
+  hub: RunningHub,
+  count: number,
+  limit: number,
+  pace?: number,
+): Promise<{ submitted: Submitted[]; seconds: number }> {
   const submitted: Submitted[] = [];
   const submitter = createSubmitter(hub);
   const start = performance.now();
@@ -168,7 +188,13 @@ interface RoundFigures {
 }
 
 /** All `jobs` submitted as fast as the API accepts them; completed jobs/s from the first submission to the last completion. */
-async function saturatedRound(hub: RunningHub, upstream: FakeUpstream, opts: CalloutBenchOptions, jobs: number, latencyMs: number): Promise<RoundFigures> {
+async function saturatedRound(
+  hub: RunningHub,
+  upstream: FakeUpstream,
+  opts: CalloutBenchOptions,
+  jobs: number,
+  latencyMs: number,
+): Promise<RoundFigures> {
   upstream.route('POST /call', { delayMs: latencyMs, json: { ok: true } });
   upstream.reset();
   const t0 = Date.now();
@@ -193,7 +219,8 @@ async function saturatedRound(hub: RunningHub, upstream: FakeUpstream, opts: Cal
     acceptedPerSec: jobs / sat.seconds,
     completedPerSec,
     ratio: completedPerSec / bound,
-    ...(afterSubmit > opts.concurrency && lastDone > submitEnd && { afterSubmitPerSec: afterSubmit / ((lastDone - submitEnd) / 1000) }),
+    ...(afterSubmit > opts.concurrency &&
+      lastDone > submitEnd && { afterSubmitPerSec: afterSubmit / ((lastDone - submitEnd) / 1000) }),
     afterSubmitJobs: afterSubmit,
     failed: done.filter((j) => j.status !== 'SUCCEEDED').length,
     latency: done.map((j) => j.completedAt - j.submittedAt - latencyMs).sort((a, b) => a - b),
@@ -204,7 +231,13 @@ async function saturatedRound(hub: RunningHub, upstream: FakeUpstream, opts: Cal
 }
 
 /** Light load: submissions paced at a tenth of the bound, so submit->done minus L is the pipeline's own overhead, not queueing. */
-async function lightLoad(hub: RunningHub, upstream: FakeUpstream, opts: CalloutBenchOptions, jobs: number, latencyMs: number): Promise<number[]> {
+async function lightLoad(
+  hub: RunningHub,
+  upstream: FakeUpstream,
+  opts: CalloutBenchOptions,
+  jobs: number,
+  latencyMs: number,
+): Promise<number[]> {
   upstream.route('POST /call', { delayMs: latencyMs, json: { ok: true } });
   upstream.reset();
   const rate = opts.concurrency / (latencyMs / 1000) / 10;
@@ -216,7 +249,11 @@ async function lightLoad(hub: RunningHub, upstream: FakeUpstream, opts: CalloutB
 }
 
 const ok = (met: boolean) => (met ? 'ok' : 'MISSED');
-const load = () => `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`;
+const load = () =>
+  `load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
 
 function printRound(label: string, r: RoundFigures, target: number): void {
   console.log(
@@ -229,7 +266,11 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
   const upstream = await startFakeUpstream();
   const [firstL, ...otherLs] = opts.latenciesMs as [number, ...number[]];
   const hub = await startHubProcess(
-    { WORKER_CONCURRENCY: String(opts.concurrency), POWERTOOLS_LOG_LEVEL: 'ERROR', HUB_THREADS: process.env.HUB_THREADS ?? '1' },
+    {
+      WORKER_CONCURRENCY: String(opts.concurrency),
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      HUB_THREADS: process.env.HUB_THREADS ?? '1',
+    },
     opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [],
   );
   try {
@@ -240,9 +281,13 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
       retry: { maxAttempts: 1, baseDelayMs: 0 },
       operations: { call: { method: 'POST', path: '/call' } },
     });
-    console.log(`\n== Callouts through the local hub: C=${opts.concurrency}, ${opts.submitConcurrency} concurrent clients; the bound is C/L jobs/s (${os.availableParallelism()} cores, ${load()})`);
+    console.log(
+      `\n== Callouts through the local hub: C=${opts.concurrency}, ${opts.submitConcurrency} concurrent clients; the bound is C/L jobs/s (${os.availableParallelism()} cores, ${load()})`,
+    );
     // The hub's defaults unless set in env (see README, "Run it locally").
-    console.log(`hub API: ${process.env.API_CONCURRENCY ?? `${DEFAULT_API_CONCURRENCY} (default)`} controller invocation(s) at once (API_CONCURRENCY; 0 = no limit), API thread nice ${process.env.API_NICE ?? `${DEFAULT_API_NICE} (default)`} (API_NICE)`);
+    console.log(
+      `hub API: ${process.env.API_CONCURRENCY ?? `${DEFAULT_API_CONCURRENCY} (default)`} controller invocation(s) at once (API_CONCURRENCY; 0 = no limit), API thread nice ${process.env.API_NICE ?? `${DEFAULT_API_NICE} (default)`} (API_NICE)`,
+    );
 
     // The freshly started hub, as after `npm start`: no warm-up, its code still compiled by the JIT as it goes.
     const burst = await saturatedRound(hub, upstream, opts, opts.burstJobs, firstL);
@@ -251,7 +296,10 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
     let warm: RoundFigures | undefined;
     for (let round = 1; round <= opts.rounds; round++) {
       warm = await saturatedRound(hub, upstream, opts, opts.jobs, firstL);
-      if (round < opts.rounds) console.log(`  round ${round} of ${opts.rounds} (warming up): ratio ${warm.ratio.toFixed(3)}, hub CPU ${warm.hubCpuMs.toFixed(2)} ms/job`);
+      if (round < opts.rounds)
+        console.log(
+          `  round ${round} of ${opts.rounds} (warming up): ratio ${warm.ratio.toFixed(3)}, hub CPU ${warm.hubCpuMs.toFixed(2)} ms/job`,
+        );
     }
     printRound(`warm round ${opts.rounds}: N=${opts.jobs}, L=${firstL} ms`, warm!, TARGETS.warm(firstL));
     for (const latencyMs of otherLs) {
@@ -259,7 +307,9 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
       printRound(`warm: N=${opts.jobs}, L=${latencyMs} ms`, r, TARGETS.warm(latencyMs));
     }
     const peakRss = peakRssMb(hub.state.pid);
-    console.log(`  submit->done minus L, saturated: p50 ${percentile(warm!.latency, 50)} ms, p99 ${percentile(warm!.latency, 99)} ms (queueing behind the cap)`);
+    console.log(
+      `  submit->done minus L, saturated: p50 ${percentile(warm!.latency, 50)} ms, p99 ${percentile(warm!.latency, 99)} ms (queueing behind the cap)`,
+    );
 
     const lightJobs = Math.min(opts.jobs, 200);
     const overhead = await lightLoad(hub, upstream, opts, lightJobs, firstL);
@@ -273,7 +323,9 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
       `CPU per job, whole hub, warm         ${warm!.hubCpuMs.toFixed(2)} ms  target <= ${TARGETS.cpuPerJobMs} ${ok(warm!.hubCpuMs <= TARGETS.cpuPerJobMs)}` +
         `   (round ${opts.rounds} at L=${firstL} ms; first burst ${burst.hubCpuMs.toFixed(2)} ms; bench client + upstream ${warm!.benchCpuMs.toFixed(2)} ms)`,
     );
-    console.log(`hub peak RSS                         ${peakRss.toFixed(0)} MB  target <= ${TARGETS.peakRssMb} ${ok(peakRss <= TARGETS.peakRssMb)}   (one process: API, worker, poller, dynalite, fauxqs, SSM; through the N=${opts.jobs} rounds)`);
+    console.log(
+      `hub peak RSS                         ${peakRss.toFixed(0)} MB  target <= ${TARGETS.peakRssMb} ${ok(peakRss <= TARGETS.peakRssMb)}   (one process: API, worker, poller, dynalite, fauxqs, SSM; through the N=${opts.jobs} rounds)`,
+    );
   } finally {
     await hub.stop();
     await upstream.close();

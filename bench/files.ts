@@ -19,18 +19,29 @@ import { ROOT, startHubProcess, type RunningHub } from '../local/hub-process';
 const CONCURRENCY = 4;
 /** The CLI's download range (cli/files/transfer.ts). */
 const RANGE = 8 * 1024 * 1024;
-const load = () => `load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`;
+const load = () =>
+  `load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
 
 async function writeRandomFile(path: string, bytes: number) {
   const handle = await open(path, 'w');
   const chunk = randomBytes(8 * 1024 * 1024);
-  for (let written = 0; written < bytes; written += chunk.length) await handle.write(chunk, 0, Math.min(chunk.length, bytes - written));
+  for (let written = 0; written < bytes; written += chunk.length)
+    await handle.write(chunk, 0, Math.min(chunk.length, bytes - written));
   await handle.close();
 }
 
 async function rawUpload(hub: RunningHub, path: string, size: number): Promise<string> {
-  const created = await hub.api('POST', '/v1/files', { fileName: 'raw.bin', contentType: 'application/octet-stream', size });
-  const { partSize, parts } = created.body.upload as { partSize: number; parts: Array<{ partNumber: number; url: string }> };
+  const created = await hub.api('POST', '/v1/files', {
+    fileName: 'raw.bin',
+    contentType: 'application/octet-stream',
+    size,
+  });
+  const { partSize, parts } = created.body.upload as {
+    partSize: number;
+    parts: Array<{ partNumber: number; url: string }>;
+  };
   const handle = await open(path, 'r');
   const queue = [...parts];
   const etags: Array<{ partNumber: number; etag: string }> = [];
@@ -66,7 +77,9 @@ async function rawDownload(hub: RunningHub, fileId: string, out: string, size: n
       const buffer = Buffer.allocUnsafe(RANGE);
       for (let i = next++; i < count; i = next++) {
         const start = i * RANGE;
-        const res = await fetch(body.downloadUrl, { headers: { range: `bytes=${start}-${Math.min(size, start + RANGE) - 1}` } });
+        const res = await fetch(body.downloadUrl, {
+          headers: { range: `bytes=${start}-${Math.min(size, start + RANGE) - 1}` },
+        });
         if (res.status !== 206) throw new Error(`raw range ${i}: HTTP ${res.status}`);
         let got = 0;
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -80,10 +93,16 @@ async function rawDownload(hub: RunningHub, fileId: string, out: string, size: n
   await handle.close();
 }
 
-function cli(hub: RunningHub, args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; ms: number; commandMs: number; rssMb: number }> {
+function cli(
+  hub: RunningHub,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ stdout: string; ms: number; commandMs: number; rssMb: number }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const p = spawn(process.execPath, [join(ROOT, 'cli/crm-bridge.cjs'), ...args, '--local'], { env: { ...process.env, ...env, CRM_BRIDGE_LOCAL_STATE: hub.statePath, CRM_BRIDGE_REPORT_RSS: '1' } });
+    const p = spawn(process.execPath, [join(ROOT, 'cli/crm-bridge.cjs'), ...args, '--local'], {
+      env: { ...process.env, ...env, CRM_BRIDGE_LOCAL_STATE: hub.statePath, CRM_BRIDGE_REPORT_RSS: '1' },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -91,7 +110,12 @@ function cli(hub: RunningHub, args: string[], env: Record<string, string> = {}):
     p.on('close', (code) => {
       if (code !== 0) return reject(new Error(stderr));
       const m = /maxRSS_KB=(\d+) command_ms=(\d+)/.exec(stderr);
-      resolve({ stdout: stdout.trim(), ms: performance.now() - start, commandMs: Number(m?.[2]), rssMb: Number(m?.[1]) / 1024 });
+      resolve({
+        stdout: stdout.trim(),
+        ms: performance.now() - start,
+        commandMs: Number(m?.[2]),
+        rssMb: Number(m?.[1]) / 1024,
+      });
     });
   });
 }
@@ -116,15 +140,24 @@ export async function runFilesBench(sizeMb = 200): Promise<void> {
   const hub = await startHubProcess({ POWERTOOLS_LOG_LEVEL: 'ERROR' });
   try {
     const mbps = (ms: number) => (sizeMb / (ms / 1000)).toFixed(0);
-    console.log(`\n== Files: ${sizeMb} MB, ${CONCURRENCY} parts/ranges in flight, to the local S3 emulator (${load()})`);
+    console.log(
+      `\n== Files: ${sizeMb} MB, ${CONCURRENCY} parts/ranges in flight, to the local S3 emulator (${load()})`,
+    );
     // Warm-up (JIT, connections) so neither side pays it.
     await rawUpload(hub, path, size);
     // Raw and CLI alternate for several rounds: on a small shared machine one
     // transfer's time varies by tens of percent, so every round is printed.
-    const rounds: Array<{ raw: number; up: Awaited<ReturnType<typeof cli>>; rawDown: number; down: Awaited<ReturnType<typeof cli>> }> = [];
+    const rounds: Array<{
+      raw: number;
+      up: Awaited<ReturnType<typeof cli>>;
+      rawDown: number;
+      down: Awaited<ReturnType<typeof cli>>;
+    }> = [];
     for (let r = 0; r < ROUNDS; r++) {
       const raw = await timed(() => rawUpload(hub, path, size));
-      const up = await cli(hub, ['files', 'upload', path, '--concurrency', String(CONCURRENCY)], { CRM_BRIDGE_UPLOAD_STATE_DIR: join(dir, `state-${r}`) });
+      const up = await cli(hub, ['files', 'upload', path, '--concurrency', String(CONCURRENCY)], {
+        CRM_BRIDGE_UPLOAD_STATE_DIR: join(dir, `state-${r}`),
+      });
       const rawDown = await timed(() => rawDownload(hub, raw.value, join(dir, 'raw-out.bin'), size));
       const down = await cli(hub, ['files', 'download', up.stdout, '--out', join(dir, 'cli-out.bin')]);
       if (statSync(join(dir, 'cli-out.bin')).size !== size) throw new Error('CLI download has the wrong size');
@@ -160,7 +193,12 @@ export async function runFilesBench(sizeMb = 200): Promise<void> {
     // The CLI reports its own peak (VmHWM): getrusage's maxRSS would include this process's memory, inherited at spawn.
     writeFileSync(join(dir, 'tiny.txt'), 'x');
     const tinies: Array<Awaited<ReturnType<typeof cli>>> = [];
-    for (let i = 0; i < 3; i++) tinies.push(await cli(hub, ['files', 'upload', join(dir, 'tiny.txt')], { CRM_BRIDGE_UPLOAD_STATE_DIR: join(dir, 'state-tiny') }));
+    for (let i = 0; i < 3; i++)
+      tinies.push(
+        await cli(hub, ['files', 'upload', join(dir, 'tiny.txt')], {
+          CRM_BRIDGE_UPLOAD_STATE_DIR: join(dir, 'state-tiny'),
+        }),
+      );
     const tinyRss = Math.max(...tinies.map((t) => t.rssMb));
     console.log(
       `CLI peak RSS  a 1-byte upload ${tinyRss.toFixed(0)} MB (max of 3; target <= ${MAX_TINY_RSS_MB} MB ${tinyRss <= MAX_TINY_RSS_MB ? 'ok' : 'MISSED'}), end to end ${med(tinies.map((t) => t.ms)).toFixed(0)} ms; ` +
@@ -171,7 +209,6 @@ export async function runFilesBench(sizeMb = 200): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
 
 // Standalone: node --import tsx bench/files.ts [MB]   (npm run bench runs it too)
 if (require.main === module) {

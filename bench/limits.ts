@@ -57,26 +57,44 @@ async function waitAll(hub: RunningHub, ids: string[]): Promise<{ statuses: Reco
   return { statuses, doneAt: Date.now() };
 }
 
-const load = () => `load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+const load = () =>
+  `load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`;
 
 /** The same jobs on a connector without limits: what this machine's hub does at all, now (the limit cannot be reached above it). */
 async function baselineRun(hub: RunningHub, upstream: FakeUpstream, o: LimitsBenchOptions): Promise<number> {
   const id = 'bench-free';
   upstream.route(`POST /${id}`, { json: { ok: true }, delayMs: o.latencyMs });
-  await hub.putConnector({ connectorId: id, type: 'rest', baseUrl: upstream.url, timeoutMs: 5000, operations: { call: { method: 'POST', path: `/${id}` } } });
+  await hub.putConnector({
+    connectorId: id,
+    type: 'rest',
+    baseUrl: upstream.url,
+    timeoutMs: 5000,
+    operations: { call: { method: 'POST', path: `/${id}` } },
+  });
   const started = Date.now();
   const ids = await submit(hub, id, o.jobs);
   const submittedS = (Date.now() - started) / 1000;
   const { doneAt } = await waitAll(hub, ids);
   const rate = o.jobs / ((doneAt - started) / 1000);
-  console.log(`limits: no limit, ${o.jobs} jobs (${load()}): ${rate.toFixed(2)} jobs/s end to end, submitted in ${submittedS.toFixed(1)} s (the hub's ceiling on this machine now)`);
+  console.log(
+    `limits: no limit, ${o.jobs} jobs (${load()}): ${rate.toFixed(2)} jobs/s end to end, submitted in ${submittedS.toFixed(1)} s (the hub's ceiling on this machine now)`,
+  );
   return rate;
 }
 
 async function perSecondRun(hub: RunningHub, upstream: FakeUpstream, o: LimitsBenchOptions): Promise<void> {
   const id = 'bench-rate';
   upstream.route(`POST /${id}`, { json: { ok: true }, delayMs: o.latencyMs });
-  await hub.putConnector({ connectorId: id, type: 'rest', baseUrl: upstream.url, timeoutMs: 5000, limits: { perSecond: o.perSecond }, operations: { call: { method: 'POST', path: `/${id}` } } });
+  await hub.putConnector({
+    connectorId: id,
+    type: 'rest',
+    baseUrl: upstream.url,
+    timeoutMs: 5000,
+    limits: { perSecond: o.perSecond },
+    operations: { call: { method: 'POST', path: `/${id}` } },
+  });
   const started = Date.now();
   const ids = await submit(hub, id, o.jobs);
   const { statuses, doneAt } = await waitAll(hub, ids);
@@ -86,13 +104,24 @@ async function perSecondRun(hub: RunningHub, upstream: FakeUpstream, o: LimitsBe
   const span = (Math.max(...arrivals) - Math.min(...arrivals)) / 1000;
   const target = o.perSecond * RATE_TARGET_SHARE;
   console.log(`limits: perSecond ${o.perSecond}, ${o.jobs} jobs, upstream latency ${o.latencyMs} ms (${load()})`);
-  console.log(`  configured ${o.perSecond}/s | achieved ${achieved.toFixed(2)} jobs/s end to end (${elapsedS.toFixed(1)} s; target >= ${target} jobs/s: ${achieved >= target ? 'met' : 'NOT met'})`);
-  console.log(`  upstream: ${arrivals.length} calls, ${span > 0 ? ((arrivals.length - 1) / span).toFixed(2) : '-'} calls/s first to last, most in any 1-s window: ${maxInWindow(arrivals, 1000)} (limit ${Math.max(1, Math.floor(o.perSecond))}) | jobs ${JSON.stringify(statuses)}`);
+  console.log(
+    `  configured ${o.perSecond}/s | achieved ${achieved.toFixed(2)} jobs/s end to end (${elapsedS.toFixed(1)} s; target >= ${target} jobs/s: ${achieved >= target ? 'met' : 'NOT met'})`,
+  );
+  console.log(
+    `  upstream: ${arrivals.length} calls, ${span > 0 ? ((arrivals.length - 1) / span).toFixed(2) : '-'} calls/s first to last, most in any 1-s window: ${maxInWindow(arrivals, 1000)} (limit ${Math.max(1, Math.floor(o.perSecond))}) | jobs ${JSON.stringify(statuses)}`,
+  );
 }
 
 async function concurrencyRun(hub: RunningHub, upstream: FakeUpstream, o: LimitsBenchOptions): Promise<void> {
   const id = 'bench-conc';
-  await hub.putConnector({ connectorId: id, type: 'rest', baseUrl: upstream.url, timeoutMs: 5000, limits: { maxConcurrency: o.maxConcurrency }, operations: { call: { method: 'POST', path: `/${id}` } } });
+  await hub.putConnector({
+    connectorId: id,
+    type: 'rest',
+    baseUrl: upstream.url,
+    timeoutMs: 5000,
+    limits: { maxConcurrency: o.maxConcurrency },
+    operations: { call: { method: 'POST', path: `/${id}` } },
+  });
   upstream.reset(); // the most in flight is this run's
   upstream.route(`POST /${id}`, { json: { ok: true }, delayMs: 300 });
   const started = Date.now();
@@ -111,7 +140,14 @@ export async function runLimitsBench(o: LimitsBenchOptions): Promise<void> {
   try {
     await baselineRun(hub, upstream, o);
     await perSecondRun(hub, upstream, o);
-    if (process.env.BENCH_LIMITS_TRACE) console.log(hub.output().split('\n').filter((l) => /bench-rate/.test(l)).join('\n'));
+    if (process.env.BENCH_LIMITS_TRACE)
+      console.log(
+        hub
+          .output()
+          .split('\n')
+          .filter((l) => /bench-rate/.test(l))
+          .join('\n'),
+      );
     await concurrencyRun(hub, upstream, o);
   } finally {
     await hub.stop();

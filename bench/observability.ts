@@ -43,10 +43,16 @@ function without(dir: string): Plugin {
   };
 }
 
-async function bundle(outfile: string, plugins: Plugin[], entry: { file: string } | { code: string } = { file: 'lambdas/worker.ts' }): Promise<string> {
+async function bundle(
+  outfile: string,
+  plugins: Plugin[],
+  entry: { file: string } | { code: string } = { file: 'lambdas/worker.ts' },
+): Promise<string> {
   const args = LAMBDA_BUNDLING.esbuildArgs as Record<string, string>;
   await build({
-    ...('file' in entry ? { entryPoints: [join(ROOT, entry.file)] } : { stdin: { contents: entry.code, resolveDir: ROOT, loader: 'ts' as const } }),
+    ...('file' in entry
+      ? { entryPoints: [join(ROOT, entry.file)] }
+      : { stdin: { contents: entry.code, resolveDir: ROOT, loader: 'ts' as const } }),
     outfile,
     bundle: true,
     minify: LAMBDA_BUNDLING.minify,
@@ -74,23 +80,41 @@ export async function runObservabilityBench(runs = 9): Promise<number> {
     with: await bundle(join(dir, 'worker.js'), []),
     without: await bundle(join(dir, 'worker-without.js'), [without(dir)]),
     // The pieces alone (with the Powertools commons the Logger already loads in the worker: an upper bound).
-    alone: await bundle(join(dir, 'alone.js'), [], { code: "require('@aws-lambda-powertools/metrics'); require('./lambdas/domain/traceparent');" }),
+    alone: await bundle(join(dir, 'alone.js'), [], {
+      code: "require('@aws-lambda-powertools/metrics'); require('./lambdas/domain/traceparent');",
+    }),
     empty: await bundle(join(dir, 'empty.js'), [], { code: 'module.exports = {};' }),
   };
   const times: Record<keyof typeof files, number[]> = { with: [], without: [], alone: [], empty: [] };
   for (let i = 0; i < runs; i += 1) {
     for (const key of ['with', 'without', 'alone', 'empty'] as const) {
       const code = `const t=process.hrtime.bigint();require(${JSON.stringify(files[key])});console.log(Number(process.hrtime.bigint()-t)/1e6)`;
-      times[key].push(Number(execFileSync(process.execPath, ['-e', code], { cwd: ROOT, env: { ...process.env, ...ENV } }).toString().trim()));
+      times[key].push(
+        Number(
+          execFileSync(process.execPath, ['-e', code], { cwd: ROOT, env: { ...process.env, ...ENV } })
+            .toString()
+            .trim(),
+        ),
+      );
     }
   }
   const kb = (f: string) => (statSync(f).size / 1024).toFixed(0);
   const diff = median(times.with.map((t, i) => t - times.without[i]!));
-  console.log(`observability: worker cold load (require() in a fresh node, median of ${runs}, interleaved; load ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
-  console.log(`  with metrics + tracing ${median(times.with).toFixed(1)} ms (${kb(files.with)} KB) | without ${median(times.without).toFixed(1)} ms (${kb(files.without)} KB)`);
-  console.log(`  added: ${diff.toFixed(1)} ms median of paired runs (target <= 10 ms: ${diff <= 10 ? 'met' : 'NOT met'}; on a busy machine the worker's own spread hides it)`);
+  console.log(
+    `observability: worker cold load (require() in a fresh node, median of ${runs}, interleaved; load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')})`,
+  );
+  console.log(
+    `  with metrics + tracing ${median(times.with).toFixed(1)} ms (${kb(files.with)} KB) | without ${median(times.without).toFixed(1)} ms (${kb(files.without)} KB)`,
+  );
+  console.log(
+    `  added: ${diff.toFixed(1)} ms median of paired runs (target <= 10 ms: ${diff <= 10 ? 'met' : 'NOT met'}; on a busy machine the worker's own spread hides it)`,
+  );
   const alone = median(times.alone.map((t, i) => t - times.empty[i]!));
-  console.log(`  the pieces alone: ${alone.toFixed(1)} ms over an empty bundle (${kb(files.alone)} KB; includes the commons the Logger shares) (target <= 10 ms: ${alone <= 10 ? 'met' : 'NOT met'})`);
+  console.log(
+    `  the pieces alone: ${alone.toFixed(1)} ms over an empty bundle (${kb(files.alone)} KB; includes the commons the Logger shares) (target <= 10 ms: ${alone <= 10 ? 'met' : 'NOT met'})`,
+  );
   rmSync(dir, { recursive: true, force: true });
   return diff;
 }

@@ -12,7 +12,11 @@ import { runObservabilityBench } from './observability';
 /** `npm run bench`: prints figures; it asserts nothing. */
 const program = new Command('bench')
   .option('--jobs <n>', 'N: jobs per saturated round', '1000')
-  .option('--latency <ms,...>', 'fixed upstream latencies L of the saturated rounds; the first also for the first burst and light load', '200,100')
+  .option(
+    '--latency <ms,...>',
+    'fixed upstream latencies L of the saturated rounds; the first also for the first burst and light load',
+    '200,100',
+  )
   .option('--concurrency <c>', 'worker cap C', String(WORKER_CONCURRENCY.default))
   .option('--submit-concurrency <n>', 'concurrent API clients', '50')
   .option('--burst-jobs <n>', 'jobs of the first burst sent to the fresh hub', '250')
@@ -39,7 +43,8 @@ async function main() {
   if (want('files')) await runFilesBench(Number(o.fileMb));
   if (want('bundles')) runBundleBench();
   if (want('observability')) await runObservabilityBench();
-  if (want('limits')) await runLimitsBench({ jobs: 60, perSecond: 5, maxConcurrency: 3, concurrencyJobs: 15, latencyMs: 20 });
+  if (want('limits'))
+    await runLimitsBench({ jobs: 60, perSecond: 5, maxConcurrency: 3, concurrencyJobs: 15, latencyMs: 20 });
 }
 
 main().catch((err) => {

@@ -28,7 +28,10 @@ export function apiOptions(cmd: Command): Command {
   return cmd
     .option('--local', 'use the running local hub (npm start)')
     .option('--api-url <url>', 'deployed API base URL (or CRM_BRIDGE_API_URL; default: the stack output ApiUrl)')
-    .option('--api-key <key>', 'API key (or CRM_BRIDGE_API_KEY), for a stack deployed with apiAuth=apiKey; without one, requests are signed with SigV4 and your AWS credentials')
+    .option(
+      '--api-key <key>',
+      'API key (or CRM_BRIDGE_API_KEY), for a stack deployed with apiAuth=apiKey; without one, requests are signed with SigV4 and your AWS credentials',
+    )
     .option('--stage <stage>', 'deployed stage whose ApiUrl to use (default dev)')
     .option('--stack <name>', 'deployed stack name (default CrmBridge-<stage>)')
     .option('--region <region>', 'AWS region of the stack (default: from the API URL or your AWS config)');
@@ -56,7 +59,9 @@ export async function apiTarget(opts: ApiOptions): Promise<ApiTarget> {
         const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
         baseUrl = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === STACK_OUTPUTS.apiUrl)?.OutputValue;
       } catch (err) {
-        throw new CliError(`Could not read stack ${stackName}: ${(err as Error).message}. Pass --stage/--stack/--region, --api-url, or --local for the local hub.`);
+        throw new CliError(
+          `Could not read stack ${stackName}: ${(err as Error).message}. Pass --stage/--stack/--region, --api-url, or --local for the local hub.`,
+        );
       }
       if (!baseUrl) throw new CliError(`Stack ${stackName} has no output ${STACK_OUTPUTS.apiUrl}`);
     }
@@ -69,7 +74,12 @@ export async function apiTarget(opts: ApiOptions): Promise<ApiTarget> {
 }
 
 /** One call to the API: its status and parsed JSON body (undefined when the body is not JSON). */
-export async function api<T>(t: ApiTarget, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function api<T>(
+  t: ApiTarget,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const url = t.baseUrl + path;
   const payload = body === undefined ? undefined : JSON.stringify(body);
   let headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -78,7 +88,9 @@ export async function api<T>(t: ApiTarget, method: string, path: string, body?: 
     try {
       headers = await t.sign(method, url, headers, payload);
     } catch (err) {
-      throw new CliError(`Could not sign the request with AWS credentials (${(err as Error).message}); configure them (aws configure, AWS_PROFILE), or pass --api-key for a stack deployed with -c apiAuth=apiKey`);
+      throw new CliError(
+        `Could not sign the request with AWS credentials (${(err as Error).message}); configure them (aws configure, AWS_PROFILE), or pass --api-key for a stack deployed with -c apiAuth=apiKey`,
+      );
     }
   }
   const res = await fetch(url, { method, headers, body: payload });
@@ -97,7 +109,10 @@ export async function apiOk<T>(t: ApiTarget, method: string, path: string, body?
   const res = await api<T & { error?: { code: string; message: string } }>(t, method, path, body);
   if (res.status >= 400) {
     const e = res.body?.error;
-    throw new CliError(e ? `${e.code}: ${e.message}` : `HTTP ${res.status} from ${method} ${path}`, res.status === 400 || res.status === 413 ? 2 : 1);
+    throw new CliError(
+      e ? `${e.code}: ${e.message}` : `HTTP ${res.status} from ${method} ${path}`,
+      res.status === 400 || res.status === 413 ? 2 : 1,
+    );
   }
   return res.body;
 }

@@ -5,7 +5,8 @@ import type { Connector } from '../lambdas/connectors/schema';
 // Loaded on use: the schema (zod, JMESPath, XML) is a quarter second that other commands need not pay.
 // require, not import(): the CLI runs under tsx's CommonJS hook.
 const schema = (): typeof import('../lambdas/connectors/schema') => require('../lambdas/connectors/schema');
-const connectorStore = (): typeof import('../lambdas/adapters/connector-store') => require('../lambdas/adapters/connector-store');
+const connectorStore = (): typeof import('../lambdas/adapters/connector-store') =>
+  require('../lambdas/adapters/connector-store');
 import { CliError, type Target } from './target';
 import { withTarget, targetOptions } from './common';
 
@@ -45,14 +46,19 @@ async function setEnabled(t: Target, connectorId: string, enabled: boolean) {
       }),
     );
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) throw new CliError(`No connector "${connectorId}" in ${t.description}`);
+    if (err instanceof ConditionalCheckFailedException)
+      throw new CliError(`No connector "${connectorId}" in ${t.description}`);
     throw err;
   }
-  console.error(`connector ${connectorId} ${enabled ? 'enabled' : 'disabled'} in ${t.description} (running Lambdas pick it up within their cache time)`);
+  console.error(
+    `connector ${connectorId} ${enabled ? 'enabled' : 'disabled'} in ${t.description} (running Lambdas pick it up within their cache time)`,
+  );
 }
 
 export function registerConnectorCommands(program: Command): void {
-  const cmd = program.command('connectors').description('Manage connector rows (validated against the connector schema)');
+  const cmd = program
+    .command('connectors')
+    .description('Manage connector rows (validated against the connector schema)');
 
   cmd
     .command('validate')
@@ -60,10 +66,17 @@ export function registerConnectorCommands(program: Command): void {
     .description('Check a connector file against the schema (no AWS needed)')
     .action(async (file: string) => {
       const c = await loadConnectorFile(file, true);
-      console.log(`${file}: valid ${c.type} connector "${c.connectorId}" with operations ${Object.keys(c.operations).join(', ')}`);
+      console.log(
+        `${file}: valid ${c.type} connector "${c.connectorId}" with operations ${Object.keys(c.operations).join(', ')}`,
+      );
     });
 
-  targetOptions(cmd.command('put').argument('<file>', 'connector JSON file').description('Validate a connector file and write it (creates or replaces the row)')).action(
+  targetOptions(
+    cmd
+      .command('put')
+      .argument('<file>', 'connector JSON file')
+      .description('Validate a connector file and write it (creates or replaces the row)'),
+  ).action(
     withTarget(async (t, file: string) => {
       const c = await loadConnectorFile(file, t.local === true);
       await (await store(t)).put(c);
@@ -85,21 +98,33 @@ export function registerConnectorCommands(program: Command): void {
       for (const row of rows) {
         const parsed = schema().parseConnector(row, { allowPrivate: t.local === true });
         const problem = parsed.ok ? '' : `  INVALID: ${parsed.errors.join('; ')}`;
-        console.log(`${String(row.connectorId)}\t${String(row.type)}\t${row.enabled === false ? 'disabled' : 'enabled'}${problem}`);
+        console.log(
+          `${String(row.connectorId)}\t${String(row.type)}\t${row.enabled === false ? 'disabled' : 'enabled'}${problem}`,
+        );
       }
       if (rows.length === 0) console.error(`no connectors in ${t.description}`);
     }),
   );
 
-  targetOptions(cmd.command('delete').argument('<connectorId>').description('Delete a connector row (its secrets stay; remove them with "secrets delete")')).action(
+  targetOptions(
+    cmd
+      .command('delete')
+      .argument('<connectorId>')
+      .description('Delete a connector row (its secrets stay; remove them with "secrets delete")'),
+  ).action(
     withTarget(async (t, id: string) => {
       if (!(await (await store(t)).delete(id))) throw new CliError(`No connector "${id}" in ${t.description}`);
       console.error(`connector ${id} deleted from ${t.description}`);
     }),
   );
 
-  targetOptions(cmd.command('enable').argument('<connectorId>').description('Enable a connector')).action(withTarget((t, id: string) => setEnabled(t, id, true)));
-  targetOptions(cmd.command('disable').argument('<connectorId>').description('Disable a connector: new callouts get 409 CONNECTOR_DISABLED')).action(
-    withTarget((t, id: string) => setEnabled(t, id, false)),
+  targetOptions(cmd.command('enable').argument('<connectorId>').description('Enable a connector')).action(
+    withTarget((t, id: string) => setEnabled(t, id, true)),
   );
+  targetOptions(
+    cmd
+      .command('disable')
+      .argument('<connectorId>')
+      .description('Disable a connector: new callouts get 409 CONNECTOR_DISABLED'),
+  ).action(withTarget((t, id: string) => setEnabled(t, id, false)));
 }

@@ -12,7 +12,13 @@ async function receiveAll(t: Target, max: number, hideSeconds: number): Promise<
   const out: Message[] = [];
   while (out.length < max) {
     const page = await t.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: t.queues.deadLetter, MaxNumberOfMessages: Math.min(10, max - out.length), WaitTimeSeconds: 1, VisibilityTimeout: hideSeconds, MessageSystemAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: t.queues.deadLetter,
+        MaxNumberOfMessages: Math.min(10, max - out.length),
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: hideSeconds,
+        MessageSystemAttributeNames: ['All'],
+      }),
     );
     if (!page.Messages?.length) break;
     out.push(...page.Messages);
@@ -21,24 +27,42 @@ async function receiveAll(t: Target, max: number, hideSeconds: number): Promise<
 }
 
 export function registerDlqCommands(program: Command): void {
-  const cmd = program.command('dlq').description('Inspect and replay jobs whose messages ended in the dead-letter queue');
+  const cmd = program
+    .command('dlq')
+    .description('Inspect and replay jobs whose messages ended in the dead-letter queue');
 
-  targetOptions(cmd.command('list').option('--max <n>', 'most messages to show', '100').description('Show dead-lettered job messages')).action(
+  targetOptions(
+    cmd
+      .command('list')
+      .option('--max <n>', 'most messages to show', '100')
+      .description('Show dead-lettered job messages'),
+  ).action(
     withTarget(async (t, opts: { max: string }) => {
       const max = Number(opts.max);
       const { ChangeMessageVisibilityBatchCommand } = await sqsSdk();
       const messages = await receiveAll(t, max, 30);
-      for (const m of messages) console.log(`${m.MessageId}\treceives=${m.Attributes?.ApproximateReceiveCount ?? '?'}\t${m.Body}`);
+      for (const m of messages)
+        console.log(`${m.MessageId}\treceives=${m.Attributes?.ApproximateReceiveCount ?? '?'}\t${m.Body}`);
       // Make them visible again at once: listing must not hide them.
       for (let i = 0; i < messages.length; i += 10) {
         const batch = messages.slice(i, i + 10);
-        await t.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: t.queues.deadLetter, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) }));
+        await t.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: t.queues.deadLetter,
+            Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+          }),
+        );
       }
       console.error(`${messages.length} message(s) in the dead-letter queue of ${t.description}`);
     }),
   );
 
-  targetOptions(cmd.command('replay').option('--max <n>', 'most messages to replay', '1000').description('Send dead-lettered messages back to the job queue')).action(
+  targetOptions(
+    cmd
+      .command('replay')
+      .option('--max <n>', 'most messages to replay', '1000')
+      .description('Send dead-lettered messages back to the job queue'),
+  ).action(
     withTarget(async (t, opts: { max: string }) => {
       const max = Number(opts.max);
       const { SendMessageCommand, DeleteMessageCommand } = await sqsSdk();

@@ -16,7 +16,17 @@ interface MigrationView {
   deleteAfterCopy: boolean;
   status: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
   phase: 'COPY' | 'DELETE';
-  counts: { considered: number; moved: number; wouldMove: number; skipped: number; failed: number; deleted: number; bytes: number; bytesFreed: number; fileRecords: number };
+  counts: {
+    considered: number;
+    moved: number;
+    wouldMove: number;
+    skipped: number;
+    failed: number;
+    deleted: number;
+    bytes: number;
+    bytesFreed: number;
+    fileRecords: number;
+  };
   error?: { code: string; message: string };
 }
 
@@ -30,7 +40,14 @@ interface AuditRow {
   reason?: { code: string; message: string };
 }
 
-type MigrateOptions = ApiOptions & { connector: string; where: string; dryRun?: boolean; deleteAfterCopy?: boolean; wait: boolean; interval: string };
+type MigrateOptions = ApiOptions & {
+  connector: string;
+  where: string;
+  dryRun?: boolean;
+  deleteAfterCopy?: boolean;
+  wait: boolean;
+  interval: string;
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,7 +65,8 @@ export function formatBytes(n: number): string {
 
 function progressLine(m: MigrationView): string {
   const c = m.counts;
-  if (m.dryRun) return `${m.status}: ${c.considered} looked at, ${c.wouldMove} would move (${formatBytes(c.bytes)}), ${c.skipped} skipped`;
+  if (m.dryRun)
+    return `${m.status}: ${c.considered} looked at, ${c.wouldMove} would move (${formatBytes(c.bytes)}), ${c.skipped} skipped`;
   return (
     `${m.status} ${m.phase === 'DELETE' ? '(deleting copied documents) ' : ''}: ${c.considered} looked at, ${c.moved} moved (${formatBytes(c.bytes)}), ` +
     `${c.skipped} skipped, ${c.failed} failed${m.deleteAfterCopy ? `, ${c.deleted} deleted (${formatBytes(c.bytesFreed)} freed)` : ''}`
@@ -66,7 +84,11 @@ async function printAudit(t: Awaited<ReturnType<typeof apiTarget>>, migrationId:
     );
     for (const r of page.files) {
       const reason = r.reason ? `${r.reason.code}: ${r.reason.message}` : '-';
-      console.log([r.status, r.contentVersionId, r.size, r.checksum ?? '-', r.fileIds.join(',') || '-', reason, r.title].join('\t'));
+      console.log(
+        [r.status, r.contentVersionId, r.size, r.checksum ?? '-', r.fileIds.join(',') || '-', reason, r.title].join(
+          '\t',
+        ),
+      );
     }
     token = page.nextToken;
   } while (token);
@@ -80,7 +102,11 @@ function summary(m: MigrationView): string {
   return `${c.moved} moved (${c.bytes} bytes, ${c.fileRecords} file records), ${c.skipped} skipped, ${c.failed} failed, ${c.deleted} deleted (${c.bytesFreed} bytes freed)`;
 }
 
-async function follow(t: Awaited<ReturnType<typeof apiTarget>>, migrationId: string, intervalMs: number): Promise<MigrationView> {
+async function follow(
+  t: Awaited<ReturnType<typeof apiTarget>>,
+  migrationId: string,
+  intervalMs: number,
+): Promise<MigrationView> {
   let last = '';
   for (;;) {
     const m = await apiOk<MigrationView>(t, 'GET', `/v1/files/migrations/${encodeURIComponent(migrationId)}`);
@@ -95,8 +121,14 @@ async function follow(t: Awaited<ReturnType<typeof apiTarget>>, migrationId: str
 async function finish(t: Awaited<ReturnType<typeof apiTarget>>, m: MigrationView): Promise<void> {
   await printAudit(t, m.migrationId);
   process.stderr.write(`${summary(m)}\n`);
-  if (m.status === 'FAILED') throw new CliError(`migration ${m.migrationId} failed: ${m.error ? `${m.error.code}: ${m.error.message}` : 'see the worker logs'}`);
-  if (m.counts.failed > 0) throw new CliError(`${m.counts.failed} file(s) failed (see their rows above); run the same command again to retry them`);
+  if (m.status === 'FAILED')
+    throw new CliError(
+      `migration ${m.migrationId} failed: ${m.error ? `${m.error.code}: ${m.error.message}` : 'see the worker logs'}`,
+    );
+  if (m.counts.failed > 0)
+    throw new CliError(
+      `${m.counts.failed} file(s) failed (see their rows above); run the same command again to retry them`,
+    );
 }
 
 /** Adds `migrate` and `migration` to the `files` command (registered after registerFileCommands). */
@@ -106,16 +138,25 @@ export function registerFileMigrationCommands(program: Command): void {
 
   apiOptions(files.command('migrate'))
     .usage('--connector <id> --where <condition> [options]')
-    .description('Move existing Salesforce Files (latest ContentVersions matching --where) into the hub; runs on the hub, resumable, one audit row per file')
+    .description(
+      'Move existing Salesforce Files (latest ContentVersions matching --where) into the hub; runs on the hub, resumable, one audit row per file',
+    )
     .requiredOption('--connector <id>', 'salesforce connector (with "fileLink") of the org whose Files move')
-    .requiredOption('--where <condition>', "SOQL condition on ContentVersion fields, e.g. \"ContentSize > 10000000 AND CreatedDate < 2024-01-01T00:00:00Z\" (no subqueries, no parent fields)")
+    .requiredOption(
+      '--where <condition>',
+      'SOQL condition on ContentVersion fields, e.g. "ContentSize > 10000000 AND CreatedDate < 2024-01-01T00:00:00Z" (no subqueries, no parent fields)',
+    )
     .option('--dry-run', 'list what would move (count, bytes, bytes freed) without copying or deleting')
-    .option('--delete-after-copy', 'delete each ContentDocument (all its versions) once its copy is verified and its link records exist')
+    .option(
+      '--delete-after-copy',
+      'delete each ContentDocument (all its versions) once its copy is verified and its link records exist',
+    )
     .option('--no-wait', 'print the migration id and return; follow it with "files migration <id>"')
     .option('--interval <seconds>', 'how often to look at its progress', '2')
     .action(async (opts: MigrateOptions) => {
       const interval = Number(opts.interval);
-      if (!Number.isFinite(interval) || interval <= 0) throw new CliError('--interval must be a positive number of seconds', 2);
+      if (!Number.isFinite(interval) || interval <= 0)
+        throw new CliError('--interval must be a positive number of seconds', 2);
       const t = await apiTarget(opts);
       const accepted = await apiOk<{ migrationId: string }>(t, 'POST', '/v1/files/migrations', {
         connectorId: opts.connector,
@@ -123,7 +164,9 @@ export function registerFileMigrationCommands(program: Command): void {
         dryRun: Boolean(opts.dryRun),
         deleteAfterCopy: Boolean(opts.deleteAfterCopy),
       });
-      process.stderr.write(`migration ${accepted.migrationId} accepted; it runs on the hub (closing this stops nothing)\n`);
+      process.stderr.write(
+        `migration ${accepted.migrationId} accepted; it runs on the hub (closing this stops nothing)\n`,
+      );
       if (!opts.wait) {
         console.log(accepted.migrationId);
         return;

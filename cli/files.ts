@@ -28,16 +28,22 @@ function peakRssKb(): number {
 
 function reportRss(): void {
   // For the benchmark: peak memory (files go in parts, so it stays flat whatever the size) and time in the command.
-  if (process.env.CRM_BRIDGE_REPORT_RSS === '1') process.stderr.write(`maxRSS_KB=${peakRssKb()} command_ms=${Math.round(performance.now() - started)}\n`);
+  if (process.env.CRM_BRIDGE_REPORT_RSS === '1')
+    process.stderr.write(`maxRSS_KB=${peakRssKb()} command_ms=${Math.round(performance.now() - started)}\n`);
 }
 
 export function registerFileCommands(program: Command): void {
-  const cmd = program.command('files').description('Upload and download files straight to and from S3 (presigned URLs)');
+  const cmd = program
+    .command('files')
+    .description('Upload and download files straight to and from S3 (presigned URLs)');
 
   apiOptions(cmd.command('upload').argument('<path>'))
     .description('Upload a file in parallel parts, with progress; an interrupted upload resumes when run again')
     .option('--record-id <id>', 'CRM record the file belongs to')
-    .option('--link <connectorId>', 'create a link record on the Salesforce record once uploaded, through this salesforce connector (needs --record-id)')
+    .option(
+      '--link <connectorId>',
+      'create a link record on the Salesforce record once uploaded, through this salesforce connector (needs --record-id)',
+    )
     .option('--content-type <type>', 'MIME type (default: from the extension)')
     .option('--concurrency <n>', 'parts uploaded at once', '4')
     .option('--abort', 'clean up an interrupted upload of this file instead')
@@ -64,13 +70,26 @@ export function registerFileCommands(program: Command): void {
       const t = await apiTarget(opts);
       let token: string | undefined;
       do {
-        const page = await apiOk<{ files: Array<{ fileId: string; fileName: string; size: number; status: string; createdAt: string; link?: { status: string } }>; nextToken?: string }>(
+        const page = await apiOk<{
+          files: Array<{
+            fileId: string;
+            fileName: string;
+            size: number;
+            status: string;
+            createdAt: string;
+            link?: { status: string };
+          }>;
+          nextToken?: string;
+        }>(
           t,
           'GET',
           `/v1/files?recordId=${encodeURIComponent(opts.recordId)}&limit=100${token ? `&nextToken=${encodeURIComponent(token)}` : ''}`,
         );
         // Columns: id, status, size, created, link status ("-" without a link), name (last: it may hold spaces).
-        for (const f of page.files) console.log(`${f.fileId}\t${f.status}\t${f.size}\t${f.createdAt}\t${f.link ? `link:${f.link.status}` : '-'}\t${f.fileName}`);
+        for (const f of page.files)
+          console.log(
+            `${f.fileId}\t${f.status}\t${f.size}\t${f.createdAt}\t${f.link ? `link:${f.link.status}` : '-'}\t${f.fileName}`,
+          );
         token = page.nextToken;
       } while (token);
     });

@@ -23,7 +23,11 @@ function positiveInt(value: string, what: string): number {
 }
 
 /** Pages through GET /v1/jobs until `max` jobs (or the end). */
-async function* listJobs(t: ApiTarget, filter: { connector?: string; status?: string }, max = Infinity): AsyncGenerator<ListedJob> {
+async function* listJobs(
+  t: ApiTarget,
+  filter: { connector?: string; status?: string },
+  max = Infinity,
+): AsyncGenerator<ListedJob> {
   let token: string | undefined;
   let seen = 0;
   do {
@@ -44,7 +48,8 @@ async function* listJobs(t: ApiTarget, filter: { connector?: string; status?: st
 
 /** Asks on the terminal; without one (a pipe, CI), refuses: --yes is how a script says yes. */
 async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) throw new CliError('Not asking for confirmation without a terminal: pass --yes to retry without asking', 2);
+  if (!process.stdin.isTTY)
+    throw new CliError('Not asking for confirmation without a terminal: pass --yes to retry without asking', 2);
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
@@ -64,19 +69,24 @@ export function registerJobCommands(program: Command): void {
     .action(async (opts: ApiOptions & { connector?: string; status?: string; limit: string }) => {
       if (!opts.connector && !opts.status) throw new CliError('Give --connector, --status or both', 2);
       const status = opts.status?.toUpperCase();
-      if (status !== undefined && !STATUSES.includes(status)) throw new CliError(`--status must be one of ${STATUSES.join(', ')}`, 2);
+      if (status !== undefined && !STATUSES.includes(status))
+        throw new CliError(`--status must be one of ${STATUSES.join(', ')}`, 2);
       const max = positiveInt(opts.limit, '--limit');
       const t = await apiTarget(opts);
       // Columns: id, status, attempts, connector, operation, created, error code ("-" without one).
       for await (const j of listJobs(t, { connector: opts.connector, status }, max)) {
-        console.log(`${j.jobId}\t${j.status}\t${j.attempts}\t${j.connectorId}\t${j.operation}\t${j.createdAt}\t${j.error?.code ?? '-'}`);
+        console.log(
+          `${j.jobId}\t${j.status}\t${j.attempts}\t${j.connectorId}\t${j.operation}\t${j.createdAt}\t${j.error?.code ?? '-'}`,
+        );
       }
     });
 
   apiOptions(cmd.command('get').argument('<jobId>'))
     .description('Print a job (status, attempts, result or error, history) as JSON')
     .action(async (jobId: string, opts: ApiOptions) => {
-      console.log(JSON.stringify(await apiOk(await apiTarget(opts), 'GET', `/v1/jobs/${encodeURIComponent(jobId)}`), null, 2));
+      console.log(
+        JSON.stringify(await apiOk(await apiTarget(opts), 'GET', `/v1/jobs/${encodeURIComponent(jobId)}`), null, 2),
+      );
     });
 
   apiOptions(cmd.command('retry').argument('[jobId]'))
@@ -85,34 +95,44 @@ export function registerJobCommands(program: Command): void {
     .option('--all-failed', 'retry every FAILED job of --connector')
     .option('--connector <id>', 'with --all-failed: the connector')
     .option('--yes', 'with --all-failed: do not ask for confirmation')
-    .action(async (jobId: string | undefined, opts: ApiOptions & { allFailed?: boolean; connector?: string; yes?: boolean }) => {
-      if (jobId !== undefined && opts.allFailed) throw new CliError('Give a job id or --all-failed, not both', 2);
-      const t = await apiTarget(opts);
-      if (jobId !== undefined) {
-        const res = await apiOk<{ jobId: string; status: string }>(t, 'POST', `/v1/jobs/${encodeURIComponent(jobId)}/retry`);
-        console.log(`${res.jobId}\t${res.status}`);
-        return;
-      }
-      if (!opts.allFailed || !opts.connector) throw new CliError('Give a job id, or --all-failed --connector <id>', 2);
-      const failed: string[] = [];
-      for await (const j of listJobs(t, { connector: opts.connector, status: 'FAILED' })) failed.push(j.jobId);
-      process.stderr.write(`${failed.length} FAILED job(s) of connector ${opts.connector}\n`);
-      if (failed.length === 0) return;
-      if (!opts.yes && !(await confirm(`Retry ${failed.length} job(s)?`))) throw new CliError('Nothing retried', 1);
-      let retried = 0;
-      const skipped: string[] = [];
-      for (const id of failed) {
-        try {
-          await apiOk(t, 'POST', `/v1/jobs/${encodeURIComponent(id)}/retry`);
-          console.log(`${id}\tQUEUED`);
-          retried += 1;
-        } catch (err) {
-          // Retried or changed since it was listed (409), or expired (404): say so and go on.
-          if (!(err instanceof CliError) || !/^(JOB_NOT_RETRYABLE|JOB_NOT_FOUND):/.test(err.message)) throw err;
-          skipped.push(`${id}: ${err.message}`);
+    .action(
+      async (
+        jobId: string | undefined,
+        opts: ApiOptions & { allFailed?: boolean; connector?: string; yes?: boolean },
+      ) => {
+        if (jobId !== undefined && opts.allFailed) throw new CliError('Give a job id or --all-failed, not both', 2);
+        const t = await apiTarget(opts);
+        if (jobId !== undefined) {
+          const res = await apiOk<{ jobId: string; status: string }>(
+            t,
+            'POST',
+            `/v1/jobs/${encodeURIComponent(jobId)}/retry`,
+          );
+          console.log(`${res.jobId}\t${res.status}`);
+          return;
         }
-      }
-      for (const s of skipped) process.stderr.write(`skipped ${s}\n`);
-      process.stderr.write(`retried ${retried} of ${failed.length}\n`);
-    });
+        if (!opts.allFailed || !opts.connector)
+          throw new CliError('Give a job id, or --all-failed --connector <id>', 2);
+        const failed: string[] = [];
+        for await (const j of listJobs(t, { connector: opts.connector, status: 'FAILED' })) failed.push(j.jobId);
+        process.stderr.write(`${failed.length} FAILED job(s) of connector ${opts.connector}\n`);
+        if (failed.length === 0) return;
+        if (!opts.yes && !(await confirm(`Retry ${failed.length} job(s)?`))) throw new CliError('Nothing retried', 1);
+        let retried = 0;
+        const skipped: string[] = [];
+        for (const id of failed) {
+          try {
+            await apiOk(t, 'POST', `/v1/jobs/${encodeURIComponent(id)}/retry`);
+            console.log(`${id}\tQUEUED`);
+            retried += 1;
+          } catch (err) {
+            // Retried or changed since it was listed (409), or expired (404): say so and go on.
+            if (!(err instanceof CliError) || !/^(JOB_NOT_RETRYABLE|JOB_NOT_FOUND):/.test(err.message)) throw err;
+            skipped.push(`${id}: ${err.message}`);
+          }
+        }
+        for (const s of skipped) process.stderr.write(`skipped ${s}\n`);
+        process.stderr.write(`retried ${retried} of ${failed.length}\n`);
+      },
+    );
 }

@@ -18,14 +18,24 @@ export function takesEffect(t: Pick<Target, 'secretsCacheTtlSeconds' | 'descript
 
 function checked(connectorId: string, name?: string) {
   const { connectorIdSchema, secretNameSchema } = common();
-  if (!connectorIdSchema.safeParse(connectorId).success) throw new CliError(`connector id "${connectorId}" is not valid`, 2);
-  if (name !== undefined && !secretNameSchema.safeParse(name).success) throw new CliError(`secret name "${name}" is not valid (letters, digits, ".", "-", "_")`, 2);
+  if (!connectorIdSchema.safeParse(connectorId).success)
+    throw new CliError(`connector id "${connectorId}" is not valid`, 2);
+  if (name !== undefined && !secretNameSchema.safeParse(name).success)
+    throw new CliError(`secret name "${name}" is not valid (letters, digits, ".", "-", "_")`, 2);
 }
 
 export function registerSecretCommands(program: Command): void {
-  const cmd = program.command('secrets').description('Manage connector secrets (SSM SecureString parameters; values are never printed)');
+  const cmd = program
+    .command('secrets')
+    .description('Manage connector secrets (SSM SecureString parameters; values are never printed)');
 
-  targetOptions(cmd.command('put').argument('<connectorId>').argument('<name>').description('Store a secret; the value is read from stdin')).action(
+  targetOptions(
+    cmd
+      .command('put')
+      .argument('<connectorId>')
+      .argument('<name>')
+      .description('Store a secret; the value is read from stdin'),
+  ).action(
     withTarget(async (t, connectorId: string, name: string) => {
       checked(connectorId, name);
       const { PutParameterCommand } = await ssmSdk();
@@ -33,7 +43,9 @@ export function registerSecretCommands(program: Command): void {
       const value = (await readStdin()).replace(/\r?\n$/, '');
       if (value === '') throw new CliError('No secret value on stdin', 2);
       const parameter = secretParameterName(t.stage, connectorId, name);
-      await t.ssm.send(new PutParameterCommand({ Name: parameter, Value: value, Type: 'SecureString', Overwrite: true }));
+      await t.ssm.send(
+        new PutParameterCommand({ Name: parameter, Value: value, Type: 'SecureString', Overwrite: true }),
+      );
       console.error(`secret ${name} of ${connectorId} stored as ${parameter} in ${t.description}; ${takesEffect(t)}`);
     }),
   );
@@ -45,7 +57,9 @@ export function registerSecretCommands(program: Command): void {
       const path = connectorSecretsPath(t.stage, connectorId || undefined);
       let token: string | undefined;
       do {
-        const page = await t.ssm.send(new GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: false, NextToken: token }));
+        const page = await t.ssm.send(
+          new GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: false, NextToken: token }),
+        );
         for (const p of page.Parameters ?? []) {
           const [cid, name] = p.Name!.slice(connectorSecretsPath(t.stage).length).split('/');
           console.log(`${cid}\t${name}\t${p.Type}\tversion ${p.Version}`);
@@ -55,17 +69,22 @@ export function registerSecretCommands(program: Command): void {
     }),
   );
 
-  targetOptions(cmd.command('delete').argument('<connectorId>').argument('<name>').description('Delete a secret')).action(
+  targetOptions(
+    cmd.command('delete').argument('<connectorId>').argument('<name>').description('Delete a secret'),
+  ).action(
     withTarget(async (t, connectorId: string, name: string) => {
       checked(connectorId, name);
       const { DeleteParameterCommand, ParameterNotFound } = await ssmSdk();
       try {
         await t.ssm.send(new DeleteParameterCommand({ Name: secretParameterName(t.stage, connectorId, name) }));
       } catch (err) {
-        if (err instanceof ParameterNotFound) throw new CliError(`No secret ${name} for connector ${connectorId} in ${t.description}`);
+        if (err instanceof ParameterNotFound)
+          throw new CliError(`No secret ${name} for connector ${connectorId} in ${t.description}`);
         throw err;
       }
-      console.error(`secret ${name} of ${connectorId} deleted from ${t.description}; ${takesEffect(t).replace('use it', 'stop using it')}`);
+      console.error(
+        `secret ${name} of ${connectorId} deleted from ${t.description}; ${takesEffect(t).replace('use it', 'stop using it')}`,
+      );
     }),
   );
 }

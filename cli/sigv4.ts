@@ -21,11 +21,22 @@ class Sha256 {
   }
   private fresh(): Hash | Hmac {
     if (this.secret === undefined) return createHash('sha256');
-    const key = typeof this.secret === 'string' ? this.secret : ArrayBuffer.isView(this.secret) ? Buffer.from(this.secret.buffer, this.secret.byteOffset, this.secret.byteLength) : Buffer.from(this.secret);
+    const key =
+      typeof this.secret === 'string'
+        ? this.secret
+        : ArrayBuffer.isView(this.secret)
+          ? Buffer.from(this.secret.buffer, this.secret.byteOffset, this.secret.byteLength)
+          : Buffer.from(this.secret);
     return createHmac('sha256', key);
   }
   update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(typeof data === 'string' ? data : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data));
+    this.hash.update(
+      typeof data === 'string'
+        ? data
+        : ArrayBuffer.isView(data)
+          ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+          : Buffer.from(data),
+    );
   }
   digest(): Promise<Uint8Array> {
     return Promise.resolve(new Uint8Array(this.hash.digest()));
@@ -41,13 +52,20 @@ export function regionFromApiUrl(url: string): string | undefined {
 }
 
 /** A function returning the headers that sign one request (host, x-amz-date, authorization, ...). */
-export type RequestSigner = (method: string, url: string, headers: Record<string, string>, body?: string) => Promise<Record<string, string>>;
+export type RequestSigner = (
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body?: string,
+) => Promise<Record<string, string>>;
 
 export function sigV4Signer(region: string, credentials: CredentialProvider): RequestSigner {
   // The signer's package loads on the first signed request (~0.4 s here), not when the CLI starts.
   let loaded: Promise<SignatureV4> | undefined;
   return async (method, url, headers, body) => {
-    const signer = await (loaded ??= import('@smithy/signature-v4').then(({ SignatureV4 }) => new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 })));
+    const signer = await (loaded ??= import('@smithy/signature-v4').then(
+      ({ SignatureV4 }) => new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 }),
+    ));
     const u = new URL(url);
     const query: Record<string, string | string[]> = {};
     for (const [k, v] of u.searchParams) {

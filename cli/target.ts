@@ -69,7 +69,15 @@ export class CliError extends Error {
 const docOptions = { marshallOptions: { removeUndefinedValues: true } };
 
 export async function resolveTarget(opts: TargetOptions): Promise<Target> {
-  const { CloudFormationClient, DescribeStacksCommand, DynamoDBClient, DynamoDBDocumentClient, S3Client, SQSClient, SSMClient } = await sdk();
+  const {
+    CloudFormationClient,
+    DescribeStacksCommand,
+    DynamoDBClient,
+    DynamoDBDocumentClient,
+    S3Client,
+    SQSClient,
+    SSMClient,
+  } = await sdk();
   if (opts.local) {
     let state;
     try {
@@ -88,10 +96,18 @@ export async function resolveTarget(opts: TargetOptions): Promise<Target> {
       queues: state.queues,
       bucket: state.bucket,
       secretsCacheTtlSeconds: state.secretsCacheTtlSeconds,
-      db: DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, endpoint: state.endpoints.dynamodb }), docOptions),
+      db: DynamoDBDocumentClient.from(
+        new DynamoDBClient({ ...common, endpoint: state.endpoints.dynamodb }),
+        docOptions,
+      ),
       ssm: new SSMClient({ ...common, endpoint: state.endpoints.ssm }),
       sqs: new SQSClient({ ...common, endpoint: state.endpoints.sqs }),
-      s3: new S3Client({ ...common, endpoint: state.endpoints.s3, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' }),
+      s3: new S3Client({
+        ...common,
+        endpoint: state.endpoints.s3,
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+      }),
     };
   }
   const stage = opts.stage ?? DEFAULT_STAGE;
@@ -103,7 +119,9 @@ export async function resolveTarget(opts: TargetOptions): Promise<Target> {
     const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
     outputs = Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
   } catch (err) {
-    throw new CliError(`Could not read stack ${stackName}: ${(err as Error).message}. Deploy it with "npx cdk deploy", pass --stack/--stage/--region, or use --local for the local hub.`);
+    throw new CliError(
+      `Could not read stack ${stackName}: ${(err as Error).message}. Deploy it with "npx cdk deploy", pass --stack/--stage/--region, or use --local for the local hub.`,
+    );
   } finally {
     cfn.destroy();
   }
@@ -116,7 +134,11 @@ export async function resolveTarget(opts: TargetOptions): Promise<Target> {
     stage,
     description: `stack ${stackName}`,
     baseUrl: outputs[STACK_OUTPUTS.apiUrl],
-    tables: { connectors: need(STACK_OUTPUTS.connectorsTableName), jobs: need(STACK_OUTPUTS.jobsTableName), files: outputs[STACK_OUTPUTS.filesTableName] },
+    tables: {
+      connectors: need(STACK_OUTPUTS.connectorsTableName),
+      jobs: need(STACK_OUTPUTS.jobsTableName),
+      files: outputs[STACK_OUTPUTS.filesTableName],
+    },
     queues: { jobs: need(STACK_OUTPUTS.jobsQueueUrl), deadLetter: need(STACK_OUTPUTS.deadLetterQueueUrl) },
     bucket: outputs[STACK_OUTPUTS.filesBucketName],
     db: DynamoDBDocumentClient.from(new DynamoDBClient(config), docOptions),

@@ -22,7 +22,9 @@ import { logger } from './shared/logger';
 const env = readEnv(CONTROLLER_ENV);
 const connectors = new ConnectorStore(documentClient, env.CONNECTORS_TABLE, env.CONNECTOR_CACHE_TTL_SECONDS * 1000);
 // Payloads and results too large for the job item are kept in the job data bucket (claim check).
-const jobs = new JobStore(dynamoDb, env.JOBS_TABLE, env.JOB_TTL_DAYS, Date.now, { data: new S3JobDataStore(jobDataS3, env.JOB_DATA_BUCKET) });
+const jobs = new JobStore(dynamoDb, env.JOBS_TABLE, env.JOB_TTL_DAYS, Date.now, {
+  data: new S3JobDataStore(jobDataS3, env.JOB_DATA_BUCKET),
+});
 const queue = new JobQueue(sqs, env.JOBS_QUEUE_URL);
 const files = awsFileService(documentClient, s3, {
   tableName: env.FILES_TABLE,
@@ -38,8 +40,16 @@ const files = awsFileService(documentClient, s3, {
   logger,
 });
 // Files migrations from Salesforce: accepted here (202), run by the worker in batches.
-const migrations = new MigrationService({ connectors, store: new DynamoMigrationStore(documentClient, env.MIGRATIONS_TABLE), queue });
-const router = new Router([...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger, events: jobEvents })), ...fileRoutes(files), ...migrationRoutes(migrations)]);
+const migrations = new MigrationService({
+  connectors,
+  store: new DynamoMigrationStore(documentClient, env.MIGRATIONS_TABLE),
+  queue,
+});
+const router = new Router([
+  ...calloutRoutes(new CalloutService({ connectors, jobs, queue, logger, events: jobEvents })),
+  ...fileRoutes(files),
+  ...migrationRoutes(migrations),
+]);
 
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {

@@ -36,22 +36,49 @@ import { RetryLaterError } from './shared/errors';
 const env = readEnv(WORKER_ENV);
 const connectors = new ConnectorStore(documentClient, env.CONNECTORS_TABLE, env.CONNECTOR_CACHE_TTL_SECONDS * 1000);
 // Payloads and results too large for the job item are kept in the job data bucket (claim check).
-const jobs = new JobStore(dynamoDb, env.JOBS_TABLE, env.JOB_TTL_DAYS, Date.now, { data: new S3JobDataStore(jobDataS3, env.JOB_DATA_BUCKET) });
+const jobs = new JobStore(dynamoDb, env.JOBS_TABLE, env.JOB_TTL_DAYS, Date.now, {
+  data: new S3JobDataStore(jobDataS3, env.JOB_DATA_BUCKET),
+});
 const queue = new JobQueue(sqs, env.JOBS_QUEUE_URL);
 const secrets = new SsmSecretSource(new SSMProvider({ awsSdkV3Client: ssm }), env.STAGE, env.SECRETS_CACHE_TTL_SECONDS);
 // Every upstream call checks its targets (SSRF): loopback/private addresses only as the stack allows.
-const wrapperDeps: WrapperDeps = { secrets, fetch: nodeFetch, privateTargets: privateTargetsPolicy(env.INTERNAL_TARGETS) };
+const wrapperDeps: WrapperDeps = {
+  secrets,
+  fetch: nodeFetch,
+  privateTargets: privateTargetsPolicy(env.INTERNAL_TARGETS),
+};
 // Deliveries into Salesforce run in this same worker, so they count against its concurrency cap (25).
 const delivery = new SalesforceDelivery(connectors, wrapperDeps);
 // Per-connector limits and circuit breaker: one limiter record per connector in the jobs table, shared by all instances.
 const limiter = new ConnectorLimiter(new DynamoLimiterStore(dynamoDb, env.JOBS_TABLE));
-const runner = new JobRunner({ connectors, jobs, queue, wrappers, wrapperDeps, logger, delivery, limiter, events: jobEvents });
+const runner = new JobRunner({
+  connectors,
+  jobs,
+  queue,
+  wrappers,
+  wrapperDeps,
+  logger,
+  delivery,
+  limiter,
+  events: jobEvents,
+});
 // The queue's redrive setting: a record failed back on this receive moves to the dead-letter queue.
 const maxReceiveCount = env.MAX_RECEIVE_COUNT;
 // Link records of files that became AVAILABLE: the same cap, the same retry policy, the same Salesforce sessions.
-const fileLinks = new FileLinkRunner({ files: new DynamoFileLinkStore(documentClient, env.FILES_TABLE), connectors, queue, wrapperDeps, logger });
+const fileLinks = new FileLinkRunner({
+  files: new DynamoFileLinkStore(documentClient, env.FILES_TABLE),
+  connectors,
+  queue,
+  wrapperDeps,
+  logger,
+});
 // Malware scan results (EventBridge rule to this queue): SCANNING files become AVAILABLE or QUARANTINED.
-const scanResults = new ScanResultRunner(documentClient, { tableName: env.FILES_TABLE, bucket: env.FILES_BUCKET, linkQueue: queue, logger });
+const scanResults = new ScanResultRunner(documentClient, {
+  tableName: env.FILES_TABLE,
+  bucket: env.FILES_BUCKET,
+  linkQueue: queue,
+  logger,
+});
 // Files migrations from Salesforce (POST /v1/files/migrations): batches within this invocation's time, continued by new messages.
 const migrations = new MigrationRunner({
   connectors,
@@ -90,7 +117,11 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
   };
   try {
     // Sequential: the worker concurrency cap then equals the number of external calls in flight.
-    return await processPartialResponse(event, recordHandler, processor, { context, processInParallel: false, throwOnFullBatchFailure: false });
+    return await processPartialResponse(event, recordHandler, processor, {
+      context,
+      processInParallel: false,
+      throwOnFullBatchFailure: false,
+    });
   } finally {
     jobMetrics.flush(); // EMF lines of this invocation
   }
@@ -107,10 +138,17 @@ async function reportDeadLetter(record: SQSRecord): Promise<void> {
   const body = safeJson(record.body) as { jobId?: unknown } | undefined;
   const jobId = typeof body?.jobId === 'string' ? body.jobId : `message ${record.messageId}`;
   // The connector names the metric's dimension; one read, on this rare path only.
-  const job = typeof body?.jobId === 'string' ? await jobs.get(body.jobId, { payload: false, result: false }).catch(() => undefined) : undefined;
+  const job =
+    typeof body?.jobId === 'string'
+      ? await jobs.get(body.jobId, { payload: false, result: false }).catch(() => undefined)
+      : undefined;
   jobEvents.deadLettered({
     jobId,
     receiveCount,
-    ...(job && { connectorId: job.connectorId, operation: job.operation, ...(job.correlationId !== undefined && { correlationId: job.correlationId }) }),
+    ...(job && {
+      connectorId: job.connectorId,
+      operation: job.operation,
+      ...(job.correlationId !== undefined && { correlationId: job.correlationId }),
+    }),
   });
 }

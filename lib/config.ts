@@ -1,5 +1,10 @@
 import type { ApiAuthMode } from './constructs/api';
-import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_RULE, WORKER_CONCURRENCY, validMaxReceiveCount } from '../lambdas/contract/queue';
+import {
+  DEFAULT_MAX_RECEIVE_COUNT,
+  MAX_RECEIVE_COUNT_RULE,
+  WORKER_CONCURRENCY,
+  validMaxReceiveCount,
+} from '../lambdas/contract/queue';
 import { DEFAULT_STAGE, STAGE_PATTERN } from '../lambdas/contract/stack';
 
 /**
@@ -64,7 +69,9 @@ const IAM_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+$/;
 const ACCOUNT_ID = /^\d{12}$/;
 
 function fail(key: string, expectation: string, raw: unknown): never {
-  throw new Error(`Context "${key}" ${expectation}; got ${JSON.stringify(raw)}. Set it in cdk.json or with -c ${key}=...`);
+  throw new Error(
+    `Context "${key}" ${expectation}; got ${JSON.stringify(raw)}. Set it in cdk.json or with -c ${key}=...`,
+  );
 }
 
 function integer(key: string, raw: unknown): number {
@@ -94,17 +101,30 @@ function list(key: string, raw: unknown): string[] {
     if (!Array.isArray(parsed)) fail(key, 'must be a JSON array of strings', raw);
     return list(key, parsed);
   }
-  return s.split(',').map((v) => v.trim()).filter(Boolean);
+  return s
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 export function readConfig(get: ContextReader): CrmBridgeConfig {
   const stage = text('stage', get('stage')) ?? CONTEXT_DEFAULTS.stage;
-  if (!STAGE_PATTERN.test(stage)) fail('stage', 'must be 1-20 lowercase letters, digits or "-", starting with a letter (it names the stack, the API stage and the SSM path)', stage);
+  if (!STAGE_PATTERN.test(stage))
+    fail(
+      'stage',
+      'must be 1-20 lowercase letters, digits or "-", starting with a letter (it names the stack, the API stage and the SSM path)',
+      stage,
+    );
 
   const concurrencyRaw = get('workerConcurrency');
-  const workerConcurrency = concurrencyRaw === undefined ? CONTEXT_DEFAULTS.workerConcurrency : integer('workerConcurrency', concurrencyRaw);
+  const workerConcurrency =
+    concurrencyRaw === undefined ? CONTEXT_DEFAULTS.workerConcurrency : integer('workerConcurrency', concurrencyRaw);
   if (workerConcurrency < WORKER_CONCURRENCY.min || workerConcurrency > WORKER_CONCURRENCY.max) {
-    fail('workerConcurrency', `must be between ${WORKER_CONCURRENCY.min} and ${WORKER_CONCURRENCY.max} (the range of an SQS event source's maximum concurrency)`, workerConcurrency);
+    fail(
+      'workerConcurrency',
+      `must be between ${WORKER_CONCURRENCY.min} and ${WORKER_CONCURRENCY.max} (the range of an SQS event source's maximum concurrency)`,
+      workerConcurrency,
+    );
   }
 
   // 0 / false: reserve nothing. New accounts often have a total quota of 10, where reserving 25 fails at deploy.
@@ -125,7 +145,10 @@ export function readConfig(get: ContextReader): CrmBridgeConfig {
   }
 
   const receiveRaw = get('maxReceiveCount');
-  const maxReceiveCount = receiveRaw === undefined || receiveRaw === null || receiveRaw === '' ? CONTEXT_DEFAULTS.maxReceiveCount : integer('maxReceiveCount', receiveRaw);
+  const maxReceiveCount =
+    receiveRaw === undefined || receiveRaw === null || receiveRaw === ''
+      ? CONTEXT_DEFAULTS.maxReceiveCount
+      : integer('maxReceiveCount', receiveRaw);
   if (!validMaxReceiveCount(maxReceiveCount)) fail('maxReceiveCount', MAX_RECEIVE_COUNT_RULE, maxReceiveCount);
 
   const apiAuth = text('apiAuth', get('apiAuth')) ?? CONTEXT_DEFAULTS.apiAuth;
@@ -134,24 +157,38 @@ export function readConfig(get: ContextReader): CrmBridgeConfig {
   const corsOrigins = list('corsOrigins', get('corsOrigins'));
   for (const origin of corsOrigins) {
     // An origin is scheme + host (+ port), no path; plain http would let any network hop read file URLs.
-    if (!/^https:\/\/[^/\s]+$/.test(origin)) fail('corsOrigins', 'entries must be https origins without a path, such as https://acme.lightning.force.com', origin);
+    if (!/^https:\/\/[^/\s]+$/.test(origin))
+      fail(
+        'corsOrigins',
+        'entries must be https origins without a path, such as https://acme.lightning.force.com',
+        origin,
+      );
   }
 
   const removalPolicy = (text('removalPolicy', get('removalPolicy')) ?? CONTEXT_DEFAULTS.removalPolicy).toLowerCase();
-  if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') fail('removalPolicy', 'must be "retain" or "destroy"', removalPolicy);
+  if (removalPolicy !== 'retain' && removalPolicy !== 'destroy')
+    fail('removalPolicy', 'must be "retain" or "destroy"', removalPolicy);
 
   const salesforcePrincipalArn = text('salesforcePrincipalArn', get('salesforcePrincipalArn'));
   const externalIdRaw = text('salesforceExternalId', get('salesforceExternalId'));
   if (apiAuth !== 'iam' && (salesforcePrincipalArn || externalIdRaw)) {
-    throw new Error('Context "salesforcePrincipalArn"/"salesforceExternalId" apply only with apiAuth "iam" (the Salesforce role signs SigV4 requests); remove them or set -c apiAuth=iam');
+    throw new Error(
+      'Context "salesforcePrincipalArn"/"salesforceExternalId" apply only with apiAuth "iam" (the Salesforce role signs SigV4 requests); remove them or set -c apiAuth=iam',
+    );
   }
   if (salesforcePrincipalArn !== undefined) {
     if (!IAM_ARN.test(salesforcePrincipalArn) && !ACCOUNT_ID.test(salesforcePrincipalArn)) {
-      fail('salesforcePrincipalArn', 'must be an IAM ARN (e.g. arn:aws:iam::123456789012:user/salesforce) or a 12-digit account id', salesforcePrincipalArn);
+      fail(
+        'salesforcePrincipalArn',
+        'must be an IAM ARN (e.g. arn:aws:iam::123456789012:user/salesforce) or a 12-digit account id',
+        salesforcePrincipalArn,
+      );
     }
     // Another account's principal without an external id would expose the role to the confused-deputy problem.
     if (externalIdRaw === undefined) {
-      throw new Error('Context "salesforceExternalId" is required when "salesforcePrincipalArn" is set: the role trust policy checks it as sts:ExternalId. Choose a value, pass -c salesforceExternalId=..., and enter the same value in the Salesforce External Credential');
+      throw new Error(
+        'Context "salesforceExternalId" is required when "salesforcePrincipalArn" is set: the role trust policy checks it as sts:ExternalId. Choose a value, pass -c salesforceExternalId=..., and enter the same value in the Salesforce External Credential',
+      );
     }
   }
   // dev keeps its guessable defaults for a first try; any other stage must choose who may assume the role.
@@ -162,18 +199,45 @@ export function readConfig(get: ContextReader): CrmBridgeConfig {
     );
   }
   const salesforceExternalId = externalIdRaw ?? `crm-bridge-${stage}`;
-  if (!EXTERNAL_ID.test(salesforceExternalId)) fail('salesforceExternalId', 'must be 2-1224 characters of letters, digits and +=,.@:/-_', salesforceExternalId);
+  if (!EXTERNAL_ID.test(salesforceExternalId))
+    fail('salesforceExternalId', 'must be 2-1224 characters of letters, digits and +=,.@:/-_', salesforceExternalId);
 
   const privateRaw = get('allowPrivateTargets');
   let allowPrivateTargets: boolean = CONTEXT_DEFAULTS.allowPrivateTargets;
   if (privateRaw === true || privateRaw === 'true') allowPrivateTargets = true;
-  else if (privateRaw !== undefined && privateRaw !== null && privateRaw !== '' && privateRaw !== false && privateRaw !== 'false') fail('allowPrivateTargets', 'must be true or false', privateRaw);
+  else if (
+    privateRaw !== undefined &&
+    privateRaw !== null &&
+    privateRaw !== '' &&
+    privateRaw !== false &&
+    privateRaw !== 'false'
+  )
+    fail('allowPrivateTargets', 'must be true or false', privateRaw);
 
   const malwareScan = (text('malwareScan', get('malwareScan')) ?? CONTEXT_DEFAULTS.malwareScan).toLowerCase();
-  if (malwareScan !== 'none' && malwareScan !== 'guardduty') fail('malwareScan', 'must be "none" or "guardduty" (GuardDuty Malware Protection for S3 on the files bucket)', malwareScan);
+  if (malwareScan !== 'none' && malwareScan !== 'guardduty')
+    fail(
+      'malwareScan',
+      'must be "none" or "guardduty" (GuardDuty Malware Protection for S3 on the files bucket)',
+      malwareScan,
+    );
   const alarmEmail = text('alarmEmail', get('alarmEmail'));
   // SNS accepts any string and mails nobody: catch a typo here instead.
-  if (alarmEmail !== undefined && !/^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/.test(alarmEmail)) fail('alarmEmail', 'must be one e-mail address, such as ops@example.com', alarmEmail);
+  if (alarmEmail !== undefined && !/^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/.test(alarmEmail))
+    fail('alarmEmail', 'must be one e-mail address, such as ops@example.com', alarmEmail);
 
-  return { malwareScan, alarmEmail, stage, workerConcurrency, workerReservedConcurrency, maxReceiveCount, apiAuth, corsOrigins, removalPolicy, salesforcePrincipalArn, salesforceExternalId, allowPrivateTargets };
+  return {
+    malwareScan,
+    alarmEmail,
+    stage,
+    workerConcurrency,
+    workerReservedConcurrency,
+    maxReceiveCount,
+    apiAuth,
+    corsOrigins,
+    removalPolicy,
+    salesforcePrincipalArn,
+    salesforceExternalId,
+    allowPrivateTargets,
+  };
 }

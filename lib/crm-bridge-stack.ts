@@ -83,16 +83,28 @@ export class CrmBridgeStack extends Stack {
       alarmEmail: config.alarmEmail,
       malwareScan: config.malwareScan === 'guardduty',
     });
-    new CfnOutput(this, STACK_OUTPUTS.alarmTopicArn, { value: this.monitoring.topic.topicArn, description: 'SNS topic of the alarms: subscribe more endpoints here' });
+    new CfnOutput(this, STACK_OUTPUTS.alarmTopicArn, {
+      value: this.monitoring.topic.topicArn,
+      description: 'SNS topic of the alarms: subscribe more endpoints here',
+    });
 
     // RestApi.url ends in "/": the Named Credential URL must not (Apex appends /v1/...), so it is built without one.
     const apiUrl = `https://${this.api.restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${this.api.restApi.deploymentStage.stageName}`;
-    new CfnOutput(this, STACK_OUTPUTS.apiUrl, { value: apiUrl, description: 'API base URL, no trailing slash (append /v1/...): the Salesforce Named Credential URL' });
-    new CfnOutput(this, STACK_OUTPUTS.apiRegion, { value: this.region, description: 'Region for SigV4 signing (External Credential)' });
+    new CfnOutput(this, STACK_OUTPUTS.apiUrl, {
+      value: apiUrl,
+      description: 'API base URL, no trailing slash (append /v1/...): the Salesforce Named Credential URL',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.apiRegion, {
+      value: this.region,
+      description: 'Region for SigV4 signing (External Credential)',
+    });
     new CfnOutput(this, STACK_OUTPUTS.connectorsTableName, { value: this.tables.connectors.tableName });
     new CfnOutput(this, STACK_OUTPUTS.jobsTableName, { value: this.tables.jobs.tableName });
     new CfnOutput(this, STACK_OUTPUTS.jobsQueueUrl, { value: this.jobs.queue.queueUrl });
-    new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueUrl, { value: this.jobs.deadLetterQueue.queueUrl, description: 'Failed jobs: npx crm-bridge dlq list / replay' });
+    new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueUrl, {
+      value: this.jobs.deadLetterQueue.queueUrl,
+      description: 'Failed jobs: npx crm-bridge dlq list / replay',
+    });
     new CfnOutput(this, STACK_OUTPUTS.filesBucketName, { value: this.files.bucket.bucketName });
     new CfnOutput(this, STACK_OUTPUTS.filesTableName, { value: this.files.table.tableName });
 
@@ -109,8 +121,14 @@ export class CrmBridgeStack extends Stack {
         principal: salesforcePrincipal(config.salesforcePrincipalArn, this.account),
         externalId: config.salesforceExternalId,
       });
-      new CfnOutput(this, STACK_OUTPUTS.salesforceRoleArn, { value: this.salesforce.role.roleArn, description: 'External Credential (AWS Signature V4, STS role): role ARN' });
-      new CfnOutput(this, STACK_OUTPUTS.salesforceExternalId, { value: config.salesforceExternalId, description: 'External Credential: external ID' });
+      new CfnOutput(this, STACK_OUTPUTS.salesforceRoleArn, {
+        value: this.salesforce.role.roleArn,
+        description: 'External Credential (AWS Signature V4, STS role): role ARN',
+      });
+      new CfnOutput(this, STACK_OUTPUTS.salesforceExternalId, {
+        value: config.salesforceExternalId,
+        description: 'External Credential: external ID',
+      });
     }
   }
 }

@@ -26,11 +26,11 @@ export function acknowledge(scope: IConstruct, findings: Record<string, string>)
 export function acknowledgeHubFunction(fn: IConstruct): void {
   acknowledge(fn, {
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
-      "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs (logs:CreateLogStream/PutLogEvents); it carries no data permission, and AWS keeps it current",
+      'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs (logs:CreateLogStream/PutLogEvents); it carries no data permission, and AWS keeps it current',
     'AwsSolutions-IAM5[Resource::*]':
       'Only the X-Ray tracing actions (xray:PutTraceSegments, xray:PutTelemetryRecords) use "*": X-Ray has no resource-level permissions. test/cdk/iam.test.ts fails if any data action is granted on "*"',
     'AwsSolutions-L1':
-      'Node.js 22 is the runtime the bundles are built for (esbuild target node22) and tested against; the runtime moves with the project\'s Node requirement, not on its own',
+      "Node.js 22 is the runtime the bundles are built for (esbuild target node22) and tested against; the runtime moves with the project's Node requirement, not on its own",
   });
 }
 

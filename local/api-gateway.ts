@@ -13,7 +13,12 @@ const OPEN_ROUTES = new Set(['/v1/health', '/v1/health/']);
 
 type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
-function send(res: import('node:http').ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+function send(
+  res: import('node:http').ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
@@ -59,7 +64,9 @@ function toEvent(req: IncomingMessage, body: Buffer, requestId: string): APIGate
       authorizer: null,
       protocol: 'HTTP/1.1',
       httpMethod: req.method ?? 'GET',
-      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1' } as APIGatewayProxyEvent['requestContext']['identity'],
+      identity: {
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      } as APIGatewayProxyEvent['requestContext']['identity'],
       path: url.pathname,
       stage: 'local',
       requestId,
@@ -75,7 +82,8 @@ function toEvent(req: IncomingMessage, body: Buffer, requestId: string): APIGate
  * first served. A finished call hands its place straight to the next waiter.
  */
 export function concurrencyLimit(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  if (!Number.isInteger(limit) || limit < 1) throw new Error(`concurrency limit must be a positive integer, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new Error(`concurrency limit must be a positive integer, got ${limit}`);
   let active = 0;
   const waiting: Array<() => void> = [];
   return async (fn) => {
@@ -103,7 +111,8 @@ export interface GatewayOptions {
 }
 
 export function createApiGateway(handler: Handler, apiKey: string, options: GatewayOptions = {}): Server {
-  const limit = options.maxConcurrency === undefined ? <T>(fn: () => Promise<T>) => fn() : concurrencyLimit(options.maxConcurrency);
+  const limit =
+    options.maxConcurrency === undefined ? <T>(fn: () => Promise<T>) => fn() : concurrencyLimit(options.maxConcurrency);
   return createServer((req, res) => {
     const requestId = randomUUID();
     const chunks: Buffer[] = [];
@@ -115,11 +124,19 @@ export function createApiGateway(handler: Handler, apiKey: string, options: Gate
       else chunks.push(c);
     });
     const respond = async () => {
-      if (tooLarge) return send(res, 413, { error: { code: 'PAYLOAD_TOO_LARGE', message: 'Request bodies are limited to 10 MB by API Gateway' } });
+      if (tooLarge)
+        return send(res, 413, {
+          error: { code: 'PAYLOAD_TOO_LARGE', message: 'Request bodies are limited to 10 MB by API Gateway' },
+        });
       const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
       if (!OPEN_ROUTES.has(path)) {
         const given = req.headers['x-api-key'];
-        const refused: AppError | undefined = typeof given !== 'string' || given === '' ? new UnauthorizedError() : !keyMatches(given, apiKey) ? new ForbiddenError() : undefined;
+        const refused: AppError | undefined =
+          typeof given !== 'string' || given === ''
+            ? new UnauthorizedError()
+            : !keyMatches(given, apiKey)
+              ? new ForbiddenError()
+              : undefined;
         if (refused) return send(res, refused.httpStatus, { error: { code: refused.code, message: refused.message } });
       }
       try {
@@ -135,7 +152,9 @@ export function createApiGateway(handler: Handler, apiKey: string, options: Gate
     };
     // Before the handler only the URL can fail (`GET //[`): a 400, not an unhandled rejection that stops the hub.
     req.on('end', () => {
-      respond().catch(() => send(res, 400, { error: { code: 'INVALID_REQUEST', message: 'The request URL is malformed' } }));
+      respond().catch(() =>
+        send(res, 400, { error: { code: 'INVALID_REQUEST', message: 'The request URL is malformed' } }),
+      );
     });
   });
 }

@@ -36,7 +36,9 @@ export function synthBundles(): SynthesizedBundles {
     const app = new App({ outdir, context, builtinCloudFormationValidation: false });
     const config = readConfig((k) => app.node.tryGetContext(k));
     const stack = new CrmBridgeStack(app, stackName(config.stage), { config });
-    const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Properties: { Code: { S3Key: string } } }> };
+    const template = app.synth().getStackByName(stack.stackName).template as {
+      Resources: Record<string, { Properties: { Code: { S3Key: string } } }>;
+    };
     const assetOf = (fn: NodejsFunction): string => {
       const id = stack.getLogicalId(fn.node.defaultChild as CfnResource);
       const key = template.Resources[id]?.Properties.Code.S3Key;
@@ -49,7 +51,13 @@ export function synthBundles(): SynthesizedBundles {
       const entry = entryOf(fn);
       if (entry) byEntry[entry] = assetOf(fn);
     }
-    return { api: assetOf(stack.api.controller), worker: assetOf(stack.jobs.worker), byEntry, outdir, remove: () => rmSync(outdir, { recursive: true, force: true }) };
+    return {
+      api: assetOf(stack.api.controller),
+      worker: assetOf(stack.jobs.worker),
+      byEntry,
+      outdir,
+      remove: () => rmSync(outdir, { recursive: true, force: true }),
+    };
   } catch (err) {
     rmSync(outdir, { recursive: true, force: true });
     throw err;

@@ -64,7 +64,9 @@ export const EMULATOR_GROUPS = {
 export type EmulatorGroup = keyof typeof EMULATOR_GROUPS;
 
 /** Runs `start` with a list of stops; on failure, stops what it started and rethrows. */
-async function started<T>(start: (stops: Array<() => Promise<void>>) => Promise<T>): Promise<{ value: T; stop: () => Promise<void> }> {
+async function started<T>(
+  start: (stops: Array<() => Promise<void>>) => Promise<T>,
+): Promise<{ value: T; stop: () => Promise<void> }> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -78,14 +80,19 @@ async function started<T>(start: (stops: Array<() => Promise<void>>) => Promise<
 }
 
 /** Starts one group of emulators in the calling thread (see emulator-thread.ts). */
-export async function startEmulatorGroup(group: EmulatorGroup): Promise<{ endpoints: Partial<EmulatorEndpoints>; stop(): Promise<void> }> {
+export async function startEmulatorGroup(
+  group: EmulatorGroup,
+): Promise<{ endpoints: Partial<EmulatorEndpoints>; stop(): Promise<void> }> {
   const { value, stop } = await started<Partial<EmulatorEndpoints>>((stops) => EMULATOR_GROUPS[group](stops));
   return { endpoints: value, stop };
 }
 
 /** Starts every emulator in the calling thread. */
 export async function startEmulators(): Promise<Emulators> {
-  const { value, stop } = await started(async (stops) => ({ ...(await EMULATOR_GROUPS.dynamodb(stops)), ...(await EMULATOR_GROUPS.queues(stops)) }));
+  const { value, stop } = await started(async (stops) => ({
+    ...(await EMULATOR_GROUPS.dynamodb(stops)),
+    ...(await EMULATOR_GROUPS.queues(stops)),
+  }));
   return { endpoints: value, stop };
 }
 
@@ -101,7 +108,11 @@ export async function startEmulatorsThread(onFatal: (err: Error) => void): Promi
   };
   const [dynamodb, queues] = await Promise.allSettled([
     startThread<Pick<EmulatorEndpoints, 'dynamodb'>>('emulator-thread.ts', 'dynamodb' satisfies EmulatorGroup, onEvent),
-    startThread<Pick<EmulatorEndpoints, 'sqs' | 's3' | 'ssm'>>('emulator-thread.ts', 'queues' satisfies EmulatorGroup, onEvent),
+    startThread<Pick<EmulatorEndpoints, 'sqs' | 's3' | 'ssm'>>(
+      'emulator-thread.ts',
+      'queues' satisfies EmulatorGroup,
+      onEvent,
+    ),
   ]);
   const stop = async () => {
     await Promise.all([dynamodb, queues].map((t) => (t.status === 'fulfilled' ? t.value.stop() : Promise.resolve())));

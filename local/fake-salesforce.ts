@@ -115,7 +115,14 @@ export interface FakeSalesforce {
    * A Salesforce File: a ContentDocument with one ContentVersion (IsLatest, ContentSize, Checksum = the
    * content's MD5 unless `checksum` says otherwise) and ContentDocumentLinks to its owner (a User) and `links`.
    */
-  seedFile(file: { title: string; extension?: string; content: Buffer; links?: string[]; checksum?: string; createdDate?: string }): { documentId: string; versionId: string };
+  seedFile(file: {
+    title: string;
+    extension?: string;
+    content: Buffer;
+    links?: string[];
+    checksum?: string;
+    createdDate?: string;
+  }): { documentId: string; versionId: string };
   /** A new version of a document: it becomes the latest. */
   seedVersion(documentId: string, content: Buffer): string;
   /** File bytes by ContentVersion id (VersionData). */
@@ -130,12 +137,28 @@ export interface FakeSalesforce {
 
 export function generateTestKeyPair(): { privateKeyPem: string; publicKeyPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+  return {
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
 }
 
-const KEY_PREFIXES: Record<string, string> = { Account: '001', Contact: '003', Opportunity: '006', Lead: '00Q', Case: '500', User: '005', ContentVersion: '068', ContentDocument: '069', ContentDocumentLink: '06A' };
+const KEY_PREFIXES: Record<string, string> = {
+  Account: '001',
+  Contact: '003',
+  Opportunity: '006',
+  Lead: '00Q',
+  Case: '500',
+  User: '005',
+  ContentVersion: '068',
+  ContentDocument: '069',
+  ContentDocumentLink: '06A',
+};
 const NOT_FOUND: SalesforceErrorItem = { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' };
-const HALTED: SalesforceErrorItem = { errorCode: 'PROCESSING_HALTED', message: 'The transaction was rolled back since another operation in the same transaction failed.' };
+const HALTED: SalesforceErrorItem = {
+  errorCode: 'PROCESSING_HALTED',
+  message: 'The transaction was rolled back since another operation in the same transaction failed.',
+};
 
 interface Answer {
   status: number;
@@ -150,12 +173,18 @@ const errorAnswer = (status: number, ...errors: SalesforceErrorItem[]): Answer =
  * bigint field value (seeded by a test) is written as its plain digits.
  */
 function toJson(body: unknown): string {
-  return JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? `\u0000bigint:${v}` : v)).replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
+  return JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? `\u0000bigint:${v}` : v)).replace(
+    /"\\u0000bigint:(-?\d+)"/g,
+    '$1',
+  );
 }
 
 function send(res: ServerResponse, answer: Answer): void {
   const hasBody = answer.body !== undefined && answer.status !== 204;
-  res.writeHead(answer.status, { ...(hasBody && { 'content-type': 'application/json;charset=UTF-8' }), ...answer.headers });
+  res.writeHead(answer.status, {
+    ...(hasBody && { 'content-type': 'application/json;charset=UTF-8' }),
+    ...answer.headers,
+  });
   res.end(hasBody ? toJson(answer.body) : undefined);
 }
 
@@ -217,7 +246,13 @@ function literalOf(token: string | undefined): Literal {
   throw new Error(`unexpected token ${token}`);
 }
 
-export function parseSoql(soql: string): { fields: string[]; type: string; where?: SoqlCondition; orderBy?: { field: string; desc: boolean }; limit?: number } {
+export function parseSoql(soql: string): {
+  fields: string[];
+  type: string;
+  where?: SoqlCondition;
+  orderBy?: { field: string; desc: boolean };
+  limit?: number;
+} {
   const t = tokenize(soql);
   let i = 0;
   const upper = () => t[i]?.toUpperCase();
@@ -278,7 +313,8 @@ export function parseSoql(soql: string): { fields: string[]; type: string; where
       i += 1;
       return { kind: 'cmp', field, op, values };
     }
-    if (op && ['=', '!=', '<>', '<', '<=', '>', '>=', 'LIKE'].includes(op)) return { kind: 'cmp', field, op: op === '<>' ? '!=' : op, values: [literalOf(t[i++])] };
+    if (op && ['=', '!=', '<>', '<', '<=', '>', '>=', 'LIKE'].includes(op))
+      return { kind: 'cmp', field, op: op === '<>' ? '!=' : op, values: [literalOf(t[i++])] };
     throw new Error(`unsupported operator ${op}`);
   };
   let where: SoqlCondition | undefined;
@@ -305,7 +341,10 @@ export function parseSoql(soql: string): { fields: string[]; type: string; where
 /** Whether a record's field values satisfy a condition (`value(field)` reads one). */
 export function matchesSoql(cond: SoqlCondition | undefined, value: (field: string) => Literal): boolean {
   if (!cond) return true;
-  if (cond.kind === 'and' || cond.kind === 'or') return cond.kind === 'and' ? cond.parts.every((p) => matchesSoql(p, value)) : cond.parts.some((p) => matchesSoql(p, value));
+  if (cond.kind === 'and' || cond.kind === 'or')
+    return cond.kind === 'and'
+      ? cond.parts.every((p) => matchesSoql(p, value))
+      : cond.parts.some((p) => matchesSoql(p, value));
   if (cond.kind === 'not') return !matchesSoql(cond.part, value);
   const v = value(cond.field);
   const w = cond.values[0] ?? null;
@@ -320,7 +359,10 @@ export function matchesSoql(cond: SoqlCondition | undefined, value: (field: stri
       return !cond.values.includes(v);
     case 'LIKE': {
       if (typeof v !== 'string' || typeof w !== 'string') return false;
-      const pattern = w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
+      const pattern = w
+        .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/%/g, '.*')
+        .replace(/_/g, '.');
       return new RegExp(`^${pattern}$`, 'is').test(v);
     }
     default: {
@@ -334,8 +376,13 @@ export function matchesSoql(cond: SoqlCondition | undefined, value: (field: stri
 /** Top-level ANDed conditions on `field` with = or IN: what ContentDocumentLink queries must filter by. */
 function filtersBy(cond: SoqlCondition | undefined, fields: string[]): boolean {
   if (!cond) return false;
-  if (cond.kind === 'and' || cond.kind === 'or') return cond.kind === 'and' && cond.parts.some((p) => filtersBy(p, fields));
-  return cond.kind === 'cmp' && (cond.op === '=' || cond.op === 'IN') && fields.some((f) => f.toLowerCase() === cond.field.toLowerCase());
+  if (cond.kind === 'and' || cond.kind === 'or')
+    return cond.kind === 'and' && cond.parts.some((p) => filtersBy(p, fields));
+  return (
+    cond.kind === 'cmp' &&
+    (cond.op === '=' || cond.op === 'IN') &&
+    fields.some((f) => f.toLowerCase() === cond.field.toLowerCase())
+  );
 }
 
 /**
@@ -343,7 +390,12 @@ function filtersBy(cond: SoqlCondition | undefined, fields: string[]): boolean {
  * written in 64 KB chunks as the client reads them. With `breakAfter`, the
  * connection drops after that many bytes (a download failing mid-stream).
  */
-function streamContent(res: ServerResponse, content: Buffer, breakAfter: number | undefined, onBreak: () => void): void {
+function streamContent(
+  res: ServerResponse,
+  content: Buffer,
+  breakAfter: number | undefined,
+  onBreak: () => void,
+): void {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(content.length) });
   const end = breakAfter === undefined ? content.length : Math.min(breakAfter, content.length);
   let offset = 0;
@@ -384,7 +436,14 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   };
 
   /** A new latest ContentVersion of a document (the earlier ones stop being latest). */
-  const addVersion = (documentId: string, title: string, extension: string | undefined, content: Buffer, checksum?: string, createdDate?: string): string => {
+  const addVersion = (
+    documentId: string,
+    title: string,
+    extension: string | undefined,
+    content: Buffer,
+    checksum?: string,
+    createdDate?: string,
+  ): string => {
     let number = 1;
     for (const r of records.values()) {
       if (r.attributes.type === 'ContentVersion' && r.ContentDocumentId === documentId) {
@@ -413,7 +472,9 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   const servers: Server[] = [];
   const listen = async (handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => {
     const server = createServer((req, res) => {
-      handler(req, res).catch((err) => send(res, errorAnswer(500, { errorCode: 'UNKNOWN_EXCEPTION', message: String(err) })));
+      handler(req, res).catch((err) =>
+        send(res, errorAnswer(500, { errorCode: 'UNKNOWN_EXCEPTION', message: String(err) })),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     servers.push(server);
@@ -460,7 +521,9 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         clientSecret = formDecode(decoded.slice(colon + 1));
       }
       const ok = (options.clients ?? []).some((c) => c.clientId === clientId && c.clientSecret === clientSecret);
-      return ok ? issue({ grantType, clientId }) : refuse('invalid_client', 'invalid client credentials', { grantType, clientId });
+      return ok
+        ? issue({ grantType, clientId })
+        : refuse('invalid_client', 'invalid client credentials', { grantType, clientId });
     }
     if (grantType === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
       const parts = (form.get('assertion') ?? '').split('.');
@@ -477,13 +540,21 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       const app = (options.jwtApps ?? []).find((a) => a.clientId === claims.iss);
       if (!app) return refuse('invalid_client_id', 'client identifier invalid', request);
       if (header.alg !== 'RS256') return refuse('invalid_grant', 'invalid assertion algorithm', request);
-      const signed = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), app.publicKeyPem, Buffer.from(parts[2]!, 'base64url'));
+      const signed = verify(
+        'RSA-SHA256',
+        Buffer.from(`${parts[0]}.${parts[1]}`),
+        app.publicKeyPem,
+        Buffer.from(parts[2]!, 'base64url'),
+      );
       if (!signed) return refuse('invalid_grant', 'invalid assertion signature', request);
-      if (claims.aud !== (options.jwtAudience ?? 'https://login.salesforce.com')) return refuse('invalid_grant', 'audience is invalid', request);
+      if (claims.aud !== (options.jwtAudience ?? 'https://login.salesforce.com'))
+        return refuse('invalid_grant', 'audience is invalid', request);
       const now = Math.floor(Date.now() / 1000);
       // exp must lie within 3 minutes of now.
-      if (typeof claims.exp !== 'number' || claims.exp < now || claims.exp > now + 180) return refuse('invalid_grant', 'expired authorization code', request);
-      if (!app.usernames.includes(String(claims.sub))) return refuse('invalid_grant', "user hasn't approved this consumer", request);
+      if (typeof claims.exp !== 'number' || claims.exp < now || claims.exp > now + 180)
+        return refuse('invalid_grant', 'expired authorization code', request);
+      if (!app.usernames.includes(String(claims.sub)))
+        return refuse('invalid_grant', "user hasn't approved this consumer", request);
       return issue(request);
     }
     return refuse('unsupported_grant_type', 'grant type not supported', { grantType });
@@ -498,12 +569,21 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   };
 
   const missingRequired = (type: string, fields: Record<string, unknown>): Answer | undefined => {
-    const missing = (options.requiredFields?.[type] ?? []).filter((f) => fields[f] === undefined || fields[f] === null || fields[f] === '');
-    return missing.length > 0 ? errorAnswer(400, { errorCode: 'REQUIRED_FIELD_MISSING', message: `Required fields are missing: [${missing.join(', ')}]`, fields: missing }) : undefined;
+    const missing = (options.requiredFields?.[type] ?? []).filter(
+      (f) => fields[f] === undefined || fields[f] === null || fields[f] === '',
+    );
+    return missing.length > 0
+      ? errorAnswer(400, {
+          errorCode: 'REQUIRED_FIELD_MISSING',
+          message: `Required fields are missing: [${missing.join(', ')}]`,
+          fields: missing,
+        })
+      : undefined;
   };
 
   /** The key of `fields` that names `field` (Salesforce field names are case-insensitive). */
-  const keyIn = (fields: Record<string, unknown>, field: string) => Object.keys(fields).find((k) => k.toLowerCase() === field.toLowerCase());
+  const keyIn = (fields: Record<string, unknown>, field: string) =>
+    Object.keys(fields).find((k) => k.toLowerCase() === field.toLowerCase());
 
   const asFields = (body: unknown): Record<string, unknown> | undefined =>
     body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
@@ -521,7 +601,12 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
 
   /** The value of a selected field: `Account.Name` becomes a nested parent record, or null without a parent. */
   const select = (version: string, record: SfRecord, fields: string[]): Record<string, unknown> => {
-    const out: Record<string, unknown> = { attributes: { type: record.attributes.type, url: `/services/data/v${version}/sobjects/${record.attributes.type}/${record.Id}` } };
+    const out: Record<string, unknown> = {
+      attributes: {
+        type: record.attributes.type,
+        url: `/services/data/v${version}/sobjects/${record.attributes.type}/${record.Id}`,
+      },
+    };
     for (const f of fields) {
       const dot = f.indexOf('.');
       if (dot < 0) {
@@ -539,7 +624,10 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         continue;
       }
       const nested = (out[relName] as Record<string, unknown> | null | undefined) ?? {
-        attributes: { type: parent.attributes.type, url: `/services/data/v${version}/sobjects/${parent.attributes.type}/${parent.Id}` },
+        attributes: {
+          type: parent.attributes.type,
+          url: `/services/data/v${version}/sobjects/${parent.attributes.type}/${parent.Id}`,
+        },
       };
       const name = canonical(parent.attributes.type, f.slice(dot + 1));
       nested[name] = parent[name] ?? null;
@@ -555,20 +643,29 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     } catch (err) {
       return errorAnswer(400, { errorCode: 'MALFORMED_QUERY', message: `unexpected token: ${(err as Error).message}` });
     }
-    const type = [...records.values()].map((r) => r.attributes.type).find((t) => t.toLowerCase() === parsed.type.toLowerCase()) ?? parsed.type;
+    const type =
+      [...records.values()].map((r) => r.attributes.type).find((t) => t.toLowerCase() === parsed.type.toLowerCase()) ??
+      parsed.type;
     if (type === 'ContentDocumentLink' && !filtersBy(parsed.where, ['ContentDocumentId', 'LinkedEntityId'])) {
       return errorAnswer(400, {
         errorCode: 'MALFORMED_QUERY',
-        message: "Implementation restriction: ContentDocumentLink requires a filter by a single Id on ContentDocumentId or LinkedEntityId using the equals operator or multiple Id's using the IN operator.",
+        message:
+          "Implementation restriction: ContentDocumentLink requires a filter by a single Id on ContentDocumentId or LinkedEntityId using the equals operator or multiple Id's using the IN operator.",
       });
     }
-    let found = [...records.values()].filter((r) => r.attributes.type === type).filter((r) => matchesSoql(parsed.where, (f) => (r[canonical(type, f)] ?? null) as Literal));
+    let found = [...records.values()]
+      .filter((r) => r.attributes.type === type)
+      .filter((r) => matchesSoql(parsed.where, (f) => (r[canonical(type, f)] ?? null) as Literal));
     if (parsed.orderBy) {
       const key = canonical(type, parsed.orderBy.field);
       const sign = parsed.orderBy.desc ? -1 : 1;
-      found = found.sort((a, b) => (String(a[key] ?? '') < String(b[key] ?? '') ? -sign : String(a[key] ?? '') > String(b[key] ?? '') ? sign : 0));
+      found = found.sort((a, b) =>
+        String(a[key] ?? '') < String(b[key] ?? '') ? -sign : String(a[key] ?? '') > String(b[key] ?? '') ? sign : 0,
+      );
     }
-    const matches = found.slice(0, parsed.limit ?? Number.POSITIVE_INFINITY).map((r) => select(version, r, parsed.fields));
+    const matches = found
+      .slice(0, parsed.limit ?? Number.POSITIVE_INFINITY)
+      .map((r) => select(version, r, parsed.fields));
     return page(version, matches, matches.length);
   }
 
@@ -578,13 +675,34 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     if (remaining.length === 0) return { status: 200, body: { totalSize, done: true, records } };
     const locator = `01gFAKE${randomBytes(4).toString('hex')}-${pageSize}`;
     cursors.set(locator, { rest: remaining, totalSize });
-    return { status: 200, body: { totalSize, done: false, nextRecordsUrl: `/services/data/v${version}/query/${locator}`, records } };
+    return {
+      status: 200,
+      body: { totalSize, done: false, nextRecordsUrl: `/services/data/v${version}/query/${locator}`, records },
+    };
   }
 
   /** One REST request (top-level or Composite subrequest), after authentication. */
-  function rest(method: string, version: string, rawPath: string, search: URLSearchParams, body: unknown, accessToken: string | undefined, composite: boolean): Answer {
+  function rest(
+    method: string,
+    version: string,
+    rawPath: string,
+    search: URLSearchParams,
+    body: unknown,
+    accessToken: string | undefined,
+    composite: boolean,
+  ): Answer {
     const path = rawPath.replace(/\/+$/, '') || '/';
-    calls.push({ method, path, version, query: Object.fromEntries(search), body, accessToken, composite, callOptions, ...(traceparent !== undefined && { traceparent }) });
+    calls.push({
+      method,
+      path,
+      version,
+      query: Object.fromEntries(search),
+      body,
+      accessToken,
+      composite,
+      callOptions,
+      ...(traceparent !== undefined && { traceparent }),
+    });
     const failure = injected(method, path);
     if (failure) return failure;
     const seg = path.split('/').filter(Boolean);
@@ -599,19 +717,30 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
           events.push({ type, id, fields });
           eventUuids.set(id, uuid);
           // Published asynchronously: success, with the EventUuid in an OPERATION_ENQUEUED "error".
-          return { status: 201, body: { id, success: true, errors: [{ statusCode: 'OPERATION_ENQUEUED', message: uuid, fields: [] }] } };
+          return {
+            status: 201,
+            body: { id, success: true, errors: [{ statusCode: 'OPERATION_ENQUEUED', message: uuid, fields: [] }] },
+          };
         }
         const missing = missingRequired(type, fields);
         if (missing) return missing;
         records.set(id, { ...fields, Id: id, attributes: { type } });
-        return { status: 201, body: { id, success: true, errors: [] }, headers: { Location: `/services/data/v${version}/sobjects/${type}/${id}` } };
+        return {
+          status: 201,
+          body: { id, success: true, errors: [] },
+          headers: { Location: `/services/data/v${version}/sobjects/${type}/${id}` },
+        };
       }
       if (method === 'PATCH' && seg.length === 3) {
         const record = records.get(seg[2]!);
         if (!record || record.attributes.type !== type) return errorAnswer(404, NOT_FOUND);
         if (!fields) return errorAnswer(400, { errorCode: 'JSON_PARSER_ERROR', message: 'Expected an object' });
         const named = keyIn(fields, 'Id');
-        if (named) return errorAnswer(400, { errorCode: 'INVALID_FIELD', message: `The ${named} field should not be specified in the sobject data.` });
+        if (named)
+          return errorAnswer(400, {
+            errorCode: 'INVALID_FIELD',
+            message: `The ${named} field should not be specified in the sobject data.`,
+          });
         Object.assign(record, fields);
         return { status: 204 };
       }
@@ -619,9 +748,14 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         const [field, value] = [seg[2]!, decodeURIComponent(seg[3]!)];
         if (!fields) return errorAnswer(400, { errorCode: 'JSON_PARSER_ERROR', message: 'Expected an object' });
         const named = keyIn(fields, 'Id') ?? keyIn(fields, field);
-        if (named) return errorAnswer(400, { errorCode: 'INVALID_FIELD', message: `The ${named} field should not be specified in the sobject data.` });
+        if (named)
+          return errorAnswer(400, {
+            errorCode: 'INVALID_FIELD',
+            message: `The ${named} field should not be specified in the sobject data.`,
+          });
         const found = [...records.values()].filter((r) => r.attributes.type === type && String(r[field]) === value);
-        if (found.length > 1) return { status: 300, body: found.map((r) => `/services/data/v${version}/sobjects/${type}/${r.Id}`) };
+        if (found.length > 1)
+          return { status: 300, body: found.map((r) => `/services/data/v${version}/sobjects/${type}/${r.Id}`) };
         if (found[0]) {
           Object.assign(found[0], fields);
           return { status: 200, body: { id: found[0].Id, success: true, errors: [], created: false } };
@@ -631,16 +765,24 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         if (missing) return missing;
         const id = newId(type);
         records.set(id, { ...record, Id: id, attributes: { type } });
-        return { status: 201, body: { id, success: true, errors: [], created: true }, headers: { Location: `/services/data/v${version}/sobjects/${type}/${id}` } };
+        return {
+          status: 201,
+          body: { id, success: true, errors: [], created: true },
+          headers: { Location: `/services/data/v${version}/sobjects/${type}/${id}` },
+        };
       }
       if (method === 'DELETE' && seg.length === 3) {
         const record = records.get(seg[2]!);
-        if (!record || record.attributes.type !== type) return errorAnswer(404, { errorCode: 'ENTITY_IS_DELETED', message: 'entity is deleted' });
+        if (!record || record.attributes.type !== type)
+          return errorAnswer(404, { errorCode: 'ENTITY_IS_DELETED', message: 'entity is deleted' });
         records.delete(record.Id);
         // Deleting a document deletes its versions (and their bytes) and its links.
         if (type === 'ContentDocument') {
           for (const r of [...records.values()]) {
-            if ((r.attributes.type === 'ContentVersion' || r.attributes.type === 'ContentDocumentLink') && r.ContentDocumentId === record.Id) {
+            if (
+              (r.attributes.type === 'ContentVersion' || r.attributes.type === 'ContentDocumentLink') &&
+              r.ContentDocumentId === record.Id
+            ) {
               records.delete(r.Id);
               contents.delete(r.Id);
             }
@@ -665,25 +807,48 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   }
 
   function compositeRequest(body: unknown, accessToken: string | undefined): Answer {
-    const { allOrNone = false, compositeRequest: subs } = (asFields(body) ?? {}) as { allOrNone?: boolean; compositeRequest?: Array<Record<string, any>> };
-    if (!Array.isArray(subs) || subs.length === 0 || subs.length > 25) return errorAnswer(400, { errorCode: 'INVALID_INPUT', message: 'compositeRequest must hold 1 to 25 subrequests' });
+    const { allOrNone = false, compositeRequest: subs } = (asFields(body) ?? {}) as {
+      allOrNone?: boolean;
+      compositeRequest?: Array<Record<string, any>>;
+    };
+    if (!Array.isArray(subs) || subs.length === 0 || subs.length > 25)
+      return errorAnswer(400, {
+        errorCode: 'INVALID_INPUT',
+        message: 'compositeRequest must hold 1 to 25 subrequests',
+      });
     const snapshot = new Map([...records].map(([id, r]) => [id, structuredClone(r)]));
     const eventCount = events.length;
     const results: Record<string, unknown> = {};
     const resolveRefs = (value: unknown): unknown => {
-      if (typeof value === 'string') return value.replace(/@\{(\w+)\.(\w+)\}/g, (_m, ref: string, field: string) => String((results[ref] as Record<string, unknown> | undefined)?.[field] ?? ''));
+      if (typeof value === 'string')
+        return value.replace(/@\{(\w+)\.(\w+)\}/g, (_m, ref: string, field: string) =>
+          String((results[ref] as Record<string, unknown> | undefined)?.[field] ?? ''),
+        );
       if (Array.isArray(value)) return value.map(resolveRefs);
-      if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v)]));
+      if (value && typeof value === 'object')
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v)]));
       return value;
     };
-    const responses: Array<{ body: unknown; httpHeaders: Record<string, string>; httpStatusCode: number; referenceId: string }> = [];
+    const responses: Array<{
+      body: unknown;
+      httpHeaders: Record<string, string>;
+      httpStatusCode: number;
+      referenceId: string;
+    }> = [];
     let failedAt = -1;
     for (const [n, sub] of subs.entries()) {
       const url = new URL(String(resolveRefs(sub.url)), instanceUrl);
       const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(url.pathname);
-      const answer = m ? rest(String(sub.method), m[1]!, m[2]!, url.searchParams, resolveRefs(sub.body), accessToken, true) : errorAnswer(404, NOT_FOUND);
+      const answer = m
+        ? rest(String(sub.method), m[1]!, m[2]!, url.searchParams, resolveRefs(sub.body), accessToken, true)
+        : errorAnswer(404, NOT_FOUND);
       results[sub.referenceId] = answer.body;
-      responses.push({ body: answer.body ?? null, httpHeaders: answer.headers ?? {}, httpStatusCode: answer.status, referenceId: String(sub.referenceId) });
+      responses.push({
+        body: answer.body ?? null,
+        httpHeaders: answer.headers ?? {},
+        httpStatusCode: answer.status,
+        referenceId: String(sub.referenceId),
+      });
       if (answer.status >= 400 && allOrNone) {
         failedAt = n;
         break;
@@ -696,7 +861,11 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       // Events published immediately are out already; only "Publish After Commit" ones are withdrawn.
       const published = events.splice(eventCount).filter((e) => !(options.publishAfterCommit ?? []).includes(e.type));
       events.push(...published);
-      const all = subs.map((sub, n) => (n === failedAt ? responses[n]! : { body: [HALTED], httpHeaders: {}, httpStatusCode: 400, referenceId: String(sub.referenceId) }));
+      const all = subs.map((sub, n) =>
+        n === failedAt
+          ? responses[n]!
+          : { body: [HALTED], httpHeaders: {}, httpStatusCode: 400, referenceId: String(sub.referenceId) },
+      );
       return { status: 200, body: { compositeResponse: all } };
     }
     return { status: 200, body: { compositeResponse: responses } };
@@ -705,7 +874,8 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   const loginServer = (generic: boolean) => async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const body = await readBody(req);
-    if (req.method === 'POST' && url.pathname === '/services/oauth2/token') return send(res, token(new URLSearchParams(body), req.headers.authorization, generic));
+    if (req.method === 'POST' && url.pathname === '/services/oauth2/token')
+      return send(res, token(new URLSearchParams(body), req.headers.authorization, generic));
     send(res, errorAnswer(404, NOT_FOUND));
   };
   loginUrl = await listen(loginServer(false));
@@ -721,9 +891,20 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(url.pathname);
     if (!m) return send(res, errorAnswer(404, NOT_FOUND));
     const accessToken = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const download = req.method === 'GET' && tokens.has(accessToken ?? '') ? /^\/sobjects\/ContentVersion\/([A-Za-z0-9]+)\/VersionData$/.exec(m[2]!) : null;
+    const download =
+      req.method === 'GET' && tokens.has(accessToken ?? '')
+        ? /^\/sobjects\/ContentVersion\/([A-Za-z0-9]+)\/VersionData$/.exec(m[2]!)
+        : null;
     if (download) {
-      calls.push({ method: 'GET', path: m[2]!, version: m[1]!, query: {}, body: undefined, accessToken, composite: false });
+      calls.push({
+        method: 'GET',
+        path: m[2]!,
+        version: m[1]!,
+        query: {},
+        body: undefined,
+        accessToken,
+        composite: false,
+      });
       const failure = injected('GET', m[2]!);
       if (failure) return send(res, failure);
       const content = contents.get(download[1]!);
@@ -733,7 +914,15 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     callOptions = req.headers['sforce-call-options'] as string | undefined;
     traceparent = req.headers.traceparent as string | undefined;
     if (!accessToken || !tokens.has(accessToken)) {
-      calls.push({ method: req.method!, path: m[2]!, version: m[1]!, query: Object.fromEntries(url.searchParams), body: undefined, accessToken, composite: false });
+      calls.push({
+        method: req.method!,
+        path: m[2]!,
+        version: m[1]!,
+        query: Object.fromEntries(url.searchParams),
+        body: undefined,
+        accessToken,
+        composite: false,
+      });
       return send(res, errorAnswer(401, { errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }));
     }
     let body: unknown;
@@ -764,11 +953,31 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       const ownerId = newId('User');
       records.set(ownerId, { Id: ownerId, Name: 'File Owner', attributes: { type: 'User' } });
       const documentId = newId('ContentDocument');
-      records.set(documentId, { Id: documentId, Title: file.title, FileExtension: file.extension ?? null, OwnerId: ownerId, attributes: { type: 'ContentDocument' } });
-      const versionId = addVersion(documentId, file.title, file.extension, file.content, file.checksum, file.createdDate);
+      records.set(documentId, {
+        Id: documentId,
+        Title: file.title,
+        FileExtension: file.extension ?? null,
+        OwnerId: ownerId,
+        attributes: { type: 'ContentDocument' },
+      });
+      const versionId = addVersion(
+        documentId,
+        file.title,
+        file.extension,
+        file.content,
+        file.checksum,
+        file.createdDate,
+      );
       for (const linked of [ownerId, ...(file.links ?? [])]) {
         const id = newId('ContentDocumentLink');
-        records.set(id, { Id: id, ContentDocumentId: documentId, LinkedEntityId: linked, ShareType: linked === ownerId ? 'I' : 'V', Visibility: 'AllUsers', attributes: { type: 'ContentDocumentLink' } });
+        records.set(id, {
+          Id: id,
+          ContentDocumentId: documentId,
+          LinkedEntityId: linked,
+          ShareType: linked === ownerId ? 'I' : 'V',
+          Visibility: 'AllUsers',
+          attributes: { type: 'ContentDocumentLink' },
+        });
       }
       return { documentId, versionId };
     },

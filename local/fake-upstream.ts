@@ -58,11 +58,21 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         json = undefined;
       }
       const key = `${req.method} ${url.pathname}`;
-      const call: RecordedCall = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body, json, at: Date.now() };
+      const call: RecordedCall = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: req.headers,
+        body,
+        json,
+        at: Date.now(),
+      };
       const nth = recorded.filter((c) => c.key === key).length + 1;
       recorded.push({ ...call, key });
       const handler = routes.get(key);
-      const answer: FakeAnswer = handler ? await handler(call, nth) : { status: 404, json: { message: `no fake route ${key}` } };
+      const answer: FakeAnswer = handler
+        ? await handler(call, nth)
+        : { status: 404, json: { message: `no fake route ${key}` } };
       if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
       state.inFlight -= 1;
       if (answer.hangUp) {
@@ -70,7 +80,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         return;
       }
       const isText = answer.text !== undefined;
-      res.writeHead(answer.status ?? 200, { 'content-type': isText ? 'text/plain' : 'application/json', ...answer.headers });
+      res.writeHead(answer.status ?? 200, {
+        'content-type': isText ? 'text/plain' : 'application/json',
+        ...answer.headers,
+      });
       res.end(isText ? answer.text : answer.json === undefined ? '' : JSON.stringify(answer.json));
     };
     // A route that throws answers 500 with its message, visible to the test, instead of an unhandled rejection.

@@ -41,7 +41,11 @@ export interface RunningHub {
  * `nodeArgs` go before the entry point (e.g. --cpu-prof for profiling). The ready wait
  * stays under jest's 60 s hook timeout, so a slow start fails with the hub's own output.
  */
-export async function startHubProcess(env: Record<string, string> = {}, nodeArgs: string[] = [], readyTimeoutMs = 55_000): Promise<RunningHub> {
+export async function startHubProcess(
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+  readyTimeoutMs = 55_000,
+): Promise<RunningHub> {
   const dir = mkdtempSync(join(tmpdir(), 'crm-bridge-test-'));
   const statePath = join(dir, 'local-hub.json');
   const childEnv = {
@@ -53,7 +57,11 @@ export async function startHubProcess(env: Record<string, string> = {}, nodeArgs
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...env,
   };
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'local/start.ts')], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'local/start.ts')], {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -79,7 +87,11 @@ export async function startHubProcess(env: Record<string, string> = {}, nodeArgs
   });
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as LocalHubState;
   const db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ region: state.region, endpoint: state.endpoints.dynamodb, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    new DynamoDBClient({
+      region: state.region,
+      endpoint: state.endpoints.dynamodb,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
     { marshallOptions: { removeUndefinedValues: true } },
   );
 
@@ -105,7 +117,11 @@ export async function startHubProcess(env: Record<string, string> = {}, nodeArgs
     },
     cli(args, stdin) {
       return new Promise((resolveRun) => {
-        const p = spawn(process.execPath, [join(ROOT, 'cli/crm-bridge.cjs'), ...args], { cwd: ROOT, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+        const p = spawn(process.execPath, [join(ROOT, 'cli/crm-bridge.cjs'), ...args], {
+          cwd: ROOT,
+          env: childEnv,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
         let stdout = '';
         let stderr = '';
         p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -125,7 +141,8 @@ export async function startHubProcess(env: Record<string, string> = {}, nodeArgs
       for (;;) {
         const res = await hub.api('GET', `/v1/jobs/${jobId}`);
         if (res.status === 200 && (res.body.status === 'SUCCEEDED' || res.body.status === 'FAILED')) return res.body;
-        if (Date.now() > deadline) throw new Error(`job ${jobId} not finished after ${timeoutMs} ms: ${JSON.stringify(res.body)}`);
+        if (Date.now() > deadline)
+          throw new Error(`job ${jobId} not finished after ${timeoutMs} ms: ${JSON.stringify(res.body)}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -13,7 +13,14 @@ import type { WorkerThreadData } from './worker-thread';
 import type { LocalHubState } from './state';
 import { JOB_INDEXES, JOB_LIST_SORT_KEY, projectedFields, type JobIndexName } from '../lambdas/contract/job-indexes';
 import type { ResourceVariable } from '../lambdas/contract/env';
-import { DEAD_LETTER_RETENTION_DAYS, DEFAULT_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE, WORKER_CONCURRENCY, WORKER_TIMEOUT_SECONDS, visibilityTimeoutSeconds } from '../lambdas/contract/queue';
+import {
+  DEAD_LETTER_RETENTION_DAYS,
+  DEFAULT_MAX_RECEIVE_COUNT,
+  WORKER_BATCH_SIZE,
+  WORKER_CONCURRENCY,
+  WORKER_TIMEOUT_SECONDS,
+  visibilityTimeoutSeconds,
+} from '../lambdas/contract/queue';
 import { CONNECTORS_TABLE_KEY, FILES_TABLE, JOBS_TABLE } from '../lambdas/contract/storage';
 
 /**
@@ -107,9 +114,19 @@ function close(server: Server): Promise<void> {
 
 /** The hub's DynamoDB tables, with the same keys as lib/constructs/tables.ts and file-store.ts. */
 export async function createLocalTables(ddb: DynamoDBClient) {
-  const tables = { connectors: 'crm-bridge-local-connectors', jobs: 'crm-bridge-local-jobs', files: 'crm-bridge-local-files', migrations: 'crm-bridge-local-migrations' };
+  const tables = {
+    connectors: 'crm-bridge-local-connectors',
+    jobs: 'crm-bridge-local-jobs',
+    files: 'crm-bridge-local-files',
+    migrations: 'crm-bridge-local-migrations',
+  };
   await ddb.send(
-    new CreateTableCommand({ TableName: tables.connectors, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: CONNECTORS_TABLE_KEY, AttributeType: 'S' }], KeySchema: [{ AttributeName: CONNECTORS_TABLE_KEY, KeyType: 'HASH' }] }),
+    new CreateTableCommand({
+      TableName: tables.connectors,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: CONNECTORS_TABLE_KEY, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: CONNECTORS_TABLE_KEY, KeyType: 'HASH' }],
+    }),
   );
   const jobIndexes = Object.keys(JOB_INDEXES) as JobIndexName[];
   await ddb.send(
@@ -178,7 +195,10 @@ export async function createLocalTables(ddb: DynamoDBClient) {
  * as the stack sets it on Lambda. One definition for the hub and for tests that
  * run a handler in-process, so a new resource cannot be missing from one of them.
  */
-export function localHandlerEnvironment(endpoints: { dynamodb: string; sqs: string; s3: string; ssm?: string }, resources: LocalResources): Record<string, string> {
+export function localHandlerEnvironment(
+  endpoints: { dynamodb: string; sqs: string; s3: string; ssm?: string },
+  resources: LocalResources,
+): Record<string, string> {
   return {
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
@@ -203,14 +223,25 @@ export function localHandlerEnvironment(endpoints: { dynamodb: string; sqs: stri
 
 export type LocalResources = Awaited<ReturnType<typeof createLocalResources>>;
 
-export async function createLocalResources(endpoints: { dynamodb: string; sqs: string; s3: string }, maxReceiveCount: number, visibilityTimeoutSeconds: number) {
+export async function createLocalResources(
+  endpoints: { dynamodb: string; sqs: string; s3: string },
+  maxReceiveCount: number,
+  visibilityTimeoutSeconds: number,
+) {
   const ddb = new DynamoDBClient({ region: REGION, endpoint: endpoints.dynamodb, credentials });
   const tables = await createLocalTables(ddb);
   ddb.destroy();
 
   const sqs = new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials });
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: 'crm-bridge-local-jobs-dlq', Attributes: { MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_DAYS * 86400) } }));
-  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const dlq = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: 'crm-bridge-local-jobs-dlq',
+      Attributes: { MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_DAYS * 86400) },
+    }),
+  );
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes!.QueueArn!;
   const main = await sqs.send(
     new CreateQueueCommand({
       QueueName: 'crm-bridge-local-jobs',
@@ -220,7 +251,9 @@ export async function createLocalResources(endpoints: { dynamodb: string; sqs: s
       },
     }),
   );
-  const mainArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: main.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const mainArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: main.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes!.QueueArn!;
   sqs.destroy();
 
   const s3 = new S3Client({ region: REGION, endpoint: endpoints.s3, credentials, forcePathStyle: true });
@@ -231,7 +264,12 @@ export async function createLocalResources(endpoints: { dynamodb: string; sqs: s
   await s3.send(new CreateBucketCommand({ Bucket: jobDataBucket }));
   s3.destroy();
 
-  return { tables, queues: { jobs: main.QueueUrl!, deadLetter: dlq.QueueUrl!, jobsArn: mainArn }, bucket, jobDataBucket };
+  return {
+    tables,
+    queues: { jobs: main.QueueUrl!, deadLetter: dlq.QueueUrl!, jobsArn: mainArn },
+    bucket,
+    jobDataBucket,
+  };
 }
 
 /**
@@ -272,7 +310,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     stops.push(() => emulators.stop());
     const { endpoints } = emulators;
     // The queue's visibility timeout follows the worker timeout as on AWS.
-    const resources = await createLocalResources(endpoints, maxReceiveCount, visibilityTimeoutSeconds(workerTimeoutMs / 1000));
+    const resources = await createLocalResources(
+      endpoints,
+      maxReceiveCount,
+      visibilityTimeoutSeconds(workerTimeoutMs / 1000),
+    );
 
     // The handlers read their configuration from env at import time, exactly as on Lambda.
     Object.assign(process.env, {
@@ -287,7 +329,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     const api = bundles ? (require(bundles.api) as typeof import('../lambdas/api')) : await import('../lambdas/api');
     const apiConcurrency = options.apiConcurrency ?? DEFAULT_API_CONCURRENCY;
-    const gateway = createApiGateway(api.handler, options.apiKey, apiConcurrency > 0 ? { maxConcurrency: apiConcurrency } : {});
+    const gateway = createApiGateway(
+      api.handler,
+      options.apiKey,
+      apiConcurrency > 0 ? { maxConcurrency: apiConcurrency } : {},
+    );
     const apiPort = await listen(gateway, options.port ?? 3000);
     stops.push(() => close(gateway));
 
@@ -312,7 +358,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       // Only now: threads started later would inherit the lower priority.
       lowerThreadPriority(options.apiNice ?? DEFAULT_API_NICE);
     } else {
-      const worker = bundles ? (require(bundles.worker) as typeof import('../lambdas/worker')) : await import('../lambdas/worker');
+      const worker = bundles
+        ? (require(bundles.worker) as typeof import('../lambdas/worker'))
+        : await import('../lambdas/worker');
       const poller = new SqsPoller({
         ...workerSource,
         sqs: new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials, cacheMiddleware: true }),

@@ -5,7 +5,19 @@
  */
 
 /** Keys every record carries that say nothing about the job. */
-const QUIET = new Set(['level', 'message', 'timestamp', 'service', 'sampling_rate', 'xray_trace_id', 'cold_start', 'function_name', 'function_memory_size', 'function_arn', 'function_request_id']);
+const QUIET = new Set([
+  'level',
+  'message',
+  'timestamp',
+  'service',
+  'sampling_rate',
+  'xray_trace_id',
+  'cold_start',
+  'function_name',
+  'function_memory_size',
+  'function_arn',
+  'function_request_id',
+]);
 
 /** One JSON log line as `HH:MM:SS.mmm LEVEL message key=value ...`; anything else unchanged. */
 export function formatLogLine(line: string): string {
@@ -20,7 +32,10 @@ export function formatLogLine(line: string): string {
   const time = typeof record.timestamp === 'string' ? record.timestamp.slice(11, 23) : '';
   const fields = Object.entries(record)
     .filter(([key, value]) => !QUIET.has(key) && value !== undefined)
-    .map(([key, value]) => `${key}=${typeof value === 'string' ? (/\s/.test(value) ? JSON.stringify(value) : value) : JSON.stringify(value)}`);
+    .map(
+      ([key, value]) =>
+        `${key}=${typeof value === 'string' ? (/\s/.test(value) ? JSON.stringify(value) : value) : JSON.stringify(value)}`,
+    );
   return [time, record.level.padEnd(5), record.message, ...fields].filter(Boolean).join(' ');
 }
 
@@ -31,7 +46,7 @@ export function formatLogLine(line: string): string {
 export function installLogFormat(stream: NodeJS.WriteStream, format: (line: string) => string = formatLogLine): void {
   const write: (chunk: string) => boolean = stream.write.bind(stream);
   let partial = '';
-  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+  stream.write = (chunk: unknown, ...rest: unknown[]) => {
     const text = partial + (typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
     const lines = text.split('\n');
     partial = lines.pop() ?? '';
@@ -39,5 +54,5 @@ export function installLogFormat(stream: NodeJS.WriteStream, format: (line: stri
     const ok = lines.length === 0 ? true : write(lines.map(format).join('\n') + '\n');
     callback?.();
     return ok;
-  });
+  };
 }

@@ -146,7 +146,12 @@ export class SqsPoller {
       let messages: Message[];
       try {
         const out = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: want, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['All'] }),
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: want,
+            WaitTimeSeconds: 5,
+            MessageSystemAttributeNames: ['All'],
+          }),
           { abortSignal: this.abort.signal },
         );
         messages = out.Messages ?? [];
@@ -191,7 +196,9 @@ export class SqsPoller {
     } finally {
       this.inFlight -= 1;
     }
-    for (const r of records) if (!failed.has(r.messageId)) this.pendingDeletes.push({ Id: String(this.deleteSeq++), ReceiptHandle: r.receiptHandle });
+    for (const r of records)
+      if (!failed.has(r.messageId))
+        this.pendingDeletes.push({ Id: String(this.deleteSeq++), ReceiptHandle: r.receiptHandle });
     this.scheduleDeletes();
   }
 

@@ -40,8 +40,15 @@ export async function containsEicar(body: AsyncIterable<Uint8Array>): Promise<bo
 
 export function startScanner(options: ScannerOptions): { stop(): Promise<void> } {
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: options.region, endpoint: options.endpoints.dynamodb, credentials }));
-  const s3 = new S3Client({ region: options.region, endpoint: options.endpoints.s3, credentials, forcePathStyle: true });
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ region: options.region, endpoint: options.endpoints.dynamodb, credentials }),
+  );
+  const s3 = new S3Client({
+    region: options.region,
+    endpoint: options.endpoints.s3,
+    credentials,
+    forcePathStyle: true,
+  });
   const sqs = new SQSClient({ region: options.region, endpoint: options.endpoints.sqs, credentials });
   const sent = new Set<string>();
   let stopped = false;
@@ -50,7 +57,9 @@ export function startScanner(options: ScannerOptions): { stop(): Promise<void> }
 
   async function scanOne(key: string): Promise<void> {
     const object = await s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: key }));
-    const result = (await containsEicar(object.Body as AsyncIterable<Uint8Array>)) ? 'THREATS_FOUND' : 'NO_THREATS_FOUND';
+    const result = (await containsEicar(object.Body as AsyncIterable<Uint8Array>))
+      ? 'THREATS_FOUND'
+      : 'NO_THREATS_FOUND';
     const event = {
       version: '0',
       id: crypto.randomUUID(),
@@ -64,7 +73,10 @@ export function startScanner(options: ScannerOptions): { stop(): Promise<void> }
         scanStatus: 'COMPLETED',
         resourceType: 'S3_OBJECT',
         s3ObjectDetails: { bucketName: options.bucket, objectKey: key, eTag: object.ETag, s3Throttled: false },
-        scanResultDetails: { scanResultStatus: result, threats: result === 'THREATS_FOUND' ? [{ name: 'EICAR-Test-File (not a virus)' }] : null },
+        scanResultDetails: {
+          scanResultStatus: result,
+          threats: result === 'THREATS_FOUND' ? [{ name: 'EICAR-Test-File (not a virus)' }] : null,
+        },
       },
     };
     await sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: JSON.stringify(event) }));

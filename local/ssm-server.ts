@@ -40,7 +40,8 @@ export class LocalSsm {
   }
 
   private view(p: Parameter, decrypt: boolean) {
-    const value = p.Type === 'SecureString' && !decrypt ? Buffer.from(`kms-encrypted:${p.Name}`).toString('base64') : p.Value;
+    const value =
+      p.Type === 'SecureString' && !decrypt ? Buffer.from(`kms-encrypted:${p.Name}`).toString('base64') : p.Value;
     return { ...p, Value: value, ARN: this.arn(p.Name) };
   }
 
@@ -57,16 +58,30 @@ export class LocalSsm {
       case 'GetParameters': {
         const names: string[] = input.Names ?? [];
         return {
-          Parameters: names.filter((n) => this.params.has(n)).map((n) => this.view(this.params.get(n)!, Boolean(input.WithDecryption))),
+          Parameters: names
+            .filter((n) => this.params.has(n))
+            .map((n) => this.view(this.params.get(n)!, Boolean(input.WithDecryption))),
           InvalidParameters: names.filter((n) => !this.params.has(n)),
         };
       }
       case 'PutParameter': {
         const existing = this.params.get(input.Name);
-        if (existing && !input.Overwrite) throw new SsmFault('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
-        if (typeof input.Value !== 'string' || input.Value.length === 0) throw new SsmFault('ValidationException', 'Parameter value must not be empty.');
+        if (existing && !input.Overwrite)
+          throw new SsmFault(
+            'ParameterAlreadyExists',
+            'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+          );
+        if (typeof input.Value !== 'string' || input.Value.length === 0)
+          throw new SsmFault('ValidationException', 'Parameter value must not be empty.');
         const Version = (existing?.Version ?? 0) + 1;
-        this.params.set(input.Name, { Name: input.Name, Type: input.Type ?? existing?.Type ?? 'String', Value: input.Value, Version, LastModifiedDate: Date.now() / 1000, DataType: 'text' });
+        this.params.set(input.Name, {
+          Name: input.Name,
+          Type: input.Type ?? existing?.Type ?? 'String',
+          Value: input.Value,
+          Version,
+          LastModifiedDate: Date.now() / 1000,
+          DataType: 'text',
+        });
         return { Version, Tier: 'Standard' };
       }
       case 'DeleteParameter':
@@ -103,7 +118,10 @@ export async function startLocalSsm(port = 0): Promise<{ server: Server; endpoin
       body = store.handle(action, JSON.parse((await readBody(req)) || '{}'));
     } catch (err) {
       status = 400;
-      body = err instanceof SsmFault ? { __type: err.type, message: err.message } : { __type: 'InternalServerError', message: String(err) };
+      body =
+        err instanceof SsmFault
+          ? { __type: err.type, message: err.message }
+          : { __type: 'InternalServerError', message: String(err) };
     }
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `local-${Date.now()}` });
     res.end(JSON.stringify(body));

@@ -5,7 +5,12 @@ import { parseConnector } from '../lambdas/connectors/schema';
 import { echoConnector, startEchoServer } from './echo-server';
 import { DEFAULT_API_CONCURRENCY, DEFAULT_API_NICE, LOCAL_SECRETS_CACHE_TTL_SECONDS, startHub } from './hub';
 import { installLogFormat } from './log-format';
-import { DEFAULT_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE, WORKER_CONCURRENCY, WORKER_TIMEOUT_SECONDS } from '../lambdas/contract/queue';
+import {
+  DEFAULT_MAX_RECEIVE_COUNT,
+  WORKER_BATCH_SIZE,
+  WORKER_CONCURRENCY,
+  WORKER_TIMEOUT_SECONDS,
+} from '../lambdas/contract/queue';
 import { localStatePath, removeLocalState, runningHub, writeLocalState } from './state';
 
 /** `npm start`: the hub on local emulators, seeded with the demo `echo` connector. */
@@ -16,7 +21,9 @@ function intFromEnv(name: string, fallback: number, max = Number.MAX_SAFE_INTEGE
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > max) {
-    console.error(`${name} must be ${max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `an integer from 0 to ${max}`}, got "${raw}"`);
+    console.error(
+      `${name} must be ${max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `an integer from 0 to ${max}`}, got "${raw}"`,
+    );
     process.exit(2);
   }
   return n;
@@ -57,7 +64,9 @@ function busyPort(port: number, variable: string, statePath: string, hubThere = 
   const who = hubThere
     ? `by a crm-bridge hub with another state file (its /v1/health answers; none is recorded in ${statePath})`
     : `by another program (no running crm-bridge hub is recorded in ${statePath})`;
-  return new StartError(`port ${port} (${variable}) on 127.0.0.1 is already in use ${who}. Choose another port: ${variable}=${port + 1} npm start (or ${variable}=0 for any free port).`);
+  return new StartError(
+    `port ${port} (${variable}) on 127.0.0.1 is already in use ${who}. Choose another port: ${variable}=${port + 1} npm start (or ${variable}=0 for any free port).`,
+  );
 }
 
 /** Whether what holds the port answers like a crm-bridge hub (GET /v1/health needs no key). */
@@ -96,7 +105,8 @@ async function main() {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const logFormat = process.env.LOG_FORMAT ?? 'text';
-  if (logFormat !== 'json' && logFormat !== 'text') throw new StartError(`LOG_FORMAT must be "text" or "json", got "${logFormat}"`);
+  if (logFormat !== 'json' && logFormat !== 'text')
+    throw new StartError(`LOG_FORMAT must be "text" or "json", got "${logFormat}"`);
   if (logFormat === 'text') {
     // Powertools writes INFO to stdout, WARN and ERROR to stderr.
     installLogFormat(process.stdout);
@@ -125,10 +135,24 @@ async function main() {
   // The echo service listens on loopback, which the local hub allows.
   const seeded = parseConnector(echoConnector(echo.url), { allowPrivate: true });
   if (!seeded.ok) throw new Error(`demo connector is invalid: ${seeded.errors.join('; ')}`);
-  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: hub.state.region, endpoint: hub.state.endpoints.dynamodb, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      region: hub.state.region,
+      endpoint: hub.state.endpoints.dynamodb,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
   await db.send(new PutCommand({ TableName: hub.state.tables.connectors, Item: seeded.connector }));
 
-  writeLocalState({ ...hub.state, pid: process.pid, echoUrl: echo.url, secretsCacheTtlSeconds: Number(process.env.SECRETS_CACHE_TTL_SECONDS) }, statePath);
+  writeLocalState(
+    {
+      ...hub.state,
+      pid: process.pid,
+      echoUrl: echo.url,
+      secretsCacheTtlSeconds: Number(process.env.SECRETS_CACHE_TTL_SECONDS),
+    },
+    statePath,
+  );
 
   const { baseUrl } = hub.state;
   console.log(`crm-bridge local hub ready at ${baseUrl}
@@ -154,7 +178,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') err = busyPort(intFromEnv('PORT', 3000), 'PORT', localStatePath()); // lost a race with the probe
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+    err = busyPort(intFromEnv('PORT', 3000), 'PORT', localStatePath()); // lost a race with the probe
   console.error('crm-bridge local hub failed to start:', err instanceof Error ? err.message : err);
   process.exit(err instanceof StartError ? 2 : 1);
 });

@@ -69,6 +69,9 @@ export function readLocalState(path = localStatePath()): LocalHubState {
   } catch {
     throw new Error(`No local hub is running (no ${path}); start one with "npm start" in another terminal`);
   }
-  if (!alive(state.pid)) throw new Error(`The local hub recorded in ${path} (pid ${state.pid}) is no longer running; start it with "npm start"`);
+  if (!alive(state.pid))
+    throw new Error(
+      `The local hub recorded in ${path} (pid ${state.pid}) is no longer running; start it with "npm start"`,
+    );
   return state;
 }

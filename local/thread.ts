@@ -10,7 +10,11 @@ import { parentPort, Worker, workerData } from 'node:worker_threads';
  * Protocol: the thread answers {ready} or {failed} once, may send {event}s,
  * and answers the "stop" message with {stopped}.
  */
-type ThreadMessage<T> = { type: 'ready'; value: T } | { type: 'failed'; message: string } | { type: 'event'; value: unknown } | { type: 'stopped' };
+type ThreadMessage<T> =
+  | { type: 'ready'; value: T }
+  | { type: 'failed'; message: string }
+  | { type: 'event'; value: unknown }
+  | { type: 'stopped' };
 
 export interface ThreadHandle<T> {
   ready: T;
@@ -21,7 +25,11 @@ export interface ThreadHandle<T> {
  * Starts `local/<file>` (TypeScript, or an absolute path) in a worker thread and waits for it to be
  * ready. `onEvent` gets the thread's events, and `{fatal}` if it dies later.
  */
-export function startThread<T>(file: string, data: unknown, onEvent: (value: unknown) => void = () => undefined): Promise<ThreadHandle<T>> {
+export function startThread<T>(
+  file: string,
+  data: unknown,
+  onEvent: (value: unknown) => void = () => undefined,
+): Promise<ThreadHandle<T>> {
   // Loader hooks registered with `--import tsx` do not reach worker threads on
   // Node 20, so the thread registers tsx itself (ESM hooks for the lazy
   // `import()`s of jsforce and soap, CJS hooks for require) before its entry.
@@ -67,17 +75,24 @@ export function startThread<T>(file: string, data: unknown, onEvent: (value: unk
 }
 
 /** The thread side: runs `start` with the thread's data and reports to the hub. */
-export function serveThread<D, T>(start: (data: D, emit: (value: unknown) => void) => Promise<{ ready: T; stop(): Promise<void> }>): void {
+export function serveThread<D, T>(
+  start: (data: D, emit: (value: unknown) => void) => Promise<{ ready: T; stop(): Promise<void> }>,
+): void {
   const port = parentPort;
   if (!port) throw new Error('serveThread must run in a worker thread');
   const emit = (value: unknown) => port.postMessage({ type: 'event', value } satisfies ThreadMessage<T>);
   start(workerData as D, emit).then(
     (running) => {
       port.on('message', (m: unknown) => {
-        if (m === 'stop') void running.stop().finally(() => port.postMessage({ type: 'stopped' } satisfies ThreadMessage<T>));
+        if (m === 'stop')
+          void running.stop().finally(() => port.postMessage({ type: 'stopped' } satisfies ThreadMessage<T>));
       });
       port.postMessage({ type: 'ready', value: running.ready } satisfies ThreadMessage<T>);
     },
-    (err: unknown) => port.postMessage({ type: 'failed', message: err instanceof Error ? err.message : String(err) } satisfies ThreadMessage<T>),
+    (err: unknown) =>
+      port.postMessage({
+        type: 'failed',
+        message: err instanceof Error ? err.message : String(err),
+      } satisfies ThreadMessage<T>),
   );
 }

@@ -13,7 +13,8 @@ const options = JSON.parse(optionsJson);
 const lazy = options.lazy;
 const isLazy = (spec) => lazy.some((m) => spec === m || spec.startsWith(`${m}/`));
 // The specifiers a built file still requires from the lazy set (esbuild writes require("x") for externals).
-const requiredLazy = (file) => [...readFileSync(file, 'utf8').matchAll(/(?:require|import)\("([^"]+)"\)/g)].map((m) => m[1]).filter(isLazy);
+const requiredLazy = (file) =>
+  [...readFileSync(file, 'utf8').matchAll(/(?:require|import)\("([^"]+)"\)/g)].map((m) => m[1]).filter(isLazy);
 
 const todo = requiredLazy(join(outputDir, 'index.js'));
 const done = new Set();

@@ -54,7 +54,9 @@ Ctrl-C to stop. Calls the hub makes are shown below.`);
     }
     for (; calls < sf.calls.length; calls++) {
       const c = sf.calls[calls]!;
-      console.log(`${c.method.padEnd(6)} /services/data/v${c.version}${c.path}${c.body === undefined ? '' : ` ${JSON.stringify(c.body)}`}`);
+      console.log(
+        `${c.method.padEnd(6)} /services/data/v${c.version}${c.path}${c.body === undefined ? '' : ` ${JSON.stringify(c.body)}`}`,
+      );
     }
     for (; events < sf.events.length; events++) {
       const e = sf.events[events]!;

@@ -2,8 +2,20 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpenAPIV3 } from 'openapi-types';
 import { z } from 'zod';
-import { calloutBodySchema, calloutParamsSchema, headerValue, jobParamsSchema, listJobsQuerySchema } from '../lambdas/routes/callout-routes';
-import { completeFileSchema, createFileSchema, fileParams, listFilesQuerySchema, refreshPartsSchema } from '../lambdas/routes/file-routes';
+import {
+  calloutBodySchema,
+  calloutParamsSchema,
+  headerValue,
+  jobParamsSchema,
+  listJobsQuerySchema,
+} from '../lambdas/routes/callout-routes';
+import {
+  completeFileSchema,
+  createFileSchema,
+  fileParams,
+  listFilesQuerySchema,
+  refreshPartsSchema,
+} from '../lambdas/routes/file-routes';
 import { createMigrationSchema, migrationAuditQuerySchema, migrationParams } from '../lambdas/routes/migration-routes';
 
 /**
@@ -43,10 +55,15 @@ export const jobResultSchema = z.object({
 });
 
 export const deliverySchema = z.object({
-  status: z.enum(['PENDING', 'DELIVERED', 'FAILED']).describe('Delivery of the outcome into Salesforce (record update and/or Platform Event), retried on its own'),
+  status: z
+    .enum(['PENDING', 'DELIVERED', 'FAILED'])
+    .describe('Delivery of the outcome into Salesforce (record update and/or Platform Event), retried on its own'),
   attempts: z.number().int().describe('Delivery calls made to Salesforce'),
   error: jobErrorSchema.optional().describe('The last delivery failure'),
-  nextAttemptAt: z.string().optional().describe('When the next delivery attempt is due (ISO 8601), while PENDING after a failure'),
+  nextAttemptAt: z
+    .string()
+    .optional()
+    .describe('When the next delivery attempt is due (ISO 8601), while PENDING after a failure'),
   deliveredAt: z.string().optional().describe('ISO 8601 timestamp'),
 });
 
@@ -62,7 +79,10 @@ export const jobSchema = z.object({
   correlationId: z.string().optional(),
   result: jobResultSchema.optional().describe('Present when SUCCEEDED'),
   error: jobErrorSchema.optional().describe('Present when FAILED, or the last failure while a retry waits'),
-  nextAttemptAt: z.string().optional().describe('When a deferred retry is due (ISO 8601), while the job waits in the queue'),
+  nextAttemptAt: z
+    .string()
+    .optional()
+    .describe('When a deferred retry is due (ISO 8601), while the job waits in the queue'),
   waiting: z
     .object({
       reason: z.enum(['CIRCUIT_OPEN', 'RATE_LIMIT', 'CONCURRENCY_LIMIT']),
@@ -84,7 +104,9 @@ export const jobSchema = z.object({
 });
 
 export const jobListSchema = z.object({
-  jobs: z.array(jobSchema.omit({ result: true })).describe('Newest first; without results (read one job for its result)'),
+  jobs: z
+    .array(jobSchema.omit({ result: true }))
+    .describe('Newest first; without results (read one job for its result)'),
   nextToken: z.string().optional().describe('Pass to the next request (with the same filters) to read the next page'),
 });
 
@@ -99,8 +121,16 @@ export const uploadSchema = z.object({
   method: z.literal('PUT').optional().describe('Single upload: PUT the whole file to url with these headers'),
   url: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
-  partSize: bytes().optional().describe('Multipart upload: PUT each part (partSize bytes, the last one shorter) to its URL and keep each answer\'s ETag'),
-  partCount: z.number().int().optional().describe('Multipart: how many parts the file has (parts may list fewer when the request set partUrls)'),
+  partSize: bytes()
+    .optional()
+    .describe(
+      "Multipart upload: PUT each part (partSize bytes, the last one shorter) to its URL and keep each answer's ETag",
+    ),
+  partCount: z
+    .number()
+    .int()
+    .optional()
+    .describe('Multipart: how many parts the file has (parts may list fewer when the request set partUrls)'),
   parts: z.array(partUrlSchema).optional(),
 });
 
@@ -108,12 +138,19 @@ export const fileLinkSchema = z.object({
   connectorId: z.string().describe('The salesforce connector whose fileLink creates the link record'),
   status: z
     .enum(['WAITING_FOR_UPLOAD', 'PENDING', 'DELIVERED', 'FAILED'])
-    .describe('WAITING_FOR_UPLOAD until the file is AVAILABLE; PENDING while queued or while a retry waits; DELIVERED or FAILED are final'),
+    .describe(
+      'WAITING_FOR_UPLOAD until the file is AVAILABLE; PENDING while queued or while a retry waits; DELIVERED or FAILED are final',
+    ),
   attempts: z.number().int().describe('Upsert calls made to Salesforce'),
-  error: jobErrorSchema.optional().describe('The last failure (QUEUE_UNAVAILABLE: complete the file again to queue the link once more)'),
+  error: jobErrorSchema
+    .optional()
+    .describe('The last failure (QUEUE_UNAVAILABLE: complete the file again to queue the link once more)'),
   salesforceId: z.string().optional().describe('Id of the link record, when DELIVERED'),
   deliveredAt: z.string().optional().describe('ISO 8601 timestamp'),
-  nextAttemptAt: z.string().optional().describe('When the next attempt is due (ISO 8601), while PENDING after a failure'),
+  nextAttemptAt: z
+    .string()
+    .optional()
+    .describe('When the next attempt is due (ISO 8601), while PENDING after a failure'),
 });
 
 export const fileCreatedSchema = z.object({
@@ -149,7 +186,9 @@ export const partUrlsSchema = z.object({ partSize: bytes(), parts: z.array(partU
 export const migrationAcceptedSchema = z.object({
   migrationId: z.string().describe('Read the migration with GET /v1/files/migrations/{migrationId}'),
   status: z.literal('QUEUED'),
-  statusUrl: z.string().describe('Path of the migration, relative to the API base URL (also sent as the Location header)'),
+  statusUrl: z
+    .string()
+    .describe('Path of the migration, relative to the API base URL (also sent as the Location header)'),
 });
 
 export const migrationSchema = z.object({
@@ -158,8 +197,12 @@ export const migrationSchema = z.object({
   where: z.string().describe('The condition as checked and run (canonical form)'),
   dryRun: z.boolean(),
   deleteAfterCopy: z.boolean(),
-  status: jobStatusSchema.describe('QUEUED and RUNNING are in progress; SUCCEEDED (files may have failed: see counts.failed) and FAILED are final'),
-  phase: z.enum(['COPY', 'DELETE']).describe('COPY: files are copied; DELETE: copied documents wait for their link records, then are deleted'),
+  status: jobStatusSchema.describe(
+    'QUEUED and RUNNING are in progress; SUCCEEDED (files may have failed: see counts.failed) and FAILED are final',
+  ),
+  phase: z
+    .enum(['COPY', 'DELETE'])
+    .describe('COPY: files are copied; DELETE: copied documents wait for their link records, then are deleted'),
   counts: z.object({
     considered: z.number().int().describe('Latest versions the condition matched and the migration looked at'),
     moved: z.number().int(),
@@ -168,13 +211,17 @@ export const migrationSchema = z.object({
     failed: z.number().int(),
     deleted: z.number().int(),
     bytes: bytes().describe('Bytes moved (dry run: that would move)'),
-    bytesFreed: bytes().describe('Bytes of the deleted documents\' latest versions (dry run: what deleteAfterCopy would free)'),
+    bytesFreed: bytes().describe(
+      "Bytes of the deleted documents' latest versions (dry run: what deleteAfterCopy would free)",
+    ),
     fileRecords: z.number().int().describe('File records created, one per linked record'),
   }),
   createdAt: z.string(),
   updatedAt: z.string(),
   endedAt: z.string().optional(),
-  error: jobErrorSchema.optional().describe('Why the migration as a whole failed (e.g. CONNECTOR_DISABLED, a Salesforce login or query error)'),
+  error: jobErrorSchema
+    .optional()
+    .describe('Why the migration as a whole failed (e.g. CONNECTOR_DISABLED, a Salesforce login or query error)'),
   statusUrl: z.string(),
 });
 
@@ -186,10 +233,18 @@ export const migrationFileSchema = z.object({
   checksum: z.string().optional().describe('ContentVersion.Checksum (MD5, hex)'),
   md5: z.string().optional().describe('MD5 of the bytes read from Salesforce'),
   fileIds: z.array(z.string()).describe('The file records made (one per linked record; they share one object)'),
-  recordIds: z.array(z.string()).describe('The records the document is linked to (users, libraries and groups left out)'),
+  recordIds: z
+    .array(z.string())
+    .describe('The records the document is linked to (users, libraries and groups left out)'),
   status: z.enum(['WOULD_MOVE', 'MOVED', 'DELETED', 'SKIPPED', 'FAILED']),
-  reason: z.object({ code: z.string(), message: z.string() }).optional().describe('Why it failed, was skipped, or was moved but not deleted'),
-  deletePending: z.boolean().optional().describe('MOVED with deleteAfterCopy: the document is deleted once its link records exist'),
+  reason: z
+    .object({ code: z.string(), message: z.string() })
+    .optional()
+    .describe('Why it failed, was skipped, or was moved but not deleted'),
+  deletePending: z
+    .boolean()
+    .optional()
+    .describe('MOVED with deleteAfterCopy: the document is deleted once its link records exist'),
   at: z.string(),
 });
 
@@ -233,7 +288,10 @@ function tidyIntegers(node: unknown): void {
 
 function schemaOf(schema: z.ZodType): Schema {
   // io "input": request schemas keep their defaults optional and response objects stay open to new fields.
-  const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'throw' }) as Record<string, unknown>;
+  const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'throw' }) as Record<
+    string,
+    unknown
+  >;
   delete json.$schema;
   tidyIntegers(json);
   return json;
@@ -258,7 +316,11 @@ function jsonContent(schema: OpenAPIV3.ReferenceObject | Schema): { 'application
 }
 
 /** Parameters from a zod object schema: one per property, required as the schema says. */
-function parametersOf(where: 'path' | 'query', schema: z.ZodObject, descriptions: Record<string, string> = {}): OpenAPIV3.ParameterObject[] {
+function parametersOf(
+  where: 'path' | 'query',
+  schema: z.ZodObject,
+  descriptions: Record<string, string> = {},
+): OpenAPIV3.ParameterObject[] {
   const json = schemaOf(schema);
   const required = new Set(json.required ?? []);
   return Object.entries(json.properties ?? {}).map(([name, property]) => ({
@@ -278,13 +340,34 @@ const ERROR_RESPONSES: Record<string, { status: string; description: string }> =
       'INVALID_REQUEST: malformed JSON, wrong shape, unknown field, or a bad value in the path (including malformed percent-encoding), query (including a nextToken of another listing) or a header; INVALID_PAYLOAD: a JSON body the hub cannot store (a number outside the range DynamoDB stores, a __proto__/constructor/prototype key, more than 32 levels of nesting, text that is not well-formed Unicode); FILE_LINK_NOT_CONFIGURED: a file link names a connector that is not a salesforce connector with fileLink',
   },
   Unauthorized: { status: '401', description: 'UNAUTHORIZED: no credentials (local hub: missing x-api-key)' },
-  Forbidden: { status: '403', description: 'FORBIDDEN: the signature, the API key or the caller\'s IAM permissions were refused' },
-  NotFound: { status: '404', description: 'CONNECTOR_NOT_FOUND, OPERATION_NOT_FOUND, JOB_NOT_FOUND, FILE_NOT_FOUND or ROUTE_NOT_FOUND' },
-  Conflict: { status: '409', description: 'CONNECTOR_DISABLED, CONNECTOR_INVALID, IDEMPOTENCY_KEY_REUSED, SIZE_MISMATCH, FILE_NOT_AVAILABLE, FILE_QUARANTINED or JOB_NOT_RETRYABLE' },
-  PayloadTooLarge: { status: '413', description: 'PAYLOAD_TOO_LARGE (payload over 5 MB (5242880 bytes) as JSON, or request body over 5 MB + 64 KB: send large content as a file) or FILE_TOO_LARGE' },
-  TooManyRequests: { status: '429', description: 'THROTTLED or QUOTA_EXCEEDED (API Gateway throttling or the API key\'s usage plan): retry later' },
+  Forbidden: {
+    status: '403',
+    description: "FORBIDDEN: the signature, the API key or the caller's IAM permissions were refused",
+  },
+  NotFound: {
+    status: '404',
+    description: 'CONNECTOR_NOT_FOUND, OPERATION_NOT_FOUND, JOB_NOT_FOUND, FILE_NOT_FOUND or ROUTE_NOT_FOUND',
+  },
+  Conflict: {
+    status: '409',
+    description:
+      'CONNECTOR_DISABLED, CONNECTOR_INVALID, IDEMPOTENCY_KEY_REUSED, SIZE_MISMATCH, FILE_NOT_AVAILABLE, FILE_QUARANTINED or JOB_NOT_RETRYABLE',
+  },
+  PayloadTooLarge: {
+    status: '413',
+    description:
+      'PAYLOAD_TOO_LARGE (payload over 5 MB (5242880 bytes) as JSON, or request body over 5 MB + 64 KB: send large content as a file) or FILE_TOO_LARGE',
+  },
+  TooManyRequests: {
+    status: '429',
+    description: "THROTTLED or QUOTA_EXCEEDED (API Gateway throttling or the API key's usage plan): retry later",
+  },
   InternalError: { status: '500', description: 'INTERNAL_ERROR, with a requestId to quote to the hub operator' },
-  ServiceUnavailable: { status: '503', description: 'QUEUE_UNAVAILABLE: the job could not be queued (it is recorded as FAILED and the Idempotency-Key is freed; a retried job is FAILED again): retry' },
+  ServiceUnavailable: {
+    status: '503',
+    description:
+      'QUEUE_UNAVAILABLE: the job could not be queued (it is recorded as FAILED and the Idempotency-Key is freed; a retried job is FAILED again): retry',
+  },
 };
 
 type ErrorName = keyof typeof ERROR_RESPONSES;
@@ -300,7 +383,7 @@ const COMMON_ERRORS: ErrorName[] = ['BadRequest', 'Unauthorized', 'Forbidden', '
 export function openApiDocument(): OpenAPIV3.Document {
   const calloutParams = parametersOf('path', calloutParamsSchema, {
     connectorId: 'A registered connector (crm-bridge connectors list)',
-    operation: 'One of the connector\'s operations',
+    operation: "One of the connector's operations",
   });
   const jobParams = parametersOf('path', jobParamsSchema);
   const fileIdParams = parametersOf('path', fileParams);
@@ -342,7 +425,9 @@ export function openApiDocument(): OpenAPIV3.Document {
           tags: ['health'],
           summary: 'Liveness check (no authentication)',
           security: [],
-          responses: responses({ '200': { description: 'The API is up', content: jsonContent(ref('Health')) } }, ['InternalError']),
+          responses: responses({ '200': { description: 'The API is up', content: jsonContent(ref('Health')) } }, [
+            'InternalError',
+          ]),
         },
       },
       '/v1/callouts/{connectorId}/{operation}': {
@@ -354,8 +439,20 @@ export function openApiDocument(): OpenAPIV3.Document {
             'Validates and records a job, queues it and answers 202; the external service is called afterwards. The same Idempotency-Key with the same body returns the same job; with a different body, 409 IDEMPOTENCY_KEY_REUSED.',
           parameters: [
             ...calloutParams,
-            { name: 'Idempotency-Key', in: 'header', required: false, description: 'Makes resubmission safe: the same key and body return the first job', schema: header },
-            { name: 'X-Correlation-Id', in: 'header', required: false, description: 'Your own id, stored on the job and in the hub\'s logs', schema: header },
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description: 'Makes resubmission safe: the same key and body return the first job',
+              schema: header,
+            },
+            {
+              name: 'X-Correlation-Id',
+              in: 'header',
+              required: false,
+              description: "Your own id, stored on the job and in the hub's logs",
+              schema: header,
+            },
             {
               name: 'traceparent',
               in: 'header',
@@ -367,7 +464,12 @@ export function openApiDocument(): OpenAPIV3.Document {
           ],
           requestBody: { required: true, content: jsonContent(ref('CalloutRequest')) },
           responses: responses(
-            { '202': { description: 'Accepted: the job is queued (the Location header holds statusUrl)', content: jsonContent(ref('CalloutAccepted')) } },
+            {
+              '202': {
+                description: 'Accepted: the job is queued (the Location header holds statusUrl)',
+                content: jsonContent(ref('CalloutAccepted')),
+              },
+            },
             [...COMMON_ERRORS, 'NotFound', 'Conflict', 'PayloadTooLarge', 'ServiceUnavailable'],
           ),
         },
@@ -377,14 +479,18 @@ export function openApiDocument(): OpenAPIV3.Document {
           operationId: 'listJobs',
           tags: ['callouts'],
           summary: 'List jobs by connector and/or status, newest first',
-          description: 'Give connectorId, status or both (400 INVALID_REQUEST otherwise). A page may hold fewer than limit jobs and still carry a nextToken.',
+          description:
+            'Give connectorId, status or both (400 INVALID_REQUEST otherwise). A page may hold fewer than limit jobs and still carry a nextToken.',
           parameters: parametersOf('query', listJobsQuerySchema, {
             connectorId: 'Jobs of this connector',
             status: 'Jobs in this status',
             limit: 'Page size (1-100, default 50)',
             nextToken: 'From the previous page',
           }),
-          responses: responses({ '200': { description: 'A page of jobs', content: jsonContent(ref('JobList')) } }, COMMON_ERRORS),
+          responses: responses(
+            { '200': { description: 'A page of jobs', content: jsonContent(ref('JobList')) } },
+            COMMON_ERRORS,
+          ),
         },
       },
       '/v1/jobs/{jobId}/retry': {
@@ -395,12 +501,15 @@ export function openApiDocument(): OpenAPIV3.Document {
           description:
             'The same job is queued again with a fresh attempt budget (attempts from 0, no error); the run that failed is kept in its history. Only a FAILED job whose failure is not still being delivered: otherwise 409 JOB_NOT_RETRYABLE.',
           parameters: jobParams,
-          responses: responses({ '202': { description: 'Queued again (the Location header holds statusUrl)', content: jsonContent(ref('CalloutAccepted')) } }, [
-            ...COMMON_ERRORS,
-            'NotFound',
-            'Conflict',
-            'ServiceUnavailable',
-          ]),
+          responses: responses(
+            {
+              '202': {
+                description: 'Queued again (the Location header holds statusUrl)',
+                content: jsonContent(ref('CalloutAccepted')),
+              },
+            },
+            [...COMMON_ERRORS, 'NotFound', 'Conflict', 'ServiceUnavailable'],
+          ),
         },
       },
       '/v1/jobs/{jobId}': {
@@ -409,7 +518,10 @@ export function openApiDocument(): OpenAPIV3.Document {
           tags: ['callouts'],
           summary: 'Read a job: status, attempts, result or error',
           parameters: jobParams,
-          responses: responses({ '200': { description: 'The job', content: jsonContent(ref('Job')) } }, [...COMMON_ERRORS, 'NotFound']),
+          responses: responses({ '200': { description: 'The job', content: jsonContent(ref('Job')) } }, [
+            ...COMMON_ERRORS,
+            'NotFound',
+          ]),
         },
       },
       '/v1/files': {
@@ -420,19 +532,29 @@ export function openApiDocument(): OpenAPIV3.Document {
           description:
             'With "link": {"connectorId"} (and a Salesforce recordId), a link record is created in Salesforce through that connector\'s fileLink once the file is AVAILABLE; the file shows its progress as "link".',
           requestBody: { required: true, content: jsonContent(ref('CreateFileRequest')) },
-          responses: responses({ '201': { description: 'The file record (PENDING) and where to upload', content: jsonContent(ref('FileCreated')) } }, [
-            ...COMMON_ERRORS,
-            'NotFound',
-            'Conflict',
-            'PayloadTooLarge',
-          ]),
+          responses: responses(
+            {
+              '201': {
+                description: 'The file record (PENDING) and where to upload',
+                content: jsonContent(ref('FileCreated')),
+              },
+            },
+            [...COMMON_ERRORS, 'NotFound', 'Conflict', 'PayloadTooLarge'],
+          ),
         },
         get: {
           operationId: 'listFiles',
           tags: ['files'],
           summary: 'List the files of a record',
-          parameters: parametersOf('query', listFilesQuerySchema, { recordId: 'The CRM record the files belong to', nextToken: 'From the previous page', order: 'oldest (default) or newest first, by createdAt' }),
-          responses: responses({ '200': { description: 'A page of files', content: jsonContent(ref('FileList')) } }, COMMON_ERRORS),
+          parameters: parametersOf('query', listFilesQuerySchema, {
+            recordId: 'The CRM record the files belong to',
+            nextToken: 'From the previous page',
+            order: 'oldest (default) or newest first, by createdAt',
+          }),
+          responses: responses(
+            { '200': { description: 'A page of files', content: jsonContent(ref('FileList')) } },
+            COMMON_ERRORS,
+          ),
         },
       },
       '/v1/files/{fileId}': {
@@ -441,7 +563,10 @@ export function openApiDocument(): OpenAPIV3.Document {
           tags: ['files'],
           summary: 'Read a file record (with a downloadUrl when AVAILABLE)',
           parameters: fileIdParams,
-          responses: responses({ '200': { description: 'The file', content: jsonContent(ref('File')) } }, [...COMMON_ERRORS, 'NotFound']),
+          responses: responses({ '200': { description: 'The file', content: jsonContent(ref('File')) } }, [
+            ...COMMON_ERRORS,
+            'NotFound',
+          ]),
         },
         delete: {
           operationId: 'deleteFile',
@@ -456,10 +581,15 @@ export function openApiDocument(): OpenAPIV3.Document {
           operationId: 'completeFile',
           tags: ['files'],
           summary: 'Finish an upload; checks the stored size and makes the file AVAILABLE',
-          description: 'Send {} after a single PUT, or {"parts":[{"partNumber","etag"}]} with every part after a multipart upload. Completing twice is harmless.',
+          description:
+            'Send {} after a single PUT, or {"parts":[{"partNumber","etag"}]} with every part after a multipart upload. Completing twice is harmless.',
           parameters: fileIdParams,
           requestBody: { required: false, content: jsonContent(ref('CompleteFileRequest')) },
-          responses: responses({ '200': { description: 'The file, AVAILABLE', content: jsonContent(ref('File')) } }, [...COMMON_ERRORS, 'NotFound', 'Conflict']),
+          responses: responses({ '200': { description: 'The file, AVAILABLE', content: jsonContent(ref('File')) } }, [
+            ...COMMON_ERRORS,
+            'NotFound',
+            'Conflict',
+          ]),
         },
       },
       '/v1/files/{fileId}/parts': {
@@ -469,23 +599,31 @@ export function openApiDocument(): OpenAPIV3.Document {
           summary: 'Fresh upload URLs for parts of a pending multipart upload (to resume after the first ones expired)',
           parameters: fileIdParams,
           requestBody: { required: true, content: jsonContent(ref('RefreshPartsRequest')) },
-          responses: responses({ '200': { description: 'New part URLs', content: jsonContent(ref('PartUrls')) } }, [...COMMON_ERRORS, 'NotFound', 'Conflict']),
+          responses: responses({ '200': { description: 'New part URLs', content: jsonContent(ref('PartUrls')) } }, [
+            ...COMMON_ERRORS,
+            'NotFound',
+            'Conflict',
+          ]),
         },
       },
       '/v1/files/migrations': {
         post: {
           operationId: 'createFileMigration',
           tags: ['migrations'],
-          summary: 'Move existing Salesforce Files (latest ContentVersions matching "where") to S3; run by the worker in batches',
+          summary:
+            'Move existing Salesforce Files (latest ContentVersions matching "where") to S3; run by the worker in batches',
           description:
             'The connector must be an enabled salesforce connector with fileLink. "where" is a condition on ContentVersion fields (comparisons, LIKE, IN, AND/OR/NOT, parentheses; no subqueries, no parent fields, no semicolons, at most 1000 characters), checked and stored in canonical form. Each file is streamed into one object, its size and MD5 checked against ContentSize and Checksum, then recorded once per linked record with a link record; with deleteAfterCopy its ContentDocument is deleted once every link record exists. Files moved by an earlier migration are skipped.',
           requestBody: { required: true, content: jsonContent(ref('CreateMigrationRequest')) },
-          responses: responses({ '202': { description: 'Queued (the Location header holds statusUrl)', content: jsonContent(ref('MigrationAccepted')) } }, [
-            ...COMMON_ERRORS,
-            'NotFound',
-            'Conflict',
-            'ServiceUnavailable',
-          ]),
+          responses: responses(
+            {
+              '202': {
+                description: 'Queued (the Location header holds statusUrl)',
+                content: jsonContent(ref('MigrationAccepted')),
+              },
+            },
+            [...COMMON_ERRORS, 'NotFound', 'Conflict', 'ServiceUnavailable'],
+          ),
         },
       },
       '/v1/files/migrations/{migrationId}': {
@@ -494,7 +632,10 @@ export function openApiDocument(): OpenAPIV3.Document {
           tags: ['migrations'],
           summary: 'Read a migration: status, phase and counts',
           parameters: migrationIdParams,
-          responses: responses({ '200': { description: 'The migration', content: jsonContent(ref('Migration')) } }, [...COMMON_ERRORS, 'NotFound']),
+          responses: responses({ '200': { description: 'The migration', content: jsonContent(ref('Migration')) } }, [
+            ...COMMON_ERRORS,
+            'NotFound',
+          ]),
         },
       },
       '/v1/files/migrations/{migrationId}/files': {
@@ -502,8 +643,14 @@ export function openApiDocument(): OpenAPIV3.Document {
           operationId: 'listFileMigrationFiles',
           tags: ['migrations'],
           summary: 'The audit rows of a migration, one per ContentVersion',
-          parameters: [...migrationIdParams, ...parametersOf('query', migrationAuditQuerySchema, { nextToken: 'From the previous page' })],
-          responses: responses({ '200': { description: 'A page of audit rows', content: jsonContent(ref('MigrationFileList')) } }, [...COMMON_ERRORS, 'NotFound']),
+          parameters: [
+            ...migrationIdParams,
+            ...parametersOf('query', migrationAuditQuerySchema, { nextToken: 'From the previous page' }),
+          ],
+          responses: responses(
+            { '200': { description: 'A page of audit rows', content: jsonContent(ref('MigrationFileList')) } },
+            [...COMMON_ERRORS, 'NotFound'],
+          ),
         },
       },
     },
@@ -522,23 +669,28 @@ export function openApiDocument(): OpenAPIV3.Document {
           type: 'apiKey',
           in: 'header',
           name: 'x-api-key',
-          description: 'With the stack deployed as -c apiAuth=apiKey (usage plan and throttling), and on the local hub. In Salesforce: the CrmBridge_ApiKey Named Credential.',
+          description:
+            'With the stack deployed as -c apiAuth=apiKey (usage plan and throttling), and on the local hub. In Salesforce: the CrmBridge_ApiKey Named Credential.',
         },
       },
       schemas: {
         CalloutRequest: describeProperties(schemaOf(calloutBodySchema), {
-          payload: 'Any JSON value the operation expects (send null when it takes none); at most 5 MB (5242880 bytes) as JSON',
-          recordId: 'The calling CRM record: stored on the job and used when the outcome is delivered back into Salesforce',
+          payload:
+            'Any JSON value the operation expects (send null when it takes none); at most 5 MB (5242880 bytes) as JSON',
+          recordId:
+            'The calling CRM record: stored on the job and used when the outcome is delivered back into Salesforce',
         }),
         CalloutAccepted: schemaOf(calloutAcceptedSchema),
         Job: schemaOf(jobSchema),
         JobList: schemaOf(jobListSchema),
         Health: schemaOf(healthSchema),
         CreateFileRequest: describeProperties(schemaOf(createFileSchema), {
-          recordId: 'The CRM record the file belongs to (files are listed by it); with link, a 15- or 18-character Salesforce record id',
+          recordId:
+            'The CRM record the file belongs to (files are listed by it); with link, a 15- or 18-character Salesforce record id',
           uploadedBy: 'Who uploaded the file, shown with it (the Salesforce files component sends the user name)',
-          partUrls: 'Multipart only: presign the first N part URLs only (smaller answer); POST /v1/files/{fileId}/parts gives the rest',
-          link: 'Create a link record in Salesforce on recordId once the file is AVAILABLE, through this salesforce connector\'s fileLink',
+          partUrls:
+            'Multipart only: presign the first N part URLs only (smaller answer); POST /v1/files/{fileId}/parts gives the rest',
+          link: "Create a link record in Salesforce on recordId once the file is AVAILABLE, through this salesforce connector's fileLink",
         }),
         FileCreated: schemaOf(fileCreatedSchema),
         CompleteFileRequest: schemaOf(completeFileSchema),
@@ -547,10 +699,13 @@ export function openApiDocument(): OpenAPIV3.Document {
         File: schemaOf(fileSchema),
         FileList: schemaOf(fileListSchema),
         CreateMigrationRequest: describeProperties(schemaOf(createMigrationSchema), {
-          connectorId: 'A salesforce connector with fileLink: whose org\'s Files move, and which creates the link records',
-          where: "A SOQL condition on ContentVersion, e.g. ContentSize > 10000000 AND CreatedDate < 2024-01-01T00:00:00Z",
+          connectorId:
+            "A salesforce connector with fileLink: whose org's Files move, and which creates the link records",
+          where:
+            'A SOQL condition on ContentVersion, e.g. ContentSize > 10000000 AND CreatedDate < 2024-01-01T00:00:00Z',
           dryRun: 'List what would move (count, bytes, bytes freed) without copying or deleting',
-          deleteAfterCopy: 'Delete each ContentDocument (all its versions) once its copy is verified and its link records exist',
+          deleteAfterCopy:
+            'Delete each ContentDocument (all its versions) once its copy is verified and its link records exist',
         }),
         MigrationAccepted: schemaOf(migrationAcceptedSchema),
         Migration: schemaOf(migrationSchema),
@@ -558,7 +713,10 @@ export function openApiDocument(): OpenAPIV3.Document {
         ErrorResponse: schemaOf(errorResponseSchema),
       },
       responses: Object.fromEntries(
-        Object.entries(ERROR_RESPONSES).map(([name, { description }]) => [name, { description, content: jsonContent(ref('ErrorResponse')) }]),
+        Object.entries(ERROR_RESPONSES).map(([name, { description }]) => [
+          name,
+          { description, content: jsonContent(ref('ErrorResponse')) },
+        ]),
       ),
     },
   };

@@ -14,12 +14,27 @@ import { bytesDone, missingParts, staleReason, UploadStateStore, type UploadStat
  * straight to and from S3, in parallel parts, resumable after an interruption.
  */
 const CONTENT_TYPES: Record<string, string> = {
-  pdf: 'application/pdf', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', tif: 'image/tiff', tiff: 'image/tiff',
-  txt: 'text/plain', csv: 'text/csv', json: 'application/json', xml: 'application/xml', zip: 'application/zip', gz: 'application/gzip',
-  doc: 'application/msword', docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xls: 'application/vnd.ms-excel', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', mp4: 'video/mp4',
+  pdf: 'application/pdf',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+  txt: 'text/plain',
+  csv: 'text/csv',
+  json: 'application/json',
+  xml: 'application/xml',
+  zip: 'application/zip',
+  gz: 'application/gzip',
+  doc: 'application/msword',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xls: 'application/vnd.ms-excel',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  mp4: 'video/mp4',
 };
-const guessType = (name: string) => CONTENT_TYPES[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+const guessType = (name: string) =>
+  CONTENT_TYPES[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,7 +60,9 @@ async function withRetries<T>(what: string, fn: () => Promise<T>, attempts = 3):
 function checkPut(res: Response, what: string): void {
   if (res.ok) return;
   const message = `S3 answered HTTP ${res.status} for ${what}`;
-  throw res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 ? new TransferRefusedError(message) : new Error(message);
+  throw res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429
+    ? new TransferRefusedError(message)
+    : new Error(message);
 }
 
 /** Read size when streaming from disk: a few of these in flight per part, whatever the part size. */
@@ -69,22 +86,39 @@ async function* counted(source: AsyncIterable<Buffer>, onChunk: (bytes: number) 
  * PUT bytes [start, start+length) of the file: read into `buffer` when it is given and
  * large enough, else streamed from disk (memory stays at one read buffer).
  */
-async function putRange(url: string, path: string, start: number, length: number, headers: Record<string, string>, onChunk: (bytes: number) => void, buffer?: Buffer) {
+async function putRange(
+  url: string,
+  path: string,
+  start: number,
+  length: number,
+  headers: Record<string, string>,
+  onChunk: (bytes: number) => void,
+  buffer?: Buffer,
+) {
   let body: Buffer | string | AsyncIterable<Buffer>;
   if (buffer && length <= buffer.length) {
     const file = await open(path, 'r');
     try {
       const { bytesRead } = await file.read(buffer, 0, length, start);
-      if (bytesRead !== length) throw new CliError(`${path} changed while it was being uploaded; run the same command again`);
+      if (bytesRead !== length)
+        throw new CliError(`${path} changed while it was being uploaded; run the same command again`);
     } finally {
       await file.close();
     }
     body = buffer.subarray(0, length);
   } else {
-    body = length === 0 ? '' : counted(createReadStream(path, { start, end: start + length - 1, highWaterMark: READ_CHUNK }), onChunk);
+    body =
+      length === 0
+        ? ''
+        : counted(createReadStream(path, { start, end: start + length - 1, highWaterMark: READ_CHUNK }), onChunk);
   }
   // content-length is given so a stream goes as one plain body (S3 rejects chunked PUTs).
-  const res = await fetch(url, { method: 'PUT', headers: { ...headers, 'content-length': String(length) }, body, duplex: 'half' } as RequestInit);
+  const res = await fetch(url, {
+    method: 'PUT',
+    headers: { ...headers, 'content-length': String(length) },
+    body,
+    duplex: 'half',
+  });
   await res.text(); // frees the connection for the next part
   if (body instanceof Buffer) onChunk(length);
   return res;
@@ -101,7 +135,13 @@ export interface UploadOptions extends ApiOptions {
 
 interface Created {
   fileId: string;
-  upload: { method?: 'PUT'; url?: string; headers?: Record<string, string>; partSize?: number; parts?: Array<{ partNumber: number; url: string }> };
+  upload: {
+    method?: 'PUT';
+    url?: string;
+    headers?: Record<string, string>;
+    partSize?: number;
+    parts?: Array<{ partNumber: number; url: string }>;
+  };
 }
 
 export async function uploadFile(path: string, opts: UploadOptions): Promise<string> {
@@ -113,9 +153,12 @@ export async function uploadFile(path: string, opts: UploadOptions): Promise<str
   const previous = store.load(abs, t.baseUrl);
   const cleanUp = async (state: UploadState, what: string) => {
     const res = await api(t, 'DELETE', `/v1/files/${encodeURIComponent(state.fileId)}`);
-    if (res.status >= 400 && res.status !== 404) throw new CliError(`Could not clean up upload ${state.fileId}: HTTP ${res.status}`);
+    if (res.status >= 400 && res.status !== 404)
+      throw new CliError(`Could not clean up upload ${state.fileId}: HTTP ${res.status}`);
     store.remove(state);
-    process.stderr.write(`cleaned up ${what} ${state.fileId}${res.status === 404 ? ' (already gone on the hub)' : ''}\n`);
+    process.stderr.write(
+      `cleaned up ${what} ${state.fileId}${res.status === 404 ? ' (already gone on the hub)' : ''}\n`,
+    );
   };
 
   if (opts.abort) {
@@ -131,7 +174,11 @@ export async function uploadFile(path: string, opts: UploadOptions): Promise<str
     if (stale) {
       await cleanUp(previous, `stale upload (${stale})`);
     } else {
-      const current = await api<{ status?: string; size?: number }>(t, 'GET', `/v1/files/${encodeURIComponent(previous.fileId)}`);
+      const current = await api<{ status?: string; size?: number }>(
+        t,
+        'GET',
+        `/v1/files/${encodeURIComponent(previous.fileId)}`,
+      );
       if (current.status === 200 && current.body.status === 'PENDING') {
         resume = previous;
       } else if (current.status === 200 && current.body.status === 'AVAILABLE' && current.body.size === info.size) {
@@ -141,7 +188,9 @@ export async function uploadFile(path: string, opts: UploadOptions): Promise<str
         return previous.fileId;
       } else {
         store.remove(previous);
-        process.stderr.write(`interrupted upload ${previous.fileId} no longer exists on the hub; starting a new upload\n`);
+        process.stderr.write(
+          `interrupted upload ${previous.fileId} no longer exists on the hub; starting a new upload\n`,
+        );
       }
     }
   }
@@ -152,7 +201,9 @@ export async function uploadFile(path: string, opts: UploadOptions): Promise<str
     if (resume) {
       state = resume;
       const missing = missingParts(state);
-      process.stderr.write(`resuming upload ${state.fileId}: ${state.partCount - missing.length} of ${state.partCount} parts done\n`);
+      process.stderr.write(
+        `resuming upload ${state.fileId}: ${state.partCount - missing.length} of ${state.partCount} parts done\n`,
+      );
     } else {
       const created = await apiOk<Created>(t, 'POST', '/v1/files', {
         fileName: basename(abs),
@@ -209,7 +260,9 @@ export async function uploadFile(path: string, opts: UploadOptions): Promise<str
       }
       throw err instanceof CliError
         ? err
-        : new CliError(`upload ${state.fileId} stopped: ${(err as Error).message}. Run the same command again to resume it, or add --abort to clean it up`);
+        : new CliError(
+            `upload ${state.fileId} stopped: ${(err as Error).message}. Run the same command again to resume it, or add --abort to clean it up`,
+          );
     }
     const parts = Object.entries(state.parts).map(([n, etag]) => ({ partNumber: Number(n), etag }));
     await apiOk(t, 'POST', `/v1/files/${state.fileId}/complete`, { parts });
@@ -219,15 +272,26 @@ export async function uploadFile(path: string, opts: UploadOptions): Promise<str
 }
 
 /** Uploads the parts S3 does not have yet, `concurrency` at a time, recording each one as it lands. */
-async function sendParts(t: ApiTarget, state: UploadState, urls: Map<number, string>, concurrency: number, store: UploadStateStore): Promise<void> {
+async function sendParts(
+  t: ApiTarget,
+  state: UploadState,
+  urls: Map<number, string>,
+  concurrency: number,
+  store: UploadStateStore,
+): Promise<void> {
   const queue = missingParts(state);
   const progress = new Progress('upload', state.size, bytesDone(state));
   // Presigned URLs for the missing parts of a resumed upload, or for parts whose URL expired, in batches.
   const refresh = async (partNumbers: number[]) => {
     for (let i = 0; i < partNumbers.length; i += 1000) {
-      const fresh = await apiOk<{ parts: Array<{ partNumber: number; url: string }> }>(t, 'POST', `/v1/files/${encodeURIComponent(state.fileId)}/parts`, {
-        partNumbers: partNumbers.slice(i, i + 1000),
-      });
+      const fresh = await apiOk<{ parts: Array<{ partNumber: number; url: string }> }>(
+        t,
+        'POST',
+        `/v1/files/${encodeURIComponent(state.fileId)}/parts`,
+        {
+          partNumbers: partNumbers.slice(i, i + 1000),
+        },
+      );
       for (const p of fresh.parts) urls.set(p.partNumber, p.url);
     }
   };
@@ -266,7 +330,9 @@ async function sendParts(t: ApiTarget, state: UploadState, urls: Map<number, str
   };
 
   const interrupted = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\nupload ${state.fileId} interrupted: run the same command again to resume it, or add --abort to clean it up\n`);
+    process.stderr.write(
+      `\nupload ${state.fileId} interrupted: run the same command again to resume it, or add --abort to clean it up\n`,
+    );
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', interrupted);
@@ -311,7 +377,9 @@ function checkGet(res: Response, expected: number): void {
   if (res.status === expected) return;
   if (expected === 206 && res.status === 200) throw new RangeIgnoredError();
   const message = `S3 answered HTTP ${res.status} for the download`;
-  throw res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 ? new CliError(message) : new Error(message);
+  throw res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429
+    ? new CliError(message)
+    : new Error(message);
 }
 
 /** The whole object, streamed to disk. */
@@ -329,7 +397,13 @@ async function getWhole(url: string, partial: string, progress: Progress): Promi
  * The object in ranges fetched in parallel, each written at its place in the file.
  * `freshUrl` gives a new URL when the first one expired during a long download.
  */
-async function getRanges(firstUrl: string, freshUrl: () => Promise<string>, size: number, partial: string, progress: Progress): Promise<void> {
+async function getRanges(
+  firstUrl: string,
+  freshUrl: () => Promise<string>,
+  size: number,
+  partial: string,
+  progress: Progress,
+): Promise<void> {
   let url = firstUrl;
   let refreshing: Promise<string> | undefined;
   const file = await open(partial, 'w');
@@ -358,7 +432,8 @@ async function getRanges(firstUrl: string, freshUrl: () => Promise<string>, size
             }
             checkGet(res, 206);
             for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-              if (got + chunk.length > length) throw new Error(`S3 sent more than the ${length} bytes asked for at ${start}`);
+              if (got + chunk.length > length)
+                throw new Error(`S3 sent more than the ${length} bytes asked for at ${start}`);
               buffer.set(chunk, got);
               got += chunk.length;
               progress.add(chunk.length);
@@ -375,7 +450,9 @@ async function getRanges(firstUrl: string, freshUrl: () => Promise<string>, size
         await file.write(buffer, 0, length, start);
       }
     });
-    const failure = (await Promise.allSettled(workers)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failure = (await Promise.allSettled(workers)).find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected',
+    );
     if (failure) throw failure.reason;
   } finally {
     await file.close();
@@ -384,18 +461,29 @@ async function getRanges(firstUrl: string, freshUrl: () => Promise<string>, size
 
 export async function downloadFile(fileId: string, opts: ApiOptions & { out?: string }): Promise<string> {
   const t = await apiTarget(opts);
-  const file = await apiOk<{ fileName: string; size: number; status: string; downloadUrl?: string }>(t, 'GET', `/v1/files/${encodeURIComponent(fileId)}`);
-  if (!file.downloadUrl) throw new CliError(`File ${fileId} is ${file.status}: it can be downloaded once its upload is complete`);
+  const file = await apiOk<{ fileName: string; size: number; status: string; downloadUrl?: string }>(
+    t,
+    'GET',
+    `/v1/files/${encodeURIComponent(fileId)}`,
+  );
+  if (!file.downloadUrl)
+    throw new CliError(`File ${fileId} is ${file.status}: it can be downloaded once its upload is complete`);
   // The stored name never contains a path, but it came from a client: basename() anyway.
   const name = basename(file.fileName);
-  const out = opts.out === undefined ? name : (await stat(opts.out).catch(() => undefined))?.isDirectory() ? join(opts.out, name) : opts.out;
+  const out =
+    opts.out === undefined
+      ? name
+      : (await stat(opts.out).catch(() => undefined))?.isDirectory()
+        ? join(opts.out, name)
+        : opts.out;
   const partial = `${out}.part`; // renamed once complete: an interrupted download never looks like the file
   let progress = new Progress('download', file.size);
   try {
     if (file.size <= RANGE_SIZE) {
       await getWhole(file.downloadUrl, partial, progress);
     } else {
-      const freshUrl = async () => (await apiOk<{ downloadUrl?: string }>(t, 'GET', `/v1/files/${encodeURIComponent(fileId)}`)).downloadUrl ?? '';
+      const freshUrl = async () =>
+        (await apiOk<{ downloadUrl?: string }>(t, 'GET', `/v1/files/${encodeURIComponent(fileId)}`)).downloadUrl ?? '';
       await getRanges(file.downloadUrl, freshUrl, file.size, partial, progress).catch(async (err: unknown) => {
         if (!(err instanceof RangeIgnoredError)) throw err;
         progress = new Progress('download', file.size); // start over, in one piece
@@ -404,7 +492,8 @@ export async function downloadFile(fileId: string, opts: ApiOptions & { out?: st
     }
     progress.finish();
     const written = (await stat(partial)).size;
-    if (written !== file.size) throw new CliError(`Downloaded ${written} bytes but the file has ${file.size}; try again`);
+    if (written !== file.size)
+      throw new CliError(`Downloaded ${written} bytes but the file has ${file.size}; try again`);
   } catch (err) {
     rmSync(partial, { force: true });
     throw err;

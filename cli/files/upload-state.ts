@@ -37,7 +37,10 @@ export class UploadStateStore {
   constructor(readonly dir: string = defaultStateDir()) {}
 
   pathFor(absPath: string, baseUrl: string): string {
-    const key = createHash('sha256').update(JSON.stringify([absPath, baseUrl])).digest('hex').slice(0, 32);
+    const key = createHash('sha256')
+      .update(JSON.stringify([absPath, baseUrl]))
+      .digest('hex')
+      .slice(0, 32);
     return join(this.dir, `${key}.json`);
   }
 
@@ -64,9 +67,14 @@ export class UploadStateStore {
 }
 
 /** Why a recorded upload cannot be resumed, or undefined when it can. */
-export function staleReason(state: UploadState, file: { size: number; mtimeMs: number }, now: number): string | undefined {
+export function staleReason(
+  state: UploadState,
+  file: { size: number; mtimeMs: number },
+  now: number,
+): string | undefined {
   if (state.size !== file.size || state.mtimeMs !== file.mtimeMs) return 'the file has changed since';
-  if (!(now - Date.parse(state.startedAt) < RESUMABLE_FOR_MS)) return 'it is over 23 hours old and S3 discards unfinished uploads after a day';
+  if (!(now - Date.parse(state.startedAt) < RESUMABLE_FOR_MS))
+    return 'it is over 23 hours old and S3 discards unfinished uploads after a day';
   return undefined;
 }
 
@@ -77,5 +85,8 @@ export function missingParts(state: UploadState): number[] {
 
 /** Bytes in the parts already uploaded (the last part may be short). */
 export function bytesDone(state: UploadState): number {
-  return Object.keys(state.parts).reduce((sum, n) => sum + Math.min(state.partSize, state.size - (Number(n) - 1) * state.partSize), 0);
+  return Object.keys(state.parts).reduce(
+    (sum, n) => sum + Math.min(state.partSize, state.size - (Number(n) - 1) * state.partSize),
+    0,
+  );
 }

@@ -16,5 +16,9 @@ export interface AwsFileServiceConfig extends FileServiceConfig {
 /** The file service on the files table and bucket: what the API handler (and tools) wire. */
 export function awsFileService(db: DynamoDBDocumentClient, s3: S3Client, config: AwsFileServiceConfig): FileService {
   const { tableName, bucket, urlExpirySeconds, ...rules } = config;
-  return new FileService(new DynamoFileRepository(db, tableName), new S3FileTransfer(s3, bucket, urlExpirySeconds), rules);
+  return new FileService(
+    new DynamoFileRepository(db, tableName),
+    new S3FileTransfer(s3, bucket, urlExpirySeconds),
+    rules,
+  );
 }

@@ -51,7 +51,9 @@ export class ConnectorStore implements ConnectorSource {
   }
 
   async delete(connectorId: string): Promise<boolean> {
-    const { Attributes } = await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { connectorId }, ReturnValues: 'ALL_OLD' }));
+    const { Attributes } = await this.db.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { connectorId }, ReturnValues: 'ALL_OLD' }),
+    );
     this.cache.delete(connectorId);
     return Attributes !== undefined;
   }

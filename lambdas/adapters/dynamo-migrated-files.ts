@@ -22,7 +22,13 @@ export class DynamoMigratedFiles implements MigratedFiles {
   async put(records: MigratedFileRecord[]): Promise<void> {
     for (const record of records) {
       try {
-        await this.db.send(new PutCommand({ TableName: this.tableName, Item: record, ConditionExpression: 'attribute_not_exists(fileId)' }));
+        await this.db.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: record,
+            ConditionExpression: 'attribute_not_exists(fileId)',
+          }),
+        );
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }

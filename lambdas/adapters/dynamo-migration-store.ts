@@ -1,12 +1,32 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import type { JobError } from '../domain/job';
 import { InvalidRequestError } from '../shared/errors';
-import { ZERO_COUNTS, type AuditRow, type CopyMarker, type Migration, type MigrationCounts, type MigrationPhase, type MigrationStore } from '../files/migration';
+import {
+  ZERO_COUNTS,
+  type AuditRow,
+  type CopyMarker,
+  type Migration,
+  type MigrationCounts,
+  type MigrationPhase,
+  type MigrationStore,
+} from '../files/migration';
 
 const meta = (migrationId: string) => ({ pk: `MIGRATION#${migrationId}`, sk: 'META' });
-const auditKey = (migrationId: string, contentVersionId: string) => ({ pk: `MIGRATION#${migrationId}`, sk: `FILE#${contentVersionId}` });
-const copyKey = (connectorId: string, contentVersionId: string) => ({ pk: `COPY#${connectorId}#${contentVersionId}`, sk: 'COPY' });
+const auditKey = (migrationId: string, contentVersionId: string) => ({
+  pk: `MIGRATION#${migrationId}`,
+  sk: `FILE#${contentVersionId}`,
+});
+const copyKey = (connectorId: string, contentVersionId: string) => ({
+  pk: `COPY#${connectorId}#${contentVersionId}`,
+  sk: 'COPY',
+});
 const COUNT_NAMES = Object.keys(ZERO_COUNTS) as Array<keyof MigrationCounts>;
 /** Counters are top-level numbers (`count_moved` ...), so each file adds to them in one atomic update. */
 const countAttr = (name: keyof MigrationCounts) => `count_${name}`;
@@ -47,11 +67,15 @@ export class DynamoMigrationStore implements MigrationStore {
     const { counts, ...rest } = m;
     const item: Record<string, unknown> = { ...meta(m.migrationId), ...rest };
     for (const name of COUNT_NAMES) item[countAttr(name)] = counts[name];
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await this.db.send(
+      new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
   }
 
   async get(migrationId: string): Promise<Migration | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: meta(migrationId), ConsistentRead: true }));
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: meta(migrationId), ConsistentRead: true }),
+    );
     return Item ? toMigration(Item) : undefined;
   }
 
@@ -62,9 +86,17 @@ export class DynamoMigrationStore implements MigrationStore {
           TableName: this.tableName,
           Key: meta(migrationId),
           UpdateExpression: 'SET #s = :running, leaseToken = :t, leaseUntil = :until, updatedAt = :now',
-          ConditionExpression: '#seq = :seq AND #s IN (:queued, :running) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+          ConditionExpression:
+            '#seq = :seq AND #s IN (:queued, :running) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
           ExpressionAttributeNames: { '#s': 'status', '#seq': 'seq' },
-          ExpressionAttributeValues: { ':running': 'RUNNING', ':queued': 'QUEUED', ':t': token, ':until': until, ':now': now, ':seq': seq },
+          ExpressionAttributeValues: {
+            ':running': 'RUNNING',
+            ':queued': 'QUEUED',
+            ':t': token,
+            ':until': until,
+            ':now': now,
+            ':seq': seq,
+          },
         }),
       ),
     );
@@ -84,9 +116,18 @@ export class DynamoMigrationStore implements MigrationStore {
     );
   }
 
-  advance(migrationId: string, token: string, next: { seq: number; cursor?: string; phase: MigrationPhase; deleteWaitSince?: string }): Promise<boolean> {
+  advance(
+    migrationId: string,
+    token: string,
+    next: { seq: number; cursor?: string; phase: MigrationPhase; deleteWaitSince?: string },
+  ): Promise<boolean> {
     const set = ['#seq = :seq', '#phase = :phase', 'updatedAt = :now'];
-    const values: Record<string, unknown> = { ':seq': next.seq, ':phase': next.phase, ':now': new Date().toISOString(), ':t': token };
+    const values: Record<string, unknown> = {
+      ':seq': next.seq,
+      ':phase': next.phase,
+      ':now': new Date().toISOString(),
+      ':t': token,
+    };
     if (next.cursor !== undefined) {
       set.push('#cursor = :cursor');
       values[':cursor'] = next.cursor;
@@ -102,14 +143,23 @@ export class DynamoMigrationStore implements MigrationStore {
           Key: meta(migrationId),
           UpdateExpression: `SET ${set.join(', ')} REMOVE leaseToken, leaseUntil`,
           ConditionExpression: 'leaseToken = :t',
-          ExpressionAttributeNames: { '#seq': 'seq', '#phase': 'phase', ...(next.cursor !== undefined && { '#cursor': 'cursor' }) },
+          ExpressionAttributeNames: {
+            '#seq': 'seq',
+            '#phase': 'phase',
+            ...(next.cursor !== undefined && { '#cursor': 'cursor' }),
+          },
           ExpressionAttributeValues: values,
         }),
       ),
     );
   }
 
-  async finish(migrationId: string, token: string | undefined, status: 'SUCCEEDED' | 'FAILED', error?: JobError): Promise<void> {
+  async finish(
+    migrationId: string,
+    token: string | undefined,
+    status: 'SUCCEEDED' | 'FAILED',
+    error?: JobError,
+  ): Promise<void> {
     const now = new Date().toISOString();
     await conditional(() =>
       this.db.send(
@@ -119,7 +169,12 @@ export class DynamoMigrationStore implements MigrationStore {
           UpdateExpression: `SET #s = :s, endedAt = :now, updatedAt = :now${error ? ', #e = :e' : ''} REMOVE leaseToken, leaseUntil`,
           ConditionExpression: token === undefined ? 'attribute_exists(pk)' : 'leaseToken = :t',
           ExpressionAttributeNames: { '#s': 'status', ...(error && { '#e': 'error' }) },
-          ExpressionAttributeValues: { ':s': status, ':now': now, ...(error && { ':e': error }), ...(token !== undefined && { ':t': token }) },
+          ExpressionAttributeValues: {
+            ':s': status,
+            ':now': now,
+            ...(error && { ':e': error }),
+            ...(token !== undefined && { ':t': token }),
+          },
         }),
       ),
     );
@@ -140,14 +195,21 @@ export class DynamoMigrationStore implements MigrationStore {
   }
 
   async putAudit(migrationId: string, row: AuditRow): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { ...auditKey(migrationId, row.contentVersionId), ...row } }));
+    await this.db.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...auditKey(migrationId, row.contentVersionId), ...row } }),
+    );
   }
 
-  async listAudit(migrationId: string, limit: number, startKey?: string): Promise<{ rows: AuditRow[]; nextKey?: string }> {
+  async listAudit(
+    migrationId: string,
+    limit: number,
+    startKey?: string,
+  ): Promise<{ rows: AuditRow[]; nextKey?: string }> {
     let start: Record<string, string> | undefined;
     if (startKey !== undefined) {
       const sk = Buffer.from(startKey, 'base64url').toString('utf8');
-      if (!/^FILE#[A-Za-z0-9]{15,18}$/.test(sk)) throw new InvalidRequestError('nextToken is not valid; pass the value from the previous page unchanged');
+      if (!/^FILE#[A-Za-z0-9]{15,18}$/.test(sk))
+        throw new InvalidRequestError('nextToken is not valid; pass the value from the previous page unchanged');
       start = { pk: `MIGRATION#${migrationId}`, sk };
     }
     const page = await this.db.send(
@@ -187,7 +249,9 @@ export class DynamoMigrationStore implements MigrationStore {
   }
 
   async getCopy(connectorId: string, contentVersionId: string): Promise<CopyMarker | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: copyKey(connectorId, contentVersionId), ConsistentRead: true }));
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: copyKey(connectorId, contentVersionId), ConsistentRead: true }),
+    );
     if (!Item) return undefined;
     const { pk: _pk, sk: _sk, ...marker } = Item;
     return marker as CopyMarker;
@@ -195,12 +259,25 @@ export class DynamoMigrationStore implements MigrationStore {
 
   async putCopy(marker: CopyMarker): Promise<void> {
     // A concurrent run that copied it first keeps its marker (the object and the file records are the same).
-    await conditional(() => this.db.send(new PutCommand({ TableName: this.tableName, Item: { ...copyKey(marker.connectorId, marker.contentVersionId), ...marker }, ConditionExpression: 'attribute_not_exists(pk)' })));
+    await conditional(() =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...copyKey(marker.connectorId, marker.contentVersionId), ...marker },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
   }
 
   async markDeleted(connectorId: string, contentVersionId: string, at: string): Promise<void> {
     await this.db.send(
-      new UpdateCommand({ TableName: this.tableName, Key: copyKey(connectorId, contentVersionId), UpdateExpression: 'SET deletedAt = :at', ExpressionAttributeValues: { ':at': at } }),
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: copyKey(connectorId, contentVersionId),
+        UpdateExpression: 'SET deletedAt = :at',
+        ExpressionAttributeValues: { ':at': at },
+      }),
     );
   }
 }

@@ -1,6 +1,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { FILES_TABLE } from '../contract/storage';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import type { FileLink, FileLinkStore, FileRecord } from '../files/file-link';
 import type { FilePageKey, FileRepository } from '../files/file-ports';
 
@@ -23,7 +30,9 @@ export class DynamoFileLinkStore implements FileLinkStore {
   ) {}
 
   async get(fileId: string): Promise<FileRecord | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { fileId }, ConsistentRead: true }));
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { fileId }, ConsistentRead: true }),
+    );
     return Item as FileRecord | undefined;
   }
 
@@ -32,7 +41,11 @@ export class DynamoFileLinkStore implements FileLinkStore {
   }
 
   /** Sets the link when the file exists (never resurrect a deleted file as a partial record) and `also` holds. */
-  protected writeLink(fileId: string, link: FileLink, also?: { condition: string; names: Record<string, string>; values: Record<string, unknown> }): Promise<boolean> {
+  protected writeLink(
+    fileId: string,
+    link: FileLink,
+    also?: { condition: string; names: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<boolean> {
     return conditional(
       this.db.send(
         new UpdateCommand({
@@ -51,10 +64,15 @@ export class DynamoFileLinkStore implements FileLinkStore {
 /** The file service's records in the files table; listings by record through its byRecordId index. */
 export class DynamoFileRepository extends DynamoFileLinkStore implements FileRepository {
   async create(record: FileRecord): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: record, ConditionExpression: 'attribute_not_exists(fileId)' }));
+    await this.db.send(
+      new PutCommand({ TableName: this.tableName, Item: record, ConditionExpression: 'attribute_not_exists(fileId)' }),
+    );
   }
 
-  async completePending(fileId: string, change: { status: FileRecord['status']; updatedAt: string; link?: FileLink; unlessScanned: boolean }): Promise<FileRecord | undefined> {
+  async completePending(
+    fileId: string,
+    change: { status: FileRecord['status']; updatedAt: string; link?: FileLink; unlessScanned: boolean },
+  ): Promise<FileRecord | undefined> {
     const { link } = change;
     try {
       const { Attributes } = await this.db.send(
@@ -65,7 +83,12 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
           // attribute_exists: a file deleted meanwhile is never resurrected as a partial record.
           ConditionExpression: `attribute_exists(fileId) AND #s = :pending${change.unlessScanned ? ' AND attribute_not_exists(scanResult)' : ''}`,
           ExpressionAttributeNames: { '#s': 'status', ...(link && { '#l': 'link' }) },
-          ExpressionAttributeValues: { ':status': change.status, ':pending': 'PENDING', ':now': change.updatedAt, ...(link && { ':link': link }) },
+          ExpressionAttributeValues: {
+            ':status': change.status,
+            ':pending': 'PENDING',
+            ':now': change.updatedAt,
+            ...(link && { ':link': link }),
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -77,10 +100,17 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
   }
 
   replaceFailedLink(fileId: string, code: string, link: FileLink): Promise<boolean> {
-    return this.writeLink(fileId, link, { condition: '#l.#ls = :failed AND #l.#e.code = :code', names: { '#ls': 'status', '#e': 'error' }, values: { ':failed': 'FAILED', ':code': code } });
+    return this.writeLink(fileId, link, {
+      condition: '#l.#ls = :failed AND #l.#e.code = :code',
+      names: { '#ls': 'status', '#e': 'error' },
+      values: { ':failed': 'FAILED', ':code': code },
+    });
   }
 
-  async listByRecord(recordId: string, page: { limit: number; after?: FilePageKey; newestFirst: boolean }): Promise<{ files: FileRecord[]; next?: FilePageKey }> {
+  async listByRecord(
+    recordId: string,
+    page: { limit: number; after?: FilePageKey; newestFirst: boolean },
+  ): Promise<{ files: FileRecord[]; next?: FilePageKey }> {
     const res = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -93,11 +123,22 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
         ...(page.newestFirst && { ScanIndexForward: false }),
       }),
     );
-    return { files: (res.Items ?? []) as FileRecord[], ...(res.LastEvaluatedKey && { next: res.LastEvaluatedKey as FilePageKey }) };
+    return {
+      files: (res.Items ?? []) as FileRecord[],
+      ...(res.LastEvaluatedKey && { next: res.LastEvaluatedKey as FilePageKey }),
+    };
   }
 
   async delete(fileId: string): Promise<void> {
     // Deleted concurrently: the same outcome.
-    await conditional(this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { fileId }, ConditionExpression: 'attribute_exists(fileId)' })));
+    await conditional(
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { fileId },
+          ConditionExpression: 'attribute_exists(fileId)',
+        }),
+      ),
+    );
   }
 }

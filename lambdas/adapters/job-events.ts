@@ -50,7 +50,13 @@ export class ConnectorMetrics {
 
 /** A failed attempt (call or delivery) in a log line: its code and status, never its message. */
 function failureFields(job: JobRef & { attempt: number; durationMs: number; code: string; statusCode?: number }) {
-  return { ...ids(job), attempt: job.attempt, durationMs: job.durationMs, code: job.code, ...(job.statusCode !== undefined && { statusCode: job.statusCode }) };
+  return {
+    ...ids(job),
+    attempt: job.attempt,
+    durationMs: job.durationMs,
+    code: job.code,
+    ...(job.statusCode !== undefined && { statusCode: job.statusCode }),
+  };
 }
 
 /** Only what identifies the job: never the payload. */
@@ -73,11 +79,18 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
       count(job, METRIC.accepted);
     },
     started(job) {
-      logger.info('job started', { event: 'started', ...ids(job), attempt: job.attempt, ...(job.queueWaitMs !== undefined && { queueWaitMs: job.queueWaitMs }) });
-      if (job.queueWaitMs !== undefined) metrics.add(job.connectorId, METRIC.queueWait, MetricUnit.Milliseconds, job.queueWaitMs);
+      logger.info('job started', {
+        event: 'started',
+        ...ids(job),
+        attempt: job.attempt,
+        ...(job.queueWaitMs !== undefined && { queueWaitMs: job.queueWaitMs }),
+      });
+      if (job.queueWaitMs !== undefined)
+        metrics.add(job.connectorId, METRIC.queueWait, MetricUnit.Milliseconds, job.queueWaitMs);
     },
     attemptFailed(job) {
-      const plan = job.retryInMs === undefined ? 'no retry' : `retry in ${job.retryInMs} ms (${job.retryBy ?? 'queue'})`;
+      const plan =
+        job.retryInMs === undefined ? 'no retry' : `retry in ${job.retryInMs} ms (${job.retryBy ?? 'queue'})`;
       logger.warn(`job attempt failed; ${plan}`, {
         event: 'attemptFailed',
         ...failureFields(job),
@@ -88,11 +101,23 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
       metrics.add(job.connectorId, METRIC.upstreamLatency, MetricUnit.Milliseconds, job.durationMs);
     },
     waiting(job) {
-      logger.info(`job waiting (${job.reason})`, { event: 'waiting', ...ids(job), attempt: job.attempt, reason: job.reason, ...(job.until !== undefined && { until: job.until }) });
+      logger.info(`job waiting (${job.reason})`, {
+        event: 'waiting',
+        ...ids(job),
+        attempt: job.attempt,
+        reason: job.reason,
+        ...(job.until !== undefined && { until: job.until }),
+      });
       count(job, WAIT_METRICS[job.reason]);
     },
     succeeded(job) {
-      logger.info('job succeeded', { event: 'succeeded', ...ids(job), attempt: job.attempt, durationMs: job.durationMs, ...(job.statusCode !== undefined && { statusCode: job.statusCode }) });
+      logger.info('job succeeded', {
+        event: 'succeeded',
+        ...ids(job),
+        attempt: job.attempt,
+        durationMs: job.durationMs,
+        ...(job.statusCode !== undefined && { statusCode: job.statusCode }),
+      });
       count(job, METRIC.attempts);
       count(job, METRIC.succeeded);
       metrics.add(job.connectorId, METRIC.failureRate, MetricUnit.Percent, 0);
@@ -115,7 +140,12 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
       count(job, METRIC.deadLettered);
     },
     delivered(job) {
-      logger.info('job outcome delivered', { event: 'delivered', ...ids(job), attempt: job.attempt, durationMs: job.durationMs });
+      logger.info('job outcome delivered', {
+        event: 'delivered',
+        ...ids(job),
+        attempt: job.attempt,
+        durationMs: job.durationMs,
+      });
       count(job, METRIC.delivered);
     },
     deliveryFailed(job) {

@@ -1,5 +1,11 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { MAX_DELAY_SECONDS, type FileLinkMessage, type FileMigrationMessage, type JobMessage, type JobQueuePort } from '../domain/job-queue';
+import {
+  MAX_DELAY_SECONDS,
+  type FileLinkMessage,
+  type FileMigrationMessage,
+  type JobMessage,
+  type JobQueuePort,
+} from '../domain/job-queue';
 
 /** SQS cannot hide a message for longer than 12 hours. */
 const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
@@ -14,12 +20,21 @@ export class JobQueue implements JobQueuePort {
   async enqueue(jobId: string, delayMs = 0): Promise<void> {
     const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delayMs / 1000)));
     await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ jobId } satisfies JobMessage), ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }) }),
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify({ jobId } satisfies JobMessage),
+        ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }),
+      }),
     );
   }
 
   async enqueueFileLink(fileId: string): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ kind: 'fileLink', fileId } satisfies FileLinkMessage) }));
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify({ kind: 'fileLink', fileId } satisfies FileLinkMessage),
+      }),
+    );
   }
 
   async enqueueFileMigration(migrationId: string, seq: number, delaySeconds?: number): Promise<void> {
@@ -36,6 +51,12 @@ export class JobQueue implements JobQueuePort {
   /** Hide a received message for `delayMs`, so SQS redelivers it when the next attempt is due. */
   async deferMessage(receiptHandle: string, delayMs: number): Promise<void> {
     const seconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delayMs / 1000)));
-    await this.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+    await this.sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.queueUrl,
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: seconds,
+      }),
+    );
   }
 }

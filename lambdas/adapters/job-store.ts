@@ -11,7 +11,13 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ResultEnvelope } from '../connectors/types';
 import { MAX_JOB_HISTORY, type Job, type JobDelivery, type JobError } from '../domain/job';
-import type { IdempotencyClaim, JobListQuery, JobRepository, RetryOutcome, StartRunOutcome } from '../domain/job-repository';
+import type {
+  IdempotencyClaim,
+  JobListQuery,
+  JobRepository,
+  RetryOutcome,
+  StartRunOutcome,
+} from '../domain/job-repository';
 import { JOB_LIST_SORT_KEY, type JobIndexName } from '../contract/job-indexes';
 import { INLINE_MAX_BYTES, jobDataKey, type JobDataStore } from '../domain/job-data';
 import { WriteConflictError } from '../shared/errors';
@@ -21,7 +27,8 @@ const idempotencyKey = (key: string) => ({ pk: { S: `IDEMPOTENCY#${key}` } });
 // Wrappers keep integers beyond 2^53 from upstream JSON as decimal strings
 // (connectors/json.ts), so results hold no unsafe integer. allowImpreciseNumbers
 // stays for numbers that are doubles already (1.5e20 from JSON, or a payload).
-const values = (v: Record<string, unknown>) => marshall(v, { removeUndefinedValues: true, allowImpreciseNumbers: true });
+const values = (v: Record<string, unknown>) =>
+  marshall(v, { removeUndefinedValues: true, allowImpreciseNumbers: true });
 
 export interface JobStoreOptions {
   /**
@@ -66,13 +73,18 @@ export class JobStore implements JobRepository {
     try {
       return await write();
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new WriteConflictError('The job record is not in the state this write requires', { cause: err });
+      if (err instanceof ConditionalCheckFailedException)
+        throw new WriteConflictError('The job record is not in the state this write requires', { cause: err });
       throw err;
     }
   }
 
   /** The value to write: inline, or (over the limit, with a data store) the key of the object it was put in. */
-  private async claimCheck(kind: keyof typeof jobDataKey, jobId: string, value: unknown): Promise<{ inline: unknown } | { ref: string }> {
+  private async claimCheck(
+    kind: keyof typeof jobDataKey,
+    jobId: string,
+    value: unknown,
+  ): Promise<{ inline: unknown } | { ref: string }> {
     const { data } = this.options;
     if (!data) return { inline: value };
     const json = JSON.stringify(value) ?? 'null';
@@ -83,11 +95,15 @@ export class JobStore implements JobRepository {
   }
 
   /** Reads back what the claim check moved out of the item (`payload`, `result`, or both); the references are dropped. */
-  async hydrate(job: Job, parts: { payload: boolean; result: boolean } = { payload: true, result: true }): Promise<Job> {
+  async hydrate(
+    job: Job,
+    parts: { payload: boolean; result: boolean } = { payload: true, result: true },
+  ): Promise<Job> {
     const { payloadRef, resultRef, ...rest } = job;
     const load = async (ref: string | undefined, wanted: boolean) => {
       if (ref === undefined || !wanted) return undefined;
-      if (!this.options.data) throw new Error(`Job ${job.jobId} keeps data in ${ref}, but this JobStore has no job data store`);
+      if (!this.options.data)
+        throw new Error(`Job ${job.jobId} keeps data in ${ref}, but this JobStore has no job data store`);
       return { value: JSON.parse(await this.options.data.get(ref)) as unknown };
     };
     const [payload, result] = await Promise.all([load(payloadRef, parts.payload), load(resultRef, parts.result)]);
@@ -110,14 +126,19 @@ export class JobStore implements JobRepository {
     // The object is written first: a failed put of the item leaves an orphan that the bucket's lifecycle removes.
     const stored = await this.claimCheck('payload', job.jobId, payload);
     const fields = 'ref' in stored ? { payloadRef: stored.ref } : { payload: stored.inline };
-    await this.conditional(() => this.db.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        // jobCreatedAt puts the job (and only jobs) in the list indexes (job-indexes.ts).
-        Item: { ...values({ ...rest, ...fields, [JOB_LIST_SORT_KEY]: job.createdAt, expiresAt: this.expiresAt() }), ...jobKey(job.jobId) },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    ));
+    await this.conditional(() =>
+      this.db.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          // jobCreatedAt puts the job (and only jobs) in the list indexes (job-indexes.ts).
+          Item: {
+            ...values({ ...rest, ...fields, [JOB_LIST_SORT_KEY]: job.createdAt, expiresAt: this.expiresAt() }),
+            ...jobKey(job.jobId),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
   }
 
   /** The job with its payload and result (or only the `parts` asked for), wherever they are kept. */
@@ -128,7 +149,9 @@ export class JobStore implements JobRepository {
 
   /** The item as stored (claim-check references not followed). */
   private async read(jobId: string): Promise<Job | undefined> {
-    const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }));
+    const { Item } = await this.db.send(
+      new GetItemCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }),
+    );
     return Item ? toJob(Item) : undefined;
   }
 
@@ -155,13 +178,19 @@ export class JobStore implements JobRepository {
     const job = await this.read(jobId);
     if (!job) return { missing: true };
     if (job.status === 'SUCCEEDED' || job.status === 'FAILED') {
-      return { ended: job.delivery?.status === 'PENDING' ? await this.hydrate(job, { payload: false, result: true }) : job };
+      return {
+        ended: job.delivery?.status === 'PENDING' ? await this.hydrate(job, { payload: false, result: true }) : job,
+      };
     }
     const leaseOver = job.leaseUntil === undefined || Date.parse(job.leaseUntil) < this.now();
     if (job.status === 'RUNNING' && leaseOver) {
       if (job.callStartedAt !== undefined) return { interrupted: job as Job & { callStartedAt: string } };
       // Started before runs were marked (or had leases): taken over as before.
-      const taken = await this.start(jobId, leaseUntil, '#s = :running AND attribute_not_exists(callStartedAt) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)');
+      const taken = await this.start(
+        jobId,
+        leaseUntil,
+        '#s = :running AND attribute_not_exists(callStartedAt) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+      );
       if (taken) return { job: await this.payloadOrRelease(taken) };
     }
     return { busy: job };
@@ -179,17 +208,25 @@ export class JobStore implements JobRepository {
 
   private async start(jobId: string, leaseUntil: Date, condition: string): Promise<Job | undefined> {
     try {
-      const { Attributes } = await this.conditional(() => this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'SET #s = :running, updatedAt = :now, leaseUntil = :lease, callStartedAt = :now REMOVE nextAttemptAt, waiting',
-          ConditionExpression: condition,
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: values({ ':running': 'RUNNING', ...(condition.includes(':queued') && { ':queued': 'QUEUED' }), ':now': this.isoNow(), ':lease': leaseUntil.toISOString() }),
-          ReturnValues: 'ALL_NEW',
-        }),
-      ));
+      const { Attributes } = await this.conditional(() =>
+        this.db.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression:
+              'SET #s = :running, updatedAt = :now, leaseUntil = :lease, callStartedAt = :now REMOVE nextAttemptAt, waiting',
+            ConditionExpression: condition,
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: values({
+              ':running': 'RUNNING',
+              ...(condition.includes(':queued') && { ':queued': 'QUEUED' }),
+              ':now': this.isoNow(),
+              ':lease': leaseUntil.toISOString(),
+            }),
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
       return toJob(Attributes!);
     } catch (err) {
       if (!(err instanceof WriteConflictError)) throw err;
@@ -200,16 +237,18 @@ export class JobStore implements JobRepository {
   /** Gives a run back before anything was called (our own infrastructure failed), so a redelivery may start at once. */
   async releaseRun(jobId: string): Promise<void> {
     try {
-      await this.conditional(() => this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'SET #s = :queued, updatedAt = :now REMOVE leaseUntil, callStartedAt',
-          ConditionExpression: '#s = :running',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':running': 'RUNNING', ':now': this.isoNow() }),
-        }),
-      ));
+      await this.conditional(() =>
+        this.db.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression: 'SET #s = :queued, updatedAt = :now REMOVE leaseUntil, callStartedAt',
+            ConditionExpression: '#s = :running',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':running': 'RUNNING', ':now': this.isoNow() }),
+          }),
+        ),
+      );
     } catch (err) {
       if (!(err instanceof WriteConflictError)) throw err;
     }
@@ -221,9 +260,16 @@ export class JobStore implements JobRepository {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
-        UpdateExpression: 'SET #s = :queued, attempts = :a, #e = :e, nextAttemptAt = :next, updatedAt = :now REMOVE leaseUntil, callStartedAt, waiting',
+        UpdateExpression:
+          'SET #s = :queued, attempts = :a, #e = :e, nextAttemptAt = :next, updatedAt = :now REMOVE leaseUntil, callStartedAt, waiting',
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
-        ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':a': attempts, ':e': lastError, ':next': nextAttemptAt.toISOString(), ':now': this.isoNow() }),
+        ExpressionAttributeValues: values({
+          ':queued': 'QUEUED',
+          ':a': attempts,
+          ':e': lastError,
+          ':next': nextAttemptAt.toISOString(),
+          ':now': this.isoNow(),
+        }),
       }),
     );
   }
@@ -233,18 +279,32 @@ export class JobStore implements JobRepository {
    * the run is given back (QUEUED, no callStartedAt) so the next delivery
    * starts it normally. Returns how many times it has waited, and since when.
    */
-  async recordWait(jobId: string, attempts: number, waiting: NonNullable<Job['waiting']>): Promise<{ waits: number; waitingSince: string }> {
-    const { Attributes } = await this.conditional(() => this.db.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: jobKey(jobId),
-        UpdateExpression: 'SET #s = :queued, attempts = :a, waiting = :w, waitingSince = if_not_exists(waitingSince, :now), updatedAt = :now ADD waits :one REMOVE leaseUntil, callStartedAt',
-        ConditionExpression: '#s = :running',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':running': 'RUNNING', ':a': attempts, ':w': waiting, ':now': this.isoNow(), ':one': 1 }),
-        ReturnValues: 'ALL_NEW',
-      }),
-    ));
+  async recordWait(
+    jobId: string,
+    attempts: number,
+    waiting: NonNullable<Job['waiting']>,
+  ): Promise<{ waits: number; waitingSince: string }> {
+    const { Attributes } = await this.conditional(() =>
+      this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET #s = :queued, attempts = :a, waiting = :w, waitingSince = if_not_exists(waitingSince, :now), updatedAt = :now ADD waits :one REMOVE leaseUntil, callStartedAt',
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: values({
+            ':queued': 'QUEUED',
+            ':running': 'RUNNING',
+            ':a': attempts,
+            ':w': waiting,
+            ':now': this.isoNow(),
+            ':one': 1,
+          }),
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
     const job = toJob(Attributes!);
     return { waits: job.waits ?? 1, waitingSince: job.waitingSince ?? this.isoNow() };
   }
@@ -255,9 +315,17 @@ export class JobStore implements JobRepository {
    * delivery (only then), with its result (its payload may be left out).
    * A result over the inline limit is put in the job data store first.
    */
-  async succeed(jobId: string, attempts: number, result: ResultEnvelope, delivery?: JobDelivery): Promise<Job | undefined> {
+  async succeed(
+    jobId: string,
+    attempts: number,
+    result: ResultEnvelope,
+    delivery?: JobDelivery,
+  ): Promise<Job | undefined> {
     const stored = await this.claimCheck('result', jobId, result);
-    const ended = 'ref' in stored ? await this.finish(jobId, 'SUCCEEDED', attempts, 'resultRef', stored.ref, delivery) : await this.finish(jobId, 'SUCCEEDED', attempts, 'result', result, delivery);
+    const ended =
+      'ref' in stored
+        ? await this.finish(jobId, 'SUCCEEDED', attempts, 'resultRef', stored.ref, delivery)
+        : await this.finish(jobId, 'SUCCEEDED', attempts, 'result', result, delivery);
     if (!ended) return undefined;
     const { resultRef: _ref, payloadRef: _p, ...job } = ended;
     return { ...job, result };
@@ -272,7 +340,12 @@ export class JobStore implements JobRepository {
    * run: of two messages that find it at once, one records it. Returns the job
    * (or undefined without a delivery); `false` when another message did it first.
    */
-  async failInterrupted(job: Job & { callStartedAt: string }, attempts: number, error: JobError, delivery?: JobDelivery): Promise<Job | undefined | false> {
+  async failInterrupted(
+    job: Job & { callStartedAt: string },
+    attempts: number,
+    error: JobError,
+    delivery?: JobDelivery,
+  ): Promise<Job | undefined | false> {
     try {
       return await this.finish(job.jobId, 'FAILED', attempts, 'error', error, delivery, { started: job.callStartedAt });
     } catch (err) {
@@ -291,32 +364,45 @@ export class JobStore implements JobRepository {
     onlyRun?: { started: string },
   ): Promise<Job | undefined> {
     // The two other outcome fields, which this outcome clears (a tuple, so both are known to exist).
-    const others = ({ result: ['resultRef', 'error'], resultRef: ['result', 'error'], error: ['result', 'resultRef'] } as const)[field];
-    const { Attributes } = await this.conditional(() => this.db.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: jobKey(jobId),
-        UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o1, #o2, nextAttemptAt, leaseUntil, callStartedAt, waiting, waitingSince, waits`,
-        ConditionExpression: onlyRun ? 'callStartedAt = :started' : 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o1': others[0], '#o2': others[1] },
-        ExpressionAttributeValues: values({ ':s': status, ':a': attempts, ':v': value, ':now': this.isoNow(), ...(delivery && { ':d': delivery }), ...(onlyRun && { ':started': onlyRun.started }) }),
-        ReturnValues: delivery ? 'ALL_NEW' : 'NONE',
-      }),
-    ));
+    const others = (
+      { result: ['resultRef', 'error'], resultRef: ['result', 'error'], error: ['result', 'resultRef'] } as const
+    )[field];
+    const { Attributes } = await this.conditional(() =>
+      this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o1, #o2, nextAttemptAt, leaseUntil, callStartedAt, waiting, waitingSince, waits`,
+          ConditionExpression: onlyRun ? 'callStartedAt = :started' : 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o1': others[0], '#o2': others[1] },
+          ExpressionAttributeValues: values({
+            ':s': status,
+            ':a': attempts,
+            ':v': value,
+            ':now': this.isoNow(),
+            ...(delivery && { ':d': delivery }),
+            ...(onlyRun && { ':started': onlyRun.started }),
+          }),
+          ReturnValues: delivery ? 'ALL_NEW' : 'NONE',
+        }),
+      ),
+    );
     return Attributes ? toJob(Attributes) : undefined;
   }
 
   /** Records the delivery's progress; the job's own status and result are untouched. */
   async setDelivery(jobId: string, delivery: JobDelivery): Promise<void> {
-    await this.conditional(() => this.db.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: jobKey(jobId),
-        UpdateExpression: 'SET delivery = :d, updatedAt = :now',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: values({ ':d': delivery, ':now': this.isoNow() }),
-      }),
-    ));
+    await this.conditional(() =>
+      this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET delivery = :d, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: values({ ':d': delivery, ':now': this.isoNow() }),
+        }),
+      ),
+    );
   }
 
   /**
@@ -368,44 +454,82 @@ export class JobStore implements JobRepository {
     const previous = await this.read(jobId);
     if (!previous) return { missing: true };
     if (previous.status !== 'FAILED' || previous.delivery?.status === 'PENDING') return { notRetryable: previous };
-    const history = [...(previous.history ?? []), { attempts: previous.attempts, ...(previous.error && { error: previous.error }), endedAt: previous.updatedAt }].slice(-MAX_JOB_HISTORY);
+    const history = [
+      ...(previous.history ?? []),
+      { attempts: previous.attempts, ...(previous.error && { error: previous.error }), endedAt: previous.updatedAt },
+    ].slice(-MAX_JOB_HISTORY);
     const now = this.isoNow();
     try {
-      await this.conditional(() => this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'SET #s = :queued, attempts = :zero, history = :h, updatedAt = :now REMOVE #e, #r, resultRef, delivery, nextAttemptAt, leaseUntil, callStartedAt',
-          ConditionExpression: '#s = :failed AND updatedAt = :seen',
-          ExpressionAttributeNames: { '#s': 'status', '#e': 'error', '#r': 'result' },
-          ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':failed': 'FAILED', ':zero': 0, ':h': history, ':now': now, ':seen': previous.updatedAt }),
-        }),
-      ));
+      await this.conditional(() =>
+        this.db.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression:
+              'SET #s = :queued, attempts = :zero, history = :h, updatedAt = :now REMOVE #e, #r, resultRef, delivery, nextAttemptAt, leaseUntil, callStartedAt',
+            ConditionExpression: '#s = :failed AND updatedAt = :seen',
+            ExpressionAttributeNames: { '#s': 'status', '#e': 'error', '#r': 'result' },
+            ExpressionAttributeValues: values({
+              ':queued': 'QUEUED',
+              ':failed': 'FAILED',
+              ':zero': 0,
+              ':h': history,
+              ':now': now,
+              ':seen': previous.updatedAt,
+            }),
+          }),
+        ),
+      );
     } catch (err) {
       if (!(err instanceof WriteConflictError)) throw err;
       const current = await this.read(jobId);
       return current ? { notRetryable: current } : { missing: true };
     }
-    const { error: _e, result: _r, resultRef: _rr, delivery: _d, nextAttemptAt: _n, leaseUntil: _l, callStartedAt: _c, ...rest } = previous;
+    const {
+      error: _e,
+      result: _r,
+      resultRef: _rr,
+      delivery: _d,
+      nextAttemptAt: _n,
+      leaseUntil: _l,
+      callStartedAt: _c,
+      ...rest
+    } = previous;
     return { job: { ...rest, status: 'QUEUED', attempts: 0, history, updatedAt: now }, previous };
   }
 
   /** Undoes a retry whose message could not be queued: the job is FAILED again, as it was (if nothing ran it since). */
   async undoRetry(retried: Job, previous: Job): Promise<void> {
-    const restore = { attempts: previous.attempts, error: previous.error, delivery: previous.delivery, history: previous.history };
+    const restore = {
+      attempts: previous.attempts,
+      error: previous.error,
+      delivery: previous.delivery,
+      history: previous.history,
+    };
     const set = Object.entries(restore).filter(([, v]) => v !== undefined);
     const removed = Object.keys(restore).filter((k) => restore[k as keyof typeof restore] === undefined);
     try {
-      await this.conditional(() => this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: jobKey(retried.jobId),
-          UpdateExpression: `SET #s = :failed, updatedAt = :prev${set.map(([k]) => `, #${k} = :${k}`).join('')}${removed.length ? ` REMOVE ${removed.map((k) => `#${k}`).join(', ')}` : ''}`,
-          ConditionExpression: '#s = :queued AND updatedAt = :retried',
-          ExpressionAttributeNames: { '#s': 'status', ...Object.fromEntries(Object.keys(restore).map((k) => [`#${k}`, k])) },
-          ExpressionAttributeValues: values({ ':failed': 'FAILED', ':queued': 'QUEUED', ':prev': previous.updatedAt, ':retried': retried.updatedAt, ...Object.fromEntries(set.map(([k, v]) => [`:${k}`, v])) }),
-        }),
-      ));
+      await this.conditional(() =>
+        this.db.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: jobKey(retried.jobId),
+            UpdateExpression: `SET #s = :failed, updatedAt = :prev${set.map(([k]) => `, #${k} = :${k}`).join('')}${removed.length ? ` REMOVE ${removed.map((k) => `#${k}`).join(', ')}` : ''}`,
+            ConditionExpression: '#s = :queued AND updatedAt = :retried',
+            ExpressionAttributeNames: {
+              '#s': 'status',
+              ...Object.fromEntries(Object.keys(restore).map((k) => [`#${k}`, k])),
+            },
+            ExpressionAttributeValues: values({
+              ':failed': 'FAILED',
+              ':queued': 'QUEUED',
+              ':prev': previous.updatedAt,
+              ':retried': retried.updatedAt,
+              ...Object.fromEntries(set.map(([k, v]) => [`:${k}`, v])),
+            }),
+          }),
+        ),
+      );
     } catch (err) {
       if (!(err instanceof WriteConflictError)) throw err;
     }
@@ -414,18 +538,22 @@ export class JobStore implements JobRepository {
   /** Atomically reserves an idempotency key for a new job, or returns the job that already holds it. */
   async claimIdempotencyKey(key: string, requestHash: string, jobId: string): Promise<IdempotencyClaim> {
     try {
-      await this.conditional(() => this.db.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: { ...values({ jobId, requestHash, expiresAt: this.expiresAt() }), ...idempotencyKey(key) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ));
+      await this.conditional(() =>
+        this.db.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: { ...values({ jobId, requestHash, expiresAt: this.expiresAt() }), ...idempotencyKey(key) },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      );
       return { claimed: true };
     } catch (err) {
       if (!(err instanceof WriteConflictError)) throw err;
     }
-    const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: idempotencyKey(key), ConsistentRead: true }));
+    const { Item } = await this.db.send(
+      new GetItemCommand({ TableName: this.tableName, Key: idempotencyKey(key), ConsistentRead: true }),
+    );
     if (!Item) return this.claimIdempotencyKey(key, requestHash, jobId); // expired in between: claim again
     const held = read(Item);
     return { claimed: false, jobId: String(held.jobId), requestHash: String(held.requestHash) };

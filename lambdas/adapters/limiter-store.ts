@@ -1,4 +1,9 @@
-import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import type { LimiterState, LimiterStateStore } from '../domain/connector-limits';
 
 /**
@@ -17,7 +22,9 @@ export class DynamoLimiterStore implements LimiterStateStore {
   }
 
   async read(connectorId: string) {
-    const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(connectorId), ConsistentRead: true }));
+    const { Item } = await this.db.send(
+      new GetItemCommand({ TableName: this.tableName, Key: this.key(connectorId), ConsistentRead: true }),
+    );
     if (!Item?.v?.N || !Item.state?.S) return undefined;
     const ended = Object.fromEntries(Object.entries(Item.ended?.M ?? {}).map(([id, at]) => [id, Number(at.N)]));
     return { state: JSON.parse(Item.state.S) as LimiterState, version: Number(Item.v.N), ended };

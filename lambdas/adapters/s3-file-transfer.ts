@@ -37,27 +37,43 @@ export class S3FileTransfer implements FileTransfer {
 
   async uploadUrl(key: string, contentType: string): Promise<string> {
     const { getSignedUrl } = await loadPresigner();
-    return getSignedUrl(this.s3, new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }), { expiresIn: this.expiresIn });
+    return getSignedUrl(this.s3, new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }), {
+      expiresIn: this.expiresIn,
+    });
   }
 
   async startMultipart(key: string, contentType: string): Promise<string> {
-    const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }));
+    const { UploadId } = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }),
+    );
     return UploadId!;
   }
 
   async partUrl(key: string, uploadId: string, partNumber: number): Promise<string> {
     const { getSignedUrl } = await loadPresigner();
-    return getSignedUrl(this.s3, new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }), { expiresIn: this.expiresIn });
+    return getSignedUrl(
+      this.s3,
+      new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }),
+      { expiresIn: this.expiresIn },
+    );
   }
 
-  async completeMultipart(key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>): Promise<MultipartOutcome> {
+  async completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: Array<{ partNumber: number; etag: string }>,
+  ): Promise<MultipartOutcome> {
     try {
       await this.s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
           Key: key,
           UploadId: uploadId,
-          MultipartUpload: { Parts: [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+          MultipartUpload: {
+            Parts: [...parts]
+              .sort((a, b) => a.partNumber - b.partNumber)
+              .map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })),
+          },
         }),
       );
       return { outcome: 'assembled' };
@@ -70,9 +86,11 @@ export class S3FileTransfer implements FileTransfer {
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {
-    await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch((err: Error) => {
-      if (err.name !== 'NoSuchUpload') throw err;
-    });
+    await this.s3
+      .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+      .catch((err: Error) => {
+        if (err.name !== 'NoSuchUpload') throw err;
+      });
   }
 
   async storedSize(key: string): Promise<number | undefined> {
@@ -88,7 +106,12 @@ export class S3FileTransfer implements FileTransfer {
 
   async downloadUrl(key: string, headers: { contentDisposition: string; contentType: string }): Promise<string> {
     const { getSignedUrl } = await loadPresigner();
-    const command = new GetObjectCommand({ Bucket: this.bucket, Key: key, ResponseContentDisposition: headers.contentDisposition, ResponseContentType: headers.contentType });
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ResponseContentDisposition: headers.contentDisposition,
+      ResponseContentType: headers.contentType,
+    });
     return getSignedUrl(this.s3, command, { expiresIn: this.expiresIn });
   }
 

@@ -10,7 +10,9 @@ export class S3JobDataStore implements JobDataStore {
   ) {}
 
   async put(key: string, body: string): Promise<void> {
-    await this.s3().send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    await this.s3().send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }),
+    );
   }
 
   async get(key: string): Promise<string> {

@@ -52,7 +52,13 @@ export class S3ObjectUploader implements ObjectUploader {
     return this.multipart(input);
   }
 
-  private async single({ key, contentType, body, check, signal }: Parameters<ObjectUploader['upload']>[0]): Promise<void> {
+  private async single({
+    key,
+    contentType,
+    body,
+    check,
+    signal,
+  }: Parameters<ObjectUploader['upload']>[0]): Promise<void> {
     const hash = createHash('md5');
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -70,25 +76,50 @@ export class S3ObjectUploader implements ObjectUploader {
     const data = Buffer.concat(chunks);
     const md5 = hash.digest();
     check({ bytes, md5: md5.toString('hex') });
-    await this.s3.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: key, Body: data, ContentType: contentType, ContentMD5: md5.toString('base64') }), { abortSignal: signal });
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.opts.bucket,
+        Key: key,
+        Body: data,
+        ContentType: contentType,
+        ContentMD5: md5.toString('base64'),
+      }),
+      { abortSignal: signal },
+    );
     await this.verifyStored(key, bytes);
   }
 
-  private async multipart({ key, contentType, size, body, check, signal }: Parameters<ObjectUploader['upload']>[0]): Promise<void> {
+  private async multipart({
+    key,
+    contentType,
+    size,
+    body,
+    check,
+    signal,
+  }: Parameters<ObjectUploader['upload']>[0]): Promise<void> {
     const partSize = this.partSizeFor(size);
-    const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.opts.bucket, Key: key, ContentType: contentType }));
+    const { UploadId } = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: this.opts.bucket, Key: key, ContentType: contentType }),
+    );
     const hash = createHash('md5');
     const parts: Array<{ PartNumber: number; ETag: string }> = [];
     const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
+    let failure: Error | undefined;
     const send = (partNumber: number, data: Buffer) => {
       const p = this.s3
         .send(
-          new UploadPartCommand({ Bucket: this.opts.bucket, Key: key, UploadId, PartNumber: partNumber, Body: data, ContentMD5: createHash('md5').update(data).digest('base64') }),
+          new UploadPartCommand({
+            Bucket: this.opts.bucket,
+            Key: key,
+            UploadId,
+            PartNumber: partNumber,
+            Body: data,
+            ContentMD5: createHash('md5').update(data).digest('base64'),
+          }),
           { abortSignal: signal },
         )
         .then((r) => void parts.push({ PartNumber: partNumber, ETag: r.ETag! }))
-        .catch((err) => void (failure ??= err))
+        .catch((err: unknown) => void (failure ??= err instanceof Error ? err : new Error(String(err))))
         .finally(() => inFlight.delete(p));
       inFlight.add(p);
     };
@@ -124,12 +155,19 @@ export class S3ObjectUploader implements ObjectUploader {
       if (failure) throw failure;
       check({ bytes, md5: hash.digest('hex') });
       await this.s3.send(
-        new CompleteMultipartUploadCommand({ Bucket: this.opts.bucket, Key: key, UploadId, MultipartUpload: { Parts: parts.sort((a, b) => a.PartNumber - b.PartNumber) } }),
+        new CompleteMultipartUploadCommand({
+          Bucket: this.opts.bucket,
+          Key: key,
+          UploadId,
+          MultipartUpload: { Parts: parts.sort((a, b) => a.PartNumber - b.PartNumber) },
+        }),
       );
       await this.verifyStored(key, bytes);
     } catch (err) {
       await Promise.allSettled(inFlight);
-      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key: key, UploadId })).catch(() => undefined);
+      await this.s3
+        .send(new AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key: key, UploadId }))
+        .catch(() => undefined);
       throw err;
     }
   }
@@ -137,6 +175,7 @@ export class S3ObjectUploader implements ObjectUploader {
   /** What S3 stores has the size read: checked before anything in Salesforce may be deleted. */
   private async verifyStored(key: string, bytes: number): Promise<void> {
     const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: key }));
-    if (head.ContentLength !== bytes) throw new Error(`S3 holds ${head.ContentLength} bytes for ${key}; ${bytes} were uploaded`);
+    if (head.ContentLength !== bytes)
+      throw new Error(`S3 holds ${head.ContentLength} bytes for ${key}; ${bytes} were uploaded`);
   }
 }

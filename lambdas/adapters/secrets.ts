@@ -34,7 +34,9 @@ export class SsmSecretSource implements SecretSource {
     try {
       value = await this.provider.get(parameterName, { decrypt: true, maxAge: this.maxAgeSeconds });
     } catch (err) {
-      const notFound = err instanceof Error && (err.name === 'ParameterNotFound' || (err.cause instanceof Error && err.cause.name === 'ParameterNotFound'));
+      const notFound =
+        err instanceof Error &&
+        (err.name === 'ParameterNotFound' || (err.cause instanceof Error && err.cause.name === 'ParameterNotFound'));
       if (notFound) {
         throw new RequestPreparationError(
           'SECRET_NOT_FOUND',
@@ -42,10 +44,16 @@ export class SsmSecretSource implements SecretSource {
           err,
         );
       }
-      throw new InfrastructureError(`Secret "${name}" of connector "${connectorId}" could not be read from SSM parameter ${parameterName}`, { cause: err });
+      throw new InfrastructureError(
+        `Secret "${name}" of connector "${connectorId}" could not be read from SSM parameter ${parameterName}`,
+        { cause: err },
+      );
     }
     if (value === undefined || value === '') {
-      throw new RequestPreparationError('SECRET_NOT_FOUND', `Secret "${name}" of connector "${connectorId}" is empty (SSM parameter ${parameterName})`);
+      throw new RequestPreparationError(
+        'SECRET_NOT_FOUND',
+        `Secret "${name}" of connector "${connectorId}" is empty (SSM parameter ${parameterName})`,
+      );
     }
     return value;
   }

@@ -15,7 +15,11 @@ import type { CallRequest, ResultEnvelope, Wrapper, WrapperDeps } from './types'
  *   reports through `secretUsed`) is replaced by [REDACTED] in what it
  *   returns or throws.
  */
-export async function redacting<T>(deps: WrapperDeps, connector: Connector, fn: (deps: WrapperDeps) => Promise<T>): Promise<T> {
+export async function redacting<T>(
+  deps: WrapperDeps,
+  connector: Connector,
+  fn: (deps: WrapperDeps) => Promise<T>,
+): Promise<T> {
   const used = new SecretSet();
   const secrets: SecretSource = {
     async get(connectorId, name) {
@@ -34,7 +38,8 @@ export async function redacting<T>(deps: WrapperDeps, connector: Connector, fn: 
   };
   if (deps.privateTargets !== undefined) {
     const rules = rulesFor(deps.privateTargets, connector.network?.allowPrivate);
-    for (const { path, url } of connectorTargetUrls(connector)) checkTargetUrl(url, rules, `The ${path.join('.')} of connector "${connector.connectorId}",`);
+    for (const { path, url } of connectorTargetUrls(connector))
+      checkTargetUrl(url, rules, `The ${path.join('.')} of connector "${connector.connectorId}",`);
     scoped.targets = rules;
     scoped.fetch = (url, init) => deps.fetch(url, { ...init, targets: rules });
   }
@@ -46,6 +51,10 @@ export async function redacting<T>(deps: WrapperDeps, connector: Connector, fn: 
 }
 
 /** A wrapper's call, with the guarantees of redacting(). */
-export function callWrapper<C extends Connector>(wrapper: Wrapper<C>, request: CallRequest<C>, deps: WrapperDeps): Promise<ResultEnvelope> {
+export function callWrapper<C extends Connector>(
+  wrapper: Wrapper<C>,
+  request: CallRequest<C>,
+  deps: WrapperDeps,
+): Promise<ResultEnvelope> {
   return redacting(deps, request.connector, (scoped) => wrapper.call(request, scoped));
 }

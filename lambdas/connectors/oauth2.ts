@@ -74,7 +74,10 @@ export class TokenCache {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (c.scope) form.set('scope', c.scope);
     if (c.audience) form.set('audience', c.audience);
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
     if (c.authMethod === 'basic') {
       headers.authorization = basicCredentials(c.clientId, c.clientSecret, c.basicEncoding);
     } else {
@@ -91,16 +94,26 @@ export class TokenCache {
     }
     if (!response.ok || typeof body.access_token !== 'string') {
       // The token endpoint's error (RFC 6749 §5.2) names the problem; its body never holds our secret.
-      const reason = typeof body.error === 'string' ? `${body.error}${body.error_description ? `: ${String(body.error_description)}` : ''}` : `HTTP ${response.status}`;
-      throw new UpstreamError('OAUTH_TOKEN_FAILED', `The token endpoint ${new URL(c.tokenUrl).origin} refused the client credentials (${reason})`, {
-        statusCode: response.status,
-        retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
-        // Bad credentials will not fix themselves; an unavailable token endpoint may.
-        transient: response.status === 429 || response.status >= 500,
-      });
+      const reason =
+        typeof body.error === 'string'
+          ? `${body.error}${body.error_description ? `: ${String(body.error_description)}` : ''}`
+          : `HTTP ${response.status}`;
+      throw new UpstreamError(
+        'OAUTH_TOKEN_FAILED',
+        `The token endpoint ${new URL(c.tokenUrl).origin} refused the client credentials (${reason})`,
+        {
+          statusCode: response.status,
+          retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+          // Bad credentials will not fix themselves; an unavailable token endpoint may.
+          transient: response.status === 429 || response.status >= 500,
+        },
+      );
     }
     const expiresIn = Number(body.expires_in);
-    return { accessToken: body.access_token, lifetimeMs: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : DEFAULT_LIFETIME_MS };
+    return {
+      accessToken: body.access_token,
+      lifetimeMs: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : DEFAULT_LIFETIME_MS,
+    };
   }
 }
 

@@ -54,7 +54,9 @@ export class SecretSet {
 
   /** Every variant of every value, longest first, so a value containing another is replaced whole. */
   private all(): string[] {
-    this.patterns ??= [...new Set([...this.values].flatMap(variants))].filter((p) => p.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+    this.patterns ??= [...new Set([...this.values].flatMap(variants))]
+      .filter((p) => p.length >= MIN_SECRET_LENGTH)
+      .sort((a, b) => b.length - a.length);
     return this.patterns;
   }
 
@@ -69,8 +71,12 @@ export class SecretSet {
     for (const pattern of this.all()) if (out.includes(pattern)) out = out.split(pattern).join(REDACTED);
     // Credentials encoded as base64 (Basic user:password, with the user in front) are found by decoding.
     return out.replace(BASE64_RUN, (run) => {
-      const decoded = Buffer.from(run, run.includes('-') || run.includes('_') ? 'base64url' : 'base64').toString('latin1');
-      return this.containsSecret(decoded) || this.containsSecret(Buffer.from(decoded, 'latin1').toString('utf8')) ? REDACTED : run;
+      const decoded = Buffer.from(run, run.includes('-') || run.includes('_') ? 'base64url' : 'base64').toString(
+        'latin1',
+      );
+      return this.containsSecret(decoded) || this.containsSecret(Buffer.from(decoded, 'latin1').toString('utf8'))
+        ? REDACTED
+        : run;
     });
   }
 

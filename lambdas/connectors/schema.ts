@@ -13,8 +13,17 @@ import { lazyObject } from '../shared/lazy';
  * and by the Lambdas when they read it. Adding a connector type means adding
  * its folder and its schema to this union.
  */
-export const connectorSchema = lazyObject(() => z.discriminatedUnion('type', [restConnectorSchema, soapConnectorSchema, slackConnectorSchema, viberConnectorSchema, salesforceConnectorSchema])
-  .superRefine(checkDeliveryKeys));
+export const connectorSchema = lazyObject(() =>
+  z
+    .discriminatedUnion('type', [
+      restConnectorSchema,
+      soapConnectorSchema,
+      slackConnectorSchema,
+      viberConnectorSchema,
+      salesforceConnectorSchema,
+    ])
+    .superRefine(checkDeliveryKeys),
+);
 
 export type Connector = z.infer<typeof connectorSchema>;
 /** What an admin writes: defaults not yet applied. */
@@ -27,7 +36,11 @@ export function formatIssues(error: z.ZodError, input?: unknown): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
     // A schema's own message (e.g. "must be an http(s) URL") reads wrong for a field that is simply missing.
-    const missing = input !== undefined && issue.code !== 'custom' && issue.path.length > 0 && valueAt(input, issue.path) === undefined;
+    const missing =
+      input !== undefined &&
+      issue.code !== 'custom' &&
+      issue.path.length > 0 &&
+      valueAt(input, issue.path) === undefined;
     return `$${path}: ${missing ? 'is required' : issue.message}`;
   });
 }
@@ -36,7 +49,8 @@ export function formatIssues(error: z.ZodError, input?: unknown): string[] {
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input;
   for (const key of path) {
-    if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, key)) return undefined;
+    if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, key))
+      return undefined;
     value = (value as Record<PropertyKey, unknown>)[key];
   }
   return value;
@@ -49,7 +63,10 @@ export function connectorTargetUrls(c: Connector): Array<{ path: Array<string | 
   const urls: Array<{ path: Array<string | number>; url: string | undefined }> = [];
   switch (c.type) {
     case 'rest':
-      urls.push({ path: ['baseUrl'], url: c.baseUrl }, { path: ['auth', 'tokenUrl'], url: c.auth.type === 'oauth2ClientCredentials' ? c.auth.tokenUrl : undefined });
+      urls.push(
+        { path: ['baseUrl'], url: c.baseUrl },
+        { path: ['auth', 'tokenUrl'], url: c.auth.type === 'oauth2ClientCredentials' ? c.auth.tokenUrl : undefined },
+      );
       break;
     case 'soap':
       urls.push({ path: ['wsdlUrl'], url: c.wsdlUrl }, { path: ['endpoint'], url: c.endpoint });
@@ -85,7 +102,10 @@ export function parseConnector(input: unknown, options: ParseOptions = {}): Pars
     const errors = connectorTargetUrls(connector).flatMap(({ path, url }) => {
       const problem = targetProblem(url);
       if (!problem || (problem.cls === 'private' && allowPrivate)) return [];
-      const hint = problem.cls === 'private' ? ' (allowed only with "network": {"allowPrivate": true}, where the deployment allows private targets)' : '';
+      const hint =
+        problem.cls === 'private'
+          ? ' (allowed only with "network": {"allowPrivate": true}, where the deployment allows private targets)'
+          : '';
       return formatIssues(new z.ZodError([{ code: 'custom', path, message: `${problem.reason}${hint}`, input: url }]));
     });
     if (errors.length > 0) return { ok: false, errors };

@@ -13,7 +13,11 @@ import { checkTargetUrl, guardedLookup, type TargetRules } from './targets';
 export async function checkedAxios(rules: TargetRules): Promise<AxiosInstance> {
   const { default: axios } = await import('axios');
   const lookup = guardedLookup(rules) as unknown as http.AgentOptions['lookup'];
-  const instance = axios.create({ httpAgent: new http.Agent({ keepAlive: true, lookup }), httpsAgent: new https.Agent({ keepAlive: true, lookup }), maxRedirects: 0 });
+  const instance = axios.create({
+    httpAgent: new http.Agent({ keepAlive: true, lookup }),
+    httpsAgent: new https.Agent({ keepAlive: true, lookup }),
+    maxRedirects: 0,
+  });
   instance.interceptors.request.use((config) => {
     checkTargetUrl(String(config.url), rules);
     return config;

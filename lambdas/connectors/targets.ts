@@ -19,12 +19,14 @@ function v4Parts(ip: string): number[] {
 
 function classifyV4(ip: string): { cls: AddressClass; what: string } {
   const [a, b] = v4Parts(ip) as [number, number];
-  if (ip === '169.254.169.254' || ip === '169.254.170.2') return { cls: 'forbidden', what: 'an instance metadata address' };
+  if (ip === '169.254.169.254' || ip === '169.254.170.2')
+    return { cls: 'forbidden', what: 'an instance metadata address' };
   if (a === 169 && b === 254) return { cls: 'forbidden', what: 'a link-local address' };
   if (a === 0) return { cls: 'forbidden', what: 'an unspecified ("this network") address' };
   if (a >= 224) return { cls: 'forbidden', what: 'a multicast, reserved or broadcast address' };
   if (a === 127) return { cls: 'private', what: 'a loopback address' };
-  if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)) return { cls: 'private', what: 'a private address' };
+  if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168))
+    return { cls: 'private', what: 'a private address' };
   if (a === 100 && b >= 64 && b <= 127) return { cls: 'private', what: 'a shared (carrier-grade NAT) address' };
   return { cls: 'public', what: 'a public address' };
 }
@@ -52,11 +54,13 @@ export function classifyAddress(ip: string): { cls: AddressClass; what: string }
   const g = v6Groups(ip.replace(/^\[|\]$/g, ''));
   const embeddedV4 = () => `${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
   // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible), 64:ff9b::a.b.c.d (NAT64) reach an IPv4 address.
-  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || (g[5] === 0 && (g[6]! > 0 || g[7]! > 1)))) return classifyV4(embeddedV4());
+  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || (g[5] === 0 && (g[6]! > 0 || g[7]! > 1))))
+    return classifyV4(embeddedV4());
   if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return classifyV4(embeddedV4());
   if (g.every((x) => x === 0)) return { cls: 'forbidden', what: 'the unspecified address' };
   if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return { cls: 'private', what: 'a loopback address' };
-  if (g[0] === 0xfd00 && g[1] === 0x0ec2 && g.slice(2, 7).every((x) => x === 0) && g[7] === 0x254) return { cls: 'forbidden', what: 'an instance metadata address' };
+  if (g[0] === 0xfd00 && g[1] === 0x0ec2 && g.slice(2, 7).every((x) => x === 0) && g[7] === 0x254)
+    return { cls: 'forbidden', what: 'an instance metadata address' };
   if ((g[0]! & 0xffc0) === 0xfe80) return { cls: 'forbidden', what: 'a link-local address' };
   if ((g[0]! & 0xff00) === 0xff00) return { cls: 'forbidden', what: 'a multicast address' };
   if ((g[0]! & 0xfe00) === 0xfc00) return { cls: 'private', what: 'a unique local (private) address' };
@@ -86,14 +90,19 @@ export function targetProblem(url: string): { cls: Exclude<AddressClass, 'public
   } catch {
     return { cls: 'forbidden', reason: 'is not a valid URL' };
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return { cls: 'forbidden', reason: 'must be an http(s) URL' };
-  if (parsed.username || parsed.password) return { cls: 'forbidden', reason: 'must not carry user:password (use the auth settings and secrets)' };
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return { cls: 'forbidden', reason: 'must be an http(s) URL' };
+  if (parsed.username || parsed.password)
+    return { cls: 'forbidden', reason: 'must not carry user:password (use the auth settings and secrets)' };
   const written = writtenHost(url);
   if (written !== undefined && !written.startsWith('[')) {
     const labels = written.replace(/\.$/, '').split('.');
     // WHATWG URL reads a host whose last label is a number as IPv4 (and accepts 0x7f.1, 127.1, 2130706433).
     if (/^(0x[0-9a-f]*|\d+)$/i.test(labels.at(-1) ?? '') && !CANONICAL_V4.test(written)) {
-      return { cls: 'forbidden', reason: `writes its IPv4 host "${written}" in a non-canonical form; write it as four decimal numbers` };
+      return {
+        cls: 'forbidden',
+        reason: `writes its IPv4 host "${written}" in a non-canonical form; write it as four decimal numbers`,
+      };
     }
   }
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
@@ -102,7 +111,8 @@ export function targetProblem(url: string): { cls: Exclude<AddressClass, 'public
     return cls === 'public' ? undefined : { cls, reason: `points at ${what} (${host})` };
   }
   const name = host.toLowerCase().replace(/\.$/, '');
-  if (name === 'localhost' || name.endsWith('.localhost')) return { cls: 'private', reason: `points at a loopback address (${host})` };
+  if (name === 'localhost' || name.endsWith('.localhost'))
+    return { cls: 'private', reason: `points at a loopback address (${host})` };
   return undefined;
 }
 
@@ -142,7 +152,9 @@ export function checkTargetUrl(url: string, rules: TargetRules, what = 'The targ
   } catch {
     // keep the text
   }
-  throw new TargetNotAllowedError(`${what} ${origin} ${problem.reason}${problem.cls === 'private' ? `: ${rules.privateHint}` : ''}`);
+  throw new TargetNotAllowedError(
+    `${what} ${origin} ${problem.reason}${problem.cls === 'private' ? `: ${rules.privateHint}` : ''}`,
+  );
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
@@ -159,7 +171,12 @@ export function guardedLookup(rules: TargetRules, resolve: typeof dnsLookup = dn
       for (const { address } of addresses) {
         const { cls, what } = classifyAddress(address);
         if (cls === 'forbidden' || (cls === 'private' && !rules.allowPrivate)) {
-          return callback(new TargetNotAllowedError(`${hostname} resolves to ${what} (${address})${cls === 'private' ? `: ${rules.privateHint}` : ''}`), '');
+          return callback(
+            new TargetNotAllowedError(
+              `${hostname} resolves to ${what} (${address})${cls === 'private' ? `: ${rules.privateHint}` : ''}`,
+            ),
+            '',
+          );
         }
       }
       if (options.all) return callback(null, addresses);

@@ -52,7 +52,11 @@ export type HttpFetch = (url: string, init: HttpInit) => Promise<Response>;
  */
 type Agents = { 'http:': http.Agent; 'https:': https.Agent };
 /** fetch's defaults, which some services require (a user agent, an accept header). */
-const DEFAULT_HEADERS: Record<string, string> = { accept: '*/*', 'user-agent': 'crm-bridge', 'accept-encoding': 'gzip, deflate, br' };
+const DEFAULT_HEADERS: Record<string, string> = {
+  accept: '*/*',
+  'user-agent': 'crm-bridge',
+  'accept-encoding': 'gzip, deflate, br',
+};
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** Fewer than fetch's 20: a service that needs more is misconfigured; the 6th redirect is returned as the answer. */
 export const MAX_REDIRECTS = 5;
@@ -62,7 +66,17 @@ const NULL_BODY_STATUSES = new Set([204, 205, 304]);
  * the first host only, and a header not on this list may be an API key or a
  * custom secret header (X-Api-Key, X-Viber-Auth-Token...).
  */
-const CROSS_ORIGIN_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'user-agent', 'content-type', 'content-language', 'x-correlation-id', 'idempotency-key', 'traceparent']);
+const CROSS_ORIGIN_HEADERS = new Set([
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'user-agent',
+  'content-type',
+  'content-language',
+  'x-correlation-id',
+  'idempotency-key',
+  'traceparent',
+]);
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
 
 interface Answer {
@@ -83,7 +97,15 @@ function lowerCased(headers: Record<string, string> | undefined): Record<string,
 }
 
 /** One request and its whole answer; a kept-alive socket the server had closed is retried once on a new one (as Node's docs advise). */
-function exchange(agents: Agents, target: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal | undefined, retried = false): Promise<Answer> {
+function exchange(
+  agents: Agents,
+  target: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  signal: AbortSignal | undefined,
+  retried = false,
+): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     let settled = false;
@@ -122,9 +144,21 @@ function exchange(agents: Agents, target: URL, method: string, headers: Record<s
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', onError);
       res.on('close', () => {
-        if (!res.complete) onError(Object.assign(new Error('the connection closed before the answer was complete'), { code: 'ECONNRESET' }));
+        if (!res.complete)
+          onError(
+            Object.assign(new Error('the connection closed before the answer was complete'), { code: 'ECONNRESET' }),
+          );
       });
-      res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) })));
+      res.on('end', () =>
+        settle(() =>
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? '',
+            rawHeaders: res.rawHeaders,
+            body: Buffer.concat(chunks),
+          }),
+        ),
+      );
     });
     req.end(body);
   });
@@ -154,7 +188,8 @@ function toResponse(answer: Answer, method: string): Response {
   const { status } = answer;
   if (status < 200 || status > 599) throw failed(new Error(`unexpected HTTP status ${status}`));
   const headers = new Headers();
-  for (let i = 0; i < answer.rawHeaders.length; i += 2) headers.append(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
+  for (let i = 0; i < answer.rawHeaders.length; i += 2)
+    headers.append(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
   let body = answer.body;
   const encoding = headers.get('content-encoding');
   if (body.length > 0 && encoding) {
@@ -185,7 +220,10 @@ function toResponse(answer: Answer, method: string): Response {
  * CROSS_ORIGIN_HEADERS); a redirect not followed is returned as the answer.
  */
 export function createNodeFetch(resolve: typeof dnsLookup = dnsLookup): HttpFetch {
-  const unchecked: Agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+  const unchecked: Agents = {
+    'http:': new http.Agent({ keepAlive: true }),
+    'https:': new https.Agent({ keepAlive: true }),
+  };
   // Checked connections get their own pools per rules: a socket opened under looser rules is never reused under stricter ones.
   const checked = new Map<string, Agents>();
   const agentsFor = (rules: TargetRules | undefined): Agents => {
@@ -194,7 +232,10 @@ export function createNodeFetch(resolve: typeof dnsLookup = dnsLookup): HttpFetc
     let agents = checked.get(key);
     if (!agents) {
       const lookup = guardedLookup(rules, resolve) as unknown as http.AgentOptions['lookup'];
-      agents = { 'http:': new http.Agent({ keepAlive: true, lookup }), 'https:': new https.Agent({ keepAlive: true, lookup }) };
+      agents = {
+        'http:': new http.Agent({ keepAlive: true, lookup }),
+        'https:': new https.Agent({ keepAlive: true, lookup }),
+      };
       checked.set(key, agents);
     }
     return agents;
@@ -215,7 +256,8 @@ async function fetchOver(agents: Agents, url: string, init: HttpInit): Promise<R
   const follow = followsRedirects(init);
   const sensitive = new Set((init.sensitiveHeaders ?? []).map((h) => h.toLowerCase()));
   for (let redirects = 0; ; redirects++) {
-    if (target.protocol !== 'http:' && target.protocol !== 'https:') throw failed(new Error(`unsupported protocol ${target.protocol}`));
+    if (target.protocol !== 'http:' && target.protocol !== 'https:')
+      throw failed(new Error(`unsupported protocol ${target.protocol}`));
     // IP literals open no DNS lookup: checked here, names in the agent's lookup.
     if (init.targets) checkTargetUrl(target.href, init.targets, redirects > 0 ? 'A redirect to' : 'The target');
     const answer = await exchange(agents, target, method, headers, body, init.signal);
@@ -230,12 +272,18 @@ async function fetchOver(agents: Agents, url: string, init: HttpInit): Promise<R
     }
     // Never from TLS to clear text: what the request carries would cross the network readable.
     if (target.protocol === 'https:' && next.protocol !== 'https:') return toResponse(answer, method);
-    if ((answer.status === 303 && method !== 'HEAD') || ((answer.status === 301 || answer.status === 302) && method === 'POST')) {
+    if (
+      (answer.status === 303 && method !== 'HEAD') ||
+      ((answer.status === 301 || answer.status === 302) && method === 'POST')
+    ) {
       method = 'GET';
       body = undefined;
       headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !BODY_HEADERS.includes(name)));
     }
-    if (next.origin !== target.origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => CROSS_ORIGIN_HEADERS.has(name) && !sensitive.has(name)));
+    if (next.origin !== target.origin)
+      headers = Object.fromEntries(
+        Object.entries(headers).filter(([name]) => CROSS_ORIGIN_HEADERS.has(name) && !sensitive.has(name)),
+      );
     target = next;
   }
 }

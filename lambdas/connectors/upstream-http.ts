@@ -3,7 +3,14 @@ import { parseRetryAfter } from './retry-after';
 import { parseJson } from './json';
 import { followsRedirects, type HttpFetch, type HttpInit } from './transport';
 import type { ResultEnvelope } from './types';
-import { RequestPreparationError, TargetNotAllowedError, UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../shared/errors';
+import {
+  RequestPreparationError,
+  TargetNotAllowedError,
+  UpstreamError,
+  UpstreamHttpError,
+  UpstreamNetworkError,
+  UpstreamTimeoutError,
+} from '../shared/errors';
 
 /**
  * Shared HTTP plumbing for HTTP-based wrappers: one timeout, one mapping of
@@ -12,7 +19,8 @@ import { RequestPreparationError, TargetNotAllowedError, UpstreamError, Upstream
 
 const ABORT_NAMES = new Set(['TimeoutError', 'AbortError']);
 
-const nameOf = (value: unknown): unknown => (value !== null && typeof value === 'object' ? (value as { name?: unknown }).name : undefined);
+const nameOf = (value: unknown): unknown =>
+  value !== null && typeof value === 'object' ? (value as { name?: unknown }).name : undefined;
 
 /**
  * Whether a fetch (or a body read) failed because its signal fired: fetch rejects
@@ -29,7 +37,10 @@ export function isTimeoutOrAbort(err: unknown): boolean {
 
 /** What went wrong, for the admin: fetch's "fetch failed" TypeError keeps the reason (ECONNREFUSED, ENOTFOUND...) in its cause. */
 function reasonOf(err: unknown): string {
-  const messageOf = (value: unknown) => (value !== null && typeof value === 'object' && typeof (value as { message?: unknown }).message === 'string' ? (value as { message: string }).message : undefined);
+  const messageOf = (value: unknown) =>
+    value !== null && typeof value === 'object' && typeof (value as { message?: unknown }).message === 'string'
+      ? (value as { message: string }).message
+      : undefined;
   const cause = err !== null && typeof err === 'object' ? (err as { cause?: unknown }).cause : undefined;
   return messageOf(cause) ?? messageOf(err) ?? String(err);
 }
@@ -48,9 +59,18 @@ function brokeOff(url: string, err: unknown): UpstreamNetworkError {
 }
 
 /** One call with the connector's timeout; redirects followed for GET/HEAD only unless `init.redirect` says otherwise. */
-export async function send(fetchFn: HttpFetch, url: string, init: Omit<HttpInit, 'signal'>, timeoutMs: number): Promise<Response> {
+export async function send(
+  fetchFn: HttpFetch,
+  url: string,
+  init: Omit<HttpInit, 'signal'>,
+  timeoutMs: number,
+): Promise<Response> {
   try {
-    return await fetchFn(url, { ...init, redirect: followsRedirects(init) ? 'follow' : 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    return await fetchFn(url, {
+      ...init,
+      redirect: followsRedirects(init) ? 'follow' : 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (err) {
     // A refused target (here, or in the DNS lookup of the connection) sent nothing.
     if (err instanceof TargetNotAllowedError) throw err;
@@ -68,7 +88,11 @@ export async function send(fetchFn: HttpFetch, url: string, init: Omit<HttpInit,
  * body that stops arriving is UPSTREAM_TIMEOUT, and a connection lost mid-body
  * UPSTREAM_NETWORK_ERROR (both retryable), never an unexplained worker error.
  */
-export async function readBody<T>(response: Response, timeoutMs: number, read: (r: Response) => Promise<T>): Promise<T> {
+export async function readBody<T>(
+  response: Response,
+  timeoutMs: number,
+  read: (r: Response) => Promise<T>,
+): Promise<T> {
   try {
     return await read(response);
   } catch (err) {
@@ -81,7 +105,12 @@ export async function readBody<T>(response: Response, timeoutMs: number, read: (
 const MAX_ERROR_BODY_CHARS = 500;
 
 // Attributes kept under "@_name"; numbers stay strings (a zip code is not a number).
-const xmlParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, trimValues: true });
+const xmlParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseTagValue: false,
+  trimValues: true,
+});
 
 /** JSON (integers beyond 2^53 kept as strings, see json.ts) and XML bodies are parsed (XML to JSON); anything else is returned as text. */
 export async function parseBody(response: Response): Promise<unknown> {
@@ -101,7 +130,11 @@ export async function parseBody(response: Response): Promise<unknown> {
  * Turn a response into the envelope, or throw UpstreamHttpError for non-2xx (body excerpt kept for the admin).
  * `timeoutMs` is the one given to send(): reading the body is bounded by it (see readBody).
  */
-export async function toEnvelope(response: Response, timeoutMs: number, parse: (r: Response) => Promise<unknown> = parseBody): Promise<ResultEnvelope> {
+export async function toEnvelope(
+  response: Response,
+  timeoutMs: number,
+  parse: (r: Response) => Promise<unknown> = parseBody,
+): Promise<ResultEnvelope> {
   if (response.ok) return { statusCode: response.status, data: await readBody(response, timeoutMs, parse) };
   let excerpt = '';
   try {

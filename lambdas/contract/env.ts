@@ -19,7 +19,15 @@ export const S3_MAX_PUT_BYTES = 5 * 1024 ** 3;
 export const PRESIGNED_URL_MAX_SECONDS = 7 * DAY_SECONDS;
 
 /** Variables that name a resource: a handler that reads one refuses to start without it. */
-export type ResourceVariable = 'STAGE' | 'CONNECTORS_TABLE' | 'JOBS_TABLE' | 'FILES_TABLE' | 'MIGRATIONS_TABLE' | 'FILES_BUCKET' | 'JOB_DATA_BUCKET' | 'JOBS_QUEUE_URL';
+export type ResourceVariable =
+  | 'STAGE'
+  | 'CONNECTORS_TABLE'
+  | 'JOBS_TABLE'
+  | 'FILES_TABLE'
+  | 'MIGRATIONS_TABLE'
+  | 'FILES_BUCKET'
+  | 'JOB_DATA_BUCKET'
+  | 'JOBS_QUEUE_URL';
 
 export interface IntBounds {
   readonly default: number;
@@ -75,8 +83,22 @@ export interface HandlerEnvSpec {
 
 /** lambdas/api.ts */
 export const CONTROLLER_ENV = {
-  resources: ['CONNECTORS_TABLE', 'JOBS_TABLE', 'JOBS_QUEUE_URL', 'FILES_TABLE', 'MIGRATIONS_TABLE', 'FILES_BUCKET', 'JOB_DATA_BUCKET'],
-  settings: ['CONNECTOR_CACHE_TTL_SECONDS', 'JOB_TTL_DAYS', 'FILE_URL_EXPIRY_SECONDS', 'MAX_FILE_SIZE_BYTES', 'MULTIPART_THRESHOLD_BYTES'],
+  resources: [
+    'CONNECTORS_TABLE',
+    'JOBS_TABLE',
+    'JOBS_QUEUE_URL',
+    'FILES_TABLE',
+    'MIGRATIONS_TABLE',
+    'FILES_BUCKET',
+    'JOB_DATA_BUCKET',
+  ],
+  settings: [
+    'CONNECTOR_CACHE_TTL_SECONDS',
+    'JOB_TTL_DAYS',
+    'FILE_URL_EXPIRY_SECONDS',
+    'MAX_FILE_SIZE_BYTES',
+    'MULTIPART_THRESHOLD_BYTES',
+  ],
   choices: ['MALWARE_SCAN'],
   optional: [],
 } as const satisfies HandlerEnvSpec;
@@ -84,7 +106,16 @@ export const CONTROLLER_ENV = {
 /** lambdas/worker.ts */
 export const WORKER_ENV = {
   /** The files bucket: where migrated files go, and to match malware scan results to it. */
-  resources: ['STAGE', 'CONNECTORS_TABLE', 'JOBS_TABLE', 'JOBS_QUEUE_URL', 'FILES_TABLE', 'MIGRATIONS_TABLE', 'FILES_BUCKET', 'JOB_DATA_BUCKET'],
+  resources: [
+    'STAGE',
+    'CONNECTORS_TABLE',
+    'JOBS_TABLE',
+    'JOBS_QUEUE_URL',
+    'FILES_TABLE',
+    'MIGRATIONS_TABLE',
+    'FILES_BUCKET',
+    'JOB_DATA_BUCKET',
+  ],
   settings: [
     'CONNECTOR_CACHE_TTL_SECONDS',
     'SECRETS_CACHE_TTL_SECONDS',

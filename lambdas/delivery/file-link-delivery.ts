@@ -62,7 +62,11 @@ export class FileLinkRunner {
     this.retries = new RetryDriver(opts);
   }
 
-  async process(message: FileLinkMessage, record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
+  async process(
+    message: FileLinkMessage,
+    record: QueueRecord,
+    remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY,
+  ): Promise<void> {
     const { files, logger } = this.opts;
     const { fileId } = message;
     const file = await files.get(fileId);
@@ -73,7 +77,11 @@ export class FileLinkRunner {
     const link = file.link;
     if (!link || link.status !== 'PENDING' || file.status !== 'AVAILABLE') {
       // Already delivered or failed (a redelivered message), or nothing to link.
-      logger.info('file link is not pending; dropping the message', { fileId, fileStatus: file.status, linkStatus: link?.status });
+      logger.info('file link is not pending; dropping the message', {
+        fileId,
+        fileStatus: file.status,
+        linkStatus: link?.status,
+      });
       return;
     }
 
@@ -84,7 +92,8 @@ export class FileLinkRunner {
       target = await this.target(link.connectorId);
       fields = fileLinkFields(file, target.spec);
     } catch (err) {
-      if (!(err instanceof AppError) && !(err instanceof UpstreamError) && !(err instanceof RequestPreparationError)) throw err; // a DynamoDB failure: SQS redelivers
+      if (!(err instanceof AppError) && !(err instanceof UpstreamError) && !(err instanceof RequestPreparationError))
+        throw err; // a DynamoDB failure: SQS redelivers
       return this.record(fileId, { ...base, status: 'FAILED', error: toJobError(err) }, 'failed');
     }
     const { connector, spec } = target;
@@ -102,13 +111,22 @@ export class FileLinkRunner {
                 connector,
                 deps,
                 // jsforce puts the external id into the URL path as is, and leaves it out of the body.
-                (conn) => conn.sobject(spec.sobject).upsert({ ...fields, [spec.externalIdField]: encodeURIComponent(fileId) }, spec.externalIdField),
+                (conn) =>
+                  conn
+                    .sobject(spec.sobject)
+                    .upsert({ ...fields, [spec.externalIdField]: encodeURIComponent(fileId) }, spec.externalIdField),
                 this.opts.sessions ?? sessionCache,
               ),
             )
           ).value as unknown,
         deferring: async ({ attempts, error, delayMs }) => {
-          const waiting: FileLink = { ...base, status: 'PENDING', attempts, error, nextAttemptAt: new Date(Date.now() + delayMs).toISOString() };
+          const waiting: FileLink = {
+            ...base,
+            status: 'PENDING',
+            attempts,
+            error,
+            nextAttemptAt: new Date(Date.now() + delayMs).toISOString(),
+          };
           if (await this.opts.files.setLink(fileId, waiting)) return true;
           logger.info('file was deleted while its link was being created; dropping the link', { fileId });
           return false;
@@ -137,16 +155,32 @@ export class FileLinkRunner {
   /** The link's connector and its fileLink, or a preparation error naming what is wrong. */
   private async target(connectorId: string): Promise<{ connector: SalesforceConnector; spec: FileLinkSpec }> {
     const connector = await this.opts.connectors.get(connectorId);
-    const problem = !connector ? 'does not exist' : connector.type !== 'salesforce' ? `is a ${connector.type} connector, not salesforce` : !connector.enabled ? 'is disabled' : undefined;
-    if (problem) throw new RequestPreparationError('DELIVERY_TARGET_INVALID', `The file link connector "${connectorId}" ${problem}`);
+    const problem = !connector
+      ? 'does not exist'
+      : connector.type !== 'salesforce'
+        ? `is a ${connector.type} connector, not salesforce`
+        : !connector.enabled
+          ? 'is disabled'
+          : undefined;
+    if (problem)
+      throw new RequestPreparationError(
+        'DELIVERY_TARGET_INVALID',
+        `The file link connector "${connectorId}" ${problem}`,
+      );
     const sf = connector as SalesforceConnector;
-    if (!sf.fileLink) throw new RequestPreparationError('FILE_LINK_NOT_CONFIGURED', `Salesforce connector "${connectorId}" no longer declares "fileLink"`);
+    if (!sf.fileLink)
+      throw new RequestPreparationError(
+        'FILE_LINK_NOT_CONFIGURED',
+        `Salesforce connector "${connectorId}" no longer declares "fileLink"`,
+      );
     return { connector: sf, spec: sf.fileLink };
   }
 
   private async record(fileId: string, link: FileLink, what: string): Promise<void> {
     if (!(await this.opts.files.setLink(fileId, link))) {
-      this.opts.logger.info(`file was deleted while its link was being created; the link ${what} is not recorded`, { fileId });
+      this.opts.logger.info(`file was deleted while its link was being created; the link ${what} is not recorded`, {
+        fileId,
+      });
     }
   }
 }

@@ -55,13 +55,19 @@ function fieldValue(value: unknown): string | number | boolean | null {
 }
 
 /** Evaluates field name -> JMESPath mappings over the mapping context. */
-export function mapFields(fields: Record<string, string>, context: unknown): Record<string, string | number | boolean | null> {
+export function mapFields(
+  fields: Record<string, string>,
+  context: unknown,
+): Record<string, string | number | boolean | null> {
   const out: Record<string, string | number | boolean | null> = {};
   for (const [name, expression] of Object.entries(fields)) {
     try {
       out[name] = fieldValue(search(expression, context as never));
     } catch (err) {
-      throw new RequestPreparationError('DELIVERY_MAPPING_FAILED', `Delivery mapping of ${name} ("${expression}") failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw new RequestPreparationError(
+        'DELIVERY_MAPPING_FAILED',
+        `Delivery mapping of ${name} ("${expression}") failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   return out;
@@ -73,7 +79,12 @@ function eventJson(value: unknown, jobId: string): string | null {
   const text = JSON.stringify(value);
   if (text.length <= MAX_EVENT_TEXT) return text;
   const statusCode = (value as { statusCode?: unknown }).statusCode;
-  return JSON.stringify({ ...(statusCode !== undefined && { statusCode }), truncated: true, size: text.length, readAt: `/v1/jobs/${jobId}` });
+  return JSON.stringify({
+    ...(statusCode !== undefined && { statusCode }),
+    truncated: true,
+    size: text.length,
+    readAt: `/v1/jobs/${jobId}`,
+  });
 }
 
 /** The Platform Event's body: the standard fields, then any mapped extra fields. */
@@ -96,14 +107,31 @@ export function deliveryRequests(job: Job, delivery: Delivery, apiVersion: strin
   const requests: Array<Record<string, unknown>> = [];
   if (delivery.recordUpdate) {
     if (job.recordId === undefined) {
-      throw new RequestPreparationError('DELIVERY_NO_RECORD_ID', 'The delivery updates the calling record, but the callout was submitted without a recordId');
+      throw new RequestPreparationError(
+        'DELIVERY_NO_RECORD_ID',
+        'The delivery updates the calling record, but the callout was submitted without a recordId',
+      );
     }
-    if (!RECORD_ID.test(job.recordId)) throw new RequestPreparationError('DELIVERY_NO_RECORD_ID', `The callout's recordId ${JSON.stringify(job.recordId)} is not a Salesforce record id`);
+    if (!RECORD_ID.test(job.recordId))
+      throw new RequestPreparationError(
+        'DELIVERY_NO_RECORD_ID',
+        `The callout's recordId ${JSON.stringify(job.recordId)} is not a Salesforce record id`,
+      );
     const body = mapFields(delivery.recordUpdate.fields, mappingContext(job));
-    requests.push({ method: 'PATCH', url: `${base}/${delivery.recordUpdate.sobject}/${job.recordId}`, referenceId: 'record', body });
+    requests.push({
+      method: 'PATCH',
+      url: `${base}/${delivery.recordUpdate.sobject}/${job.recordId}`,
+      referenceId: 'record',
+      body,
+    });
   }
   if (delivery.platformEvent) {
-    requests.push({ method: 'POST', url: `${base}/${delivery.platformEvent.sobject}`, referenceId: 'event', body: eventBody(job, delivery.platformEvent.fields) });
+    requests.push({
+      method: 'POST',
+      url: `${base}/${delivery.platformEvent.sobject}`,
+      referenceId: 'event',
+      body: eventBody(job, delivery.platformEvent.fields),
+    });
   }
   return requests;
 }
@@ -123,8 +151,18 @@ export class SalesforceDelivery implements OutcomeDelivery {
 
   async prepare(delivery: Delivery): Promise<PreparedDelivery> {
     const target = await this.connectors.get(delivery.connectorId);
-    const problem = !target ? 'does not exist' : target.type !== 'salesforce' ? `is a ${target.type} connector, not salesforce` : !target.enabled ? 'is disabled' : undefined;
-    if (problem) throw new RequestPreparationError('DELIVERY_TARGET_INVALID', `The delivery connector "${delivery.connectorId}" ${problem}`);
+    const problem = !target
+      ? 'does not exist'
+      : target.type !== 'salesforce'
+        ? `is a ${target.type} connector, not salesforce`
+        : !target.enabled
+          ? 'is disabled'
+          : undefined;
+    if (problem)
+      throw new RequestPreparationError(
+        'DELIVERY_TARGET_INVALID',
+        `The delivery connector "${delivery.connectorId}" ${problem}`,
+      );
     const connector = target as SalesforceConnector;
     return {
       retry: connector.retry,
@@ -133,7 +171,12 @@ export class SalesforceDelivery implements OutcomeDelivery {
         const compositeRequest = deliveryRequests(job, delivery, connector.apiVersion);
         // Redacted as wrapper calls are: the org's error text may quote the session token.
         await redacting(this.deps, connector, async (deps) => {
-          const { value } = await withSalesforce(connector, deps, (conn) => conn.requestPost('/composite', { allOrNone: true, compositeRequest }), this.sessions);
+          const { value } = await withSalesforce(
+            connector,
+            deps,
+            (conn) => conn.requestPost('/composite', { allOrNone: true, compositeRequest }),
+            this.sessions,
+          );
           checkComposite(value);
         });
       },

@@ -1,6 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError, WriteConflictError } from '../shared/errors';
+import {
+  ConflictError,
+  InvalidRequestError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  WriteConflictError,
+} from '../shared/errors';
 import type { ConnectorSource } from './connector-source';
 import { jobView, type Job, type JobStatus } from './job';
 import { MAX_PAYLOAD_BYTES } from './job-data';
@@ -40,7 +47,8 @@ export interface ListJobs {
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const BAD_TOKEN = 'nextToken is not valid; pass the value from the previous page unchanged (with the same connectorId and status)';
+const BAD_TOKEN =
+  'nextToken is not valid; pass the value from the previous page unchanged (with the same connectorId and status)';
 
 /**
  * A page key of the listing asked for: exactly the table's key (a job's) and the
@@ -69,7 +77,12 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export function requestHash(parts: { connectorId: string; operation: string; payload: unknown; recordId?: string }): string {
+export function requestHash(parts: {
+  connectorId: string;
+  operation: string;
+  payload: unknown;
+  recordId?: string;
+}): string {
   return createHash('sha256').update(canonical(parts)).digest('hex');
 }
 
@@ -91,18 +104,30 @@ export class CalloutService {
   async submit(input: SubmitCallout): Promise<SubmitResult> {
     const size = Buffer.byteLength(JSON.stringify(input.payload) ?? '');
     if (size > MAX_PAYLOAD_BYTES) {
-      throw new PayloadTooLargeError('PAYLOAD_TOO_LARGE', `The payload is ${size} bytes as JSON; the limit is ${MAX_PAYLOAD_BYTES} bytes. Send large content as a file (POST /v1/files)`);
+      throw new PayloadTooLargeError(
+        'PAYLOAD_TOO_LARGE',
+        `The payload is ${size} bytes as JSON; the limit is ${MAX_PAYLOAD_BYTES} bytes. Send large content as a file (POST /v1/files)`,
+      );
     }
     const connector = await this.deps.connectors.get(input.connectorId);
     if (!connector) {
-      throw new NotFoundError('CONNECTOR_NOT_FOUND', `No connector "${input.connectorId}" is registered; add it with "crm-bridge connectors put FILE"`);
+      throw new NotFoundError(
+        'CONNECTOR_NOT_FOUND',
+        `No connector "${input.connectorId}" is registered; add it with "crm-bridge connectors put FILE"`,
+      );
     }
     if (!Object.hasOwn(connector.operations, input.operation)) {
       const known = Object.keys(connector.operations).sort().join(', ');
-      throw new NotFoundError('OPERATION_NOT_FOUND', `Connector "${input.connectorId}" has no operation "${input.operation}"; its operations are: ${known}`);
+      throw new NotFoundError(
+        'OPERATION_NOT_FOUND',
+        `Connector "${input.connectorId}" has no operation "${input.operation}"; its operations are: ${known}`,
+      );
     }
     if (!connector.enabled) {
-      throw new ConflictError('CONNECTOR_DISABLED', `Connector "${input.connectorId}" is disabled; an admin can enable it with "crm-bridge connectors enable ${input.connectorId}"`);
+      throw new ConflictError(
+        'CONNECTOR_DISABLED',
+        `Connector "${input.connectorId}" is disabled; an admin can enable it with "crm-bridge connectors enable ${input.connectorId}"`,
+      );
     }
 
     const jobId = (this.deps.newId ?? randomUUID)();
@@ -141,7 +166,11 @@ export class CalloutService {
       try {
         await this.deps.queue.enqueue(jobId);
       } catch (err) {
-        throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; retry the callout shortly', { cause: err });
+        throw new ServiceUnavailableError(
+          'QUEUE_UNAVAILABLE',
+          'The job queue is unavailable; retry the callout shortly',
+          { cause: err },
+        );
       }
     }
   }
@@ -165,8 +194,10 @@ export class CalloutService {
       await this.deps.jobs.create(job);
     } catch (err) {
       // A concurrent resubmission created it first: that one queues it.
-      if (replay && err instanceof WriteConflictError) return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: false };
-      if (input.idempotencyKey !== undefined) await this.deps.jobs.releaseIdempotencyKey(input.idempotencyKey).catch(() => undefined);
+      if (replay && err instanceof WriteConflictError)
+        return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: false };
+      if (input.idempotencyKey !== undefined)
+        await this.deps.jobs.releaseIdempotencyKey(input.idempotencyKey).catch(() => undefined);
       throw err;
     }
     try {
@@ -176,10 +207,19 @@ export class CalloutService {
       // and the key is freed so the caller's retry creates a fresh job.
       this.deps.logger.error('enqueue failed', { jobId, error: err });
       await this.deps.jobs
-        .fail(jobId, 0, { code: 'QUEUE_UNAVAILABLE', message: 'The job could not be queued; submit the callout again', retryable: true })
+        .fail(jobId, 0, {
+          code: 'QUEUE_UNAVAILABLE',
+          message: 'The job could not be queued; submit the callout again',
+          retryable: true,
+        })
         .catch((e) => this.deps.logger.error('could not mark job failed', { jobId, error: e }));
-      if (input.idempotencyKey !== undefined) await this.deps.jobs.releaseIdempotencyKey(input.idempotencyKey).catch(() => undefined);
-      throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; retry the callout shortly', { cause: err });
+      if (input.idempotencyKey !== undefined)
+        await this.deps.jobs.releaseIdempotencyKey(input.idempotencyKey).catch(() => undefined);
+      throw new ServiceUnavailableError(
+        'QUEUE_UNAVAILABLE',
+        'The job queue is unavailable; retry the callout shortly',
+        { cause: err },
+      );
     }
     this.deps.events?.accepted({
       jobId,
@@ -193,7 +233,8 @@ export class CalloutService {
 
   /** Jobs newest first by connector and/or status; `nextToken` is the opaque (base64url) key of the next page. */
   async listJobs(query: ListJobs) {
-    if (query.connectorId === undefined && query.status === undefined) throw new InvalidRequestError('Give connectorId, status or both');
+    if (query.connectorId === undefined && query.status === undefined)
+      throw new InvalidRequestError('Give connectorId, status or both');
     let startKey: Record<string, string> | undefined;
     if (query.nextToken !== undefined) {
       let decoded: unknown;
@@ -206,7 +247,12 @@ export class CalloutService {
       if (!key.success) throw new InvalidRequestError(BAD_TOKEN);
       startKey = key.data;
     }
-    const page = await this.deps.jobs.list({ connectorId: query.connectorId, status: query.status, limit: query.limit, startKey });
+    const page = await this.deps.jobs.list({
+      connectorId: query.connectorId,
+      status: query.status,
+      limit: query.limit,
+      startKey,
+    });
     return {
       jobs: page.jobs.map(jobView),
       ...(page.nextKey && { nextToken: Buffer.from(JSON.stringify(page.nextKey)).toString('base64url') }),
@@ -216,7 +262,8 @@ export class CalloutService {
   /** Runs a FAILED job again (same job, fresh attempt budget, earlier run kept in its history). */
   async retryJob(jobId: string): Promise<SubmitResult> {
     const outcome = await this.deps.jobs.retry(jobId);
-    if ('missing' in outcome) throw new NotFoundError('JOB_NOT_FOUND', `No job "${jobId}" exists (jobs expire after their retention period)`);
+    if ('missing' in outcome)
+      throw new NotFoundError('JOB_NOT_FOUND', `No job "${jobId}" exists (jobs expire after their retention period)`);
     if ('notRetryable' in outcome) {
       const { status, delivery } = outcome.notRetryable;
       throw new ConflictError(
@@ -231,8 +278,12 @@ export class CalloutService {
     } catch (err) {
       // As for a new job: nothing is left QUEUED without a message. It is FAILED as before, and can be retried again.
       this.deps.logger.error('enqueue failed', { jobId, error: err });
-      await this.deps.jobs.undoRetry(outcome.job, outcome.previous).catch((e) => this.deps.logger.error('could not put the job back to FAILED', { jobId, error: e }));
-      throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; retry shortly', { cause: err });
+      await this.deps.jobs
+        .undoRetry(outcome.job, outcome.previous)
+        .catch((e) => this.deps.logger.error('could not put the job back to FAILED', { jobId, error: e }));
+      throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; retry shortly', {
+        cause: err,
+      });
     }
     return { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}`, created: false };
   }
@@ -240,7 +291,8 @@ export class CalloutService {
   async getJob(jobId: string) {
     // The view shows the result, never the payload: only the result is read back from the job data store.
     const job = await this.deps.jobs.get(jobId, { payload: false, result: true });
-    if (!job) throw new NotFoundError('JOB_NOT_FOUND', `No job "${jobId}" exists (jobs expire after their retention period)`);
+    if (!job)
+      throw new NotFoundError('JOB_NOT_FOUND', `No job "${jobId}" exists (jobs expire after their retention period)`);
     return jobView(job);
   }
 }

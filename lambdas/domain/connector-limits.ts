@@ -84,7 +84,10 @@ export interface Wait {
 export type Acquired = { permit: Permit } | { wait: Wait };
 
 /** What a call's end tells the breaker. `none`: nothing reached the service. */
-export type CallOutcome = { kind: 'ok' } | { kind: 'none' } | { kind: 'failed'; retryable: boolean; statusCode?: number; retryAfterMs?: number };
+export type CallOutcome =
+  | { kind: 'ok' }
+  | { kind: 'none' }
+  | { kind: 'failed'; retryable: boolean; statusCode?: number; retryAfterMs?: number };
 
 const WINDOW_MS = 1000;
 /** Shortest wait handed to the queue (SQS visibility is in whole seconds). */
@@ -114,7 +117,12 @@ const slotEnd = (c: CallSlot, now: number) => c.e ?? (c.x > now ? Number.POSITIV
  */
 function guarded(state: LimiterState, s: LimitSettings, now: number): boolean {
   if (!s.breaker) return false;
-  return state.failures > 0 || state.openUntil !== undefined || state.lastOkAt === undefined || now - state.lastOkAt > s.cooldownMs;
+  return (
+    state.failures > 0 ||
+    state.openUntil !== undefined ||
+    state.lastOkAt === undefined ||
+    now - state.lastOkAt > s.cooldownMs
+  );
 }
 
 /**
@@ -123,11 +131,18 @@ function guarded(state: LimiterState, s: LimitSettings, now: number): boolean {
  * calls in any window however long each call takes. When each slot is free
  * again (calls in flight: after the recent duration), ascending.
  */
-function slotsFreeAt(state: LimiterState, allowed: number, windowMs: number, now: number): Array<{ at: number; exact: boolean }> {
+function slotsFreeAt(
+  state: LimiterState,
+  allowed: number,
+  windowMs: number,
+  now: number,
+): Array<{ at: number; exact: boolean }> {
   const dur = state.dur ?? 0;
   const free = Object.values(state.calls).map((c) => {
     const end = slotEnd(c, now);
-    return Number.isFinite(end) ? { at: end + windowMs, exact: true } : { at: Math.max(now, c.s + dur) + windowMs, exact: false };
+    return Number.isFinite(end)
+      ? { at: end + windowMs, exact: true }
+      : { at: Math.max(now, c.s + dur) + windowMs, exact: false };
   });
   while (free.length < allowed) free.push({ at: now, exact: true });
   // More calls than slots (the limit was lowered): a slot is free once enough of them have left.
@@ -152,13 +167,21 @@ function nextTurn(state: LimiterState, allowed: number, windowMs: number, now: n
  * slot taken now would be free again), unless overdue. Refused, the caller
  * keeps its turn or gets the next one, and is told when to come back.
  */
-function decideRate(state: LimiterState, s: LimitSettings, now: number, windowMs: number, owner: string | undefined): { go: true; startAt?: number } | { go: false; untilMs: number; write: boolean } {
+function decideRate(
+  state: LimiterState,
+  s: LimitSettings,
+  now: number,
+  windowMs: number,
+  owner: string | undefined,
+): { go: true; startAt?: number } | { go: false; untilMs: number; write: boolean } {
   const allowed = Math.max(1, Math.floor(s.perSecond!));
   const turns = (state.turns ??= {});
   for (const [key, t] of Object.entries(turns)) if (t + Math.max(TURN_GRACE_MS, windowMs) < now) delete turns[key];
   const mine = owner !== undefined ? turns[owner] : undefined;
   const before = mine ?? now + (state.dur ?? 0) + windowMs;
-  const claims = Object.entries(turns).filter(([key, t]) => key !== owner && t < before && t >= now - OVERDUE_MS).length;
+  const claims = Object.entries(turns).filter(
+    ([key, t]) => key !== owner && t < before && t >= now - OVERDUE_MS,
+  ).length;
   const free = slotsFreeAt(state, allowed, windowMs, now);
   const slot = free[Math.min(claims, free.length - 1)]!;
   // Free now, or at a known time within AHEAD_MS (a call's end + the window): the call is booked for then,
@@ -187,7 +210,13 @@ function decideRate(state: LimiterState, s: LimitSettings, now: number, windowMs
  * Decides one job's turn; `next` is the record to write (undefined: nothing to write).
  * `owner` (the job's id) keeps a perSecond turn across the job's waits.
  */
-export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, now: number, id: string, owner?: string): { result: Acquired; next?: LimiterState } {
+export function decideAcquire(
+  prev: LimiterState | undefined,
+  s: LimitSettings,
+  now: number,
+  id: string,
+  owner?: string,
+): { result: Acquired; next?: LimiterState } {
   const state = structuredClone(prev ?? emptyState());
   // Forget calls that can no longer count against any limit.
   // Below one call a second, the window is one call's share (perSecond 0.5: one call in any 2 s).
@@ -211,7 +240,8 @@ export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, 
     probe = true;
   }
   const inFlight = Object.values(state.calls).filter((c) => c.e === undefined && c.x > now).length;
-  if (s.maxConcurrency !== undefined && inFlight >= s.maxConcurrency) return refuse('CONCURRENCY_LIMIT', now + MIN_WAIT_MS);
+  if (s.maxConcurrency !== undefined && inFlight >= s.maxConcurrency)
+    return refuse('CONCURRENCY_LIMIT', now + MIN_WAIT_MS);
   if (!probe && guarded(state, s, now) && state.failures + inFlight >= s.failureThreshold) {
     return refuse(state.failures > 0 ? 'CIRCUIT_OPEN' : 'CONCURRENCY_LIMIT', now + MIN_WAIT_MS);
   }
@@ -219,7 +249,8 @@ export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, 
   if (s.perSecond !== undefined) {
     // A call counts from its start until a second after it ended: the service saw it somewhere in between.
     const rate = decideRate(state, s, now, windowMs, owner);
-    if (!rate.go) return { result: { wait: { reason: 'RATE_LIMIT', untilMs: rate.untilMs } }, ...(rate.write && { next: state }) };
+    if (!rate.go)
+      return { result: { wait: { reason: 'RATE_LIMIT', untilMs: rate.untilMs } }, ...(rate.write && { next: state }) };
     startAt = rate.startAt;
   }
   const tracked = probe || s.maxConcurrency !== undefined || s.perSecond !== undefined || guarded(state, s, now);
@@ -231,7 +262,13 @@ export function decideAcquire(prev: LimiterState | undefined, s: LimitSettings, 
 }
 
 /** The record after a call ended (undefined: nothing to write). */
-export function applyRelease(prev: LimiterState | undefined, s: LimitSettings, permit: Permit, outcome: CallOutcome, now: number): LimiterState | undefined {
+export function applyRelease(
+  prev: LimiterState | undefined,
+  s: LimitSettings,
+  permit: Permit,
+  outcome: CallOutcome,
+  now: number,
+): LimiterState | undefined {
   const state = structuredClone(prev ?? emptyState());
   let changed = false;
   const slot = state.calls[permit.id];
@@ -250,7 +287,11 @@ export function applyRelease(prev: LimiterState | undefined, s: LimitSettings, p
     state.notBefore = Math.max(state.notBefore ?? 0, now + (outcome.retryAfterMs ?? 1000));
     changed = true;
   }
-  if (outcome.kind === 'ok' || (outcome.kind === 'failed' && !outcome.retryable) || (outcome.kind === 'failed' && outcome.statusCode === 429)) {
+  if (
+    outcome.kind === 'ok' ||
+    (outcome.kind === 'failed' && !outcome.retryable) ||
+    (outcome.kind === 'failed' && outcome.statusCode === 429)
+  ) {
     // The service answered: the circuit closes. A refresh of lastOkAt is only written now and then.
     const stale = state.lastOkAt === undefined || now - state.lastOkAt > s.cooldownMs / 2;
     if (state.failures > 0 || state.openUntil !== undefined || stale) {
@@ -275,9 +316,13 @@ function endCall(state: LimiterState, id: string, at: number): void {
 }
 
 /** The record as read, with the call ends recorded beside it (LimiterStateStore.end) taken in. */
-export function absorbEnded(state: LimiterState | undefined, ended: Record<string, number> | undefined): LimiterState | undefined {
+export function absorbEnded(
+  state: LimiterState | undefined,
+  ended: Record<string, number> | undefined,
+): LimiterState | undefined {
   if (!state || !ended) return state;
-  for (const [id, at] of Object.entries(ended)) if (state.calls[id] && state.calls[id].e === undefined) endCall(state, id, at);
+  for (const [id, at] of Object.entries(ended))
+    if (state.calls[id] && state.calls[id].e === undefined) endCall(state, id, at);
   return state;
 }
 
@@ -289,7 +334,9 @@ export function absorbEnded(state: LimiterState | undefined, ended: Record<strin
  * (its version moves) and are taken into the record by the next write.
  */
 export interface LimiterStateStore {
-  read(connectorId: string): Promise<{ state: LimiterState; version: number; ended?: Record<string, number> } | undefined>;
+  read(
+    connectorId: string,
+  ): Promise<{ state: LimiterState; version: number; ended?: Record<string, number> } | undefined>;
   /** false when another worker wrote it first. Clears the ends recorded beside it (the state has them now). */
   write(connectorId: string, state: LimiterState, expectedVersion: number | undefined): Promise<boolean>;
   /** Records that call `callId` ended at `at`; false when the record cannot take it (then it is written the usual way). */
@@ -314,17 +361,31 @@ export class ConnectorLimiter {
       connectorId,
       (state, now) => decideAcquire(state, settings, now, id, owner),
       (r) => r,
-      (): Acquired => ({ wait: { reason: settings.maxConcurrency !== undefined ? 'CONCURRENCY_LIMIT' : 'RATE_LIMIT', untilMs: this.now() + 1000 + Math.random() * 1000 } }),
+      (): Acquired => ({
+        wait: {
+          reason: settings.maxConcurrency !== undefined ? 'CONCURRENCY_LIMIT' : 'RATE_LIMIT',
+          untilMs: this.now() + 1000 + Math.random() * 1000,
+        },
+      }),
     );
   }
 
   /** `endedAt`: when the call returned (the writes after it do not lengthen its slot). */
-  async release(connectorId: string, settings: LimitSettings, permit: Permit, outcome: CallOutcome, endedAt = this.now()): Promise<void> {
+  async release(
+    connectorId: string,
+    settings: LimitSettings,
+    permit: Permit,
+    outcome: CallOutcome,
+    endedAt = this.now(),
+  ): Promise<void> {
     // The slot first, in one unconditional write; then what the outcome tells the breaker (usually nothing to write).
     if (permit.tracked) await this.store.end(connectorId, permit.id, Math.min(this.now(), endedAt));
     await this.update(
       connectorId,
-      (state, now) => ({ result: undefined, next: applyRelease(state, settings, permit, outcome, Math.min(now, endedAt)) }),
+      (state, now) => ({
+        result: undefined,
+        next: applyRelease(state, settings, permit, outcome, Math.min(now, endedAt)),
+      }),
       () => undefined,
     );
   }
@@ -334,7 +395,12 @@ export class ConnectorLimiter {
    * A refusal stands even if its write (only the spreading of waits) loses the race:
    * many waiting jobs then do not fight over the record.
    */
-  private async update<R, T>(connectorId: string, decide: (state: LimiterState | undefined, now: number) => { result: R; next?: LimiterState }, out: (r: R) => T, busy?: () => R): Promise<T> {
+  private async update<R, T>(
+    connectorId: string,
+    decide: (state: LimiterState | undefined, now: number) => { result: R; next?: LimiterState },
+    out: (r: R) => T,
+    busy?: () => R,
+  ): Promise<T> {
     for (let tries = 1; ; tries += 1) {
       const current = await this.store.read(connectorId);
       const { result, next } = decide(absorbEnded(current?.state, current?.ended), this.now());

@@ -14,14 +14,22 @@ export interface JobRef {
   traceId?: string;
 }
 
-
 export interface JobEvents {
   /** The controller recorded and queued the job. */
   accepted(job: JobRef): void;
   /** A worker starts a run; `queueWaitMs` on the first run only (accepted -> started). */
   started(job: JobRef & { attempt: number; queueWaitMs?: number }): void;
   /** One call failed; `retryInMs` is the plan (absent: no retry, the job fails). */
-  attemptFailed(job: JobRef & { attempt: number; durationMs: number; code: string; statusCode?: number; retryInMs?: number; retryBy?: 'inline' | 'queue' }): void;
+  attemptFailed(
+    job: JobRef & {
+      attempt: number;
+      durationMs: number;
+      code: string;
+      statusCode?: number;
+      retryInMs?: number;
+      retryBy?: 'inline' | 'queue';
+    },
+  ): void;
   /** The job waits for a limit or an open circuit (no attempt used). */
   waiting(job: JobRef & { attempt: number; reason: WaitReason; until?: string }): void;
   succeeded(job: JobRef & { attempt: number; durationMs: number; statusCode?: number }): void;
@@ -29,7 +37,9 @@ export interface JobEvents {
   /** The message's last receive failed: SQS moves it to the dead-letter queue. */
   deadLettered(job: Partial<JobRef> & { jobId: string; receiveCount: number }): void;
   delivered(job: JobRef & { attempt: number; durationMs: number }): void;
-  deliveryFailed(job: JobRef & { attempt: number; durationMs: number; code: string; statusCode?: number; retryInMs?: number }): void;
+  deliveryFailed(
+    job: JobRef & { attempt: number; durationMs: number; code: string; statusCode?: number; retryInMs?: number },
+  ): void;
 }
 
 const nothing = () => undefined;

@@ -8,33 +8,43 @@ import { lazyObject } from '../shared/lazy';
  * A job message is `{"jobId"}` (`"kind": "job"` optional, so messages written
  * before kinds existed, and DLQ replays of them, still run).
  */
-export const jobMessageSchema = lazyObject(() => z.object({ kind: z.literal('job').optional(), jobId: z.string().min(1).max(128) }).strict());
+export const jobMessageSchema = lazyObject(() =>
+  z.object({ kind: z.literal('job').optional(), jobId: z.string().min(1).max(128) }).strict(),
+);
 export type JobMessage = z.infer<typeof jobMessageSchema>;
 
 /** Create the link record of a file that has become AVAILABLE (lambdas/delivery/file-link-delivery.ts). */
-export const fileLinkMessageSchema = lazyObject(() => z.object({ kind: z.literal('fileLink'), fileId: z.string().min(1).max(128) }).strict());
+export const fileLinkMessageSchema = lazyObject(() =>
+  z.object({ kind: z.literal('fileLink'), fileId: z.string().min(1).max(128) }).strict(),
+);
 export type FileLinkMessage = z.infer<typeof fileLinkMessageSchema>;
 
 /** Run the next batch of a Files migration (lambdas/files/migration.ts); `seq` tells a stale duplicate from the batch due. */
-export const fileMigrationMessageSchema = z.object({ kind: z.literal('fileMigration'), migrationId: z.string().min(1).max(128), seq: z.number().int().min(0) }).strict();
+export const fileMigrationMessageSchema = z
+  .object({ kind: z.literal('fileMigration'), migrationId: z.string().min(1).max(128), seq: z.number().int().min(0) })
+  .strict();
 export type FileMigrationMessage = z.infer<typeof fileMigrationMessageSchema>;
 
 /** GuardDuty Malware Protection's scan result, delivered unchanged by an EventBridge rule (lambdas/files/scan-result.ts). */
 export const SCAN_RESULT_DETAIL_TYPE = SCAN_RESULT_EVENT.detailType;
 
 /** The EventBridge event as the rule delivers it to SQS (only the fields used here are checked). */
-export const scanResultEventSchema = lazyObject(() => z
-  .object({
-    source: z.literal(SCAN_RESULT_EVENT.source),
-    'detail-type': z.literal(SCAN_RESULT_DETAIL_TYPE),
-    detail: z
-      .object({
-        s3ObjectDetails: z.object({ bucketName: z.string().min(1), objectKey: z.string().min(1).max(1024) }).passthrough(),
-        scanResultDetails: z.object({ scanResultStatus: z.string().min(1).max(64) }).passthrough(),
-      })
-      .passthrough(),
-  })
-  .passthrough());
+export const scanResultEventSchema = lazyObject(() =>
+  z
+    .object({
+      source: z.literal(SCAN_RESULT_EVENT.source),
+      'detail-type': z.literal(SCAN_RESULT_DETAIL_TYPE),
+      detail: z
+        .object({
+          s3ObjectDetails: z
+            .object({ bucketName: z.string().min(1), objectKey: z.string().min(1).max(1024) })
+            .passthrough(),
+          scanResultDetails: z.object({ scanResultStatus: z.string().min(1).max(64) }).passthrough(),
+        })
+        .passthrough(),
+    })
+    .passthrough(),
+);
 export type ScanResultEvent = z.infer<typeof scanResultEventSchema>;
 
 /** Every message kind the worker handles, by kind. */
@@ -47,7 +57,9 @@ export interface QueueMessages {
 }
 export type MessageKind = keyof QueueMessages;
 
-export const queueMessageSchema = lazyObject(() => z.union([jobMessageSchema, fileLinkMessageSchema, fileMigrationMessageSchema, scanResultEventSchema]));
+export const queueMessageSchema = lazyObject(() =>
+  z.union([jobMessageSchema, fileLinkMessageSchema, fileMigrationMessageSchema, scanResultEventSchema]),
+);
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
 
 export function messageKind(message: QueueMessage): MessageKind {

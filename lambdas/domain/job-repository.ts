@@ -44,12 +44,21 @@ export interface JobRepository {
   /** A retry was handed back to the queue: keep the count and the last error visible while it waits. */
   recordDeferredRetry(jobId: string, attempts: number, lastError: JobError, nextAttemptAt: Date): Promise<void>;
   /** The job waits for its connector's limits: the run is given back. Returns how many times it has waited, and since when. */
-  recordWait(jobId: string, attempts: number, waiting: NonNullable<Job['waiting']>): Promise<{ waits: number; waitingSince: string }>;
+  recordWait(
+    jobId: string,
+    attempts: number,
+    waiting: NonNullable<Job['waiting']>,
+  ): Promise<{ waits: number; waitingSince: string }>;
   /** Returns the ended job (with its result) only when `delivery` is given. */
   succeed(jobId: string, attempts: number, result: ResultEnvelope, delivery?: JobDelivery): Promise<Job | undefined>;
   fail(jobId: string, attempts: number, error: JobError, delivery?: JobDelivery): Promise<Job | undefined>;
   /** Ends an interrupted run as FAILED only if it is still that run; `false` when another message did it first. */
-  failInterrupted(job: Job & { callStartedAt: string }, attempts: number, error: JobError, delivery?: JobDelivery): Promise<Job | undefined | false>;
+  failInterrupted(
+    job: Job & { callStartedAt: string },
+    attempts: number,
+    error: JobError,
+    delivery?: JobDelivery,
+  ): Promise<Job | undefined | false>;
   /** Records the delivery's progress; the job's own status and result are untouched. */
   setDelivery(jobId: string, delivery: JobDelivery): Promise<void>;
   /** Jobs newest first by connector and/or status (list fields only); `nextKey` is passed back as `startKey`. */

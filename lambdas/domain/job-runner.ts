@@ -3,9 +3,22 @@ import { callWrapper } from '../connectors/invoke';
 import type { ResultEnvelope, WrapperDeps, WrapperMap, CallRequest, Wrapper } from '../connectors/types';
 import type { Connector } from '../connectors/schema';
 import { ownEntry, type Delivery } from '../connectors/common';
-import { AppError, InfrastructureError, RequestPreparationError, RetryLaterError, UpstreamError, WriteConflictError } from '../shared/errors';
+import {
+  AppError,
+  InfrastructureError,
+  RequestPreparationError,
+  RetryLaterError,
+  UpstreamError,
+  WriteConflictError,
+} from '../shared/errors';
 import type { ConnectorSource } from './connector-source';
-import { limitSettings, type CallOutcome, type ConnectorLimiter, type LimitSettings, type Permit } from './connector-limits';
+import {
+  limitSettings,
+  type CallOutcome,
+  type ConnectorLimiter,
+  type LimitSettings,
+  type Permit,
+} from './connector-limits';
 import { toJobError, type Job, type JobDelivery, type JobError } from './job';
 import type { OutcomeDelivery, PreparedDelivery } from './outcome-delivery';
 import { noJobEvents, type JobEvents, type JobRef } from './job-events';
@@ -64,12 +77,19 @@ export class JobRunner {
    * throws when SQS must deliver it again (deferred retry, or an infrastructure failure).
    * `remainingTimeMs` is the invocation's time left; inline waits never overrun it.
    */
-  async run(message: JobMessage, record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
+  async run(
+    message: JobMessage,
+    record: QueueRecord,
+    remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY,
+  ): Promise<void> {
     const { jobs, connectors, logger } = this.opts;
     const { jobId } = message;
     // The lease ends with this invocation (Lambda's longest is 15 minutes when the deadline is unknown).
     const remaining = remainingTimeMs();
-    const run = await jobs.startRun(jobId, new Date(Date.now() + (Number.isFinite(remaining) ? remaining : MAX_INVOCATION_MS)));
+    const run = await jobs.startRun(
+      jobId,
+      new Date(Date.now() + (Number.isFinite(remaining) ? remaining : MAX_INVOCATION_MS)),
+    );
     if ('missing' in run) throw new Error(`Job ${jobId} of message ${record.messageId} does not exist`);
     if ('busy' in run) {
       // A second message for a job another worker is running (SQS delivers at least once):
@@ -77,7 +97,9 @@ export class JobRunner {
       const leaseEnd = run.busy.leaseUntil ? Date.parse(run.busy.leaseUntil) : Date.now();
       const delayMs = Math.max(1000, leaseEnd - Date.now() + 1000);
       await this.opts.queue.deferMessage(record.receiptHandle, delayMs);
-      throw new RetryLaterError(`Job ${jobId} is being run by another worker; message ${record.messageId} looks again in ${delayMs} ms`);
+      throw new RetryLaterError(
+        `Job ${jobId} is being run by another worker; message ${record.messageId} looks again in ${delayMs} ms`,
+      );
     }
     if ('interrupted' in run) return this.endInterrupted(run.interrupted, record, remainingTimeMs);
     if ('ended' in run) {
@@ -90,14 +112,20 @@ export class JobRunner {
     const ref = jobRef(job);
     // Accepted -> first start: how long jobs sit in the queue (later runs are retries).
     const firstRun = job.attempts === 0 && !job.error;
-    this.events.started({ ...ref, attempt: job.attempts + 1, ...(firstRun && { queueWaitMs: Math.max(0, Date.now() - Date.parse(job.createdAt)) }) });
+    this.events.started({
+      ...ref,
+      attempt: job.attempts + 1,
+      ...(firstRun && { queueWaitMs: Math.max(0, Date.now() - Date.parse(job.createdAt)) }),
+    });
     // Nothing is called until the wrapper runs: a write that fails before then gives
     // the run back, so the redelivery runs the job instead of finding it interrupted.
     const failBeforeCall = (error: JobError) =>
       jobs.fail(jobId, job.attempts, error).then(
         () => this.events.failed({ ...ref, attempt: job.attempts, code: error.code }),
         async (err: unknown) => {
-          await jobs.releaseRun(jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
+          await jobs
+            .releaseRun(jobId)
+            .catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
           throw err;
         },
       );
@@ -110,7 +138,11 @@ export class JobRunner {
       return;
     }
     if (!connector || !connector.enabled || !Object.hasOwn(connector.operations, job.operation)) {
-      const reason = !connector ? 'was deleted' : !connector.enabled ? 'was disabled' : `no longer has operation "${job.operation}"`;
+      const reason = !connector
+        ? 'was deleted'
+        : !connector.enabled
+          ? 'was disabled'
+          : `no longer has operation "${job.operation}"`;
       await failBeforeCall({
         code: !connector ? 'CONNECTOR_NOT_FOUND' : !connector.enabled ? 'CONNECTOR_DISABLED' : 'OPERATION_NOT_FOUND',
         message: `Connector "${job.connectorId}" ${reason} before the job ran`,
@@ -135,7 +167,8 @@ export class JobRunner {
         attempts: job.attempts,
         retry: connector.retry,
         timeoutMs: connector.timeoutMs,
-        before: async (attempts) => (limits ? this.admit(job, limits, attempts, remainingTimeMs, failBeforeCall) : undefined),
+        before: async (attempts) =>
+          limits ? this.admit(job, limits, attempts, remainingTimeMs, failBeforeCall) : undefined,
         attempt: async (permit) => {
           // Each call is a new span of the job's trace.
           if (job.traceparent !== undefined) request.traceparent = childTraceparent(job.traceparent);
@@ -147,12 +180,19 @@ export class JobRunner {
             if (permit) await this.releasePermit(job.connectorId, limits!, permit, callOutcome(err));
             // Nothing reached the service: give the run back so SQS's redelivery starts at once.
             // If that fails too, the lease runs out before the message is visible again.
-            if (err instanceof InfrastructureError) await jobs.releaseRun(jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
+            if (err instanceof InfrastructureError)
+              await jobs
+                .releaseRun(jobId)
+                .catch((e: unknown) => logger.warn('could not release the run', { jobId, error: e }));
             throw err;
           }
         },
-        retrying: (retry) => this.events.attemptFailed({ ...failureEvent(ref, retry), retryInMs: retry.delayMs, retryBy: retry.by }),
-        deferring: (retry) => this.persist(() => jobs.recordDeferredRetry(jobId, retry.attempts, retry.error, new Date(Date.now() + retry.delayMs))),
+        retrying: (retry) =>
+          this.events.attemptFailed({ ...failureEvent(ref, retry), retryInMs: retry.delayMs, retryBy: retry.by }),
+        deferring: (retry) =>
+          this.persist(() =>
+            jobs.recordDeferredRetry(jobId, retry.attempts, retry.error, new Date(Date.now() + retry.delayMs)),
+          ),
       },
       record,
       remainingTimeMs,
@@ -161,7 +201,15 @@ export class JobRunner {
     if (outcome.kind === 'failed') {
       this.events.attemptFailed(failureEvent(ref, outcome));
       this.events.failed(failureEvent(ref, outcome));
-      return this.recordOutcome(jobId, connector, job.operation, outcome.attempts, { error: outcome.error }, record, remainingTimeMs);
+      return this.recordOutcome(
+        jobId,
+        connector,
+        job.operation,
+        outcome.attempts,
+        { error: outcome.error },
+        record,
+        remainingTimeMs,
+      );
     }
     const { value: result, attempts, durationMs } = outcome;
     const size = Buffer.byteLength(JSON.stringify(result) ?? '');
@@ -190,10 +238,18 @@ export class JobRunner {
    * receives, so waiting never dead-letters a job. Past maxWaitSeconds of
    * waiting, the job fails instead (null too).
    */
-  private async admit(job: Job, limits: LimitSettings, attempts: number, remainingTimeMs: () => number, failBeforeCall: (e: JobError) => Promise<unknown>): Promise<Permit | null> {
+  private async admit(
+    job: Job,
+    limits: LimitSettings,
+    attempts: number,
+    remainingTimeMs: () => number,
+    failBeforeCall: (e: JobError) => Promise<unknown>,
+  ): Promise<Permit | null> {
     const { jobs, logger } = this.opts;
     const giveBack = async (err: unknown): Promise<never> => {
-      await jobs.releaseRun(job.jobId).catch((e: unknown) => logger.warn('could not release the run', { jobId: job.jobId, error: e }));
+      await jobs
+        .releaseRun(job.jobId)
+        .catch((e: unknown) => logger.warn('could not release the run', { jobId: job.jobId, error: e }));
       throw err;
     };
     // Only perSecond turns are waited for inline: at most about perSecond jobs are that close to their turn.
@@ -209,7 +265,13 @@ export class JobRunner {
       }
       const { reason, untilMs } = acquired.wait;
       const gapMs = Math.max(1, untilMs - Date.now());
-      if (inlineOk && reason === 'RATE_LIMIT' && gapMs <= INLINE_WAIT_MS && waitedInline + gapMs <= INLINE_WAIT_BUDGET_MS && remainingTimeMs() > gapMs + limits.leaseMs) {
+      if (
+        inlineOk &&
+        reason === 'RATE_LIMIT' &&
+        gapMs <= INLINE_WAIT_MS &&
+        waitedInline + gapMs <= INLINE_WAIT_BUDGET_MS &&
+        remainingTimeMs() > gapMs + limits.leaseMs
+      ) {
         waitedInline += gapMs;
         await this.sleep(gapMs);
         continue;
@@ -218,10 +280,16 @@ export class JobRunner {
       const since = job.waitingSince ? Date.parse(job.waitingSince) : now;
       if (now - since >= limits.maxWaitMs) {
         const what = reason === 'CIRCUIT_OPEN' ? 'its circuit breaker stayed open' : 'its limits allowed no call';
-        await failBeforeCall({ code: reason === 'CIRCUIT_OPEN' ? 'CIRCUIT_OPEN' : 'RATE_LIMITED', message: `Connector "${job.connectorId}": the job waited over maxWaitSeconds (${limits.maxWaitMs / 1000}) and ${what}`, retryable: false });
+        await failBeforeCall({
+          code: reason === 'CIRCUIT_OPEN' ? 'CIRCUIT_OPEN' : 'RATE_LIMITED',
+          message: `Connector "${job.connectorId}": the job waited over maxWaitSeconds (${limits.maxWaitMs / 1000}) and ${what}`,
+          retryable: false,
+        });
         return null;
       }
-      await this.persist(() => jobs.recordWait(job.jobId, attempts, { reason, until: new Date(untilMs).toISOString() })).catch(giveBack);
+      await this.persist(() =>
+        jobs.recordWait(job.jobId, attempts, { reason, until: new Date(untilMs).toISOString() }),
+      ).catch(giveBack);
       // Back a little early for a perSecond turn (the rest is waited inline), else once it has passed.
       const delayMs = waitDelayMs(untilMs - now, since + limits.maxWaitMs - now, inlineOk && reason === 'RATE_LIMIT');
       this.events.waiting({ ...jobRef(job), attempt: attempts, reason, until: new Date(untilMs).toISOString() });
@@ -232,8 +300,17 @@ export class JobRunner {
   }
 
   /** A lost release only holds a slot until its lease ends: logged, not fatal to the job. */
-  private async releasePermit(connectorId: string, limits: LimitSettings, permit: Permit, outcome: CallOutcome): Promise<void> {
-    await this.opts.limiter!.release(connectorId, limits, permit, outcome, Date.now()).catch((e: unknown) => this.opts.logger.warn('could not release a limiter permit', { connectorId, error: errorName(e) }));
+  private async releasePermit(
+    connectorId: string,
+    limits: LimitSettings,
+    permit: Permit,
+    outcome: CallOutcome,
+  ): Promise<void> {
+    await this.opts
+      .limiter!.release(connectorId, limits, permit, outcome, Date.now())
+      .catch((e: unknown) =>
+        this.opts.logger.warn('could not release a limiter permit', { connectorId, error: errorName(e) }),
+      );
   }
 
   /**
@@ -257,11 +334,19 @@ export class JobRunner {
     let spec = this.deliveryFor(connector, operation, 'result' in outcome ? 'SUCCEEDED' : 'FAILED');
     let ended: Job | undefined;
     try {
-      ended = await this.persist(() => ('result' in outcome ? jobs.succeed(jobId, attempts, outcome.result, spec && PENDING) : jobs.fail(jobId, attempts, outcome.error, spec && PENDING)));
+      ended = await this.persist(() =>
+        'result' in outcome
+          ? jobs.succeed(jobId, attempts, outcome.result, spec && PENDING)
+          : jobs.fail(jobId, attempts, outcome.error, spec && PENDING),
+      );
     } catch (err) {
-      logger.error('could not record the outcome of a call; ending the job OUTCOME_NOT_RECORDED', { jobId, error: err });
+      logger.error('could not record the outcome of a call; ending the job OUTCOME_NOT_RECORDED', {
+        jobId,
+        error: err,
+      });
       spec = this.deliveryFor(connector, operation, 'FAILED');
-      const answered = 'result' in outcome ? `answered with HTTP ${outcome.result.statusCode}` : `failed with ${outcome.error.code}`;
+      const answered =
+        'result' in outcome ? `answered with HTTP ${outcome.result.statusCode}` : `failed with ${outcome.error.code}`;
       ended = await jobs.fail(
         jobId,
         attempts,
@@ -294,7 +379,11 @@ export class JobRunner {
    * died or could not write, possibly after the service was called. The call
    * is not made again; the job ends FAILED, and its delivery (if any) is made.
    */
-  private async endInterrupted(job: Job & { callStartedAt: string }, record: QueueRecord, remainingTimeMs: () => number): Promise<void> {
+  private async endInterrupted(
+    job: Job & { callStartedAt: string },
+    record: QueueRecord,
+    remainingTimeMs: () => number,
+  ): Promise<void> {
     const { jobs, logger } = this.opts;
     let connector: Connector | undefined;
     try {
@@ -304,7 +393,10 @@ export class JobRunner {
     }
     const spec = connector && this.deliveryFor(connector, job.operation, 'FAILED');
     const attempts = job.attempts + 1;
-    logger.warn('a run ended without recording its outcome; not calling again', { jobId: job.jobId, callStartedAt: job.callStartedAt });
+    logger.warn('a run ended without recording its outcome; not calling again', {
+      jobId: job.jobId,
+      callStartedAt: job.callStartedAt,
+    });
     const ended = await jobs.failInterrupted(
       job,
       attempts,
@@ -337,12 +429,19 @@ export class JobRunner {
       await this.opts.jobs.setDelivery(job.jobId, { status: 'FAILED', attempts, error: toJobError(err) });
       return;
     }
-    const spec = connector && (job.status === 'SUCCEEDED' || job.status === 'FAILED') ? this.deliveryFor(connector, job.operation, job.status) : undefined;
+    const spec =
+      connector && (job.status === 'SUCCEEDED' || job.status === 'FAILED')
+        ? this.deliveryFor(connector, job.operation, job.status)
+        : undefined;
     if (!spec) {
       await this.opts.jobs.setDelivery(job.jobId, {
         status: 'FAILED',
         attempts,
-        error: { code: 'DELIVERY_NOT_CONFIGURED', message: `Connector "${job.connectorId}" no longer declares a delivery for operation "${job.operation}"`, retryable: false },
+        error: {
+          code: 'DELIVERY_NOT_CONFIGURED',
+          message: `Connector "${job.connectorId}" no longer declares a delivery for operation "${job.operation}"`,
+          retryable: false,
+        },
       });
       return;
     }
@@ -361,8 +460,13 @@ export class JobRunner {
     try {
       prepared = await this.opts.delivery!.prepare(spec);
     } catch (err) {
-      if (!(err instanceof AppError) && !(err instanceof UpstreamError) && !(err instanceof RequestPreparationError)) throw err; // a DynamoDB failure: SQS redelivers
-      await jobs.setDelivery(jobId, { status: 'FAILED', attempts: job.delivery?.attempts ?? 0, error: toJobError(err) });
+      if (!(err instanceof AppError) && !(err instanceof UpstreamError) && !(err instanceof RequestPreparationError))
+        throw err; // a DynamoDB failure: SQS redelivers
+      await jobs.setDelivery(jobId, {
+        status: 'FAILED',
+        attempts: job.delivery?.attempts ?? 0,
+        error: toJobError(err),
+      });
       return;
     }
     const ref = jobRef(job);
@@ -374,7 +478,13 @@ export class JobRunner {
         timeoutMs: prepared.timeoutMs,
         attempt: () => prepared.send(job),
         retrying: (retry) => this.events.deliveryFailed({ ...failureEvent(ref, retry), retryInMs: retry.delayMs }),
-        deferring: (retry) => jobs.setDelivery(jobId, { status: 'PENDING', attempts: retry.attempts, error: retry.error, nextAttemptAt: new Date(Date.now() + retry.delayMs).toISOString() }),
+        deferring: (retry) =>
+          jobs.setDelivery(jobId, {
+            status: 'PENDING',
+            attempts: retry.attempts,
+            error: retry.error,
+            nextAttemptAt: new Date(Date.now() + retry.delayMs).toISOString(),
+          }),
       },
       record,
       remainingTimeMs,
@@ -383,7 +493,11 @@ export class JobRunner {
       this.events.deliveryFailed(failureEvent(ref, outcome));
       await jobs.setDelivery(jobId, { status: 'FAILED', attempts: outcome.attempts, error: outcome.error });
     } else if (outcome.kind === 'succeeded') {
-      await jobs.setDelivery(jobId, { status: 'DELIVERED', attempts: outcome.attempts, deliveredAt: new Date().toISOString() });
+      await jobs.setDelivery(jobId, {
+        status: 'DELIVERED',
+        attempts: outcome.attempts,
+        deliveredAt: new Date().toISOString(),
+      });
       this.events.delivered({ ...ref, attempt: outcome.attempts, durationMs: outcome.durationMs });
     }
   }
@@ -391,13 +505,25 @@ export class JobRunner {
 
 /** A failed attempt in log lines and metrics: its code and HTTP status, never its message. */
 function failureEvent(ref: JobRef, failure: AttemptFailure) {
-  return { ...ref, attempt: failure.attempts, durationMs: failure.durationMs, code: failure.error.code, ...(failure.error.statusCode !== undefined && { statusCode: failure.error.statusCode }) };
+  return {
+    ...ref,
+    attempt: failure.attempts,
+    durationMs: failure.durationMs,
+    code: failure.error.code,
+    ...(failure.error.statusCode !== undefined && { statusCode: failure.error.statusCode }),
+  };
 }
 
 /** What identifies a job in log lines and metrics (no payload). */
 function jobRef(job: Job): JobRef {
   const traceId = parseTraceparent(job.traceparent)?.traceId;
-  return { jobId: job.jobId, connectorId: job.connectorId, operation: job.operation, ...(job.correlationId !== undefined && { correlationId: job.correlationId }), ...(traceId && { traceId }) };
+  return {
+    jobId: job.jobId,
+    connectorId: job.connectorId,
+    operation: job.operation,
+    ...(job.correlationId !== undefined && { correlationId: job.correlationId }),
+    ...(traceId && { traceId }),
+  };
 }
 
 const PENDING: JobDelivery = { status: 'PENDING', attempts: 0 };
@@ -425,7 +551,12 @@ export function waitDelayMs(wantedMs: number, waitLeftMs: number, early = false)
 function callOutcome(err: unknown): CallOutcome {
   // Only an upstream error reached the service (not an unsent request, nor our own infrastructure).
   if (!(err instanceof UpstreamError)) return { kind: 'none' };
-  return { kind: 'failed', retryable: isRetryable(err), ...(err.statusCode !== undefined && { statusCode: err.statusCode }), ...(err.details.retryAfterMs !== undefined && { retryAfterMs: err.details.retryAfterMs }) };
+  return {
+    kind: 'failed',
+    retryable: isRetryable(err),
+    ...(err.statusCode !== undefined && { statusCode: err.statusCode }),
+    ...(err.details.retryAfterMs !== undefined && { retryAfterMs: err.details.retryAfterMs }),
+  };
 }
 
 /** Names the failure without its message (which may quote data). */

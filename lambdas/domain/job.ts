@@ -19,10 +19,20 @@ export interface JobError {
  */
 export function toJobError(err: unknown): JobError {
   if (err instanceof UpstreamError) {
-    return { code: err.code, message: err.message, retryable: isRetryable(err), ...(err.statusCode !== undefined && { statusCode: err.statusCode }) };
+    return {
+      code: err.code,
+      message: err.message,
+      retryable: isRetryable(err),
+      ...(err.statusCode !== undefined && { statusCode: err.statusCode }),
+    };
   }
-  if (err instanceof RequestPreparationError || err instanceof AppError) return { code: err.code, message: err.message, retryable: false };
-  return { code: 'WORKER_ERROR', message: 'The worker failed while running this job; see the worker logs', retryable: false };
+  if (err instanceof RequestPreparationError || err instanceof AppError)
+    return { code: err.code, message: err.message, retryable: false };
+  return {
+    code: 'WORKER_ERROR',
+    message: 'The worker failed while running this job; see the worker logs',
+    retryable: false,
+  };
 }
 
 /**
@@ -111,7 +121,9 @@ export function jobView(job: Job) {
     ...(job.correlationId !== undefined && { correlationId: job.correlationId }),
     ...(job.result !== undefined && { result: job.result }),
     ...(job.error !== undefined && { error: job.error }),
-    ...(job.nextAttemptAt !== undefined && job.status !== 'SUCCEEDED' && job.status !== 'FAILED' && { nextAttemptAt: job.nextAttemptAt }),
+    ...(job.nextAttemptAt !== undefined &&
+      job.status !== 'SUCCEEDED' &&
+      job.status !== 'FAILED' && { nextAttemptAt: job.nextAttemptAt }),
     ...(job.waiting !== undefined && job.status === 'QUEUED' && { waiting: job.waiting }),
     ...(job.delivery !== undefined && { delivery: job.delivery }),
     ...(job.history !== undefined && job.history.length > 0 && { history: job.history }),

@@ -19,7 +19,11 @@ export class MessageDispatcher {
     // Not ours or corrupted: let it reach the DLQ where an operator can inspect it.
     if (!parsed.success) throw new Error(`Malformed queue message ${record.messageId}`);
     const message: QueueMessage = parsed.data;
-    const handler = this.handlers[messageKind(message)] as (m: QueueMessage, r: QueueRecord, t: () => number) => Promise<void>;
+    const handler = this.handlers[messageKind(message)] as (
+      m: QueueMessage,
+      r: QueueRecord,
+      t: () => number,
+    ) => Promise<void>;
     return handler(message, record, remainingTimeMs);
   }
 }

@@ -74,7 +74,11 @@ export class RetryDriver {
     this.inlineRetryMaxMs = opts.inlineRetryMaxMs ?? 2000;
   }
 
-  async run<T, P = undefined>(work: RetriedWork<T, P>, record: QueueRecord, remainingTimeMs: () => number): Promise<RetryOutcome<T>> {
+  async run<T, P = undefined>(
+    work: RetriedWork<T, P>,
+    record: QueueRecord,
+    remainingTimeMs: () => number,
+  ): Promise<RetryOutcome<T>> {
     let attempts = work.attempts;
     for (;;) {
       const admitted = work.before ? await work.before(attempts) : (undefined as P);
@@ -101,7 +105,9 @@ export class RetryDriver {
         }
         if ((await work.deferring(retry)) === false) return { kind: 'stopped' };
         await this.opts.queue.deferMessage(record.receiptHandle, delayMs);
-        throw new RetryLaterError(`${work.label} ${attempts} failed (${failure.error.code}); retrying in ${delayMs} ms`);
+        throw new RetryLaterError(
+          `${work.label} ${attempts} failed (${failure.error.code}); retrying in ${delayMs} ms`,
+        );
       }
       return { kind: 'succeeded', value, attempts, durationMs: Date.now() - start };
     }

@@ -34,9 +34,17 @@ export function backoffDelayMs(attempt: number, baseDelayMs: number, random: () 
 }
 
 /** Decide after `attempts` calls have been made and the last one failed with `err`. */
-export function decideRetry(err: unknown, attempts: number, settings: RetrySettings, random: () => number = Math.random): RetryDecision {
+export function decideRetry(
+  err: unknown,
+  attempts: number,
+  settings: RetrySettings,
+  random: () => number = Math.random,
+): RetryDecision {
   if (!isRetryable(err) || attempts >= settings.maxAttempts) return { retryable: false };
   const retryAfterMs = err instanceof UpstreamError ? err.details.retryAfterMs : undefined;
-  const delayMs = retryAfterMs !== undefined ? Math.min(retryAfterMs, MAX_RETRY_DELAY_MS) : backoffDelayMs(attempts, settings.baseDelayMs, random);
+  const delayMs =
+    retryAfterMs !== undefined
+      ? Math.min(retryAfterMs, MAX_RETRY_DELAY_MS)
+      : backoffDelayMs(attempts, settings.baseDelayMs, random);
   return { retryable: true, delayMs };
 }

@@ -62,7 +62,10 @@ export interface FileRecord {
 }
 
 /** What the worker needs of a file record. */
-export type LinkedFile = Pick<FileRecord, 'fileId' | 'fileName' | 'contentType' | 'size' | 'status' | 'recordId' | 'createdAt' | 'updatedAt' | 'link'>;
+export type LinkedFile = Pick<
+  FileRecord,
+  'fileId' | 'fileName' | 'contentType' | 'size' | 'status' | 'recordId' | 'createdAt' | 'updatedAt' | 'link'
+>;
 
 /** The public view of a link (GET /v1/files/{fileId} and lists). */
 export function linkView(link: FileLink) {

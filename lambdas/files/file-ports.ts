@@ -24,11 +24,17 @@ export interface FileRepository extends FileLinkStore {
    * file exists and is PENDING and, with `unlessScanned`, has no scan result recorded.
    * The record as written, or undefined when that condition did not hold (nothing written).
    */
-  completePending(fileId: string, change: { status: FileStatus; updatedAt: string; link?: FileLink; unlessScanned: boolean }): Promise<FileRecord | undefined>;
+  completePending(
+    fileId: string,
+    change: { status: FileStatus; updatedAt: string; link?: FileLink; unlessScanned: boolean },
+  ): Promise<FileRecord | undefined>;
   /** Replaces a FAILED link whose error code is `code`; false when the link is no longer so, or the file is gone. */
   replaceFailedLink(fileId: string, code: string, link: FileLink): Promise<boolean>;
   /** The files of a record by createdAt, a page at a time; `next` when there may be more. */
-  listByRecord(recordId: string, page: { limit: number; after?: FilePageKey; newestFirst: boolean }): Promise<{ files: FileRecord[]; next?: FilePageKey }>;
+  listByRecord(
+    recordId: string,
+    page: { limit: number; after?: FilePageKey; newestFirst: boolean },
+  ): Promise<{ files: FileRecord[]; next?: FilePageKey }>;
   /** Removes the record; one already gone is the same outcome. */
   delete(fileId: string): Promise<void>;
 }
@@ -48,7 +54,11 @@ export interface FileTransfer {
   startMultipart(key: string, contentType: string): Promise<string>;
   /** A presigned PUT of one part. */
   partUrl(key: string, uploadId: string, partNumber: number): Promise<string>;
-  completeMultipart(key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>): Promise<MultipartOutcome>;
+  completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: Array<{ partNumber: number; etag: string }>,
+  ): Promise<MultipartOutcome>;
   /** Drops an unfinished multipart upload and its parts; one already gone is fine. */
   abortMultipart(key: string, uploadId: string): Promise<void>;
   /** The stored object's size, or undefined when there is none. */

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ConnectorSource } from '../domain/connector-source';
-import { ConflictError, FileLinkNotConfiguredError, FileQuarantinedError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors';
+import {
+  ConflictError,
+  FileLinkNotConfiguredError,
+  FileQuarantinedError,
+  InvalidRequestError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from '../shared/errors';
 import { FILES_PREFIX } from '../contract/storage';
 import { S3_MAX_OBJECT_BYTES } from '../contract/env';
 import { RECORD_ID } from '../shared/ids';
@@ -97,7 +104,13 @@ export function fileView(f: FileRecord, downloadUrl?: string) {
 const QUEUE_UNAVAILABLE = 'QUEUE_UNAVAILABLE';
 
 /** A page key of the byRecordId index: the table's key (fileId) and the index's (recordId, createdAt), nothing else. */
-const pageKeySchema = z.object({ fileId: z.string().min(1).max(1024), recordId: z.string().min(1).max(1024), createdAt: z.string().min(1).max(64) }).strict();
+const pageKeySchema = z
+  .object({
+    fileId: z.string().min(1).max(1024),
+    recordId: z.string().min(1).max(1024),
+    createdAt: z.string().min(1).max(64),
+  })
+  .strict();
 
 /**
  * Files live in S3 and are uploaded and downloaded straight to and from it with
@@ -125,7 +138,10 @@ export class FileService {
 
   async create(input: CreateFileInput) {
     if (input.size > this.maxFileSize) {
-      throw new PayloadTooLargeError('FILE_TOO_LARGE', `The file is ${input.size} bytes; this hub accepts files up to ${this.maxFileSize} bytes`);
+      throw new PayloadTooLargeError(
+        'FILE_TOO_LARGE',
+        `The file is ${input.size} bytes; this hub accepts files up to ${this.maxFileSize} bytes`,
+      );
     }
     // Checked before anything is created in S3: a refused link leaves nothing behind.
     if (input.link) await this.checkLink(input.link.connectorId, input.recordId);
@@ -141,7 +157,9 @@ export class FileService {
       ...(input.uploadedBy !== undefined && { uploadedBy: input.uploadedBy }),
       createdAt: now,
       updatedAt: now,
-      ...(input.link && { link: { connectorId: input.link.connectorId, status: 'WAITING_FOR_UPLOAD', attempts: 0 } satisfies FileLink }),
+      ...(input.link && {
+        link: { connectorId: input.link.connectorId, status: 'WAITING_FOR_UPLOAD', attempts: 0 } satisfies FileLink,
+      }),
       key: `${FILES_PREFIX}${fileId}`,
     };
     let upload: UploadInstructions;
@@ -151,9 +169,20 @@ export class FileService {
       record.partSize = partSize;
       const count = partCountFor(input.size, partSize);
       const first = Math.min(count, input.partUrls ?? count);
-      upload = { partSize, partCount: count, parts: await this.partUrls(record, Array.from({ length: first }, (_, i) => i + 1)) };
+      upload = {
+        partSize,
+        partCount: count,
+        parts: await this.partUrls(
+          record,
+          Array.from({ length: first }, (_, i) => i + 1),
+        ),
+      };
     } else {
-      upload = { method: 'PUT', url: await this.transfer.uploadUrl(record.key, input.contentType), headers: { 'content-type': input.contentType } };
+      upload = {
+        method: 'PUT',
+        url: await this.transfer.uploadUrl(record.key, input.contentType),
+        headers: { 'content-type': input.contentType },
+      };
     }
     await this.files.create(record);
     return { fileId, status: 'PENDING' as const, upload, ...(record.link && { link: linkView(record.link) }) };
@@ -166,18 +195,27 @@ export class FileService {
    */
   private async checkLink(connectorId: string, recordId: string | undefined): Promise<void> {
     if (recordId === undefined) {
-      throw new InvalidRequestError('Invalid body: $.recordId: is required with "link" (the Salesforce record the link record points at)');
+      throw new InvalidRequestError(
+        'Invalid body: $.recordId: is required with "link" (the Salesforce record the link record points at)',
+      );
     }
     if (!RECORD_ID.test(recordId)) {
-      throw new InvalidRequestError(`Invalid body: $.recordId: with "link" it must be a 15- or 18-character Salesforce record id; got ${JSON.stringify(recordId)}`);
+      throw new InvalidRequestError(
+        `Invalid body: $.recordId: with "link" it must be a 15- or 18-character Salesforce record id; got ${JSON.stringify(recordId)}`,
+      );
     }
     if (!this.config.connectors) throw new Error('FileService: a file link needs the connectors source');
     const connector = await this.config.connectors.get(connectorId);
     if (!connector) {
-      throw new NotFoundError('CONNECTOR_NOT_FOUND', `No connector "${connectorId}" is registered; add a salesforce connector with a "fileLink" section with "crm-bridge connectors put FILE"`);
+      throw new NotFoundError(
+        'CONNECTOR_NOT_FOUND',
+        `No connector "${connectorId}" is registered; add a salesforce connector with a "fileLink" section with "crm-bridge connectors put FILE"`,
+      );
     }
     if (connector.type !== 'salesforce') {
-      throw new FileLinkNotConfiguredError(`Connector "${connectorId}" is a ${connector.type} connector; "link.connectorId" must name a salesforce connector that declares "fileLink"`);
+      throw new FileLinkNotConfiguredError(
+        `Connector "${connectorId}" is a ${connector.type} connector; "link.connectorId" must name a salesforce connector that declares "fileLink"`,
+      );
     }
     if (!connector.fileLink) {
       throw new FileLinkNotConfiguredError(
@@ -185,12 +223,20 @@ export class FileService {
       );
     }
     if (!connector.enabled) {
-      throw new ConflictError('CONNECTOR_DISABLED', `Connector "${connectorId}" is disabled; an admin can enable it with "crm-bridge connectors enable ${connectorId}"`);
+      throw new ConflictError(
+        'CONNECTOR_DISABLED',
+        `Connector "${connectorId}" is disabled; an admin can enable it with "crm-bridge connectors enable ${connectorId}"`,
+      );
     }
   }
 
   private async partUrls(record: FileRecord, partNumbers: number[]) {
-    return Promise.all(partNumbers.map(async (partNumber) => ({ partNumber, url: await this.transfer.partUrl(record.key, record.uploadId!, partNumber) })));
+    return Promise.all(
+      partNumbers.map(async (partNumber) => ({
+        partNumber,
+        url: await this.transfer.partUrl(record.key, record.uploadId!, partNumber),
+      })),
+    );
   }
 
   private async load(fileId: string): Promise<FileRecord> {
@@ -202,7 +248,8 @@ export class FileService {
   /** Fresh upload URLs for parts of a pending multipart upload (to resume after the first URLs expired). */
   async refreshPartUrls(fileId: string, partNumbers: number[]) {
     const record = await this.load(fileId);
-    if (record.status !== 'PENDING' || !record.uploadId) throw new ConflictError('FILE_NOT_AVAILABLE', `File "${fileId}" is not a pending multipart upload`);
+    if (record.status !== 'PENDING' || !record.uploadId)
+      throw new ConflictError('FILE_NOT_AVAILABLE', `File "${fileId}" is not a pending multipart upload`);
     const count = partCountFor(record.size, record.partSize!);
     const bad = partNumbers.filter((n) => n < 1 || n > count);
     if (bad.length) throw new InvalidRequestError(`Part numbers must be between 1 and ${count}; got ${bad.join(', ')}`);
@@ -213,13 +260,19 @@ export class FileService {
     const record = await this.load(fileId);
     if (record.status === 'AVAILABLE') {
       // Completing twice is harmless; it only re-queues a link the queue refused the first time.
-      const done = record.link?.status === 'FAILED' && record.link.error?.code === QUEUE_UNAVAILABLE ? await this.requeueLink(record) : record;
+      const done =
+        record.link?.status === 'FAILED' && record.link.error?.code === QUEUE_UNAVAILABLE
+          ? await this.requeueLink(record)
+          : record;
       return fileView(done, await this.downloadUrl(done));
     }
     if (record.status === 'QUARANTINED') throw new FileQuarantinedError(fileId);
     if (record.status !== 'PENDING') return fileView(record); // SCANNING or SCAN_FAILED: completed already
     if (record.uploadId) {
-      if (!parts?.length) throw new InvalidRequestError('This is a multipart upload: send {"parts": [{"partNumber", "etag"}]} with the ETag of every part');
+      if (!parts?.length)
+        throw new InvalidRequestError(
+          'This is a multipart upload: send {"parts": [{"partNumber", "etag"}]} with the ETag of every part',
+        );
       // Checked before S3 sees them: completing with parts missing would consume the
       // upload and leave an object of the wrong size, instead of a resumable upload.
       const count = partCountFor(record.size, record.partSize!);
@@ -236,7 +289,10 @@ export class FileService {
       }
       const assembled = await this.transfer.completeMultipart(record.key, record.uploadId, parts);
       if (assembled.outcome === 'refused') {
-        throw new ConflictError('SIZE_MISMATCH', `S3 refused to assemble the parts (${assembled.reason}): upload every part and send each part's ETag`);
+        throw new ConflictError(
+          'SIZE_MISMATCH',
+          `S3 refused to assemble the parts (${assembled.reason}): upload every part and send each part's ETag`,
+        );
       }
       // 'gone': assembled by an earlier complete whose answer was lost, or aborted; the size check below tells which.
     } else if (parts?.length) {
@@ -246,7 +302,9 @@ export class FileService {
     if (stored !== record.size) {
       throw new ConflictError(
         'SIZE_MISMATCH',
-        stored === undefined ? `Nothing was uploaded for file "${fileId}" yet` : `The uploaded object is ${stored} bytes but ${record.size} were declared; upload the file again`,
+        stored === undefined
+          ? `Nothing was uploaded for file "${fileId}" yet`
+          : `The uploaded object is ${stored} bytes but ${record.size} were declared; upload the file again`,
       );
     }
     return this.finish(record, fileId);
@@ -260,19 +318,38 @@ export class FileService {
    */
   private async finish(record: FileRecord, fileId: string, retried = false): Promise<ReturnType<typeof fileView>> {
     const scanned = record.scanResult;
-    const status: FileStatus = !this.config.malwareScan ? 'AVAILABLE' : scanned === undefined ? 'SCANNING' : statusForScanResult(scanned);
+    const status: FileStatus = !this.config.malwareScan
+      ? 'AVAILABLE'
+      : scanned === undefined
+        ? 'SCANNING'
+        : statusForScanResult(scanned);
     const link: FileLink | undefined =
-      record.link && (status === 'AVAILABLE' ? { ...record.link, status: 'PENDING' } : status === 'SCANNING' ? record.link : blockedLink(record.link, status, scanned!));
+      record.link &&
+      (status === 'AVAILABLE'
+        ? { ...record.link, status: 'PENDING' }
+        : status === 'SCANNING'
+          ? record.link
+          : blockedLink(record.link, status, scanned!));
     // Refused when the file was deleted meanwhile (never resurrected), or when a scan
     // result arrived since the record was read (it changes the outcome: read it again).
-    let done = await this.files.completePending(fileId, { status, updatedAt: new Date(this.now()).toISOString(), ...(link && { link }), unlessScanned: status === 'SCANNING' });
+    let done = await this.files.completePending(fileId, {
+      status,
+      updatedAt: new Date(this.now()).toISOString(),
+      ...(link && { link }),
+      unlessScanned: status === 'SCANNING',
+    });
     if (!done) {
       const current = await this.files.get(fileId);
       if (!current) throw new NotFoundError('FILE_NOT_FOUND', `File "${fileId}" was deleted`);
       if (current.status === 'PENDING' && !retried) return this.finish(current, fileId, true); // its scan result arrived
       return fileView(current, current.status === 'AVAILABLE' ? await this.downloadUrl(current) : undefined); // completed concurrently
     }
-    if (done.status === 'QUARANTINED') this.config.logger?.error('file quarantined: the malware scan found a threat', { fileId, scanResult: scanned, metric: 'FilesQuarantined' });
+    if (done.status === 'QUARANTINED')
+      this.config.logger?.error('file quarantined: the malware scan found a threat', {
+        fileId,
+        scanResult: scanned,
+        metric: 'FilesQuarantined',
+      });
     if (done.status !== 'AVAILABLE') return fileView(done);
     if (done.link) done = await this.queueLink(done);
     return fileView(done, await this.downloadUrl(done));
@@ -293,7 +370,11 @@ export class FileService {
       const link: FileLink = {
         ...file.link!,
         status: 'FAILED',
-        error: { code: QUEUE_UNAVAILABLE, message: 'The link could not be queued; complete the file again (POST /v1/files/{fileId}/complete) to retry', retryable: true },
+        error: {
+          code: QUEUE_UNAVAILABLE,
+          message: 'The link could not be queued; complete the file again (POST /v1/files/{fileId}/complete) to retry',
+          retryable: true,
+        },
       };
       await this.files.setLink(file.fileId, link); // false: deleted meanwhile, nothing to record
       return { ...file, link };
@@ -310,7 +391,10 @@ export class FileService {
   }
 
   private downloadUrl(record: FileRecord): Promise<string> {
-    return this.transfer.downloadUrl(record.key, { contentDisposition: attachmentDisposition(record.fileName), contentType: record.contentType });
+    return this.transfer.downloadUrl(record.key, {
+      contentDisposition: attachmentDisposition(record.fileName),
+      contentType: record.contentType,
+    });
   }
 
   async get(fileId: string) {
@@ -330,12 +414,19 @@ export class FileService {
       }
       // Exactly a page key (anything else would reach the store as a malformed key, a 500 for us).
       const key = pageKeySchema.safeParse(decoded);
-      if (!key.success) throw new InvalidRequestError('nextToken is not valid; pass the value from the previous page unchanged');
+      if (!key.success)
+        throw new InvalidRequestError('nextToken is not valid; pass the value from the previous page unchanged');
       if (key.data.recordId !== recordId) throw new InvalidRequestError('nextToken belongs to another recordId');
       after = key.data;
     }
-    const page = await this.files.listByRecord(recordId, { limit, ...(after && { after }), newestFirst: order === 'newest' });
-    const files = await Promise.all(page.files.map(async (f) => fileView(f, f.status === 'AVAILABLE' ? await this.downloadUrl(f) : undefined)));
+    const page = await this.files.listByRecord(recordId, {
+      limit,
+      ...(after && { after }),
+      newestFirst: order === 'newest',
+    });
+    const files = await Promise.all(
+      page.files.map(async (f) => fileView(f, f.status === 'AVAILABLE' ? await this.downloadUrl(f) : undefined)),
+    );
     return { files, ...(page.next && { nextToken: Buffer.from(JSON.stringify(page.next)).toString('base64url') }) };
   }
 

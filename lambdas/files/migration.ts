@@ -47,7 +47,17 @@ export interface MigrationCounts {
   fileRecords: number;
 }
 
-export const ZERO_COUNTS: MigrationCounts = { considered: 0, moved: 0, wouldMove: 0, skipped: 0, failed: 0, deleted: 0, bytes: 0, bytesFreed: 0, fileRecords: 0 };
+export const ZERO_COUNTS: MigrationCounts = {
+  considered: 0,
+  moved: 0,
+  wouldMove: 0,
+  skipped: 0,
+  failed: 0,
+  deleted: 0,
+  bytes: 0,
+  bytesFreed: 0,
+  fileRecords: 0,
+};
 
 export interface Migration {
   migrationId: string;
@@ -136,7 +146,14 @@ export interface ContentSource {
 
 /** Streams an object into the files bucket; `check` runs before the upload is completed and refuses it by throwing. */
 export interface ObjectUploader {
-  upload(input: { key: string; contentType: string; size: number; body: AsyncIterable<Uint8Array>; check: (actual: { bytes: number; md5: string }) => void; signal?: AbortSignal }): Promise<void>;
+  upload(input: {
+    key: string;
+    contentType: string;
+    size: number;
+    body: AsyncIterable<Uint8Array>;
+    check: (actual: { bytes: number; md5: string }) => void;
+    signal?: AbortSignal;
+  }): Promise<void>;
 }
 
 /** A file record written by a migration (the files table's FileRecord, complete from the start). */
@@ -152,7 +169,13 @@ export interface MigratedFileRecord {
   key: string;
   link: FileLink;
   /** Where it came from. */
-  source: { type: 'salesforce'; connectorId: string; contentVersionId: string; contentDocumentId: string; migrationId: string };
+  source: {
+    type: 'salesforce';
+    connectorId: string;
+    contentVersionId: string;
+    contentDocumentId: string;
+    migrationId: string;
+  };
   /** Other file records sharing this S3 object (the document was linked to several records). */
   siblings?: string[];
 }
@@ -170,8 +193,17 @@ export interface MigrationStore {
   lease(migrationId: string, seq: number, token: string, until: string, now: string): Promise<boolean>;
   release(migrationId: string, token: string): Promise<void>;
   /** Moves on to batch `seq` (false if the lease was lost). */
-  advance(migrationId: string, token: string, next: { seq: number; cursor?: string; phase: MigrationPhase; deleteWaitSince?: string }): Promise<boolean>;
-  finish(migrationId: string, token: string | undefined, status: 'SUCCEEDED' | 'FAILED', error?: JobError): Promise<void>;
+  advance(
+    migrationId: string,
+    token: string,
+    next: { seq: number; cursor?: string; phase: MigrationPhase; deleteWaitSince?: string },
+  ): Promise<boolean>;
+  finish(
+    migrationId: string,
+    token: string | undefined,
+    status: 'SUCCEEDED' | 'FAILED',
+    error?: JobError,
+  ): Promise<void>;
   addCounts(migrationId: string, delta: Partial<MigrationCounts>): Promise<void>;
   putAudit(migrationId: string, row: AuditRow): Promise<void>;
   listAudit(migrationId: string, limit: number, startKey?: string): Promise<{ rows: AuditRow[]; nextKey?: string }>;
@@ -206,10 +238,26 @@ export function migratedFileId(connectorId: string, contentVersionId: string, re
 }
 
 const CONTENT_TYPES: Record<string, string> = {
-  pdf: 'application/pdf', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', txt: 'text/plain', csv: 'text/csv', json: 'application/json',
-  xml: 'application/xml', zip: 'application/zip', html: 'text/html', doc: 'application/msword', docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xls: 'application/vnd.ms-excel', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', ppt: 'application/vnd.ms-powerpoint',
-  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation', mp4: 'video/mp4', mov: 'video/quicktime', mp3: 'audio/mpeg',
+  pdf: 'application/pdf',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  txt: 'text/plain',
+  csv: 'text/csv',
+  json: 'application/json',
+  xml: 'application/xml',
+  zip: 'application/zip',
+  html: 'text/html',
+  doc: 'application/msword',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xls: 'application/vnd.ms-excel',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  ppt: 'application/vnd.ms-powerpoint',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+  mp3: 'audio/mpeg',
 };
 
 /** The file name a user knows: the Title with its extension, as a name without path separators or control characters. */
@@ -246,13 +294,33 @@ export function migrationView(m: Migration) {
 export const migrationPath = (migrationId: string) => `/v1/files/migrations/${encodeURIComponent(migrationId)}`;
 
 /** The connector a migration reads from: an enabled salesforce connector that declares fileLink (the link records). */
-function checkConnector(connectorId: string, connector: Connector | undefined): asserts connector is Extract<Connector, { type: 'salesforce' }> {
-  if (!connector) throw new NotFoundError('CONNECTOR_NOT_FOUND', `No connector "${connectorId}" is registered; a migration reads through a salesforce connector`);
-  if (connector.type !== 'salesforce') throw new AppError('FILE_LINK_NOT_CONFIGURED', `Connector "${connectorId}" is a ${connector.type} connector; a migration needs a salesforce connector`, 400);
+function checkConnector(
+  connectorId: string,
+  connector: Connector | undefined,
+): asserts connector is Extract<Connector, { type: 'salesforce' }> {
+  if (!connector)
+    throw new NotFoundError(
+      'CONNECTOR_NOT_FOUND',
+      `No connector "${connectorId}" is registered; a migration reads through a salesforce connector`,
+    );
+  if (connector.type !== 'salesforce')
+    throw new AppError(
+      'FILE_LINK_NOT_CONFIGURED',
+      `Connector "${connectorId}" is a ${connector.type} connector; a migration needs a salesforce connector`,
+      400,
+    );
   if (!connector.fileLink) {
-    throw new AppError('FILE_LINK_NOT_CONFIGURED', `Salesforce connector "${connectorId}" declares no "fileLink": a migrated file gets a link record as an upload does; add "fileLink": {} to its row`, 400);
+    throw new AppError(
+      'FILE_LINK_NOT_CONFIGURED',
+      `Salesforce connector "${connectorId}" declares no "fileLink": a migrated file gets a link record as an upload does; add "fileLink": {} to its row`,
+      400,
+    );
   }
-  if (!connector.enabled) throw new ConflictError('CONNECTOR_DISABLED', `Connector "${connectorId}" is disabled; an admin can enable it with "crm-bridge connectors enable ${connectorId}"`);
+  if (!connector.enabled)
+    throw new ConflictError(
+      'CONNECTOR_DISABLED',
+      `Connector "${connectorId}" is disabled; an admin can enable it with "crm-bridge connectors enable ${connectorId}"`,
+    );
 }
 
 export interface SubmitMigration {
@@ -266,20 +334,43 @@ export interface SubmitMigration {
 /** The controller's side: accepts a migration (202) and answers its status and audit rows. */
 export class MigrationService {
   constructor(
-    private readonly deps: { connectors: ConnectorSource; store: MigrationStore; queue: Pick<MigrationQueue, 'enqueueFileMigration'>; now?: () => number; newId?: () => string },
+    private readonly deps: {
+      connectors: ConnectorSource;
+      store: MigrationStore;
+      queue: Pick<MigrationQueue, 'enqueueFileMigration'>;
+      now?: () => number;
+      newId?: () => string;
+    },
   ) {}
 
   async submit(input: SubmitMigration) {
     checkConnector(input.connectorId, await this.deps.connectors.get(input.connectorId));
     const now = new Date((this.deps.now ?? Date.now)()).toISOString();
-    const m: Migration = { migrationId: (this.deps.newId ?? randomUUID)(), ...input, status: 'QUEUED', phase: 'COPY', seq: 0, counts: { ...ZERO_COUNTS }, createdAt: now, updatedAt: now };
+    const m: Migration = {
+      migrationId: (this.deps.newId ?? randomUUID)(),
+      ...input,
+      status: 'QUEUED',
+      phase: 'COPY',
+      seq: 0,
+      counts: { ...ZERO_COUNTS },
+      createdAt: now,
+      updatedAt: now,
+    };
     await this.deps.store.create(m);
     try {
       await this.deps.queue.enqueueFileMigration(m.migrationId, 0);
     } catch (err) {
       // Nothing is left QUEUED without a message: the migration is closed, and submitting again starts it (moved files are skipped).
-      await this.deps.store.finish(m.migrationId, undefined, 'FAILED', { code: 'QUEUE_UNAVAILABLE', message: 'The migration could not be queued; submit it again', retryable: true }).catch(() => undefined);
-      throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; submit the migration again shortly', 503, { cause: err });
+      await this.deps.store
+        .finish(m.migrationId, undefined, 'FAILED', {
+          code: 'QUEUE_UNAVAILABLE',
+          message: 'The migration could not be queued; submit it again',
+          retryable: true,
+        })
+        .catch(() => undefined);
+      throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; submit the migration again shortly', 503, {
+        cause: err,
+      });
     }
     return { migrationId: m.migrationId, status: m.status, statusUrl: migrationPath(m.migrationId) };
   }
@@ -291,7 +382,8 @@ export class MigrationService {
   }
 
   async audit(migrationId: string, limit: number, nextToken?: string) {
-    if (!(await this.deps.store.get(migrationId))) throw new NotFoundError('JOB_NOT_FOUND', `No migration "${migrationId}" exists`);
+    if (!(await this.deps.store.get(migrationId)))
+      throw new NotFoundError('JOB_NOT_FOUND', `No migration "${migrationId}" exists`);
     const page = await this.deps.store.listAudit(migrationId, limit, nextToken);
     return { files: page.rows, ...(page.nextKey !== undefined && { nextToken: page.nextKey }) };
   }
@@ -339,15 +431,26 @@ export class MigrationRunner {
     return new Date(this.now()).toISOString();
   }
 
-  async process(message: { migrationId: string; seq: number }, record: QueueRecord, remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY): Promise<void> {
+  async process(
+    message: { migrationId: string; seq: number },
+    record: QueueRecord,
+    remainingTimeMs: () => number = () => Number.POSITIVE_INFINITY,
+  ): Promise<void> {
     const { store, logger } = this.opts;
     const { migrationId, seq } = message;
     const m = await store.get(migrationId);
     if (!m || m.status === 'SUCCEEDED' || m.status === 'FAILED' || seq < m.seq) {
-      logger.info('migration message is stale or the migration has ended; dropping it', { migrationId, seq, status: m?.status });
+      logger.info('migration message is stale or the migration has ended; dropping it', {
+        migrationId,
+        seq,
+        status: m?.status,
+      });
       return;
     }
-    if (seq > m.seq) throw new Error(`Migration ${migrationId}: batch ${seq} arrived before batch ${m.seq} was recorded; SQS delivers it again`);
+    if (seq > m.seq)
+      throw new Error(
+        `Migration ${migrationId}: batch ${seq} arrived before batch ${m.seq} was recorded; SQS delivers it again`,
+      );
     const token = randomUUID();
     const remaining = remainingTimeMs();
     const until = new Date(this.now() + (Number.isFinite(remaining) ? remaining : 15 * 60_000)).toISOString();
@@ -356,14 +459,21 @@ export class MigrationRunner {
       const leaseEnd = m.leaseUntil ? Date.parse(m.leaseUntil) : this.now();
       const delayMs = Math.max(1000, leaseEnd - this.now() + 1000);
       await this.opts.queue.deferMessage(record.receiptHandle, delayMs);
-      throw new RetryLaterError(`Migration ${migrationId}: batch ${seq} is run by another worker; looking again in ${delayMs} ms`);
+      throw new RetryLaterError(
+        `Migration ${migrationId}: batch ${seq} is run by another worker; looking again in ${delayMs} ms`,
+      );
     }
-    let next: { done: true } | { done: false; cursor?: string; phase: MigrationPhase; delaySeconds?: number; deleteWaitSince?: string };
+    let next:
+      | { done: true }
+      | { done: false; cursor?: string; phase: MigrationPhase; delaySeconds?: number; deleteWaitSince?: string };
     try {
       const connector = await this.opts.connectors.get(m.connectorId);
       checkConnector(m.connectorId, connector);
       const source = this.opts.sources(connector);
-      next = m.phase === 'COPY' ? await this.copyBatch(m, connector, source, remainingTimeMs) : await this.deleteBatch(m, source);
+      next =
+        m.phase === 'COPY'
+          ? await this.copyBatch(m, connector, source, remainingTimeMs)
+          : await this.deleteBatch(m, source);
     } catch (err) {
       // A refusal (connector gone, malformed condition, no access): the migration ends with it.
       const error = toJobError(err);
@@ -383,14 +493,26 @@ export class MigrationRunner {
     }
     // The continuation is queued before the move is recorded: if recording fails, this message runs the batch again (files are idempotent).
     await this.opts.queue.enqueueFileMigration(migrationId, seq + 1, next.delaySeconds);
-    const moved = await store.advance(migrationId, token, { seq: seq + 1, cursor: next.cursor, phase: next.phase, deleteWaitSince: next.deleteWaitSince });
-    if (!moved) logger.warn('migration lease was lost while a batch ran; the next batch sorts it out', { migrationId, seq });
+    const moved = await store.advance(migrationId, token, {
+      seq: seq + 1,
+      cursor: next.cursor,
+      phase: next.phase,
+      deleteWaitSince: next.deleteWaitSince,
+    });
+    if (!moved)
+      logger.warn('migration lease was lost while a batch ran; the next batch sorts it out', { migrationId, seq });
   }
 
-  private async copyBatch(m: Migration, connector: SalesforceConnector, source: ContentSource, remainingTimeMs: () => number) {
+  private async copyBatch(
+    m: Migration,
+    connector: SalesforceConnector,
+    source: ContentSource,
+    remainingTimeMs: () => number,
+  ) {
     const versions = await source.listVersions(m.where, m.cursor, this.batchSize);
     if (versions.length === 0) {
-      if (m.deleteAfterCopy && !m.dryRun) return { done: false as const, phase: 'DELETE' as const, cursor: m.cursor, deleteWaitSince: this.iso() };
+      if (m.deleteAfterCopy && !m.dryRun)
+        return { done: false as const, phase: 'DELETE' as const, cursor: m.cursor, deleteWaitSince: this.iso() };
       return { done: true as const };
     }
     const links = await source.recordLinks([...new Set(versions.map((v) => v.documentId))]);
@@ -405,7 +527,12 @@ export class MigrationRunner {
     return { done: false as const, phase: 'COPY' as const, cursor };
   }
 
-  private async audit(m: Migration, v: ContentVersionInfo, row: Omit<AuditRow, 'contentVersionId' | 'contentDocumentId' | 'title' | 'size' | 'at'>, counts: Partial<MigrationCounts>) {
+  private async audit(
+    m: Migration,
+    v: ContentVersionInfo,
+    row: Omit<AuditRow, 'contentVersionId' | 'contentDocumentId' | 'title' | 'size' | 'at'>,
+    counts: Partial<MigrationCounts>,
+  ) {
     await this.opts.store.putAudit(m.migrationId, {
       contentVersionId: v.id,
       contentDocumentId: v.documentId,
@@ -418,29 +545,74 @@ export class MigrationRunner {
     await this.opts.store.addCounts(m.migrationId, { considered: 1, ...counts });
   }
 
-  private async copyOne(m: Migration, connector: SalesforceConnector, source: ContentSource, v: ContentVersionInfo, recordIds: string[], remainingTimeMs: () => number): Promise<void> {
+  private async copyOne(
+    m: Migration,
+    connector: SalesforceConnector,
+    source: ContentSource,
+    v: ContentVersionInfo,
+    recordIds: string[],
+    remainingTimeMs: () => number,
+  ): Promise<void> {
     const { store, logger } = this.opts;
     const marker = await store.getCopy(m.connectorId, v.id);
     if (recordIds.length === 0) {
-      return this.audit(m, v, { fileIds: [], recordIds, status: 'SKIPPED', reason: { code: 'NO_RECORD_LINK', message: 'The file is linked to no record (only to users, libraries or groups); it stays in Salesforce' } }, { skipped: 1 });
+      return this.audit(
+        m,
+        v,
+        {
+          fileIds: [],
+          recordIds,
+          status: 'SKIPPED',
+          reason: {
+            code: 'NO_RECORD_LINK',
+            message: 'The file is linked to no record (only to users, libraries or groups); it stays in Salesforce',
+          },
+        },
+        { skipped: 1 },
+      );
     }
     if (marker) {
       const deletePending = m.deleteAfterCopy && !m.dryRun && marker.deletedAt === undefined;
-      const reason = { code: 'ALREADY_MOVED', message: `Moved by migration ${marker.migrationId} at ${marker.movedAt}${marker.deletedAt ? `; deleted at ${marker.deletedAt}` : ''}` };
-      if (deletePending) return this.audit(m, v, { fileIds: marker.fileIds, recordIds, status: 'MOVED', md5: marker.md5, reason, deletePending: true }, {});
+      const reason = {
+        code: 'ALREADY_MOVED',
+        message: `Moved by migration ${marker.migrationId} at ${marker.movedAt}${marker.deletedAt ? `; deleted at ${marker.deletedAt}` : ''}`,
+      };
+      if (deletePending)
+        return this.audit(
+          m,
+          v,
+          { fileIds: marker.fileIds, recordIds, status: 'MOVED', md5: marker.md5, reason, deletePending: true },
+          {},
+        );
       return this.audit(m, v, { fileIds: marker.fileIds, recordIds, status: 'SKIPPED', reason }, { skipped: 1 });
     }
     const fileIds = recordIds.map((r) => migratedFileId(m.connectorId, v.id, r));
-    if (m.dryRun) return this.audit(m, v, { fileIds: [], recordIds, status: 'WOULD_MOVE' }, { wouldMove: 1, bytes: v.size, bytesFreed: v.size });
+    if (m.dryRun)
+      return this.audit(
+        m,
+        v,
+        { fileIds: [], recordIds, status: 'WOULD_MOVE' },
+        { wouldMove: 1, bytes: v.size, bytesFreed: v.size },
+      );
     const key = `files/${fileIds[0]}`;
     let md5 = '';
     const controller = new AbortController();
     // Given up with a quarter of the minimum left, so the batch can still record it.
     const watch = setInterval(() => {
-      if (remainingTimeMs() < this.minRemainingMs / 4) controller.abort(new MigrationFileError('TIME_BUDGET', 'The file did not finish within the worker invocation; a larger worker timeout moves it (or it is tried again by the next run)'));
+      if (remainingTimeMs() < this.minRemainingMs / 4)
+        controller.abort(
+          new MigrationFileError(
+            'TIME_BUDGET',
+            'The file did not finish within the worker invocation; a larger worker timeout moves it (or it is tried again by the next run)',
+          ),
+        );
     }, 1000);
     try {
-      if (v.size > (this.opts.maxFileSize ?? 5 * 1024 ** 4)) throw new MigrationFileError('FILE_TOO_LARGE', `The file is ${v.size} bytes; this hub moves files up to ${this.opts.maxFileSize} bytes`);
+      if (v.size > (this.opts.maxFileSize ?? 5 * 1024 ** 4))
+        throw new MigrationFileError(
+          'FILE_TOO_LARGE',
+          `The file is ${v.size} bytes; this hub moves files up to ${this.opts.maxFileSize} bytes`,
+        );
       const body = await source.openVersionData(v.id);
       await this.opts.uploader.upload({
         key,
@@ -450,18 +622,37 @@ export class MigrationRunner {
         signal: controller.signal,
         check: (actual) => {
           md5 = actual.md5;
-          if (actual.bytes !== v.size) throw new MigrationFileError('SIZE_MISMATCH', `Salesforce sent ${actual.bytes} bytes; ContentVersion.ContentSize says ${v.size}`);
+          if (actual.bytes !== v.size)
+            throw new MigrationFileError(
+              'SIZE_MISMATCH',
+              `Salesforce sent ${actual.bytes} bytes; ContentVersion.ContentSize says ${v.size}`,
+            );
           if (v.checksum !== undefined && v.checksum.toLowerCase() !== actual.md5) {
-            throw new MigrationFileError('CHECKSUM_MISMATCH', `The MD5 of the bytes read is ${actual.md5}; ContentVersion.Checksum says ${v.checksum}`);
+            throw new MigrationFileError(
+              'CHECKSUM_MISMATCH',
+              `The MD5 of the bytes read is ${actual.md5}; ContentVersion.Checksum says ${v.checksum}`,
+            );
           }
         },
       });
     } catch (err) {
       const reason = controller.signal.aborted ? (controller.signal.reason as MigrationFileError) : err;
       const error = toJobError(reason);
-      logger.warn('migration: file not moved', { migrationId: m.migrationId, contentVersionId: v.id, code: error.code });
-      const message = error.code === 'WORKER_ERROR' ? `The copy failed: ${(reason as Error)?.message ?? String(reason)}` : error.message;
-      return this.audit(m, v, { fileIds: [], recordIds, status: 'FAILED', ...(md5 && { md5 }), reason: { code: error.code, message } }, { failed: 1 });
+      logger.warn('migration: file not moved', {
+        migrationId: m.migrationId,
+        contentVersionId: v.id,
+        code: error.code,
+      });
+      const message =
+        error.code === 'WORKER_ERROR'
+          ? `The copy failed: ${(reason as Error)?.message ?? String(reason)}`
+          : error.message;
+      return this.audit(
+        m,
+        v,
+        { fileIds: [], recordIds, status: 'FAILED', ...(md5 && { md5 }), reason: { code: error.code, message } },
+        { failed: 1 },
+      );
     } finally {
       clearInterval(watch);
     }
@@ -479,14 +670,35 @@ export class MigrationRunner {
       updatedAt: now,
       key,
       link: { connectorId: connector.connectorId, status: scanning ? 'WAITING_FOR_UPLOAD' : 'PENDING', attempts: 0 },
-      source: { type: 'salesforce', connectorId: m.connectorId, contentVersionId: v.id, contentDocumentId: v.documentId, migrationId: m.migrationId },
+      source: {
+        type: 'salesforce',
+        connectorId: m.connectorId,
+        contentVersionId: v.id,
+        contentDocumentId: v.documentId,
+        migrationId: m.migrationId,
+      },
       ...(fileIds.length > 1 && { siblings: fileIds.filter((f) => f !== fileId) }),
     }));
     await this.opts.files.put(records);
     // The link records are created by the file-link delivery, as for an upload that becomes AVAILABLE (with scanning: by the scan result).
     if (!scanning) for (const r of records) await this.opts.queue.enqueueFileLink(r.fileId);
-    await store.putCopy({ connectorId: m.connectorId, contentVersionId: v.id, contentDocumentId: v.documentId, fileIds, key, size: v.size, md5, migrationId: m.migrationId, movedAt: now });
-    await this.audit(m, v, { fileIds, recordIds, status: 'MOVED', md5, ...(m.deleteAfterCopy && { deletePending: true }) }, { moved: 1, bytes: v.size, fileRecords: records.length });
+    await store.putCopy({
+      connectorId: m.connectorId,
+      contentVersionId: v.id,
+      contentDocumentId: v.documentId,
+      fileIds,
+      key,
+      size: v.size,
+      md5,
+      migrationId: m.migrationId,
+      movedAt: now,
+    });
+    await this.audit(
+      m,
+      v,
+      { fileIds, recordIds, status: 'MOVED', md5, ...(m.deleteAfterCopy && { deletePending: true }) },
+      { moved: 1, bytes: v.size, fileRecords: records.length },
+    );
   }
 
   /** Deletes the documents whose link records all exist; waits (a delayed continuation) for the others, up to linkWaitMs. */
@@ -500,27 +712,57 @@ export class MigrationRunner {
       if (outcome === 'waiting') waiting += 1;
     }
     // Only documents still waiting for link records: look again after a pause.
-    return { done: false as const, phase: 'DELETE' as const, cursor: m.cursor, deleteWaitSince: m.deleteWaitSince, ...(waiting === rows.length && { delaySeconds: this.opts.linkPollSeconds ?? 10 }) };
+    return {
+      done: false as const,
+      phase: 'DELETE' as const,
+      cursor: m.cursor,
+      deleteWaitSince: m.deleteWaitSince,
+      ...(waiting === rows.length && { delaySeconds: this.opts.linkPollSeconds ?? 10 }),
+    };
   }
 
-  private async deleteOne(m: Migration, source: ContentSource, row: AuditRow, givingUp: boolean): Promise<'done' | 'waiting'> {
+  private async deleteOne(
+    m: Migration,
+    source: ContentSource,
+    row: AuditRow,
+    givingUp: boolean,
+  ): Promise<'done' | 'waiting'> {
     const notDeleted = async (code: string, message: string) => {
-      await this.opts.store.putAudit(m.migrationId, { ...row, status: 'MOVED', deletePending: false, reason: { code, message }, at: this.iso() });
+      await this.opts.store.putAudit(m.migrationId, {
+        ...row,
+        status: 'MOVED',
+        deletePending: false,
+        reason: { code, message },
+        at: this.iso(),
+      });
       return 'done' as const;
     };
     const files = await Promise.all(row.fileIds.map((id) => this.opts.files.get(id)));
     const gone = row.fileIds.filter((_, i) => !files[i]);
-    if (gone.length) return notDeleted('FILE_DELETED', `File record(s) ${gone.join(', ')} were deleted from the hub; the Salesforce document is kept`);
+    if (gone.length)
+      return notDeleted(
+        'FILE_DELETED',
+        `File record(s) ${gone.join(', ')} were deleted from the hub; the Salesforce document is kept`,
+      );
     const links = files.map((f) => f!.link);
     const failed = links.find((l) => l?.status === 'FAILED');
-    if (failed) return notDeleted('LINK_FAILED', `A link record could not be created (${failed.error?.code ?? 'unknown'}); the Salesforce document is kept`);
+    if (failed)
+      return notDeleted(
+        'LINK_FAILED',
+        `A link record could not be created (${failed.error?.code ?? 'unknown'}); the Salesforce document is kept`,
+      );
     if (!links.every((l) => l?.status === 'DELIVERED')) {
-      if (givingUp) return notDeleted('LINK_TIMEOUT', 'The link records were not all created in time; the Salesforce document is kept (run the migration again to delete it)');
+      if (givingUp)
+        return notDeleted(
+          'LINK_TIMEOUT',
+          'The link records were not all created in time; the Salesforce document is kept (run the migration again to delete it)',
+        );
       return 'waiting';
     }
     // A version uploaded after the copy is not in S3: the document stays.
     const latest = await source.latestVersionId(row.contentDocumentId);
-    if (latest !== undefined && latest !== row.contentVersionId) return notDeleted('NEW_VERSION', `The document has a newer version (${latest}) than the one moved; it is kept`);
+    if (latest !== undefined && latest !== row.contentVersionId)
+      return notDeleted('NEW_VERSION', `The document has a newer version (${latest}) than the one moved; it is kept`);
     try {
       await source.deleteDocument(row.contentDocumentId);
     } catch (err) {

@@ -29,7 +29,9 @@ export function blockedLink(link: FileLink, status: FileStatus, result: string):
     status: 'FAILED',
     error: {
       code: quarantined ? 'FILE_QUARANTINED' : 'FILE_SCAN_FAILED',
-      message: quarantined ? 'The malware scan found a threat in the file; it is quarantined and no link record is created' : `The file could not be scanned for malware (${result}); no link record is created`,
+      message: quarantined
+        ? 'The malware scan found a threat in the file; it is quarantined and no link record is created'
+        : `The file could not be scanned for malware (${result}); no link record is created`,
       retryable: false,
     },
   };
@@ -59,7 +61,10 @@ export class ScanResultRunner {
     const result = event.detail.scanResultDetails.scanResultStatus;
     const fileId = /^files\/([^/]+)$/.exec(objectKey)?.[1];
     if (bucketName !== this.opts.bucket || fileId === undefined) {
-      this.opts.logger.info('scan result for an object that is not a file of this hub; ignored', { bucketName, objectKey });
+      this.opts.logger.info('scan result for an object that is not a file of this hub; ignored', {
+        bucketName,
+        objectKey,
+      });
       return;
     }
     const status = statusForScanResult(result);
@@ -72,7 +77,9 @@ export class ScanResultRunner {
   private async apply(fileId: string, result: string, status: FileStatus): Promise<string[] | undefined> {
     // Two tries: a complete can move the file from PENDING to SCANNING between them.
     for (let i = 0; i < 2; i++) {
-      const { Item } = await this.db.send(new GetCommand({ TableName: this.opts.tableName, Key: { fileId }, ConsistentRead: true }));
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.opts.tableName, Key: { fileId }, ConsistentRead: true }),
+      );
       const file = Item as ScannedFile | undefined;
       if (!file) {
         this.opts.logger.info('scan result for a deleted file; ignored', { fileId, result });
@@ -85,26 +92,52 @@ export class ScanResultRunner {
       }
       if (file.status !== 'SCANNING') {
         // A redelivered event: only the link may still need queueing.
-        if (file.status === 'AVAILABLE' && file.link?.status === 'PENDING') await this.opts.linkQueue.enqueueFileLink(fileId);
+        if (file.status === 'AVAILABLE' && file.link?.status === 'PENDING')
+          await this.opts.linkQueue.enqueueFileLink(fileId);
         return file.siblings;
       }
-      const link = file.link && (status === 'AVAILABLE' ? { ...file.link, status: 'PENDING' as const } : blockedLink(file.link, status, result));
-      const applied = await this.update(fileId, `SET #s = :s, scanResult = :r${link ? ', #l = :l' : ''}`, 'SCANNING', { ':s': status, ':r': result, ...(link && { ':l': link }) });
+      const link =
+        file.link &&
+        (status === 'AVAILABLE'
+          ? { ...file.link, status: 'PENDING' as const }
+          : blockedLink(file.link, status, result));
+      const applied = await this.update(fileId, `SET #s = :s, scanResult = :r${link ? ', #l = :l' : ''}`, 'SCANNING', {
+        ':s': status,
+        ':r': result,
+        ...(link && { ':l': link }),
+      });
       if (!applied) continue;
       this.log(fileId, status, result);
       if (status === 'AVAILABLE' && link) await this.opts.linkQueue.enqueueFileLink(fileId);
       return file.siblings;
     }
-    throw new Error(`File ${fileId}: its state changed twice while the scan result was applied; SQS delivers the result again`);
+    throw new Error(
+      `File ${fileId}: its state changed twice while the scan result was applied; SQS delivers the result again`,
+    );
   }
 
   private log(fileId: string, status: FileStatus, result: string) {
-    if (status === 'QUARANTINED') this.opts.logger.warn('file quarantined: the malware scan found a threat', { fileId, scanResult: result, metric: 'FilesQuarantined' });
-    else if (status === 'SCAN_FAILED') this.opts.logger.warn('file could not be scanned for malware; it stays unavailable', { fileId, scanResult: result, metric: 'FilesScanFailed' });
+    if (status === 'QUARANTINED')
+      this.opts.logger.warn('file quarantined: the malware scan found a threat', {
+        fileId,
+        scanResult: result,
+        metric: 'FilesQuarantined',
+      });
+    else if (status === 'SCAN_FAILED')
+      this.opts.logger.warn('file could not be scanned for malware; it stays unavailable', {
+        fileId,
+        scanResult: result,
+        metric: 'FilesScanFailed',
+      });
     else this.opts.logger.info('file scanned: no threats found', { fileId });
   }
 
-  private async update(fileId: string, expression: string, from: FileStatus, values: Record<string, unknown>): Promise<boolean> {
+  private async update(
+    fileId: string,
+    expression: string,
+    from: FileStatus,
+    values: Record<string, unknown>,
+  ): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({

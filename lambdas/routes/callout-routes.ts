@@ -12,7 +12,9 @@ export const calloutBodySchema = z
   })
   .strict();
 
-export const calloutParamsSchema = z.object({ connectorId: connectorIdSchema, operation: operationNameSchema }).strict();
+export const calloutParamsSchema = z
+  .object({ connectorId: connectorIdSchema, operation: operationNameSchema })
+  .strict();
 export const jobParamsSchema = z.object({ jobId: z.string().min(1).max(128) }).strict();
 export const jobStatusSchema = z.enum(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED']);
 export const listJobsQuerySchema = z
@@ -24,7 +26,11 @@ export const listJobsQuerySchema = z
   })
   .strict()
   .refine((q) => q.connectorId !== undefined || q.status !== undefined, 'give connectorId, status or both');
-export const headerValue = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be 1-255 visible ASCII characters');
+export const headerValue = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'must be 1-255 visible ASCII characters');
 
 export function calloutRoutes(service: CalloutService): Route[] {
   return [
@@ -45,11 +51,17 @@ export function calloutRoutes(service: CalloutService): Route[] {
           ...params,
           payload: body.payload,
           recordId: body.recordId,
-          idempotencyKey: idempotencyKey === undefined ? undefined : validate(headerValue, idempotencyKey, 'Idempotency-Key header'),
-          correlationId: correlationId === undefined ? undefined : validate(headerValue, correlationId, 'X-Correlation-Id header'),
+          idempotencyKey:
+            idempotencyKey === undefined ? undefined : validate(headerValue, idempotencyKey, 'Idempotency-Key header'),
+          correlationId:
+            correlationId === undefined ? undefined : validate(headerValue, correlationId, 'X-Correlation-Id header'),
           traceparent: req.headers['traceparent'],
         });
-        return json(202, { jobId: accepted.jobId, status: accepted.status, statusUrl: accepted.statusUrl }, { location: accepted.statusUrl });
+        return json(
+          202,
+          { jobId: accepted.jobId, status: accepted.status, statusUrl: accepted.statusUrl },
+          { location: accepted.statusUrl },
+        );
       },
     },
     {
@@ -63,7 +75,11 @@ export function calloutRoutes(service: CalloutService): Route[] {
       handler: async (req) => {
         const { jobId } = validate(jobParamsSchema, req.params, 'path');
         const retried = await service.retryJob(jobId);
-        return json(202, { jobId: retried.jobId, status: retried.status, statusUrl: retried.statusUrl }, { location: retried.statusUrl });
+        return json(
+          202,
+          { jobId: retried.jobId, status: retried.status, statusUrl: retried.statusUrl },
+          { location: retried.statusUrl },
+        );
       },
     },
     {

@@ -11,7 +11,10 @@ export const createFileSchema = z
       .min(1)
       .max(255)
       .regex(/^[^\x00-\x1f\x7f/\\]+$/, 'must be a file name without path separators or control characters'),
-    contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'must be a MIME type such as application/pdf').max(255),
+    contentType: z
+      .string()
+      .regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'must be a MIME type such as application/pdf')
+      .max(255),
     size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     recordId: z.string().min(1).max(255).optional(),
     /** Shown with the file, e.g. in the Salesforce record-page component. */
@@ -26,13 +29,19 @@ export const createFileSchema = z
 export const completeFileSchema = z
   .object({
     parts: z
-      .array(z.object({ partNumber: z.number().int().min(1).max(MAX_PART_COUNT), etag: z.string().min(1).max(256) }).strict())
+      .array(
+        z
+          .object({ partNumber: z.number().int().min(1).max(MAX_PART_COUNT), etag: z.string().min(1).max(256) })
+          .strict(),
+      )
       .max(MAX_PART_COUNT)
       .optional(),
   })
   .strict();
 
-export const refreshPartsSchema = z.object({ partNumbers: z.array(z.number().int().min(1).max(MAX_PART_COUNT)).min(1).max(MAX_PART_COUNT) }).strict();
+export const refreshPartsSchema = z
+  .object({ partNumbers: z.array(z.number().int().min(1).max(MAX_PART_COUNT)).min(1).max(MAX_PART_COUNT) })
+  .strict();
 
 export const listFilesQuerySchema = z
   .object({
@@ -87,7 +96,10 @@ export function fileRoutes(files: FileService): Route[] {
       path: '/v1/files/{fileId}/parts',
       handler: async (req) => {
         const { fileId } = validate(fileParams, req.params, 'path');
-        return json(200, await files.refreshPartUrls(fileId, validate(refreshPartsSchema, req.body, 'body').partNumbers));
+        return json(
+          200,
+          await files.refreshPartUrls(fileId, validate(refreshPartsSchema, req.body, 'body').partNumbers),
+        );
       },
     },
   ];

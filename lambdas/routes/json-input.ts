@@ -44,7 +44,8 @@ interface Frame {
 
 function pathOf(frame: Frame | undefined): string {
   const parts: string[] = [];
-  for (let f = frame; f?.parent !== undefined; f = f.parent) parts.push(typeof f.key === 'number' ? `[${f.key}]` : `.${f.key}`);
+  for (let f = frame; f?.parent !== undefined; f = f.parent)
+    parts.push(typeof f.key === 'number' ? `[${f.key}]` : `.${f.key}`);
   return `$${parts.reverse().join('')}`;
 }
 
@@ -62,7 +63,8 @@ export function checkJsonInput(root: unknown, what = 'body'): void {
     const frame = stack.pop()!;
     const { value } = frame;
     if (typeof value === 'number') {
-      if (!isStorableNumber(value)) fail(frame, `the number ${value} cannot be stored; numbers must be 0 or between 1e-130 and 1e126 in magnitude`);
+      if (!isStorableNumber(value))
+        fail(frame, `the number ${value} cannot be stored; numbers must be 0 or between 1e-130 and 1e126 in magnitude`);
       continue;
     }
     if (typeof value === 'string') {
@@ -71,7 +73,8 @@ export function checkJsonInput(root: unknown, what = 'body'): void {
     }
     if (value === null || typeof value !== 'object') continue;
     const depth = frame.depth + 1;
-    if (depth > MAX_JSON_DEPTH) fail(frame, `nests deeper than ${MAX_JSON_DEPTH} levels (objects and arrays), more than the hub can store`);
+    if (depth > MAX_JSON_DEPTH)
+      fail(frame, `nests deeper than ${MAX_JSON_DEPTH} levels (objects and arrays), more than the hub can store`);
     if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i -= 1) stack.push({ value: value[i], depth, parent: frame, key: i });
       continue;
@@ -79,9 +82,15 @@ export function checkJsonInput(root: unknown, what = 'body'): void {
     const keys = Object.keys(value);
     for (let i = keys.length - 1; i >= 0; i -= 1) {
       const key = keys[i]!;
-      if (FORBIDDEN_KEYS.has(key)) fail(frame, `the key ${describeKey(key)} is not allowed (__proto__, constructor and prototype are refused at any depth)`);
-      if (LONE_SURROGATE.test(key)) fail(frame, `the key ${describeKey(key)} is not well-formed Unicode (it has an unpaired surrogate)`);
-      if (Buffer.byteLength(key) > MAX_KEY_BYTES) fail(frame, `the key ${describeKey(key)} is longer than ${MAX_KEY_BYTES} bytes`);
+      if (FORBIDDEN_KEYS.has(key))
+        fail(
+          frame,
+          `the key ${describeKey(key)} is not allowed (__proto__, constructor and prototype are refused at any depth)`,
+        );
+      if (LONE_SURROGATE.test(key))
+        fail(frame, `the key ${describeKey(key)} is not well-formed Unicode (it has an unpaired surrogate)`);
+      if (Buffer.byteLength(key) > MAX_KEY_BYTES)
+        fail(frame, `the key ${describeKey(key)} is longer than ${MAX_KEY_BYTES} bytes`);
       stack.push({ value: (value as Record<string, unknown>)[key], depth, parent: frame, key });
     }
   }

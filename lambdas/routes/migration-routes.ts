@@ -38,7 +38,8 @@ export function migrationRoutes(migrations: MigrationService): Route[] {
     {
       method: 'GET',
       path: '/v1/files/migrations/{migrationId}',
-      handler: async (req) => json(200, await migrations.get(validate(migrationParams, req.params, 'path').migrationId)),
+      handler: async (req) =>
+        json(200, await migrations.get(validate(migrationParams, req.params, 'path').migrationId)),
     },
     {
       method: 'GET',

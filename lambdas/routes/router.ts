@@ -63,10 +63,18 @@ export class Router {
   async handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
     const path = event.path;
     const matches = this.routes.filter((r) => r.pattern.test(path));
-    if (matches.length === 0) throw new NotFoundError('ROUTE_NOT_FOUND', `No API route ${event.httpMethod} ${path}; see the README for the v1 routes`);
+    if (matches.length === 0)
+      throw new NotFoundError(
+        'ROUTE_NOT_FOUND',
+        `No API route ${event.httpMethod} ${path}; see the README for the v1 routes`,
+      );
     const route = matches.find((r) => r.method === event.httpMethod);
     if (!route) {
-      throw new AppError('METHOD_NOT_ALLOWED', `${event.httpMethod} is not allowed on ${path}; allowed: ${matches.map((r) => r.method).join(', ')}`, 405);
+      throw new AppError(
+        'METHOD_NOT_ALLOWED',
+        `${event.httpMethod} is not allowed on ${path}; allowed: ${matches.map((r) => r.method).join(', ')}`,
+        405,
+      );
     }
     const values = route.pattern.exec(path)!.slice(1);
     // Null-prototype maps: a caller-given name (`constructor`, `__proto__`) is only ever an own key.
@@ -75,12 +83,17 @@ export class Router {
       try {
         params[name] = decodeURIComponent(values[i]!);
       } catch {
-        throw new InvalidRequestError(`Invalid path: the ${name} segment ${JSON.stringify(values[i]!.slice(0, 100))} is not valid percent-encoding`);
+        throw new InvalidRequestError(
+          `Invalid path: the ${name} segment ${JSON.stringify(values[i]!.slice(0, 100))} is not valid percent-encoding`,
+        );
       }
     });
     const raw = decodeBody(event);
     if (raw !== undefined && Buffer.byteLength(raw) > MAX_BODY_BYTES) {
-      throw new PayloadTooLargeError('PAYLOAD_TOO_LARGE', `The request body is ${Buffer.byteLength(raw)} bytes; the limit is ${MAX_BODY_BYTES} bytes. Send large content as a file (POST /v1/files)`);
+      throw new PayloadTooLargeError(
+        'PAYLOAD_TOO_LARGE',
+        `The request body is ${Buffer.byteLength(raw)} bytes; the limit is ${MAX_BODY_BYTES} bytes. Send large content as a file (POST /v1/files)`,
+      );
     }
     let body: unknown;
     if (raw !== undefined) {

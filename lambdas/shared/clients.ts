@@ -29,12 +29,19 @@ export const requestHandler = {
   throwOnRequestTimeout: true,
 };
 export const dynamoDb = /* @__PURE__ */ new DynamoDBClient({ cacheMiddleware: true, requestHandler });
-export const documentClient = /* @__PURE__ */ DynamoDBDocumentClient.from(/* @__PURE__ */ new DynamoDBClient({ requestHandler }), {
-  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-});
+export const documentClient = /* @__PURE__ */ DynamoDBDocumentClient.from(
+  /* @__PURE__ */ new DynamoDBClient({ requestHandler }),
+  {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  },
+);
 // The queue URL only names the queue; requests go to the configured endpoint
 // (an emulator's queue URLs carry a host name that does not resolve).
-export const sqs = /* @__PURE__ */ new SQSClient({ useQueueUrlAsEndpoint: false, cacheMiddleware: true, requestHandler });
+export const sqs = /* @__PURE__ */ new SQSClient({
+  useQueueUrlAsEndpoint: false,
+  cacheMiddleware: true,
+  requestHandler,
+});
 // Path-style addressing and checksums only when required keep presigned URLs
 // valid for plain HTTP clients (curl, browsers, Apex) and for the local emulator.
 // S3 keeps the SDK's defaults: completing a large multipart upload can legitimately take long.

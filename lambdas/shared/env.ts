@@ -6,7 +6,14 @@ import { ConfigurationError } from './errors';
  * surfacing later as an empty table name or NaN timeout. Names, defaults and
  * bounds come from the contract the stack sets them by (lambdas/contract/env.ts).
  */
-import { CHOICE_SETTINGS, INT_SETTINGS, type ChoiceSetting, type ChoiceValue, type HandlerEnvSpec, type IntSetting } from '../contract/env';
+import {
+  CHOICE_SETTINGS,
+  INT_SETTINGS,
+  type ChoiceSetting,
+  type ChoiceValue,
+  type HandlerEnvSpec,
+  type IntSetting,
+} from '../contract/env';
 
 type Env = Record<string, string | undefined>;
 
@@ -33,7 +40,9 @@ export function intEnv(
   if (raw === undefined) return defaultValue;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(`Environment variable ${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+    throw new ConfigurationError(
+      `Environment variable ${name} must be an integer between ${min} and ${max}, got "${raw}"`,
+    );
   }
   return value;
 }
@@ -49,13 +58,20 @@ export function choiceSetting<N extends ChoiceSetting>(name: N, env: Env = proce
   const values: readonly string[] = CHOICE_SETTINGS[name];
   const value = optionalEnv(name, env) ?? values[0]!;
   if (!values.includes(value)) {
-    throw new ConfigurationError(`Environment variable ${name} must be one of ${values.filter(Boolean).map((v) => `"${v}"`).join(', ')} or unset, got "${value}"`);
+    throw new ConfigurationError(
+      `Environment variable ${name} must be one of ${values
+        .filter(Boolean)
+        .map((v) => `"${v}"`)
+        .join(', ')} or unset, got "${value}"`,
+    );
   }
   return value as ChoiceValue<N>;
 }
 
 /** What readEnv gives for a spec: resources as strings, settings as numbers, choices as their values. */
-export type HandlerEnv<S extends HandlerEnvSpec> = { readonly [K in S['resources'][number]]: string } & { readonly [K in S['settings'][number]]: number } & {
+export type HandlerEnv<S extends HandlerEnvSpec> = { readonly [K in S['resources'][number]]: string } & {
+  readonly [K in S['settings'][number]]: number;
+} & {
   readonly [K in S['choices'][number]]: ChoiceValue<K>;
 } & { readonly [K in S['optional'][number]]?: string };
 

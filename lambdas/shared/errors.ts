@@ -67,13 +67,20 @@ export class ForbiddenError extends AppError {
 }
 
 export class NotFoundError extends AppError {
-  constructor(code: 'CONNECTOR_NOT_FOUND' | 'OPERATION_NOT_FOUND' | 'JOB_NOT_FOUND' | 'FILE_NOT_FOUND' | 'ROUTE_NOT_FOUND', message: string) {
+  constructor(
+    code: 'CONNECTOR_NOT_FOUND' | 'OPERATION_NOT_FOUND' | 'JOB_NOT_FOUND' | 'FILE_NOT_FOUND' | 'ROUTE_NOT_FOUND',
+    message: string,
+  ) {
     super(code, message, 404);
   }
 }
 
 export class ConflictError extends AppError {
-  constructor(code: 'CONNECTOR_DISABLED' | 'IDEMPOTENCY_KEY_REUSED' | 'SIZE_MISMATCH' | 'FILE_NOT_AVAILABLE' | 'JOB_NOT_RETRYABLE', message: string) {
+  constructor(
+    code:
+      'CONNECTOR_DISABLED' | 'IDEMPOTENCY_KEY_REUSED' | 'SIZE_MISMATCH' | 'FILE_NOT_AVAILABLE' | 'JOB_NOT_RETRYABLE',
+    message: string,
+  ) {
     super(code, message, 409);
   }
 }
@@ -81,14 +88,22 @@ export class ConflictError extends AppError {
 /** A file the malware scan found a threat in. */
 export class FileQuarantinedError extends AppError {
   constructor(fileId: string) {
-    super('FILE_QUARANTINED', `File "${fileId}" is quarantined: the malware scan found a threat in it, so it cannot be downloaded; delete it`, 409);
+    super(
+      'FILE_QUARANTINED',
+      `File "${fileId}" is quarantined: the malware scan found a threat in it, so it cannot be downloaded; delete it`,
+      409,
+    );
   }
 }
 
 /** A connector row in the table that does not match the schema (an admin must fix the row). */
 export class InvalidConnectorError extends AppError {
   constructor(connectorId: string, detail: string) {
-    super('CONNECTOR_INVALID', `Connector "${connectorId}" is stored with an invalid configuration: ${detail}. Fix the row with "crm-bridge connectors validate" and put it again.`, 409);
+    super(
+      'CONNECTOR_INVALID',
+      `Connector "${connectorId}" is stored with an invalid configuration: ${detail}. Fix the row with "crm-bridge connectors validate" and put it again.`,
+      409,
+    );
   }
 }
 

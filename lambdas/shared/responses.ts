@@ -29,6 +29,10 @@ export function errorResponse(err: unknown, logger: ErrorLogger, requestId?: str
     return json(err.httpStatus, { error: { code: err.code, message: err.message, requestId } } satisfies ErrorBody);
   }
   return json(500, {
-    error: { code: 'INTERNAL_ERROR', message: 'The hub failed to handle the request; retry later or quote the requestId to the hub operator', requestId },
+    error: {
+      code: 'INTERNAL_ERROR',
+      message: 'The hub failed to handle the request; retry later or quote the requestId to the hub operator',
+      requestId,
+    },
   } satisfies ErrorBody);
 }

@@ -65,7 +65,8 @@ const GATEWAY_ERRORS: ReadonlyArray<{ type: ResponseType; code: string; status?:
     type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
     code: 'FORBIDDEN',
     status: '403',
-    message: 'Missing Authentication Token: the request is not signed, or the path is wrong (an unknown path answers this too). Check the URL is the stack output ApiUrl followed by /v1/...',
+    message:
+      'Missing Authentication Token: the request is not signed, or the path is wrong (an unknown path answers this too). Check the URL is the stack output ApiUrl followed by /v1/...',
   },
   { type: ResponseType.INVALID_SIGNATURE, code: 'FORBIDDEN', status: '403' },
   { type: ResponseType.EXPIRED_TOKEN, code: 'FORBIDDEN', status: '403' },
@@ -149,17 +150,32 @@ export class Api extends Construct {
     for (const [name, value] of Object.entries({ throttleRateLimit: rate, usagePlanRateLimit: keyRate })) {
       if (!(value > 0)) throw new Error(`Api: ${name} must be a positive number of requests per second; got ${value}`);
     }
-    for (const [name, value] of Object.entries({ throttleBurstLimit: burst, usagePlanBurstLimit: keyBurst, usagePlanDailyQuota: quota })) {
-      if (!Number.isInteger(value) || value < 1) throw new Error(`Api: ${name} must be a positive integer; got ${value}`);
+    for (const [name, value] of Object.entries({
+      throttleBurstLimit: burst,
+      usagePlanBurstLimit: keyBurst,
+      usagePlanDailyQuota: quota,
+    })) {
+      if (!Number.isInteger(value) || value < 1)
+        throw new Error(`Api: ${name} must be a positive integer; got ${value}`);
     }
     const fileSize = INT_SETTINGS.MAX_FILE_SIZE_BYTES;
     const maxFileSize = props.maxFileSizeBytes ?? fileSize.default;
-    if (!Number.isSafeInteger(maxFileSize) || maxFileSize < fileSize.min) throw new Error(`Api: maxFileSizeBytes must be a positive integer; got ${maxFileSize}`);
-    if (maxFileSize > fileSize.max) throw new Error(`Api: maxFileSizeBytes must be at most ${fileSize.max} (5 TiB, S3's largest object); got ${maxFileSize}`);
+    if (!Number.isSafeInteger(maxFileSize) || maxFileSize < fileSize.min)
+      throw new Error(`Api: maxFileSizeBytes must be a positive integer; got ${maxFileSize}`);
+    if (maxFileSize > fileSize.max)
+      throw new Error(
+        `Api: maxFileSizeBytes must be at most ${fileSize.max} (5 TiB, S3's largest object); got ${maxFileSize}`,
+      );
     const threshold = INT_SETTINGS.MULTIPART_THRESHOLD_BYTES;
     const multipartThreshold = props.multipartThresholdBytes ?? threshold.default;
-    if (!Number.isInteger(multipartThreshold) || multipartThreshold < threshold.min || multipartThreshold > threshold.max) {
-      throw new Error(`Api: multipartThresholdBytes must be from 5 MiB (S3's minimum part size) to 5 GiB (S3's largest single PUT); got ${multipartThreshold}`);
+    if (
+      !Number.isInteger(multipartThreshold) ||
+      multipartThreshold < threshold.min ||
+      multipartThreshold > threshold.max
+    ) {
+      throw new Error(
+        `Api: multipartThresholdBytes must be from 5 MiB (S3's minimum part size) to 5 GiB (S3's largest single PUT); got ${multipartThreshold}`,
+      );
     }
     const timeout = props.controllerTimeout ?? Duration.seconds(29);
     wholeSeconds('Api: controllerTimeout', timeout, 1, 29);
@@ -175,9 +191,17 @@ export class Api extends Construct {
       environment: {
         // Not read by the controller; names the stage in the function's configuration.
         STAGE: props.stage,
-        CONNECTOR_CACHE_TTL_SECONDS: secondsEnv('Api: connectorCacheTtl', props.connectorCacheTtl ?? Duration.seconds(INT_SETTINGS.CONNECTOR_CACHE_TTL_SECONDS.default), 'CONNECTOR_CACHE_TTL_SECONDS'),
+        CONNECTOR_CACHE_TTL_SECONDS: secondsEnv(
+          'Api: connectorCacheTtl',
+          props.connectorCacheTtl ?? Duration.seconds(INT_SETTINGS.CONNECTOR_CACHE_TTL_SECONDS.default),
+          'CONNECTOR_CACHE_TTL_SECONDS',
+        ),
         JOB_TTL_DAYS: daysEnv('Api: jobTtl', props.jobTtl ?? Duration.days(INT_SETTINGS.JOB_TTL_DAYS.default)),
-        FILE_URL_EXPIRY_SECONDS: secondsEnv('Api: fileUrlExpiry', props.fileUrlExpiry ?? Duration.seconds(INT_SETTINGS.FILE_URL_EXPIRY_SECONDS.default), 'FILE_URL_EXPIRY_SECONDS'),
+        FILE_URL_EXPIRY_SECONDS: secondsEnv(
+          'Api: fileUrlExpiry',
+          props.fileUrlExpiry ?? Duration.seconds(INT_SETTINGS.FILE_URL_EXPIRY_SECONDS.default),
+          'FILE_URL_EXPIRY_SECONDS',
+        ),
         MAX_FILE_SIZE_BYTES: String(maxFileSize),
         MULTIPART_THRESHOLD_BYTES: String(multipartThreshold),
         ...(props.migrationsTable && { MIGRATIONS_TABLE: props.migrationsTable.tableName }),
@@ -185,12 +209,15 @@ export class Api extends Construct {
     });
     // Exactly what lambdas/api.ts's code paths call (ConnectorStore.get, JobStore, FileService):
     // no Scan, no batch calls, and the files index by its name.
-    bindTable(this.controller, 'CONNECTORS_TABLE', props.connectorsTable, { sid: 'ReadConnectors', actions: ['dynamodb:GetItem'] });
+    bindTable(this.controller, 'CONNECTORS_TABLE', props.connectorsTable, {
+      sid: 'ReadConnectors',
+      actions: ['dynamodb:GetItem'],
+    });
     bindTable(this.controller, 'JOBS_TABLE', props.jobsTable, {
       sid: 'Jobs',
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       // GET /v1/jobs reads the list indexes (lambdas/contract/job-indexes.ts), never the table.
-      query: { sid: 'JobsList', indexes: Object.keys(JOB_INDEXES) as JobIndexName[] },
+      query: { sid: 'JobsList', indexes: Object.keys(JOB_INDEXES) },
     });
     bindTable(this.controller, 'FILES_TABLE', props.filesTable, {
       sid: 'Files',
@@ -199,7 +226,10 @@ export class Api extends Construct {
     });
     if (props.migrationsTable) {
       // A migration is recorded (Put), closed when it cannot be queued (Update), read with its audit rows (Get, Query).
-      bindTable(this.controller, 'MIGRATIONS_TABLE', props.migrationsTable, { sid: 'Migrations', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] });
+      bindTable(this.controller, 'MIGRATIONS_TABLE', props.migrationsTable, {
+        sid: 'Migrations',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      });
     }
     bindJobQueue(this.controller, props.queue, 'send');
     bindJobData(this.controller, props.jobDataBucket, 'controller');
@@ -261,28 +291,48 @@ export class Api extends Construct {
         statusCode: status,
         responseHeaders: { 'Content-Type': "'application/json'" },
         // messageString is API Gateway's message already JSON-quoted.
-        templates: { 'application/json': `{"error":{"code":"${code}","message":${message ? JSON.stringify(message) : '$context.error.messageString'}}}` },
+        templates: {
+          'application/json': `{"error":{"code":"${code}","message":${message ? JSON.stringify(message) : '$context.error.messageString'}}}`,
+        },
       });
     }
 
     // One invoke permission for the whole API instead of two per method keeps the function policy small.
     const integration = new LambdaIntegration(this.controller, { scopePermissionToMethod: false });
-    const secured: MethodOptions = auth === 'iam' ? { authorizationType: AuthorizationType.IAM } : { authorizationType: AuthorizationType.NONE, apiKeyRequired: true };
+    const secured: MethodOptions =
+      auth === 'iam'
+        ? { authorizationType: AuthorizationType.IAM }
+        : { authorizationType: AuthorizationType.NONE, apiKeyRequired: true };
     // API Gateway refuses a request without the route's required parameters (400 INVALID_REQUEST,
     // from the DEFAULT_4XX response) before the controller runs. Bodies are validated by the
     // controller alone, so the rules are one set of zod schemas, the same behind the local hub.
-    const validator = this.restApi.addRequestValidator('RequestValidator', { validateRequestParameters: true, validateRequestBody: true });
+    const validator = this.restApi.addRequestValidator('RequestValidator', {
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
     for (const route of API_ROUTES) {
-      const requestParameters: Record<string, boolean> = Object.fromEntries([...route.path.matchAll(/\{(\w+)\}/g)].map((m) => [`method.request.path.${m[1]}`, true]));
-      if (route.method === 'GET' && route.path === '/v1/files') requestParameters['method.request.querystring.recordId'] = true;
-      const method = this.restApi.root
-        .resourceForPath(route.path)
-        .addMethod(route.method, integration, { ...(route.open ? { authorizationType: AuthorizationType.NONE } : secured), requestValidator: validator, requestParameters });
+      const requestParameters: Record<string, boolean> = Object.fromEntries(
+        [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => [`method.request.path.${m[1]}`, true]),
+      );
+      if (route.method === 'GET' && route.path === '/v1/files')
+        requestParameters['method.request.querystring.recordId'] = true;
+      const method = this.restApi.root.resourceForPath(route.path).addMethod(route.method, integration, {
+        ...(route.open ? { authorizationType: AuthorizationType.NONE } : secured),
+        requestValidator: validator,
+        requestParameters,
+      });
       acknowledge(method, {
-        'AwsSolutions-COG4': 'Callers are Salesforce orgs and services, not Cognito users: they sign with SigV4 (IAM auth) or send the usage plan\'s API key',
-        ...(route.open && { 'AwsSolutions-APIG4': 'The health check is public on purpose (load balancers, humans); it answers {"status":"ok"} and reads no data' }),
+        'AwsSolutions-COG4':
+          "Callers are Salesforce orgs and services, not Cognito users: they sign with SigV4 (IAM auth) or send the usage plan's API key",
+        ...(route.open && {
+          'AwsSolutions-APIG4':
+            'The health check is public on purpose (load balancers, humans); it answers {"status":"ok"} and reads no data',
+        }),
         ...(!route.open &&
-          auth === 'apiKey' && { 'AwsSolutions-APIG4': 'API key mode: API Gateway refuses every call without a valid x-api-key of the usage plan (apiKeyRequired), before the controller runs' }),
+          auth === 'apiKey' && {
+            'AwsSolutions-APIG4':
+              'API key mode: API Gateway refuses every call without a valid x-api-key of the usage plan (apiKeyRequired), before the controller runs',
+          }),
       });
     }
     const cloudWatchRole = this.restApi.node.tryFindChild('CloudWatchRole');
@@ -305,7 +355,9 @@ export class Api extends Construct {
         apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
       });
       // API Gateway generates the value; read it with `aws apigateway get-api-key --include-value`.
-      const key = this.restApi.addApiKey('ApiKey', { description: `crm-bridge ${props.stage}: Salesforce Named Credential (custom header x-api-key)` });
+      const key = this.restApi.addApiKey('ApiKey', {
+        description: `crm-bridge ${props.stage}: Salesforce Named Credential (custom header x-api-key)`,
+      });
       plan.addApiKey(key);
       this.apiKeyId = key.keyId;
     }

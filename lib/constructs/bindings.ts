@@ -30,10 +30,16 @@ export interface TableAccess {
 /** Sets `variable` to the table's name and grants `access` on it (and its customer-managed key, if any). */
 export function bindTable(fn: NodejsFunction, variable: TableVariable, table: ITableV2, access: TableAccess): void {
   fn.addEnvironment(variable, table.tableName);
-  fn.addToRolePolicy(new PolicyStatement({ sid: access.sid, actions: [...access.actions], resources: [table.tableArn] }));
+  fn.addToRolePolicy(
+    new PolicyStatement({ sid: access.sid, actions: [...access.actions], resources: [table.tableArn] }),
+  );
   if (access.query) {
     fn.addToRolePolicy(
-      new PolicyStatement({ sid: access.query.sid, actions: ['dynamodb:Query'], resources: access.query.indexes.map((name) => `${table.tableArn}/index/${name}`) }),
+      new PolicyStatement({
+        sid: access.query.sid,
+        actions: ['dynamodb:Query'],
+        resources: access.query.indexes.map((name) => `${table.tableArn}/index/${name}`),
+      }),
     );
   }
   // A customer-managed table key must let the same calls through: decrypt to read, encrypt as well to write.
@@ -55,9 +61,20 @@ export function bindJobData(fn: NodejsFunction, bucket: IBucket, role: 'controll
 }
 
 /** Sets `variable` to the bucket's name and grants `access.actions` on the objects matching `access.keys` (no bucket actions, no listing). */
-export function bindBucketObjects(fn: NodejsFunction, variable: Extract<ResourceVariable, `${string}_BUCKET`>, bucket: IBucket, access: { sid: string; actions: readonly string[]; keys: string }): void {
+export function bindBucketObjects(
+  fn: NodejsFunction,
+  variable: Extract<ResourceVariable, `${string}_BUCKET`>,
+  bucket: IBucket,
+  access: { sid: string; actions: readonly string[]; keys: string },
+): void {
   fn.addEnvironment(variable, bucket.bucketName);
-  fn.addToRolePolicy(new PolicyStatement({ sid: access.sid, actions: [...access.actions], resources: [bucket.arnForObjects(access.keys)] }));
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      sid: access.sid,
+      actions: [...access.actions],
+      resources: [bucket.arnForObjects(access.keys)],
+    }),
+  );
 }
 
 /** Sets a variable the handler reads without a grant (a name it only compares, a stack option). */

@@ -57,12 +57,19 @@ export class FileStore extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const corsOrigins = props.corsOrigins ?? [];
     for (const origin of corsOrigins) {
-      if (!/^https:\/\/[^/\s]+$/.test(origin)) throw new Error(`FileStore: corsOrigins entry "${origin}" must be an https origin without a path, such as https://acme.lightning.force.com`);
+      if (!/^https:\/\/[^/\s]+$/.test(origin))
+        throw new Error(
+          `FileStore: corsOrigins entry "${origin}" must be an https origin without a path, such as https://acme.lightning.force.com`,
+        );
     }
     const accessLogDays = props.accessLogRetentionDays ?? 90;
-    if (!Number.isInteger(accessLogDays) || accessLogDays < 1) throw new Error(`FileStore: accessLogRetentionDays must be a whole number of days >= 1; got ${accessLogDays}`);
+    if (!Number.isInteger(accessLogDays) || accessLogDays < 1)
+      throw new Error(`FileStore: accessLogRetentionDays must be a whole number of days >= 1; got ${accessLogDays}`);
     const abortDays = props.abortIncompleteUploadsAfterDays ?? 1;
-    if (!Number.isInteger(abortDays) || abortDays < 1) throw new Error(`FileStore: abortIncompleteUploadsAfterDays must be a whole number of days >= 1; got ${abortDays}`);
+    if (!Number.isInteger(abortDays) || abortDays < 1)
+      throw new Error(
+        `FileStore: abortIncompleteUploadsAfterDays must be a whole number of days >= 1; got ${abortDays}`,
+      );
 
     // S3 server access logs of the files bucket: who fetched or changed which file, including
     // through presigned URLs (which CloudTrail data events would bill per request).
@@ -80,7 +87,10 @@ export class FileStore extends Construct {
       removalPolicy,
       autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
     });
-    acknowledge(this.accessLogsBucket, { 'AwsSolutions-S1': 'This bucket receives the files bucket\'s access logs; logging it too would only log the log delivery' });
+    acknowledge(this.accessLogsBucket, {
+      'AwsSolutions-S1':
+        "This bucket receives the files bucket's access logs; logging it too would only log the log delivery",
+    });
 
     this.bucket = new Bucket(this, 'Bucket', {
       serverAccessLogsBucket: this.accessLogsBucket,
@@ -92,7 +102,9 @@ export class FileStore extends Construct {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       // A delete through the API should free the bytes, not keep a noncurrent version.
       versioned: false,
-      lifecycleRules: [{ id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(abortDays) }],
+      lifecycleRules: [
+        { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(abortDays) },
+      ],
       cors: corsOrigins.length
         ? [
             {
@@ -115,7 +127,11 @@ export class FileStore extends Construct {
       ...tableDefaults(removalPolicy, props.tableEncryptionKey),
       partitionKey: { name: FILES_TABLE.partitionKey, type: AttributeType.STRING },
       globalSecondaryIndexes: [
-        { indexName: byRecord.indexName, partitionKey: { name: byRecord.partitionKey, type: AttributeType.STRING }, sortKey: { name: byRecord.sortKey, type: AttributeType.STRING } },
+        {
+          indexName: byRecord.indexName,
+          partitionKey: { name: byRecord.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: byRecord.sortKey, type: AttributeType.STRING },
+        },
       ],
     });
   }
@@ -149,8 +165,14 @@ export class MalwareScan extends Construct {
     const stack = Stack.of(this);
     // The permissions GuardDuty documents for a protection plan's role, scoped to this bucket
     // and to the EventBridge rule GuardDuty manages for it.
-    this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('malware-protection-plan.guardduty.amazonaws.com') });
-    const managedRule = stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3*' });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('malware-protection-plan.guardduty.amazonaws.com'),
+    });
+    const managedRule = stack.formatArn({
+      service: 'events',
+      resource: 'rule',
+      resourceName: 'DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3*',
+    });
     this.role.addToPolicy(
       new PolicyStatement({
         sid: 'ManagedRule',
@@ -159,18 +181,44 @@ export class MalwareScan extends Construct {
         conditions: { StringLike: { 'events:ManagedBy': 'malware-protection-plan.guardduty.amazonaws.com' } },
       }),
     );
-    this.role.addToPolicy(new PolicyStatement({ sid: 'ReadManagedRule', actions: ['events:DescribeRule', 'events:ListTargetsByRule'], resources: [managedRule] }));
-    this.role.addToPolicy(new PolicyStatement({ sid: 'BucketNotifications', actions: ['s3:PutBucketNotification', 's3:GetBucketNotification', 's3:ListBucket'], resources: [bucket.bucketArn] }));
-    this.role.addToPolicy(new PolicyStatement({ sid: 'ValidationObject', actions: ['s3:PutObject'], resources: [bucket.arnForObjects('malware-protection-resource-validation-object')] }));
+    this.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'ReadManagedRule',
+        actions: ['events:DescribeRule', 'events:ListTargetsByRule'],
+        resources: [managedRule],
+      }),
+    );
+    this.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'BucketNotifications',
+        actions: ['s3:PutBucketNotification', 's3:GetBucketNotification', 's3:ListBucket'],
+        resources: [bucket.bucketArn],
+      }),
+    );
+    this.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'ValidationObject',
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects('malware-protection-resource-validation-object')],
+      }),
+    );
     this.role.addToPolicy(
       new PolicyStatement({
         sid: 'ScanAndTag',
-        actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+        actions: [
+          's3:GetObject',
+          's3:GetObjectVersion',
+          's3:GetObjectTagging',
+          's3:GetObjectVersionTagging',
+          's3:PutObjectTagging',
+          's3:PutObjectVersionTagging',
+        ],
         resources: [bucket.arnForObjects('*')],
       }),
     );
     acknowledge(this.role, {
-      [wildcardResource(this, bucket.arnForObjects('*'))]: 'GuardDuty scans and tags every object of the files bucket (each file is its own key); the statement is limited to this bucket',
+      [wildcardResource(this, bucket.arnForObjects('*'))]:
+        'GuardDuty scans and tags every object of the files bucket (each file is its own key); the statement is limited to this bucket',
       [wildcardResource(this, managedRule)]:
         'GuardDuty names the EventBridge rule it manages for the plan itself; the prefix (and events:ManagedBy on writes) is what its documentation scopes the role to',
     });
@@ -191,7 +239,10 @@ export class MalwareScan extends Construct {
         principals: [new AnyPrincipal()],
         actions: ['s3:GetObject', 's3:GetObjectVersion'],
         resources: [bucket.arnForObjects('*')],
-        conditions: { StringEquals: { [`s3:ExistingObjectTag/${SCAN_STATUS_TAG}`]: 'THREATS_FOUND' }, ArnNotEquals: { 'aws:PrincipalArn': this.role.roleArn } },
+        conditions: {
+          StringEquals: { [`s3:ExistingObjectTag/${SCAN_STATUS_TAG}`]: 'THREATS_FOUND' },
+          ArnNotEquals: { 'aws:PrincipalArn': this.role.roleArn },
+        },
       }),
     );
 

@@ -31,7 +31,8 @@ export class JobData extends Construct {
     super(scope, id);
     const ttl = props.jobTtl ?? Duration.days(30);
     const days = ttl.toDays({ integral: false });
-    if (!Number.isInteger(days) || days < 1) throw new Error(`JobData: jobTtl must be a whole number of days >= 1; got ${days}`);
+    if (!Number.isInteger(days) || days < 1)
+      throw new Error(`JobData: jobTtl must be a whole number of days >= 1; got ${days}`);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     // Log delivery by bucket policy, as for the files bucket: the log bucket enforces bucket-owner object ownership (no ACLs).
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
@@ -68,7 +69,9 @@ export function grantJobData(bucket: IBucket, grantee: IGrantable & IConstruct, 
         ];
   for (const s of statements) {
     const objects = bucket.arnForObjects(`${s.prefix}*`);
-    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ sid: s.sid, actions: s.actions, resources: [objects] }));
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ sid: s.sid, actions: s.actions, resources: [objects] }),
+    );
     acknowledge(grantee, {
       [wildcardResource(grantee, objects)]:
         `Job ${s.prefix.split('/')[0]} are objects named by job id under one prefix of the job data bucket; no listing, no other prefix or bucket (test/cdk/iam.test.ts)`,

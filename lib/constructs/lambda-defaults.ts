@@ -4,7 +4,13 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { COMMON_ENVIRONMENT, INT_SETTINGS, type ChoiceSetting, type IntSetting, type ResourceVariable } from '../../lambdas/contract/env';
+import {
+  COMMON_ENVIRONMENT,
+  INT_SETTINGS,
+  type ChoiceSetting,
+  type IntSetting,
+  type ResourceVariable,
+} from '../../lambdas/contract/env';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 
@@ -29,7 +35,12 @@ function lazyModulesCommand(inputDir: string, outputDir: string): string {
   const alias = Object.fromEntries([b.esbuildArgs['--alias']].map((a) => a.split('=')));
   const options = { lazy: LAZY_MODULES, target: b.target, minify: b.minify, sourcemap: b.sourceMap, alias };
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  return ['node', quote(path.join(inputDir, 'scripts', 'bundle-lazy-modules.mjs')), quote(outputDir), quote(JSON.stringify(options))].join(' ');
+  return [
+    'node',
+    quote(path.join(inputDir, 'scripts', 'bundle-lazy-modules.mjs')),
+    quote(outputDir),
+    quote(JSON.stringify(options)),
+  ].join(' ');
 }
 
 /**
@@ -91,7 +102,10 @@ export function entryOf(fn: NodejsFunction): string | undefined {
  * with the pinned AWS SDK inside (see LAMBDA_BUNDLING), logs kept one month.
  */
 export function hubFunction(scope: Construct, id: string, props: HubFunctionProps): NodejsFunction {
-  const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN });
+  const logGroup = new LogGroup(scope, `${id}Logs`, {
+    retention: RetentionDays.ONE_MONTH,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+  });
   const fn = new NodejsFunction(scope, id, {
     entry: path.join(REPO_ROOT, props.entry),
     handler: 'handler',
@@ -124,7 +138,8 @@ export function secondsEnv(name: string, d: Duration, setting: IntSetting): stri
 /** A duration as whole seconds from min to max; refuses fractions. */
 export function wholeSeconds(name: string, d: Duration, min: number, max: number): number {
   const s = d.toSeconds({ integral: false });
-  if (!Number.isInteger(s) || s < min || s > max) throw new Error(`${name} must be a whole number of seconds from ${min} to ${max}; got ${s}`);
+  if (!Number.isInteger(s) || s < min || s > max)
+    throw new Error(`${name} must be a whole number of seconds from ${min} to ${max}; got ${s}`);
   return s;
 }
 
@@ -132,6 +147,7 @@ export function wholeSeconds(name: string, d: Duration, min: number, max: number
 export function daysEnv(name: string, d: Duration): string {
   const { min, max } = INT_SETTINGS.JOB_TTL_DAYS;
   const days = d.toDays({ integral: false });
-  if (!Number.isInteger(days) || days < min || days > max) throw new Error(`${name} must be a whole number of days from ${min} to ${max}; got ${days}`);
+  if (!Number.isInteger(days) || days < min || days > max)
+    throw new Error(`${name} must be a whole number of days from ${min} to ${max}; got ${days}`);
   return String(days);
 }

@@ -1,6 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  type IMetric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -52,7 +60,8 @@ export class Monitoring extends Construct {
     const period = props.period ?? Duration.minutes(5);
     const maxQueueAge = props.maxQueueAge ?? Duration.minutes(15);
     const failureRate = props.failureRatePercent ?? 20;
-    if (!(failureRate > 0 && failureRate < 100)) throw new Error(`Monitoring: failureRatePercent must be between 0 and 100; got ${failureRate}`);
+    if (!(failureRate > 0 && failureRate < 100))
+      throw new Error(`Monitoring: failureRatePercent must be between 0 and 100; got ${failureRate}`);
 
     // CloudWatch alarms may publish to an encrypted topic only with a customer managed key they can use.
     const key = new Key(this, 'TopicKey', { enableKeyRotation: true, description: 'crm-bridge alarm topic' });
@@ -78,7 +87,10 @@ export class Monitoring extends Construct {
 
     this.deadLetterAlarm = alarm(
       'DeadLetterQueueNotEmpty',
-      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
       0,
       'Messages reached the dead-letter queue: inspect with "npx crm-bridge dlq list", replay with "dlq replay"',
     );
@@ -88,9 +100,24 @@ export class Monitoring extends Construct {
       maxQueueAge.toSeconds(),
       `A job has waited in the queue longer than ${maxQueueAge.toHumanString()}: the worker is capped, throttled or failing`,
     );
-    this.workerErrorsAlarm = alarm('WorkerErrors', props.worker.metricErrors({ period, statistic: 'Sum' }), 0, 'The worker Lambda failed (not a job failure: a crash or timeout)');
-    this.workerThrottlesAlarm = alarm('WorkerThrottles', props.worker.metricThrottles({ period, statistic: 'Sum' }), 0, 'The worker Lambda was throttled: check reserved concurrency and the account quota');
-    this.api5xxAlarm = alarm('Api5xx', props.api.metricServerError({ period, statistic: 'Sum' }), 0, 'The API answered 5xx');
+    this.workerErrorsAlarm = alarm(
+      'WorkerErrors',
+      props.worker.metricErrors({ period, statistic: 'Sum' }),
+      0,
+      'The worker Lambda failed (not a job failure: a crash or timeout)',
+    );
+    this.workerThrottlesAlarm = alarm(
+      'WorkerThrottles',
+      props.worker.metricThrottles({ period, statistic: 'Sum' }),
+      0,
+      'The worker Lambda was throttled: check reserved concurrency and the account quota',
+    );
+    this.api5xxAlarm = alarm(
+      'Api5xx',
+      props.api.metricServerError({ period, statistic: 'Sum' }),
+      0,
+      'The API answered 5xx',
+    );
     // One Metrics Insights query covers every connector, including ones added after deploy.
     // FailureRate is 100 per failed job and 0 per succeeded one, so its average is the rate;
     // the worst connector is the alarm's one time series.
@@ -131,24 +158,65 @@ export class Monitoring extends Construct {
         'The malware scan found a threat in an uploaded file (QUARANTINED): its fileId is in the worker log ("file quarantined")',
       );
     }
-    const insights = (label: string, query: string) => new MathExpression({ expression: query, usingMetrics: {}, period, label });
+    const insights = (label: string, query: string) =>
+      new MathExpression({ expression: query, usingMetrics: {}, period, label });
     const search = (metric: string, stat: string) =>
-      new MathExpression({ expression: `SEARCH('{${METRICS_NAMESPACE},connectorId} MetricName="${metric}"', '${stat}', ${period.toSeconds()})`, usingMetrics: {}, period, label: stat });
+      new MathExpression({
+        expression: `SEARCH('{${METRICS_NAMESPACE},connectorId} MetricName="${metric}"', '${stat}', ${period.toSeconds()})`,
+        usingMetrics: {},
+        period,
+        label: stat,
+      });
     this.dashboard = new Dashboard(this, 'Dashboard', {
       widgets: [
         [
-          new GraphWidget({ title: 'Job queue depth', left: [props.queue.metricApproximateNumberOfMessagesVisible(), props.queue.metricApproximateNumberOfMessagesNotVisible()], width: 8 }),
-          new GraphWidget({ title: 'Oldest job message (s)', left: [props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' })], width: 8 }),
-          new GraphWidget({ title: 'Dead-letter queue depth', left: [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' })], width: 8 }),
+          new GraphWidget({
+            title: 'Job queue depth',
+            left: [
+              props.queue.metricApproximateNumberOfMessagesVisible(),
+              props.queue.metricApproximateNumberOfMessagesNotVisible(),
+            ],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Oldest job message (s)',
+            left: [props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' })],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Dead-letter queue depth',
+            left: [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' })],
+            width: 8,
+          }),
         ],
         [
-          new GraphWidget({ title: 'Jobs succeeded per connector', left: [insights('succeeded', `SELECT SUM(JobsSucceeded) FROM ${SCHEMA} GROUP BY connectorId`)], width: 8 }),
-          new GraphWidget({ title: 'Jobs failed per connector', left: [insights('failed', `SELECT SUM(JobsFailed) FROM ${SCHEMA} GROUP BY connectorId`)], width: 8 }),
-          new GraphWidget({ title: 'Failure rate per connector (%)', left: [insights('failure rate', `SELECT AVG(FailureRate) FROM ${SCHEMA} GROUP BY connectorId`)], width: 8 }),
+          new GraphWidget({
+            title: 'Jobs succeeded per connector',
+            left: [insights('succeeded', `SELECT SUM(JobsSucceeded) FROM ${SCHEMA} GROUP BY connectorId`)],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Jobs failed per connector',
+            left: [insights('failed', `SELECT SUM(JobsFailed) FROM ${SCHEMA} GROUP BY connectorId`)],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Failure rate per connector (%)',
+            left: [insights('failure rate', `SELECT AVG(FailureRate) FROM ${SCHEMA} GROUP BY connectorId`)],
+            width: 8,
+          }),
         ],
         [
-          new GraphWidget({ title: 'Upstream latency p50 / p99 (ms)', left: [search('UpstreamLatency', 'p50'), search('UpstreamLatency', 'p99')], width: 12 }),
-          new GraphWidget({ title: 'Queue wait, accepted to started (ms)', left: [search('QueueWait', 'p50'), search('QueueWait', 'p99')], width: 12 }),
+          new GraphWidget({
+            title: 'Upstream latency p50 / p99 (ms)',
+            left: [search('UpstreamLatency', 'p50'), search('UpstreamLatency', 'p99')],
+            width: 12,
+          }),
+          new GraphWidget({
+            title: 'Queue wait, accepted to started (ms)',
+            left: [search('QueueWait', 'p50'), search('QueueWait', 'p99')],
+            width: 12,
+          }),
         ],
       ],
     });

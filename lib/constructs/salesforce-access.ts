@@ -29,7 +29,9 @@ export class SalesforceAccess extends Construct {
   constructor(scope: Construct, id: string, props: SalesforceAccessProps) {
     super(scope, id);
     if (!/^[\w+=,.@:/-]{2,1224}$/.test(props.externalId)) {
-      throw new Error('SalesforceAccess: externalId must be 2-1224 characters of letters, digits and +=,.@:/-_ (the sts:ExternalId format)');
+      throw new Error(
+        'SalesforceAccess: externalId must be 2-1224 characters of letters, digits and +=,.@:/-_ (the sts:ExternalId format)',
+      );
     }
     this.role = new Role(this, 'Role', {
       description: 'Assumed by the Salesforce External Credential (AWS Signature V4, STS role) to call crm-bridge',
@@ -47,7 +49,8 @@ export class SalesforceAccess extends Construct {
       }),
     );
     acknowledge(this.role, {
-      [wildcardResource(this, invokeArn)]: "Salesforce is the API's caller: it may invoke every route of this API's deployed stage, and no other API or stage",
+      [wildcardResource(this, invokeArn)]:
+        "Salesforce is the API's caller: it may invoke every route of this API's deployed stage, and no other API or stage",
     });
   }
 }

@@ -1,5 +1,12 @@
 import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2, type TablePropsV2 } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  Billing,
+  ProjectionType,
+  TableEncryptionV2,
+  TableV2,
+  type TablePropsV2,
+} from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { JOB_INDEXES, JOB_LIST_SORT_KEY, projectedFields, type JobIndexName } from '../../lambdas/contract/job-indexes';
@@ -20,7 +27,10 @@ export interface TablesProps {
 }
 
 /** Settings every hub table shares: on demand, point-in-time recovery, encrypted, retained by default. */
-export function tableDefaults(removalPolicy: RemovalPolicy | undefined, key: IKey | undefined): Pick<TablePropsV2, 'billing' | 'pointInTimeRecoverySpecification' | 'encryption' | 'removalPolicy'> {
+export function tableDefaults(
+  removalPolicy: RemovalPolicy | undefined,
+  key: IKey | undefined,
+): Pick<TablePropsV2, 'billing' | 'pointInTimeRecoverySpecification' | 'encryption' | 'removalPolicy'> {
   return {
     // Traffic follows CRM activity: bursty and mostly idle.
     billing: Billing.onDemand(),
@@ -49,11 +59,19 @@ export class Tables extends Construct {
     super(scope, id);
     if (props.encryptionKey && Token.isUnresolved(Stack.of(this).region)) {
       // Global tables name the key per replica region, which an environment-agnostic stack does not know.
-      throw new Error('Tables: encryptionKey needs a stack with an explicit region (set env, e.g. from CDK_DEFAULT_REGION)');
+      throw new Error(
+        'Tables: encryptionKey needs a stack with an explicit region (set env, e.g. from CDK_DEFAULT_REGION)',
+      );
     }
     const common = tableDefaults(props.removalPolicy, props.encryptionKey);
-    this.connectors = new TableV2(this, 'Connectors', { ...common, partitionKey: { name: CONNECTORS_TABLE_KEY, type: AttributeType.STRING } });
-    this.jobs = new TableV2(this, 'Jobs', { ...common, partitionKey: { name: JOBS_TABLE.partitionKey, type: AttributeType.STRING }, timeToLiveAttribute: JOBS_TABLE.timeToLive,
+    this.connectors = new TableV2(this, 'Connectors', {
+      ...common,
+      partitionKey: { name: CONNECTORS_TABLE_KEY, type: AttributeType.STRING },
+    });
+    this.jobs = new TableV2(this, 'Jobs', {
+      ...common,
+      partitionKey: { name: JOBS_TABLE.partitionKey, type: AttributeType.STRING },
+      timeToLiveAttribute: JOBS_TABLE.timeToLive,
       globalSecondaryIndexes: (Object.keys(JOB_INDEXES) as JobIndexName[]).map((indexName) => ({
         indexName,
         partitionKey: { name: JOB_INDEXES[indexName].partitionKey, type: AttributeType.STRING },
@@ -62,6 +80,10 @@ export class Tables extends Construct {
         nonKeyAttributes: projectedFields(indexName),
       })),
     });
-    this.migrations = new TableV2(this, 'Migrations', { ...common, partitionKey: { name: 'pk', type: AttributeType.STRING }, sortKey: { name: 'sk', type: AttributeType.STRING } });
+    this.migrations = new TableV2(this, 'Migrations', {
+      ...common,
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+    });
   }
 }

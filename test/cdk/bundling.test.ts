@@ -12,7 +12,12 @@ import { testApp } from './support';
 describe('Lambda bundles', () => {
   const app = testApp({ 'aws:cdk:bundling-stacks': ['**'] });
   const stack = new Stack(app, 'Bundling');
-  const fn = hubFunction(stack, 'Fn', { entry: 'test/fixtures/bundling/entry.ts', description: 'bundling test', environment: {}, timeout: Duration.seconds(5) });
+  const fn = hubFunction(stack, 'Fn', {
+    entry: 'test/fixtures/bundling/entry.ts',
+    description: 'bundling test',
+    environment: {},
+    timeout: Duration.seconds(5),
+  });
   const assembly = app.synth();
   const template = assembly.getStackByName(stack.stackName).template;
   const key: string = template.Resources[stack.getLogicalId(fn.node.defaultChild as CfnResource)].Properties.Code.S3Key;
@@ -31,10 +36,18 @@ describe('Lambda bundles', () => {
   test('use the userland punycode, not the deprecated built-in, and load without a warning', () => {
     expect(code).not.toMatch(/require\("(node:)?punycode"\)/);
     // --pending-deprecation: Node 20 only warns about the built-in punycode with it (22 always does).
-    const run = spawnSync(process.execPath, ['--pending-deprecation', '-e', `require(${JSON.stringify(bundle)}).handler().then((r) => console.log(JSON.stringify(r)))`], {
-      encoding: 'utf8',
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NODE_OPTIONS: '' },
-    });
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--pending-deprecation',
+        '-e',
+        `require(${JSON.stringify(bundle)}).handler().then((r) => console.log(JSON.stringify(r)))`,
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NODE_OPTIONS: '' },
+      },
+    );
     expect(run.stderr).not.toContain('DeprecationWarning');
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ region: 'eu-west-1', ascii: 'xn--bcher-kva.example' });

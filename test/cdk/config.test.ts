@@ -31,7 +31,14 @@ describe('readConfig', () => {
       salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/sf',
       salesforceExternalId: 'org-00D-prod',
     });
-    expect(c).toMatchObject({ stage: 'prod', workerConcurrency: 40, workerReservedConcurrency: 50, maxReceiveCount: 30, removalPolicy: 'destroy', salesforceExternalId: 'org-00D-prod' });
+    expect(c).toMatchObject({
+      stage: 'prod',
+      workerConcurrency: 40,
+      workerReservedConcurrency: 50,
+      maxReceiveCount: 30,
+      removalPolicy: 'destroy',
+      salesforceExternalId: 'org-00D-prod',
+    });
     expect(c.corsOrigins).toEqual(['https://a.lightning.force.com', 'https://b.my.salesforce.com']);
     expect(read({ corsOrigins: '["https://a.example.com"]' }).corsOrigins).toEqual(['https://a.example.com']);
     expect(read({ corsOrigins: ['https://a.example.com'] }).corsOrigins).toEqual(['https://a.example.com']);
@@ -39,23 +46,32 @@ describe('readConfig', () => {
 
   test('reserved concurrency follows workerConcurrency; 0 or false reserves none', () => {
     expect(read({ workerConcurrency: 5 }).workerReservedConcurrency).toBe(5);
-    for (const none of [0, '0', false, 'false']) expect(read({ workerConcurrency: 5, workerReservedConcurrency: none }).workerReservedConcurrency).toBe(false);
+    for (const none of [0, '0', false, 'false'])
+      expect(read({ workerConcurrency: 5, workerReservedConcurrency: none }).workerReservedConcurrency).toBe(false);
   });
 
   test('salesforce principal: ARN or account id, with an external id', () => {
-    expect(read({ salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/sf', salesforceExternalId: 'org-00D' })).toMatchObject({
+    expect(
+      read({ salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/sf', salesforceExternalId: 'org-00D' }),
+    ).toMatchObject({
       salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/sf',
       salesforceExternalId: 'org-00D',
     });
-    expect(read({ salesforcePrincipalArn: '222222222222', salesforceExternalId: 'org-00D' }).salesforcePrincipalArn).toBe('222222222222');
+    expect(
+      read({ salesforcePrincipalArn: '222222222222', salesforceExternalId: 'org-00D' }).salesforcePrincipalArn,
+    ).toBe('222222222222');
   });
 
   test('a stage other than dev needs an explicit principal and external ID (iam mode); dev and apiKey mode do not', () => {
-    const message = /Stage "prod" needs context "salesforcePrincipalArn" and "salesforceExternalId" .*guessable external ID "crm-bridge-prod".*-c salesforcePrincipalArn=.*-c salesforceExternalId=/;
+    const message =
+      /Stage "prod" needs context "salesforcePrincipalArn" and "salesforceExternalId" .*guessable external ID "crm-bridge-prod".*-c salesforcePrincipalArn=.*-c salesforceExternalId=/;
     expect(() => read({ stage: 'prod' })).toThrow(message);
     expect(() => read({ stage: 'prod', salesforceExternalId: 'org-00D' })).toThrow(message);
     expect(() => read({ stage: 'prod', apiAuth: 'iam' })).toThrow(message);
-    expect(read({ stage: 'prod', salesforcePrincipalArn: '222222222222', salesforceExternalId: 'org-00D' }).salesforceExternalId).toBe('org-00D');
+    expect(
+      read({ stage: 'prod', salesforcePrincipalArn: '222222222222', salesforceExternalId: 'org-00D' })
+        .salesforceExternalId,
+    ).toBe('org-00D');
     expect(read({ stage: 'prod', apiAuth: 'apiKey' }).apiAuth).toBe('apiKey');
     expect(read({}).salesforceExternalId).toBe('crm-bridge-dev');
     expect(() => synth({ stage: 'staging' })).toThrow(/Stage "staging" needs context "salesforcePrincipalArn"/);
@@ -66,10 +82,16 @@ describe('readConfig', () => {
     [{ workerConcurrency: 1001 }, /between 2 and 1000/],
     [{ workerConcurrency: 'lots' }, /"workerConcurrency" must be an integer/],
     [{ workerConcurrency: 2.5 }, /must be an integer/],
-    [{ workerConcurrency: 25, workerReservedConcurrency: 10 }, /"workerReservedConcurrency" must be at least "workerConcurrency" \(25\) or 0/],
+    [
+      { workerConcurrency: 25, workerReservedConcurrency: 10 },
+      /"workerReservedConcurrency" must be at least "workerConcurrency" \(25\) or 0/,
+    ],
     [{ workerReservedConcurrency: -1 }, /at least "workerConcurrency"/],
     [{ workerReservedConcurrency: 'many' }, /must be an integer/],
-    [{ maxReceiveCount: 15 }, /"maxReceiveCount" must be an integer from 19 to 1000: a job still retrying can need 19 receives .* healthy jobs to the dead-letter queue; the default 25 .*; got 15/],
+    [
+      { maxReceiveCount: 15 },
+      /"maxReceiveCount" must be an integer from 19 to 1000: a job still retrying can need 19 receives .* healthy jobs to the dead-letter queue; the default 25 .*; got 15/,
+    ],
     [{ maxReceiveCount: '18' }, /"maxReceiveCount" must be an integer from 19 to 1000/],
     [{ maxReceiveCount: 1001 }, /"maxReceiveCount" must be an integer from 19 to 1000/],
     [{ maxReceiveCount: 'many' }, /"maxReceiveCount" must be an integer/],

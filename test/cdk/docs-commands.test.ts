@@ -8,7 +8,12 @@ import { synth } from './support';
  * docs/ show must synthesize with the context it passes: a newcomer copies them as they are.
  */
 const ROOT = join(__dirname, '..', '..');
-const DOCS = [join(ROOT, 'README.md'), ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f))];
+const DOCS = [
+  join(ROOT, 'README.md'),
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join(ROOT, 'docs', f)),
+];
 
 interface DocCommand {
   file: string;
@@ -27,7 +32,8 @@ export function commandsIn(text: string): Array<{ command: string; context: Reco
     const end = rest.search(/`|\n|\s#\s|\s+\(|;|\|\|/);
     const command = (end < 0 ? rest : rest.slice(0, end)).trim();
     const context: Record<string, string> = {};
-    for (const c of command.matchAll(/(?:^|\s)(?:-c|--context)[\s=]+([A-Za-z][\w-]*)=(\S+)/g)) context[c[1]!] = c[2]!.replace(/^(['"])(.*)\1$/, '$2');
+    for (const c of command.matchAll(/(?:^|\s)(?:-c|--context)[\s=]+([A-Za-z][\w-]*)=(\S+)/g))
+      context[c[1]!] = c[2]!.replace(/^(['"])(.*)\1$/, '$2');
     found.push({ command, context });
   }
   return found;
@@ -51,22 +57,42 @@ const commands: DocCommand[] = DOCS.flatMap((file) => {
 
 describe('cdk command lines in the docs', () => {
   test('the parser finds the commands, with their context', () => {
-    expect(commandsIn('run `npx cdk deploy -c stage=prod -c salesforceExternalId="x-1"` now')).toEqual([{ command: 'npx cdk deploy -c stage=prod -c salesforceExternalId="x-1"', context: { stage: 'prod', salesforceExternalId: 'x-1' } }]);
-    expect(commandsIn('```bash\nnpm run deploy -- \\\n  -c stage=dev   # comment\n```')[0]!.context).toEqual({ stage: 'dev' });
+    expect(commandsIn('run `npx cdk deploy -c stage=prod -c salesforceExternalId="x-1"` now')).toEqual([
+      {
+        command: 'npx cdk deploy -c stage=prod -c salesforceExternalId="x-1"',
+        context: { stage: 'prod', salesforceExternalId: 'x-1' },
+      },
+    ]);
+    expect(commandsIn('```bash\nnpm run deploy -- \\\n  -c stage=dev   # comment\n```')[0]!.context).toEqual({
+      stage: 'dev',
+    });
     expect(commands.length).toBeGreaterThanOrEqual(6);
-    expect(commands.some((c) => c.context.salesforcePrincipalArn && c.context.salesforceExternalId && c.context.stage !== 'dev')).toBe(true);
+    expect(
+      commands.some(
+        (c) => c.context.salesforcePrincipalArn && c.context.salesforceExternalId && c.context.stage !== 'dev',
+      ),
+    ).toBe(true);
     expect(commands.some((c) => c.context.apiAuth === 'apiKey')).toBe(true);
   });
 
   test('inline context the docs tell the reader to deploy with is checked too', () => {
-    const old = 'To trust only this user, redeploy with `-c salesforcePrincipalArn=arn:aws:iam::123456789012:user/crm-bridge-salesforce`; or `-c salesforceExternalId=<value>`.';
+    const old =
+      'To trust only this user, redeploy with `-c salesforcePrincipalArn=arn:aws:iam::123456789012:user/crm-bridge-salesforce`; or `-c salesforceExternalId=<value>`.';
     const spans = contextSpansIn(old);
-    expect(spans).toEqual([{ command: 'cdk deploy -c salesforcePrincipalArn=arn:aws:iam::123456789012:user/crm-bridge-salesforce', context: { salesforcePrincipalArn: 'arn:aws:iam::123456789012:user/crm-bridge-salesforce' } }]);
+    expect(spans).toEqual([
+      {
+        command: 'cdk deploy -c salesforcePrincipalArn=arn:aws:iam::123456789012:user/crm-bridge-salesforce',
+        context: { salesforcePrincipalArn: 'arn:aws:iam::123456789012:user/crm-bridge-salesforce' },
+      },
+    ]);
     expect(() => readConfig((k) => spans[0]!.context[k])).toThrow(/"salesforceExternalId" is required/);
   });
 
   test('a command a newcomer could not run is caught (the check below can fail)', () => {
-    for (const bad of ['npx cdk deploy -c salesforcePrincipalArn=arn:aws:iam::123456789012:user/sf', 'npx cdk deploy -c stage=prod']) {
+    for (const bad of [
+      'npx cdk deploy -c salesforcePrincipalArn=arn:aws:iam::123456789012:user/sf',
+      'npx cdk deploy -c stage=prod',
+    ]) {
       const { context } = commandsIn(bad)[0]!;
       expect(() => readConfig((k) => context[k])).toThrow(/salesforceExternalId/);
     }
@@ -101,8 +127,14 @@ describe('what the deployed API answers, as the docs tell it', () => {
   });
 
   test('an unknown path (missing authentication token) says the path may be wrong, and the troubleshooting table quotes it', () => {
-    const found = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: 'MISSING_AUTHENTICATION_TOKEN' } }));
-    const body = JSON.parse(found[0]!.Properties.ResponseTemplates['application/json']) as { error: { code: string; message: string } };
+    const found = Object.values(
+      template.findResources('AWS::ApiGateway::GatewayResponse', {
+        Properties: { ResponseType: 'MISSING_AUTHENTICATION_TOKEN' },
+      }),
+    );
+    const body = JSON.parse(found[0]!.Properties.ResponseTemplates['application/json']) as {
+      error: { code: string; message: string };
+    };
     expect(body.error.code).toBe('FORBIDDEN');
     expect(body.error.message).toMatch(/path is wrong/);
     const table = guide.slice(guide.indexOf('## 3. Check the connection'), guide.indexOf('## 4.'));
@@ -118,7 +150,13 @@ describe('what the deployed API answers, as the docs tell it', () => {
 
   test('step A2.5 names the exact fields of the principal', () => {
     const step = guide.slice(guide.indexOf('5. In the **Principals** section'), guide.indexOf('In the metadata ('));
-    for (const field of ['**AWS Access Key ID**', '**AWS Secret Access Key**', '**IAM Role ARN**', '**SalesforceRoleArn**']) expect(step).toContain(field);
+    for (const field of [
+      '**AWS Access Key ID**',
+      '**AWS Secret Access Key**',
+      '**IAM Role ARN**',
+      '**SalesforceRoleArn**',
+    ])
+      expect(step).toContain(field);
     expect(guide).not.toMatch(/Where your org's form shows/);
   });
 });

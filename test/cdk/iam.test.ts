@@ -9,10 +9,13 @@ import { actionsOf, logicalId, propsOf, roleStatements, synth, testApp, type Sta
 const { stack, template } = synth();
 const worker = roleStatements(template, stack, stack.jobs.worker);
 const controller = roleStatements(template, stack, stack.api.controller);
-const withPrefix = (statements: Statement[], prefix: string) => statements.filter((s) => actionsOf(s).some((a) => a.startsWith(prefix)));
+const withPrefix = (statements: Statement[], prefix: string) =>
+  statements.filter((s) => actionsOf(s).some((a) => a.startsWith(prefix)));
 /** The statements grantJobData writes: one per prefix of the job data bucket. */
 function jobDataStatements(actions: { payloads: string[]; results: string[] }): Statement[] {
-  const arn = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.jobData.bucket), 'Arn'] }, `/${prefix}/*`]] });
+  const arn = (prefix: string) => ({
+    'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.jobData.bucket), 'Arn'] }, `/${prefix}/*`]],
+  });
   const one = (a: string[]) => (a.length === 1 ? a[0]! : a);
   return [
     { Sid: 'JobPayloads', Effect: 'Allow', Action: one(actions.payloads), Resource: arn('payloads') },
@@ -41,7 +44,14 @@ describe('worker role', () => {
   test('consumes the job queue, may change message visibility (deferred retries) and sends to it only (migration batches, file links)', () => {
     const sqs = withPrefix(worker, 'sqs:');
     const actions = sqs.flatMap(actionsOf);
-    expect(actions).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:SendMessage']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:SendMessage',
+      ]),
+    );
     for (const s of sqs) expect(s.Resource).toEqual({ 'Fn::GetAtt': [logicalId(stack.jobs.queue), 'Arn'] });
   });
 
@@ -59,7 +69,12 @@ describe('worker role', () => {
     const filesArn = stack.getLogicalId(stack.files.bucket.node.defaultChild as any);
     expect(withPrefix(worker, 's3:')).toEqual([
       ...jobDataStatements({ payloads: ['s3:GetObject'], results: ['s3:PutObject', 's3:GetObject'] }),
-      { Sid: 'MigratedObjects', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [filesArn, 'Arn'] }, '/files/*']] } },
+      {
+        Sid: 'MigratedObjects',
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'],
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [filesArn, 'Arn'] }, '/files/*']] },
+      },
     ]);
   });
 
@@ -68,7 +83,12 @@ describe('worker role', () => {
     for (const role of [worker, controller]) {
       const statements = withPrefix(role, 'dynamodb:').filter((s) => JSON.stringify(s.Resource).includes(`"${id}"`));
       expect(statements).toEqual([
-        { Sid: 'Migrations', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], Resource: { 'Fn::GetAtt': [id, 'Arn'] } },
+        {
+          Sid: 'Migrations',
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+          Resource: { 'Fn::GetAtt': [id, 'Arn'] },
+        },
       ]);
     }
   });
@@ -76,8 +96,18 @@ describe('worker role', () => {
   test('files table: GetItem and UpdateItem (file links) and PutItem (migrated files) on the table itself, nothing else', () => {
     const statements = dynamoOn(stack.files.table);
     expect(statements).toEqual([
-      { Sid: 'FileLinks', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [logicalId(stack.files.table), 'Arn'] } },
-      { Sid: 'MigratedFiles', Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [logicalId(stack.files.table), 'Arn'] } },
+      {
+        Sid: 'FileLinks',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: { 'Fn::GetAtt': [logicalId(stack.files.table), 'Arn'] },
+      },
+      {
+        Sid: 'MigratedFiles',
+        Effect: 'Allow',
+        Action: 'dynamodb:PutItem',
+        Resource: { 'Fn::GetAtt': [logicalId(stack.files.table), 'Arn'] },
+      },
     ]);
     // No index (listing files by record is the controller's), no Delete/Query/Scan.
     expect(JSON.stringify(statements)).not.toContain('/index/');
@@ -86,11 +116,24 @@ describe('worker role', () => {
   test('a customer-managed files table key is granted to the worker for those calls', () => {
     const s = new Stack(testApp(), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
     const table = (id: string, key?: Key) =>
-      new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING }, ...(key && { encryption: TableEncryptionV2.customerManagedKey(key) }) });
+      new TableV2(s, id, {
+        partitionKey: { name: 'pk', type: AttributeType.STRING },
+        ...(key && { encryption: TableEncryptionV2.customerManagedKey(key) }),
+      });
     const key = new Key(s, 'FilesKey');
-    const q = new JobPipeline(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F', key), jobDataBucket: new Bucket(s, 'D') });
-    const kms = roleStatements(Template.fromStack(s), s, q.worker).filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
-    expect(kms.flatMap(actionsOf)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*']));
+    const q = new JobPipeline(s, 'Jobs', {
+      stage: 'dev',
+      connectorsTable: table('C'),
+      jobsTable: table('J'),
+      filesTable: table('F', key),
+      jobDataBucket: new Bucket(s, 'D'),
+    });
+    const kms = roleStatements(Template.fromStack(s), s, q.worker).filter((st) =>
+      actionsOf(st).some((a) => a.startsWith('kms:')),
+    );
+    expect(kms.flatMap(actionsOf)).toEqual(
+      expect.arrayContaining(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*']),
+    );
     expect(kms.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(key), 'Arn'] }]);
   });
 });
@@ -107,25 +150,44 @@ describe('controller role', () => {
   test('object-level S3 actions on the files bucket (no listing, no bucket-level actions) and prefix-scoped ones on the job data bucket', () => {
     const filesId = logicalId(stack.files.bucket);
     const s3 = withPrefix(controller, 's3:').filter((s) => JSON.stringify(s.Resource).includes(`"${filesId}"`));
-    expect(s3.flatMap(actionsOf).sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+    expect(s3.flatMap(actionsOf).sort()).toEqual([
+      's3:AbortMultipartUpload',
+      's3:DeleteObject',
+      's3:GetObject',
+      's3:PutObject',
+    ]);
     // Claim check: writes payloads (never reads them back), reads results.
-    expect(withPrefix(controller, 's3:').filter((s) => !s3.includes(s))).toEqual(jobDataStatements({ payloads: ['s3:PutObject'], results: ['s3:GetObject'] }));
+    expect(withPrefix(controller, 's3:').filter((s) => !s3.includes(s))).toEqual(
+      jobDataStatements({ payloads: ['s3:PutObject'], results: ['s3:GetObject'] }),
+    );
     for (const s of s3) {
-      expect(s.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.files.bucket), 'Arn'] }, '/*']] });
+      expect(s.Resource).toEqual({
+        'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.files.bucket), 'Arn'] }, '/*']],
+      });
     }
   });
 
   test('exactly what lambdas/api.ts calls on connectors, jobs and files (Query on the byRecordId index only)', () => {
     const on = (t: { node: { defaultChild?: unknown } }, suffix = '') =>
       withPrefix(controller, 'dynamodb:')
-        .filter((s) => JSON.stringify(s.Resource).includes(`"${logicalId(t)}"`) && JSON.stringify(s.Resource).includes(suffix))
+        .filter(
+          (s) =>
+            JSON.stringify(s.Resource).includes(`"${logicalId(t)}"`) && JSON.stringify(s.Resource).includes(suffix),
+        )
         .flatMap(actionsOf)
         .sort();
     expect(on(stack.tables.connectors)).toEqual(['dynamodb:GetItem']);
-    expect(on(stack.tables.jobs).filter((a) => a !== 'dynamodb:Query')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(on(stack.tables.jobs).filter((a) => a !== 'dynamodb:Query')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
     // Listing jobs: Query on exactly the two list indexes, nothing on the table itself.
     const jobsTable = logicalId(stack.tables.jobs);
-    const jobQueries = withPrefix(controller, 'dynamodb:').filter((s) => JSON.stringify(s.Resource).includes(`"${jobsTable}"`) && actionsOf(s).includes('dynamodb:Query'));
+    const jobQueries = withPrefix(controller, 'dynamodb:').filter(
+      (s) => JSON.stringify(s.Resource).includes(`"${jobsTable}"`) && actionsOf(s).includes('dynamodb:Query'),
+    );
     expect(jobQueries.map((s) => [actionsOf(s), s.Resource])).toEqual([
       [
         ['dynamodb:Query'],
@@ -136,7 +198,12 @@ describe('controller role', () => {
       ],
     ]);
     expect(on(stack.files.table, '/index/byRecordId')).toEqual(['dynamodb:Query']);
-    expect(on(stack.files.table).filter((a) => a !== 'dynamodb:Query')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(on(stack.files.table).filter((a) => a !== 'dynamodb:Query')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
     expect(JSON.stringify(withPrefix(controller, 'dynamodb:'))).not.toMatch(/Scan|Batch|\/index\/\*/);
   });
 });
@@ -153,7 +220,11 @@ test('no environment variable value looks like a secret: names, numbers and refe
     const env: Record<string, unknown> = propsOf(template, fn).Environment.Variables;
     for (const [name, value] of Object.entries(env)) {
       expect(name).not.toMatch(/PASSWORD|TOKEN|API_KEY|PRIVATE|CLIENT_SECRET|SECRET$/);
-      if (typeof value === 'string') expect([name, value]).toEqual([name, expect.stringMatching(/^(\d+|dev|crm-bridge|--enable-source-maps|refuse|opt-in)$/)]);
+      if (typeof value === 'string')
+        expect([name, value]).toEqual([
+          name,
+          expect.stringMatching(/^(\d+|dev|crm-bridge|--enable-source-maps|refuse|opt-in)$/),
+        ]);
       else expect(Object.keys(value as object)).toEqual([expect.stringMatching(/^(Ref|Fn::GetAtt|Fn::Join)$/)]);
     }
   }

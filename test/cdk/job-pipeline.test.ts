@@ -3,7 +3,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { JobPipeline, type JobPipelineProps } from '../../lib/constructs/job-pipeline';
-import { CRASH_MARGIN_RECEIVES, DEFAULT_MAX_RECEIVE_COUNT, MAX_CONNECTOR_ATTEMPTS, VISIBILITY_TIMEOUT_FACTOR, WORST_CASE_RECEIVES } from '../../lambdas/contract/queue';
+import {
+  CRASH_MARGIN_RECEIVES,
+  DEFAULT_MAX_RECEIVE_COUNT,
+  MAX_CONNECTOR_ATTEMPTS,
+  VISIBILITY_TIMEOUT_FACTOR,
+  WORST_CASE_RECEIVES,
+} from '../../lambdas/contract/queue';
 import { retrySchema } from '../../lambdas/connectors/common';
 import { logicalId, propsOf, synth, testApp } from './support';
 
@@ -15,7 +21,14 @@ const mapping = (t: Template) => Object.values(t.findResources('AWS::Lambda::Eve
 function jobPipeline(props: Partial<JobPipelineProps> = {}): { t: Template; q: JobPipeline } {
   const s = new Stack(testApp(), 'S');
   const table = (id: string) => new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING } });
-  const q = new JobPipeline(s, 'Jobs', { stage: 'dev', connectorsTable: table('C'), jobsTable: table('J'), filesTable: table('F'), jobDataBucket: new Bucket(s, 'D'), ...props });
+  const q = new JobPipeline(s, 'Jobs', {
+    stage: 'dev',
+    connectorsTable: table('C'),
+    jobsTable: table('J'),
+    filesTable: table('F'),
+    jobDataBucket: new Bucket(s, 'D'),
+    ...props,
+  });
   return { t: Template.fromStack(s), q };
 }
 
@@ -46,7 +59,13 @@ describe('worker concurrency cap', () => {
 
 describe('worker function', () => {
   test('Node 22 on arm64, 60 s, handler from the bundle, one-month logs', () => {
-    expect(worker()).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Timeout: 60, Handler: 'index.handler', TracingConfig: { Mode: 'Active' } });
+    expect(worker()).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Timeout: 60,
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+    });
     expect(worker().LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/^JobsWorkerLogs/) });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
@@ -55,9 +74,26 @@ describe('worker function', () => {
     const env = worker().Environment.Variables;
     expect(Object.keys(env).sort()).toEqual(
       [
-        'CONNECTORS_TABLE', 'CONNECTOR_CACHE_TTL_SECONDS', 'FILES_TABLE', 'JOBS_QUEUE_URL', 'JOBS_TABLE', 'JOB_DATA_BUCKET', 'JOB_TTL_DAYS', 'MAX_RECEIVE_COUNT', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'INTERNAL_TARGETS', 'SECRETS_CACHE_TTL_SECONDS', 'STAGE',
+        'CONNECTORS_TABLE',
+        'CONNECTOR_CACHE_TTL_SECONDS',
+        'FILES_TABLE',
+        'JOBS_QUEUE_URL',
+        'JOBS_TABLE',
+        'JOB_DATA_BUCKET',
+        'JOB_TTL_DAYS',
+        'MAX_RECEIVE_COUNT',
+        'NODE_OPTIONS',
+        'POWERTOOLS_SERVICE_NAME',
+        'INTERNAL_TARGETS',
+        'SECRETS_CACHE_TTL_SECONDS',
+        'STAGE',
         // Files migrations
-        'MIGRATIONS_TABLE', 'FILES_BUCKET', 'MIGRATION_BATCH_SIZE', 'MIGRATION_MIN_REMAINING_MS', 'MIGRATION_MULTIPART_THRESHOLD_BYTES', 'MIGRATION_PART_SIZE_BYTES',
+        'MIGRATIONS_TABLE',
+        'FILES_BUCKET',
+        'MIGRATION_BATCH_SIZE',
+        'MIGRATION_MIN_REMAINING_MS',
+        'MIGRATION_MULTIPART_THRESHOLD_BYTES',
+        'MIGRATION_PART_SIZE_BYTES',
       ].sort(),
     );
     expect(env).toMatchObject({
@@ -104,7 +140,12 @@ describe('queues', () => {
         Queues: [{ Ref: logicalId(q) }],
         PolicyDocument: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Principal: { AWS: '*' },
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
           ]),
         },
       });
@@ -121,12 +162,18 @@ describe('queues', () => {
 
 describe('construct props are checked at synth time', () => {
   test.each<[Partial<JobPipelineProps>, RegExp]>([
-    [{ maxReceiveCount: 15 }, /maxReceiveCount must be an integer from 19 to 1000: a job still retrying can need 19 receives .*; got 15$/],
+    [
+      { maxReceiveCount: 15 },
+      /maxReceiveCount must be an integer from 19 to 1000: a job still retrying can need 19 receives .*; got 15$/,
+    ],
     [{ maxReceiveCount: 18 }, /maxReceiveCount must be an integer from 19 to 1000/],
     [{ maxReceiveCount: 1001 }, /maxReceiveCount must be an integer from 19 to 1000/],
     [{ maxReceiveCount: 20.5 }, /maxReceiveCount must be an integer/],
     [{ maxConcurrency: 1 }, /maxConcurrency must be an integer from 2 to 1000/],
-    [{ maxConcurrency: 30, reservedConcurrency: 20 }, /reservedConcurrency \(20\) must be an integer >= maxConcurrency \(30\)/],
+    [
+      { maxConcurrency: 30, reservedConcurrency: 20 },
+      /reservedConcurrency \(20\) must be an integer >= maxConcurrency \(30\)/,
+    ],
     [{ batchSize: 11 }, /batchSize must be an integer from 1 to 10/],
     [{ workerTimeout: Duration.minutes(16) }, /workerTimeout must be 1-900 seconds/],
     [{ stage: 'Dev' }, /stage "Dev"/],
@@ -162,7 +209,6 @@ describe('receive budget of a job (lambdas/contract/queue.ts)', () => {
     expect(CRASH_MARGIN_RECEIVES).toBeGreaterThanOrEqual(5);
     expect(DEFAULT_MAX_RECEIVE_COUNT).toBe(25);
   });
-
 });
 
 describe('relations the contract requires of the synthesized queue and worker', () => {
@@ -172,23 +218,31 @@ describe('relations the contract requires of the synthesized queue and worker', 
     ['nothing reserved', synth({ workerConcurrency: 5, workerReservedConcurrency: 0 })],
   ] as const;
 
-  test.each(cases)('%s: the event source never polls for more than the reserved executions (throttled receives count toward the DLQ)', (_, { stack: s, template: t }) => {
-    const max = mapping(t).ScalingConfig.MaximumConcurrency;
-    const reserved = propsOf(t, s.jobs.worker).ReservedConcurrentExecutions;
-    expect(max).toBeGreaterThanOrEqual(2);
-    if (reserved !== undefined) expect(max).toBeLessThanOrEqual(reserved);
-  });
+  test.each(cases)(
+    '%s: the event source never polls for more than the reserved executions (throttled receives count toward the DLQ)',
+    (_, { stack: s, template: t }) => {
+      const max = mapping(t).ScalingConfig.MaximumConcurrency;
+      const reserved = propsOf(t, s.jobs.worker).ReservedConcurrentExecutions;
+      expect(max).toBeGreaterThanOrEqual(2);
+      if (reserved !== undefined) expect(max).toBeLessThanOrEqual(reserved);
+    },
+  );
 
-  test.each([10, 60, 900])('worker timeout %i s: the visibility timeout is at least 6 x the function timeout', (seconds) => {
-    const { t, q } = jobPipeline({ workerTimeout: Duration.seconds(seconds) });
-    const timeout = propsOf(t, q.worker).Timeout;
-    expect(timeout).toBe(seconds);
-    expect(propsOf(t, q.queue).VisibilityTimeout).toBeGreaterThanOrEqual(VISIBILITY_TIMEOUT_FACTOR * timeout);
-    expect(VISIBILITY_TIMEOUT_FACTOR).toBeGreaterThanOrEqual(6);
-  });
+  test.each([10, 60, 900])(
+    'worker timeout %i s: the visibility timeout is at least 6 x the function timeout',
+    (seconds) => {
+      const { t, q } = jobPipeline({ workerTimeout: Duration.seconds(seconds) });
+      const timeout = propsOf(t, q.worker).Timeout;
+      expect(timeout).toBe(seconds);
+      expect(propsOf(t, q.queue).VisibilityTimeout).toBeGreaterThanOrEqual(VISIBILITY_TIMEOUT_FACTOR * timeout);
+      expect(VISIBILITY_TIMEOUT_FACTOR).toBeGreaterThanOrEqual(6);
+    },
+  );
 
   test('the worker is told the redrive maxReceiveCount the queue has', () => {
     const c = synth({ maxReceiveCount: 30 });
-    expect(propsOf(c.template, c.stack.jobs.worker).Environment.Variables.MAX_RECEIVE_COUNT).toBe(String(propsOf(c.template, c.stack.jobs.queue).RedrivePolicy.maxReceiveCount));
+    expect(propsOf(c.template, c.stack.jobs.worker).Environment.Variables.MAX_RECEIVE_COUNT).toBe(
+      String(propsOf(c.template, c.stack.jobs.queue).RedrivePolicy.maxReceiveCount),
+    );
   });
 });

@@ -19,12 +19,23 @@ const MARKERS = {
 describe('worker bundle', () => {
   const app = testApp({ 'aws:cdk:bundling-stacks': ['**'] });
   const stack = new Stack(app, 'LazyModules');
-  const fn = hubFunction(stack, 'Worker', { entry: 'lambdas/worker.ts', description: 'lazy modules test', environment: {}, timeout: Duration.seconds(5) });
+  const fn = hubFunction(stack, 'Worker', {
+    entry: 'lambdas/worker.ts',
+    description: 'lazy modules test',
+    environment: {},
+    timeout: Duration.seconds(5),
+  });
   const assembly = app.synth();
-  const key: string = assembly.getStackByName(stack.stackName).template.Resources[stack.getLogicalId(fn.node.defaultChild as CfnResource)].Properties.Code.S3Key;
+  const key: string = assembly.getStackByName(stack.stackName).template.Resources[
+    stack.getLogicalId(fn.node.defaultChild as CfnResource)
+  ].Properties.Code.S3Key;
   const assetDir = join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
   const main = readFileSync(join(assetDir, 'index.js'), 'utf8');
-  const lazy = { soap: 'node_modules/soap.js', jsforce: 'node_modules/jsforce/core.js', axios: 'node_modules/axios.js' };
+  const lazy = {
+    soap: 'node_modules/soap.js',
+    jsforce: 'node_modules/jsforce/core.js',
+    axios: 'node_modules/axios.js',
+  };
 
   test('main file requires soap, jsforce and axios instead of containing them', () => {
     for (const [name, marker] of Object.entries(MARKERS)) {
@@ -44,9 +55,14 @@ describe('worker bundle', () => {
     for (const [name, file] of Object.entries(lazy)) {
       const path = join(assetDir, file);
       expect({ name, exists: existsSync(path) }).toEqual({ name, exists: true });
-      expect({ name, marker: readFileSync(path, 'utf8').includes(MARKERS[name as keyof typeof MARKERS]) }).toEqual({ name, marker: true });
+      expect({ name, marker: readFileSync(path, 'utf8').includes(MARKERS[name as keyof typeof MARKERS]) }).toEqual({
+        name,
+        marker: true,
+      });
       // Node's own resolution from the handler's directory, as Lambda's runtime does it.
-      expect(require.resolve(name === 'jsforce' ? 'jsforce/core' : name, { paths: [dirname(join(assetDir, 'index.js'))] })).toBe(path);
+      expect(
+        require.resolve(name === 'jsforce' ? 'jsforce/core' : name, { paths: [dirname(join(assetDir, 'index.js'))] }),
+      ).toBe(path);
     }
     // soap shares the axios file rather than carrying a copy.
     expect(readFileSync(join(assetDir, lazy.soap), 'utf8').includes(MARKERS.axios)).toBe(false);

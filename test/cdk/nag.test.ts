@@ -13,12 +13,17 @@ import { testApp } from './support';
  */
 function build(context: Record<string, unknown> = {}) {
   const app = testApp(context);
-  const stack = new CrmBridgeStack(app, 'CrmBridge-test', { config: readConfig((k) => app.node.tryGetContext(k)), env: { account: '111111111111', region: 'eu-west-1' } });
+  const stack = new CrmBridgeStack(app, 'CrmBridge-test', {
+    config: readConfig((k) => app.node.tryGetContext(k)),
+    env: { account: '111111111111', region: 'eu-west-1' },
+  });
   return { app, stack };
 }
 
 const findings = (report: PolicyValidationPluginReport) =>
-  report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity ?? 'error'} ${v.ruleName} at ${r.constructPath}`)).sort();
+  report.violations
+    .flatMap((v) => v.violatingResources.map((r) => `${v.severity ?? 'error'} ${v.ruleName} at ${r.constructPath}`))
+    .sort();
 
 describe.each([
   ['IAM auth (default)', {}],

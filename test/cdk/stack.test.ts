@@ -6,7 +6,10 @@ import { CHOICE_SETTINGS, COMMON_ENVIRONMENT, CONTROLLER_ENV, WORKER_ENV, inBoun
 import { STACK_OUTPUTS } from '../../lambdas/contract/stack';
 
 const { stack, template } = synth();
-const trusted = synth({ salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/salesforce', salesforceExternalId: 'acme-org-00D5e' });
+const trusted = synth({
+  salesforcePrincipalArn: 'arn:aws:iam::222222222222:user/salesforce',
+  salesforceExternalId: 'acme-org-00D5e',
+});
 
 const salesforceRole = (s: typeof stack, t: Template) => t.toJSON().Resources[logicalId(s.salesforce!.role)].Properties;
 const salesforcePolicy = (s: typeof stack, t: Template) =>
@@ -36,7 +39,7 @@ describe('Salesforce access role (iam mode)', () => {
     template.hasOutput('SalesforceExternalId', { Value: 'crm-bridge-dev' });
   });
 
-  test('permissions: execute-api:Invoke on this API\'s stage, nothing else', () => {
+  test("permissions: execute-api:Invoke on this API's stage, nothing else", () => {
     const statements = salesforcePolicy(trusted.stack, trusted.template);
     expect(statements).toEqual([
       {
@@ -44,7 +47,18 @@ describe('Salesforce access role (iam mode)', () => {
         Effect: 'Allow',
         Action: 'execute-api:Invoke',
         Resource: {
-          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:eu-west-1:111111111111:', { Ref: logicalId(trusted.stack.api.restApi) }, '/', { Ref: expect.stringMatching(/DeploymentStage/) }, '/*/*']],
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':execute-api:eu-west-1:111111111111:',
+              { Ref: logicalId(trusted.stack.api.restApi) },
+              '/',
+              { Ref: expect.stringMatching(/DeploymentStage/) },
+              '/*/*',
+            ],
+          ],
         },
       },
     ]);
@@ -53,7 +67,9 @@ describe('Salesforce access role (iam mode)', () => {
   });
 
   test('outputs for the External Credential', () => {
-    trusted.template.hasOutput('SalesforceRoleArn', { Value: { 'Fn::GetAtt': [logicalId(trusted.stack.salesforce!.role), 'Arn'] } });
+    trusted.template.hasOutput('SalesforceRoleArn', {
+      Value: { 'Fn::GetAtt': [logicalId(trusted.stack.salesforce!.role), 'Arn'] },
+    });
     trusted.template.hasOutput('SalesforceExternalId', { Value: 'acme-org-00D5e' });
   });
 
@@ -95,33 +111,52 @@ describe('handler environment (lambdas/contract/env.ts)', () => {
     ['worker', WORKER_ENV, (s: CrmBridgeStack) => s.jobs.worker],
   ] as const;
 
-  test.each(cases)('the %s gets every variable its handler requires, each setting within the bounds the handler accepts', (_, spec, fn) => {
-    for (const { stack: s, template: t } of [{ stack, template }, scanned]) {
-      const env = propsOf(t, fn(s)).Environment.Variables as Record<string, unknown>;
-      expect(Object.keys(env)).toEqual(expect.arrayContaining([...spec.resources, ...spec.settings]));
-      for (const setting of spec.settings) expect({ setting, ok: inBounds(setting, Number(env[setting])) }).toEqual({ setting, ok: true });
-      for (const choice of spec.choices) if (env[choice] !== undefined) expect(CHOICE_SETTINGS[choice]).toContain(env[choice]);
-    }
-  });
+  test.each(cases)(
+    'the %s gets every variable its handler requires, each setting within the bounds the handler accepts',
+    (_, spec, fn) => {
+      for (const { stack: s, template: t } of [{ stack, template }, scanned]) {
+        const env = propsOf(t, fn(s)).Environment.Variables as Record<string, unknown>;
+        expect(Object.keys(env)).toEqual(expect.arrayContaining([...spec.resources, ...spec.settings]));
+        for (const setting of spec.settings)
+          expect({ setting, ok: inBounds(setting, Number(env[setting])) }).toEqual({ setting, ok: true });
+        for (const choice of spec.choices)
+          if (env[choice] !== undefined) expect(CHOICE_SETTINGS[choice]).toContain(env[choice]);
+      }
+    },
+  );
 
-  test.each(cases)('the %s gets no variable its handler does not read (the controller has STAGE, naming the stage)', (which, spec, fn) => {
-    const reads = new Set<string>([...spec.resources, ...spec.settings, ...spec.choices, ...spec.optional, ...Object.keys(COMMON_ENVIRONMENT)]);
-    for (const { stack: s, template: t } of [{ stack, template }, scanned]) {
-      const unread = Object.keys(propsOf(t, fn(s)).Environment.Variables).filter((name) => !reads.has(name));
-      expect(unread).toEqual(which === 'controller' ? ['STAGE'] : []);
-    }
-  });
+  test.each(cases)(
+    'the %s gets no variable its handler does not read (the controller has STAGE, naming the stage)',
+    (which, spec, fn) => {
+      const reads = new Set<string>([
+        ...spec.resources,
+        ...spec.settings,
+        ...spec.choices,
+        ...spec.optional,
+        ...Object.keys(COMMON_ENVIRONMENT),
+      ]);
+      for (const { stack: s, template: t } of [{ stack, template }, scanned]) {
+        const unread = Object.keys(propsOf(t, fn(s)).Environment.Variables).filter((name) => !reads.has(name));
+        expect(unread).toEqual(which === 'controller' ? ['STAGE'] : []);
+      }
+    },
+  );
 
   test('malwareScan=guardduty: the worker learns the files bucket, the controller to wait for scans', () => {
     const worker = propsOf(scanned.template, scanned.stack.jobs.worker).Environment.Variables;
     expect(worker.FILES_BUCKET).toEqual({ Ref: logicalId(scanned.stack.files.bucket) });
-    expect(propsOf(scanned.template, scanned.stack.api.controller).Environment.Variables.MALWARE_SCAN).toBe('guardduty');
+    expect(propsOf(scanned.template, scanned.stack.api.controller).Environment.Variables.MALWARE_SCAN).toBe(
+      'guardduty',
+    );
   });
 });
 
 test('the stack outputs are the ones the contract names for the CLI and the Salesforce guide (both auth modes)', () => {
   const apiKey = synth({ apiAuth: 'apiKey' });
-  const outputs = new Set([...Object.keys(template.findOutputs('*')), ...Object.keys(apiKey.template.findOutputs('*'))]);
+  const outputs = new Set([
+    ...Object.keys(template.findOutputs('*')),
+    ...Object.keys(apiKey.template.findOutputs('*')),
+  ]);
   const named = new Set<string>(Object.values(STACK_OUTPUTS));
   expect([...named].filter((id) => !outputs.has(id))).toEqual([]);
   // Besides them only the one RestApi adds by itself (its endpoint, with a trailing slash: not for Salesforce).

@@ -14,14 +14,21 @@ describe('tables', () => {
       const p = propsOf(template, table);
       expect(p.BillingMode).toBe('PAY_PER_REQUEST');
       expect(p.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
-      expect(p.Replicas).toEqual([expect.objectContaining({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })]);
+      expect(p.Replicas).toEqual([
+        expect.objectContaining({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+      ]);
       expect(p.Replicas[0].SSESpecification).toBeUndefined(); // no customer key
-      template.hasResource('AWS::DynamoDB::GlobalTable', { Properties: Match.objectLike({ KeySchema: p.KeySchema }), DeletionPolicy: 'Retain' });
+      template.hasResource('AWS::DynamoDB::GlobalTable', {
+        Properties: Match.objectLike({ KeySchema: p.KeySchema }),
+        DeletionPolicy: 'Retain',
+      });
     }
   });
 
   test('keys: connectors by connectorId, jobs by pk with TTL on expiresAt', () => {
-    expect(propsOf(template, stack.tables.connectors).KeySchema).toEqual([{ AttributeName: 'connectorId', KeyType: 'HASH' }]);
+    expect(propsOf(template, stack.tables.connectors).KeySchema).toEqual([
+      { AttributeName: 'connectorId', KeyType: 'HASH' },
+    ]);
     expect(propsOf(template, stack.tables.jobs)).toMatchObject({
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
@@ -30,7 +37,22 @@ describe('tables', () => {
 
   test('jobs table: sparse list GSIs byConnector and byStatus (jobCreatedAt), list fields only (never payload or result)', () => {
     const p = propsOf(template, stack.tables.jobs);
-    const fields = ['jobId', 'connectorId', 'operation', 'status', 'attempts', 'createdAt', 'updatedAt', 'recordId', 'correlationId', 'error', 'nextAttemptAt', 'delivery', 'history', 'waiting'];
+    const fields = [
+      'jobId',
+      'connectorId',
+      'operation',
+      'status',
+      'attempts',
+      'createdAt',
+      'updatedAt',
+      'recordId',
+      'correlationId',
+      'error',
+      'nextAttemptAt',
+      'delivery',
+      'history',
+      'waiting',
+    ];
     expect(p.GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'byConnector',
@@ -69,7 +91,12 @@ describe('tables', () => {
   });
 
   test('optional customer-managed key (in a stack with a region)', () => {
-    expect(() => new Tables(new Stack(testApp(), 'Agnostic'), 'Tables', { encryptionKey: new Key(new Stack(testApp(), 'K'), 'Key') })).toThrow(/explicit region/);
+    expect(
+      () =>
+        new Tables(new Stack(testApp(), 'Agnostic'), 'Tables', {
+          encryptionKey: new Key(new Stack(testApp(), 'K'), 'Key'),
+        }),
+    ).toThrow(/explicit region/);
     const s = new Stack(testApp(), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
     const key = new Key(s, 'Key');
     const tables = new Tables(s, 'Tables', { encryptionKey: key });
@@ -84,8 +111,15 @@ describe('file bucket', () => {
 
   test('private, S3-managed encryption, unversioned, owner-enforced', () => {
     expect(bucket()).toMatchObject({
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
     expect(bucket().VersioningConfiguration).toBeUndefined();
@@ -95,12 +129,18 @@ describe('file bucket', () => {
   test('TLS-only bucket policy', () => {
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: logicalId(stack.files.bucket) },
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
   });
 
   test('stale multipart uploads are aborted after 1 day', () => {
-    expect(bucket().LifecycleConfiguration.Rules).toEqual([expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })]);
+    expect(bucket().LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+    ]);
   });
 
   test('no CORS rule unless corsOrigins are given', () => {
@@ -122,7 +162,9 @@ describe('file bucket', () => {
 
   test('the construct checks its own props', () => {
     expect(() => new FileStore(new Stack(testApp(), 'S'), 'F', { corsOrigins: ['*'] })).toThrow(/https origin/);
-    expect(() => new FileStore(new Stack(testApp(), 'S'), 'F', { abortIncompleteUploadsAfterDays: 0 })).toThrow(/abortIncompleteUploadsAfterDays/);
+    expect(() => new FileStore(new Stack(testApp(), 'S'), 'F', { abortIncompleteUploadsAfterDays: 0 })).toThrow(
+      /abortIncompleteUploadsAfterDays/,
+    );
   });
 });
 
@@ -131,8 +173,15 @@ describe('job data bucket (claim check)', () => {
 
   test('private, S3-managed encryption, unversioned, owner-enforced, retained', () => {
     expect(bucket()).toMatchObject({
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
     expect(bucket().VersioningConfiguration).toBeUndefined();
@@ -142,15 +191,25 @@ describe('job data bucket (claim check)', () => {
   test('TLS-only bucket policy', () => {
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: logicalId(stack.jobData.bucket) },
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
   });
 
   test('objects expire a day after the jobs that point at them (job TTL 30 days by default)', () => {
-    expect(bucket().LifecycleConfiguration.Rules).toEqual([expect.objectContaining({ ExpirationInDays: 31, Status: 'Enabled' })]);
+    expect(bucket().LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ ExpirationInDays: 31, Status: 'Enabled' }),
+    ]);
     const s = new Stack(testApp(), 'S');
     const d = new JobData(s, 'D', { jobTtl: Duration.days(7) });
-    expect(propsOf(Template.fromStack(s), d.bucket).LifecycleConfiguration.Rules).toEqual([expect.objectContaining({ ExpirationInDays: 8 })]);
-    expect(() => new JobData(new Stack(testApp(), 'S2'), 'D', { jobTtl: Duration.hours(12) })).toThrow(/whole number of days/);
+    expect(propsOf(Template.fromStack(s), d.bucket).LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ ExpirationInDays: 8 }),
+    ]);
+    expect(() => new JobData(new Stack(testApp(), 'S2'), 'D', { jobTtl: Duration.hours(12) })).toThrow(
+      /whole number of days/,
+    );
   });
 });

@@ -26,7 +26,11 @@ export function testOutdir(): string {
  * CloudFormation validation (a WASM engine that adds seconds per synth; `cdk synth` still runs it).
  */
 export function testApp(context: Record<string, unknown> = {}): App {
-  return new App({ outdir: testOutdir(), context: { 'aws:cdk:bundling-stacks': [], ...context }, builtinCloudFormationValidation: false });
+  return new App({
+    outdir: testOutdir(),
+    context: { 'aws:cdk:bundling-stacks': [], ...context },
+    builtinCloudFormationValidation: false,
+  });
 }
 
 export interface Synth {
@@ -38,7 +42,10 @@ export interface Synth {
 export function synth(context: Record<string, unknown> = {}): Synth {
   const app = testApp(context);
   const config = readConfig((k) => app.node.tryGetContext(k));
-  const stack = new CrmBridgeStack(app, 'CrmBridge-test', { config, env: { account: '111111111111', region: 'eu-west-1' } });
+  const stack = new CrmBridgeStack(app, 'CrmBridge-test', {
+    config,
+    env: { account: '111111111111', region: 'eu-west-1' },
+  });
   return { stack, template: Template.fromStack(stack) };
 }
 

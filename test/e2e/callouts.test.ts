@@ -42,7 +42,11 @@ describe('the README path', () => {
   test('the demo connector `echo` seeded by npm start answers at once', async () => {
     const jobId = await submit('echo', 'echo', { hello: 'world' });
     const job = await hub.waitForJob(jobId);
-    expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { statusCode: 200, data: { method: 'POST', path: '/echo', body: { hello: 'world' } } } });
+    expect(job).toMatchObject({
+      status: 'SUCCEEDED',
+      attempts: 1,
+      result: { statusCode: 200, data: { method: 'POST', path: '/echo', body: { hello: 'world' } } },
+    });
   });
 
   test('a connector registered from a file with the CLI is called', async () => {
@@ -53,7 +57,9 @@ describe('the README path', () => {
     const put = await hub.cli(['connectors', 'put', file, '--local']);
     expect(put).toMatchObject({ code: 0 });
     expect((await hub.cli(['secrets', 'put', 'cli-orders', 'token', '--local'], 'readme-token\n')).code).toBe(0);
-    upstream.route('GET /api/orders/77', (call) => ({ json: { id: 77, bearer: call.headers.authorization === 'Bearer readme-token' } }));
+    upstream.route('GET /api/orders/77', (call) => ({
+      json: { id: 77, bearer: call.headers.authorization === 'Bearer readme-token' },
+    }));
     const job = await hub.waitForJob(await submit('cli-orders', 'getOrder', { orderId: '77' }));
     expect(job.result).toEqual({ statusCode: 200, data: { id: 77, bearer: true } });
     const listed = await hub.cli(['connectors', 'list', '--local']);
@@ -64,7 +70,10 @@ describe('the README path', () => {
   test('the CLI refuses an invalid row with the JSON path and exit code 2, writing nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'crm-bridge-row-'));
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ ...connector('bad-row'), operations: { get: { method: 'FETCH', path: '/x' } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ ...connector('bad-row'), operations: { get: { method: 'FETCH', path: '/x' } } }),
+    );
     const put = await hub.cli(['connectors', 'put', file, '--local']);
     expect(put.code).toBe(2);
     expect(put.stderr).toContain('$.operations.get.method');
@@ -83,10 +92,18 @@ describe('accepting callouts', () => {
   test('missing or wrong API key is refused and nothing is queued', async () => {
     await hub.putConnector(connector('auth-check'));
     upstream.route('POST /api/orders', { status: 201, json: { id: 1 } });
-    const missing = await fetch(`${hub.state.baseUrl}/v1/callouts/auth-check/createOrder`, { method: 'POST', body: '{"payload":{}}' });
+    const missing = await fetch(`${hub.state.baseUrl}/v1/callouts/auth-check/createOrder`, {
+      method: 'POST',
+      body: '{"payload":{}}',
+    });
     expect(missing.status).toBe(401);
     expect(((await missing.json()) as any).error.code).toBe('UNAUTHORIZED');
-    const wrong = await hub.api('POST', '/v1/callouts/auth-check/createOrder', { payload: {} }, { 'x-api-key': 'nope' });
+    const wrong = await hub.api(
+      'POST',
+      '/v1/callouts/auth-check/createOrder',
+      { payload: {} },
+      { 'x-api-key': 'nope' },
+    );
     expect(wrong.status).toBe(403);
     expect(wrong.body.error.code).toBe('FORBIDDEN');
     await new Promise((r) => setTimeout(r, 300));
@@ -96,7 +113,12 @@ describe('accepting callouts', () => {
   test('202 with job id, status URL; the job runs and its result is readable', async () => {
     await hub.putConnector(connector('orders'));
     upstream.route('POST /api/orders', (call) => ({ status: 201, json: { id: 'o-1', received: call.json } }));
-    const res = await hub.api('POST', '/v1/callouts/orders/createOrder', { payload: { sku: 'A1', qty: 2 }, recordId: '001xx' }, { 'X-Correlation-Id': 'corr-1' });
+    const res = await hub.api(
+      'POST',
+      '/v1/callouts/orders/createOrder',
+      { payload: { sku: 'A1', qty: 2 }, recordId: '001xx' },
+      { 'X-Correlation-Id': 'corr-1' },
+    );
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ jobId: expect.any(String), status: 'QUEUED', statusUrl: `/v1/jobs/${res.body.jobId}` });
     const job = await hub.waitForJob(res.body.jobId);
@@ -127,7 +149,9 @@ describe('accepting callouts', () => {
     await hub.putConnector(connector('secured', { auth: { type: 'bearer', secret: 'token' } }));
     const put = await hub.cli(['secrets', 'put', 'secured', 'token', '--local'], 'sekret-value-123\n');
     expect(put.code).toBe(0);
-    upstream.route('POST /api/orders', (call) => ({ json: { auth: call.headers.authorization === 'Bearer sekret-value-123' } }));
+    upstream.route('POST /api/orders', (call) => ({
+      json: { auth: call.headers.authorization === 'Bearer sekret-value-123' },
+    }));
     const jobId = await submit('secured', 'createOrder', { a: 1 });
     const job = await hub.waitForJob(jobId);
     expect(job.result.data).toEqual({ auth: true });
@@ -167,16 +191,76 @@ describe('error contract', () => {
   });
 
   test.each([
-    { name: 'unknown connector', path: '/v1/callouts/nope/createOrder', body: { payload: {} }, status: 404, code: 'CONNECTOR_NOT_FOUND' },
-    { name: 'unknown operation', path: '/v1/callouts/err-target/deleteEverything', body: { payload: {} }, status: 404, code: 'OPERATION_NOT_FOUND' },
-    { name: 'disabled connector', path: '/v1/callouts/err-disabled/createOrder', body: { payload: {} }, status: 409, code: 'CONNECTOR_DISABLED' },
-    { name: 'malformed JSON', path: '/v1/callouts/err-target/createOrder', body: '{"payload": ', status: 400, code: 'INVALID_REQUEST' },
-    { name: 'missing payload', path: '/v1/callouts/err-target/createOrder', body: { recordId: 'x' }, status: 400, code: 'INVALID_REQUEST' },
-    { name: 'unknown field', path: '/v1/callouts/err-target/createOrder', body: { payload: {}, extra: true }, status: 400, code: 'INVALID_REQUEST' },
-    { name: 'recordId not a string', path: '/v1/callouts/err-target/createOrder', body: { payload: {}, recordId: 5 }, status: 400, code: 'INVALID_REQUEST' },
-    { name: 'body not an object', path: '/v1/callouts/err-target/createOrder', body: '[1,2]', status: 400, code: 'INVALID_REQUEST' },
-    { name: 'bad connector id in path', path: '/v1/callouts/Bad!Id/createOrder', body: { payload: {} }, status: 400, code: 'INVALID_REQUEST' },
-    { name: 'body over 5 MB', path: '/v1/callouts/err-target/createOrder', body: { payload: 'x'.repeat(5 * 1024 * 1024 + 1) }, status: 413, code: 'PAYLOAD_TOO_LARGE' },
+    {
+      name: 'unknown connector',
+      path: '/v1/callouts/nope/createOrder',
+      body: { payload: {} },
+      status: 404,
+      code: 'CONNECTOR_NOT_FOUND',
+    },
+    {
+      name: 'unknown operation',
+      path: '/v1/callouts/err-target/deleteEverything',
+      body: { payload: {} },
+      status: 404,
+      code: 'OPERATION_NOT_FOUND',
+    },
+    {
+      name: 'disabled connector',
+      path: '/v1/callouts/err-disabled/createOrder',
+      body: { payload: {} },
+      status: 409,
+      code: 'CONNECTOR_DISABLED',
+    },
+    {
+      name: 'malformed JSON',
+      path: '/v1/callouts/err-target/createOrder',
+      body: '{"payload": ',
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+    {
+      name: 'missing payload',
+      path: '/v1/callouts/err-target/createOrder',
+      body: { recordId: 'x' },
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+    {
+      name: 'unknown field',
+      path: '/v1/callouts/err-target/createOrder',
+      body: { payload: {}, extra: true },
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+    {
+      name: 'recordId not a string',
+      path: '/v1/callouts/err-target/createOrder',
+      body: { payload: {}, recordId: 5 },
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+    {
+      name: 'body not an object',
+      path: '/v1/callouts/err-target/createOrder',
+      body: '[1,2]',
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+    {
+      name: 'bad connector id in path',
+      path: '/v1/callouts/Bad!Id/createOrder',
+      body: { payload: {} },
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+    {
+      name: 'body over 5 MB',
+      path: '/v1/callouts/err-target/createOrder',
+      body: { payload: 'x'.repeat(5 * 1024 * 1024 + 1) },
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    },
   ])('$name -> $status $code', async ({ path, body, status, code }) => {
     const res = await hub.api('POST', path, body);
     expect(res.status).toBe(status);
@@ -231,14 +315,20 @@ describe('retries', () => {
     await hub.putConnector(connector('r-4xx'));
     upstream.route('GET /api/orders/bad', { status: 422, json: { message: 'sku unknown' } });
     const job = await hub.waitForJob(await submit('r-4xx', 'getOrder', { orderId: 'bad' }));
-    expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_HTTP_ERROR', retryable: false, statusCode: 422 } });
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'UPSTREAM_HTTP_ERROR', retryable: false, statusCode: 422 },
+    });
     expect(job.error.message).toContain('sku unknown');
     expect(upstream.calls('GET /api/orders/bad')).toHaveLength(1);
   });
 
   test('5xx is retried, then succeeds', async () => {
     await hub.putConnector(connector('r-5xx'));
-    upstream.route('GET /api/orders/flaky', (_c, nth) => (nth < 3 ? { status: 503, text: 'busy' } : { json: { ok: nth } }));
+    upstream.route('GET /api/orders/flaky', (_c, nth) =>
+      nth < 3 ? { status: 503, text: 'busy' } : { json: { ok: nth } },
+    );
     const job = await hub.waitForJob(await submit('r-5xx', 'getOrder', { orderId: 'flaky' }));
     expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 3, result: { statusCode: 200, data: { ok: 3 } } });
     expect(job.error).toBeUndefined();
@@ -251,22 +341,43 @@ describe('retries', () => {
     const slow = await hub.waitForJob(await submit('r-down', 'getOrder', { orderId: 'slow' }));
     expect(slow).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_TIMEOUT', retryable: true } });
     const hung = await hub.waitForJob(await submit('r-down', 'getOrder', { orderId: 'hangup' }));
-    expect(hung).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_NETWORK_ERROR', retryable: true } });
+    expect(hung).toMatchObject({
+      status: 'FAILED',
+      attempts: 2,
+      error: { code: 'UPSTREAM_NETWORK_ERROR', retryable: true },
+    });
   });
 
   test('retries exhausted on 500 -> FAILED with the last error', async () => {
     await hub.putConnector(connector('r-exhaust', { retry: { maxAttempts: 4, baseDelayMs: 20 } }));
     upstream.route('POST /api/orders/x', { status: 500, text: 'boom' });
-    await hub.putConnector(connector('r-exhaust', { retry: { maxAttempts: 4, baseDelayMs: 20 }, operations: { boom: { method: 'POST', path: '/orders/x' } } }));
+    await hub.putConnector(
+      connector('r-exhaust', {
+        retry: { maxAttempts: 4, baseDelayMs: 20 },
+        operations: { boom: { method: 'POST', path: '/orders/x' } },
+      }),
+    );
     const job = await hub.waitForJob(await submit('r-exhaust', 'boom', {}));
-    expect(job).toMatchObject({ status: 'FAILED', attempts: 4, error: { code: 'UPSTREAM_HTTP_ERROR', retryable: true, statusCode: 500 } });
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      attempts: 4,
+      error: { code: 'UPSTREAM_HTTP_ERROR', retryable: true, statusCode: 500 },
+    });
     expect(upstream.calls('POST /api/orders/x')).toHaveLength(4);
   });
 
   test('429 Retry-After is honoured (short: in the invocation; long: handed back to SQS)', async () => {
-    await hub.putConnector(connector('r-429', { operations: { short: { method: 'GET', path: '/short' }, long: { method: 'GET', path: '/long' } } }));
-    upstream.route('GET /api/short', (_c, nth) => (nth === 1 ? { status: 429, headers: { 'retry-after': '1' }, json: {} } : { json: { ok: true } }));
-    upstream.route('GET /api/long', (_c, nth) => (nth === 1 ? { status: 429, headers: { 'retry-after': '3' }, json: {} } : { json: { ok: true } }));
+    await hub.putConnector(
+      connector('r-429', {
+        operations: { short: { method: 'GET', path: '/short' }, long: { method: 'GET', path: '/long' } },
+      }),
+    );
+    upstream.route('GET /api/short', (_c, nth) =>
+      nth === 1 ? { status: 429, headers: { 'retry-after': '1' }, json: {} } : { json: { ok: true } },
+    );
+    upstream.route('GET /api/long', (_c, nth) =>
+      nth === 1 ? { status: 429, headers: { 'retry-after': '3' }, json: {} } : { json: { ok: true } },
+    );
     const [shortJob, longJob] = await Promise.all([submit('r-429', 'short', null), submit('r-429', 'long', null)]);
     // While waiting in the queue the job shows its attempt count and last error.
     let longMid: any;
@@ -274,7 +385,12 @@ describe('retries', () => {
       await new Promise((r) => setTimeout(r, 50));
       longMid = (await hub.api('GET', `/v1/jobs/${longJob}`)).body;
     }
-    expect(longMid).toMatchObject({ status: 'QUEUED', attempts: 1, error: { statusCode: 429 }, nextAttemptAt: expect.any(String) });
+    expect(longMid).toMatchObject({
+      status: 'QUEUED',
+      attempts: 1,
+      error: { statusCode: 429 },
+      nextAttemptAt: expect.any(String),
+    });
     const [s, l] = await Promise.all([hub.waitForJob(shortJob), hub.waitForJob(longJob)]);
     expect(s).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
     expect(l).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });

@@ -12,7 +12,10 @@ let hub: RunningHub;
 let upstream: Server;
 let baseUrl: string;
 /** Per path prefix: arrival times, the most in flight at once, and a switch to answer 503. */
-const seen = new Map<string, { arrivals: number[]; inFlight: number; maxInFlight: number; down: boolean; downCalls: number; delayMs: number }>();
+const seen = new Map<
+  string,
+  { arrivals: number[]; inFlight: number; maxInFlight: number; down: boolean; downCalls: number; delayMs: number }
+>();
 
 function track(name: string, delayMs = 20) {
   const s = { arrivals: [] as number[], inFlight: 0, maxInFlight: 0, down: false, downCalls: 0, delayMs };
@@ -83,7 +86,15 @@ test('perSecond 5: 60 jobs all succeed, never more than 5 calls in any one-secon
   try {
     for (const id of ids) jobs.push(await hub.waitForJob(id, 120_000));
   } finally {
-    if (s.arrivals.length < 60) console.log(hub.output().split('\n').filter((l) => /error|fail/i.test(l)).slice(-15).join('\n'));
+    if (s.arrivals.length < 60)
+      console.log(
+        hub
+          .output()
+          .split('\n')
+          .filter((l) => /error|fail/i.test(l))
+          .slice(-15)
+          .join('\n'),
+      );
   }
   const elapsedS = (Date.now() - started) / 1000;
   expect(jobs.every((j) => j.status === 'SUCCEEDED' && j.attempts === 1)).toBe(true);
@@ -112,7 +123,8 @@ test('circuit breaker: an upstream down for 3 s gets at most threshold + probe c
   // A waiting job says why (GET /v1/jobs/{id}).
   const reasons = new Set<string>();
   while (Date.now() - downAt < 3000) {
-    for (const res of await Promise.all(ids.map((id) => hub.api('GET', `/v1/jobs/${id}`)))) if (res.body.waiting) reasons.add(res.body.waiting.reason);
+    for (const res of await Promise.all(ids.map((id) => hub.api('GET', `/v1/jobs/${id}`))))
+      if (res.body.waiting) reasons.add(res.body.waiting.reason);
     await new Promise((r) => setTimeout(r, 100));
   }
   s.down = false;

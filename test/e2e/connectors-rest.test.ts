@@ -16,7 +16,12 @@ beforeAll(async () => {
   [api, idp, hub] = await Promise.all([
     startFakeUpstream(),
     // A token endpoint that checks client_secret_basic credentials and counts what it issues; a "short" scope's token lives 61 s (renewed 60 s before expiry).
-    startFakeOAuth({ clientId: 'client-1', clientSecret: 'cs-secret-77', tokenPrefix: 'tok-', lifetime: (scope) => (scope === 'short' ? 61 : 3600) }),
+    startFakeOAuth({
+      clientId: 'client-1',
+      clientSecret: 'cs-secret-77',
+      tokenPrefix: 'tok-',
+      lifetime: (scope) => (scope === 'short' ? 61 : 3600),
+    }),
     startHubProcess(),
   ]);
 });
@@ -28,14 +33,21 @@ afterAll(async () => {
 
 async function register(row: Record<string, unknown>, secrets: Record<string, string> = {}) {
   const file = join(dir, `${String(row.connectorId)}.json`);
-  writeFileSync(file, JSON.stringify({ type: 'rest', baseUrl: api.url, retry: { maxAttempts: 2, baseDelayMs: 10 }, ...row }));
+  writeFileSync(
+    file,
+    JSON.stringify({ type: 'rest', baseUrl: api.url, retry: { maxAttempts: 2, baseDelayMs: 10 }, ...row }),
+  );
   const put = await hub.cli(['connectors', 'put', file, '--local']);
   if (put.code !== 0) throw new Error(put.stderr);
-  for (const [name, value] of Object.entries(secrets)) expect((await hub.cli(['secrets', 'put', String(row.connectorId), name, '--local'], value)).code).toBe(0);
+  for (const [name, value] of Object.entries(secrets))
+    expect((await hub.cli(['secrets', 'put', String(row.connectorId), name, '--local'], value)).code).toBe(0);
 }
 
 async function run(connectorId: string, operation: string, payload: unknown, recordId?: string) {
-  const res = await hub.api('POST', `/v1/callouts/${connectorId}/${operation}`, { payload, ...(recordId && { recordId }) });
+  const res = await hub.api('POST', `/v1/callouts/${connectorId}/${operation}`, {
+    payload,
+    ...(recordId && { recordId }),
+  });
   expect(res.status).toBe(202);
   return hub.waitForJob(res.body.jobId);
 }
@@ -45,13 +57,22 @@ function neverLeaked(job: unknown, secret: string) {
   expect(hub.output()).not.toContain(secret);
 }
 
-const echo = (call: { headers: Record<string, unknown>; query: Record<string, string>; body: string }) => ({ json: { headers: call.headers, query: call.query, body: call.body } });
+const echo = (call: { headers: Record<string, unknown>; query: Record<string, string>; body: string }) => ({
+  json: { headers: call.headers, query: call.query, body: call.body },
+});
 
 describe('auth schemes put the credential on the wire, never in the job or logs', () => {
   beforeAll(() => api.route('GET /whoami', echo));
 
   test('basic', async () => {
-    await register({ connectorId: 'r-basic', auth: { type: 'basic', username: 'svc-user', password: { secret: 'pw' } }, operations: { me: { method: 'GET', path: '/whoami' } } }, { pw: 'b4sic-pass' });
+    await register(
+      {
+        connectorId: 'r-basic',
+        auth: { type: 'basic', username: 'svc-user', password: { secret: 'pw' } },
+        operations: { me: { method: 'GET', path: '/whoami' } },
+      },
+      { pw: 'b4sic-pass' },
+    );
     const job = await run('r-basic', 'me', null);
     // The echo put the header in the result on purpose: the credential, in its base64 form too, is redacted.
     expect(job.result.data.headers.authorization).toBe('Basic [REDACTED]');
@@ -60,8 +81,22 @@ describe('auth schemes put the credential on the wire, never in the job or logs'
   });
 
   test('apiKey in a header and in the query', async () => {
-    await register({ connectorId: 'r-key-h', auth: { type: 'apiKey', in: 'header', name: 'X-Api-Key', value: { secret: 'k' } }, operations: { me: { method: 'GET', path: '/whoami' } } }, { k: 'hdr-key-123' });
-    await register({ connectorId: 'r-key-q', auth: { type: 'apiKey', in: 'query', name: 'api_key', value: { secret: 'k' } }, operations: { me: { method: 'GET', path: '/whoami' } } }, { k: 'qry-key-456' });
+    await register(
+      {
+        connectorId: 'r-key-h',
+        auth: { type: 'apiKey', in: 'header', name: 'X-Api-Key', value: { secret: 'k' } },
+        operations: { me: { method: 'GET', path: '/whoami' } },
+      },
+      { k: 'hdr-key-123' },
+    );
+    await register(
+      {
+        connectorId: 'r-key-q',
+        auth: { type: 'apiKey', in: 'query', name: 'api_key', value: { secret: 'k' } },
+        operations: { me: { method: 'GET', path: '/whoami' } },
+      },
+      { k: 'qry-key-456' },
+    );
     api.reset();
     await run('r-key-h', 'me', null);
     await run('r-key-q', 'me', { page: 2 });
@@ -73,9 +108,26 @@ describe('auth schemes put the credential on the wire, never in the job or logs'
   });
 
   test('oauth2 client credentials: one token for many calls, renewed before expiry', async () => {
-    api.route('GET /secure', (call) => (call.headers.authorization?.toString().startsWith('Bearer tok-') ? { json: { token: call.headers.authorization } } : { status: 401, json: {} }));
-    const oauth = { type: 'oauth2ClientCredentials', tokenUrl: idp.tokenUrl, clientId: 'client-1', clientSecret: { secret: 'cs' }, audience: 'https://api.example' };
-    await register({ connectorId: 'r-oauth', auth: { ...oauth, scope: 'orders' }, operations: { get: { method: 'GET', path: '/secure' } } }, { cs: 'cs-secret-77' });
+    api.route('GET /secure', (call) =>
+      call.headers.authorization?.toString().startsWith('Bearer tok-')
+        ? { json: { token: call.headers.authorization } }
+        : { status: 401, json: {} },
+    );
+    const oauth = {
+      type: 'oauth2ClientCredentials',
+      tokenUrl: idp.tokenUrl,
+      clientId: 'client-1',
+      clientSecret: { secret: 'cs' },
+      audience: 'https://api.example',
+    };
+    await register(
+      {
+        connectorId: 'r-oauth',
+        auth: { ...oauth, scope: 'orders' },
+        operations: { get: { method: 'GET', path: '/secure' } },
+      },
+      { cs: 'cs-secret-77' },
+    );
     const before = idp.issued;
     const jobs = await Promise.all(Array.from({ length: 8 }, () => run('r-oauth', 'get', null)));
     expect(jobs.every((j) => j.status === 'SUCCEEDED')).toBe(true);
@@ -84,7 +136,14 @@ describe('auth schemes put the credential on the wire, never in the job or logs'
     neverLeaked(jobs[0], 'cs-secret-77');
 
     // A token that expires in 61 s is renewed 60 s early: after ~1 s the next call fetches a new one.
-    await register({ connectorId: 'r-oauth-short', auth: { ...oauth, scope: 'short' }, operations: { get: { method: 'GET', path: '/secure' } } }, { cs: 'cs-secret-77' });
+    await register(
+      {
+        connectorId: 'r-oauth-short',
+        auth: { ...oauth, scope: 'short' },
+        operations: { get: { method: 'GET', path: '/secure' } },
+      },
+      { cs: 'cs-secret-77' },
+    );
     const s0 = idp.issued;
     await run('r-oauth-short', 'get', null);
     await run('r-oauth-short', 'get', null);
@@ -102,7 +161,17 @@ describe('auth schemes put the credential on the wire, never in the job or logs'
       return auth === revoked ? { status: 401, json: { error: 'invalid_token' } } : { json: { ok: true } };
     });
     await register(
-      { connectorId: 'r-oauth-401', auth: { type: 'oauth2ClientCredentials', tokenUrl: idp.tokenUrl, clientId: 'client-1', clientSecret: { secret: 'cs' }, scope: 'revocable' }, operations: { get: { method: 'GET', path: '/revocable' } } },
+      {
+        connectorId: 'r-oauth-401',
+        auth: {
+          type: 'oauth2ClientCredentials',
+          tokenUrl: idp.tokenUrl,
+          clientId: 'client-1',
+          clientSecret: { secret: 'cs' },
+          scope: 'revocable',
+        },
+        operations: { get: { method: 'GET', path: '/revocable' } },
+      },
       { cs: 'cs-secret-77' },
     );
     const before = idp.issued;
@@ -111,13 +180,26 @@ describe('auth schemes put the credential on the wire, never in the job or logs'
     expect(idp.issued - before).toBe(2);
   });
 
-  test('oauth2: refused client credentials fail the job with the endpoint\'s error, not the secret', async () => {
+  test("oauth2: refused client credentials fail the job with the endpoint's error, not the secret", async () => {
     await register(
-      { connectorId: 'r-oauth-bad', auth: { type: 'oauth2ClientCredentials', tokenUrl: idp.tokenUrl, clientId: 'client-1', clientSecret: { secret: 'cs' } }, operations: { get: { method: 'GET', path: '/secure' } } },
+      {
+        connectorId: 'r-oauth-bad',
+        auth: {
+          type: 'oauth2ClientCredentials',
+          tokenUrl: idp.tokenUrl,
+          clientId: 'client-1',
+          clientSecret: { secret: 'cs' },
+        },
+        operations: { get: { method: 'GET', path: '/secure' } },
+      },
       { cs: 'wrong-secret-00' },
     );
     const job = await run('r-oauth-bad', 'get', null);
-    expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'OAUTH_TOKEN_FAILED', retryable: false, statusCode: 401 } });
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'OAUTH_TOKEN_FAILED', retryable: false, statusCode: 401 },
+    });
     expect(job.error.message).toContain('invalid_client');
     neverLeaked(job, 'wrong-secret-00');
   });
@@ -127,18 +209,29 @@ describe('headers, content types and mapping', () => {
   test('static headers per connector and per operation; a header value may come from a secret', async () => {
     api.route('POST /hdr', echo);
     await register(
-      { connectorId: 'r-hdr', headers: { 'X-Tenant': 'acme', 'X-Signature': { secret: 'sig' } }, operations: { go: { method: 'POST', path: '/hdr', headers: { 'X-Op': 'go' } } } },
+      {
+        connectorId: 'r-hdr',
+        headers: { 'X-Tenant': 'acme', 'X-Signature': { secret: 'sig' } },
+        operations: { go: { method: 'POST', path: '/hdr', headers: { 'X-Op': 'go' } } },
+      },
       { sig: 'sig-value-8' },
     );
     const job = await run('r-hdr', 'go', { a: 1 });
-    expect(api.calls('POST /hdr').at(-1)!.headers).toMatchObject({ 'x-tenant': 'acme', 'x-signature': 'sig-value-8', 'x-op': 'go', 'content-type': 'application/json' });
+    expect(api.calls('POST /hdr').at(-1)!.headers).toMatchObject({
+      'x-tenant': 'acme',
+      'x-signature': 'sig-value-8',
+      'x-op': 'go',
+      'content-type': 'application/json',
+    });
     // The echo quoted the secret header back: it is redacted from the job.
     expect(job.result.data.headers).toMatchObject({ 'x-tenant': 'acme', 'x-signature': '[REDACTED]', 'x-op': 'go' });
     expect(hub.output()).not.toContain('sig-value-8');
   });
 
   test('every call carries Idempotency-Key: <jobId>, retries included; the header name is set per operation, false sends none', async () => {
-    api.route('POST /idem', (call, nth) => (nth === 1 ? { status: 503, json: { busy: true } } : { json: { headers: call.headers } }));
+    api.route('POST /idem', (call, nth) =>
+      nth === 1 ? { status: 503, json: { busy: true } } : { json: { headers: call.headers } },
+    );
     api.route('PUT /idem-named', echo);
     api.route('DELETE /idem-off', echo);
     await register({
@@ -163,25 +256,43 @@ describe('headers, content types and mapping', () => {
 
   test('form and XML request bodies; XML and text responses', async () => {
     api.route('POST /form', (call) => ({ text: `got ${call.headers['content-type']} ${call.body}` }));
-    api.route('POST /xml', (call) => ({ headers: { 'content-type': 'application/xml' }, text: `<ack id="7"><received>${Buffer.from(call.body).toString('base64')}</received><status>queued</status></ack>` }));
+    api.route('POST /xml', (call) => ({
+      headers: { 'content-type': 'application/xml' },
+      text: `<ack id="7"><received>${Buffer.from(call.body).toString('base64')}</received><status>queued</status></ack>`,
+    }));
     await register({
       connectorId: 'r-content',
-      operations: { form: { method: 'POST', path: '/form', contentType: 'form' }, xml: { method: 'POST', path: '/xml', contentType: 'xml', xmlRoot: 'order' } },
+      operations: {
+        form: { method: 'POST', path: '/form', contentType: 'form' },
+        xml: { method: 'POST', path: '/xml', contentType: 'xml', xmlRoot: 'order' },
+      },
     });
     const form = await run('r-content', 'form', { name: 'Jane Doe', tags: ['a', 'b'] });
-    expect(form.result).toEqual({ statusCode: 200, data: 'got application/x-www-form-urlencoded name=Jane+Doe&tags=a&tags=b' });
+    expect(form.result).toEqual({
+      statusCode: 200,
+      data: 'got application/x-www-form-urlencoded name=Jane+Doe&tags=a&tags=b',
+    });
     const xml = await run('r-content', 'xml', { id: 42, lines: { line: [{ sku: 'A' }, { sku: 'B' }] } });
     expect(xml.result.data.ack).toMatchObject({ '@_id': '7', status: 'queued' });
     const sent = Buffer.from(xml.result.data.ack.received, 'base64').toString();
-    expect(sent).toBe('<?xml version="1.0" encoding="UTF-8"?><order><id>42</id><lines><line><sku>A</sku></line><line><sku>B</sku></line></lines></order>');
+    expect(sent).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?><order><id>42</id><lines><line><sku>A</sku></line><line><sku>B</sku></line></lines></order>',
+    );
   });
 
   test('request and response mappings (JMESPath) build the call and shape data', async () => {
-    api.route('GET /accounts/001A', (call) => ({ json: { account: { id: '001A', name: 'Acme', billing: { city: 'Oslo' } }, query: call.query, noise: 'x' } }));
+    api.route('GET /accounts/001A', (call) => ({
+      json: { account: { id: '001A', name: 'Acme', billing: { city: 'Oslo' } }, query: call.query, noise: 'x' },
+    }));
     await register({
       connectorId: 'r-map',
       operations: {
-        get: { method: 'GET', path: '/accounts/{id}', request: '{id: recordId, fields: payload.wanted}', response: '{name: account.name, city: account.billing.city, asked: query.fields}' },
+        get: {
+          method: 'GET',
+          path: '/accounts/{id}',
+          request: '{id: recordId, fields: payload.wanted}',
+          response: '{name: account.name, city: account.billing.city, asked: query.fields}',
+        },
       },
     });
     const job = await run('r-map', 'get', { wanted: 'name,city', ignored: true }, '001A');
@@ -189,7 +300,10 @@ describe('headers, content types and mapping', () => {
   });
 
   test('a mapping that fails at run time is a clear non-retryable error naming the expression', async () => {
-    await register({ connectorId: 'r-map-bad', operations: { go: { method: 'POST', path: '/never', request: 'length(payload.count)' } } });
+    await register({
+      connectorId: 'r-map-bad',
+      operations: { go: { method: 'POST', path: '/never', request: 'length(payload.count)' } },
+    });
     const job = await run('r-map-bad', 'go', { count: 5 });
     expect(job).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'MAPPING_FAILED', retryable: false } });
     expect(job.error.message).toContain('length(payload.count)');
@@ -197,7 +311,15 @@ describe('headers, content types and mapping', () => {
 
   test('an invalid expression is refused by `connectors validate` with its JSON path', async () => {
     const file = join(dir, 'bad-map.json');
-    writeFileSync(file, JSON.stringify({ connectorId: 'bad-map', type: 'rest', baseUrl: api.url, operations: { go: { method: 'GET', path: '/x', response: 'account.[name' } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        connectorId: 'bad-map',
+        type: 'rest',
+        baseUrl: api.url,
+        operations: { go: { method: 'GET', path: '/x', response: 'account.[name' } },
+      }),
+    );
     const res = await hub.cli(['connectors', 'validate', file]);
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('$.operations.go.response');
@@ -208,7 +330,13 @@ describe('headers, content types and mapping', () => {
 describe('TokenCache', () => {
   test('concurrent callers share one token request; invalidate forces a new one', async () => {
     const cache = new TokenCache();
-    const creds = { tokenUrl: idp.tokenUrl, clientId: 'client-1', clientSecret: 'cs-secret-77', scope: 'unit', authMethod: 'basic' as const };
+    const creds = {
+      tokenUrl: idp.tokenUrl,
+      clientId: 'client-1',
+      clientSecret: 'cs-secret-77',
+      scope: 'unit',
+      authMethod: 'basic' as const,
+    };
     const before = idp.issued;
     const tokens = await Promise.all(Array.from({ length: 5 }, () => cache.get(creds, fetch, 2000)));
     expect(new Set(tokens).size).toBe(1);

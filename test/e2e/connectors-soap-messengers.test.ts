@@ -42,7 +42,11 @@ function neverLeaked(job: unknown, ...secrets: string[]) {
 beforeAll(async () => {
   [calc, slack, viber, hub] = await Promise.all([
     startSoapCalculator(),
-    startFakeSlack({ botToken: SLACK_TOKEN, channels: { general: 'C0123GENERAL', sales: 'C0456SALES' }, archived: ['C0456SALES'] }),
+    startFakeSlack({
+      botToken: SLACK_TOKEN,
+      channels: { general: 'C0123GENERAL', sales: 'C0456SALES' },
+      archived: ['C0456SALES'],
+    }),
     startFakeViber({ authToken: VIBER_TOKEN, subscribers: ['01234567890A=', 'x'] }),
     startHubProcess(),
   ]);
@@ -65,9 +69,16 @@ const soapRow = (id: string, extra: Record<string, unknown> = {}) => ({
 
 describe('soap', () => {
   test('SOAP 1.1 from the WSDL, endpoint overridden, with WS-Security UsernameToken from secrets', async () => {
-    await register(soapRow('calc', { auth: { type: 'wsSecurity', username: 'crm', password: { secret: 'password' } } }), { password: 'ws-pass-4711' });
+    await register(
+      soapRow('calc', { auth: { type: 'wsSecurity', username: 'crm', password: { secret: 'password' } } }),
+      { password: 'ws-pass-4711' },
+    );
     const job = await run('calc', 'add', { intA: 2, intB: 40 });
-    expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { statusCode: 200, data: { AddResult: 42 } } });
+    expect(job).toMatchObject({
+      status: 'SUCCEEDED',
+      attempts: 1,
+      result: { statusCode: 200, data: { AddResult: 42 } },
+    });
     expect(calc.contentTypes.at(-1)).toMatch(/^text\/xml/);
     expect(calc.usernameTokens.at(-1)).toMatchObject({ username: 'crm' });
     expect(JSON.stringify(calc.usernameTokens.at(-1)!.password)).toContain('ws-pass-4711');
@@ -94,7 +105,11 @@ describe('soap', () => {
   test('a client SOAP Fault (a request ASMX cannot read) fails at once with the fault code and string', async () => {
     await register(soapRow('calc-fault'));
     const job = await run('calc-fault', 'add', { intA: 'one', intB: 2 });
-    expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false } });
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false },
+    });
     expect(job.error.message).toContain('soap:Client');
     expect(job.error.message).toContain('Server was unable to read request.');
   });
@@ -102,20 +117,36 @@ describe('soap', () => {
   test('an ASMX application exception (soap:Server "Server was unable to process request. --->") fails at once', async () => {
     const before = calc.requests;
     const job = await run('calc-fault', 'divide', { intA: 1, intB: 0 });
-    expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false } });
-    expect(job.error.message).toBe(`SOAP Fault soap:Server: ${ASMX_APPLICATION_EXCEPTION} Attempted to divide by zero.`);
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false },
+    });
+    expect(job.error.message).toBe(
+      `SOAP Fault soap:Server: ${ASMX_APPLICATION_EXCEPTION} Attempted to divide by zero.`,
+    );
     expect(calc.requests - before).toBe(1);
   });
 
   test('retryOnServerFault: true retries even an application exception', async () => {
-    await register(soapRow('calc-retry-all', { operations: { divide: { operation: 'Divide', retryOnServerFault: true } } }));
+    await register(
+      soapRow('calc-retry-all', { operations: { divide: { operation: 'Divide', retryOnServerFault: true } } }),
+    );
     const job = await run('calc-retry-all', 'divide', { intA: 1, intB: 0 });
-    expect(job).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: true } });
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      attempts: 2,
+      error: { code: 'UPSTREAM_SOAP_FAULT', retryable: true },
+    });
   });
 
   test('a server SOAP Fault that reports no application exception is retried, then fails as retryable', async () => {
     const job = await run('calc-fault', 'multiply', { intA: 999, intB: 2 });
-    expect(job).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: true } });
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      attempts: 2,
+      error: { code: 'UPSTREAM_SOAP_FAULT', retryable: true },
+    });
     expect(job.error.message).toContain('soap:Server');
   });
 
@@ -136,11 +167,25 @@ describe('soap', () => {
       run('calc12-fault', 'divide', { intA: 1, intB: 0 }),
       run('calc12-fault', 'multiply', { intA: 999, intB: 2 }),
     ]);
-    expect(sender).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false } });
+    expect(sender).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false },
+    });
     expect(sender.error.message).toMatch(/^SOAP Fault soap:Sender: Server was unable to read request\./);
-    expect(exception).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false } });
-    expect(exception.error.message).toBe(`SOAP Fault soap:Receiver: ${ASMX_APPLICATION_EXCEPTION} Attempted to divide by zero.`);
-    expect(receiver).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_SOAP_FAULT', retryable: true } });
+    expect(exception).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'UPSTREAM_SOAP_FAULT', retryable: false },
+    });
+    expect(exception.error.message).toBe(
+      `SOAP Fault soap:Receiver: ${ASMX_APPLICATION_EXCEPTION} Attempted to divide by zero.`,
+    );
+    expect(receiver).toMatchObject({
+      status: 'FAILED',
+      attempts: 2,
+      error: { code: 'UPSTREAM_SOAP_FAULT', retryable: true },
+    });
     expect(receiver.error.message).toBe('SOAP Fault soap:Receiver: Calculator backend unavailable');
   });
 
@@ -150,7 +195,13 @@ describe('soap', () => {
     await register(soapRow('once-b', { wsdlUrl }));
     await register(soapRow('once-12', { wsdlUrl, soapVersion: '1.2', endpoint: calc.endpoint12 }));
     const before = calc.wsdlFetches;
-    for (const [id, intA, contentType] of [['once-a', 1, /^text\/xml/], ['once-12', 2, /^application\/soap\+xml/], ['once-b', 3, /^text\/xml/], ['once-12', 4, /^application\/soap\+xml/], ['once-a', 5, /^text\/xml/]] as const) {
+    for (const [id, intA, contentType] of [
+      ['once-a', 1, /^text\/xml/],
+      ['once-12', 2, /^application\/soap\+xml/],
+      ['once-b', 3, /^text\/xml/],
+      ['once-12', 4, /^application\/soap\+xml/],
+      ['once-a', 5, /^text\/xml/],
+    ] as const) {
       expect(await run(id, 'add', { intA, intB: 1 })).toMatchObject({ result: { data: { AddResult: intA + 1 } } });
       expect(calc.contentTypes.at(-1)).toMatch(contentType);
     }
@@ -184,7 +235,15 @@ describe('slack', () => {
     const job = await run('slack', 'notify', { text: 'Opportunity won' });
     expect(job).toMatchObject({
       status: 'SUCCEEDED',
-      result: { statusCode: 200, data: { ok: true, channel: 'C0123GENERAL', ts: expect.stringMatching(/^\d+\.\d{6}$/), message: { type: 'message', text: 'Opportunity won' } } },
+      result: {
+        statusCode: 200,
+        data: {
+          ok: true,
+          channel: 'C0123GENERAL',
+          ts: expect.stringMatching(/^\d+\.\d{6}$/),
+          message: { type: 'message', text: 'Opportunity won' },
+        },
+      },
     });
     expect(job.result.data.message.ts).toBe(job.result.data.ts);
     const call = slack.postMessageCalls().at(-1)!;
@@ -194,10 +253,21 @@ describe('slack', () => {
   });
 
   test('"ok": false is an error carrying Slack\'s error string', async () => {
-    const [missing, archived] = await Promise.all([run('slack', 'notify', { text: 'x', channel: 'nope' }), run('slack', 'notify', { text: 'x', channel: '#sales' })]);
-    expect(missing).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SLACK_ERROR', retryable: false, statusCode: 200 } });
+    const [missing, archived] = await Promise.all([
+      run('slack', 'notify', { text: 'x', channel: 'nope' }),
+      run('slack', 'notify', { text: 'x', channel: '#sales' }),
+    ]);
+    expect(missing).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'UPSTREAM_SLACK_ERROR', retryable: false, statusCode: 200 },
+    });
     expect(missing.error.message).toContain('channel_not_found');
-    expect(archived).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SLACK_ERROR', retryable: false } });
+    expect(archived).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'UPSTREAM_SLACK_ERROR', retryable: false },
+    });
     expect(archived.error.message).toContain('is_archived');
   });
 
@@ -210,22 +280,37 @@ describe('slack', () => {
     expect(b!.at - a!.at).toBeGreaterThanOrEqual(950);
   });
 
-  test('chat.postMessage\'s own rate_limited (HTTP 200) is retried too', async () => {
+  test("chat.postMessage's own rate_limited (HTTP 200) is retried too", async () => {
     slack.failNext(apiError('rate_limited'));
     const job = await run('slack', 'notify', { text: 'too many' });
     expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 2, result: { data: { ok: true } } });
   });
 
   test('incoming webhook: "ok" text, and its documented errors with their statuses, none retried', async () => {
-    expect(await run('slack', 'hook', { text: 'hello' })).toMatchObject({ status: 'SUCCEEDED', result: { statusCode: 200, data: 'ok' } });
+    expect(await run('slack', 'hook', { text: 'hello' })).toMatchObject({
+      status: 'SUCCEEDED',
+      result: { statusCode: 200, data: 'ok' },
+    });
     const noText = await run('slack', 'hook', { blocks: [] });
-    expect(noText).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: 400, retryable: false } });
+    expect(noText).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: 400, retryable: false },
+    });
     expect(noText.error.message).toContain('no_text');
     neverLeaked(noText, slack.webhookUrl.split('/').at(-1)!);
-    for (const [state, status, text] of [['prohibited', 403, 'action_prohibited'], ['deleted', 404, 'channel_not_found'], ['archived', 410, 'channel_is_archived']] as const) {
+    for (const [state, status, text] of [
+      ['prohibited', 403, 'action_prohibited'],
+      ['deleted', 404, 'channel_not_found'],
+      ['archived', 410, 'channel_is_archived'],
+    ] as const) {
       slack.webhookChannel = state;
       const job = await run('slack', 'hook', { text: 'hello' });
-      expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: status, retryable: false } });
+      expect(job).toMatchObject({
+        status: 'FAILED',
+        attempts: 1,
+        error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: status, retryable: false },
+      });
       expect(job.error.message).toContain(text);
     }
     slack.webhookChannel = 'active';
@@ -235,7 +320,14 @@ describe('slack', () => {
 describe('viber', () => {
   beforeAll(async () => {
     await register(
-      { connectorId: 'viber', type: 'viber', baseUrl: viber.apiUrl, authToken: { secret: 'token' }, sender: { name: 'CRM Bot' }, operations: { send: { action: 'sendMessage' } } },
+      {
+        connectorId: 'viber',
+        type: 'viber',
+        baseUrl: viber.apiUrl,
+        authToken: { secret: 'token' },
+        sender: { name: 'CRM Bot' },
+        operations: { send: { action: 'sendMessage' } },
+      },
       { token: VIBER_TOKEN },
     );
   });
@@ -249,16 +341,28 @@ describe('viber', () => {
     expect(job.result.data.message_token).toMatch(/^57413118035717210\d\d$/);
     const call = viber.calls().at(-1)!;
     expect(call.headers['x-viber-auth-token']).toBe(VIBER_TOKEN);
-    expect(call.json).toEqual({ type: 'text', sender: { name: 'CRM Bot' }, receiver: '01234567890A=', text: 'Your order shipped' });
+    expect(call.json).toEqual({
+      type: 'text',
+      sender: { name: 'CRM Bot' },
+      receiver: '01234567890A=',
+      text: 'Your order shipped',
+    });
     neverLeaked(job, '445da6az1s345z78');
   });
 
-  test('a non-zero status is an error with Viber\'s status_message; tooManyRequests (12) is retried', async () => {
+  test("a non-zero status is an error with Viber's status_message; tooManyRequests (12) is retried", async () => {
     const job = await run('viber', 'send', { receiver: 'not-subscribed', text: 'hi' });
-    expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_VIBER_ERROR', retryable: false } });
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'UPSTREAM_VIBER_ERROR', retryable: false },
+    });
     expect(job.error.message).toContain('receiverNotSubscribed');
     viber.failNext('tooManyRequests');
-    expect(await run('viber', 'send', { receiver: 'x', text: 'hi' })).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+    expect(await run('viber', 'send', { receiver: 'x', text: 'hi' })).toMatchObject({
+      status: 'SUCCEEDED',
+      attempts: 2,
+    });
   });
 
   test('payloads Viber would refuse fail without a call: no receiver, text over 7,000 characters, a sender name over 28', async () => {
@@ -269,13 +373,14 @@ describe('viber', () => {
       run('viber', 'send', { receiver: 'x', text: 'hi', sender: { name: 'A sender name of 29 letters!!' } }),
       run('viber', 'send', { receiver: 'x', text: 'hi', sender: { name: 'Ok', admin: true } }),
     ]);
-    for (const job of jobs) expect(job).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'INVALID_PAYLOAD' } });
+    for (const job of jobs)
+      expect(job).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'INVALID_PAYLOAD' } });
     expect(jobs[1]!.error.message).toContain('7000');
     expect(jobs[2]!.error.message).toContain('28');
     expect(viber.calls().length).toBe(before);
   });
 
-  test('a valid payload sender replaces the connector\'s sender fields; 7,000 characters are accepted', async () => {
+  test("a valid payload sender replaces the connector's sender fields; 7,000 characters are accepted", async () => {
     const job = await run('viber', 'send', { receiver: 'x', text: 'b'.repeat(7000), sender: { name: 'Order desk' } });
     expect(job).toMatchObject({ status: 'SUCCEEDED' });
     expect((viber.calls().at(-1)!.json as any).sender).toEqual({ name: 'Order desk' });
@@ -297,10 +402,27 @@ describe('traceparent', () => {
 
   beforeAll(async () => {
     await register(
-      { connectorId: 'slack-trace', type: 'slack', baseUrl: slack.apiUrl, botToken: { secret: 'bot' }, webhookUrl: { secret: 'hook' }, operations: { notify: { action: 'postMessage', channel: '#general' }, hook: { action: 'webhook' } } },
+      {
+        connectorId: 'slack-trace',
+        type: 'slack',
+        baseUrl: slack.apiUrl,
+        botToken: { secret: 'bot' },
+        webhookUrl: { secret: 'hook' },
+        operations: { notify: { action: 'postMessage', channel: '#general' }, hook: { action: 'webhook' } },
+      },
       { bot: SLACK_TOKEN, hook: slack.webhookUrl },
     );
-    await register({ connectorId: 'viber-trace', type: 'viber', baseUrl: viber.apiUrl, authToken: { secret: 'token' }, sender: { name: 'CRM Bot' }, operations: { send: { action: 'sendMessage' } } }, { token: VIBER_TOKEN });
+    await register(
+      {
+        connectorId: 'viber-trace',
+        type: 'viber',
+        baseUrl: viber.apiUrl,
+        authToken: { secret: 'token' },
+        sender: { name: 'CRM Bot' },
+        operations: { send: { action: 'sendMessage' } },
+      },
+      { token: VIBER_TOKEN },
+    );
     slack.webhookChannel = 'active';
   });
 
@@ -318,7 +440,9 @@ describe('traceparent', () => {
   });
 
   test('Viber', async () => {
-    expect(await traced('viber-trace', 'send', { receiver: '01234567890A=', text: 'traced' })).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await traced('viber-trace', 'send', { receiver: '01234567890A=', text: 'traced' })).toMatchObject({
+      status: 'SUCCEEDED',
+    });
     childOfCaller(viber.calls().at(-1)!.headers.traceparent);
   });
 });

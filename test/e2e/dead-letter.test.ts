@@ -16,7 +16,11 @@ beforeAll(async () => {
   upstream = await startFakeUpstream();
   // Batches of up to 10: poison and good messages share invocations (partial batch responses).
   hub = await startHubProcess({ WORKER_TIMEOUT_SECONDS: '1', MAX_RECEIVE_COUNT: '2', WORKER_BATCH_SIZE: '10' });
-  sqs = new SQSClient({ region: hub.state.region, endpoint: hub.state.endpoints.sqs, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+  sqs = new SQSClient({
+    region: hub.state.region,
+    endpoint: hub.state.endpoints.sqs,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+  });
 });
 afterAll(async () => {
   sqs?.destroy();
@@ -25,15 +29,29 @@ afterAll(async () => {
 });
 
 async function visibleInDlq(): Promise<number> {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: hub.state.queues.deadLetter, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: hub.state.queues.deadLetter,
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    }),
+  );
   return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
 }
 
 test('a message for a job that does not exist reaches the DLQ; list shows it, replay sends it back', async () => {
   upstream.route('POST /ok', { json: { fine: true } });
-  await hub.putConnector({ connectorId: 'dl-batch', type: 'rest', baseUrl: upstream.url, operations: { go: { method: 'POST', path: '/ok' } } });
-  await sqs.send(new SendMessageCommand({ QueueUrl: hub.state.queues.jobs, MessageBody: JSON.stringify({ jobId: 'ghost-job' }) }));
-  const good = await Promise.all(Array.from({ length: 5 }, () => hub.api('POST', '/v1/callouts/dl-batch/go', { payload: {} })));
+  await hub.putConnector({
+    connectorId: 'dl-batch',
+    type: 'rest',
+    baseUrl: upstream.url,
+    operations: { go: { method: 'POST', path: '/ok' } },
+  });
+  await sqs.send(
+    new SendMessageCommand({ QueueUrl: hub.state.queues.jobs, MessageBody: JSON.stringify({ jobId: 'ghost-job' }) }),
+  );
+  const good = await Promise.all(
+    Array.from({ length: 5 }, () => hub.api('POST', '/v1/callouts/dl-batch/go', { payload: {} })),
+  );
   await sqs.send(new SendMessageCommand({ QueueUrl: hub.state.queues.jobs, MessageBody: 'not json at all' }));
   for (const res of good) expect(await hub.waitForJob(res.body.jobId)).toMatchObject({ status: 'SUCCEEDED' });
   const deadline = Date.now() + 30_000;
@@ -51,7 +69,9 @@ test('a message for a job that does not exist reaches the DLQ; list shows it, re
   expect(hub.output()).toMatch(/ERROR job message dead-lettered event=deadLettered jobId=ghost-job .*receiveCount=2/);
   // Good jobs' transitions are one line each, with the connector and operation.
   expect(hub.output()).toMatch(/INFO  job accepted event=accepted jobId=\S+ connectorId=dl-batch operation=go/);
-  expect(hub.output()).toMatch(/INFO  job succeeded event=succeeded jobId=\S+ connectorId=dl-batch operation=go .*statusCode=200/);
+  expect(hub.output()).toMatch(
+    /INFO  job succeeded event=succeeded jobId=\S+ connectorId=dl-batch operation=go .*statusCode=200/,
+  );
 
   const replayed = await hub.cli(['dlq', 'replay', '--local']);
   expect(replayed.code).toBe(0);
@@ -61,7 +81,12 @@ test('a message for a job that does not exist reaches the DLQ; list shows it, re
 
 test('a real job still completes while poison messages cycle', async () => {
   upstream.route('POST /ok', { json: { fine: true } });
-  await hub.putConnector({ connectorId: 'dl-ok', type: 'rest', baseUrl: upstream.url, operations: { go: { method: 'POST', path: '/ok' } } });
+  await hub.putConnector({
+    connectorId: 'dl-ok',
+    type: 'rest',
+    baseUrl: upstream.url,
+    operations: { go: { method: 'POST', path: '/ok' } },
+  });
   const res = await hub.api('POST', '/v1/callouts/dl-ok/go', { payload: {} });
   expect(res.status).toBe(202);
   expect(await hub.waitForJob(res.body.jobId)).toMatchObject({ status: 'SUCCEEDED', result: { data: { fine: true } } });
@@ -69,13 +94,24 @@ test('a real job still completes while poison messages cycle', async () => {
 
 test('a job that waits for its limit more times than maxReceiveCount still succeeds, with one call', async () => {
   upstream.route('POST /waited', { json: { fine: true } });
-  await hub.putConnector({ connectorId: 'dl-wait', type: 'rest', baseUrl: upstream.url, limits: { maxConcurrency: 1 }, operations: { go: { method: 'POST', path: '/waited' } } });
+  await hub.putConnector({
+    connectorId: 'dl-wait',
+    type: 'rest',
+    baseUrl: upstream.url,
+    limits: { maxConcurrency: 1 },
+    operations: { go: { method: 'POST', path: '/waited' } },
+  });
   // The connector's one slot is held by a call of a worker that died: free once its lease ends, 5 s from now.
   const now = Date.now();
   await hub.db.send(
     new PutCommand({
       TableName: hub.state.tables.jobs,
-      Item: { pk: 'LIMIT#dl-wait', v: 1, ended: {}, state: JSON.stringify({ calls: { lost: { s: now, x: now + 5000 } }, failures: 0, lastOkAt: now }) },
+      Item: {
+        pk: 'LIMIT#dl-wait',
+        v: 1,
+        ended: {},
+        state: JSON.stringify({ calls: { lost: { s: now, x: now + 5000 } }, failures: 0, lastOkAt: now }),
+      },
     }),
   );
   const res = await hub.api('POST', '/v1/callouts/dl-wait/go', { payload: {} });
@@ -83,7 +119,10 @@ test('a job that waits for its limit more times than maxReceiveCount still succe
   const jobId = res.body.jobId as string;
   expect(await hub.waitForJob(jobId, 30_000)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
   // It waited (CONCURRENCY_LIMIT, about a second each) more often than a message may be received (2)...
-  const waits = hub.output().split('\n').filter((l) => l.includes('event=waiting') && l.includes(`jobId=${jobId}`));
+  const waits = hub
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('event=waiting') && l.includes(`jobId=${jobId}`));
   expect(waits.length).toBeGreaterThan(2);
   expect(hub.output()).not.toMatch(new RegExp(`event=deadLettered jobId=${jobId}`));
   // ...and the service was called once: no wait and no extra message repeated the call.

@@ -15,7 +15,11 @@ beforeAll(async () => {
   const [cmd, ...args] = pkg.scripts['fake-salesforce']!.split(' ');
   expect(cmd).toBe('node');
   hub = await startHubProcess();
-  fake = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, FAKE_SF_CLIENT_SECRET: '', FAKE_SF_ROW_PATH: join(dir, 'sf.json') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  fake = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, FAKE_SF_CLIENT_SECRET: '', FAKE_SF_ROW_PATH: join(dir, 'sf.json') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   fake.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   fake.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const deadline = Date.now() + 20_000;
@@ -48,12 +52,19 @@ test('prints its URLs and credentials, and the printed commands register a conne
   expect(output).toContain(`printf '%s' '${secret}' | npx crm-bridge secrets put sf client-secret --local`);
   expect((await hub.cli(['secrets', 'put', 'sf', 'client-secret', '--local'], secret)).code).toBe(0);
 
-  const lead = await hub.api('POST', '/v1/callouts/sf/createLead', { payload: { LastName: 'Hopper', Company: 'Navy' } });
+  const lead = await hub.api('POST', '/v1/callouts/sf/createLead', {
+    payload: { LastName: 'Hopper', Company: 'Navy' },
+  });
   expect(await hub.waitForJob(lead.body.jobId)).toMatchObject({ status: 'SUCCEEDED', result: { statusCode: 201 } });
-  const update = await hub.api('POST', '/v1/callouts/sf/updateOpportunity', { payload: { StageName: 'Closed Won' }, recordId: opportunityId });
+  const update = await hub.api('POST', '/v1/callouts/sf/updateOpportunity', {
+    payload: { StageName: 'Closed Won' },
+    recordId: opportunityId,
+  });
   expect(await hub.waitForJob(update.body.jobId)).toMatchObject({ status: 'SUCCEEDED' });
   const query = await hub.api('POST', '/v1/callouts/sf/findOpportunities', { payload: {} });
-  expect((await hub.waitForJob(query.body.jobId)).result.data).toMatchObject({ records: [{ Id: opportunityId, StageName: 'Closed Won' }] });
+  expect((await hub.waitForJob(query.body.jobId)).result.data).toMatchObject({
+    records: [{ Id: opportunityId, StageName: 'Closed Won' }],
+  });
 
   await new Promise((r) => setTimeout(r, 500)); // the stand-in prints what arrived every 250 ms
   expect(output).toMatch(/login\s+client_credentials crm-bridge-local -> ok/);

@@ -25,7 +25,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[], opts: { killWhen?: () => boolean } = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  opts: { killWhen?: () => boolean } = {},
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [join(ROOT, 'cli/crm-bridge.cjs'), ...args], {
       cwd: dir,
@@ -80,7 +83,9 @@ test('upload in parallel parts with progress, list, download byte-identical, del
 }, 60_000);
 
 test('an interrupted upload resumes where it stopped', async () => {
-  const killed = await cli(['files', 'upload', bigPath, '--local', '--concurrency', '1'], { killWhen: () => partsDone() >= 1 });
+  const killed = await cli(['files', 'upload', bigPath, '--local', '--concurrency', '1'], {
+    killWhen: () => partsDone() >= 1,
+  });
   expect(killed.signal).toBe('SIGKILL');
   const done = partsDone();
   expect(done).toBeGreaterThanOrEqual(1);
@@ -98,9 +103,19 @@ test('an interrupted upload resumes where it stopped', async () => {
 }, 60_000);
 
 test('--abort cleans up an interrupted upload and says so', async () => {
-  const killed = await cli(['files', 'upload', bigPath, '--local', '--concurrency', '1'], { killWhen: () => partsDone() >= 1 });
+  const killed = await cli(['files', 'upload', bigPath, '--local', '--concurrency', '1'], {
+    killWhen: () => partsDone() >= 1,
+  });
   expect(killed.signal).toBe('SIGKILL');
-  const fileId = JSON.parse(readFileSync(join(stateDir, readdirSync(stateDir).find((f) => f.endsWith('.json'))!), 'utf8')).fileId;
+  const fileId = JSON.parse(
+    readFileSync(
+      join(
+        stateDir,
+        readdirSync(stateDir).find((f) => f.endsWith('.json'))!,
+      ),
+      'utf8',
+    ),
+  ).fileId;
   const aborted = await cli(['files', 'upload', bigPath, '--local', '--abort']);
   expect(aborted.code).toBe(0);
   expect(aborted.stderr).toContain(`cleaned up interrupted upload ${fileId}`);
@@ -122,7 +137,9 @@ test('a small file goes up in one PUT; errors have clear exit codes', async () =
 });
 
 test('a stale interrupted upload (older than S3 keeps parts) is cleaned up, and the command says so', async () => {
-  const killed = await cli(['files', 'upload', bigPath, '--local', '--concurrency', '1'], { killWhen: () => partsDone() >= 1 });
+  const killed = await cli(['files', 'upload', bigPath, '--local', '--concurrency', '1'], {
+    killWhen: () => partsDone() >= 1,
+  });
   expect(killed.signal).toBe('SIGKILL');
   const state = recorded()!;
   new UploadStateStore(stateDir).save({ ...state, startedAt: new Date(Date.now() - 2 * 86_400_000).toISOString() });
@@ -138,14 +155,25 @@ test('a stale interrupted upload (older than S3 keeps parts) is cleaned up, and 
 }, 60_000);
 
 test('an upload whose parts S3 dropped starts over; one already completed is not sent again', async () => {
-  const killed = await cli(['files', 'upload', bigPath, '--local', '--concurrency', '1'], { killWhen: () => partsDone() >= 1 });
+  const killed = await cli(['files', 'upload', bigPath, '--local', '--concurrency', '1'], {
+    killWhen: () => partsDone() >= 1,
+  });
   expect(killed.signal).toBe('SIGKILL');
   const state = recorded()!;
-  const { Item } = await hub.db.send(new GetCommand({ TableName: hub.state.tables.files, Key: { fileId: state.fileId } }));
-  const s3 = new S3Client({ region: hub.state.region, endpoint: hub.state.endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+  const { Item } = await hub.db.send(
+    new GetCommand({ TableName: hub.state.tables.files, Key: { fileId: state.fileId } }),
+  );
+  const s3 = new S3Client({
+    region: hub.state.region,
+    endpoint: hub.state.endpoints.s3,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+  });
   try {
     // What the bucket's lifecycle rule does to an upload left unfinished.
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: hub.state.bucket, Key: Item!.key, UploadId: Item!.uploadId }));
+    await s3.send(
+      new AbortMultipartUploadCommand({ Bucket: hub.state.bucket, Key: Item!.key, UploadId: Item!.uploadId }),
+    );
   } finally {
     s3.destroy();
   }

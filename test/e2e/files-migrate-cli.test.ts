@@ -19,7 +19,11 @@ beforeAll(async () => {
   [sf, hub] = await Promise.all([
     startFakeSalesforce({ clients: [{ clientId: 'crm-bridge-migrate', clientSecret: SECRET }] }),
     // A small threshold keeps the file small; parts stay at S3's real 5 MiB minimum.
-    startHubProcess({ MIGRATION_MULTIPART_THRESHOLD_BYTES: String(5 * MiB), MIGRATION_PART_SIZE_BYTES: String(5 * MiB), MIGRATION_BATCH_SIZE: '1' }),
+    startHubProcess({
+      MIGRATION_MULTIPART_THRESHOLD_BYTES: String(5 * MiB),
+      MIGRATION_PART_SIZE_BYTES: String(5 * MiB),
+      MIGRATION_BATCH_SIZE: '1',
+    }),
   ]);
   await hub.putConnector({
     connectorId: 'sf-org',
@@ -39,17 +43,54 @@ afterAll(async () => {
 test('dry run, then a verified move with --delete-after-copy, then the audit again by id', async () => {
   const large = randomBytes(11 * MiB + 5);
   const big = sf.seedFile({ title: 'Warehouse walkthrough', extension: 'mp4', content: large, links: [ACCOUNT] });
-  const small = sf.seedFile({ title: 'Signed NDA', extension: 'pdf', content: Buffer.from('signed'), links: [ACCOUNT] });
+  const small = sf.seedFile({
+    title: 'Signed NDA',
+    extension: 'pdf',
+    content: Buffer.from('signed'),
+    links: [ACCOUNT],
+  });
 
-  const dry = await hub.cli(['files', 'migrate', '--connector', 'sf-org', '--where', "FileExtension IN ('mp4', 'pdf')", '--dry-run', '--interval', '0.2', '--local']);
+  const dry = await hub.cli([
+    'files',
+    'migrate',
+    '--connector',
+    'sf-org',
+    '--where',
+    "FileExtension IN ('mp4', 'pdf')",
+    '--dry-run',
+    '--interval',
+    '0.2',
+    '--local',
+  ]);
   expect(dry.code).toBe(0);
-  expect(dry.stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['WOULD_MOVE', 'WOULD_MOVE']);
-  expect(dry.stderr).toContain(`dry run: 2 file(s) would move, 11.0 MiB (${large.length + 6} bytes); --delete-after-copy would free 11.0 MiB (${large.length + 6} bytes)`);
+  expect(
+    dry.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t')[0]),
+  ).toEqual(['WOULD_MOVE', 'WOULD_MOVE']);
+  expect(dry.stderr).toContain(
+    `dry run: 2 file(s) would move, 11.0 MiB (${large.length + 6} bytes); --delete-after-copy would free 11.0 MiB (${large.length + 6} bytes)`,
+  );
   expect(sf.calls.filter((c) => c.path.endsWith('/VersionData'))).toHaveLength(0);
 
-  const run = await hub.cli(['files', 'migrate', '--connector', 'sf-org', '--where', "FileExtension IN ('mp4', 'pdf')", '--delete-after-copy', '--interval', '0.2', '--local']);
+  const run = await hub.cli([
+    'files',
+    'migrate',
+    '--connector',
+    'sf-org',
+    '--where',
+    "FileExtension IN ('mp4', 'pdf')",
+    '--delete-after-copy',
+    '--interval',
+    '0.2',
+    '--local',
+  ]);
   expect(run.code).toBe(0);
-  const rows = run.stdout.trim().split('\n').map((l) => l.split('\t'));
+  const rows = run.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t'));
   expect(rows.map((r) => [r[0], r[1], r[6]])).toEqual([
     ['DELETED', big.versionId, 'Warehouse walkthrough'],
     ['DELETED', small.versionId, 'Signed NDA'],
@@ -58,7 +99,9 @@ test('dry run, then a verified move with --delete-after-copy, then the audit aga
   // The documents are gone from Salesforce; the files are the record's in the hub, byte for byte.
   expect(sf.records.has(big.documentId) || sf.records.has(small.documentId)).toBe(false);
   const listed = await hub.api('GET', `/v1/files?recordId=${ACCOUNT}`);
-  expect(listed.body.files.map((f: { fileName: string; link: { status: string } }) => [f.fileName, f.link.status]).sort()).toEqual([
+  expect(
+    listed.body.files.map((f: { fileName: string; link: { status: string } }) => [f.fileName, f.link.status]).sort(),
+  ).toEqual([
     ['Signed NDA.pdf', 'DELIVERED'],
     ['Warehouse walkthrough.mp4', 'DELIVERED'],
   ]);
@@ -72,7 +115,15 @@ test('dry run, then a verified move with --delete-after-copy, then the audit aga
 }, 120_000);
 
 test('a --where that is not a plain condition on ContentVersion is refused with exit code 2', async () => {
-  const res = await hub.cli(['files', 'migrate', '--connector', 'sf-org', '--where', "Id IN (SELECT ContentDocumentId FROM ContentDocumentLink)", '--local']);
+  const res = await hub.cli([
+    'files',
+    'migrate',
+    '--connector',
+    'sf-org',
+    '--where',
+    'Id IN (SELECT ContentDocumentId FROM ContentDocumentLink)',
+    '--local',
+  ]);
   expect(res.code).toBe(2);
   expect(res.stderr).toMatch(/INVALID_REQUEST: Invalid where: subqueries \(SELECT\) are not allowed/);
 });

@@ -18,13 +18,24 @@ let n = 0;
 /** A record id per test (15 characters, as Salesforce's case-sensitive ids). */
 const recordId = () => `006FILES${String(++n).padStart(7, '0')}`;
 
-const linkRecords = (fileId: string) => [...sf.records.values()].filter((r) => r.attributes.type === 'CrmBridge_File__c' && r.File_Id__c === fileId);
-const upserts = (fileId: string) => sf.calls.filter((c) => c.method === 'PATCH' && c.path === `/sobjects/CrmBridge_File__c/File_Id__c/${fileId}`);
+const linkRecords = (fileId: string) =>
+  [...sf.records.values()].filter((r) => r.attributes.type === 'CrmBridge_File__c' && r.File_Id__c === fileId);
+const upserts = (fileId: string) =>
+  sf.calls.filter((c) => c.method === 'PATCH' && c.path === `/sobjects/CrmBridge_File__c/File_Id__c/${fileId}`);
 
 async function uploadAndComplete(body: Record<string, unknown>, content = Buffer.from('hello, files')) {
-  const created = await hub.api('POST', '/v1/files', { fileName: 'contract.pdf', contentType: 'application/pdf', size: content.length, ...body });
+  const created = await hub.api('POST', '/v1/files', {
+    fileName: 'contract.pdf',
+    contentType: 'application/pdf',
+    size: content.length,
+    ...body,
+  });
   expect(created.status).toBe(201);
-  const put = await fetch(created.body.upload.url, { method: 'PUT', headers: created.body.upload.headers, body: content });
+  const put = await fetch(created.body.upload.url, {
+    method: 'PUT',
+    headers: created.body.upload.headers,
+    body: content,
+  });
   expect(put.status).toBe(200);
   const fileId = created.body.fileId as string;
   const done = await hub.api('POST', `/v1/files/${fileId}/complete`, {});
@@ -39,13 +50,19 @@ async function waitForLink(fileId: string, timeoutMs = 20_000): Promise<any> {
     const res = await hub.api('GET', `/v1/files/${fileId}`);
     const status = res.body?.link?.status;
     if (status === 'DELIVERED' || status === 'FAILED') return res.body;
-    if (Date.now() > deadline) throw new Error(`link of ${fileId} not finished after ${timeoutMs} ms: ${JSON.stringify(res.body)}\n${hub.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `link of ${fileId} not finished after ${timeoutMs} ms: ${JSON.stringify(res.body)}\n${hub.output()}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 beforeAll(async () => {
-  [sf, hub] = await Promise.all([startFakeSalesforce({ clients: [{ clientId: 'crm-bridge-files', clientSecret: CLIENT_SECRET }] }), startHubProcess()]);
+  [sf, hub] = await Promise.all([
+    startFakeSalesforce({ clients: [{ clientId: 'crm-bridge-files', clientSecret: CLIENT_SECRET }] }),
+    startHubProcess(),
+  ]);
   dir = mkdtempSync(join(tmpdir(), 'crm-bridge-files-sf-'));
   const row = join(dir, 'sf-files.json');
   writeFileSync(
@@ -60,12 +77,35 @@ beforeAll(async () => {
     }),
   );
   expect(await hub.cli(['connectors', 'put', row, '--local'])).toMatchObject({ code: 0 });
-  expect((await hub.cli(['secrets', 'put', 'sf-files', 'client-secret', '--local'], `${CLIENT_SECRET}\n`)).code).toBe(0);
-  await hub.putConnector({ connectorId: 'sf-nolink', type: 'salesforce', loginUrl: sf.loginUrl, auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 'client-secret' } } });
+  expect((await hub.cli(['secrets', 'put', 'sf-files', 'client-secret', '--local'], `${CLIENT_SECRET}\n`)).code).toBe(
+    0,
+  );
+  await hub.putConnector({
+    connectorId: 'sf-nolink',
+    type: 'salesforce',
+    loginUrl: sf.loginUrl,
+    auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 'client-secret' } },
+  });
   // Backoff of 2.5-5 s (equal jitter): always longer than the worker waits inline (2 s), so a retry goes back to SQS.
-  await hub.putConnector({ connectorId: 'sf-files-slow', type: 'salesforce', loginUrl: sf.loginUrl, auth: { type: 'clientCredentials', clientId: 'crm-bridge-files', clientSecret: { secret: 'client-secret' } }, retry: { maxAttempts: 3, baseDelayMs: 5000 }, fileLink: {} });
-  expect((await hub.cli(['secrets', 'put', 'sf-files-slow', 'client-secret', '--local'], `${CLIENT_SECRET}\n`)).code).toBe(0);
-  await hub.putConnector({ connectorId: 'sf-off', type: 'salesforce', enabled: false, loginUrl: sf.loginUrl, auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 'client-secret' } }, fileLink: {} });
+  await hub.putConnector({
+    connectorId: 'sf-files-slow',
+    type: 'salesforce',
+    loginUrl: sf.loginUrl,
+    auth: { type: 'clientCredentials', clientId: 'crm-bridge-files', clientSecret: { secret: 'client-secret' } },
+    retry: { maxAttempts: 3, baseDelayMs: 5000 },
+    fileLink: {},
+  });
+  expect(
+    (await hub.cli(['secrets', 'put', 'sf-files-slow', 'client-secret', '--local'], `${CLIENT_SECRET}\n`)).code,
+  ).toBe(0);
+  await hub.putConnector({
+    connectorId: 'sf-off',
+    type: 'salesforce',
+    enabled: false,
+    loginUrl: sf.loginUrl,
+    auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 'client-secret' } },
+    fileLink: {},
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -78,7 +118,10 @@ test('create with a link, upload, complete: exactly one upsert of CrmBridge_File
   const rid = recordId();
   const { fileId, created, completed } = await uploadAndComplete({ recordId: rid, link: { connectorId: 'sf-files' } });
   expect(created.link).toEqual({ connectorId: 'sf-files', status: 'WAITING_FOR_UPLOAD', attempts: 0 });
-  expect(completed.link).toMatchObject({ connectorId: 'sf-files', status: expect.stringMatching(/^(PENDING|DELIVERED)$/) });
+  expect(completed.link).toMatchObject({
+    connectorId: 'sf-files',
+    status: expect.stringMatching(/^(PENDING|DELIVERED)$/),
+  });
 
   const file = await waitForLink(fileId);
   const [record] = linkRecords(fileId);
@@ -91,7 +134,13 @@ test('create with a link, upload, complete: exactly one upsert of CrmBridge_File
     recordId: rid,
     createdAt: expect.any(String),
     downloadUrl: expect.any(String),
-    link: { connectorId: 'sf-files', status: 'DELIVERED', attempts: 1, salesforceId: record!.Id, deliveredAt: expect.any(String) },
+    link: {
+      connectorId: 'sf-files',
+      status: 'DELIVERED',
+      attempts: 1,
+      salesforceId: record!.Id,
+      deliveredAt: expect.any(String),
+    },
   });
   expect(upserts(fileId)).toHaveLength(1);
   expect(upserts(fileId)[0]!.body).toEqual({
@@ -102,7 +151,12 @@ test('create with a link, upload, complete: exactly one upsert of CrmBridge_File
     Content_Type__c: 'application/pdf',
     Download_Path__c: `/v1/files/${fileId}`,
   });
-  expect(record).toMatchObject({ File_Id__c: fileId, Record_Id__c: rid, Name: 'contract.pdf', Download_Path__c: `/v1/files/${fileId}` });
+  expect(record).toMatchObject({
+    File_Id__c: fileId,
+    Record_Id__c: rid,
+    Name: 'contract.pdf',
+    Download_Path__c: `/v1/files/${fileId}`,
+  });
 
   // Completing again neither queues nor sends anything.
   expect((await hub.api('POST', `/v1/files/${fileId}/complete`, {})).body.link).toMatchObject({ status: 'DELIVERED' });
@@ -112,22 +166,39 @@ test('create with a link, upload, complete: exactly one upsert of CrmBridge_File
 
   // Lists show the link too.
   const list = await hub.api('GET', `/v1/files?recordId=${rid}`);
-  expect(list.body.files).toEqual([expect.objectContaining({ fileId, link: expect.objectContaining({ status: 'DELIVERED', salesforceId: record!.Id }) })]);
+  expect(list.body.files).toEqual([
+    expect.objectContaining({
+      fileId,
+      link: expect.objectContaining({ status: 'DELIVERED', salesforceId: record!.Id }),
+    }),
+  ]);
   expect(hub.output()).not.toContain(CLIENT_SECRET);
 });
 
 test('UNABLE_TO_LOCK_ROW once, then success (retried inside the invocation): one record, attempts 2', async () => {
-  sf.fail('PATCH /sobjects/CrmBridge_File__c', { status: 400, errors: [{ errorCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access to this record' }] });
+  sf.fail('PATCH /sobjects/CrmBridge_File__c', {
+    status: 400,
+    errors: [{ errorCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access to this record' }],
+  });
   const { fileId } = await uploadAndComplete({ recordId: recordId(), link: { connectorId: 'sf-files' } });
   const file = await waitForLink(fileId);
-  expect(file.link).toEqual({ connectorId: 'sf-files', status: 'DELIVERED', attempts: 2, salesforceId: linkRecords(fileId)[0]!.Id, deliveredAt: expect.any(String) });
+  expect(file.link).toEqual({
+    connectorId: 'sf-files',
+    status: 'DELIVERED',
+    attempts: 2,
+    salesforceId: linkRecords(fileId)[0]!.Id,
+    deliveredAt: expect.any(String),
+  });
   expect(upserts(fileId)).toHaveLength(2);
   expect(linkRecords(fileId)).toHaveLength(1);
 });
 
 test('503 once, then success after a backoff too long to wait inline (an SQS redelivery, the link PENDING meanwhile): one record, attempts 2', async () => {
   // Salesforce sends no Retry-After with a 503; the connector's backoff decides the wait.
-  sf.fail('PATCH /sobjects/CrmBridge_File__c', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'maintenance' }] });
+  sf.fail('PATCH /sobjects/CrmBridge_File__c', {
+    status: 503,
+    errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'maintenance' }],
+  });
   const { fileId } = await uploadAndComplete({ recordId: recordId(), link: { connectorId: 'sf-files-slow' } });
   // While the retry waits, the file shows it.
   const deadline = Date.now() + 10_000;
@@ -137,7 +208,12 @@ test('503 once, then success after a backoff too long to wait inline (an SQS red
     if (waiting.attempts === 1) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  expect(waiting).toMatchObject({ status: 'PENDING', attempts: 1, nextAttemptAt: expect.any(String), error: { code: 'UPSTREAM_SALESFORCE_ERROR', statusCode: 503, retryable: true } });
+  expect(waiting).toMatchObject({
+    status: 'PENDING',
+    attempts: 1,
+    nextAttemptAt: expect.any(String),
+    error: { code: 'UPSTREAM_SALESFORCE_ERROR', statusCode: 503, retryable: true },
+  });
   const file = await waitForLink(fileId);
   expect(file.link).toMatchObject({ status: 'DELIVERED', attempts: 2 });
   expect(file.link.error).toBeUndefined();
@@ -145,7 +221,16 @@ test('503 once, then success after a backoff too long to wait inline (an SQS red
 }, 30_000);
 
 test('a non-retryable Salesforce error: link FAILED at once with the mapped error; the file stays AVAILABLE', async () => {
-  sf.fail('PATCH /sobjects/CrmBridge_File__c', { status: 400, errors: [{ errorCode: 'INVALID_FIELD', message: "No such column 'Size__c' on sobject of type CrmBridge_File__c", fields: ['Size__c'] }] });
+  sf.fail('PATCH /sobjects/CrmBridge_File__c', {
+    status: 400,
+    errors: [
+      {
+        errorCode: 'INVALID_FIELD',
+        message: "No such column 'Size__c' on sobject of type CrmBridge_File__c",
+        fields: ['Size__c'],
+      },
+    ],
+  });
   const { fileId } = await uploadAndComplete({ recordId: recordId(), link: { connectorId: 'sf-files' } });
   const file = await waitForLink(fileId);
   expect(file.status).toBe('AVAILABLE');
@@ -155,7 +240,8 @@ test('a non-retryable Salesforce error: link FAILED at once with the mapped erro
     attempts: 1,
     error: {
       code: 'UPSTREAM_SALESFORCE_ERROR',
-      message: "Salesforce answered HTTP 400: INVALID_FIELD: No such column 'Size__c' on sobject of type CrmBridge_File__c (fields: Size__c)",
+      message:
+        "Salesforce answered HTTP 400: INVALID_FIELD: No such column 'Size__c' on sobject of type CrmBridge_File__c (fields: Size__c)",
       retryable: false,
       statusCode: 400,
     },
@@ -172,17 +258,66 @@ test('a file without a link is untouched by any of this', async () => {
 });
 
 describe('a link is checked when the file is created (nothing is created when refused)', () => {
-  const create = (body: Record<string, unknown>) => hub.api('POST', '/v1/files', { fileName: 'a.pdf', contentType: 'application/pdf', size: 10, ...body });
+  const create = (body: Record<string, unknown>) =>
+    hub.api('POST', '/v1/files', { fileName: 'a.pdf', contentType: 'application/pdf', size: 10, ...body });
 
   test.each<[string, Record<string, unknown>, number, string, RegExp]>([
-    ['no recordId', { link: { connectorId: 'sf-files' } }, 400, 'INVALID_REQUEST', /\$\.recordId: is required with "link"/],
-    ['a recordId that is no Salesforce id', { recordId: 'order-42', link: { connectorId: 'sf-files' } }, 400, 'INVALID_REQUEST', /\$\.recordId: with "link" it must be a 15- or 18-character Salesforce record id/],
-    ['an unknown connector', { recordId: '006000000000001', link: { connectorId: 'nope' } }, 404, 'CONNECTOR_NOT_FOUND', /No connector "nope"/],
-    ['a connector of another type', { recordId: '006000000000001', link: { connectorId: 'echo' } }, 400, 'FILE_LINK_NOT_CONFIGURED', /"echo" is a rest connector; "link.connectorId" must name a salesforce connector that declares "fileLink"/],
-    ['a salesforce connector without fileLink', { recordId: '006000000000001', link: { connectorId: 'sf-nolink' } }, 400, 'FILE_LINK_NOT_CONFIGURED', /declares no "fileLink": add "fileLink": \{\}/],
-    ['a disabled connector', { recordId: '006000000000001', link: { connectorId: 'sf-off' } }, 409, 'CONNECTOR_DISABLED', /crm-bridge connectors enable sf-off/],
-    ['an unknown field in link', { recordId: '006000000000001', link: { connectorId: 'sf-files', sobject: 'X__c' } }, 400, 'INVALID_REQUEST', /\$\.link: Unrecognized key: "sobject"/],
-    ['a bad connector id', { recordId: '006000000000001', link: { connectorId: 'Bad Id' } }, 400, 'INVALID_REQUEST', /\$\.link\.connectorId/],
+    [
+      'no recordId',
+      { link: { connectorId: 'sf-files' } },
+      400,
+      'INVALID_REQUEST',
+      /\$\.recordId: is required with "link"/,
+    ],
+    [
+      'a recordId that is no Salesforce id',
+      { recordId: 'order-42', link: { connectorId: 'sf-files' } },
+      400,
+      'INVALID_REQUEST',
+      /\$\.recordId: with "link" it must be a 15- or 18-character Salesforce record id/,
+    ],
+    [
+      'an unknown connector',
+      { recordId: '006000000000001', link: { connectorId: 'nope' } },
+      404,
+      'CONNECTOR_NOT_FOUND',
+      /No connector "nope"/,
+    ],
+    [
+      'a connector of another type',
+      { recordId: '006000000000001', link: { connectorId: 'echo' } },
+      400,
+      'FILE_LINK_NOT_CONFIGURED',
+      /"echo" is a rest connector; "link.connectorId" must name a salesforce connector that declares "fileLink"/,
+    ],
+    [
+      'a salesforce connector without fileLink',
+      { recordId: '006000000000001', link: { connectorId: 'sf-nolink' } },
+      400,
+      'FILE_LINK_NOT_CONFIGURED',
+      /declares no "fileLink": add "fileLink": \{\}/,
+    ],
+    [
+      'a disabled connector',
+      { recordId: '006000000000001', link: { connectorId: 'sf-off' } },
+      409,
+      'CONNECTOR_DISABLED',
+      /crm-bridge connectors enable sf-off/,
+    ],
+    [
+      'an unknown field in link',
+      { recordId: '006000000000001', link: { connectorId: 'sf-files', sobject: 'X__c' } },
+      400,
+      'INVALID_REQUEST',
+      /\$\.link: Unrecognized key: "sobject"/,
+    ],
+    [
+      'a bad connector id',
+      { recordId: '006000000000001', link: { connectorId: 'Bad Id' } },
+      400,
+      'INVALID_REQUEST',
+      /\$\.link\.connectorId/,
+    ],
   ])('%s: %j -> %i %s', async (_name, body, status, code, message) => {
     const res = await create(body);
     expect(res.status).toBe(status);
@@ -208,7 +343,14 @@ test('the CLI uploads with --link and lists the link status', async () => {
   expect(linkRecords(fileId)).toHaveLength(1);
   expect(linkRecords(fileId)[0]).toMatchObject({ Record_Id__c: rid, File_Name__c: 'cli-linked.txt' });
   const listed = await hub.cli(['files', 'list', '--record-id', rid, '--local']);
-  expect(listed.stdout.trim().split('\t')).toEqual([fileId, 'AVAILABLE', String('linked through the CLI'.length), expect.any(String), 'link:DELIVERED', 'cli-linked.txt']);
+  expect(listed.stdout.trim().split('\t')).toEqual([
+    fileId,
+    'AVAILABLE',
+    String('linked through the CLI'.length),
+    expect.any(String),
+    'link:DELIVERED',
+    'cli-linked.txt',
+  ]);
 
   const refused = await hub.cli(['files', 'upload', path, '--link', 'sf-files', '--local']);
   expect(refused.code).not.toBe(0);

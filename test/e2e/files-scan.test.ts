@@ -17,7 +17,13 @@ const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS', '-TE
 
 beforeAll(async () => {
   hub = await startHubProcess({ MALWARE_SCAN: 'local' });
-  db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: hub.state.region, endpoint: hub.state.endpoints.dynamodb, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }));
+  db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      region: hub.state.region,
+      endpoint: hub.state.endpoints.dynamodb,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    }),
+  );
   // A link target that is never reached: a quarantined file gets no link record.
   await db.send(
     new PutCommand({
@@ -33,7 +39,12 @@ afterAll(async () => {
 
 async function upload(content: string, extra: Record<string, unknown> = {}) {
   const body = Buffer.from(content);
-  const created = await hub.api('POST', '/v1/files', { fileName: 'note.txt', contentType: 'text/plain', size: body.length, ...extra });
+  const created = await hub.api('POST', '/v1/files', {
+    fileName: 'note.txt',
+    contentType: 'text/plain',
+    size: body.length,
+    ...extra,
+  });
   expect(created.status).toBe(201);
   const put = await fetch(created.body.upload.url, { method: 'PUT', headers: created.body.upload.headers, body });
   expect(put.status).toBe(200);
@@ -56,7 +67,11 @@ test('a clean file is SCANNING after complete, then AVAILABLE with a download UR
   expect(done.body.status).toBe('SCANNING');
   expect(done.body.downloadUrl).toBeUndefined();
   const got = await settled(fileId);
-  expect(got.body).toMatchObject({ status: 'AVAILABLE', scanResult: 'NO_THREATS_FOUND', downloadUrl: expect.any(String) });
+  expect(got.body).toMatchObject({
+    status: 'AVAILABLE',
+    scanResult: 'NO_THREATS_FOUND',
+    downloadUrl: expect.any(String),
+  });
   expect(await (await fetch(got.body.downloadUrl)).text()).toBe('quarterly figures, nothing to see here');
 });
 
@@ -66,11 +81,17 @@ test('a file with the EICAR test string is QUARANTINED: no download URL, a 409 o
   const got = await settled(fileId);
   expect(got.body).toMatchObject({ status: 'QUARANTINED', scanResult: 'THREATS_FOUND' });
   expect(got.body.downloadUrl).toBeUndefined();
-  expect(got.body.link).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'FILE_QUARANTINED', retryable: false } });
+  expect(got.body.link).toMatchObject({
+    status: 'FAILED',
+    attempts: 0,
+    error: { code: 'FILE_QUARANTINED', retryable: false },
+  });
   const again = await hub.api('POST', `/v1/files/${fileId}/complete`, {});
   expect(again.status).toBe(409);
   expect(again.body.error.code).toBe('FILE_QUARANTINED');
   const listed = await hub.api('GET', `/v1/files?recordId=${RECORD}`);
-  expect(listed.body.files.find((f: { fileId: string }) => f.fileId === fileId)).toMatchObject({ status: 'QUARANTINED' });
+  expect(listed.body.files.find((f: { fileId: string }) => f.fileId === fileId)).toMatchObject({
+    status: 'QUARANTINED',
+  });
   expect(listed.body.files.find((f: { fileId: string }) => f.fileId === fileId).downloadUrl).toBeUndefined();
 });

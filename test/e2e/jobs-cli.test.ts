@@ -11,7 +11,14 @@ beforeAll(async () => {
   upstream.route('POST /api/orders', () => (up ? { json: { ok: true } } : { status: 500, json: { message: 'down' } }));
   hub = await startHubProcess();
   for (const connectorId of ['cli-jobs', 'cli-other']) {
-    await hub.putConnector({ connectorId, type: 'rest', baseUrl: `${upstream.url}/api`, timeoutMs: 2000, retry: { maxAttempts: 1 }, operations: { create: { method: 'POST', path: '/orders' } } });
+    await hub.putConnector({
+      connectorId,
+      type: 'rest',
+      baseUrl: `${upstream.url}/api`,
+      timeoutMs: 2000,
+      retry: { maxAttempts: 1 },
+      operations: { create: { method: 'POST', path: '/orders' } },
+    });
   }
 });
 
@@ -34,26 +41,50 @@ test('list, get, retry one and retry all failed of a connector, through the API,
 
   const listed = await hub.cli(['jobs', 'list', '--connector', 'cli-jobs', '--status', 'failed', '--local']);
   expect(listed).toMatchObject({ code: 0 });
-  expect(listed.stdout.trim().split('\n').map((l) => l.split('\t').slice(0, 4))).toEqual([
+  expect(
+    listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t').slice(0, 4)),
+  ).toEqual([
     [b, 'FAILED', '1', 'cli-jobs'],
     [a, 'FAILED', '1', 'cli-jobs'],
   ]);
-  expect((await hub.cli(['jobs', 'list', '--connector', 'cli-jobs', '--limit', '1', '--local'])).stdout.trim().split('\n')).toHaveLength(1);
-  expect(await hub.cli(['jobs', 'list', '--local'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--connector, --status or both') });
+  expect(
+    (await hub.cli(['jobs', 'list', '--connector', 'cli-jobs', '--limit', '1', '--local'])).stdout.trim().split('\n'),
+  ).toHaveLength(1);
+  expect(await hub.cli(['jobs', 'list', '--local'])).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('--connector, --status or both'),
+  });
 
   up = true;
   const one = await hub.cli(['jobs', 'retry', a, '--local']);
   expect(one).toMatchObject({ code: 0, stdout: `${a}\tQUEUED\n` });
   await hub.waitForJob(a);
   const got = await hub.cli(['jobs', 'get', a, '--local']);
-  expect(JSON.parse(got.stdout)).toMatchObject({ jobId: a, status: 'SUCCEEDED', attempts: 1, history: [{ attempts: 1, error: { statusCode: 500 } }] });
+  expect(JSON.parse(got.stdout)).toMatchObject({
+    jobId: a,
+    status: 'SUCCEEDED',
+    attempts: 1,
+    history: [{ attempts: 1, error: { statusCode: 500 } }],
+  });
   // Not FAILED any more: 409, exit 1.
-  expect(await hub.cli(['jobs', 'retry', a, '--local'])).toMatchObject({ code: 1, stderr: expect.stringContaining('JOB_NOT_RETRYABLE') });
-  expect(await hub.cli(['jobs', 'retry', 'no-such-job', '--local'])).toMatchObject({ code: 1, stderr: expect.stringContaining('JOB_NOT_FOUND') });
+  expect(await hub.cli(['jobs', 'retry', a, '--local'])).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('JOB_NOT_RETRYABLE'),
+  });
+  expect(await hub.cli(['jobs', 'retry', 'no-such-job', '--local'])).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('JOB_NOT_FOUND'),
+  });
 
   // Without a terminal and without --yes: refused, nothing retried.
   const refused = await hub.cli(['jobs', 'retry', '--all-failed', '--connector', 'cli-jobs', '--local']);
-  expect(refused).toMatchObject({ code: 2, stderr: expect.stringMatching(/1 FAILED job\(s\) of connector cli-jobs[\s\S]*--yes/) });
+  expect(refused).toMatchObject({
+    code: 2,
+    stderr: expect.stringMatching(/1 FAILED job\(s\) of connector cli-jobs[\s\S]*--yes/),
+  });
   expect((await hub.api('GET', `/v1/jobs/${b}`)).body.status).toBe('FAILED');
 
   const all = await hub.cli(['jobs', 'retry', '--all-failed', '--connector', 'cli-jobs', '--yes', '--local']);

@@ -35,7 +35,16 @@ test('a 4 MB payload is accepted, sent once in full, and a 4.5 MB result comes b
   expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
   expect(job.result).toEqual({ statusCode: 200, data });
   // The v1 job view: no claim-check reference, no payload.
-  expect(Object.keys(job).sort()).toEqual(['attempts', 'connectorId', 'createdAt', 'jobId', 'operation', 'result', 'status', 'updatedAt']);
+  expect(Object.keys(job).sort()).toEqual([
+    'attempts',
+    'connectorId',
+    'createdAt',
+    'jobId',
+    'operation',
+    'result',
+    'status',
+    'updatedAt',
+  ]);
   const calls = upstream.calls('POST /big');
   expect(calls).toHaveLength(1);
   expect(calls[0]!.json).toEqual(payload);
@@ -46,7 +55,11 @@ test('a result over 5 MB ends the job FAILED with RESULT_TOO_LARGE, and the serv
   upstream.route('POST /huge', { json: { blob: 'x'.repeat(5 * MB + 10) } });
   const res = await hub.api('POST', '/v1/callouts/big/huge', { payload: { n: 1 } });
   const job = await hub.waitForJob(res.body.jobId, 60_000);
-  expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'RESULT_TOO_LARGE', retryable: false, statusCode: 200 } });
+  expect(job).toMatchObject({
+    status: 'FAILED',
+    attempts: 1,
+    error: { code: 'RESULT_TOO_LARGE', retryable: false, statusCode: 200 },
+  });
   await new Promise((r) => setTimeout(r, 1000));
   expect(upstream.calls('POST /huge')).toHaveLength(1);
 });
@@ -55,7 +68,9 @@ test('a payload over 5 MB is refused with 413 PAYLOAD_TOO_LARGE, and no job is m
   const before = upstream.calls().length;
   const res = await hub.api('POST', '/v1/callouts/big/send', { payload: 'x'.repeat(5 * MB + 1) });
   expect(res.status).toBe(413);
-  expect(res.body).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/limit is 5242880 bytes/) } });
+  expect(res.body).toEqual({
+    error: { code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/limit is 5242880 bytes/) },
+  });
   // Just over the body limit too (the router's check, before parsing).
   const body = await hub.api('POST', '/v1/callouts/big/send', { payload: 'x'.repeat(5 * MB + 70 * 1024) });
   expect(body.status).toBe(413);

@@ -56,36 +56,53 @@ async function busyPort(): Promise<{ port: number; close: () => Promise<void> }>
 test('a second hub on the same state file refuses, names the running one, and leaves its state file alone', async () => {
   const r = await start({ CRM_BRIDGE_LOCAL_STATE: hub.statePath });
   expect(r.code).toBe(2);
-  expect(r.output).toContain(`another crm-bridge local hub is already running at ${hub.state.baseUrl} (pid ${hub.state.pid}, state file ${hub.statePath})`);
+  expect(r.output).toContain(
+    `another crm-bridge local hub is already running at ${hub.state.baseUrl} (pid ${hub.state.pid}, state file ${hub.statePath})`,
+  );
   expect(r.output).toContain('CRM_BRIDGE_LOCAL_STATE=');
   expect(r.output).not.toMatch(/\n\s+at /); // no stack trace
   expect(JSON.parse(readFileSync(hub.statePath, 'utf8')).pid).toBe(hub.state.pid);
   expect((await hub.cli(['connectors', 'list', '--local'])).code).toBe(0);
 }, 30_000);
 
-test.each(['PORT', 'ECHO_PORT'])('a busy %s gives a clear message naming the setting, no stack trace', async (variable) => {
-  const busy = await busyPort();
-  try {
-    const r = await start({ [variable]: String(busy.port) });
-    expect(r.code).toBe(2);
-    expect(r.output).toContain(`port ${busy.port} (${variable}) on 127.0.0.1 is already in use by another program (no running crm-bridge hub is recorded in`);
-    expect(r.output).toContain(`${variable}=${busy.port + 1} npm start`);
-    expect(r.output).not.toMatch(/\n\s+at /);
-  } finally {
-    await busy.close();
-  }
-}, 30_000);
+test.each(['PORT', 'ECHO_PORT'])(
+  'a busy %s gives a clear message naming the setting, no stack trace',
+  async (variable) => {
+    const busy = await busyPort();
+    try {
+      const r = await start({ [variable]: String(busy.port) });
+      expect(r.code).toBe(2);
+      expect(r.output).toContain(
+        `port ${busy.port} (${variable}) on 127.0.0.1 is already in use by another program (no running crm-bridge hub is recorded in`,
+      );
+      expect(r.output).toContain(`${variable}=${busy.port + 1} npm start`);
+      expect(r.output).not.toMatch(/\n\s+at /);
+    } finally {
+      await busy.close();
+    }
+  },
+  30_000,
+);
 
 test('a busy PORT held by a hub with another state file is named as such', async () => {
   const port = Number(new URL(hub.state.baseUrl).port);
   const r = await start({ PORT: String(port) });
   expect(r.code).toBe(2);
-  expect(r.output).toContain(`port ${port} (PORT) on 127.0.0.1 is already in use by a crm-bridge hub with another state file`);
+  expect(r.output).toContain(
+    `port ${port} (PORT) on 127.0.0.1 is already in use by a crm-bridge hub with another state file`,
+  );
   expect(r.output).toContain(`PORT=${port + 1} npm start`);
 }, 30_000);
 
 test('a rotated secret takes effect within about a second locally, and secrets put says so', async () => {
-  await hub.putConnector({ connectorId: 'rotating', type: 'rest', baseUrl: upstreamUrl, auth: { type: 'bearer', secret: 'token' }, retry: { maxAttempts: 1 }, operations: { get: { method: 'GET', path: '/x' } } });
+  await hub.putConnector({
+    connectorId: 'rotating',
+    type: 'rest',
+    baseUrl: upstreamUrl,
+    auth: { type: 'bearer', secret: 'token' },
+    retry: { maxAttempts: 1 },
+    operations: { get: { method: 'GET', path: '/x' } },
+  });
   const call = async () => {
     const submitted = await hub.api('POST', '/v1/callouts/rotating/get', { payload: {} });
     expect(submitted.status).toBe(202);

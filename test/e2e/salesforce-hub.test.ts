@@ -24,7 +24,10 @@ async function waitForDelivery(jobId: string, timeoutMs = 15_000): Promise<any> 
     const res = await hub.api('GET', `/v1/jobs/${jobId}`);
     const status = res.body?.delivery?.status;
     if (status === 'DELIVERED' || status === 'FAILED') return res.body;
-    if (Date.now() > deadline) throw new Error(`delivery of ${jobId} not finished after ${timeoutMs} ms: ${JSON.stringify(res.body)}\n${hub.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `delivery of ${jobId} not finished after ${timeoutMs} ms: ${JSON.stringify(res.body)}\n${hub.output()}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -71,7 +74,14 @@ beforeAll(async () => {
     delivery: {
       getOrder: {
         connectorId: 'sf',
-        recordUpdate: { sobject: 'Opportunity', fields: { ERP_Status__c: 'result.data.status', ERP_Total__c: 'result.data.total', ERP_Error__c: 'error.message' } },
+        recordUpdate: {
+          sobject: 'Opportunity',
+          fields: {
+            ERP_Status__c: 'result.data.status',
+            ERP_Total__c: 'result.data.total',
+            ERP_Error__c: 'error.message',
+          },
+        },
         platformEvent: { sobject: 'Callout_Result__e' },
       },
     },
@@ -133,7 +143,10 @@ test('a delivery refused with 503 is retried later by SQS redelivery, without ca
   // the worker waits inline, so the message goes back to the queue.
   await hub.putConnector(sfRow(5000));
   await rowCacheTtl();
-  sf.fail('POST /composite', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'Server temporarily unavailable' }] });
+  sf.fail('POST /composite', {
+    status: 503,
+    errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'Server temporarily unavailable' }],
+  });
   let job: any;
   try {
     const jobId = await submit('erp', 'getOrder', { payload: { orderId: 43 }, recordId: opportunityId });
@@ -161,8 +174,17 @@ test('a salesforce connector job through the hub: JWT bearer with the key from S
       loginUrl: sf.loginUrl,
       apiVersion: '61.0',
       // The JWT's aud is the login server Salesforce names (login.salesforce.com), not the stand-in's address.
-      auth: { type: 'jwtBearer', clientId: 'crm-bridge-jwt', username: { secret: 'username' }, privateKey: { secret: 'private-key' }, audience: 'https://login.salesforce.com' },
-      operations: { createLead: { action: 'create', sobject: 'Lead' }, findLeads: { action: 'query', soql: 'SELECT Id, LastName FROM Lead WHERE Company = :company' } },
+      auth: {
+        type: 'jwtBearer',
+        clientId: 'crm-bridge-jwt',
+        username: { secret: 'username' },
+        privateKey: { secret: 'private-key' },
+        audience: 'https://login.salesforce.com',
+      },
+      operations: {
+        createLead: { action: 'create', sobject: 'Lead' },
+        findLeads: { action: 'query', soql: 'SELECT Id, LastName FROM Lead WHERE Company = :company' },
+      },
     }),
   );
   expect(await hub.cli(['connectors', 'put', row, '--local'])).toMatchObject({ code: 0 });
@@ -170,17 +192,32 @@ test('a salesforce connector job through the hub: JWT bearer with the key from S
   expect((await hub.cli(['secrets', 'put', 'sf-jwt', 'username', '--local'], 'integration@acme.test\n')).code).toBe(0);
   const before = sf.tokenRequests.length;
 
-  const created = await hub.waitForJob(await submit('sf-jwt', 'createLead', { payload: { LastName: 'Hopper', Company: 'Navy' } }));
-  expect(created).toMatchObject({ status: 'SUCCEEDED', result: { statusCode: 201, data: { success: true, id: expect.stringMatching(/^00Q/) } } });
+  const created = await hub.waitForJob(
+    await submit('sf-jwt', 'createLead', { payload: { LastName: 'Hopper', Company: 'Navy' } }),
+  );
+  expect(created).toMatchObject({
+    status: 'SUCCEEDED',
+    result: { statusCode: 201, data: { success: true, id: expect.stringMatching(/^00Q/) } },
+  });
   const invalid = await hub.waitForJob(await submit('sf-jwt', 'createLead', { payload: { LastName: 'No company' } }));
-  expect(invalid).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SALESFORCE_ERROR', statusCode: 400, retryable: false } });
-  expect(invalid.error.message).toContain('REQUIRED_FIELD_MISSING: Required fields are missing: [Company] (fields: Company)');
+  expect(invalid).toMatchObject({
+    status: 'FAILED',
+    attempts: 1,
+    error: { code: 'UPSTREAM_SALESFORCE_ERROR', statusCode: 400, retryable: false },
+  });
+  expect(invalid.error.message).toContain(
+    'REQUIRED_FIELD_MISSING: Required fields are missing: [Company] (fields: Company)',
+  );
   const found = await hub.waitForJob(await submit('sf-jwt', 'findLeads', { payload: { company: 'Navy' } }));
   expect(found.result.data).toMatchObject({ totalSize: 1, records: [{ LastName: 'Hopper' }] });
 
   const logins = sf.tokenRequests.slice(before);
   expect(logins).toHaveLength(1);
-  expect(logins[0]).toMatchObject({ grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer', ok: true, jwt: { claims: { sub: 'integration@acme.test' } } });
+  expect(logins[0]).toMatchObject({
+    grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    ok: true,
+    jwt: { claims: { sub: 'integration@acme.test' } },
+  });
   expect(sf.calls.filter((c) => c.version === '61.0')).toHaveLength(3);
   expect(hub.output()).not.toContain('PRIVATE KEY');
 });
@@ -193,7 +230,9 @@ test('deliveries stay inside the worker cap: 60 at once never put more than 25 r
   try {
     const before = sf.maxInFlight;
     expect(before).toBeLessThanOrEqual(1);
-    const jobIds = await Promise.all(ids.map((recordId) => submit('erp', 'getOrder', { payload: { orderId: 500 }, recordId })));
+    const jobIds = await Promise.all(
+      ids.map((recordId) => submit('erp', 'getOrder', { payload: { orderId: 500 }, recordId })),
+    );
     const jobs = await Promise.all(jobIds.map((jobId) => waitForDelivery(jobId, 30_000)));
     expect(jobs.every((j) => j.delivery.status === 'DELIVERED')).toBe(true);
     // Salesforce allows 25 concurrent long-running requests per org; the deliveries did run in parallel, up to the cap.

@@ -18,7 +18,8 @@ const SESSION_TOKEN = 'test-session-token';
 const hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
 /** RFC 3986 encoding as SigV4 wants it. */
-const enc = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const enc = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 interface Verdict {
   ok: boolean;
@@ -29,9 +30,16 @@ interface Verdict {
 }
 
 /** Verifies the SigV4 Authorization header of a request, given the secret key of its access key. */
-function verify(req: { method: string; url: string; headers: Record<string, string | string[] | undefined> }, body: Buffer, secrets: Record<string, string>): Verdict {
+function verify(
+  req: { method: string; url: string; headers: Record<string, string | string[] | undefined> },
+  body: Buffer,
+  secrets: Record<string, string>,
+): Verdict {
   const auth = String(req.headers.authorization ?? '');
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
   if (!m) return { ok: false, reason: `no SigV4 authorization header: ${auth}` };
   const [, keyId, date, region, service, signedHeaders, signature] = m as unknown as string[];
   const secret = secrets[keyId!];
@@ -39,13 +47,30 @@ function verify(req: { method: string; url: string; headers: Record<string, stri
   const amzDate = String(req.headers['x-amz-date'] ?? '');
   if (!amzDate.startsWith(date!)) return { ok: false, reason: 'x-amz-date does not match the credential scope' };
   const names = signedHeaders!.split(';');
-  if (!names.includes('host') || !names.includes('x-amz-date')) return { ok: false, reason: 'host and x-amz-date must be signed' };
+  if (!names.includes('host') || !names.includes('x-amz-date'))
+    return { ok: false, reason: 'host and x-amz-date must be signed' };
   const [rawPath, rawQuery = ''] = req.url.split('?') as [string, string?];
   // Not S3: each path segment, as sent, is encoded once more.
-  const canonicalPath = rawPath.split('/').map((seg) => enc(seg)).join('/');
-  const canonicalQuery = [...new URLSearchParams(rawQuery)].map(([k, v]) => [enc(k), enc(v)]).sort(([a, av], [b, bv]) => (a! < b! ? -1 : a! > b! ? 1 : av! < bv! ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join('&');
-  const canonicalHeaders = names.map((n) => `${n}:${String(req.headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
-  const canonicalRequest = [req.method, canonicalPath, canonicalQuery, canonicalHeaders, signedHeaders, hex(body)].join('\n');
+  const canonicalPath = rawPath
+    .split('/')
+    .map((seg) => enc(seg))
+    .join('/');
+  const canonicalQuery = [...new URLSearchParams(rawQuery)]
+    .map(([k, v]) => [enc(k), enc(v)])
+    .sort(([a, av], [b, bv]) => (a! < b! ? -1 : a! > b! ? 1 : av! < bv! ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+  const canonicalHeaders = names
+    .map(
+      (n) =>
+        `${n}:${String(req.headers[n] ?? '')
+          .trim()
+          .replace(/\s+/g, ' ')}\n`,
+    )
+    .join('');
+  const canonicalRequest = [req.method, canonicalPath, canonicalQuery, canonicalHeaders, signedHeaders, hex(body)].join(
+    '\n',
+  );
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, hex(canonicalRequest)].join('\n');
   const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date!), region!), service!), 'aws4_request');
@@ -73,11 +98,24 @@ beforeAll(async () => {
     seen.push({ method: req.method!, url: req.url!, verdict, apiKey: req.headers['x-api-key'] as string | undefined });
     res.setHeader('content-type', 'application/json');
     if (!verdict.ok) {
-      res.writeHead(403).end(JSON.stringify({ error: { code: 'FORBIDDEN', message: `The request signature we calculated does not match (${verdict.reason})` } }));
+      res.writeHead(403).end(
+        JSON.stringify({
+          error: {
+            code: 'FORBIDDEN',
+            message: `The request signature we calculated does not match (${verdict.reason})`,
+          },
+        }),
+      );
       return;
     }
     if (req.method === 'GET' && req.url!.startsWith('/dev/v1/files?')) {
-      res.writeHead(200).end(JSON.stringify({ files: [{ fileId: 'f-1', fileName: 'a b.pdf', size: 3, status: 'AVAILABLE', createdAt: '2026-01-01T00:00:00Z' }] }));
+      res.writeHead(200).end(
+        JSON.stringify({
+          files: [
+            { fileId: 'f-1', fileName: 'a b.pdf', size: 3, status: 'AVAILABLE', createdAt: '2026-01-01T00:00:00Z' },
+          ],
+        }),
+      );
     } else if (req.method === 'DELETE' && req.url === '/dev/v1/files/f%201') {
       res.writeHead(204).end();
     } else {
@@ -97,7 +135,10 @@ beforeEach(() => {
   serverSecrets = { [ACCESS_KEY]: SECRET_KEY };
 });
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|CRM_BRIDGE_)/.test(k)));
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [join(ROOT, 'cli/crm-bridge.cjs'), ...args], {
@@ -161,7 +202,9 @@ test('the verifier catches a tampered request (the checks above can fail)', asyn
   expect(verify(request('/dev/v1/callouts/a/b?x=1&a=2'), Buffer.from(body), serverSecrets)).toMatchObject({ ok: true });
   expect(verify(request('/dev/v1/callouts/a/b?x=1&a=3'), Buffer.from(body), serverSecrets).ok).toBe(false);
   expect(verify(request('/dev/v1/callouts/a/c?x=1&a=2'), Buffer.from(body), serverSecrets).ok).toBe(false);
-  expect(verify(request('/dev/v1/callouts/a/b?x=1&a=2'), Buffer.from('{"payload":{"n":2}}'), serverSecrets).ok).toBe(false);
+  expect(verify(request('/dev/v1/callouts/a/b?x=1&a=2'), Buffer.from('{"payload":{"n":2}}'), serverSecrets).ok).toBe(
+    false,
+  );
 });
 
 test('the region comes from an execute-api URL', () => {

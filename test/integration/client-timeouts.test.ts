@@ -55,13 +55,32 @@ test('an SQS endpoint that never answers fails the enqueue in seconds and the jo
     clients = require('../../lambdas/shared/clients');
   });
   const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
-  await connectors.put(connectorSchema.parse({ connectorId: 'slow-queue', type: 'rest', baseUrl: 'http://127.0.0.1:1', operations: { op: { method: 'POST', path: '/x' } } }));
+  await connectors.put(
+    connectorSchema.parse({
+      connectorId: 'slow-queue',
+      type: 'rest',
+      baseUrl: 'http://127.0.0.1:1',
+      operations: { op: { method: 'POST', path: '/x' } },
+    }),
+  );
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
-  const service = new CalloutService({ connectors, jobs, queue: new JobQueue(clients.sqs, `${endpoint}/000000000000/jobs`), logger: { error: () => undefined }, newId: () => 'job-hung-queue' });
+  const service = new CalloutService({
+    connectors,
+    jobs,
+    queue: new JobQueue(clients.sqs, `${endpoint}/000000000000/jobs`),
+    logger: { error: () => undefined },
+    newId: () => 'job-hung-queue',
+  });
 
   // Without request timeouts this never settles and the test times out.
-  await expect(service.submit({ connectorId: 'slow-queue', operation: 'op', payload: {} })).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE', httpStatus: 503 });
-  expect(await jobs.get('job-hung-queue')).toMatchObject({ status: 'FAILED', error: { code: 'QUEUE_UNAVAILABLE', retryable: true } });
+  await expect(service.submit({ connectorId: 'slow-queue', operation: 'op', payload: {} })).rejects.toMatchObject({
+    code: 'QUEUE_UNAVAILABLE',
+    httpStatus: 503,
+  });
+  expect(await jobs.get('job-hung-queue')).toMatchObject({
+    status: 'FAILED',
+    error: { code: 'QUEUE_UNAVAILABLE', retryable: true },
+  });
   clients.sqs.destroy();
 }, 15_000);
 
@@ -81,10 +100,28 @@ test('an S3 endpoint that never answers: a large result cannot be kept, and the 
     clients = require('../../lambdas/shared/clients');
   });
   const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
-  await connectors.put(connectorSchema.parse({ connectorId: 'slow-s3', type: 'rest', baseUrl: 'http://127.0.0.1:1', operations: { op: { method: 'POST', path: '/x' } } }));
-  const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data: new S3JobDataStore(clients.jobDataS3, 'job-data') });
+  await connectors.put(
+    connectorSchema.parse({
+      connectorId: 'slow-s3',
+      type: 'rest',
+      baseUrl: 'http://127.0.0.1:1',
+      operations: { op: { method: 'POST', path: '/x' } },
+    }),
+  );
+  const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, {
+    data: new S3JobDataStore(clients.jobDataS3, 'job-data'),
+  });
   const now = new Date().toISOString();
-  await jobs.create({ jobId: 'job-hung-s3', connectorId: 'slow-s3', operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: {} });
+  await jobs.create({
+    jobId: 'job-hung-s3',
+    connectorId: 'slow-s3',
+    operation: 'op',
+    status: 'QUEUED',
+    attempts: 0,
+    createdAt: now,
+    updatedAt: now,
+    payload: {},
+  });
   let calls = 0;
   const wrapper: Wrapper = {
     async call() {
@@ -103,7 +140,11 @@ test('an S3 endpoint that never answers: a large result cannot be kept, and the 
   });
   // Without request timeouts the result's PutObject never settles and the test times out.
   await worker.process(sqsRecord(JSON.stringify({ jobId: 'job-hung-s3' })), () => 60_000);
-  expect(await jobs.get('job-hung-s3')).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'OUTCOME_NOT_RECORDED', retryable: false } });
+  expect(await jobs.get('job-hung-s3')).toMatchObject({
+    status: 'FAILED',
+    attempts: 1,
+    error: { code: 'OUTCOME_NOT_RECORDED', retryable: false },
+  });
   expect(calls).toBe(1);
   clients.jobDataS3().destroy();
   clients.sqs.destroy();

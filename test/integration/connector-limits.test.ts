@@ -34,7 +34,10 @@ beforeEach(() => {
 /** The delayed message a waiting job was handed to (a wait uses none of the old message's receives). */
 const requeued = (i = 0) => sqsMock.commandCalls(SendMessageCommand)[i]!.args[0].input;
 
-const twoWorkers = () => [new ConnectorLimiter(new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs)), new ConnectorLimiter(new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs))];
+const twoWorkers = () => [
+  new ConnectorLimiter(new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs)),
+  new ConnectorLimiter(new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs)),
+];
 
 describe('DynamoLimiterStore under concurrency', () => {
   test('maxConcurrency 3: of 12 concurrent acquires on two workers, exactly 3 get a permit; a release frees one', async () => {
@@ -84,7 +87,7 @@ describe('JobRunner with a limiter', () => {
     await dynamo.db.send(
       new PutCommand({
         TableName: dynamo.tables.connectors,
-          Item: scriptedRestRow(id, connectorExtra),
+        Item: scriptedRestRow(id, connectorExtra),
       }),
     );
     const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
@@ -104,7 +107,16 @@ describe('JobRunner with a limiter', () => {
     const newJob = async () => {
       const jobId = `job-lim-${++seq}`;
       const now = new Date().toISOString();
-      await jobs.create({ jobId, connectorId: id, operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: {} });
+      await jobs.create({
+        jobId,
+        connectorId: id,
+        operation: 'op',
+        status: 'QUEUED',
+        attempts: 0,
+        createdAt: now,
+        updatedAt: now,
+        payload: {},
+      });
       return { jobId, record: sqsRecord(JSON.stringify({ jobId })) };
     };
     return { worker, jobs, limiter, calls, newJob, connectorId: id };
@@ -124,8 +136,14 @@ describe('JobRunner with a limiter', () => {
     expect(waiting).toMatchObject({ status: 'QUEUED', attempts: 0, waits: 1 });
     expect(waiting.callStartedAt).toBeUndefined();
     expect(waiting.leaseUntil).toBeUndefined();
-    expect(jobView(waiting)).toMatchObject({ status: 'QUEUED', waiting: { reason: 'RATE_LIMIT', until: expect.any(String) } });
-    expect(requeued()).toMatchObject({ MessageBody: JSON.stringify({ jobId: second.jobId }), DelaySeconds: expect.any(Number) });
+    expect(jobView(waiting)).toMatchObject({
+      status: 'QUEUED',
+      waiting: { reason: 'RATE_LIMIT', until: expect.any(String) },
+    });
+    expect(requeued()).toMatchObject({
+      MessageBody: JSON.stringify({ jobId: second.jobId }),
+      DelaySeconds: expect.any(Number),
+    });
     expect(requeued().DelaySeconds).toBeLessThanOrEqual(2);
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
     expect(t.calls).toHaveLength(1);
@@ -138,14 +156,21 @@ describe('JobRunner with a limiter', () => {
   });
 
   test('an open circuit makes no call; the job waits with reason CIRCUIT_OPEN', async () => {
-    const t = await setup([new UpstreamNetworkError('refused')], { retry: { maxAttempts: 1, baseDelayMs: 100 }, circuitBreaker: { failureThreshold: 1, cooldownSeconds: 60 } });
+    const t = await setup([new UpstreamNetworkError('refused')], {
+      retry: { maxAttempts: 1, baseDelayMs: 100 },
+      circuitBreaker: { failureThreshold: 1, cooldownSeconds: 60 },
+    });
     const first = await t.newJob();
     await t.worker.process(first.record);
     expect(await t.jobs.get(first.jobId)).toMatchObject({ status: 'FAILED', attempts: 1 });
     const second = await t.newJob();
     await t.worker.process(second.record);
     expect(t.calls).toHaveLength(1);
-    expect(jobView((await t.jobs.get(second.jobId))!)).toMatchObject({ status: 'QUEUED', attempts: 0, waiting: { reason: 'CIRCUIT_OPEN' } });
+    expect(jobView((await t.jobs.get(second.jobId))!)).toMatchObject({
+      status: 'QUEUED',
+      attempts: 0,
+      waiting: { reason: 'CIRCUIT_OPEN' },
+    });
     expect(requeued().DelaySeconds).toBeGreaterThanOrEqual(59);
   });
 
@@ -159,7 +184,11 @@ describe('JobRunner with a limiter', () => {
     expect(jobView((await t.jobs.get(job.jobId))!)).toMatchObject({ waiting: { reason: 'CONCURRENCY_LIMIT' } });
     await new Promise((r) => setTimeout(r, 1100));
     await t.worker.process(job.record);
-    expect(await t.jobs.get(job.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'RATE_LIMITED', retryable: false } });
+    expect(await t.jobs.get(job.jobId)).toMatchObject({
+      status: 'FAILED',
+      attempts: 0,
+      error: { code: 'RATE_LIMITED', retryable: false },
+    });
     expect(t.calls).toHaveLength(0);
   });
 });

@@ -53,7 +53,8 @@ beforeEach(() => {
   logger.error.mockReset();
 });
 
-const putConnector = (item: Record<string, unknown>) => dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: item }));
+const putConnector = (item: Record<string, unknown>) =>
+  dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: item }));
 const sfRow = (extra: Record<string, unknown> = {}) => ({
   connectorId: 'sf',
   type: 'salesforce',
@@ -64,10 +65,16 @@ const sfRow = (extra: Record<string, unknown> = {}) => ({
   timeoutMs: 2000,
   enabled: true,
   operations: {},
-  fileLink: { sobject: 'CrmBridge_File__c', externalIdField: 'File_Id__c', fields: { Name: 'file.fileName', File_Id__c: 'file.fileId', Record_Id__c: 'file.recordId' } },
+  fileLink: {
+    sobject: 'CrmBridge_File__c',
+    externalIdField: 'File_Id__c',
+    fields: { Name: 'file.fileName', File_Id__c: 'file.fileId', Record_Id__c: 'file.recordId' },
+  },
   ...extra,
 });
-const fileRecord = async (fileId: string) => (await dynamo.db.send(new GetCommand({ TableName: dynamo.tables.files, Key: { fileId }, ConsistentRead: true }))).Item;
+const fileRecord = async (fileId: string) =>
+  (await dynamo.db.send(new GetCommand({ TableName: dynamo.tables.files, Key: { fileId }, ConsistentRead: true })))
+    .Item;
 
 function service(enqueue: (fileId: string) => Promise<void>) {
   return awsFileService(dynamo.db, s3, {
@@ -84,7 +91,13 @@ function service(enqueue: (fileId: string) => Promise<void>) {
 async function createLinked(files: FileService) {
   await putConnector(sfRow());
   s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 12 });
-  const created = await files.create({ fileName: 'hello.txt', contentType: 'text/plain', size: 12, recordId: RECORD, link: { connectorId: 'sf' } });
+  const created = await files.create({
+    fileName: 'hello.txt',
+    contentType: 'text/plain',
+    size: 12,
+    recordId: RECORD,
+    link: { connectorId: 'sf' },
+  });
   expect(created.link).toEqual({ connectorId: 'sf', status: 'WAITING_FOR_UPLOAD', attempts: 0 });
   return created.fileId;
 }
@@ -105,7 +118,8 @@ function runner(opts: { inlineRetryMaxMs?: number } = {}) {
 }
 
 const linkMessage = (fileId: string) => sqsRecord(JSON.stringify({ kind: 'fileLink', fileId }));
-const upserts = () => sf.calls.filter((c) => c.method === 'PATCH' && c.path.startsWith('/sobjects/CrmBridge_File__c/File_Id__c/'));
+const upserts = () =>
+  sf.calls.filter((c) => c.method === 'PATCH' && c.path.startsWith('/sobjects/CrmBridge_File__c/File_Id__c/'));
 
 describe('complete queues the link once', () => {
   test('only the request that makes the file AVAILABLE queues it, also when two completes race', async () => {
@@ -117,14 +131,22 @@ describe('complete queues the link once', () => {
     expect([a.status, b.status]).toEqual(['AVAILABLE', 'AVAILABLE']);
     await files.complete(fileId);
     expect(queued).toEqual([fileId]);
-    expect(await fileRecord(fileId)).toMatchObject({ status: 'AVAILABLE', link: { connectorId: 'sf', status: 'PENDING', attempts: 0 } });
+    expect(await fileRecord(fileId)).toMatchObject({
+      status: 'AVAILABLE',
+      link: { connectorId: 'sf', status: 'PENDING', attempts: 0 },
+    });
   });
 
   test('a file without a link queues nothing', async () => {
     const queued: string[] = [];
     const files = service(async (id) => void queued.push(id));
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 3 });
-    const { fileId } = await files.create({ fileName: 'a.txt', contentType: 'text/plain', size: 3, recordId: 'anything' });
+    const { fileId } = await files.create({
+      fileName: 'a.txt',
+      contentType: 'text/plain',
+      size: 3,
+      recordId: 'anything',
+    });
     expect((await files.complete(fileId)).link).toBeUndefined();
     expect(queued).toEqual([]);
   });
@@ -138,8 +160,15 @@ describe('complete queues the link once', () => {
     });
     const fileId = await createLinked(files);
     const done = await files.complete(fileId);
-    expect(done).toMatchObject({ status: 'AVAILABLE', downloadUrl: expect.any(String), link: { status: 'FAILED', attempts: 0, error: { code: 'QUEUE_UNAVAILABLE', retryable: true } } });
-    expect(await fileRecord(fileId)).toMatchObject({ status: 'AVAILABLE', link: { status: 'FAILED', error: { code: 'QUEUE_UNAVAILABLE' } } });
+    expect(done).toMatchObject({
+      status: 'AVAILABLE',
+      downloadUrl: expect.any(String),
+      link: { status: 'FAILED', attempts: 0, error: { code: 'QUEUE_UNAVAILABLE', retryable: true } },
+    });
+    expect(await fileRecord(fileId)).toMatchObject({
+      status: 'AVAILABLE',
+      link: { status: 'FAILED', error: { code: 'QUEUE_UNAVAILABLE' } },
+    });
     expect(logger.error).toHaveBeenCalledWith('file link could not be queued', expect.objectContaining({ fileId }));
     up = true;
     const [again, concurrent] = await Promise.all([files.complete(fileId), files.complete(fileId)]);
@@ -163,10 +192,23 @@ describe('the worker creates the link record', () => {
     await r.process({ kind: 'fileLink', fileId }, linkMessage(fileId));
     await r.process({ kind: 'fileLink', fileId }, linkMessage(fileId));
     expect(upserts()).toHaveLength(1);
-    expect(upserts()[0]).toMatchObject({ path: `/sobjects/CrmBridge_File__c/File_Id__c/${fileId}`, body: { Name: 'hello.txt', Record_Id__c: RECORD } });
+    expect(upserts()[0]).toMatchObject({
+      path: `/sobjects/CrmBridge_File__c/File_Id__c/${fileId}`,
+      body: { Name: 'hello.txt', Record_Id__c: RECORD },
+    });
     const [record] = [...sf.records.values()];
-    expect(record).toMatchObject({ attributes: { type: 'CrmBridge_File__c' }, File_Id__c: fileId, Record_Id__c: RECORD });
-    expect((await fileRecord(fileId))!.link).toEqual({ connectorId: 'sf', status: 'DELIVERED', attempts: 1, salesforceId: record!.Id, deliveredAt: expect.any(String) });
+    expect(record).toMatchObject({
+      attributes: { type: 'CrmBridge_File__c' },
+      File_Id__c: fileId,
+      Record_Id__c: RECORD,
+    });
+    expect((await fileRecord(fileId))!.link).toEqual({
+      connectorId: 'sf',
+      status: 'DELIVERED',
+      attempts: 1,
+      salesforceId: record!.Id,
+      deliveredAt: expect.any(String),
+    });
   });
 
   test('an expired session: one re-login, the upsert repeated once', async () => {
@@ -183,11 +225,21 @@ describe('the worker creates the link record', () => {
   test('a wait too long for the invocation hands the message back to SQS with the wait recorded; a file deleted meanwhile ends the link quietly', async () => {
     const fileId = await availableFile();
     // Salesforce sends no Retry-After with a 503: the backoff (38 ms here) is longer than this runner waits inline.
-    sf.fail('PATCH /sobjects/CrmBridge_File__c', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'maintenance' }] });
+    sf.fail('PATCH /sobjects/CrmBridge_File__c', {
+      status: 503,
+      errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'maintenance' }],
+    });
     const { runner: r } = runner({ inlineRetryMaxMs: 0 });
     await expect(r.process({ kind: 'fileLink', fileId }, linkMessage(fileId))).rejects.toThrow(RetryLaterError);
-    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input).toMatchObject({ VisibilityTimeout: 1 });
-    expect((await fileRecord(fileId))!.link).toMatchObject({ status: 'PENDING', attempts: 1, nextAttemptAt: expect.any(String), error: { code: 'UPSTREAM_SALESFORCE_ERROR', statusCode: 503, retryable: true } });
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input).toMatchObject({
+      VisibilityTimeout: 1,
+    });
+    expect((await fileRecord(fileId))!.link).toMatchObject({
+      status: 'PENDING',
+      attempts: 1,
+      nextAttemptAt: expect.any(String),
+      error: { code: 'UPSTREAM_SALESFORCE_ERROR', statusCode: 503, retryable: true },
+    });
     await dynamo.db.send(new DeleteCommand({ TableName: dynamo.tables.files, Key: { fileId } }));
     await expect(r.process({ kind: 'fileLink', fileId }, linkMessage(fileId))).resolves.toBeUndefined();
     expect(upserts()).toHaveLength(1); // only the refused one
@@ -198,11 +250,23 @@ describe('the worker creates the link record', () => {
 
   test('retries run out: FAILED with the last error and every attempt counted', async () => {
     const fileId = await availableFile();
-    sf.fail('PATCH /sobjects/CrmBridge_File__c', { status: 400, errors: [{ errorCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access' }] }, 3);
+    sf.fail(
+      'PATCH /sobjects/CrmBridge_File__c',
+      { status: 400, errors: [{ errorCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access' }] },
+      3,
+    );
     const { runner: r, sleeps } = runner();
     await r.process({ kind: 'fileLink', fileId }, linkMessage(fileId));
     expect(sleeps).toEqual([38, 75]); // equal jitter at 0.5 of 50 and 100 ms
-    expect((await fileRecord(fileId))!.link).toMatchObject({ status: 'FAILED', attempts: 3, error: { code: 'UPSTREAM_SALESFORCE_ERROR', retryable: true, message: expect.stringContaining('UNABLE_TO_LOCK_ROW') } });
+    expect((await fileRecord(fileId))!.link).toMatchObject({
+      status: 'FAILED',
+      attempts: 3,
+      error: {
+        code: 'UPSTREAM_SALESFORCE_ERROR',
+        retryable: true,
+        message: expect.stringContaining('UNABLE_TO_LOCK_ROW'),
+      },
+    });
   });
 
   test('a connector that lost its fileLink, or was disabled, fails the link without a call', async () => {
@@ -210,11 +274,19 @@ describe('the worker creates the link record', () => {
     await putConnector(sfRow({ fileLink: undefined }));
     const { runner: r } = runner();
     await r.process({ kind: 'fileLink', fileId }, linkMessage(fileId));
-    expect((await fileRecord(fileId))!.link).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'FILE_LINK_NOT_CONFIGURED' } });
+    expect((await fileRecord(fileId))!.link).toMatchObject({
+      status: 'FAILED',
+      attempts: 0,
+      error: { code: 'FILE_LINK_NOT_CONFIGURED' },
+    });
     const other = await availableFile();
     await putConnector(sfRow({ enabled: false }));
     await r.process({ kind: 'fileLink', fileId: other }, linkMessage(other));
-    expect((await fileRecord(other))!.link).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'DELIVERY_TARGET_INVALID', message: expect.stringContaining('is disabled') } });
+    expect((await fileRecord(other))!.link).toMatchObject({
+      status: 'FAILED',
+      attempts: 0,
+      error: { code: 'DELIVERY_TARGET_INVALID', message: expect.stringContaining('is disabled') },
+    });
     expect(sf.calls).toHaveLength(0);
   });
 
@@ -247,13 +319,26 @@ describe('the worker dispatches by kind', () => {
       version: '0',
       source: 'aws.guardduty',
       'detail-type': 'GuardDuty Malware Protection Object Scan Result',
-      detail: { schemaVersion: '1.0', scanStatus: 'COMPLETED', s3ObjectDetails: { bucketName: 'b', objectKey: 'files/f-9' }, scanResultDetails: { scanResultStatus: 'NO_THREATS_FOUND', threats: null } },
+      detail: {
+        schemaVersion: '1.0',
+        scanStatus: 'COMPLETED',
+        s3ObjectDetails: { bucketName: 'b', objectKey: 'files/f-9' },
+        scanResultDetails: { scanResultStatus: 'NO_THREATS_FOUND', threats: null },
+      },
     };
     await dispatcher.process(sqsRecord(JSON.stringify(event)));
     expect(seen).toEqual(['scanResult files/f-9']);
   });
 
-  test.each(['not json', '{}', '{"kind":"fileLink","jobId":"j"}', '{"kind":"other","fileId":"f"}', '{"jobId":"j","extra":1}'])('%s is malformed (left for the DLQ)', async (body) => {
-    await expect(dispatcher.process(sqsRecord(body, { messageId: 'm-bad' }))).rejects.toThrow('Malformed queue message m-bad');
+  test.each([
+    'not json',
+    '{}',
+    '{"kind":"fileLink","jobId":"j"}',
+    '{"kind":"other","fileId":"f"}',
+    '{"jobId":"j","extra":1}',
+  ])('%s is malformed (left for the DLQ)', async (body) => {
+    await expect(dispatcher.process(sqsRecord(body, { messageId: 'm-bad' }))).rejects.toThrow(
+      'Malformed queue message m-bad',
+    );
   });
 });

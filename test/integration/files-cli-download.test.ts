@@ -27,7 +27,17 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     if (req.headers['x-api-key'] !== 'k') return reply(403, {}, '{}');
     // Each call hands out a new URL; URL 1 "expires" after its first range.
     issued += 1;
-    return reply(200, { 'content-type': 'application/json' }, JSON.stringify({ fileId: 'f1', fileName: 'data.bin', size: body.length, status: 'AVAILABLE', downloadUrl: `${base}/obj?v=${issued}` }));
+    return reply(
+      200,
+      { 'content-type': 'application/json' },
+      JSON.stringify({
+        fileId: 'f1',
+        fileName: 'data.bin',
+        size: body.length,
+        status: 'AVAILABLE',
+        downloadUrl: `${base}/obj?v=${issued}`,
+      }),
+    );
   }
   if (req.url!.startsWith('/obj?v=')) {
     const version = Number(req.url!.slice('/obj?v='.length));
@@ -35,7 +45,11 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
     if (mode === 'ignore-range' || !m) return reply(200, { 'content-length': body.length }, body);
     const slice = body.subarray(Number(m[1]), Number(m[2]) + 1);
-    return reply(206, { 'content-length': slice.length, 'content-range': `bytes ${m[1]}-${m[2]}/${body.length}` }, slice);
+    return reply(
+      206,
+      { 'content-length': slice.length, 'content-range': `bytes ${m[1]}-${m[2]}/${body.length}` },
+      slice,
+    );
   }
   reply(404, {}, '');
 }
@@ -59,7 +73,11 @@ test('ranges in parallel, a URL that expired mid-way renewed through the hub, th
   const out = await downloadFile('f1', { apiUrl: base, apiKey: 'k', out: join(dir, 'a.bin') });
   expect(readFileSync(out).equals(body)).toBe(true);
   const ranges = requests.filter((r) => r.status === 206);
-  expect(ranges.map((r) => r.range).sort()).toEqual(['bytes=0-8388607', 'bytes=16777216-20971642', 'bytes=8388608-16777215']);
+  expect(ranges.map((r) => r.range).sort()).toEqual([
+    'bytes=0-8388607',
+    'bytes=16777216-20971642',
+    'bytes=8388608-16777215',
+  ]);
   expect(requests.some((r) => r.status === 403)).toBe(true);
   expect(issued).toBe(2); // one renewal for all the ranges that met the expired URL
 });

@@ -14,7 +14,13 @@ import { RetryLaterError } from '../../lambdas/shared/errors';
 import { DynamoFileLinkStore } from '../../lambdas/adapters/file-repository';
 import { awsFileService } from '../../lambdas/adapters/aws-file-service';
 import { ScanResultRunner, SCAN_RESULT_DETAIL_TYPE } from '../../lambdas/files/scan-result';
-import { MigrationRunner, MigrationService, migratedFileId, type AuditRow, type MigrationQueue } from '../../lambdas/files/migration';
+import {
+  MigrationRunner,
+  MigrationService,
+  migratedFileId,
+  type AuditRow,
+  type MigrationQueue,
+} from '../../lambdas/files/migration';
 import { migrationRoutes } from '../../lambdas/routes/migration-routes';
 import { Router } from '../../lambdas/routes/router';
 import { errorResponse } from '../../lambdas/shared/responses';
@@ -44,7 +50,11 @@ let bucket: string;
 let bucketCount = 0;
 
 beforeAll(async () => {
-  [dynamo, s3, sf] = await Promise.all([startDynamo(), startS3(), startFakeSalesforce({ clients: [{ clientId: 'hub', clientSecret: 'sf-client-secret' }] })]);
+  [dynamo, s3, sf] = await Promise.all([
+    startDynamo(),
+    startS3(),
+    startFakeSalesforce({ clients: [{ clientId: 'hub', clientSecret: 'sf-client-secret' }] }),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([sf?.close(), s3?.stop(), dynamo?.stop()]);
@@ -95,13 +105,22 @@ function hub(opts: { batchSize?: number; malwareScan?: boolean } = {}) {
     minRemainingMs: 0,
     linkPollSeconds: 0,
   });
-  const links = new FileLinkRunner({ files: new DynamoFileLinkStore(dynamo.db, dynamo.tables.files), connectors, queue, wrapperDeps: deps, logger: silent, sleep: async () => undefined });
+  const links = new FileLinkRunner({
+    files: new DynamoFileLinkStore(dynamo.db, dynamo.tables.files),
+    connectors,
+    queue,
+    wrapperDeps: deps,
+    logger: silent,
+    sleep: async () => undefined,
+  });
   const service = new MigrationService({ connectors, store, queue });
   const router = new Router(migrationRoutes(service));
   const call = async (method: string, path: string, body?: unknown, query?: Record<string, string>) => {
     let res;
     try {
-      res = await router.handle(apiEvent({ method, path, body: body === undefined ? null : JSON.stringify(body), query }));
+      res = await router.handle(
+        apiEvent({ method, path, body: body === undefined ? null : JSON.stringify(body), query }),
+      );
     } catch (err) {
       res = errorResponse(err, silent, 'test');
     }
@@ -129,7 +148,10 @@ function hub(opts: { batchSize?: number; malwareScan?: boolean } = {}) {
     const rows: AuditRow[] = [];
     let token: string | undefined;
     do {
-      const page = await call('GET', `/v1/files/migrations/${accepted.body.migrationId}/files`, undefined, { limit: '2', ...(token && { nextToken: token }) });
+      const page = await call('GET', `/v1/files/migrations/${accepted.body.migrationId}/files`, undefined, {
+        limit: '2',
+        ...(token && { nextToken: token }),
+      });
       expect(page.status).toBe(200);
       rows.push(...page.body.files);
       token = page.body.nextToken;
@@ -140,22 +162,39 @@ function hub(opts: { batchSize?: number; malwareScan?: boolean } = {}) {
 }
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
-const fileRecord = async (fileId: string) => (await dynamo.db.send(new GetCommand({ TableName: dynamo.tables.files, Key: { fileId }, ConsistentRead: true }))).Item;
-const objectBytes = async (key: string) => Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
-const objectKeys = async () => ((await s3.client.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key);
-const linkUpserts = () => sf.calls.filter((c) => c.method === 'PATCH' && c.path.startsWith('/sobjects/CrmBridge_File__c/'));
+const fileRecord = async (fileId: string) =>
+  (await dynamo.db.send(new GetCommand({ TableName: dynamo.tables.files, Key: { fileId }, ConsistentRead: true })))
+    .Item;
+const objectBytes = async (key: string) =>
+  Buffer.from(
+    await (await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray(),
+  );
+const objectKeys = async () =>
+  ((await s3.client.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key);
+const linkUpserts = () =>
+  sf.calls.filter((c) => c.method === 'PATCH' && c.path.startsWith('/sobjects/CrmBridge_File__c/'));
 const deletes = () => sf.calls.filter((c) => c.method === 'DELETE' && c.path.startsWith('/sobjects/ContentDocument/'));
 
 describe('a migration moves files into S3 with one file record and link record per linked record', () => {
   test('small (one PUT) and large (multipart) files, verified, recorded, linked; users are not records', async () => {
     const small = Buffer.from('a contract, version 1');
     const large = randomBytes(THRESHOLD * 2 + 123_457); // three parts of 5 MiB
-    const s = sf.seedFile({ title: 'Contract', extension: 'pdf', content: small, links: [ACCOUNT, CASE], createdDate: '2024-03-01T10:00:00.000+0000' });
+    const s = sf.seedFile({
+      title: 'Contract',
+      extension: 'pdf',
+      content: small,
+      links: [ACCOUNT, CASE],
+      createdDate: '2024-03-01T10:00:00.000+0000',
+    });
     const l = sf.seedFile({ title: 'Site video', extension: 'mp4', content: large, links: [ACCOUNT] });
     const h = hub();
     const { migration, rows, byTitle } = await h.migrate({ where: "ContentSize > 0 AND Title != 'nothing'" });
 
-    expect(migration).toMatchObject({ status: 'SUCCEEDED', dryRun: false, counts: { considered: 2, moved: 2, failed: 0, skipped: 0, bytes: small.length + large.length, fileRecords: 3 } });
+    expect(migration).toMatchObject({
+      status: 'SUCCEEDED',
+      dryRun: false,
+      counts: { considered: 2, moved: 2, failed: 0, skipped: 0, bytes: small.length + large.length, fileRecords: 3 },
+    });
     expect(rows.map((r) => r.status)).toEqual(['MOVED', 'MOVED']);
     // One object per version, named by the first file record; every byte as Salesforce had it.
     const smallIds = [ACCOUNT, CASE].map((r) => migratedFileId('sf', s.versionId, r));
@@ -163,7 +202,13 @@ describe('a migration moves files into S3 with one file record and link record p
     expect((await objectKeys()).sort()).toEqual([`files/${smallIds[0]}`, `files/${largeId}`].sort());
     expect(await objectBytes(`files/${smallIds[0]}`)).toEqual(small);
     expect(md5(await objectBytes(`files/${largeId}`))).toBe(md5(large));
-    expect(byTitle('Site video')).toMatchObject({ size: large.length, checksum: md5(large), md5: md5(large), fileIds: [largeId], recordIds: [ACCOUNT] });
+    expect(byTitle('Site video')).toMatchObject({
+      size: large.length,
+      checksum: md5(large),
+      md5: md5(large),
+      fileIds: [largeId],
+      recordIds: [ACCOUNT],
+    });
     // The owner's User link is not a record: two file records for the contract, on the account and on the case.
     expect(byTitle('Contract')).toMatchObject({ fileIds: smallIds, recordIds: [ACCOUNT, CASE] });
     for (const [i, fileId] of smallIds.entries()) {
@@ -176,12 +221,21 @@ describe('a migration moves files into S3 with one file record and link record p
         key: `files/${smallIds[0]}`,
         createdAt: '2024-03-01T10:00:00.000Z',
         link: { connectorId: 'sf', status: 'DELIVERED' },
-        source: { type: 'salesforce', connectorId: 'sf', contentVersionId: s.versionId, contentDocumentId: s.documentId },
+        source: {
+          type: 'salesforce',
+          connectorId: 'sf',
+          contentVersionId: s.versionId,
+          contentDocumentId: s.documentId,
+        },
         siblings: smallIds.filter((f) => f !== fileId),
       });
     }
     // The link records, created by the file-link delivery as for uploads (upserted by File_Id__c = fileId).
-    expect(linkUpserts().map((c) => decodeURIComponent(c.path.split('/').pop()!)).sort()).toEqual([...smallIds, largeId].sort());
+    expect(
+      linkUpserts()
+        .map((c) => decodeURIComponent(c.path.split('/').pop()!))
+        .sort(),
+    ).toEqual([...smallIds, largeId].sort());
     // The file service serves a migrated file like an uploaded one.
     const files = awsFileService(dynamo.db, s3.client, { tableName: dynamo.tables.files, bucket });
     const got = await files.get(smallIds[1]!);
@@ -201,22 +255,33 @@ describe('a migration moves files into S3 with one file record and link record p
   });
 
   test('batches are bounded and continue in new messages (keyset paging on Id)', async () => {
-    for (let i = 0; i < 5; i++) sf.seedFile({ title: `Photo ${i}`, extension: 'png', content: Buffer.from(`photo ${i}`), links: [ACCOUNT] });
+    for (let i = 0; i < 5; i++)
+      sf.seedFile({ title: `Photo ${i}`, extension: 'png', content: Buffer.from(`photo ${i}`), links: [ACCOUNT] });
     const h = hub({ batchSize: 2 });
     const accepted = await h.call('POST', '/v1/files/migrations', { connectorId: 'sf', where: "Title LIKE 'Photo%'" });
     const batches = await h.drain();
     // 2 + 2 + 1 files, then an empty page ends it.
     expect(batches).toEqual(['batch 0', 'batch 1', 'batch 2', 'batch 3']);
-    const queries = sf.calls.filter((c) => c.path === '/query' && /FROM ContentVersion WHERE IsLatest/.test(c.query.q ?? ''));
+    const queries = sf.calls.filter(
+      (c) => c.path === '/query' && /FROM ContentVersion WHERE IsLatest/.test(c.query.q ?? ''),
+    );
     expect(queries.map((c) => / AND Id > '(\w+)'/.exec(c.query.q!)?.[1] ?? null)).toHaveLength(4);
     expect(queries[0]!.query.q).toMatch(/ORDER BY Id LIMIT 2$/);
-    expect((await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}`)).body.counts).toMatchObject({ moved: 5, considered: 5 });
+    expect((await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}`)).body.counts).toMatchObject({
+      moved: 5,
+      considered: 5,
+    });
   });
 });
 
 describe('one object shared by the records of a document', () => {
   test('deleting one record keeps the object for the others; the last one takes it', async () => {
-    const f = sf.seedFile({ title: 'Shared', extension: 'txt', content: Buffer.from('shared'), links: [ACCOUNT, CASE] });
+    const f = sf.seedFile({
+      title: 'Shared',
+      extension: 'txt',
+      content: Buffer.from('shared'),
+      links: [ACCOUNT, CASE],
+    });
     await hub().migrate({ where: "Title = 'Shared'" });
     const [first, second] = [ACCOUNT, CASE].map((r) => migratedFileId('sf', f.versionId, r));
     const files = awsFileService(dynamo.db, s3.client, { tableName: dynamo.tables.files, bucket });
@@ -229,21 +294,40 @@ describe('one object shared by the records of a document', () => {
   });
 
   test('with malware scanning, records wait in SCANNING and one scan result applies to every record of the object', async () => {
-    const f = sf.seedFile({ title: 'Scanned', extension: 'pdf', content: Buffer.from('clean'), links: [ACCOUNT, CASE] });
+    const f = sf.seedFile({
+      title: 'Scanned',
+      extension: 'pdf',
+      content: Buffer.from('clean'),
+      links: [ACCOUNT, CASE],
+    });
     const h = hub({ malwareScan: true });
     await h.call('POST', '/v1/files/migrations', { connectorId: 'sf', where: "Title = 'Scanned'" });
     await h.drain();
     const ids = [ACCOUNT, CASE].map((r) => migratedFileId('sf', f.versionId, r));
-    for (const id of ids) expect(await fileRecord(id)).toMatchObject({ status: 'SCANNING', link: { status: 'WAITING_FOR_UPLOAD' } });
+    for (const id of ids)
+      expect(await fileRecord(id)).toMatchObject({ status: 'SCANNING', link: { status: 'WAITING_FOR_UPLOAD' } });
     expect(linkUpserts()).toHaveLength(0);
-    const scans = new ScanResultRunner(dynamo.db, { tableName: dynamo.tables.files, bucket, linkQueue: { enqueueFileLink: async (id) => void h.messages.push({ kind: 'fileLink', fileId: id }) }, logger: silent });
+    const scans = new ScanResultRunner(dynamo.db, {
+      tableName: dynamo.tables.files,
+      bucket,
+      linkQueue: { enqueueFileLink: async (id) => void h.messages.push({ kind: 'fileLink', fileId: id }) },
+      logger: silent,
+    });
     await scans.process({
       source: 'aws.guardduty',
       'detail-type': SCAN_RESULT_DETAIL_TYPE,
-      detail: { s3ObjectDetails: { bucketName: bucket, objectKey: `files/${ids[0]}` }, scanResultDetails: { scanResultStatus: 'NO_THREATS_FOUND' } },
+      detail: {
+        s3ObjectDetails: { bucketName: bucket, objectKey: `files/${ids[0]}` },
+        scanResultDetails: { scanResultStatus: 'NO_THREATS_FOUND' },
+      },
     });
     await h.drain();
-    for (const id of ids) expect(await fileRecord(id)).toMatchObject({ status: 'AVAILABLE', scanResult: 'NO_THREATS_FOUND', link: { status: 'DELIVERED' } });
+    for (const id of ids)
+      expect(await fileRecord(id)).toMatchObject({
+        status: 'AVAILABLE',
+        scanResult: 'NO_THREATS_FOUND',
+        link: { status: 'DELIVERED' },
+      });
     expect(linkUpserts()).toHaveLength(2);
   });
 });
@@ -255,8 +339,16 @@ describe('dry run, failures, resume', () => {
     sf.seedFile({ title: 'A', extension: 'pdf', content: a, links: [ACCOUNT] });
     sf.seedFile({ title: 'B', extension: 'pdf', content: b, links: [CASE] });
     sf.seedFile({ title: 'Orphan', extension: 'pdf', content: b, links: [] });
-    const { migration, rows } = await hub().migrate({ where: "FileExtension = 'pdf'", dryRun: true, deleteAfterCopy: true });
-    expect(migration).toMatchObject({ status: 'SUCCEEDED', dryRun: true, counts: { wouldMove: 2, moved: 0, skipped: 1, bytes: 3500, bytesFreed: 3500 } });
+    const { migration, rows } = await hub().migrate({
+      where: "FileExtension = 'pdf'",
+      dryRun: true,
+      deleteAfterCopy: true,
+    });
+    expect(migration).toMatchObject({
+      status: 'SUCCEEDED',
+      dryRun: true,
+      counts: { wouldMove: 2, moved: 0, skipped: 1, bytes: 3500, bytesFreed: 3500 },
+    });
     expect(rows.map((r) => r.status)).toEqual(['WOULD_MOVE', 'WOULD_MOVE', 'SKIPPED']);
     expect(await objectKeys()).toEqual([]);
     expect(sf.calls.filter((c) => c.path.endsWith('/VersionData'))).toHaveLength(0);
@@ -294,7 +386,11 @@ describe('dry run, failures, resume', () => {
     sf.seedFile({ title: 'Two', extension: 'txt', content: Buffer.from('two'), links: [ACCOUNT] });
     const again = await h.migrate({ where: "FileExtension = 'txt'" });
     expect(again.migration.counts).toMatchObject({ considered: 2, moved: 1, skipped: 1 });
-    expect(again.byTitle('One')).toMatchObject({ status: 'SKIPPED', reason: { code: 'ALREADY_MOVED' }, fileIds: [migratedFileId('sf', one.versionId, ACCOUNT)] });
+    expect(again.byTitle('One')).toMatchObject({
+      status: 'SKIPPED',
+      reason: { code: 'ALREADY_MOVED' },
+      fileIds: [migratedFileId('sf', one.versionId, ACCOUNT)],
+    });
     expect(sf.calls.filter((c) => c.path === `/sobjects/ContentVersion/${one.versionId}/VersionData`)).toHaveLength(1);
   });
 
@@ -311,16 +407,29 @@ describe('dry run, failures, resume', () => {
     await h.runner.process(first as FileMigrationMessage, sqsRecord(JSON.stringify(first)));
     expect(sf.calls.filter((c) => c.path.endsWith('/VersionData'))).toHaveLength(1);
     await h.drain();
-    expect((await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}`)).body).toMatchObject({ status: 'SUCCEEDED', counts: { moved: 1 } });
+    expect((await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}`)).body).toMatchObject({
+      status: 'SUCCEEDED',
+      counts: { moved: 1 },
+    });
   });
 
   test('a duplicate of the batch in progress waits for the lease instead of running it twice', async () => {
     sf.seedFile({ title: 'Y', extension: 'txt', content: Buffer.from('y'), links: [ACCOUNT] });
     const h = hub();
     const accepted = await h.call('POST', '/v1/files/migrations', { connectorId: 'sf', where: "Title = 'Y'" });
-    expect(await h.store.lease(accepted.body.migrationId, 0, 'other-worker', new Date(Date.now() + 60_000).toISOString(), new Date().toISOString())).toBe(true);
+    expect(
+      await h.store.lease(
+        accepted.body.migrationId,
+        0,
+        'other-worker',
+        new Date(Date.now() + 60_000).toISOString(),
+        new Date().toISOString(),
+      ),
+    ).toBe(true);
     const msg = h.messages.shift()!;
-    await expect(h.runner.process(msg as FileMigrationMessage, sqsRecord(JSON.stringify(msg)))).rejects.toBeInstanceOf(RetryLaterError);
+    await expect(h.runner.process(msg as FileMigrationMessage, sqsRecord(JSON.stringify(msg)))).rejects.toBeInstanceOf(
+      RetryLaterError,
+    );
     expect(sf.calls.filter((c) => c.path.endsWith('/VersionData'))).toHaveLength(0);
   });
 });
@@ -330,7 +439,11 @@ describe('--delete-after-copy deletes a document only after a verified copy and 
     const f = sf.seedFile({ title: 'Quote', extension: 'pdf', content: Buffer.from('quote'), links: [ACCOUNT, CASE] });
     const h = hub();
     const { migration, byTitle } = await h.migrate({ where: "Title = 'Quote'", deleteAfterCopy: true });
-    expect(migration).toMatchObject({ status: 'SUCCEEDED', phase: 'DELETE', counts: { moved: 1, deleted: 1, bytesFreed: 5 } });
+    expect(migration).toMatchObject({
+      status: 'SUCCEEDED',
+      phase: 'DELETE',
+      counts: { moved: 1, deleted: 1, bytesFreed: 5 },
+    });
     expect(byTitle('Quote')).toMatchObject({ status: 'DELETED', deletePending: false });
     // Order in Salesforce: both link records upserted before the document was deleted.
     const order = sf.calls.filter((c) => c.method === 'PATCH' || c.method === 'DELETE').map((c) => c.method);
@@ -341,7 +454,11 @@ describe('--delete-after-copy deletes a document only after a verified copy and 
 
   test('a link record that cannot be created keeps the document', async () => {
     sf.seedFile({ title: 'Kept', extension: 'pdf', content: Buffer.from('kept'), links: [ACCOUNT] });
-    sf.fail('PATCH /sobjects/CrmBridge_File__c', { status: 400, errors: [{ errorCode: 'INVALID_FIELD', message: 'No such column' }] }, 5);
+    sf.fail(
+      'PATCH /sobjects/CrmBridge_File__c',
+      { status: 400, errors: [{ errorCode: 'INVALID_FIELD', message: 'No such column' }] },
+      5,
+    );
     const { migration, byTitle } = await hub().migrate({ where: "Title = 'Kept'", deleteAfterCopy: true });
     expect(migration.counts).toMatchObject({ moved: 1, deleted: 0 });
     expect(byTitle('Kept')).toMatchObject({ status: 'MOVED', deletePending: false, reason: { code: 'LINK_FAILED' } });
@@ -351,9 +468,14 @@ describe('--delete-after-copy deletes a document only after a verified copy and 
   test('a version uploaded after the copy keeps the document', async () => {
     const f = sf.seedFile({ title: 'Draft', extension: 'docx', content: Buffer.from('v1'), links: [ACCOUNT] });
     const h = hub();
-    await h.call('POST', '/v1/files/migrations', { connectorId: 'sf', where: "Title = 'Draft'", deleteAfterCopy: true });
+    await h.call('POST', '/v1/files/migrations', {
+      connectorId: 'sf',
+      where: "Title = 'Draft'",
+      deleteAfterCopy: true,
+    });
     // Run the copy and its link, then a user uploads version 2 before the delete phase.
-    while (h.messages.length && !(h.messages[0]!.kind === 'fileMigration' && h.messages[0]!.seq === 2)) await h.drain(1);
+    while (h.messages.length && !(h.messages[0]!.kind === 'fileMigration' && h.messages[0]!.seq === 2))
+      await h.drain(1);
     sf.seedVersion(f.documentId, Buffer.from('v2'));
     await h.drain();
     expect(deletes()).toHaveLength(0);
@@ -361,12 +483,28 @@ describe('--delete-after-copy deletes a document only after a verified copy and 
   });
 
   test('a checksum that does not match the bytes: not stored, not recorded, not deleted', async () => {
-    const bad = sf.seedFile({ title: 'Tampered', extension: 'pdf', content: Buffer.from('what arrives'), links: [ACCOUNT], checksum: md5(Buffer.from('what Salesforce stored')) });
+    const bad = sf.seedFile({
+      title: 'Tampered',
+      extension: 'pdf',
+      content: Buffer.from('what arrives'),
+      links: [ACCOUNT],
+      checksum: md5(Buffer.from('what Salesforce stored')),
+    });
     const big = randomBytes(THRESHOLD + 1000);
-    const badLarge = sf.seedFile({ title: 'Tampered large', extension: 'bin', content: big, links: [ACCOUNT], checksum: '0'.repeat(32) });
+    const badLarge = sf.seedFile({
+      title: 'Tampered large',
+      extension: 'bin',
+      content: big,
+      links: [ACCOUNT],
+      checksum: '0'.repeat(32),
+    });
     const { migration, byTitle } = await hub().migrate({ where: 'ContentSize > 0', deleteAfterCopy: true });
     expect(migration.counts).toMatchObject({ moved: 0, failed: 2, deleted: 0 });
-    expect(byTitle('Tampered')).toMatchObject({ status: 'FAILED', md5: md5(Buffer.from('what arrives')), reason: { code: 'CHECKSUM_MISMATCH' } });
+    expect(byTitle('Tampered')).toMatchObject({
+      status: 'FAILED',
+      md5: md5(Buffer.from('what arrives')),
+      reason: { code: 'CHECKSUM_MISMATCH' },
+    });
     expect(byTitle('Tampered large')).toMatchObject({ status: 'FAILED', reason: { code: 'CHECKSUM_MISMATCH' } });
     expect(await objectKeys()).toEqual([]);
     expect((await s3.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).toHaveLength(0);
@@ -397,9 +535,12 @@ describe('the API refuses bad migrations with a 4xx, never a 500, and nothing is
 
   test.each([
     ["Title = 'x'; DELETE FROM Account", /semicolon/],
-    ["Id IN (SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId = '001000000000001')", /subqueries/],
-    ["FirstPublishLocationId IN (SELECT Id FROM Account)", /subqueries/],
-    ['FirstPublishLocation.Name = \'Acme\'', /dot/],
+    [
+      "Id IN (SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId = '001000000000001')",
+      /subqueries/,
+    ],
+    ['FirstPublishLocationId IN (SELECT Id FROM Account)', /subqueries/],
+    ["FirstPublishLocation.Name = 'Acme'", /dot/],
     ["Title = 'x' LIMIT 1", /unexpected "LIMIT"/],
     ["Title = 'x' ORDER BY Title", /unexpected "ORDER"/],
     ["Title = 'x' WITH SECURITY_ENFORCED", /unexpected "WITH"/],
@@ -407,7 +548,7 @@ describe('the API refuses bad migrations with a 4xx, never a 500, and nothing is
     ["Title = 'unterminated", /not closed/],
     ['Title = :name', /colon/],
     ['Title = Name', /value/],
-    ['Title = \'x\' /* comment */', /"\/"/],
+    ["Title = 'x' /* comment */", /"\/"/],
     ['SELECT Id FROM Account', /field name/],
     [`${'('.repeat(7)}Title = 'x'${')'.repeat(7)}`, /nest deeper/],
     [Array.from({ length: 31 }, (_, i) => `ContentSize > ${i}`).join(' OR '), /more than 30 comparisons/],
@@ -419,7 +560,9 @@ describe('the API refuses bad migrations with a 4xx, never a 500, and nothing is
   });
 
   test('length, strict body, connector checks', async () => {
-    expect((await refused({ connectorId: 'sf', where: `Title = '${'x'.repeat(1000)}'` })).message).toMatch(/1000 characters/);
+    expect((await refused({ connectorId: 'sf', where: `Title = '${'x'.repeat(1000)}'` })).message).toMatch(
+      /1000 characters/,
+    );
     expect((await refused({ connectorId: 'sf', where: "Title = 'x'", extra: true })).message).toMatch(/extra/);
     expect((await refused({ connectorId: 'sf', where: "Title = 'x'", dryRun: 'yes' })).code).toBe('INVALID_REQUEST');
     expect((await refused({ connectorId: 'sf' })).code).toBe('INVALID_REQUEST');
@@ -435,20 +578,34 @@ describe('the API refuses bad migrations with a 4xx, never a 500, and nothing is
     const h = hub();
     const accepted = await h.call('POST', '/v1/files/migrations', {
       connectorId: 'sf',
-      where: "title = 'O\\'Brien' and (ContentSize >= 1 or not FileExtension in ('exe', 'bat')) AND CreatedDate > 2020-01-01T00:00:00Z",
+      where:
+        "title = 'O\\'Brien' and (ContentSize >= 1 or not FileExtension in ('exe', 'bat')) AND CreatedDate > 2020-01-01T00:00:00Z",
     });
     expect(accepted.status).toBe(202);
     const view = (await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}`)).body;
-    expect(view.where).toBe("(title = 'O\\'Brien' AND (ContentSize >= 1 OR NOT (FileExtension IN ('exe', 'bat'))) AND CreatedDate > 2020-01-01T00:00:00Z)");
+    expect(view.where).toBe(
+      "(title = 'O\\'Brien' AND (ContentSize >= 1 OR NOT (FileExtension IN ('exe', 'bat'))) AND CreatedDate > 2020-01-01T00:00:00Z)",
+    );
     await h.drain();
-    expect((await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}`)).body.counts).toMatchObject({ moved: 1 });
+    expect((await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}`)).body.counts).toMatchObject({
+      moved: 1,
+    });
   });
 
   test('unknown migrations and bad page tokens are 4xx', async () => {
     const h = hub();
     expect((await h.call('GET', '/v1/files/migrations/nope')).status).toBe(404);
     const accepted = await h.call('POST', '/v1/files/migrations', { connectorId: 'sf', where: "Title = 'x'" });
-    expect((await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}/files`, undefined, { nextToken: Buffer.from('pk#other').toString('base64url') })).status).toBe(400);
-    expect((await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}/files`, undefined, { limit: '1000' })).status).toBe(400);
+    expect(
+      (
+        await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}/files`, undefined, {
+          nextToken: Buffer.from('pk#other').toString('base64url'),
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await h.call('GET', `/v1/files/migrations/${accepted.body.migrationId}/files`, undefined, { limit: '1000' }))
+        .status,
+    ).toBe(400);
   });
 });

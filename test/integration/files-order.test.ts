@@ -18,14 +18,29 @@ afterAll(async () => {
   await dynamo?.stop();
 });
 
-test('order=newest pages through a record\'s files from the most recent one; the default stays oldest first', async () => {
+test("order=newest pages through a record's files from the most recent one; the default stays oldest first", async () => {
   let clock = Date.parse('2026-05-01T10:00:00Z');
-  const files = awsFileService(dynamo.db, s3, { tableName: dynamo.tables.files, bucket: 'bucket', now: () => (clock += 60_000) });
+  const files = awsFileService(dynamo.db, s3, {
+    tableName: dynamo.tables.files,
+    bucket: 'bucket',
+    now: () => (clock += 60_000),
+  });
   const recordId = '001000000000001AAA';
   for (const name of ['a.pdf', 'b.pdf', 'c.pdf', 'd.pdf', 'e.pdf']) {
-    await files.create({ fileName: name, contentType: 'application/pdf', size: 1, recordId, uploadedBy: `${name} uploader` });
+    await files.create({
+      fileName: name,
+      contentType: 'application/pdf',
+      size: 1,
+      recordId,
+      uploadedBy: `${name} uploader`,
+    });
   }
-  await files.create({ fileName: 'other.pdf', contentType: 'application/pdf', size: 1, recordId: '001000000000002AAA' });
+  await files.create({
+    fileName: 'other.pdf',
+    contentType: 'application/pdf',
+    size: 1,
+    recordId: '001000000000002AAA',
+  });
 
   const names = async (order: 'oldest' | 'newest') => {
     const seen: string[] = [];
@@ -40,7 +55,10 @@ test('order=newest pages through a record\'s files from the most recent one; the
   };
   expect(await names('newest')).toEqual(['e.pdf', 'd.pdf', 'c.pdf', 'b.pdf', 'a.pdf']);
   expect(await names('oldest')).toEqual(['a.pdf', 'b.pdf', 'c.pdf', 'd.pdf', 'e.pdf']);
-  expect((await files.listByRecord(recordId, 1, undefined, 'newest')).files[0]).toMatchObject({ fileName: 'e.pdf', uploadedBy: 'e.pdf uploader' });
+  expect((await files.listByRecord(recordId, 1, undefined, 'newest')).files[0]).toMatchObject({
+    fileName: 'e.pdf',
+    uploadedBy: 'e.pdf uploader',
+  });
 });
 
 test('the API accepts order=oldest|newest (default oldest) and an uploadedBy of 1-255 characters', () => {

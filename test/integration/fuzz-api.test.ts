@@ -31,17 +31,54 @@ const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
 const chance = (p: number) => random() < p;
 
 const HOSTILE_SEGMENTS = [
-  '%ZZ', '%', '%E0%A4%A', '%C0%AF', '%00', '%2e%2e', '..', '.', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty',
-  '%F0%9F%98%80', 'caf%C3%A9', '%ED%A0%80', 'a'.repeat(300), '1e308', '-1', '0', 'null', 'undefined', '%20', '%2F', '*', '$', '{jobId}',
+  '%ZZ',
+  '%',
+  '%E0%A4%A',
+  '%C0%AF',
+  '%00',
+  '%2e%2e',
+  '..',
+  '.',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  '%F0%9F%98%80',
+  'caf%C3%A9',
+  '%ED%A0%80',
+  'a'.repeat(300),
+  '1e308',
+  '-1',
+  '0',
+  'null',
+  'undefined',
+  '%20',
+  '%2F',
+  '*',
+  '$',
+  '{jobId}',
 ];
 const GOOD_SEGMENTS = ['echo', 'getThing', 'job-1', 'f-1', 'missing'];
 const segment = () => (chance(0.6) ? pick(HOSTILE_SEGMENTS) : pick(GOOD_SEGMENTS));
 
-const ROUTES = ['/v1/health', '/v1/callouts/{c}/{o}', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/retry', '/v1/files', '/v1/files/{id}', '/v1/files/{id}/complete', '/v1/files/{id}/parts'];
+const ROUTES = [
+  '/v1/health',
+  '/v1/callouts/{c}/{o}',
+  '/v1/jobs',
+  '/v1/jobs/{id}',
+  '/v1/jobs/{id}/retry',
+  '/v1/files',
+  '/v1/files/{id}',
+  '/v1/files/{id}/complete',
+  '/v1/files/{id}/parts',
+];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'get', 'FOO'];
 
 function path(): string {
-  let p = pick(ROUTES).replace(/\{\w+\}/g, () => (chance(0.3) && pick(ROUTES).includes('callouts') ? 'echo' : segment()));
+  let p = pick(ROUTES).replace(/\{\w+\}/g, () =>
+    chance(0.3) && pick(ROUTES).includes('callouts') ? 'echo' : segment(),
+  );
   if (chance(0.1)) p += '/';
   if (chance(0.05)) p = p.replace('/v1/', '/v1//');
   if (chance(0.05)) p += `/${segment()}`;
@@ -52,19 +89,52 @@ function path(): string {
 /** Scalars a hostile client sends. */
 function leaf(): unknown {
   switch (int(16)) {
-    case 0: return pick([1e308, -1e308, 1e200, 1e126, -1e126, 1e-200, 5e-324, 1e-131]);
-    case 1: return pick([0, -0, 1, -1, 1e-130, 9.99999999999999e125, Number.MAX_SAFE_INTEGER, 0.1]);
-    case 2: return 'x'.repeat(pick([0, 1, 1000, 50_000]));
-    case 3: return pick(['__proto__', 'constructor', '%ZZ', '..', '../../etc/passwd', '<script>', "'; DROP TABLE", '${jndi:x}']);
-    case 4: return pick(['ü', '日本語', '😀', '\u0000', '\u202e', '\ufeff', '\ud800', '\udc00x', 'a\ud83d']);
-    case 5: return pick([true, false, null]);
-    case 6: return [];
-    case 7: return {};
-    default: return pick(['hello', 'a', '42', '', ' ']);
+    case 0:
+      return pick([1e308, -1e308, 1e200, 1e126, -1e126, 1e-200, 5e-324, 1e-131]);
+    case 1:
+      return pick([0, -0, 1, -1, 1e-130, 9.99999999999999e125, Number.MAX_SAFE_INTEGER, 0.1]);
+    case 2:
+      return 'x'.repeat(pick([0, 1, 1000, 50_000]));
+    case 3:
+      return pick([
+        '__proto__',
+        'constructor',
+        '%ZZ',
+        '..',
+        '../../etc/passwd',
+        '<script>',
+        "'; DROP TABLE",
+        '${jndi:x}',
+      ]);
+    case 4:
+      return pick(['ü', '日本語', '😀', '\u0000', '\u202e', '\ufeff', '\ud800', '\udc00x', 'a\ud83d']);
+    case 5:
+      return pick([true, false, null]);
+    case 6:
+      return [];
+    case 7:
+      return {};
+    default:
+      return pick(['hello', 'a', '42', '', ' ']);
   }
 }
 
-const KEYS = ['a', 'payload', 'recordId', '__proto__', 'constructor', 'prototype', 'toString', '', ' ', 'ü', '\ud800', '$', 'a.b', 'k'.repeat(70_000)];
+const KEYS = [
+  'a',
+  'payload',
+  'recordId',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  '',
+  ' ',
+  'ü',
+  '\ud800',
+  '$',
+  'a.b',
+  'k'.repeat(70_000),
+];
 
 /** JSON text of a chain `levels` deep (written as text: JSON.stringify recurses). */
 function chain(levels: number): string {
@@ -93,7 +163,8 @@ function value(): string {
     const child: unknown = chance(0.3) ? (chance(0.5) ? {} : []) : leaf();
     if (Array.isArray(parent)) parent.push(child);
     // defineProperty: an own `__proto__` key, as JSON.parse makes it.
-    else Object.defineProperty(parent, pick(KEYS), { value: child, enumerable: true, configurable: true, writable: true });
+    else
+      Object.defineProperty(parent, pick(KEYS), { value: child, enumerable: true, configurable: true, writable: true });
     if (child !== null && typeof child === 'object') nodes = [...nodes, child as Record<string, unknown>];
   }
   return text(chance(0.2) ? leaf() : root);
@@ -104,36 +175,88 @@ const text = (v: unknown) => JSON.stringify(v) ?? 'null';
 
 function body(): { body: string | null; isBase64Encoded?: boolean } {
   switch (int(12)) {
-    case 0: return { body: null };
-    case 1: return { body: pick(['', '{', '[', 'null', '1', '"x"', 'true', '{"payload":}', '{"payload":1,}', '\u0000', 'NaN', '{"payload":1e999}']) };
-    case 2: return { body: Buffer.from(Array.from({ length: int(64) }, () => int(256))).toString('base64'), isBase64Encoded: true };
-    case 3: return { body: `{"payload":${value()},"__proto__":{"recordId":"x"}}` };
+    case 0:
+      return { body: null };
+    case 1:
+      return {
+        body: pick([
+          '',
+          '{',
+          '[',
+          'null',
+          '1',
+          '"x"',
+          'true',
+          '{"payload":}',
+          '{"payload":1,}',
+          '\u0000',
+          'NaN',
+          '{"payload":1e999}',
+        ]),
+      };
+    case 2:
+      return {
+        body: Buffer.from(Array.from({ length: int(64) }, () => int(256))).toString('base64'),
+        isBase64Encoded: true,
+      };
+    case 3:
+      return { body: `{"payload":${value()},"__proto__":{"recordId":"x"}}` };
     case 4: {
       const deep = pick([32, 33, 5000, 20_000]);
       return { body: `{"payload":${'['.repeat(deep)}${']'.repeat(deep)}}` };
     }
-    case 5: return { body: text({ fileName: pick(['a.pdf', '../x', '', 'ü.txt', 'a\u0000b']), contentType: pick(['application/pdf', 'x', '']), size: leaf(), ...(chance(0.5) && { recordId: leaf() }), ...(chance(0.3) && { link: { connectorId: segment() } }) }) };
-    case 6: return { body: text({ parts: chance(0.5) ? [{ partNumber: leaf(), etag: leaf() }] : leaf() }) };
-    case 7: return { body: text({ partNumbers: [leaf(), 1, 2] }) };
-    case 8: return { body: value() };
-    default: return { body: `{"payload":${value()}${chance(0.3) ? `,"recordId":${text(leaf())}` : ''}}` };
+    case 5:
+      return {
+        body: text({
+          fileName: pick(['a.pdf', '../x', '', 'ü.txt', 'a\u0000b']),
+          contentType: pick(['application/pdf', 'x', '']),
+          size: leaf(),
+          ...(chance(0.5) && { recordId: leaf() }),
+          ...(chance(0.3) && { link: { connectorId: segment() } }),
+        }),
+      };
+    case 6:
+      return { body: text({ parts: chance(0.5) ? [{ partNumber: leaf(), etag: leaf() }] : leaf() }) };
+    case 7:
+      return { body: text({ partNumbers: [leaf(), 1, 2] }) };
+    case 8:
+      return { body: value() };
+    default:
+      return { body: `{"payload":${value()}${chance(0.3) ? `,"recordId":${text(leaf())}` : ''}}` };
   }
 }
 
 function headers(): Record<string, string> {
   const h: Record<string, string> = {};
-  const set = (k: string, v: string) => Object.defineProperty(h, k, { value: v, enumerable: true, configurable: true, writable: true });
-  if (chance(0.5)) set('content-type', pick(['application/json', 'text/plain', '', 'application/json; charset=utf-16']));
-  if (chance(0.4)) set(pick(['Idempotency-Key', 'idempotency-key', 'IDEMPOTENCY-KEY']), pick(['k-1', `k-${int(50)}`, '', ' ', 'x'.repeat(300), 'ü', '\u0007', '__proto__']));
+  const set = (k: string, v: string) =>
+    Object.defineProperty(h, k, { value: v, enumerable: true, configurable: true, writable: true });
+  if (chance(0.5))
+    set('content-type', pick(['application/json', 'text/plain', '', 'application/json; charset=utf-16']));
+  if (chance(0.4))
+    set(
+      pick(['Idempotency-Key', 'idempotency-key', 'IDEMPOTENCY-KEY']),
+      pick(['k-1', `k-${int(50)}`, '', ' ', 'x'.repeat(300), 'ü', '\u0007', '__proto__']),
+    );
   if (chance(0.3)) set('X-Correlation-Id', pick(['c-1', '', 'x'.repeat(300), '😀']));
-  if (chance(0.3)) set(pick(['__proto__', 'constructor', 'toString', 'prototype', 'hasOwnProperty']), pick(['x', '{}', '']));
+  if (chance(0.3))
+    set(pick(['__proto__', 'constructor', 'toString', 'prototype', 'hasOwnProperty']), pick(['x', '{}', '']));
   return h;
 }
 
 function query(): Record<string, string> | undefined {
   if (chance(0.4)) return undefined;
   const q: Record<string, string> = {};
-  const token = () => pick([Buffer.from(value()).toString('base64url'), Buffer.from(text({ recordId: 'r1', fileId: leaf(), createdAt: leaf() })).toString('base64url'), Buffer.from(text({ pk: `JOB#${String(leaf())}`, connectorId: 'echo', jobCreatedAt: leaf() })).toString('base64url'), '%%%', '', 'x'.repeat(3000)]);
+  const token = () =>
+    pick([
+      Buffer.from(value()).toString('base64url'),
+      Buffer.from(text({ recordId: 'r1', fileId: leaf(), createdAt: leaf() })).toString('base64url'),
+      Buffer.from(text({ pk: `JOB#${String(leaf())}`, connectorId: 'echo', jobCreatedAt: leaf() })).toString(
+        'base64url',
+      ),
+      '%%%',
+      '',
+      'x'.repeat(3000),
+    ]);
   const values: Record<string, () => string> = {
     recordId: () => pick(['r1', '', 'x'.repeat(300), '__proto__', '%ZZ']),
     connectorId: () => pick(['echo', '', 'x'.repeat(300), '__proto__', '%ZZ', 'a b']),
@@ -142,7 +265,13 @@ function query(): Record<string, string> | undefined {
     nextToken: token,
   };
   for (const key of ['recordId', 'connectorId', 'status', 'limit', 'nextToken', '__proto__', 'constructor', 'x']) {
-    if (chance(0.5)) Object.defineProperty(q, key, { value: Object.hasOwn(values, key) ? values[key]!() : pick(['1', '', '%ZZ']), enumerable: true, configurable: true, writable: true });
+    if (chance(0.5))
+      Object.defineProperty(q, key, {
+        value: Object.hasOwn(values, key) ? values[key]!() : pick(['1', '', '%ZZ']),
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
   }
   return q;
 }
@@ -151,11 +280,25 @@ function request(): APIGatewayProxyEvent {
   // A third are aimed at the routes that do work (a callout, its job, a file), so hostile
   // values also reach the services, the stores and the queue, not only the router.
   switch (chance(0.35) ? int(4) : -1) {
-    case 0: return apiEvent({ method: 'POST', path: `/v1/callouts/echo/${pick(['echo', 'echo', 'getThing', segment()])}`, headers: headers(), body: `{"payload":${value()}}` });
-    case 1: return apiEvent({ method: 'GET', path: `/v1/jobs/${pick([...accepted.slice(-5), segment()])}`, headers: headers() });
-    case 2: return apiEvent({ method: 'POST', path: '/v1/files', headers: headers(), ...body() });
-    case 3: return apiEvent({ method: 'GET', path: '/v1/files', headers: headers(), query: { recordId: 'r1', ...query() } });
-    default: return apiEvent({ method: pick(METHODS), path: path(), headers: headers(), query: query(), ...body() });
+    case 0:
+      return apiEvent({
+        method: 'POST',
+        path: `/v1/callouts/echo/${pick(['echo', 'echo', 'getThing', segment()])}`,
+        headers: headers(),
+        body: `{"payload":${value()}}`,
+      });
+    case 1:
+      return apiEvent({
+        method: 'GET',
+        path: `/v1/jobs/${pick([...accepted.slice(-5), segment()])}`,
+        headers: headers(),
+      });
+    case 2:
+      return apiEvent({ method: 'POST', path: '/v1/files', headers: headers(), ...body() });
+    case 3:
+      return apiEvent({ method: 'GET', path: '/v1/files', headers: headers(), query: { recordId: 'r1', ...query() } });
+    default:
+      return apiEvent({ method: pick(METHODS), path: path(), headers: headers(), query: query(), ...body() });
   }
 }
 
@@ -181,7 +324,10 @@ test(`${REQUESTS} hostile requests (seed ${SEED}): no 5xx, the error envelope on
     statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
     if (res.statusCode === 202) accepted.push(JSON.parse(res.body).jobId);
     const problem = check(res.statusCode, res.body);
-    if (problem) failures.push(`#${i} ${event.httpMethod} ${event.path} query=${JSON.stringify(event.queryStringParameters)} body=${String(event.body).slice(0, 200)}: ${problem}`);
+    if (problem)
+      failures.push(
+        `#${i} ${event.httpMethod} ${event.path} query=${JSON.stringify(event.queryStringParameters)} body=${String(event.body).slice(0, 200)}: ${problem}`,
+      );
   }
   expect(failures.slice(0, 10)).toEqual([]);
   if (process.env.FUZZ_VERBOSE) console.log(Object.fromEntries([...statuses].sort()));
@@ -202,6 +348,7 @@ function check(status: number, raw: string): string | undefined {
     return `error body is not JSON: ${raw.slice(0, 200)}`;
   }
   const e = parsed?.error;
-  if (!e || typeof e.message !== 'string' || typeof e.code !== 'string' || !/^[A-Z][A-Z_]+$/.test(e.code)) return `no error envelope: ${raw.slice(0, 200)}`;
+  if (!e || typeof e.message !== 'string' || typeof e.code !== 'string' || !/^[A-Z][A-Z_]+$/.test(e.code))
+    return `no error envelope: ${raw.slice(0, 200)}`;
   return undefined;
 }

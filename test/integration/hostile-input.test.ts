@@ -21,8 +21,14 @@ interface Answer {
   body: any;
 }
 
-async function call(method: string, path: string, opts: { body?: string; query?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Answer> {
-  const res = await api.handler(apiEvent({ method, path, body: opts.body ?? null, query: opts.query, headers: opts.headers }));
+async function call(
+  method: string,
+  path: string,
+  opts: { body?: string; query?: Record<string, string>; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const res = await api.handler(
+    apiEvent({ method, path, body: opts.body ?? null, query: opts.query, headers: opts.headers }),
+  );
   return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
 }
 
@@ -31,7 +37,8 @@ function expectError(res: Answer, status: number, code: string) {
   expect(typeof res.body.error.message).toBe('string');
 }
 
-const submit = (payloadJson: string, headers: Record<string, string> = {}) => call('POST', '/v1/callouts/echo/echo', { body: `{"payload":${payloadJson}}`, headers });
+const submit = (payloadJson: string, headers: Record<string, string> = {}) =>
+  call('POST', '/v1/callouts/echo/echo', { body: `{"payload":${payloadJson}}`, headers });
 
 /** `levels` nested objects around a scalar, as JSON text (built without recursion). */
 const nested = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
@@ -66,11 +73,17 @@ describe('numbers DynamoDB cannot store', () => {
   });
 
   test('the edges of the range are accepted', async () => {
-    expect((await submit('{"small":1e-130,"big":-9.99999999999999e125,"zero":0,"negZero":-0,"tiny":1e-400}')).status).toBe(202);
+    expect(
+      (await submit('{"small":1e-130,"big":-9.99999999999999e125,"zero":0,"negZero":-0,"tiny":1e-400}')).status,
+    ).toBe(202);
   });
 
   test('anywhere in a JSON body, checked before the route schema (file create)', async () => {
-    expectError(await call('POST', '/v1/files', { body: '{"fileName":"a.pdf","contentType":"application/pdf","size":1e308}' }), 400, 'INVALID_PAYLOAD');
+    expectError(
+      await call('POST', '/v1/files', { body: '{"fileName":"a.pdf","contentType":"application/pdf","size":1e308}' }),
+      400,
+      'INVALID_PAYLOAD',
+    );
   });
 });
 
@@ -87,7 +100,11 @@ describe('__proto__, constructor and prototype keys', () => {
   });
 
   test('also in the body itself and in other routes', async () => {
-    expectError(await call('POST', '/v1/callouts/echo/echo', { body: '{"payload":1,"__proto__":{"recordId":"x"}}' }), 400, 'INVALID_PAYLOAD');
+    expectError(
+      await call('POST', '/v1/callouts/echo/echo', { body: '{"payload":1,"__proto__":{"recordId":"x"}}' }),
+      400,
+      'INVALID_PAYLOAD',
+    );
     expectError(await call('POST', '/v1/files/f-1/complete', { body: '{"constructor":1}' }), 400, 'INVALID_PAYLOAD');
   });
 });
@@ -127,29 +144,51 @@ describe('nextToken of the files listing', () => {
 
   test('a token the listing gave back is accepted', async () => {
     for (let i = 0; i < 3; i += 1) {
-      const created = await call('POST', '/v1/files', { body: JSON.stringify({ fileName: `f${i}.txt`, contentType: 'text/plain', size: 3, recordId: 'r-page' }) });
+      const created = await call('POST', '/v1/files', {
+        body: JSON.stringify({ fileName: `f${i}.txt`, contentType: 'text/plain', size: 3, recordId: 'r-page' }),
+      });
       expect(created.status).toBe(201);
     }
     const first = await call('GET', '/v1/files', { query: { recordId: 'r-page', limit: '2' } });
     expect(first.status).toBe(200);
     expect(first.body.nextToken).toEqual(expect.any(String));
-    const second = await call('GET', '/v1/files', { query: { recordId: 'r-page', limit: '2', nextToken: first.body.nextToken } });
+    const second = await call('GET', '/v1/files', {
+      query: { recordId: 'r-page', limit: '2', nextToken: first.body.nextToken },
+    });
     expect(second.status).toBe(200);
     expect(first.body.files.length + second.body.files.length).toBe(3);
   });
 });
 
 describe('operation names inherited from Object.prototype', () => {
-  test.each(['constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'])('POST /v1/callouts/echo/%s -> 404 OPERATION_NOT_FOUND', async (operation) => {
-    expectError(await call('POST', `/v1/callouts/echo/${operation}`, { body: '{"payload":{}}' }), 404, 'OPERATION_NOT_FOUND');
-  });
+  test.each(['constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'])(
+    'POST /v1/callouts/echo/%s -> 404 OPERATION_NOT_FOUND',
+    async (operation) => {
+      expectError(
+        await call('POST', `/v1/callouts/echo/${operation}`, { body: '{"payload":{}}' }),
+        404,
+        'OPERATION_NOT_FOUND',
+      );
+    },
+  );
 });
 
 describe('query parameters and headers named like Object.prototype members', () => {
   test('are own keys of the request: refused by the strict query schema, never a 500', async () => {
-    expectError(await call('GET', '/v1/files', { query: { recordId: 'r1', constructor: 'x' } }), 400, 'INVALID_REQUEST');
-    expectError(await call('GET', '/v1/files', { query: { recordId: 'r1', ['__proto__']: 'x' } }), 400, 'INVALID_REQUEST');
-    const res = await call('POST', '/v1/callouts/echo/echo', { body: '{"payload":{}}', headers: { constructor: 'x', ['__proto__']: 'y', toString: 'z' } });
+    expectError(
+      await call('GET', '/v1/files', { query: { recordId: 'r1', constructor: 'x' } }),
+      400,
+      'INVALID_REQUEST',
+    );
+    expectError(
+      await call('GET', '/v1/files', { query: { recordId: 'r1', ['__proto__']: 'x' } }),
+      400,
+      'INVALID_REQUEST',
+    );
+    const res = await call('POST', '/v1/callouts/echo/echo', {
+      body: '{"payload":{}}',
+      headers: { constructor: 'x', ['__proto__']: 'y', toString: 'z' },
+    });
     expect(res.status).toBe(202);
   });
 });

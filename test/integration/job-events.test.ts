@@ -37,10 +37,10 @@ afterAll(async () => {
 async function capture(fn: () => Promise<unknown>): Promise<string[]> {
   const out: string[] = [];
   const spies = [process.stdout, process.stderr].map((stream) =>
-    jest.spyOn(stream, 'write').mockImplementation(((chunk: unknown) => {
+    jest.spyOn(stream, 'write').mockImplementation((chunk: unknown) => {
       out.push(String(chunk));
       return true;
-    })),
+    }),
   );
   try {
     await fn();
@@ -55,13 +55,33 @@ async function runJob(path: string, extra: { traceparent?: string } = {}) {
   await dynamo.db.send(
     new PutCommand({
       TableName: dynamo.tables.connectors,
-      Item: { connectorId, type: 'rest', enabled: true, baseUrl: upstream.url, timeoutMs: 5000, network: { allowPrivate: true }, retry: { maxAttempts: 3, baseDelayMs: 10 }, operations: { op: { method: 'POST', path } } },
+      Item: {
+        connectorId,
+        type: 'rest',
+        enabled: true,
+        baseUrl: upstream.url,
+        timeoutMs: 5000,
+        network: { allowPrivate: true },
+        retry: { maxAttempts: 3, baseDelayMs: 10 },
+        operations: { op: { method: 'POST', path } },
+      },
     }),
   );
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now);
   const jobId = `ev-job-${seq}`;
   const createdAt = new Date(Date.now() - 1500).toISOString();
-  await jobs.create({ jobId, connectorId, operation: 'op', status: 'QUEUED', attempts: 0, createdAt, updatedAt: createdAt, correlationId: `corr-${seq}`, payload: { secret: SECRET_PAYLOAD }, ...extra });
+  await jobs.create({
+    jobId,
+    connectorId,
+    operation: 'op',
+    status: 'QUEUED',
+    attempts: 0,
+    createdAt,
+    updatedAt: createdAt,
+    correlationId: `corr-${seq}`,
+    payload: { secret: SECRET_PAYLOAD },
+    ...extra,
+  });
   const metrics = new ConnectorMetrics();
   const worker = jobWorker({
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
@@ -79,7 +99,13 @@ async function runJob(path: string, extra: { traceparent?: string } = {}) {
     metrics.flush();
   });
   const records = lines.map((l) => JSON.parse(l) as Record<string, any>);
-  return { connectorId, jobId, lines, logs: records.filter((r) => r.event !== undefined), emf: records.filter((r) => r._aws !== undefined) };
+  return {
+    connectorId,
+    jobId,
+    lines,
+    logs: records.filter((r) => r.event !== undefined),
+    emf: records.filter((r) => r._aws !== undefined),
+  };
 }
 
 describe('traceparent', () => {
@@ -99,7 +125,18 @@ describe('traceparent on submit', () => {
   async function submit(traceparent: string | undefined) {
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
     const connectorId = `tp-${++seq}`;
-    await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: { connectorId, type: 'rest', enabled: true, baseUrl: upstream.url, operations: { op: { method: 'POST', path: '/x' } } } }));
+    await dynamo.db.send(
+      new PutCommand({
+        TableName: dynamo.tables.connectors,
+        Item: {
+          connectorId,
+          type: 'rest',
+          enabled: true,
+          baseUrl: upstream.url,
+          operations: { op: { method: 'POST', path: '/x' } },
+        },
+      }),
+    );
     const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now);
     const accepted: unknown[] = [];
     const service = new CalloutService({
@@ -117,7 +154,14 @@ describe('traceparent on submit', () => {
     const caller = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const { job, accepted, connectorId } = await submit(caller);
     expect(job.traceparent).toBe(caller);
-    expect(accepted).toEqual([expect.objectContaining({ jobId: job.jobId, connectorId, operation: 'op', traceId: '4bf92f3577b34da6a3ce929d0e0e4736' })]);
+    expect(accepted).toEqual([
+      expect.objectContaining({
+        jobId: job.jobId,
+        connectorId,
+        operation: 'op',
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      }),
+    ]);
   });
 
   it('starts a new trace without a header, or for an invalid one', async () => {
@@ -130,12 +174,15 @@ describe('traceparent on submit', () => {
 
 describe('job transitions', () => {
   it('logs started, the failed attempt with its retry plan and success, with ids, attempt, duration and status code, and no payload', async () => {
-    upstream.route('POST /flaky', (_call, nth) => (nth === 1 ? { status: 503, json: { busy: true } } : { status: 200, json: { ok: true } }));
+    upstream.route('POST /flaky', (_call, nth) =>
+      nth === 1 ? { status: 503, json: { busy: true } } : { status: 200, json: { ok: true } },
+    );
     const { connectorId, jobId, lines, logs } = await runJob('/flaky');
 
     expect(logs.map((l) => l.event)).toEqual(['started', 'attemptFailed', 'succeeded']);
     const [started, attemptFailed, succeeded] = logs;
-    for (const line of logs) expect(line).toMatchObject({ jobId, connectorId, operation: 'op', correlationId: `corr-${seq}` });
+    for (const line of logs)
+      expect(line).toMatchObject({ jobId, connectorId, operation: 'op', correlationId: `corr-${seq}` });
     expect(started).toMatchObject({ level: 'INFO', attempt: 1 });
     expect(started!.queueWaitMs).toBeGreaterThanOrEqual(1500);
     expect(attemptFailed).toMatchObject({ level: 'WARN', attempt: 1, statusCode: 503, retryBy: 'inline' });
@@ -165,7 +212,14 @@ describe('job transitions', () => {
     expect(doc.connectorId).toBe(connectorId);
     expect(doc.service).toBeUndefined();
     const names = directive.Metrics.map((m: { Name: string }) => m.Name).sort();
-    expect(names).toEqual(['Attempts', 'AttemptsFailed', 'FailureRate', 'JobsSucceeded', 'QueueWait', 'UpstreamLatency']);
+    expect(names).toEqual([
+      'Attempts',
+      'AttemptsFailed',
+      'FailureRate',
+      'JobsSucceeded',
+      'QueueWait',
+      'UpstreamLatency',
+    ]);
     expect(doc.Attempts).toEqual([1, 1]);
     expect(doc.JobsSucceeded).toBe(1);
     expect(doc.FailureRate).toBe(0);

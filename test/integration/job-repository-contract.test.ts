@@ -58,7 +58,10 @@ describe.each([
     expect(found).toMatchObject({ interrupted: { status: 'RUNNING', callStartedAt: expect.any(String) } });
     const interrupted = (found as { interrupted: Job & { callStartedAt: string } }).interrupted;
     const outcome = { code: 'OUTCOME_NOT_RECORDED', message: 'm', retryable: false };
-    expect(await repo.failInterrupted(interrupted, 1, outcome, { status: 'PENDING', attempts: 0 })).toMatchObject({ status: 'FAILED', error: outcome });
+    expect(await repo.failInterrupted(interrupted, 1, outcome, { status: 'PENDING', attempts: 0 })).toMatchObject({
+      status: 'FAILED',
+      error: outcome,
+    });
     expect(await repo.failInterrupted(interrupted, 1, outcome)).toBe(false);
     expect(await repo.startRun(k.jobId, new Date(Date.now() + 60_000))).toMatchObject({ ended: { status: 'FAILED' } });
   });
@@ -73,7 +76,10 @@ describe.each([
     expect(released).toMatchObject({ status: 'QUEUED' });
     expect(released).not.toHaveProperty('callStartedAt');
     await repo.startRun(j.jobId, new Date(Date.now() + 60_000));
-    expect(await repo.recordWait(j.jobId, 0, { reason: 'RATE_LIMIT', until: new Date().toISOString() })).toMatchObject({ waits: 1, waitingSince: expect.any(String) });
+    expect(await repo.recordWait(j.jobId, 0, { reason: 'RATE_LIMIT', until: new Date().toISOString() })).toMatchObject({
+      waits: 1,
+      waitingSince: expect.any(String),
+    });
     await expect(repo.recordWait(j.jobId, 0, { reason: 'RATE_LIMIT' })).rejects.toBeInstanceOf(WriteConflictError);
     await repo.startRun(j.jobId, new Date(Date.now() + 60_000));
     expect(await repo.recordWait(j.jobId, 0, { reason: 'RATE_LIMIT' })).toMatchObject({ waits: 2 });
@@ -85,16 +91,27 @@ describe.each([
     await repo.create(j);
     await repo.startRun(j.jobId, new Date(Date.now() + 60_000));
     await repo.recordDeferredRetry(j.jobId, 1, err, new Date(Date.now() + 30_000));
-    expect(await repo.get(j.jobId)).toMatchObject({ status: 'QUEUED', attempts: 1, error: err, nextAttemptAt: expect.any(String) });
+    expect(await repo.get(j.jobId)).toMatchObject({
+      status: 'QUEUED',
+      attempts: 1,
+      error: err,
+      nextAttemptAt: expect.any(String),
+    });
     expect(await repo.succeed(j.jobId, 2, { statusCode: 200, data: 1 })).toBeUndefined();
     const done = await repo.get(j.jobId);
     expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 2, result: { statusCode: 200, data: 1 } });
     expect(done).not.toHaveProperty('error');
     expect(done).not.toHaveProperty('nextAttemptAt');
-    expect(await repo.fail(j.jobId, 2, err, { status: 'PENDING', attempts: 0 })).toMatchObject({ status: 'FAILED', error: err, delivery: { status: 'PENDING' } });
+    expect(await repo.fail(j.jobId, 2, err, { status: 'PENDING', attempts: 0 })).toMatchObject({
+      status: 'FAILED',
+      error: err,
+      delivery: { status: 'PENDING' },
+    });
     await repo.setDelivery(j.jobId, { status: 'DELIVERED', attempts: 1 });
     expect(await repo.get(j.jobId)).toMatchObject({ delivery: { status: 'DELIVERED', attempts: 1 } });
-    await expect(repo.setDelivery('contract-missing', { status: 'DELIVERED', attempts: 1 })).rejects.toBeInstanceOf(WriteConflictError);
+    await expect(repo.setDelivery('contract-missing', { status: 'DELIVERED', attempts: 1 })).rejects.toBeInstanceOf(
+      WriteConflictError,
+    );
     await expect(repo.fail('contract-missing', 1, err)).rejects.toBeInstanceOf(WriteConflictError);
   });
 
@@ -108,20 +125,32 @@ describe.each([
     const failed = (await repo.get(j.jobId))!;
     await new Promise((r) => setTimeout(r, 2)); // a later updatedAt
     const retried = await repo.retry(j.jobId);
-    expect(retried).toMatchObject({ job: { status: 'QUEUED', attempts: 0, history: [{ attempts: 3, error: err }] }, previous: { status: 'FAILED' } });
+    expect(retried).toMatchObject({
+      job: { status: 'QUEUED', attempts: 0, history: [{ attempts: 3, error: err }] },
+      previous: { status: 'FAILED' },
+    });
     const now = await repo.get(j.jobId);
     expect(now).toMatchObject({ status: 'QUEUED', attempts: 0 });
     expect(now).not.toHaveProperty('error');
     const { job: r, previous } = retried as { job: Job; previous: Job };
     await repo.undoRetry(r, previous);
-    expect(await repo.get(j.jobId)).toMatchObject({ status: 'FAILED', attempts: 3, error: err, updatedAt: failed.updatedAt });
+    expect(await repo.get(j.jobId)).toMatchObject({
+      status: 'FAILED',
+      attempts: 3,
+      error: err,
+      updatedAt: failed.updatedAt,
+    });
   });
 
   test('an idempotency key is claimed once; released, it can be claimed again', async () => {
     const repo = make();
     const key = `key-${++seq}`;
     expect(await repo.claimIdempotencyKey(key, 'h1', 'job-a')).toEqual({ claimed: true });
-    expect(await repo.claimIdempotencyKey(key, 'h2', 'job-b')).toEqual({ claimed: false, jobId: 'job-a', requestHash: 'h1' });
+    expect(await repo.claimIdempotencyKey(key, 'h2', 'job-b')).toEqual({
+      claimed: false,
+      jobId: 'job-a',
+      requestHash: 'h1',
+    });
     await repo.releaseIdempotencyKey(key);
     expect(await repo.claimIdempotencyKey(key, 'h2', 'job-b')).toEqual({ claimed: true });
   });
@@ -142,6 +171,8 @@ describe.each([
     expect(second.jobs.map((j) => j.jobId)).toEqual([made[0]!.jobId]);
     expect(second.nextKey).toBeUndefined();
     await repo.fail(made[1]!.jobId, 1, err);
-    expect((await repo.list({ connectorId, status: 'FAILED', limit: 10 })).jobs.map((j) => j.jobId)).toEqual([made[1]!.jobId]);
+    expect((await repo.list({ connectorId, status: 'FAILED', limit: 10 })).jobs.map((j) => j.jobId)).toEqual([
+      made[1]!.jobId,
+    ]);
   });
 });

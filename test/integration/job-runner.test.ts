@@ -1,7 +1,12 @@
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { InfrastructureError, RequestPreparationError, UpstreamHttpError, UpstreamNetworkError } from '../../lambdas/shared/errors';
+import {
+  InfrastructureError,
+  RequestPreparationError,
+  UpstreamHttpError,
+  UpstreamNetworkError,
+} from '../../lambdas/shared/errors';
 import type { ResultEnvelope, WrapperMap } from '../../lambdas/connectors/types';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { RetryLaterError } from '../../lambdas/shared/errors';
@@ -46,7 +51,16 @@ async function setup(
   const jobs = makeJobs ? makeJobs(healthy) : healthy;
   const jobId = `job-${seq}`;
   const now = new Date().toISOString();
-  await healthy.create({ jobId, connectorId: id, operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: payload ?? { n: seq } });
+  await healthy.create({
+    jobId,
+    connectorId: id,
+    operation: 'op',
+    status: 'QUEUED',
+    attempts: 0,
+    createdAt: now,
+    updatedAt: now,
+    payload: payload ?? { n: seq },
+  });
   const { wrapper, calls } = scripted(steps);
   const sleeps: number[] = [];
   const worker = jobWorker({
@@ -82,7 +96,11 @@ test('retryable failures are retried in the invocation with backoff, then succee
 test('retries exhausted: FAILED with the last error, retryable true', async () => {
   const t = await setup([new UpstreamHttpError(500, 'boom')]);
   await t.worker.process(t.record);
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 3, error: { code: 'UPSTREAM_HTTP_ERROR', retryable: true, statusCode: 500 } });
+  expect(await t.jobs.get(t.jobId)).toMatchObject({
+    status: 'FAILED',
+    attempts: 3,
+    error: { code: 'UPSTREAM_HTTP_ERROR', retryable: true, statusCode: 500 },
+  });
 });
 
 test('a long Retry-After hands the message back to SQS, and the redelivery finishes the job', async () => {
@@ -91,7 +109,12 @@ test('a long Retry-After hands the message back to SQS, and the redelivery finis
   await expect(t.worker.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
   const visibility = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input;
   expect(visibility).toMatchObject({ ReceiptHandle: t.record.receiptHandle, VisibilityTimeout: 30 });
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'QUEUED', attempts: 1, error: { statusCode: 429 }, nextAttemptAt: expect.any(String) });
+  expect(await t.jobs.get(t.jobId)).toMatchObject({
+    status: 'QUEUED',
+    attempts: 1,
+    error: { statusCode: 429 },
+    nextAttemptAt: expect.any(String),
+  });
   expect(t.sleeps).toEqual([]);
   await t.worker.process(t.record); // SQS redelivers after the visibility timeout
   const done = await t.jobs.get(t.jobId);
@@ -109,7 +132,11 @@ test('a short wait is deferred too when the invocation has no time left for it',
 test('a request that cannot be built fails at once and counts no attempt', async () => {
   const t = await setup([new RequestPreparationError('SECRET_NOT_FOUND', 'store it')]);
   await t.worker.process(t.record);
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'SECRET_NOT_FOUND', retryable: false } });
+  expect(await t.jobs.get(t.jobId)).toMatchObject({
+    status: 'FAILED',
+    attempts: 0,
+    error: { code: 'SECRET_NOT_FOUND', retryable: false },
+  });
 });
 
 test('an infrastructure failure is left to SQS redelivery; the job is not failed', async () => {
@@ -131,7 +158,11 @@ test('a redelivered message for a finished job calls nothing', async () => {
 test('a connector disabled after the job was accepted fails it without a call', async () => {
   const t = await setup([ok], { enabled: false });
   await t.worker.process(t.record);
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'CONNECTOR_DISABLED', retryable: false } });
+  expect(await t.jobs.get(t.jobId)).toMatchObject({
+    status: 'FAILED',
+    attempts: 0,
+    error: { code: 'CONNECTOR_DISABLED', retryable: false },
+  });
   expect(t.calls).toHaveLength(0);
 });
 
@@ -159,14 +190,20 @@ test('a result over 5 MB ends the job FAILED with RESULT_TOO_LARGE, and redelive
   const t = await setup([{ statusCode: 200, data: 'x'.repeat(5 * 1024 * 1024) }]);
   await redeliver(t, 3);
   expect(t.calls).toHaveLength(1);
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'RESULT_TOO_LARGE', statusCode: 200, retryable: false } });
+  expect(await t.jobs.get(t.jobId)).toMatchObject({
+    status: 'FAILED',
+    attempts: 1,
+    error: { code: 'RESULT_TOO_LARGE', statusCode: 200, retryable: false },
+  });
 });
 
 /** A JobStore whose writes of an outcome fail (DynamoDB throttled, or down for writes). */
 function failing(healthy: JobStore, which: Array<'succeed' | 'fail'>): JobStore {
   const broken = Object.create(healthy) as JobStore;
   const refuse = async () => {
-    throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ProvisionedThroughputExceededException' });
+    throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+      name: 'ProvisionedThroughputExceededException',
+    });
   };
   for (const method of which) broken[method] = refuse;
   return broken;
@@ -178,7 +215,11 @@ test('an outcome that cannot be recorded after retries ends the job OUTCOME_NOT_
   expect(t.calls).toHaveLength(1);
   expect(t.sleeps).toEqual([100, 400]); // the write was tried three times
   const job = await t.jobs.get(t.jobId);
-  expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'OUTCOME_NOT_RECORDED', retryable: false } });
+  expect(job).toMatchObject({
+    status: 'FAILED',
+    attempts: 1,
+    error: { code: 'OUTCOME_NOT_RECORDED', retryable: false },
+  });
   expect(job!.error!.message).toMatch(/answered with HTTP 200.*not repeated/);
 });
 
@@ -194,7 +235,11 @@ test('when nothing can be written after the call, the redelivery waits for the l
   await new Promise((r) => setTimeout(r, Date.parse(leaseUntil!) - Date.now() + 20));
   await healthyWorker.process(t.record, () => 60_000);
   const job = await t.jobs.get(t.jobId);
-  expect(job).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'OUTCOME_NOT_RECORDED', retryable: false } });
+  expect(job).toMatchObject({
+    status: 'FAILED',
+    attempts: 1,
+    error: { code: 'OUTCOME_NOT_RECORDED', retryable: false },
+  });
   expect(job!.error!.message).toMatch(/may have reached the service/);
   expect(job).not.toHaveProperty('callStartedAt');
   // And the ended job's messages are dropped.
@@ -208,7 +253,11 @@ test('a write that fails before any call gives the run back: the redelivery runs
   await expect(t.worker.process(t.record, () => 1)).rejects.toThrow(/throughput/);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'QUEUED' });
   await healthyWorker.process(t.record, () => 60_000);
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'CONNECTOR_DISABLED' } });
+  expect(await t.jobs.get(t.jobId)).toMatchObject({
+    status: 'FAILED',
+    attempts: 0,
+    error: { code: 'CONNECTOR_DISABLED' },
+  });
   expect(t.calls).toHaveLength(0);
 });
 
@@ -236,13 +285,29 @@ test('a second message for a job another worker is running waits for that run, a
   expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', result: { data: 'first' } });
 });
 
-test.each(['toString', 'constructor', 'hasOwnProperty'])('a job naming the inherited operation %s fails with OPERATION_NOT_FOUND without a call', async (operation) => {
-  const t = await setup([ok]);
-  const now = new Date().toISOString();
-  // As if written straight into the table, or accepted before the controller checked own keys.
-  const jobId = `${t.jobId}-${operation}`;
-  await t.jobs.create({ jobId, connectorId: `c-${seq}`, operation, status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: {} });
-  await t.worker.process(sqsRecord(JSON.stringify({ jobId })));
-  expect(await t.jobs.get(jobId)).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'OPERATION_NOT_FOUND', retryable: false } });
-  expect(t.calls).toHaveLength(0);
-});
+test.each(['toString', 'constructor', 'hasOwnProperty'])(
+  'a job naming the inherited operation %s fails with OPERATION_NOT_FOUND without a call',
+  async (operation) => {
+    const t = await setup([ok]);
+    const now = new Date().toISOString();
+    // As if written straight into the table, or accepted before the controller checked own keys.
+    const jobId = `${t.jobId}-${operation}`;
+    await t.jobs.create({
+      jobId,
+      connectorId: `c-${seq}`,
+      operation,
+      status: 'QUEUED',
+      attempts: 0,
+      createdAt: now,
+      updatedAt: now,
+      payload: {},
+    });
+    await t.worker.process(sqsRecord(JSON.stringify({ jobId })));
+    expect(await t.jobs.get(jobId)).toMatchObject({
+      status: 'FAILED',
+      attempts: 0,
+      error: { code: 'OPERATION_NOT_FOUND', retryable: false },
+    });
+    expect(t.calls).toHaveLength(0);
+  },
+);

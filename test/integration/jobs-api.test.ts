@@ -41,7 +41,17 @@ async function createJob(connectorId: string, extra: Partial<Job> = {}): Promise
   seq += 1;
   const jobId = `job-${String(seq).padStart(3, '0')}`;
   const at = new Date(clock).toISOString();
-  await store.create({ jobId, connectorId, operation: 'op', status: 'QUEUED', attempts: 0, createdAt: at, updatedAt: at, payload: { n: seq }, ...extra });
+  await store.create({
+    jobId,
+    connectorId,
+    operation: 'op',
+    status: 'QUEUED',
+    attempts: 0,
+    createdAt: at,
+    updatedAt: at,
+    payload: { n: seq },
+    ...extra,
+  });
   return jobId;
 }
 
@@ -55,7 +65,11 @@ async function failJob(jobId: string, attempts = 3) {
 beforeAll(async () => {
   dynamo = await startDynamo();
   store = new JobStore(dynamo.client, dynamo.tables.jobs, 30, () => clock);
-  router = new Router(calloutRoutes(new CalloutService({ connectors: { get: async () => undefined }, jobs: store, queue, logger: silent })));
+  router = new Router(
+    calloutRoutes(
+      new CalloutService({ connectors: { get: async () => undefined }, jobs: store, queue, logger: silent }),
+    ),
+  );
 });
 
 afterAll(async () => {
@@ -63,7 +77,7 @@ afterAll(async () => {
 });
 
 describe('GET /v1/jobs', () => {
-  test('lists a connector\'s jobs newest first, in pages, with nextToken until the end', async () => {
+  test("lists a connector's jobs newest first, in pages, with nextToken until the end", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i += 1) ids.push(await createJob('list-a'));
     await createJob('list-b');
@@ -72,9 +86,17 @@ describe('GET /v1/jobs', () => {
     expect(first.body.jobs.map((j: Job) => j.jobId)).toEqual([ids[4], ids[3]]);
     expect(first.body.jobs[0]).toMatchObject({ connectorId: 'list-a', operation: 'op', status: 'QUEUED', attempts: 0 });
     expect(first.body.jobs[0]).not.toHaveProperty('payload');
-    const second = await call('GET', '/v1/jobs', { connectorId: 'list-a', limit: '2', nextToken: first.body.nextToken });
+    const second = await call('GET', '/v1/jobs', {
+      connectorId: 'list-a',
+      limit: '2',
+      nextToken: first.body.nextToken,
+    });
     expect(second.body.jobs.map((j: Job) => j.jobId)).toEqual([ids[2], ids[1]]);
-    const third = await call('GET', '/v1/jobs', { connectorId: 'list-a', limit: '2', nextToken: second.body.nextToken });
+    const third = await call('GET', '/v1/jobs', {
+      connectorId: 'list-a',
+      limit: '2',
+      nextToken: second.body.nextToken,
+    });
     expect(third.body.jobs.map((j: Job) => j.jobId)).toEqual([ids[0]]);
     expect(third.body.nextToken).toBeUndefined();
   });
@@ -100,8 +122,14 @@ describe('GET /v1/jobs', () => {
     // A status change moves the job between listings.
     await store.succeed(a2, 1, { statusCode: 200, data: { ok: true } });
     expect((await call('GET', '/v1/jobs', { status: 'RUNNING' })).body.jobs.map((j: Job) => j.jobId)).not.toContain(a2);
-    expect((await call('GET', '/v1/jobs', { connectorId: 'filter-a', status: 'SUCCEEDED' })).body.jobs.map((j: Job) => j.jobId)).toEqual([a2]);
-    expect((await call('GET', '/v1/jobs', { connectorId: 'filter-a', status: 'QUEUED' })).body.jobs.map((j: Job) => j.jobId)).toEqual([a3]);
+    expect(
+      (await call('GET', '/v1/jobs', { connectorId: 'filter-a', status: 'SUCCEEDED' })).body.jobs.map(
+        (j: Job) => j.jobId,
+      ),
+    ).toEqual([a2]);
+    expect(
+      (await call('GET', '/v1/jobs', { connectorId: 'filter-a', status: 'QUEUED' })).body.jobs.map((j: Job) => j.jobId),
+    ).toEqual([a3]);
   });
 
   test('a filtered page is filled past non-matching jobs and pages on correctly', async () => {
@@ -115,21 +143,38 @@ describe('GET /v1/jobs', () => {
     }
     const first = await call('GET', '/v1/jobs', { connectorId: 'sparse', status: 'FAILED', limit: '1' });
     expect(first.body.jobs.map((j: Job) => j.jobId)).toEqual([failedIds[0]]);
-    const second = await call('GET', '/v1/jobs', { connectorId: 'sparse', status: 'FAILED', limit: '1', nextToken: first.body.nextToken });
+    const second = await call('GET', '/v1/jobs', {
+      connectorId: 'sparse',
+      status: 'FAILED',
+      limit: '1',
+      nextToken: first.body.nextToken,
+    });
     expect(second.body.jobs.map((j: Job) => j.jobId)).toEqual([failedIds[1]]);
   });
 
   test('idempotency-key items and other non-job items are never listed', async () => {
     await store.claimIdempotencyKey('k-1', 'hash', 'job-idem');
     // Another item in the table with the attributes the indexes are keyed by, but not a job.
-    await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tables.jobs, Item: { pk: { S: 'LIMIT#idx-only' }, connectorId: { S: 'idx-only' }, status: { S: 'FAILED' } } }));
+    await dynamo.client.send(
+      new PutItemCommand({
+        TableName: dynamo.tables.jobs,
+        Item: { pk: { S: 'LIMIT#idx-only' }, connectorId: { S: 'idx-only' }, status: { S: 'FAILED' } },
+      }),
+    );
     expect((await call('GET', '/v1/jobs', { connectorId: 'idx-only' })).body).toEqual({ jobs: [] });
     const failed = await call('GET', '/v1/jobs', { status: 'FAILED', limit: '100' });
     expect(failed.body.jobs.every((j: Job) => j.jobId.startsWith('job-'))).toBe(true);
   });
 
   test('400 INVALID_REQUEST without connectorId and status, for a bad status or limit, and for a foreign nextToken', async () => {
-    const queries: Record<string, string>[] = [{}, { limit: '5' }, { status: 'DONE' }, { connectorId: 'list-a', limit: '0' }, { connectorId: 'list-a', limit: '101' }, { connectorId: 'list-a', other: 'x' }];
+    const queries: Record<string, string>[] = [
+      {},
+      { limit: '5' },
+      { status: 'DONE' },
+      { connectorId: 'list-a', limit: '0' },
+      { connectorId: 'list-a', limit: '101' },
+      { connectorId: 'list-a', other: 'x' },
+    ];
     for (const query of queries) {
       const res = await call('GET', '/v1/jobs', query);
       expect([query, res.status, res.body.error.code]).toEqual([query, 400, 'INVALID_REQUEST']);
@@ -137,7 +182,15 @@ describe('GET /v1/jobs', () => {
     const page = await call('GET', '/v1/jobs', { connectorId: 'list-a', limit: '1' });
     const token = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const key = JSON.parse(Buffer.from(page.body.nextToken, 'base64url').toString());
-    for (const nextToken of ['%%%', 'bm90IGpzb24', token({ ...key, connectorId: 'list-b' }), token({ ...key, extra: 'x' }), token({ ...key, pk: 'IDEMPOTENCY#k-1' }), token({ ...key, jobCreatedAt: '\ud800' }), token([1])]) {
+    for (const nextToken of [
+      '%%%',
+      'bm90IGpzb24',
+      token({ ...key, connectorId: 'list-b' }),
+      token({ ...key, extra: 'x' }),
+      token({ ...key, pk: 'IDEMPOTENCY#k-1' }),
+      token({ ...key, jobCreatedAt: '\ud800' }),
+      token([1]),
+    ]) {
       const res = await call('GET', '/v1/jobs', { connectorId: 'list-a', nextToken });
       expect([nextToken, res.status, res.body.error.code]).toEqual([nextToken, 400, 'INVALID_REQUEST']);
     }
@@ -156,7 +209,11 @@ describe('POST /v1/jobs/{id}/retry', () => {
     expect(res).toEqual({ status: 202, body: { jobId, status: 'QUEUED', statusUrl: `/v1/jobs/${jobId}` } });
     expect(enqueued).toEqual([jobId]);
     const view = (await call('GET', `/v1/jobs/${jobId}`)).body;
-    expect(view).toMatchObject({ status: 'QUEUED', attempts: 0, history: [{ attempts: 3, error: boom, endedAt: failedAt }] });
+    expect(view).toMatchObject({
+      status: 'QUEUED',
+      attempts: 0,
+      history: [{ attempts: 3, error: boom, endedAt: failedAt }],
+    });
     expect(view).not.toHaveProperty('error');
     // The runner picks it up as a queued job, counting attempts from 0 again.
     const run = await store.startRun(jobId, new Date(Date.now() + 60_000));
@@ -192,8 +249,11 @@ describe('POST /v1/jobs/{id}/retry', () => {
     expect([pending.status, pending.body.error.code]).toEqual([409, 'JOB_NOT_RETRYABLE']);
     await store.setDelivery(jobId, { status: 'DELIVERED', attempts: 1, deliveredAt: new Date().toISOString() });
     expect((await call('POST', `/v1/jobs/${jobId}/retry`)).status).toBe(202);
-    const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tables.jobs, Key: { pk: { S: `JOB#${jobId}` } }, ConsistentRead: true }));
-    for (const gone of ['error', 'result', 'resultRef', 'delivery', 'leaseUntil', 'callStartedAt', 'nextAttemptAt']) expect(Item).not.toHaveProperty(gone);
+    const { Item } = await dynamo.client.send(
+      new GetItemCommand({ TableName: dynamo.tables.jobs, Key: { pk: { S: `JOB#${jobId}` } }, ConsistentRead: true }),
+    );
+    for (const gone of ['error', 'result', 'resultRef', 'delivery', 'leaseUntil', 'callStartedAt', 'nextAttemptAt'])
+      expect(Item).not.toHaveProperty(gone);
     expect(Item!.status).toEqual({ S: 'QUEUED' });
   });
 
@@ -216,7 +276,10 @@ describe('POST /v1/jobs/{id}/retry', () => {
     const jobId = await createJob('retry-race');
     await failJob(jobId);
     enqueued.length = 0;
-    const results = await Promise.all([call('POST', `/v1/jobs/${jobId}/retry`), call('POST', `/v1/jobs/${jobId}/retry`)]);
+    const results = await Promise.all([
+      call('POST', `/v1/jobs/${jobId}/retry`),
+      call('POST', `/v1/jobs/${jobId}/retry`),
+    ]);
     expect(results.map((r) => r.status).sort()).toEqual([202, 409]);
     expect(enqueued).toEqual([jobId]);
   });

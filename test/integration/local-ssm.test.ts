@@ -10,7 +10,11 @@ let client: SSMClient;
 
 beforeAll(async () => {
   ssm = await startLocalSsm();
-  client = new SSMClient({ region: 'us-east-1', endpoint: ssm.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  client = new SSMClient({
+    region: 'us-east-1',
+    endpoint: ssm.endpoint,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  });
 });
 afterAll(async () => {
   client.destroy();
@@ -38,9 +42,17 @@ test('a missing secret is a preparation error naming the command to fix it', asy
 });
 
 test('overwriting needs Overwrite; listing by path hides SecureString values', async () => {
-  await client.send(new PutParameterCommand({ Name: '/crm-bridge/local/connectors/a/x', Value: 'secret-x', Type: 'SecureString' }));
-  await expect(client.send(new PutParameterCommand({ Name: '/crm-bridge/local/connectors/a/x', Value: 'y', Type: 'SecureString' }))).rejects.toMatchObject({ name: 'ParameterAlreadyExists' });
-  const page = await client.send(new GetParametersByPathCommand({ Path: '/crm-bridge/local/connectors/a/', Recursive: true, WithDecryption: false }));
+  await client.send(
+    new PutParameterCommand({ Name: '/crm-bridge/local/connectors/a/x', Value: 'secret-x', Type: 'SecureString' }),
+  );
+  await expect(
+    client.send(
+      new PutParameterCommand({ Name: '/crm-bridge/local/connectors/a/x', Value: 'y', Type: 'SecureString' }),
+    ),
+  ).rejects.toMatchObject({ name: 'ParameterAlreadyExists' });
+  const page = await client.send(
+    new GetParametersByPathCommand({ Path: '/crm-bridge/local/connectors/a/', Recursive: true, WithDecryption: false }),
+  );
   expect(page.Parameters!.map((p) => p.Name)).toEqual(['/crm-bridge/local/connectors/a/x']);
   expect(JSON.stringify(page)).not.toContain('secret-x');
 });

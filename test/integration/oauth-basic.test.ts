@@ -26,7 +26,13 @@ afterAll(async () => {
   await Promise.all([rfc?.close(), raw?.close(), api?.close()]);
 });
 
-const creds = (tokenUrl: string, extra: Partial<ClientCredentials> = {}): ClientCredentials => ({ tokenUrl, clientId: CLIENT_ID, clientSecret: SECRET, authMethod: 'basic', ...extra });
+const creds = (tokenUrl: string, extra: Partial<ClientCredentials> = {}): ClientCredentials => ({
+  tokenUrl,
+  clientId: CLIENT_ID,
+  clientSecret: SECRET,
+  authMethod: 'basic',
+  ...extra,
+});
 
 test('the form encoding of RFC 6749 Appendix B: space as "+", and !\'()*~ escaped', () => {
   expect(formUrlEncode(SECRET)).toBe('a%2Bb%2Fc%3Dd%25e%7Ef+g%21');
@@ -38,17 +44,29 @@ test('client_secret_basic with a secret holding + / = % ~ and a space: the heade
   const token = await new TokenCache().get(creds(rfc.tokenUrl), nodeFetch, 2000);
   expect(token).toMatch(/^fake-access-token-/);
   const header = rfc.requests.at(-1)!.headers.authorization!;
-  expect(Buffer.from(header.replace(/^Basic /, ''), 'base64').toString()).toBe('crm+bridge%3Aapp:a%2Bb%2Fc%3Dd%25e%7Ef+g%21');
+  expect(Buffer.from(header.replace(/^Basic /, ''), 'base64').toString()).toBe(
+    'crm+bridge%3Aapp:a%2Bb%2Fc%3Dd%25e%7Ef+g%21',
+  );
 });
 
 test('basicEncoding "none" sends the raw values, for servers that do not decode; the form encoding fails there', async () => {
-  expect(await new TokenCache().get(creds(raw.tokenUrl, { clientId: 'plain-id', basicEncoding: 'none' }), nodeFetch, 2000).catch((e) => e)).toMatchObject({
+  expect(
+    await new TokenCache()
+      .get(creds(raw.tokenUrl, { clientId: 'plain-id', basicEncoding: 'none' }), nodeFetch, 2000)
+      .catch((e) => e),
+  ).toMatchObject({
     code: 'OAUTH_TOKEN_FAILED',
     statusCode: 401,
   }); // wrong id on purpose: proves the endpoint checks
-  expect(await new TokenCache().get(creds(raw.tokenUrl, { clientId: RAW_ID, basicEncoding: 'none' }), nodeFetch, 2000)).toMatch(/^fake-access-token-/);
-  expect(Buffer.from(raw.requests.at(-1)!.headers.authorization!.replace(/^Basic /, ''), 'base64').toString()).toBe(`${RAW_ID}:${SECRET}`);
-  expect(await new TokenCache().get(creds(raw.tokenUrl, { clientId: RAW_ID }), nodeFetch, 2000).catch((e) => e)).toMatchObject({ code: 'OAUTH_TOKEN_FAILED', statusCode: 401 });
+  expect(
+    await new TokenCache().get(creds(raw.tokenUrl, { clientId: RAW_ID, basicEncoding: 'none' }), nodeFetch, 2000),
+  ).toMatch(/^fake-access-token-/);
+  expect(Buffer.from(raw.requests.at(-1)!.headers.authorization!.replace(/^Basic /, ''), 'base64').toString()).toBe(
+    `${RAW_ID}:${SECRET}`,
+  );
+  expect(
+    await new TokenCache().get(creds(raw.tokenUrl, { clientId: RAW_ID }), nodeFetch, 2000).catch((e) => e),
+  ).toMatchObject({ code: 'OAUTH_TOKEN_FAILED', statusCode: 401 });
 });
 
 test('a REST connector takes basicEncoding from its oauth2ClientCredentials auth (default "form")', async () => {
@@ -61,9 +79,15 @@ test('a REST connector takes basicEncoding from its oauth2ClientCredentials auth
       operations: { me: { method: 'GET', path: '/me' } },
     });
   const deps = { secrets: { get: async () => SECRET }, fetch: nodeFetch };
-  const viaRfc = await restWrapper.call({ connector: row(rfc.tokenUrl), operationName: 'me', payload: {}, jobId: 'j1' }, deps);
+  const viaRfc = await restWrapper.call(
+    { connector: row(rfc.tokenUrl), operationName: 'me', payload: {}, jobId: 'j1' },
+    deps,
+  );
   expect(viaRfc.data).toEqual({ auth: expect.stringMatching(/^Bearer fake-access-token-/) });
-  const viaRaw = await restWrapper.call({ connector: row(raw.tokenUrl, { basicEncoding: 'none' }, RAW_ID), operationName: 'me', payload: {}, jobId: 'j2' }, deps);
+  const viaRaw = await restWrapper.call(
+    { connector: row(raw.tokenUrl, { basicEncoding: 'none' }, RAW_ID), operationName: 'me', payload: {}, jobId: 'j2' },
+    deps,
+  );
   expect(viaRaw.data).toEqual({ auth: expect.stringMatching(/^Bearer fake-access-token-/) });
   expect(() => row(rfc.tokenUrl, { basicEncoding: 'percent' })).toThrow();
 });

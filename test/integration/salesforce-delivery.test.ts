@@ -42,11 +42,20 @@ beforeEach(() => {
   sessionCache.clear();
 });
 
-const put = (item: Record<string, unknown>) => dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: item }));
+const put = (item: Record<string, unknown>) =>
+  dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: item }));
 
 const standardDelivery = {
   connectorId: 'sf-target',
-  recordUpdate: { sobject: 'Opportunity', fields: { ERP_Status__c: 'result.data.status', ERP_Total__c: 'result.data.total', ERP_Error__c: 'error.message', ERP_Job__c: 'job.jobId' } },
+  recordUpdate: {
+    sobject: 'Opportunity',
+    fields: {
+      ERP_Status__c: 'result.data.status',
+      ERP_Total__c: 'result.data.total',
+      ERP_Error__c: 'error.message',
+      ERP_Job__c: 'job.jobId',
+    },
+  },
   platformEvent: { sobject: 'Callout_Result__e' },
 };
 
@@ -63,7 +72,14 @@ interface Setup {
 async function setup(opts: Setup) {
   const id = `erp-${++seq}`;
   if (opts.target !== null) {
-    await put({ connectorId: 'sf-target', type: 'salesforce', loginUrl: sf.loginUrl, auth: { type: 'clientCredentials', clientId: 'hub', clientSecret: { secret: 'cs' } }, retry: { maxAttempts: 3, baseDelayMs: 100 }, ...opts.target });
+    await put({
+      connectorId: 'sf-target',
+      type: 'salesforce',
+      loginUrl: sf.loginUrl,
+      auth: { type: 'clientCredentials', clientId: 'hub', clientSecret: { secret: 'cs' } },
+      retry: { maxAttempts: 3, baseDelayMs: 100 },
+      ...opts.target,
+    });
   }
   await put({
     connectorId: id,
@@ -73,11 +89,22 @@ async function setup(opts: Setup) {
     operations: { getOrder: { method: 'GET', path: '/orders' } },
     delivery: { getOrder: opts.delivery ?? standardDelivery },
   });
-  const recordId = opts.recordId === null ? undefined : (opts.recordId ?? sf.seed('Opportunity', { Name: `Deal ${seq}` }));
+  const recordId =
+    opts.recordId === null ? undefined : (opts.recordId ?? sf.seed('Opportunity', { Name: `Deal ${seq}` }));
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
   const jobId = `job-${seq}`;
   const now = new Date().toISOString();
-  await jobs.create({ jobId, connectorId: id, operation: 'getOrder', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: { orderId: 7 }, ...(recordId && { recordId }) });
+  await jobs.create({
+    jobId,
+    connectorId: id,
+    operation: 'getOrder',
+    status: 'QUEUED',
+    attempts: 0,
+    createdAt: now,
+    updatedAt: now,
+    payload: { orderId: 7 },
+    ...(recordId && { recordId }),
+  });
   const { wrapper, calls } = scripted(opts.steps);
   const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
   const sleeps: number[] = [];
@@ -103,9 +130,20 @@ test('a succeeded job: result fields written onto the calling record and a Platf
   const t = await setup({ steps: [shipped] });
   await t.worker.process(t.record);
   const job = (await t.jobs.get(t.jobId))!;
-  expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: shipped, delivery: { status: 'DELIVERED', attempts: 1, deliveredAt: expect.any(String) } });
+  expect(job).toMatchObject({
+    status: 'SUCCEEDED',
+    attempts: 1,
+    result: shipped,
+    delivery: { status: 'DELIVERED', attempts: 1, deliveredAt: expect.any(String) },
+  });
   expect(jobView(job).delivery).toEqual(job.delivery);
-  expect(sf.records.get(t.recordId!)).toMatchObject({ Name: `Deal ${seq}`, ERP_Status__c: 'SHIPPED', ERP_Total__c: 120.5, ERP_Error__c: null, ERP_Job__c: t.jobId });
+  expect(sf.records.get(t.recordId!)).toMatchObject({
+    Name: `Deal ${seq}`,
+    ERP_Status__c: 'SHIPPED',
+    ERP_Total__c: 120.5,
+    ERP_Error__c: null,
+    ERP_Job__c: t.jobId,
+  });
   expect(sf.events).toEqual([
     {
       type: 'Callout_Result__e',
@@ -130,17 +168,31 @@ test('a failed job delivers its error the same way', async () => {
   const t = await setup({ steps: [new UpstreamHttpError(404, 'The service answered HTTP 404: no such order')] });
   await t.worker.process(t.record);
   const job = (await t.jobs.get(t.jobId))!;
-  expect(job).toMatchObject({ status: 'FAILED', error: { code: 'UPSTREAM_HTTP_ERROR' }, delivery: { status: 'DELIVERED', attempts: 1 } });
-  expect(sf.records.get(t.recordId!)).toMatchObject({ ERP_Status__c: null, ERP_Error__c: 'The service answered HTTP 404: no such order' });
+  expect(job).toMatchObject({
+    status: 'FAILED',
+    error: { code: 'UPSTREAM_HTTP_ERROR' },
+    delivery: { status: 'DELIVERED', attempts: 1 },
+  });
+  expect(sf.records.get(t.recordId!)).toMatchObject({
+    ERP_Status__c: null,
+    ERP_Error__c: 'The service answered HTTP 404: no such order',
+  });
   expect(sf.events[0]!.fields).toMatchObject({ Status__c: 'FAILED', Result__c: null });
   expect(JSON.parse(sf.events[0]!.fields.Error__c as string)).toEqual(job.error);
 });
 
 test('a delivery answered 503 is retried in the invocation; the external service is not called again', async () => {
   const t = await setup({ steps: [shipped] });
-  sf.fail('POST /composite', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'down for maintenance' }] });
+  sf.fail('POST /composite', {
+    status: 503,
+    errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'down for maintenance' }],
+  });
   await t.worker.process(t.record);
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1, delivery: { status: 'DELIVERED', attempts: 2 } });
+  expect(await t.jobs.get(t.jobId)).toMatchObject({
+    status: 'SUCCEEDED',
+    attempts: 1,
+    delivery: { status: 'DELIVERED', attempts: 2 },
+  });
   expect(t.sleeps).toEqual([75]); // backoff of the target connector's retry settings (100 ms, equal jitter)
   expect(composites()).toHaveLength(2);
   expect(sf.events).toHaveLength(1);
@@ -149,18 +201,29 @@ test('a delivery answered 503 is retried in the invocation; the external service
 
 test('a longer wait hands the message back to SQS; the redelivered message only delivers', async () => {
   const t = await setup({ steps: [shipped], inlineRetryMaxMs: 0 });
-  sf.fail('PATCH /sobjects/Opportunity', { status: 400, errors: [{ errorCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access to this record' }] });
+  sf.fail('PATCH /sobjects/Opportunity', {
+    status: 400,
+    errors: [{ errorCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access to this record' }],
+  });
   await expect(t.worker.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
   const waiting = (await t.jobs.get(t.jobId))!;
   expect(waiting).toMatchObject({
     status: 'SUCCEEDED',
     attempts: 1,
     result: shipped,
-    delivery: { status: 'PENDING', attempts: 1, error: { code: 'UPSTREAM_SALESFORCE_ERROR', retryable: true, statusCode: 400 }, nextAttemptAt: expect.any(String) },
+    delivery: {
+      status: 'PENDING',
+      attempts: 1,
+      error: { code: 'UPSTREAM_SALESFORCE_ERROR', retryable: true, statusCode: 400 },
+      nextAttemptAt: expect.any(String),
+    },
   });
   expect(waiting.delivery!.error!.message).toContain('UNABLE_TO_LOCK_ROW');
   expect(jobView(waiting)).toMatchObject({ status: 'SUCCEEDED', delivery: { status: 'PENDING' } });
-  expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input).toMatchObject({ ReceiptHandle: t.record.receiptHandle, VisibilityTimeout: 1 });
+  expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input).toMatchObject({
+    ReceiptHandle: t.record.receiptHandle,
+    VisibilityTimeout: 1,
+  });
   // allOrNone: the failed update published no event.
   expect(sf.events).toHaveLength(0);
 
@@ -182,7 +245,14 @@ test('delivery attempts are capped by the target connector retry settings', asyn
   const t = await setup({ steps: [shipped], target: { retry: { maxAttempts: 2, baseDelayMs: 10 } } });
   sf.fail('POST /composite', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'down' }] }, 5);
   await t.worker.process(t.record);
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', delivery: { status: 'FAILED', attempts: 2, error: { code: 'UPSTREAM_SALESFORCE_ERROR', retryable: true, statusCode: 503 } } });
+  expect(await t.jobs.get(t.jobId)).toMatchObject({
+    status: 'SUCCEEDED',
+    delivery: {
+      status: 'FAILED',
+      attempts: 2,
+      error: { code: 'UPSTREAM_SALESFORCE_ERROR', retryable: true, statusCode: 503 },
+    },
+  });
   expect(composites()).toHaveLength(2);
   expect(t.calls).toHaveLength(1);
 });
@@ -191,23 +261,46 @@ test('a permanent Salesforce error fails the delivery at once and leaves the job
   const t = await setup({ steps: [shipped], recordId: '006000000000009999' });
   await t.worker.process(t.record);
   const job = (await t.jobs.get(t.jobId))!;
-  expect(job).toMatchObject({ status: 'SUCCEEDED', result: shipped, delivery: { status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_SALESFORCE_ERROR', retryable: false, statusCode: 404 } } });
-  expect(job.delivery!.error!.message).toBe('Salesforce answered HTTP 404 for subrequest record: NOT_FOUND: The requested resource does not exist');
+  expect(job).toMatchObject({
+    status: 'SUCCEEDED',
+    result: shipped,
+    delivery: {
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'UPSTREAM_SALESFORCE_ERROR', retryable: false, statusCode: 404 },
+    },
+  });
+  expect(job.delivery!.error!.message).toBe(
+    'Salesforce answered HTTP 404 for subrequest record: NOT_FOUND: The requested resource does not exist',
+  );
   expect(sf.events).toHaveLength(0);
 });
 
 test('what cannot be delivered fails without a call: no recordId, missing target, target of another type', async () => {
   const noRecord = await setup({ steps: [shipped], recordId: null });
   await noRecord.worker.process(noRecord.record);
-  expect(await noRecord.jobs.get(noRecord.jobId)).toMatchObject({ delivery: { status: 'FAILED', attempts: 0, error: { code: 'DELIVERY_NO_RECORD_ID' } } });
+  expect(await noRecord.jobs.get(noRecord.jobId)).toMatchObject({
+    delivery: { status: 'FAILED', attempts: 0, error: { code: 'DELIVERY_NO_RECORD_ID' } },
+  });
 
-  const missing = await setup({ steps: [shipped], delivery: { ...standardDelivery, connectorId: 'no-such-connector' } });
+  const missing = await setup({
+    steps: [shipped],
+    delivery: { ...standardDelivery, connectorId: 'no-such-connector' },
+  });
   await missing.worker.process(missing.record);
-  expect(await missing.jobs.get(missing.jobId)).toMatchObject({ delivery: { status: 'FAILED', attempts: 0, error: { code: 'DELIVERY_TARGET_INVALID', message: 'The delivery connector "no-such-connector" does not exist' } } });
+  expect(await missing.jobs.get(missing.jobId)).toMatchObject({
+    delivery: {
+      status: 'FAILED',
+      attempts: 0,
+      error: { code: 'DELIVERY_TARGET_INVALID', message: 'The delivery connector "no-such-connector" does not exist' },
+    },
+  });
 
   const wrongType = await setup({ steps: [shipped], delivery: { ...standardDelivery, connectorId: `erp-${seq}` } });
   await wrongType.worker.process(wrongType.record);
-  expect((await wrongType.jobs.get(wrongType.jobId))!.delivery!.error!.message).toContain('is a rest connector, not salesforce');
+  expect((await wrongType.jobs.get(wrongType.jobId))!.delivery!.error!.message).toContain(
+    'is a rest connector, not salesforce',
+  );
   expect(sf.calls).toHaveLength(0);
 });
 
@@ -225,7 +318,9 @@ test('"on" limits which outcomes are delivered; "*" applies to every operation',
     type: 'rest',
     baseUrl: 'http://127.0.0.1:1',
     operations: { getOrder: { method: 'GET', path: '/orders' } },
-    delivery: { '*': { connectorId: 'sf-target', platformEvent: { fields: { Order_Status__c: 'result.data.status' } } } },
+    delivery: {
+      '*': { connectorId: 'sf-target', platformEvent: { fields: { Order_Status__c: 'result.data.status' } } },
+    },
   });
   await t.worker.process(t.record);
   expect(await t.jobs.get(t.jobId)).toMatchObject({ delivery: { status: 'DELIVERED' } });
@@ -236,9 +331,17 @@ test('a redelivered message for a pending delivery whose declaration was removed
   const t = await setup({ steps: [shipped], inlineRetryMaxMs: 0 });
   sf.fail('POST /composite', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'down' }] });
   await expect(t.worker.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
-  await put({ connectorId: t.id, type: 'rest', baseUrl: 'http://127.0.0.1:1', operations: { getOrder: { method: 'GET', path: '/orders' } } });
+  await put({
+    connectorId: t.id,
+    type: 'rest',
+    baseUrl: 'http://127.0.0.1:1',
+    operations: { getOrder: { method: 'GET', path: '/orders' } },
+  });
   await t.worker.process(t.record);
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', delivery: { status: 'FAILED', attempts: 1, error: { code: 'DELIVERY_NOT_CONFIGURED' } } });
+  expect(await t.jobs.get(t.jobId)).toMatchObject({
+    status: 'SUCCEEDED',
+    delivery: { status: 'FAILED', attempts: 1, error: { code: 'DELIVERY_NOT_CONFIGURED' } },
+  });
   expect(t.calls).toHaveLength(1);
 });
 
@@ -246,8 +349,17 @@ test('worst case: every retry of the call and of its delivery deferred takes WOR
   // The largest retry.maxAttempts on both connectors; each wait handed back to SQS (one more receive each).
   const max = { maxAttempts: MAX_CONNECTOR_ATTEMPTS, baseDelayMs: 100 };
   const down = new UpstreamHttpError(503, 'The service answered HTTP 503');
-  const t = await setup({ steps: [...Array<Error>(MAX_CONNECTOR_ATTEMPTS - 1).fill(down), shipped], retry: max, target: { retry: max }, inlineRetryMaxMs: 0 });
-  sf.fail('POST /composite', { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'down' }] }, MAX_CONNECTOR_ATTEMPTS - 1);
+  const t = await setup({
+    steps: [...Array<Error>(MAX_CONNECTOR_ATTEMPTS - 1).fill(down), shipped],
+    retry: max,
+    target: { retry: max },
+    inlineRetryMaxMs: 0,
+  });
+  sf.fail(
+    'POST /composite',
+    { status: 503, errors: [{ errorCode: 'SERVER_UNAVAILABLE', message: 'down' }] },
+    MAX_CONNECTOR_ATTEMPTS - 1,
+  );
   let receives = 0;
   for (;;) {
     receives += 1;
@@ -259,7 +371,11 @@ test('worst case: every retry of the call and of its delivery deferred takes WOR
       expect(receives).toBeLessThan(100);
     }
   }
-  expect(await t.jobs.get(t.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: MAX_CONNECTOR_ATTEMPTS, delivery: { status: 'DELIVERED', attempts: MAX_CONNECTOR_ATTEMPTS } });
+  expect(await t.jobs.get(t.jobId)).toMatchObject({
+    status: 'SUCCEEDED',
+    attempts: MAX_CONNECTOR_ATTEMPTS,
+    delivery: { status: 'DELIVERED', attempts: MAX_CONNECTOR_ATTEMPTS },
+  });
   expect(t.calls).toHaveLength(MAX_CONNECTOR_ATTEMPTS);
   expect(composites()).toHaveLength(MAX_CONNECTOR_ATTEMPTS);
   expect(receives).toBe(WORST_CASE_RECEIVES);

@@ -11,7 +11,8 @@ beforeAll(async () => {
 });
 afterAll(() => calc?.close());
 
-const envelope = (ns: string, body: string) => `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${ns}"><soap:Body>${body}</soap:Body></soap:Envelope>`;
+const envelope = (ns: string, body: string) =>
+  `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${ns}"><soap:Body>${body}</soap:Body></soap:Envelope>`;
 const divideByZero = '<Divide xmlns="http://tempuri.org/"><intA>1</intA><intB>0</intB></Divide>';
 
 test('SOAP 1.1: an ASMX exception is HTTP 500 with soap:Server, the "Server was unable to process request. --->" string and an empty detail', async () => {
@@ -23,7 +24,9 @@ test('SOAP 1.1: an ASMX exception is HTTP 500 with soap:Server, the "Server was 
   expect(res.status).toBe(500);
   const xml = await res.text();
   expect(xml).toContain('<faultcode>soap:Server</faultcode>');
-  expect(xml).toContain(`<faultstring>${ASMX_APPLICATION_EXCEPTION.replace('>', '&gt;')} Attempted to divide by zero.</faultstring>`);
+  expect(xml).toContain(
+    `<faultstring>${ASMX_APPLICATION_EXCEPTION.replace('>', '&gt;')} Attempted to divide by zero.</faultstring>`,
+  );
   expect(xml).toMatch(/<detail\s*(\/>|><\/detail>)/);
 });
 
@@ -36,7 +39,9 @@ test('SOAP 1.2: Code/Value soap:Receiver and Reason/Text with its required xml:l
   expect(res.status).toBe(500);
   const xml = await res.text();
   expect(xml).toContain('<soap:Code><soap:Value>soap:Receiver</soap:Value></soap:Code>');
-  expect(xml).toMatch(/<soap:Reason><soap:Text xml:lang="en">Server was unable to process request\. ---&gt; Attempted to divide by zero\.<\/soap:Text><\/soap:Reason>/);
+  expect(xml).toMatch(
+    /<soap:Reason><soap:Text xml:lang="en">Server was unable to process request\. ---&gt; Attempted to divide by zero\.<\/soap:Text><\/soap:Reason>/,
+  );
 });
 
 test('the wrapper reads both: the application exception is final, a Receiver fault without one is retryable', async () => {
@@ -52,11 +57,21 @@ test('the wrapper reads both: the application exception is final, a Receiver fau
     },
   });
   const deps = { secrets: { get: async () => '' }, fetch: nodeFetch };
-  const fail = (operationName: string, payload: unknown) => soapWrapper.call({ connector, operationName, payload, jobId: 'j' }, deps).then(() => undefined, (e: unknown) => e);
+  const fail = (operationName: string, payload: unknown) =>
+    soapWrapper.call({ connector, operationName, payload, jobId: 'j' }, deps).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   const exception = await fail('divide', { intA: 1, intB: 0 });
-  expect(exception).toMatchObject({ code: 'UPSTREAM_SOAP_FAULT', message: `SOAP Fault soap:Receiver: ${ASMX_APPLICATION_EXCEPTION} Attempted to divide by zero.` });
+  expect(exception).toMatchObject({
+    code: 'UPSTREAM_SOAP_FAULT',
+    message: `SOAP Fault soap:Receiver: ${ASMX_APPLICATION_EXCEPTION} Attempted to divide by zero.`,
+  });
   expect(isRetryable(exception)).toBe(false);
   const outage = await fail('multiply', { intA: 999, intB: 1 });
-  expect(outage).toMatchObject({ code: 'UPSTREAM_SOAP_FAULT', message: 'SOAP Fault soap:Receiver: Calculator backend unavailable' });
+  expect(outage).toMatchObject({
+    code: 'UPSTREAM_SOAP_FAULT',
+    message: 'SOAP Fault soap:Receiver: Calculator backend unavailable',
+  });
   expect(isRetryable(outage)).toBe(true);
 });

@@ -59,8 +59,15 @@ describe('ConnectorStore', () => {
     const store = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 5_000, () => now);
     await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: row('cached') }));
     const first = await store.get('cached');
-    expect(first).toMatchObject({ enabled: true, timeoutMs: 10_000, retry: { maxAttempts: 3, baseDelayMs: 500 }, auth: { type: 'none' } });
-    await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: row('cached', { enabled: false }) }));
+    expect(first).toMatchObject({
+      enabled: true,
+      timeoutMs: 10_000,
+      retry: { maxAttempts: 3, baseDelayMs: 500 },
+      auth: { type: 'none' },
+    });
+    await dynamo.db.send(
+      new PutCommand({ TableName: dynamo.tables.connectors, Item: row('cached', { enabled: false }) }),
+    );
     expect((await store.get('cached'))!.enabled).toBe(true); // still cached
     now += 5_001;
     expect((await store.get('cached'))!.enabled).toBe(false); // change visible after the TTL
@@ -75,7 +82,9 @@ describe('ConnectorStore', () => {
 
   test('a broken row is reported with the field, not passed on', async () => {
     const store = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
-    await dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: row('broken', { timeoutMs: 'soon' }) }));
+    await dynamo.db.send(
+      new PutCommand({ TableName: dynamo.tables.connectors, Item: row('broken', { timeoutMs: 'soon' }) }),
+    );
     await expect(store.get('broken')).rejects.toThrow(InvalidConnectorError);
     await expect(store.get('broken')).rejects.toThrow(/\$\.timeoutMs/);
   });
@@ -98,9 +107,18 @@ describe('JobStore', () => {
     await store.create(job('j1'));
     const lease = new Date(Date.now() + 60_000);
     const started = await store.startRun('j1', lease);
-    expect(started).toEqual({ job: expect.objectContaining({ jobId: 'j1', status: 'RUNNING', payload: { a: 1 }, leaseUntil: lease.toISOString() }) });
+    expect(started).toEqual({
+      job: expect.objectContaining({
+        jobId: 'j1',
+        status: 'RUNNING',
+        payload: { a: 1 },
+        leaseUntil: lease.toISOString(),
+      }),
+    });
     // A second message while the first worker's lease runs (SQS delivers at least once): busy, not run twice.
-    expect(await store.startRun('j1', lease)).toEqual({ busy: expect.objectContaining({ status: 'RUNNING', leaseUntil: lease.toISOString() }) });
+    expect(await store.startRun('j1', lease)).toEqual({
+      busy: expect.objectContaining({ status: 'RUNNING', leaseUntil: lease.toISOString() }),
+    });
     await store.succeed('j1', 1, { statusCode: 200, data: 'ok' });
     expect(await store.startRun('j1', lease)).toEqual({ ended: expect.objectContaining({ status: 'SUCCEEDED' }) });
     expect(await store.startRun('missing', lease)).toEqual({ missing: true });
@@ -115,7 +133,12 @@ describe('JobStore', () => {
     const first = await store.startRun('j-lease', new Date(Date.now() - 1000));
     expect(first).toEqual({ job: expect.objectContaining({ status: 'RUNNING', callStartedAt: expect.any(String) }) });
     const again = await store.startRun('j-lease', new Date(Date.now() + 60_000));
-    expect(again).toEqual({ interrupted: expect.objectContaining({ status: 'RUNNING', callStartedAt: (first as { job: { callStartedAt: string } }).job.callStartedAt }) });
+    expect(again).toEqual({
+      interrupted: expect.objectContaining({
+        status: 'RUNNING',
+        callStartedAt: (first as { job: { callStartedAt: string } }).job.callStartedAt,
+      }),
+    });
     const error = { code: 'OUTCOME_NOT_RECORDED', message: 'm', retryable: false };
     expect(await store.failInterrupted((again as { interrupted: any }).interrupted, 1, error)).toBeUndefined();
     // A second message that found the same run interrupted records nothing more.
@@ -128,16 +151,31 @@ describe('JobStore', () => {
     await store.create(job('j-released'));
     await store.startRun('j-released', new Date(Date.now() - 1000));
     await store.releaseRun('j-released');
-    expect(await store.startRun('j-released', new Date(Date.now() + 60_000))).toEqual({ job: expect.objectContaining({ status: 'RUNNING' }) });
+    expect(await store.startRun('j-released', new Date(Date.now() + 60_000))).toEqual({
+      job: expect.objectContaining({ status: 'RUNNING' }),
+    });
     // Jobs left RUNNING by a worker from before runs were marked are taken over, as then.
     await store.create({ ...job('j-legacy'), status: 'RUNNING' });
-    expect(await store.startRun('j-legacy', new Date(Date.now() + 60_000))).toEqual({ job: expect.objectContaining({ status: 'RUNNING', leaseUntil: expect.any(String) }) });
-    await store.create({ ...job('j-legacy-lease'), status: 'RUNNING', leaseUntil: new Date(Date.now() - 1000).toISOString() });
-    expect(await store.startRun('j-legacy-lease', new Date(Date.now() + 60_000))).toEqual({ job: expect.objectContaining({ status: 'RUNNING' }) });
+    expect(await store.startRun('j-legacy', new Date(Date.now() + 60_000))).toEqual({
+      job: expect.objectContaining({ status: 'RUNNING', leaseUntil: expect.any(String) }),
+    });
+    await store.create({
+      ...job('j-legacy-lease'),
+      status: 'RUNNING',
+      leaseUntil: new Date(Date.now() - 1000).toISOString(),
+    });
+    expect(await store.startRun('j-legacy-lease', new Date(Date.now() + 60_000))).toEqual({
+      job: expect.objectContaining({ status: 'RUNNING' }),
+    });
   });
 
   describe('claim check: payloads and results over the inline limit live in S3', () => {
-    const item = async (jobId: string) => (await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tables.jobs, Key: { pk: { S: `JOB#${jobId}` } } }))).Item!;
+    const item = async (jobId: string) =>
+      (
+        await dynamo.client.send(
+          new GetItemCommand({ TableName: dynamo.tables.jobs, Key: { pk: { S: `JOB#${jobId}` } } }),
+        )
+      ).Item!;
 
     test('a large payload and result are stored as objects; the item keeps only keys; get() and the job view return them in full', async () => {
       const store = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data });
@@ -148,7 +186,10 @@ describe('JobStore', () => {
       const started = await store.startRun('cc-1', new Date(Date.now() + 60_000));
       expect((started as { job: { payload: unknown } }).job.payload).toEqual(payload);
 
-      const result = { statusCode: 200, data: { rows: Array.from({ length: 5_000 }, (_, i) => ({ i, name: `row ${i}` })) } };
+      const result = {
+        statusCode: 200,
+        data: { rows: Array.from({ length: 5_000 }, (_, i) => ({ i, name: `row ${i}` })) },
+      };
       const ended = await store.succeed('cc-1', 1, result, { status: 'PENDING', attempts: 0 });
       expect(ended).toMatchObject({ status: 'SUCCEEDED', result });
       expect(ended).not.toHaveProperty('resultRef');
@@ -170,7 +211,10 @@ describe('JobStore', () => {
 
     test('a payload that cannot be read back gives the run back (nothing was called)', async () => {
       let down = true;
-      const flaky = { put: (k: string, b: string) => data.put(k, b), get: async (k: string) => (down ? Promise.reject(new Error('S3 unavailable')) : data.get(k)) };
+      const flaky = {
+        put: (k: string, b: string) => data.put(k, b),
+        get: async (k: string) => (down ? Promise.reject(new Error('S3 unavailable')) : data.get(k)),
+      };
       const store = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data: flaky });
       await store.create({ ...job('cc-3'), payload: { s: 'x'.repeat(100 * 1024) } });
       await expect(store.startRun('cc-3', new Date(Date.now() - 1000))).rejects.toThrow(/S3 unavailable/);
@@ -178,7 +222,9 @@ describe('JobStore', () => {
       expect(released).toMatchObject({ status: 'QUEUED' });
       expect(released).not.toHaveProperty('callStartedAt');
       down = false;
-      expect(await store.startRun('cc-3', new Date(Date.now() + 60_000))).toEqual({ job: expect.objectContaining({ status: 'RUNNING', payload: { s: 'x'.repeat(100 * 1024) } }) });
+      expect(await store.startRun('cc-3', new Date(Date.now() + 60_000))).toEqual({
+        job: expect.objectContaining({ status: 'RUNNING', payload: { s: 'x'.repeat(100 * 1024) } }),
+      });
     });
 
     test('values within the limit stay in the item, and nothing is put in the bucket', async () => {
@@ -190,7 +236,9 @@ describe('JobStore', () => {
       expect(stored.result).toBeDefined();
       expect(stored).not.toHaveProperty('payloadRef');
       expect(stored).not.toHaveProperty('resultRef');
-      await expect(s3.client.send(new GetObjectCommand({ Bucket: 'job-data', Key: 'payloads/cc-2.json' }))).rejects.toThrow();
+      await expect(
+        s3.client.send(new GetObjectCommand({ Bucket: 'job-data', Key: 'payloads/cc-2.json' })),
+      ).rejects.toThrow();
     });
   });
 
@@ -199,7 +247,10 @@ describe('JobStore', () => {
     // eslint-disable-next-line no-loss-of-precision -- 2^53 + 1 on purpose: it arrives as 2^53, as JSON.parse reads it
     await store.create({ ...job('big'), payload: { id: 9007199254740993 } });
     await store.succeed('big', 1, { statusCode: 200, data: { message_token: 5098034272017990000, ratio: 0.25 } });
-    expect(await store.get('big')).toMatchObject({ payload: { id: 9007199254740992 }, result: { data: { message_token: 5098034272017990000, ratio: 0.25 } } });
+    expect(await store.get('big')).toMatchObject({
+      payload: { id: 9007199254740992 },
+      result: { data: { message_token: 5098034272017990000, ratio: 0.25 } },
+    });
   });
 
   test('a job cannot be created twice', async () => {
@@ -214,12 +265,16 @@ describe('JobStore', () => {
     const err = await store.create(job('j-conflict')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WriteConflictError);
     expect((err as Error).cause).toBeInstanceOf(ConditionalCheckFailedException);
-    await expect(store.setDelivery('j-missing', { status: 'PENDING', attempts: 0 })).rejects.toBeInstanceOf(WriteConflictError);
+    await expect(store.setDelivery('j-missing', { status: 'PENDING', attempts: 0 })).rejects.toBeInstanceOf(
+      WriteConflictError,
+    );
   });
 
   test('only one of concurrent claims of an idempotency key wins', async () => {
     const store = new JobStore(dynamo.client, dynamo.tables.jobs);
-    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => store.claimIdempotencyKey('k-race', 'h', `job-${i}`)));
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.claimIdempotencyKey('k-race', 'h', `job-${i}`)),
+    );
     const winners = claims.filter((c) => c.claimed);
     expect(winners).toHaveLength(1);
     const losers = claims.filter((c): c is { claimed: false; jobId: string; requestHash: string } => !c.claimed);
@@ -229,8 +284,18 @@ describe('JobStore', () => {
   test('records a deferred retry, then clears the wait when finished', async () => {
     const store = new JobStore(dynamo.client, dynamo.tables.jobs);
     await store.create(job('j3'));
-    await store.recordDeferredRetry('j3', 1, { code: 'UPSTREAM_HTTP_ERROR', message: '429', retryable: true, statusCode: 429 }, new Date(Date.now() + 60_000));
-    expect(await store.get('j3')).toMatchObject({ status: 'QUEUED', attempts: 1, error: { statusCode: 429 }, nextAttemptAt: expect.any(String) });
+    await store.recordDeferredRetry(
+      'j3',
+      1,
+      { code: 'UPSTREAM_HTTP_ERROR', message: '429', retryable: true, statusCode: 429 },
+      new Date(Date.now() + 60_000),
+    );
+    expect(await store.get('j3')).toMatchObject({
+      status: 'QUEUED',
+      attempts: 1,
+      error: { statusCode: 429 },
+      nextAttemptAt: expect.any(String),
+    });
     await store.succeed('j3', 2, { statusCode: 200, data: null });
     const done = await store.get('j3');
     expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
@@ -249,10 +314,19 @@ describe('CalloutService', () => {
     await connectors.put((await import('../../lambdas/connectors/schema')).connectorSchema.parse(row('svc')));
     const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
     const ids = ['job-a', 'job-b'];
-    const service = new CalloutService({ connectors, jobs, queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'), logger, newId: () => ids.shift()! });
+    const service = new CalloutService({
+      connectors,
+      jobs,
+      queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'),
+      logger,
+      newId: () => ids.shift()!,
+    });
     const attempt = service.submit({ connectorId: 'svc', operation: 'op', payload: {}, idempotencyKey: 'k-outage' });
     await expect(attempt).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE', httpStatus: 503 });
-    expect(await jobs.get('job-a')).toMatchObject({ status: 'FAILED', error: { code: 'QUEUE_UNAVAILABLE', retryable: true } });
+    expect(await jobs.get('job-a')).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'QUEUE_UNAVAILABLE', retryable: true },
+    });
     // The caller retries with the same key once the queue is back: a new job is created.
     sqsMock.reset();
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
@@ -262,17 +336,31 @@ describe('CalloutService', () => {
   });
 
   describe('a resubmission finishes what a controller that died half way left undone', () => {
-    const input = (key: string) => ({ connectorId: 'svc-replay', operation: 'op', payload: { n: 1 }, idempotencyKey: key });
+    const input = (key: string) => ({
+      connectorId: 'svc-replay',
+      operation: 'op',
+      payload: { n: 1 },
+      idempotencyKey: key,
+    });
     let sqsMock: ReturnType<typeof mockClient>;
     let jobs: JobStore;
     let service: CalloutService;
-    const sent = () => sqsMock.commandCalls(SendMessageCommand).map((c) => JSON.parse(String(c.args[0].input.MessageBody)).jobId as string);
+    const sent = () =>
+      sqsMock
+        .commandCalls(SendMessageCommand)
+        .map((c) => JSON.parse(String(c.args[0].input.MessageBody)).jobId as string);
 
     beforeAll(async () => {
       const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
       await connectors.put((await import('../../lambdas/connectors/schema')).connectorSchema.parse(row('svc-replay')));
       jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
-      service = new CalloutService({ connectors, jobs, queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'), logger, newId: () => `fresh-${Math.random()}` });
+      service = new CalloutService({
+        connectors,
+        jobs,
+        queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'),
+        logger,
+        newId: () => `fresh-${Math.random()}`,
+      });
     });
     beforeEach(() => {
       sqsMock = mockClient(SQSClient);
@@ -284,14 +372,27 @@ describe('CalloutService', () => {
       await jobs.claimIdempotencyKey('k-died-1', requestHash(input('k-died-1')), 'job-died-1');
       const replay = await service.submit(input('k-died-1'));
       expect(replay).toMatchObject({ jobId: 'job-died-1', status: 'QUEUED' });
-      expect(await jobs.get('job-died-1')).toMatchObject({ status: 'QUEUED', connectorId: 'svc-replay', payload: { n: 1 } });
+      expect(await jobs.get('job-died-1')).toMatchObject({
+        status: 'QUEUED',
+        connectorId: 'svc-replay',
+        payload: { n: 1 },
+      });
       expect(sent()).toEqual(['job-died-1']);
     });
 
     test('died after writing the job: the job is queued', async () => {
       await jobs.claimIdempotencyKey('k-died-2', requestHash(input('k-died-2')), 'job-died-2');
       const now = new Date().toISOString();
-      await jobs.create({ jobId: 'job-died-2', connectorId: 'svc-replay', operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: { n: 1 } });
+      await jobs.create({
+        jobId: 'job-died-2',
+        connectorId: 'svc-replay',
+        operation: 'op',
+        status: 'QUEUED',
+        attempts: 0,
+        createdAt: now,
+        updatedAt: now,
+        payload: { n: 1 },
+      });
       expect(await service.submit(input('k-died-2'))).toMatchObject({ jobId: 'job-died-2', created: false });
       expect(sent()).toEqual(['job-died-2']);
     });
@@ -301,7 +402,12 @@ describe('CalloutService', () => {
       expect(sent()).toEqual([first.jobId]);
       await jobs.startRun(first.jobId, new Date(Date.now() + 60_000));
       await service.submit(input('k-alive'));
-      await jobs.recordDeferredRetry(first.jobId, 1, { code: 'UPSTREAM_HTTP_ERROR', message: '503', retryable: true }, new Date(Date.now() + 30_000));
+      await jobs.recordDeferredRetry(
+        first.jobId,
+        1,
+        { code: 'UPSTREAM_HTTP_ERROR', message: '503', retryable: true },
+        new Date(Date.now() + 30_000),
+      );
       await service.submit(input('k-alive'));
       await jobs.succeed(first.jobId, 2, { statusCode: 200, data: 'ok' });
       await service.submit(input('k-alive'));
@@ -313,13 +419,24 @@ describe('CalloutService', () => {
     const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
     await connectors.put((await import('../../lambdas/connectors/schema')).connectorSchema.parse(row('svc-big')));
     const reads: string[] = [];
-    const counting = { put: (k: string, b: string) => data.put(k, b), get: (k: string) => (reads.push(k), data.get(k)) };
+    const counting = {
+      put: (k: string, b: string) => data.put(k, b),
+      get: (k: string) => (reads.push(k), data.get(k)),
+    };
     const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data: counting });
     const sqsMock = mockClient(SQSClient);
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
-    const service = new CalloutService({ connectors, jobs, queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'), logger, newId: () => 'job-big' });
+    const service = new CalloutService({
+      connectors,
+      jobs,
+      queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'),
+      logger,
+      newId: () => 'job-big',
+    });
     try {
-      await expect(service.submit({ connectorId: 'svc-big', operation: 'op', payload: 'x'.repeat(5 * 1024 * 1024 - 1) })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 });
+      await expect(
+        service.submit({ connectorId: 'svc-big', operation: 'op', payload: 'x'.repeat(5 * 1024 * 1024 - 1) }),
+      ).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 });
       expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
       const payload = { text: 'x'.repeat(2 * 1024 * 1024) };
       await service.submit({ connectorId: 'svc-big', operation: 'op', payload });
@@ -336,9 +453,13 @@ describe('CalloutService', () => {
 
   test('request hash ignores key order but not values', () => {
     const base = { connectorId: 'c', operation: 'o' };
-    expect(requestHash({ ...base, payload: { a: 1, b: [1, { c: 2, d: 3 }] } })).toBe(requestHash({ ...base, payload: { b: [1, { d: 3, c: 2 }], a: 1 } }));
+    expect(requestHash({ ...base, payload: { a: 1, b: [1, { c: 2, d: 3 }] } })).toBe(
+      requestHash({ ...base, payload: { b: [1, { d: 3, c: 2 }], a: 1 } }),
+    );
     expect(requestHash({ ...base, payload: { a: 1 } })).not.toBe(requestHash({ ...base, payload: { a: 2 } }));
-    expect(requestHash({ ...base, payload: {}, recordId: 'r1' })).not.toBe(requestHash({ ...base, payload: {}, recordId: 'r2' }));
+    expect(requestHash({ ...base, payload: {}, recordId: 'r1' })).not.toBe(
+      requestHash({ ...base, payload: {}, recordId: 'r2' }),
+    );
   });
 
   test('errors are AppErrors with stable codes', async () => {
@@ -348,7 +469,9 @@ describe('CalloutService', () => {
       queue: new JobQueue(new SQSClient({ region: 'us-east-1' }), 'http://q'),
       logger,
     });
-    await expect(service.submit({ connectorId: 'none', operation: 'op', payload: {} })).rejects.toBeInstanceOf(AppError);
+    await expect(service.submit({ connectorId: 'none', operation: 'op', payload: {} })).rejects.toBeInstanceOf(
+      AppError,
+    );
     await expect(service.getJob('none')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND', httpStatus: 404 });
   });
 });

@@ -37,7 +37,11 @@ export async function startApiHandler(): Promise<ApiUnderTest> {
     api = require('../../lambdas/api');
     clients = require('../../lambdas/shared/clients');
   });
-  const ddb = new DynamoDBClient({ region: 'us-east-1', endpoint: endpoints.dynamodb, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const ddb = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: endpoints.dynamodb,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const connectors = new ConnectorStore(DynamoDBDocumentClient.from(ddb), resources.tables.connectors, 0);
   await connectors.put(
     connectorSchema.parse({

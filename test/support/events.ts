@@ -21,7 +21,11 @@ export function apiEvent(opts: {
     stageVariables: null,
     body: opts.body ?? null,
     isBase64Encoded: opts.isBase64Encoded ?? false,
-    requestContext: { requestId: 'test-request', path: opts.path, httpMethod: opts.method } as APIGatewayProxyEvent['requestContext'],
+    requestContext: {
+      requestId: 'test-request',
+      path: opts.path,
+      httpMethod: opts.method,
+    } as APIGatewayProxyEvent['requestContext'],
   };
 }
 
@@ -31,7 +35,12 @@ export function sqsRecord(body: string, overrides: Partial<SQSRecord> = {}): SQS
     messageId: id,
     receiptHandle: `rh-${id}`,
     body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'test', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(Date.now()),
+      SenderId: 'test',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',

@@ -41,7 +41,12 @@ export async function startFakeOAuth(opts: {
       const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
       requests.push({ headers: req.headers, form });
       const answer = (status: number, body: object, headers: Record<string, string> = {}) => {
-        res.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', 'cache-control': 'no-store', pragma: 'no-cache', ...headers });
+        res.writeHead(status, {
+          'content-type': 'application/json;charset=UTF-8',
+          'cache-control': 'no-store',
+          pragma: 'no-cache',
+          ...headers,
+        });
         res.end(JSON.stringify(body));
       };
       if (form.get('grant_type') !== 'client_credentials') return answer(400, { error: 'unsupported_grant_type' });
@@ -61,7 +66,11 @@ export async function startFakeOAuth(opts: {
         [id, secret] = [form.get('client_id') ?? undefined, form.get('client_secret') ?? undefined];
       }
       if (id !== opts.clientId || secret !== opts.clientSecret) {
-        return answer(401, { error: 'invalid_client', error_description: 'Client authentication failed' }, basic ? { 'www-authenticate': 'Basic realm="token"' } : {});
+        return answer(
+          401,
+          { error: 'invalid_client', error_description: 'Client authentication failed' },
+          basic ? { 'www-authenticate': 'Basic realm="token"' } : {},
+        );
       }
       issued += 1;
       return answer(200, {

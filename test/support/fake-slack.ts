@@ -31,12 +31,20 @@ export interface FakeSlack extends Pick<FakeUpstream, 'url' | 'close' | 'reset'>
 /** HTTP 200, `ok: false`: how the Web API reports a method's errors. */
 export const apiError = (error: string): FakeAnswer => ({ json: { ok: false, error } });
 /** HTTP 429 with Retry-After, for any Web API method past its tier's limit. */
-export const rateLimited = (retryAfterSeconds: number): FakeAnswer => ({ status: 429, headers: { 'retry-after': String(retryAfterSeconds) }, json: { ok: false, error: 'ratelimited' } });
+export const rateLimited = (retryAfterSeconds: number): FakeAnswer => ({
+  status: 429,
+  headers: { 'retry-after': String(retryAfterSeconds) },
+  json: { ok: false, error: 'ratelimited' },
+});
 
 const WEBHOOK_PATH = '/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX';
 const webhookError = (status: number, text: string): FakeAnswer => ({ status, text });
 
-export async function startFakeSlack(opts: { botToken: string; channels: Record<string, string>; archived?: string[] }): Promise<FakeSlack> {
+export async function startFakeSlack(opts: {
+  botToken: string;
+  channels: Record<string, string>;
+  archived?: string[];
+}): Promise<FakeSlack> {
   const upstream = await startFakeUpstream();
   const failures: FakeAnswer[] = [];
   let seq = 0;
@@ -64,7 +72,15 @@ export async function startFakeSlack(opts: { botToken: string; channels: Record<
         ok: true,
         channel: id,
         ts,
-        message: { type: 'message', subtype: 'bot_message', text: body.text ?? '', ts, username: 'crm-bridge', bot_id: 'B123ABC456', ...(body.blocks && { blocks: body.blocks }) },
+        message: {
+          type: 'message',
+          subtype: 'bot_message',
+          text: body.text ?? '',
+          ts,
+          username: 'crm-bridge',
+          bot_id: 'B123ABC456',
+          ...(body.blocks && { blocks: body.blocks }),
+        },
       },
     };
   });
@@ -75,7 +91,8 @@ export async function startFakeSlack(opts: { botToken: string; channels: Record<
     if (state.webhookChannel === 'prohibited') return webhookError(403, 'action_prohibited');
     const body = call.json as Record<string, any> | undefined;
     if (!body || typeof body !== 'object' || Array.isArray(body)) return webhookError(400, 'invalid_payload');
-    if (!body.text && !(Array.isArray(body.blocks) && body.blocks.length > 0) && !body.attachments) return webhookError(400, 'no_text');
+    if (!body.text && !(Array.isArray(body.blocks) && body.blocks.length > 0) && !body.attachments)
+      return webhookError(400, 'no_text');
     return { text: 'ok' };
   });
 

@@ -31,7 +31,8 @@ export interface FakeViber extends Pick<FakeUpstream, 'url' | 'close' | 'reset'>
 }
 
 const json = (text: string): FakeAnswer => ({ text, headers: { 'content-type': 'application/json' } });
-const error = (name: keyof typeof VIBER_STATUS): FakeAnswer => json(JSON.stringify({ status: VIBER_STATUS[name], status_message: name }));
+const error = (name: keyof typeof VIBER_STATUS): FakeAnswer =>
+  json(JSON.stringify({ status: VIBER_STATUS[name], status_message: name }));
 
 export async function startFakeViber(opts: { authToken: string; subscribers: string[] }): Promise<FakeViber> {
   const upstream = await startFakeUpstream();
@@ -45,11 +46,14 @@ export async function startFakeViber(opts: { authToken: string; subscribers: str
     const body = call.json as Record<string, any> | undefined;
     if (!body || typeof body !== 'object') return error('badData');
     // receiver, type and sender.name are the documented required fields.
-    if (typeof body.receiver !== 'string' || typeof body.type !== 'string' || typeof body.sender?.name !== 'string') return error('missingData');
+    if (typeof body.receiver !== 'string' || typeof body.type !== 'string' || typeof body.sender?.name !== 'string')
+      return error('missingData');
     if (!opts.subscribers.includes(body.receiver)) return error('receiverNotSubscribed');
     const token = String(next++);
     tokens.push(token);
-    return json(`{"status":0,"status_message":"ok","message_token":${token},"chat_hostname":"SN-CHAT-05_","billing_status":1}`);
+    return json(
+      `{"status":0,"status_message":"ok","message_token":${token},"chat_hostname":"SN-CHAT-05_","billing_status":1}`,
+    );
   });
   return {
     url: upstream.url,

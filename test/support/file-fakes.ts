@@ -23,11 +23,20 @@ export class MemoryFileRepository implements FileRepository {
     return copy;
   }
 
-  async completePending(fileId: string, change: { status: FileRecord['status']; updatedAt: string; link?: FileLink; unlessScanned: boolean }): Promise<FileRecord | undefined> {
+  async completePending(
+    fileId: string,
+    change: { status: FileRecord['status']; updatedAt: string; link?: FileLink; unlessScanned: boolean },
+  ): Promise<FileRecord | undefined> {
     const record = this.records.get(fileId);
-    if (!record || record.status !== 'PENDING' || (change.unlessScanned && record.scanResult !== undefined)) return undefined;
+    if (!record || record.status !== 'PENDING' || (change.unlessScanned && record.scanResult !== undefined))
+      return undefined;
     const { uploadId: _dropped, ...rest } = record;
-    const next: FileRecord = { ...rest, status: change.status, updatedAt: change.updatedAt, ...(change.link && { link: change.link }) };
+    const next: FileRecord = {
+      ...rest,
+      status: change.status,
+      updatedAt: change.updatedAt,
+      ...(change.link && { link: change.link }),
+    };
     this.records.set(fileId, next);
     return structuredClone(next);
   }
@@ -45,14 +54,23 @@ export class MemoryFileRepository implements FileRepository {
     return this.setLink(fileId, link);
   }
 
-  async listByRecord(recordId: string, page: { limit: number; after?: FilePageKey; newestFirst: boolean }): Promise<{ files: FileRecord[]; next?: FilePageKey }> {
-    const order = (a: FileRecord, b: FileRecord) => a.createdAt.localeCompare(b.createdAt) || a.fileId.localeCompare(b.fileId);
-    const all = [...this.records.values()].filter((r) => r.recordId === recordId).sort((a, b) => (page.newestFirst ? order(b, a) : order(a, b)));
+  async listByRecord(
+    recordId: string,
+    page: { limit: number; after?: FilePageKey; newestFirst: boolean },
+  ): Promise<{ files: FileRecord[]; next?: FilePageKey }> {
+    const order = (a: FileRecord, b: FileRecord) =>
+      a.createdAt.localeCompare(b.createdAt) || a.fileId.localeCompare(b.fileId);
+    const all = [...this.records.values()]
+      .filter((r) => r.recordId === recordId)
+      .sort((a, b) => (page.newestFirst ? order(b, a) : order(a, b)));
     const start = page.after ? all.findIndex((r) => r.fileId === page.after!.fileId) + 1 : 0;
     const files = all.slice(start, start + page.limit);
     const last = files[files.length - 1];
     const more = start + page.limit < all.length;
-    return { files: structuredClone(files), ...(more && last && { next: { fileId: last.fileId, recordId, createdAt: last.createdAt } }) };
+    return {
+      files: structuredClone(files),
+      ...(more && last && { next: { fileId: last.fileId, recordId, createdAt: last.createdAt } }),
+    };
   }
 
   async delete(fileId: string): Promise<void> {
@@ -95,12 +113,20 @@ export class MemoryFileTransfer implements FileTransfer {
     return `https://bucket.test/${key}?uploadId=${uploadId}&partNumber=${partNumber}`;
   }
 
-  async completeMultipart(key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>): Promise<MultipartOutcome> {
+  async completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: Array<{ partNumber: number; etag: string }>,
+  ): Promise<MultipartOutcome> {
     this.completeCalls.push({ key, uploadId });
     const upload = this.uploads.get(uploadId);
     if (!upload) return { outcome: 'gone' };
-    if (parts.some((p) => upload.parts.get(p.partNumber)?.etag !== p.etag)) return { outcome: 'refused', reason: 'InvalidPart' };
-    this.objects.set(key, parts.reduce((sum, p) => sum + upload.parts.get(p.partNumber)!.size, 0));
+    if (parts.some((p) => upload.parts.get(p.partNumber)?.etag !== p.etag))
+      return { outcome: 'refused', reason: 'InvalidPart' };
+    this.objects.set(
+      key,
+      parts.reduce((sum, p) => sum + upload.parts.get(p.partNumber)!.size, 0),
+    );
     this.uploads.delete(uploadId);
     return { outcome: 'assembled' };
   }

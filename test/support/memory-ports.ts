@@ -4,7 +4,13 @@ import type { ConnectorSource } from '../../lambdas/domain/connector-source';
 import type { Job, JobDelivery, JobError } from '../../lambdas/domain/job';
 import type { JobDataStore } from '../../lambdas/domain/job-data';
 import type { JobQueuePort } from '../../lambdas/domain/job-queue';
-import type { IdempotencyClaim, JobListQuery, JobRepository, RetryOutcome, StartRunOutcome } from '../../lambdas/domain/job-repository';
+import type {
+  IdempotencyClaim,
+  JobListQuery,
+  JobRepository,
+  RetryOutcome,
+  StartRunOutcome,
+} from '../../lambdas/domain/job-repository';
 import { MAX_JOB_HISTORY } from '../../lambdas/domain/job';
 import type { ResultEnvelope } from '../../lambdas/connectors/types';
 import { InvalidConnectorError, WriteConflictError } from '../../lambdas/shared/errors';
@@ -100,29 +106,64 @@ export class MemoryJobRepository implements JobRepository {
   recordDeferredRetry(jobId: string, attempts: number, lastError: JobError, nextAttemptAt: Date): Promise<void> {
     return this.enter('recordDeferredRetry', () => {
       const job = this.existing(jobId);
-      Object.assign(job, { status: 'QUEUED', attempts, error: lastError, nextAttemptAt: nextAttemptAt.toISOString(), updatedAt: this.iso() });
+      Object.assign(job, {
+        status: 'QUEUED',
+        attempts,
+        error: lastError,
+        nextAttemptAt: nextAttemptAt.toISOString(),
+        updatedAt: this.iso(),
+      });
       delete job.leaseUntil;
       delete job.callStartedAt;
       delete job.waiting;
     });
   }
 
-  recordWait(jobId: string, attempts: number, waiting: NonNullable<Job['waiting']>): Promise<{ waits: number; waitingSince: string }> {
+  recordWait(
+    jobId: string,
+    attempts: number,
+    waiting: NonNullable<Job['waiting']>,
+  ): Promise<{ waits: number; waitingSince: string }> {
     return this.enter('recordWait', () => {
       const job = this.existing(jobId);
       if (job.status !== 'RUNNING') this.conflict();
       const now = this.iso();
-      Object.assign(job, { status: 'QUEUED', attempts, waiting, waitingSince: job.waitingSince ?? now, updatedAt: now, waits: (job.waits ?? 0) + 1 });
+      Object.assign(job, {
+        status: 'QUEUED',
+        attempts,
+        waiting,
+        waitingSince: job.waitingSince ?? now,
+        updatedAt: now,
+        waits: (job.waits ?? 0) + 1,
+      });
       delete job.leaseUntil;
       delete job.callStartedAt;
       return { waits: job.waits!, waitingSince: job.waitingSince! };
     });
   }
 
-  private finish(jobId: string, status: 'SUCCEEDED' | 'FAILED', attempts: number, outcome: { result: ResultEnvelope } | { error: JobError }, delivery?: JobDelivery, onlyRun?: { started: string }): Job | undefined {
+  private finish(
+    jobId: string,
+    status: 'SUCCEEDED' | 'FAILED',
+    attempts: number,
+    outcome: { result: ResultEnvelope } | { error: JobError },
+    delivery?: JobDelivery,
+    onlyRun?: { started: string },
+  ): Job | undefined {
     const job = this.existing(jobId);
     if (onlyRun && job.callStartedAt !== onlyRun.started) this.conflict();
-    for (const field of ['result', 'resultRef', 'error', 'nextAttemptAt', 'leaseUntil', 'callStartedAt', 'waiting', 'waitingSince', 'waits'] as const) delete job[field];
+    for (const field of [
+      'result',
+      'resultRef',
+      'error',
+      'nextAttemptAt',
+      'leaseUntil',
+      'callStartedAt',
+      'waiting',
+      'waitingSince',
+      'waits',
+    ] as const)
+      delete job[field];
     Object.assign(job, { status, attempts, ...outcome, updatedAt: this.iso(), ...(delivery && { delivery }) });
     return delivery ? job : undefined;
   }
@@ -135,9 +176,16 @@ export class MemoryJobRepository implements JobRepository {
     return this.enter('fail', () => this.finish(jobId, 'FAILED', attempts, { error }, delivery));
   }
 
-  async failInterrupted(job: Job & { callStartedAt: string }, attempts: number, error: JobError, delivery?: JobDelivery): Promise<Job | undefined | false> {
+  async failInterrupted(
+    job: Job & { callStartedAt: string },
+    attempts: number,
+    error: JobError,
+    delivery?: JobDelivery,
+  ): Promise<Job | undefined | false> {
     try {
-      return await this.enter('failInterrupted', () => this.finish(job.jobId, 'FAILED', attempts, { error }, delivery, { started: job.callStartedAt }));
+      return await this.enter('failInterrupted', () =>
+        this.finish(job.jobId, 'FAILED', attempts, { error }, delivery, { started: job.callStartedAt }),
+      );
     } catch (err) {
       if (err instanceof WriteConflictError) return false;
       throw err;
@@ -153,14 +201,22 @@ export class MemoryJobRepository implements JobRepository {
   list(query: JobListQuery): Promise<{ jobs: Job[]; nextKey?: Record<string, string> }> {
     return this.enter('list', () => {
       const all = [...this.jobs.values()]
-        .filter((j) => (query.connectorId === undefined || j.connectorId === query.connectorId) && (query.status === undefined || j.status === query.status))
+        .filter(
+          (j) =>
+            (query.connectorId === undefined || j.connectorId === query.connectorId) &&
+            (query.status === undefined || j.status === query.status),
+        )
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.jobId.localeCompare(a.jobId));
       const from = query.startKey ? all.findIndex((j) => `JOB#${j.jobId}` === query.startKey!.pk) + 1 : 0;
       const jobs = all.slice(from, from + query.limit);
       const last = jobs[jobs.length - 1];
       const more = last !== undefined && from + jobs.length < all.length;
-      const partition: Record<string, string> = query.connectorId !== undefined ? { connectorId: last?.connectorId ?? '' } : { status: last?.status ?? '' };
-      return { jobs, ...(more && { nextKey: { pk: `JOB#${last.jobId}`, jobCreatedAt: last.createdAt, ...partition } }) };
+      const partition: Record<string, string> =
+        query.connectorId !== undefined ? { connectorId: last?.connectorId ?? '' } : { status: last?.status ?? '' };
+      return {
+        jobs,
+        ...(more && { nextKey: { pk: `JOB#${last.jobId}`, jobCreatedAt: last.createdAt, ...partition } }),
+      };
     });
   }
 
@@ -170,8 +226,20 @@ export class MemoryJobRepository implements JobRepository {
       if (!previous) return { missing: true };
       if (previous.status !== 'FAILED' || previous.delivery?.status === 'PENDING') return { notRetryable: previous };
       const before = structuredClone(previous);
-      const history = [...(previous.history ?? []), { attempts: previous.attempts, ...(previous.error && { error: previous.error }), endedAt: previous.updatedAt }].slice(-MAX_JOB_HISTORY);
-      for (const field of ['error', 'result', 'resultRef', 'delivery', 'nextAttemptAt', 'leaseUntil', 'callStartedAt'] as const) delete previous[field];
+      const history = [
+        ...(previous.history ?? []),
+        { attempts: previous.attempts, ...(previous.error && { error: previous.error }), endedAt: previous.updatedAt },
+      ].slice(-MAX_JOB_HISTORY);
+      for (const field of [
+        'error',
+        'result',
+        'resultRef',
+        'delivery',
+        'nextAttemptAt',
+        'leaseUntil',
+        'callStartedAt',
+      ] as const)
+        delete previous[field];
       Object.assign(previous, { status: 'QUEUED', attempts: 0, history, updatedAt: this.iso() });
       return { job: previous, previous: before };
     });
@@ -181,7 +249,15 @@ export class MemoryJobRepository implements JobRepository {
     return this.enter('undoRetry', () => {
       const job = this.jobs.get(retried.jobId);
       if (job?.status !== 'QUEUED' || job.updatedAt !== retried.updatedAt) return;
-      this.jobs.set(retried.jobId, { ...job, status: 'FAILED', updatedAt: previous.updatedAt, attempts: previous.attempts, error: previous.error, delivery: previous.delivery, history: previous.history });
+      this.jobs.set(retried.jobId, {
+        ...job,
+        status: 'FAILED',
+        updatedAt: previous.updatedAt,
+        attempts: previous.attempts,
+        error: previous.error,
+        delivery: previous.delivery,
+        history: previous.history,
+      });
     });
   }
 
@@ -203,9 +279,13 @@ export class MemoryJobRepository implements JobRepository {
 
 /** The queue as a list of what was sent and deferred. `failing` makes sends reject (the queue is down). */
 export class MemoryJobQueue implements JobQueuePort {
-  readonly sent: Array<{ kind: 'job'; jobId: string; delayMs?: number } | { kind: 'fileLink'; fileId: string } | { kind: 'fileMigration'; migrationId: string; seq: number; delaySeconds?: number }> = [];
+  readonly sent: Array<
+    | { kind: 'job'; jobId: string; delayMs?: number }
+    | { kind: 'fileLink'; fileId: string }
+    | { kind: 'fileMigration'; migrationId: string; seq: number; delaySeconds?: number }
+  > = [];
   readonly deferred: Array<{ receiptHandle: string; delayMs: number }> = [];
-  failing: unknown = undefined;
+  failing: Error | undefined = undefined;
 
   async enqueue(jobId: string, delayMs?: number): Promise<void> {
     if (this.failing !== undefined) throw this.failing;

@@ -7,7 +7,12 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
  * fauxqs's S3 on 127.0.0.1 in a child process (fauxqs is ESM-only, which a
  * ts-jest test cannot require), reached by the real SDK client. Tests must call stop().
  */
-export async function startS3(): Promise<{ client: S3Client; endpoint: string; createBucket(name: string): Promise<string>; stop(): Promise<void> }> {
+export async function startS3(): Promise<{
+  client: S3Client;
+  endpoint: string;
+  createBucket(name: string): Promise<string>;
+  stop(): Promise<void>;
+}> {
   const dist = join(__dirname, '../../node_modules/fauxqs/dist');
   const url = (p: string) => pathToFileURL(join(dist, p)).href;
   // buildApp with the stores startFauxqs would make, listening on loopback only (startFauxqs binds 0.0.0.0).

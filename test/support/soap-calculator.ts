@@ -42,22 +42,40 @@ export interface SoapCalculator {
 }
 
 type FaultKind = 'client' | 'server';
-const fault11 = (kind: FaultKind, text: string) => ({ Fault: { faultcode: kind === 'client' ? 'soap:Client' : 'soap:Server', faultstring: text, detail: '', statusCode: 500 } });
+const fault11 = (kind: FaultKind, text: string) => ({
+  Fault: {
+    faultcode: kind === 'client' ? 'soap:Client' : 'soap:Server',
+    faultstring: text,
+    detail: '',
+    statusCode: 500,
+  },
+});
 const fault12 = (kind: FaultKind, text: string) => ({
-  Fault: { Code: { Value: kind === 'client' ? 'soap:Sender' : 'soap:Receiver' }, Reason: { Text: { attributes: { 'xml:lang': 'en' }, $value: text } }, Detail: '', statusCode: 500 },
+  Fault: {
+    Code: { Value: kind === 'client' ? 'soap:Sender' : 'soap:Receiver' },
+    Reason: { Text: { attributes: { 'xml:lang': 'en' }, $value: text } },
+    Detail: '',
+    statusCode: 500,
+  },
 });
 
 /** ASMX's wording for an unhandled exception and for a request it could not deserialize. */
 export const ASMX_APPLICATION_EXCEPTION = 'Server was unable to process request. --->';
 const int = (fault: (kind: FaultKind, text: string) => object, value: string) => {
-  if (!/^-?\d+$/.test(String(value))) throw fault('client', 'Server was unable to read request. ---> There is an error in XML document (1, 285). ---> Input string was not in a correct format.');
+  if (!/^-?\d+$/.test(String(value)))
+    throw fault(
+      'client',
+      'Server was unable to read request. ---> There is an error in XML document (1, 285). ---> Input string was not in a correct format.',
+    );
   return Number(value);
 };
 
 function calculator(fault: (kind: FaultKind, text: string) => object) {
   return {
     Add: ({ intA, intB }: { intA: string; intB: string }) => ({ AddResult: int(fault, intA) + int(fault, intB) }),
-    Subtract: ({ intA, intB }: { intA: string; intB: string }) => ({ SubtractResult: int(fault, intA) - int(fault, intB) }),
+    Subtract: ({ intA, intB }: { intA: string; intB: string }) => ({
+      SubtractResult: int(fault, intA) - int(fault, intB),
+    }),
     Multiply: ({ intA, intB }: { intA: string; intB: string }) => {
       if (int(fault, intA) === 999) throw fault('server', 'Calculator backend unavailable');
       return { MultiplyResult: int(fault, intA) * int(fault, intB) };
@@ -74,12 +92,28 @@ export async function startSoapCalculator(): Promise<SoapCalculator> {
   const http = createServer();
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  const state = { traceparents: [] as Array<string | undefined>, basicAuth: [] as string[], usernameTokens: [] as Array<{ username: string; password: unknown }>, contentTypes: [] as string[], requests: 0, wsdlFetches: 0 };
+  const state = {
+    traceparents: [] as Array<string | undefined>,
+    basicAuth: [] as string[],
+    usernameTokens: [] as Array<{ username: string; password: unknown }>,
+    contentTypes: [] as string[],
+    requests: 0,
+    wsdlFetches: 0,
+  };
   const soap11 = calculator(fault11);
   const soap12 = calculator(fault12);
   const servers = {
-    '/calculator.asmx': soap.listen(http, { path: '/calculator.asmx', services: { Calculator: { CalculatorSoap: soap11, CalculatorSoap12: soap11 } }, xml: wsdl }),
-    '/calculator12.asmx': soap.listen(http, { path: '/calculator12.asmx', services: { Calculator: { CalculatorSoap: soap12, CalculatorSoap12: soap12 } }, xml: wsdl, forceSoap12Headers: true }),
+    '/calculator.asmx': soap.listen(http, {
+      path: '/calculator.asmx',
+      services: { Calculator: { CalculatorSoap: soap11, CalculatorSoap12: soap11 } },
+      xml: wsdl,
+    }),
+    '/calculator12.asmx': soap.listen(http, {
+      path: '/calculator12.asmx',
+      services: { Calculator: { CalculatorSoap: soap12, CalculatorSoap12: soap12 } },
+      xml: wsdl,
+      forceSoap12Headers: true,
+    }),
   };
   for (const [path, server] of Object.entries(servers)) {
     server.authorizeConnection = (req: IncomingMessage) => {

@@ -39,7 +39,10 @@ export const scriptedRestRow = (connectorId: string, extra: Record<string, unkno
 export const scriptedDeps: WrapperDeps = { secrets: { get: async () => 'x' }, fetch: globalThis.fetch };
 
 /** A real JobQueue on a client of its own: tests mock SQSClient (aws-sdk-client-mock) or point it at fauxqs. */
-export function testQueue(sqs: SQSClient = new SQSClient({ region: 'us-east-1' }), url = 'https://sqs.local/q'): JobQueue {
+export function testQueue(
+  sqs: SQSClient = new SQSClient({ region: 'us-east-1' }),
+  url = 'https://sqs.local/q',
+): JobQueue {
   return new JobQueue(sqs, url);
 }
 
@@ -53,5 +56,10 @@ export function jobWorker(opts: JobRunnerOptions): MessageDispatcher {
   const notWired = async () => {
     throw new Error('only job messages are wired in this test worker');
   };
-  return new MessageDispatcher({ job: (message, record, remaining) => runner.run(message, record, remaining), fileLink: notWired, scanResult: notWired, fileMigration: notWired });
+  return new MessageDispatcher({
+    job: (message, record, remaining) => runner.run(message, record, remaining),
+    fileLink: notWired,
+    scanResult: notWired,
+    fileMigration: notWired,
+  });
 }

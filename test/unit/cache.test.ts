@@ -24,10 +24,14 @@ test('a value is served until its TTL has passed, then loaded again', async () =
   expect(src.calls()).toBe(2);
 });
 
-test('the TTL may come from the value (a token\'s own lifetime); 0 or less keeps nothing; Infinity keeps until deleted', async () => {
+test("the TTL may come from the value (a token's own lifetime); 0 or less keeps nothing; Infinity keeps until deleted", async () => {
   let clock = 0;
   const cache = new TtlCache<string, { v: string; life: number }>({ ttlMs: (x) => x.life, now: () => clock });
-  const src = counter([{ v: 'short', life: 0 }, { v: 'long', life: Number.POSITIVE_INFINITY }, { v: 'never', life: 1 }]);
+  const src = counter([
+    { v: 'short', life: 0 },
+    { v: 'long', life: Number.POSITIVE_INFINITY },
+    { v: 'never', life: 1 },
+  ]);
   expect((await cache.get('k', src.load)).v).toBe('short');
   expect((await cache.get('k', src.load)).v).toBe('long');
   clock += 1e12;
@@ -65,7 +69,11 @@ test('a failed load is not cached: every waiting caller gets the failure, the ne
 
 test('a value `keep` refuses (a miss) is not cached and drops the old entry', async () => {
   let clock = 0;
-  const cache = new TtlCache<string, string | undefined>({ ttlMs: 1_000, keep: (v) => v !== undefined, now: () => clock });
+  const cache = new TtlCache<string, string | undefined>({
+    ttlMs: 1_000,
+    keep: (v) => v !== undefined,
+    now: () => clock,
+  });
   const src = counter<string | undefined>(['row', undefined, undefined, 'added']);
   expect(await cache.get('k', src.load)).toBe('row');
   clock += 1_000;

@@ -1,10 +1,20 @@
-import { ConnectorLimiter, MemoryLimiterStore, limitSettings, type CallOutcome, type Permit } from '../../lambdas/domain/connector-limits';
+import {
+  ConnectorLimiter,
+  MemoryLimiterStore,
+  limitSettings,
+  type CallOutcome,
+  type Permit,
+} from '../../lambdas/domain/connector-limits';
 
 /** A limiter on a clock the test moves. */
 function setup(connector: Parameters<typeof limitSettings>[0]) {
   let now = 1_000_000;
   const store = new MemoryLimiterStore();
-  const limiter = new ConnectorLimiter(store, () => now, async () => undefined);
+  const limiter = new ConnectorLimiter(
+    store,
+    () => now,
+    async () => undefined,
+  );
   const settings = limitSettings(connector);
   return {
     settings,
@@ -12,7 +22,8 @@ function setup(connector: Parameters<typeof limitSettings>[0]) {
     advance: (ms: number) => (now += ms),
     now: () => now,
     acquire: () => limiter.acquire('c1', settings),
-    release: (permit: Permit, outcome: CallOutcome = { kind: 'ok' }) => limiter.release('c1', settings, permit, outcome),
+    release: (permit: Permit, outcome: CallOutcome = { kind: 'ok' }) =>
+      limiter.release('c1', settings, permit, outcome),
   };
 }
 
@@ -24,7 +35,13 @@ const fail: CallOutcome = { kind: 'failed', retryable: true, statusCode: 503 };
 
 describe('connector limits', () => {
   it('limitSettings applies the defaults: breaker on, 5 failures, 30 s cool-down, 3600 s wait', () => {
-    expect(limitSettings({ timeoutMs: 1000 })).toEqual({ breaker: true, failureThreshold: 5, cooldownMs: 30_000, maxWaitMs: 3_600_000, leaseMs: 6000 });
+    expect(limitSettings({ timeoutMs: 1000 })).toEqual({
+      breaker: true,
+      failureThreshold: 5,
+      cooldownMs: 30_000,
+      maxWaitMs: 3_600_000,
+      leaseMs: 6000,
+    });
   });
 
   it('maxConcurrency: the fourth call waits until one of three ends', async () => {

@@ -8,30 +8,45 @@ import { LOCAL_SECRETS_CACHE_TTL_SECONDS } from '../../local/hub';
  * Figures the docs repeat must be the code's (or, for measured figures, the README's): one source of truth.
  */
 const ROOT = join(__dirname, '..', '..');
-const FILES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const FILES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const texts = FILES.map((file) => ({ file, text: readFileSync(join(ROOT, file), 'utf8') }));
 
 /** Every capture of `pattern` in the docs, with its file. */
 function figures(pattern: RegExp): Array<{ file: string; value: string }> {
-  return texts.flatMap(({ file, text }) => [...text.matchAll(pattern)].map((m) => ({ file, value: m.slice(1).find((g) => g !== undefined)! })));
+  return texts.flatMap(({ file, text }) =>
+    [...text.matchAll(pattern)].map((m) => ({ file, value: m.slice(1).find((g) => g !== undefined)! })),
+  );
 }
 
 describe('figures in the README and docs/', () => {
   test('maxReceiveCount: every default the docs state is DEFAULT_MAX_RECEIVE_COUNT', () => {
-    const found = figures(/`maxReceiveCount`\s*\((\d+)[^)]*\)|`maxReceiveCount`\s*\|\s*`(\d+)`|`MAX_RECEIVE_COUNT`\s*\|\s*(\d+)|after (\d+) receives|the default (\d+) leaves/g);
+    const found = figures(
+      /`maxReceiveCount`\s*\((\d+)[^)]*\)|`maxReceiveCount`\s*\|\s*`(\d+)`|`MAX_RECEIVE_COUNT`\s*\|\s*(\d+)|after (\d+) receives|the default (\d+) leaves/g,
+    );
     expect(found.length).toBeGreaterThanOrEqual(5);
     expect(found.filter((f) => Number(f.value) !== DEFAULT_MAX_RECEIVE_COUNT)).toEqual([]);
   });
 
   test('the worst case of a job still retrying is WORST_CASE_RECEIVES', () => {
-    const found = figures(/needs at most (\d+)\b(?! \+)|(\d+) at the largest settings|(\d+) in all, so `cdk synth` refuses less|dead-letter queue \((\d+)[–-]1000\)/g);
+    const found = figures(
+      /needs at most (\d+)\b(?! \+)|(\d+) at the largest settings|(\d+) in all, so `cdk synth` refuses less|dead-letter queue \((\d+)[–-]1000\)/g,
+    );
     expect(found.length).toBeGreaterThanOrEqual(3);
     expect(found.filter((f) => Number(f.value) !== WORST_CASE_RECEIVES)).toEqual([]);
-    expect(figures(/largest `retry\.maxAttempts` \((\d+)\)/g).map((f) => Number(f.value))).toEqual([MAX_CONNECTOR_ATTEMPTS]);
+    expect(figures(/largest `retry\.maxAttempts` \((\d+)\)/g).map((f) => Number(f.value))).toEqual([
+      MAX_CONNECTOR_ATTEMPTS,
+    ]);
   });
 
   test("the CLI's process start is stated once, in the README's benchmark table, and nowhere with another figure", () => {
-    const found = figures(/CLI's (?:fixed )?(?:process )?start \((?:about|~) ?([\d.]+) s|CLI's ~?([\d.]+) s (?:process )?start/g);
+    const found = figures(
+      /CLI's (?:fixed )?(?:process )?start \((?:about|~) ?([\d.]+) s|CLI's ~?([\d.]+) s (?:process )?start/g,
+    );
     expect(found.filter((f) => f.file === 'README.md').length).toBeGreaterThanOrEqual(1);
     expect(new Set(found.map((f) => f.value)).size).toBe(1);
     expect(found.filter((f) => f.file !== 'README.md')).toEqual([]);
@@ -43,7 +58,11 @@ describe('figures in the README and docs/', () => {
     const documented = /\| `SECRETS_CACHE_TTL_SECONDS` \| (\d+) \|/.exec(quick)?.[1];
     const code = String(LOCAL_SECRETS_CACHE_TTL_SECONDS);
     expect(documented).toBe(code);
-    expect(readme).toMatch(new RegExp(`\\| \`SECRETS_CACHE_TTL_SECONDS\` \\| ${INT_SETTINGS.SECRETS_CACHE_TTL_SECONDS.default} \\(${code} locally\\)`));
+    expect(readme).toMatch(
+      new RegExp(
+        `\\| \`SECRETS_CACHE_TTL_SECONDS\` \\| ${INT_SETTINGS.SECRETS_CACHE_TTL_SECONDS.default} \\(${code} locally\\)`,
+      ),
+    );
   });
 
   test('the README says how to run the CLI safely: from the repository root, or npm link / the launcher path', () => {
@@ -56,8 +75,12 @@ describe('figures in the README and docs/', () => {
   });
 
   test('the checks above find a wrong figure', () => {
-    const wrong = [...'count against the `maxReceiveCount` (15) like'.matchAll(/`maxReceiveCount`\s*\((\d+)[^)]*\)/g)].map((m) => Number(m[1]));
+    const wrong = [
+      ...'count against the `maxReceiveCount` (15) like'.matchAll(/`maxReceiveCount`\s*\((\d+)[^)]*\)/g),
+    ].map((m) => Number(m[1]));
     expect(wrong).toEqual([15]);
-    expect([..."without the CLI's ~0.6 s process start".matchAll(/CLI's ~?([\d.]+) s (?:process )?start/g)].map((m) => m[1])).toEqual(['0.6']);
+    expect(
+      [..."without the CLI's ~0.6 s process start".matchAll(/CLI's ~?([\d.]+) s (?:process )?start/g)].map((m) => m[1]),
+    ).toEqual(['0.6']);
   });
 });

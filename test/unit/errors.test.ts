@@ -29,12 +29,20 @@ import { errorResponse } from '../../lambdas/shared/responses';
 /** The one error module: its taxonomy, and the codes and statuses callers and job records depend on. */
 
 test('a request that was never sent is not an upstream error; the upstream ones are', () => {
-  for (const unsent of [new RequestPreparationError('SECRET_NOT_FOUND', 'store it'), new TargetNotAllowedError('169.254.169.254 is an instance metadata address')]) {
+  for (const unsent of [
+    new RequestPreparationError('SECRET_NOT_FOUND', 'store it'),
+    new TargetNotAllowedError('169.254.169.254 is an instance metadata address'),
+  ]) {
     expect(unsent).toBeInstanceOf(RequestPreparationError);
     expect(unsent).not.toBeInstanceOf(UpstreamError);
     expect(unsent).not.toBeInstanceOf(AppError);
   }
-  for (const upstream of [new UpstreamHttpError(503, 'busy'), new UpstreamNetworkError('reset'), new UpstreamTimeoutError(100)]) expect(upstream).toBeInstanceOf(UpstreamError);
+  for (const upstream of [
+    new UpstreamHttpError(503, 'busy'),
+    new UpstreamNetworkError('reset'),
+    new UpstreamTimeoutError(100),
+  ])
+    expect(upstream).toBeInstanceOf(UpstreamError);
 });
 
 test('caller errors keep their codes and HTTP statuses', () => {
@@ -67,32 +75,67 @@ test('caller errors keep their codes and HTTP statuses', () => {
 });
 
 test('upstream and unsent errors keep their codes; internal ones are named and keep their cause', () => {
-  expect([new UpstreamHttpError(502, 'm'), new UpstreamNetworkError('m'), new UpstreamTimeoutError(5), new TargetNotAllowedError('m')].map((e) => e.code)).toEqual([
-    'UPSTREAM_HTTP_ERROR',
-    'UPSTREAM_NETWORK_ERROR',
-    'UPSTREAM_TIMEOUT',
-    'TARGET_NOT_ALLOWED',
-  ]);
+  expect(
+    [
+      new UpstreamHttpError(502, 'm'),
+      new UpstreamNetworkError('m'),
+      new UpstreamTimeoutError(5),
+      new TargetNotAllowedError('m'),
+    ].map((e) => e.code),
+  ).toEqual(['UPSTREAM_HTTP_ERROR', 'UPSTREAM_NETWORK_ERROR', 'UPSTREAM_TIMEOUT', 'TARGET_NOT_ALLOWED']);
   const cause = new Error('root');
-  for (const e of [new InfrastructureError('m', { cause }), new WriteConflictError('m', { cause }), new RetryLaterError('m', { cause }), new RequestPreparationError('X', 'm', cause), new UpstreamNetworkError('m', cause)]) {
+  for (const e of [
+    new InfrastructureError('m', { cause }),
+    new WriteConflictError('m', { cause }),
+    new RetryLaterError('m', { cause }),
+    new RequestPreparationError('X', 'm', cause),
+    new UpstreamNetworkError('m', cause),
+  ]) {
     expect(e.cause).toBe(cause);
   }
-  expect([new InfrastructureError('m'), new WriteConflictError('m'), new ConfigurationError('m'), new RetryLaterError('m')].map((e) => e.name)).toEqual([
-    'InfrastructureError',
-    'WriteConflictError',
-    'ConfigurationError',
-    'RetryLaterError',
-  ]);
+  expect(
+    [
+      new InfrastructureError('m'),
+      new WriteConflictError('m'),
+      new ConfigurationError('m'),
+      new RetryLaterError('m'),
+    ].map((e) => e.name),
+  ).toEqual(['InfrastructureError', 'WriteConflictError', 'ConfigurationError', 'RetryLaterError']);
 });
 
 test('the one mapping to job errors: upstream keeps status and retryability, unsent and caller errors are final, anything else says WORKER_ERROR', () => {
-  expect(toJobError(new UpstreamHttpError(503, 'busy'))).toEqual({ code: 'UPSTREAM_HTTP_ERROR', message: 'busy', retryable: true, statusCode: 503 });
-  expect(toJobError(new UpstreamHttpError(400, 'bad'))).toEqual({ code: 'UPSTREAM_HTTP_ERROR', message: 'bad', retryable: false, statusCode: 400 });
-  expect(toJobError(new RequestPreparationError('SECRET_NOT_FOUND', 'store it'))).toEqual({ code: 'SECRET_NOT_FOUND', message: 'store it', retryable: false });
-  expect(toJobError(new TargetNotAllowedError('no'))).toEqual({ code: 'TARGET_NOT_ALLOWED', message: 'no', retryable: false });
-  expect(toJobError(new InvalidConnectorError('c1', 'x'))).toMatchObject({ code: 'CONNECTOR_INVALID', retryable: false });
+  expect(toJobError(new UpstreamHttpError(503, 'busy'))).toEqual({
+    code: 'UPSTREAM_HTTP_ERROR',
+    message: 'busy',
+    retryable: true,
+    statusCode: 503,
+  });
+  expect(toJobError(new UpstreamHttpError(400, 'bad'))).toEqual({
+    code: 'UPSTREAM_HTTP_ERROR',
+    message: 'bad',
+    retryable: false,
+    statusCode: 400,
+  });
+  expect(toJobError(new RequestPreparationError('SECRET_NOT_FOUND', 'store it'))).toEqual({
+    code: 'SECRET_NOT_FOUND',
+    message: 'store it',
+    retryable: false,
+  });
+  expect(toJobError(new TargetNotAllowedError('no'))).toEqual({
+    code: 'TARGET_NOT_ALLOWED',
+    message: 'no',
+    retryable: false,
+  });
+  expect(toJobError(new InvalidConnectorError('c1', 'x'))).toMatchObject({
+    code: 'CONNECTOR_INVALID',
+    retryable: false,
+  });
   for (const internal of [new InfrastructureError('SSM down'), new WriteConflictError('lost'), new Error('bug')]) {
-    expect(toJobError(internal)).toEqual({ code: 'WORKER_ERROR', message: 'The worker failed while running this job; see the worker logs', retryable: false });
+    expect(toJobError(internal)).toEqual({
+      code: 'WORKER_ERROR',
+      message: 'The worker failed while running this job; see the worker logs',
+      retryable: false,
+    });
   }
 });
 
@@ -105,8 +148,15 @@ test('the retry policy never retries an unsent request', () => {
 test('the one mapping to HTTP: 4xx shows its code and message; anything not a caller error is a 500 without details', () => {
   const logger = { error: jest.fn() };
   const shown = errorResponse(new ConflictError('JOB_NOT_RETRYABLE', 'only FAILED'), logger);
-  expect([shown.statusCode, JSON.parse(shown.body)]).toEqual([409, { error: { code: 'JOB_NOT_RETRYABLE', message: 'only FAILED' } }]);
-  for (const hidden of [new RequestPreparationError('SECRET_NOT_FOUND', 'the secret /x/y'), new UpstreamHttpError(500, 'upstream said secret'), new WriteConflictError('lost')]) {
+  expect([shown.statusCode, JSON.parse(shown.body)]).toEqual([
+    409,
+    { error: { code: 'JOB_NOT_RETRYABLE', message: 'only FAILED' } },
+  ]);
+  for (const hidden of [
+    new RequestPreparationError('SECRET_NOT_FOUND', 'the secret /x/y'),
+    new UpstreamHttpError(500, 'upstream said secret'),
+    new WriteConflictError('lost'),
+  ]) {
     const res = errorResponse(hidden, logger, 'req-1');
     expect(res.statusCode).toBe(500);
     expect(JSON.parse(res.body).error).toMatchObject({ code: 'INTERNAL_ERROR', requestId: 'req-1' });

@@ -29,7 +29,9 @@ const runtime = locked.filter((p) => !p.dev);
 
 /** The lowest version every range accepts: the candidates are the ranges' own lower bounds. */
 function lowest(ranges: string[]): string | undefined {
-  const candidates = ranges.flatMap((r) => new semver.Range(r).set.map((set) => semver.minVersion(set.map((c) => c.value).join(' '))!.version));
+  const candidates = ranges.flatMap((r) =>
+    new semver.Range(r).set.map((set) => semver.minVersion(set.map((c) => c.value).join(' '))!.version),
+  );
   return semver.sort([...new Set(candidates)]).find((v) => ranges.every((r) => semver.satisfies(v, r)));
 }
 

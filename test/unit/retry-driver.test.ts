@@ -1,4 +1,10 @@
-import { InfrastructureError, RequestPreparationError, RetryLaterError, UpstreamHttpError, UpstreamNetworkError } from '../../lambdas/shared/errors';
+import {
+  InfrastructureError,
+  RequestPreparationError,
+  RetryLaterError,
+  UpstreamHttpError,
+  UpstreamNetworkError,
+} from '../../lambdas/shared/errors';
 import { RetryDriver, type PlannedRetry, type RetriedWork } from '../../lambdas/domain/retry-driver';
 
 /** The one retry loop of the worker, with a recorded queue and sleep: no servers, no emulators. */
@@ -62,7 +68,11 @@ test('retries used up: failed with the last error and every attempt counted', as
   const { d, sleeps } = driver();
   const s = scripted([new UpstreamHttpError(500, 'boom')]);
   const outcome = await d.run(s.work, record, forever);
-  expect(outcome).toMatchObject({ kind: 'failed', attempts: 3, error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: 500, retryable: true } });
+  expect(outcome).toMatchObject({
+    kind: 'failed',
+    attempts: 3,
+    error: { code: 'UPSTREAM_HTTP_ERROR', statusCode: 500, retryable: true },
+  });
   expect(sleeps).toHaveLength(2);
   expect(s.calls()).toBe(3);
 });
@@ -70,7 +80,11 @@ test('retries used up: failed with the last error and every attempt counted', as
 test('a failure the policy does not retry ends at once', async () => {
   const { d, sleeps } = driver();
   const s = scripted([new UpstreamHttpError(404, 'gone')]);
-  await expect(d.run(s.work, record, forever)).resolves.toMatchObject({ kind: 'failed', attempts: 1, error: { code: 'UPSTREAM_HTTP_ERROR', retryable: false } });
+  await expect(d.run(s.work, record, forever)).resolves.toMatchObject({
+    kind: 'failed',
+    attempts: 1,
+    error: { code: 'UPSTREAM_HTTP_ERROR', retryable: false },
+  });
   expect(sleeps).toEqual([]);
   expect(s.retries).toEqual([]);
 });
@@ -78,7 +92,9 @@ test('a failure the policy does not retry ends at once', async () => {
 test('a long wait (Retry-After) is recorded, handed back to SQS with its delay, and thrown as RetryLaterError', async () => {
   const { d, sleeps, deferred } = driver();
   const s = scripted([new UpstreamHttpError(429, 'slow down', 60_000)]);
-  await expect(d.run(s.work, record, forever)).rejects.toThrow(new RetryLaterError('Job j-1: attempt 1 failed (UPSTREAM_HTTP_ERROR); retrying in 60000 ms'));
+  await expect(d.run(s.work, record, forever)).rejects.toThrow(
+    new RetryLaterError('Job j-1: attempt 1 failed (UPSTREAM_HTTP_ERROR); retrying in 60000 ms'),
+  );
   expect(s.deferrals).toMatchObject([{ attempts: 1, delayMs: 60_000, by: 'queue' }]);
   expect(s.retries).toMatchObject([{ by: 'queue' }]);
   expect(deferred).toEqual([['rh-1', 60_000]]);
@@ -96,7 +112,9 @@ test('a short wait goes to the queue when the invocation has no room for it and 
 
 test('inlineRetryMaxMs sets the longest inline wait', async () => {
   const { d, deferred } = driver({ inlineRetryMaxMs: 50 });
-  await expect(d.run(scripted([new UpstreamHttpError(503, 'busy')]).work, record, forever)).rejects.toBeInstanceOf(RetryLaterError);
+  await expect(d.run(scripted([new UpstreamHttpError(503, 'busy')]).work, record, forever)).rejects.toBeInstanceOf(
+    RetryLaterError,
+  );
   expect(deferred).toEqual([['rh-1', 75]]);
 });
 
@@ -118,7 +136,11 @@ test('an infrastructure failure is thrown as is, never retried', async () => {
 test('an attempt that could not be prepared sent nothing and is not counted', async () => {
   const { d } = driver();
   const s = scripted([new RequestPreparationError('DELIVERY_MAPPING_FAILED', 'bad mapping')], { attempts: 2 });
-  await expect(d.run(s.work, record, forever)).resolves.toMatchObject({ kind: 'failed', attempts: 2, error: { code: 'DELIVERY_MAPPING_FAILED' } });
+  await expect(d.run(s.work, record, forever)).resolves.toMatchObject({
+    kind: 'failed',
+    attempts: 2,
+    error: { code: 'DELIVERY_MAPPING_FAILED' },
+  });
 });
 
 test('before runs ahead of every attempt with the attempts made, passes its value on, and null stops', async () => {

@@ -1,5 +1,11 @@
 import { backoffDelayMs, decideRetry, isRetryable, MAX_RETRY_DELAY_MS } from '../../lambdas/domain/retry-policy';
-import { RequestPreparationError, UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../../lambdas/shared/errors';
+import {
+  RequestPreparationError,
+  UpstreamError,
+  UpstreamHttpError,
+  UpstreamNetworkError,
+  UpstreamTimeoutError,
+} from '../../lambdas/shared/errors';
 
 const settings = { maxAttempts: 3, baseDelayMs: 200 };
 
@@ -15,8 +21,12 @@ describe('isRetryable', () => {
     expect(isRetryable(new UpstreamTimeoutError(1000))).toBe(true);
   });
   test('a protocol fault decides for itself, even against its status', () => {
-    expect(isRetryable(new UpstreamError('UPSTREAM_SOAP_FAULT', 'server', { statusCode: 500, transient: false }))).toBe(false);
-    expect(isRetryable(new UpstreamError('UNABLE_TO_LOCK_ROW', 'lock', { statusCode: 400, transient: true }))).toBe(true);
+    expect(isRetryable(new UpstreamError('UPSTREAM_SOAP_FAULT', 'server', { statusCode: 500, transient: false }))).toBe(
+      false,
+    );
+    expect(isRetryable(new UpstreamError('UNABLE_TO_LOCK_ROW', 'lock', { statusCode: 400, transient: true }))).toBe(
+      true,
+    );
   });
   test('preparation errors and unknown errors are not retryable', () => {
     expect(isRetryable(new RequestPreparationError('MAPPING_FAILED', 'bad'))).toBe(false);
@@ -44,8 +54,14 @@ describe('decideRetry', () => {
     expect(decideRetry(err, 3, settings, () => 0.5)).toEqual({ retryable: false });
   });
   test('Retry-After wins over backoff, and is capped', () => {
-    expect(decideRetry(new UpstreamHttpError(429, 'slow down', 7000), 1, settings)).toEqual({ retryable: true, delayMs: 7000 });
-    expect(decideRetry(new UpstreamHttpError(429, 'slow down', 10 * 3600_000), 1, settings)).toEqual({ retryable: true, delayMs: MAX_RETRY_DELAY_MS });
+    expect(decideRetry(new UpstreamHttpError(429, 'slow down', 7000), 1, settings)).toEqual({
+      retryable: true,
+      delayMs: 7000,
+    });
+    expect(decideRetry(new UpstreamHttpError(429, 'slow down', 10 * 3600_000), 1, settings)).toEqual({
+      retryable: true,
+      delayMs: MAX_RETRY_DELAY_MS,
+    });
   });
   test('a 4xx is never retried', () => {
     expect(decideRetry(new UpstreamHttpError(404, 'gone'), 1, settings)).toEqual({ retryable: false });

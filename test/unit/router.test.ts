@@ -8,7 +8,11 @@ const silent = { error: jest.fn() };
 
 function router() {
   return new Router([
-    { method: 'GET', path: '/v1/things/{id}', handler: async (req) => json(200, { id: req.params.id, q: req.query, h: req.headers['x-thing'] }) },
+    {
+      method: 'GET',
+      path: '/v1/things/{id}',
+      handler: async (req) => json(200, { id: req.params.id, q: req.query, h: req.headers['x-thing'] }),
+    },
     { method: 'POST', path: '/v1/things', handler: async (req) => json(201, req.body) },
   ]);
 }
@@ -22,13 +26,22 @@ async function call(event: Parameters<Router['handle']>[0]) {
 }
 
 test('matches path parameters (decoded), query and lower-cased headers', async () => {
-  const res = await call(apiEvent({ method: 'GET', path: '/v1/things/a%20b', query: { x: '1' }, headers: { 'X-Thing': 'yes' } }));
+  const res = await call(
+    apiEvent({ method: 'GET', path: '/v1/things/a%20b', query: { x: '1' }, headers: { 'X-Thing': 'yes' } }),
+  );
   expect(res.statusCode).toBe(200);
   expect(JSON.parse(res.body)).toEqual({ id: 'a b', q: { x: '1' }, h: 'yes' });
 });
 
 test('parses JSON bodies, including base64-encoded ones', async () => {
-  const res = await call(apiEvent({ method: 'POST', path: '/v1/things', body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true }));
+  const res = await call(
+    apiEvent({
+      method: 'POST',
+      path: '/v1/things',
+      body: Buffer.from('{"a":1}').toString('base64'),
+      isBase64Encoded: true,
+    }),
+  );
   expect(res.statusCode).toBe(201);
   expect(JSON.parse(res.body)).toEqual({ a: 1 });
 });
@@ -37,7 +50,12 @@ test.each([
   ['unknown path', { method: 'GET', path: '/v2/nope' }, 404, 'ROUTE_NOT_FOUND'],
   ['wrong method', { method: 'DELETE', path: '/v1/things' }, 405, 'METHOD_NOT_ALLOWED'],
   ['bad JSON', { method: 'POST', path: '/v1/things', body: '{' }, 400, 'INVALID_REQUEST'],
-  ['too large', { method: 'POST', path: '/v1/things', body: JSON.stringify({ s: 'x'.repeat(MAX_BODY_BYTES) }) }, 413, 'PAYLOAD_TOO_LARGE'],
+  [
+    'too large',
+    { method: 'POST', path: '/v1/things', body: JSON.stringify({ s: 'x'.repeat(MAX_BODY_BYTES) }) },
+    413,
+    'PAYLOAD_TOO_LARGE',
+  ],
 ])('%s -> %i %s', async (_n, ev, status, code) => {
   const res = await call(apiEvent(ev));
   expect(res.statusCode).toBe(status);
@@ -83,14 +101,29 @@ describe('hostile input', () => {
   });
 
   test('every JSON body is checked before the route runs -> 400 INVALID_PAYLOAD', async () => {
-    for (const body of ['{"a":1e308}', '{"a":{"__proto__":{}}}', '['.repeat(100_000) + ']'.repeat(100_000), '"\\ud800"']) {
+    for (const body of [
+      '{"a":1e308}',
+      '{"a":{"__proto__":{}}}',
+      '['.repeat(100_000) + ']'.repeat(100_000),
+      '"\\ud800"',
+    ]) {
       const res = await call(apiEvent({ method: 'POST', path: '/v1/things', body }));
-      expect({ status: res.statusCode, code: JSON.parse(res.body).error?.code }).toEqual({ status: 400, code: 'INVALID_PAYLOAD' });
+      expect({ status: res.statusCode, code: JSON.parse(res.body).error?.code }).toEqual({
+        status: 400,
+        code: 'INVALID_PAYLOAD',
+      });
     }
   });
 
   test('query parameters and headers named like Object.prototype members are own keys', async () => {
-    const res = await call(apiEvent({ method: 'GET', path: '/v1/things/a', query: { ['__proto__']: 'q' }, headers: { ['__proto__']: 'h', 'X-Thing': 'yes' } }));
+    const res = await call(
+      apiEvent({
+        method: 'GET',
+        path: '/v1/things/a',
+        query: { ['__proto__']: 'q' },
+        headers: { ['__proto__']: 'h', 'X-Thing': 'yes' },
+      }),
+    );
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ id: 'a', q: { ['__proto__']: 'q' }, h: 'yes' });
   });

@@ -9,7 +9,11 @@ import type { RestConnector, RestOperation } from './schema';
 import { RequestPreparationError } from '../../shared/errors';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
-const CONTENT_TYPES = { json: 'application/json', form: 'application/x-www-form-urlencoded', xml: 'application/xml' } as const;
+const CONTENT_TYPES = {
+  json: 'application/json',
+  form: 'application/x-www-form-urlencoded',
+  xml: 'application/xml',
+} as const;
 const xmlBuilder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true });
 
 export interface BuiltRequest {
@@ -78,27 +82,43 @@ function isUnder(url: URL, baseUrl: string): boolean {
  * fields; `{name}` placeholders take theirs; the rest is the query (GET/DELETE)
  * or the body, encoded as the operation's content type.
  */
-export function buildRestRequest(connector: RestConnector, op: RestOperation, payload: unknown, recordId?: string): BuiltRequest {
+export function buildRestRequest(
+  connector: RestConnector,
+  op: RestOperation,
+  payload: unknown,
+  recordId?: string,
+): BuiltRequest {
   const source = op.request ? mapRequest(op.request, { payload, recordId }) : payload;
   const fields = asRecord(source);
   const used = new Set<string>();
   const path = op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     const value = fields[name];
     if (value === undefined || value === null || value === '') {
-      throw new RequestPreparationError('INVALID_PAYLOAD', `The ${op.request ? 'mapped request' : 'payload'} has no "${name}" field, needed by the operation path ${op.path}`);
+      throw new RequestPreparationError(
+        'INVALID_PAYLOAD',
+        `The ${op.request ? 'mapped request' : 'payload'} has no "${name}" field, needed by the operation path ${op.path}`,
+      );
     }
     used.add(name);
     const text = scalar(value);
     if (isDotSegment(text)) {
-      throw new RequestPreparationError('INVALID_PAYLOAD', `The "${name}" field of the ${op.request ? 'mapped request' : 'payload'} is a dot segment (${JSON.stringify(text)}), which would leave the operation path ${op.path}`);
+      throw new RequestPreparationError(
+        'INVALID_PAYLOAD',
+        `The "${name}" field of the ${op.request ? 'mapped request' : 'payload'} is a dot segment (${JSON.stringify(text)}), which would leave the operation path ${op.path}`,
+      );
     }
     return encodeURIComponent(text);
   });
   const url = new URL(connector.baseUrl.replace(/\/+$/, '') + path);
   if (!isUnder(url, connector.baseUrl)) {
-    throw new RequestPreparationError('INVALID_PAYLOAD', `The operation path ${op.path} leads outside the connector's baseUrl`);
+    throw new RequestPreparationError(
+      'INVALID_PAYLOAD',
+      `The operation path ${op.path} leads outside the connector's baseUrl`,
+    );
   }
-  const headers: Record<string, string> = { accept: 'application/json, application/xml;q=0.9, text/plain;q=0.8, */*;q=0.5' };
+  const headers: Record<string, string> = {
+    accept: 'application/json, application/xml;q=0.9, text/plain;q=0.8, */*;q=0.5',
+  };
   if (BODY_METHODS.has(op.method)) {
     headers['content-type'] = CONTENT_TYPES[op.contentType];
     return { url: url.toString(), method: op.method, headers, body: encodeBody(op, source) };
@@ -126,7 +146,12 @@ async function clientCredentials(connector: RestConnector, deps: WrapperDeps): P
 }
 
 /** Puts the credential on the request (header or query); returns the OAuth token used, if any. */
-async function authorize(request: BuiltRequest, connector: RestConnector, deps: WrapperDeps, oauth?: ClientCredentials): Promise<string | undefined> {
+async function authorize(
+  request: BuiltRequest,
+  connector: RestConnector,
+  deps: WrapperDeps,
+  oauth?: ClientCredentials,
+): Promise<string | undefined> {
   const { auth, connectorId } = connector;
   switch (auth.type) {
     case 'none':
@@ -215,4 +240,3 @@ export const restWrapper: Wrapper<RestConnector> = {
     return op.response ? { statusCode: envelope.statusCode, data: mapResponse(op.response, envelope.data) } : envelope;
   },
 };
-

@@ -22,7 +22,8 @@ const TRANSIENT_ERROR_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'UNABLE_TO_LOCK
  * exceeded." (and ConcurrentPerOrgLongTxn) are concurrency limits that clear
  * as running requests end. Salesforce sends no Retry-After for either.
  */
-const isDailyApiLimit = (i: SalesforceErrorItem) => i.errorCode === 'REQUEST_LIMIT_EXCEEDED' && /^TotalRequests\b/i.test(i.message.trim());
+const isDailyApiLimit = (i: SalesforceErrorItem) =>
+  i.errorCode === 'REQUEST_LIMIT_EXCEEDED' && /^TotalRequests\b/i.test(i.message.trim());
 const MAX_MESSAGE_CHARS = 1000;
 
 /** One entry of Salesforce's error array: [{"errorCode", "message", "fields"}]. */
@@ -61,7 +62,9 @@ class FetchTransport {
 
   private async request(req: HttpRequest): Promise<HttpResponse> {
     if (req.body !== undefined && typeof req.body !== 'string' && !Buffer.isBuffer(req.body)) {
-      throw new UpstreamError('UPSTREAM_SALESFORCE_ERROR', 'Only JSON request bodies are supported', { transient: false });
+      throw new UpstreamError('UPSTREAM_SALESFORCE_ERROR', 'Only JSON request bodies are supported', {
+        transient: false,
+      });
     }
     // fetch computes the length itself; a stale one from jsforce would be fatal.
     const { 'content-length': _length, ...headers } = { ...req.headers, ...this.extraHeaders };
@@ -97,16 +100,29 @@ export function errorItems(body: unknown): SalesforceErrorItem[] {
  * request limit errors transient, like any 5xx; the org's 24-hour API limit is
  * SALESFORCE_API_LIMIT, not retried; everything else needs a different request.
  */
-export function salesforceApiError(items: SalesforceErrorItem[], statusCode: number | undefined, retryAfterMs?: number, subrequest?: string): UpstreamError {
-  const described = items.map((i) => `${i.errorCode}: ${i.message}${i.fields ? ` (fields: ${i.fields.join(', ')})` : ''}`).join('; ');
+export function salesforceApiError(
+  items: SalesforceErrorItem[],
+  statusCode: number | undefined,
+  retryAfterMs?: number,
+  subrequest?: string,
+): UpstreamError {
+  const described = items
+    .map((i) => `${i.errorCode}: ${i.message}${i.fields ? ` (fields: ${i.fields.join(', ')})` : ''}`)
+    .join('; ');
   const message = `Salesforce answered${statusCode !== undefined ? ` HTTP ${statusCode}` : ''}${subrequest ? ` for subrequest ${subrequest}` : ''}: ${described || 'an error without details'}`;
   const daily = items.some(isDailyApiLimit);
-  const transient = !daily && (items.some((i) => TRANSIENT_ERROR_CODES.has(i.errorCode)) || (statusCode !== undefined && statusCode >= 500));
-  return new UpstreamError(daily ? 'SALESFORCE_API_LIMIT' : 'UPSTREAM_SALESFORCE_ERROR', message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message, {
-    statusCode,
-    retryAfterMs,
-    transient,
-  });
+  const transient =
+    !daily &&
+    (items.some((i) => TRANSIENT_ERROR_CODES.has(i.errorCode)) || (statusCode !== undefined && statusCode >= 500));
+  return new UpstreamError(
+    daily ? 'SALESFORCE_API_LIMIT' : 'UPSTREAM_SALESFORCE_ERROR',
+    message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message,
+    {
+      statusCode,
+      retryAfterMs,
+      transient,
+    },
+  );
 }
 
 interface CompositeSubresponse {
@@ -121,7 +137,9 @@ interface CompositeSubresponse {
  * that caused it (the others only say PROCESSING_HALTED).
  */
 export function checkComposite(answer: unknown): void {
-  const subs = ((answer as { compositeResponse?: CompositeSubresponse[] })?.compositeResponse ?? []).filter((s) => (s.httpStatusCode ?? 0) >= 400);
+  const subs = ((answer as { compositeResponse?: CompositeSubresponse[] })?.compositeResponse ?? []).filter(
+    (s) => (s.httpStatusCode ?? 0) >= 400,
+  );
   if (subs.length === 0) return;
   const cause = subs.find((s) => errorItems(s.body).some((i) => i.errorCode !== 'PROCESSING_HALTED')) ?? subs[0]!;
   throw salesforceApiError(errorItems(cause.body), cause.httpStatusCode, undefined, cause.referenceId ?? '?');
@@ -140,22 +158,34 @@ function toUpstreamError(err: unknown, last: LastResponse | undefined): Upstream
     // 300 to an upsert: the external id is on several records; the body lists their URLs. Retrying changes nothing.
     const urls = Array.isArray(e.data) ? e.data.map(String) : [];
     const listed = urls.slice(0, 10).join(', ') + (urls.length > 10 ? `, … (${urls.length} in all)` : '');
-    return new UpstreamError('SALESFORCE_MULTIPLE_MATCHES', `Salesforce answered HTTP 300: the external id matches ${urls.length || 'several'} records${listed ? `: ${listed}` : ''}`, {
-      statusCode: 300,
-      transient: false,
-    });
+    return new UpstreamError(
+      'SALESFORCE_MULTIPLE_MATCHES',
+      `Salesforce answered HTTP 300: the external id matches ${urls.length || 'several'} records${listed ? `: ${listed}` : ''}`,
+      {
+        statusCode: 300,
+        transient: false,
+      },
+    );
   }
   if (e && typeof e.errorCode === 'string') {
     // HttpApiError: `data` is the error object, the array (several errors) or the raw body.
     let items = errorItems(e.data);
-    if (items.length === 0) items = [{ errorCode: e.errorCode, message: typeof e.data === 'string' ? e.data.slice(0, 300) : e.message }];
+    if (items.length === 0)
+      items = [{ errorCode: e.errorCode, message: typeof e.data === 'string' ? e.data.slice(0, 300) : e.message }];
     return salesforceApiError(items, last?.status, last?.retryAfterMs);
   }
-  return new UpstreamError('UPSTREAM_SALESFORCE_ERROR', `The Salesforce call failed: ${e instanceof Error ? e.message : String(e)}`, { statusCode: last?.status, transient: false, cause: err });
+  return new UpstreamError(
+    'UPSTREAM_SALESFORCE_ERROR',
+    `The Salesforce call failed: ${e instanceof Error ? e.message : String(e)}`,
+    { statusCode: last?.status, transient: false, cause: err },
+  );
 }
 
 function isInvalidSession(err: unknown, last: LastResponse | undefined): boolean {
-  return (err as JsforceError)?.errorCode === 'INVALID_SESSION_ID' || (!(err instanceof UpstreamError) && !(err instanceof RequestPreparationError) && last?.status === 401);
+  return (
+    (err as JsforceError)?.errorCode === 'INVALID_SESSION_ID' ||
+    (!(err instanceof UpstreamError) && !(err instanceof RequestPreparationError) && last?.status === 401)
+  );
 }
 
 export interface SalesforceCallResult<T> {
@@ -184,7 +214,12 @@ export async function withSalesforce<T>(
     deps.secretUsed?.(session.accessToken);
     const transport = new FetchTransport(StreamPromise, deps.fetch, connector.timeoutMs, extraHeaders);
     // Sforce-Call-Options names the client in the org's API usage and event logs.
-    const conn = new JsforceConnection({ instanceUrl: session.instanceUrl, accessToken: session.accessToken, version: connector.apiVersion, callOptions: { client: 'crm-bridge' } });
+    const conn = new JsforceConnection({
+      instanceUrl: session.instanceUrl,
+      accessToken: session.accessToken,
+      version: connector.apiVersion,
+      callOptions: { client: 'crm-bridge' },
+    });
     conn._transport = transport as unknown as Connection['_transport'];
     try {
       const value = await fn(conn);

@@ -26,11 +26,14 @@ export const MAX_IN_VALUES = 200;
 
 /** Words SOQL reserves: never a field name here. */
 const RESERVED = new Set(
-  'AND ASC BY CUBE DESC EXCLUDES FALSE FIRST FOR FROM GROUP HAVING IN INCLUDES LAST LIKE LIMIT NOT NULL NULLS OFFSET OR ORDER ROLLUP ROWS SELECT TRUE TYPEOF UPDATE USING VIEW REFERENCE WHERE WITH SCOPE TRACKING VIEWSTAT ALL END ELSE WHEN THEN'.split(' '),
+  'AND ASC BY CUBE DESC EXCLUDES FALSE FIRST FOR FROM GROUP HAVING IN INCLUDES LAST LIKE LIMIT NOT NULL NULLS OFFSET OR ORDER ROLLUP ROWS SELECT TRUE TYPEOF UPDATE USING VIEW REFERENCE WHERE WITH SCOPE TRACKING VIEWSTAT ALL END ELSE WHEN THEN'.split(
+    ' ',
+  ),
 );
 const COMPARISONS = new Set(['=', '!=', '<>', '<', '<=', '>', '>=']);
 /** TODAY, LAST_WEEK, THIS_FISCAL_YEAR, LAST_N_DAYS:30, N_DAYS_AGO:7 ... */
-const DATE_LITERAL = /^(?:TODAY|YESTERDAY|TOMORROW|(?:LAST|THIS|NEXT)_[A-Z0-9_]+|N_[A-Z_]+_AGO:\d{1,4}|(?:LAST|NEXT)_N_[A-Z_]+:\d{1,4})$/;
+const DATE_LITERAL =
+  /^(?:TODAY|YESTERDAY|TOMORROW|(?:LAST|THIS|NEXT)_[A-Z0-9_]+|N_[A-Z_]+_AGO:\d{1,4}|(?:LAST|NEXT)_N_[A-Z_]+:\d{1,4})$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2}))?$/;
 
 type Token = { kind: 'word' | 'string' | 'number' | 'date' | 'op' | '(' | ')' | ','; text: string; at: number };
@@ -64,7 +67,15 @@ function tokenize(text: string): Token[] {
         if (d === "'") break;
         if (d === '\\') {
           const e = text[j + 1];
-          const unescaped = e === undefined ? undefined : ({ n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', "'": "'", '"': '"', '\\': '\\'} as Record<string, string>)[e];
+          const unescaped =
+            e === undefined
+              ? undefined
+              : (
+                  { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', "'": "'", '"': '"', '\\': '\\' } as Record<
+                    string,
+                    string
+                  >
+                )[e];
           if (unescaped === undefined) refuse(`unknown escape \\${e ?? ''} at character ${j + 1}`);
           value += unescaped;
           j += 2;
@@ -106,7 +117,14 @@ function tokenize(text: string): Token[] {
       i += word[0].length;
       continue;
     }
-    const what = c === ';' ? 'a semicolon (one condition only, no second statement)' : c === '.' ? 'a dot (only fields of ContentVersion itself, no parent fields)' : c === ':' ? 'a colon (no bind variables)' : JSON.stringify(c);
+    const what =
+      c === ';'
+        ? 'a semicolon (one condition only, no second statement)'
+        : c === '.'
+          ? 'a dot (only fields of ContentVersion itself, no parent fields)'
+          : c === ':'
+            ? 'a colon (no bind variables)'
+            : JSON.stringify(c);
     refuse(`${what} at character ${i + 1} is not allowed`);
   }
   return tokens;
@@ -175,7 +193,8 @@ class Parser {
     }
     if (t.kind !== 'word') refuse(`a field name expected at character ${t.at + 1}, got ${JSON.stringify(t.text)}`);
     const field = t.text;
-    if (field.includes(':') || RESERVED.has(field.toUpperCase())) refuse(`${JSON.stringify(field)} at character ${t.at + 1} is not a field name`);
+    if (field.includes(':') || RESERVED.has(field.toUpperCase()))
+      refuse(`${JSON.stringify(field)} at character ${t.at + 1} is not a field name`);
     this.terms += 1;
     if (this.terms > MAX_TERMS) refuse(`more than ${MAX_TERMS} comparisons`);
     let not = false;
@@ -204,7 +223,10 @@ class Parser {
       if (value.kind !== 'string') refuse(`LIKE takes a 'string' pattern`);
       return { kind: 'cmp', field, op: 'LIKE', value };
     }
-    if (op.kind !== 'op' || !COMPARISONS.has(op.text)) refuse(`an operator (=, !=, <, <=, >, >=, LIKE, IN, NOT IN) expected after ${field}, got ${JSON.stringify(op.text)}`);
+    if (op.kind !== 'op' || !COMPARISONS.has(op.text))
+      refuse(
+        `an operator (=, !=, <, <=, >, >=, LIKE, IN, NOT IN) expected after ${field}, got ${JSON.stringify(op.text)}`,
+      );
     return { kind: 'cmp', field, op: op.text, value: this.value() };
   }
 
@@ -218,13 +240,16 @@ class Parser {
       if (DATE_LITERAL.test(upper)) return { kind: 'raw', text: upper };
       if (upper === 'SELECT') refuse('subqueries (SELECT) are not allowed: filter on ContentVersion fields only');
     }
-    refuse(`a value ('text', a number, true/false/null, a date or a date literal) expected at character ${t.at + 1}, got ${JSON.stringify(t.text)}`);
+    refuse(
+      `a value ('text', a number, true/false/null, a date or a date literal) expected at character ${t.at + 1}, got ${JSON.stringify(t.text)}`,
+    );
   }
 }
 
 /** Parses a where condition (InvalidRequestError, 400, naming what is wrong, for anything outside the subset above). */
 export function parseWhere(text: string): WhereExpr {
-  if (text.length > MAX_WHERE_LENGTH) refuse(`it is ${text.length} characters; at most ${MAX_WHERE_LENGTH} are allowed`);
+  if (text.length > MAX_WHERE_LENGTH)
+    refuse(`it is ${text.length} characters; at most ${MAX_WHERE_LENGTH} are allowed`);
   return new Parser(tokenize(text)).parse();
 }
 
@@ -241,7 +266,8 @@ export function whereSoql(expr: WhereExpr): string {
       return `${expr.field} ${expr.not ? 'NOT IN' : 'IN'} (${expr.values.map(valueText).join(', ')})`;
     case 'not':
       return `NOT (${whereSoql(expr.part)})`;
-    default:
+    case 'and':
+    case 'or':
       return `(${expr.parts.map(whereSoql).join(` ${expr.kind.toUpperCase()} `)})`;
   }
 }
@@ -252,7 +278,17 @@ export function canonicalWhere(text: string): string {
 }
 
 /** ContentVersion fields the migration reads. */
-export const CONTENT_VERSION_FIELDS = ['Id', 'ContentDocumentId', 'Title', 'PathOnClient', 'FileExtension', 'FileType', 'ContentSize', 'Checksum', 'CreatedDate'] as const;
+export const CONTENT_VERSION_FIELDS = [
+  'Id',
+  'ContentDocumentId',
+  'Title',
+  'PathOnClient',
+  'FileExtension',
+  'FileType',
+  'ContentSize',
+  'Checksum',
+  'CreatedDate',
+] as const;
 
 function checkId(id: string, what: string): string {
   if (!RECORD_ID.test(id)) throw new Error(`${what} ${JSON.stringify(id)} is not a Salesforce id`);

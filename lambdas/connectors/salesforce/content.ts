@@ -28,7 +28,12 @@ const MAX_ERROR_BODY = 64 * 1024;
  * target rules checked for the URL and every address its name resolves to,
  * and the connector's timeout as an idle limit (a body that stops arriving fails).
  */
-function openStream(url: string, accessToken: string, targets: TargetRules | undefined, timeoutMs: number): Promise<IncomingMessage> {
+function openStream(
+  url: string,
+  accessToken: string,
+  targets: TargetRules | undefined,
+  timeoutMs: number,
+): Promise<IncomingMessage> {
   if (targets) checkTargetUrl(url, targets, 'The Salesforce instance URL');
   const target = new URL(url);
   return new Promise((resolve, reject) => {
@@ -36,7 +41,7 @@ function openStream(url: string, accessToken: string, targets: TargetRules | und
       method: 'GET',
       headers: { authorization: `Bearer ${accessToken}`, accept: '*/*', 'sforce-call-options': 'client=crm-bridge' },
       timeout: timeoutMs,
-      ...(targets && { lookup: guardedLookup(targets) as unknown as typeof import('node:dns').lookup }),
+      ...(targets && { lookup: guardedLookup(targets) }),
     });
     req.on('timeout', () => req.destroy(new UpstreamTimeoutError(timeoutMs)));
     req.on('error', (err) => {
@@ -81,7 +86,11 @@ export class SalesforceContent {
   ) {}
 
   private async call<T>(fn: (conn: Connection, deps: WrapperDeps) => Promise<T>): Promise<T> {
-    return redacting(this.deps, this.connector, async (scoped) => (await withSalesforce(this.connector, scoped, (conn) => fn(conn, scoped), this.sessions)).value);
+    return redacting(
+      this.deps,
+      this.connector,
+      async (scoped) => (await withSalesforce(this.connector, scoped, (conn) => fn(conn, scoped), this.sessions)).value,
+    );
   }
 
   private async queryAll<T>(soql: string): Promise<T[]> {
@@ -114,7 +123,9 @@ export class SalesforceContent {
   async recordLinks(documentIds: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>(documentIds.map((id) => [id, []]));
     if (documentIds.length === 0) return out;
-    const links = await this.queryAll<{ ContentDocumentId: string; LinkedEntityId: string }>(contentDocumentLinkQuery(documentIds));
+    const links = await this.queryAll<{ ContentDocumentId: string; LinkedEntityId: string }>(
+      contentDocumentLinkQuery(documentIds),
+    );
     for (const l of links) {
       const list = out.get(l.ContentDocumentId);
       if (list && isRecordLink(l.LinkedEntityId) && !list.includes(l.LinkedEntityId)) list.push(l.LinkedEntityId);
@@ -149,9 +160,15 @@ export class SalesforceContent {
       }
       const answer = await errorBody(res);
       // jsforce's own shape: withSalesforce logs in again once and repeats the call.
-      if (res.statusCode === 401) throw Object.assign(new Error('INVALID_SESSION_ID'), { errorCode: 'INVALID_SESSION_ID' });
+      if (res.statusCode === 401)
+        throw Object.assign(new Error('INVALID_SESSION_ID'), { errorCode: 'INVALID_SESSION_ID' });
       const items = errorItems(answer);
-      throw salesforceApiError(items.length ? items : [{ errorCode: 'HTTP_' + res.statusCode, message: typeof answer === 'string' ? answer.slice(0, 300) : '' }], res.statusCode);
+      throw salesforceApiError(
+        items.length
+          ? items
+          : [{ errorCode: 'HTTP_' + res.statusCode, message: typeof answer === 'string' ? answer.slice(0, 300) : '' }],
+        res.statusCode,
+      );
     });
     return body!;
   }

@@ -36,12 +36,20 @@ export function defaultAudience(loginUrl: string): string {
   return origin;
 }
 
-export async function resolveCredentials(connector: SalesforceConnector, deps: Pick<WrapperDeps, 'secrets'>): Promise<SalesforceCredentials> {
+export async function resolveCredentials(
+  connector: SalesforceConnector,
+  deps: Pick<WrapperDeps, 'secrets'>,
+): Promise<SalesforceCredentials> {
   const { auth, connectorId } = connector;
   const tokenUrl = `${connector.loginUrl.replace(/\/+$/, '')}/services/oauth2/token`;
   const clientId = await resolveValue(auth.clientId, connectorId, deps.secrets);
   if (auth.type === 'clientCredentials') {
-    return { flow: 'clientCredentials', tokenUrl, clientId, clientSecret: await deps.secrets.get(connectorId, auth.clientSecret.secret) };
+    return {
+      flow: 'clientCredentials',
+      tokenUrl,
+      clientId,
+      clientSecret: await deps.secrets.get(connectorId, auth.clientSecret.secret),
+    };
   }
   return {
     flow: 'jwtBearer',
@@ -61,15 +69,29 @@ function normalizePem(pem: string): string {
 const base64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
 
 /** The JWT bearer assertion (RFC 7523) Salesforce expects: RS256, iss = client id, sub = username, aud = login host. */
-export function signJwtAssertion(c: { clientId: string; username: string; audience: string; privateKey: string }, nowMs: number): string {
+export function signJwtAssertion(
+  c: { clientId: string; username: string; audience: string; privateKey: string },
+  nowMs: number,
+): string {
   const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
-  const claims = base64url(JSON.stringify({ iss: c.clientId, sub: c.username, aud: c.audience, exp: Math.floor(nowMs / 1000) + JWT_LIFETIME_SECONDS }));
+  const claims = base64url(
+    JSON.stringify({
+      iss: c.clientId,
+      sub: c.username,
+      aud: c.audience,
+      exp: Math.floor(nowMs / 1000) + JWT_LIFETIME_SECONDS,
+    }),
+  );
   let signature: Buffer;
   try {
     signature = sign('RSA-SHA256', Buffer.from(`${header}.${claims}`), c.privateKey);
   } catch (err) {
     // The key's text must not reach the message: name the problem only.
-    throw new RequestPreparationError('SALESFORCE_PRIVATE_KEY_INVALID', 'The JWT bearer private key secret is not a usable PEM RSA private key', err);
+    throw new RequestPreparationError(
+      'SALESFORCE_PRIVATE_KEY_INVALID',
+      'The JWT bearer private key secret is not a usable PEM RSA private key',
+      err,
+    );
   }
   return `${header}.${claims}.${base64url(signature)}`;
 }
@@ -87,7 +109,11 @@ export class SessionCache {
   constructor(private readonly now: () => number = Date.now) {}
 
   private key(c: SalesforceCredentials): string {
-    return JSON.stringify(c.flow === 'jwtBearer' ? [c.tokenUrl, c.flow, c.clientId, c.username, c.audience] : [c.tokenUrl, c.flow, c.clientId]);
+    return JSON.stringify(
+      c.flow === 'jwtBearer'
+        ? [c.tokenUrl, c.flow, c.clientId, c.username, c.audience]
+        : [c.tokenUrl, c.flow, c.clientId],
+    );
   }
 
   get(c: SalesforceCredentials, fetchFn: HttpFetch, timeoutMs: number): Promise<SalesforceSession> {
@@ -106,12 +132,20 @@ export class SessionCache {
   private async login(c: SalesforceCredentials, fetchFn: HttpFetch, timeoutMs: number): Promise<SalesforceSession> {
     const form =
       c.flow === 'clientCredentials'
-        ? new URLSearchParams({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret })
+        ? new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_id: c.clientId,
+            client_secret: c.clientSecret,
+          })
         : new URLSearchParams({ grant_type: JWT_GRANT, assertion: signJwtAssertion(c, this.now()) });
     const response = await send(
       fetchFn,
       c.tokenUrl,
-      { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() },
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: form.toString(),
+      },
       timeoutMs,
     );
     const text = await readBody(response, timeoutMs, (r) => r.text());
@@ -123,13 +157,20 @@ export class SessionCache {
     }
     if (!response.ok || typeof body.access_token !== 'string' || typeof body.instance_url !== 'string') {
       // Salesforce's OAuth error ({error, error_description}) names the problem and never echoes our secret.
-      const reason = typeof body.error === 'string' ? `${body.error}${body.error_description ? `: ${String(body.error_description)}` : ''}` : `HTTP ${response.status}`;
-      throw new UpstreamError('SALESFORCE_LOGIN_FAILED', `Salesforce login (${c.flow}) at ${new URL(c.tokenUrl).origin} failed (${reason})`, {
-        statusCode: response.status,
-        retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
-        // Wrong credentials or an unapproved user will not fix themselves; an unavailable endpoint may.
-        transient: response.status === 429 || response.status >= 500,
-      });
+      const reason =
+        typeof body.error === 'string'
+          ? `${body.error}${body.error_description ? `: ${String(body.error_description)}` : ''}`
+          : `HTTP ${response.status}`;
+      throw new UpstreamError(
+        'SALESFORCE_LOGIN_FAILED',
+        `Salesforce login (${c.flow}) at ${new URL(c.tokenUrl).origin} failed (${reason})`,
+        {
+          statusCode: response.status,
+          retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+          // Wrong credentials or an unapproved user will not fix themselves; an unavailable endpoint may.
+          transient: response.status === 429 || response.status >= 500,
+        },
+      );
     }
     return { accessToken: body.access_token, instanceUrl: body.instance_url.replace(/\/+$/, '') };
   }

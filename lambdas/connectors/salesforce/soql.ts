@@ -1,7 +1,16 @@
 import { RequestPreparationError } from '../../shared/errors';
 
 /** SOQL string literal escapes (Salesforce "Quoted String Escape Sequences"). */
-const ESCAPES: Record<string, string> = { '\\': '\\\\', "'": "\\'", '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
+const ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  "'": "\\'",
+  '"': '\\"',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\b': '\\b',
+  '\f': '\\f',
+};
 
 /** One SOQL literal: strings quoted and escaped, finite numbers, booleans, null. */
 export function literal(value: unknown, name: string): string {
@@ -9,7 +18,10 @@ export function literal(value: unknown, name: string): string {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'boolean') return String(value);
   if (value === null) return 'null';
-  throw new RequestPreparationError('INVALID_PAYLOAD', `The value of "${name}" for :${name} must be a string, number, boolean, null or an array of those`);
+  throw new RequestPreparationError(
+    'INVALID_PAYLOAD',
+    `The value of "${name}" for :${name} must be a string, number, boolean, null or an array of those`,
+  );
 }
 
 /**
@@ -19,7 +31,8 @@ export function literal(value: unknown, name: string): string {
  * Colons inside quoted literals are left alone.
  */
 export function bindSoql(soql: string, input: unknown): string {
-  const params = input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+  const params =
+    input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
   let out = '';
   let i = 0;
   while (i < soql.length) {
@@ -40,15 +53,26 @@ export function bindSoql(soql: string, input: unknown): string {
     }
     const name = bind[0];
     if (!(name in params) || params[name] === undefined) {
-      throw new RequestPreparationError('INVALID_PAYLOAD', `The input has no "${name}" field, needed by :${name} in the operation's SOQL`);
+      throw new RequestPreparationError(
+        'INVALID_PAYLOAD',
+        `The input has no "${name}" field, needed by :${name} in the operation's SOQL`,
+      );
     }
     const value = params[name];
     // A date literal with a count (LAST_N_DAYS:n, N_WEEKS_AGO:n) keeps its colon and takes an integer.
     if (/(?:^|[^A-Za-z0-9_])(?:\w+_)?N_\w+$/i.test(out)) {
-      if (!Number.isInteger(value)) throw new RequestPreparationError('INVALID_PAYLOAD', `"${name}" for :${name} in a date literal must be an integer`);
+      if (!Number.isInteger(value))
+        throw new RequestPreparationError(
+          'INVALID_PAYLOAD',
+          `"${name}" for :${name} in a date literal must be an integer`,
+        );
       out += `:${String(value)}`;
     } else if (Array.isArray(value)) {
-      if (value.length === 0) throw new RequestPreparationError('INVALID_PAYLOAD', `"${name}" for :${name} is an empty list; SOQL IN needs at least one value`);
+      if (value.length === 0)
+        throw new RequestPreparationError(
+          'INVALID_PAYLOAD',
+          `"${name}" for :${name} is an empty list; SOQL IN needs at least one value`,
+        );
       out += `(${value.map((v) => literal(v, name)).join(', ')})`;
     } else {
       out += literal(value, name);

@@ -6,7 +6,14 @@ import { resolveValue } from '../values';
 import type { SoapConnector } from './schema';
 import { checkedAxios } from '../soap-http';
 import { type TargetRules } from '../targets';
-import { RequestPreparationError, TargetNotAllowedError, UpstreamError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../../shared/errors';
+import {
+  RequestPreparationError,
+  TargetNotAllowedError,
+  UpstreamError,
+  UpstreamHttpError,
+  UpstreamNetworkError,
+  UpstreamTimeoutError,
+} from '../../shared/errors';
 
 /**
  * One client per connector (WSDL + endpoint + version), built once per warm
@@ -40,17 +47,25 @@ const wsdlCaches = { '1.1': new WsdlCache(), '1.2': new WsdlCache() };
 const loadSoap = () => import('soap');
 
 function clientFor(connector: SoapConnector, targets: TargetRules | undefined): Promise<Client> {
-  const key = JSON.stringify([connector.connectorId, connector.wsdlUrl, connector.endpoint ?? '', connector.soapVersion, targets ?? null]);
+  const key = JSON.stringify([
+    connector.connectorId,
+    connector.wsdlUrl,
+    connector.endpoint ?? '',
+    connector.soapVersion,
+    targets ?? null,
+  ]);
   let client = clients.get(key);
   if (!client) {
-    client = loadSoap().then(async ({ createClientAsync }) => createClientAsync(connector.wsdlUrl, {
-      endpoint: connector.endpoint,
-      forceSoap12Headers: connector.soapVersion === '1.2',
-      wsdlCache: wsdlCaches[connector.soapVersion],
-      wsdl_options: { timeout: connector.timeoutMs },
-      // The soap library has its own HTTP client (axios): its WSDL, import and call requests get the same target checks.
-      ...(targets && { request: await checkedAxios(targets) }),
-    }));
+    client = loadSoap().then(async ({ createClientAsync }) =>
+      createClientAsync(connector.wsdlUrl, {
+        endpoint: connector.endpoint,
+        forceSoap12Headers: connector.soapVersion === '1.2',
+        wsdlCache: wsdlCaches[connector.soapVersion],
+        wsdl_options: { timeout: connector.timeoutMs },
+        // The soap library has its own HTTP client (axios): its WSDL, import and call requests get the same target checks.
+        ...(targets && { request: await checkedAxios(targets) }),
+      }),
+    );
     client.catch(() => clients.delete(key));
     clients.set(key, client);
   }
@@ -73,7 +88,12 @@ interface SoapFault {
 function faultOf(err: SoapLibError): SoapFault | undefined {
   const fault = err.root?.Envelope?.Body?.Fault;
   if (!fault) return undefined;
-  const text = (v: any): string => (v === undefined || v === null ? '' : typeof v === 'object' ? String(v.$value ?? v._ ?? JSON.stringify(v)) : String(v));
+  const text = (v: any): string =>
+    v === undefined || v === null
+      ? ''
+      : typeof v === 'object'
+        ? String(v.$value ?? v._ ?? JSON.stringify(v))
+        : String(v);
   // SOAP 1.1: faultcode/faultstring/detail; SOAP 1.2: Code.Value/Reason.Text/Detail.
   const code = text(fault.faultcode) || text(fault.Code?.Value);
   const reason = text(fault.faultstring) || text(fault.Reason?.Text);
@@ -89,7 +109,12 @@ function faultOf(err: SoapLibError): SoapFault | undefined {
  * includeExceptionDetailInFaults puts an ExceptionDetail into the detail.
  */
 export function isApplicationException(fault: Pick<SoapFault, 'reason' | 'detail'>): boolean {
-  if (/^(System\.Web\.Services\.Protocols\.SoapException:\s*)?Server was unable to process request\.\s*--->/.test(fault.reason.trim())) return true;
+  if (
+    /^(System\.Web\.Services\.Protocols\.SoapException:\s*)?Server was unable to process request\.\s*--->/.test(
+      fault.reason.trim(),
+    )
+  )
+    return true;
   return /ExceptionDetail/.test(typeof fault.detail === 'string' ? fault.detail : JSON.stringify(fault.detail ?? ''));
 }
 
@@ -108,14 +133,25 @@ export function soapError(err: unknown, timeoutMs: number, where: string, policy
     // Client/Sender faults need a different request; Server/Receiver faults may pass, unless they report an application exception.
     const server = /(^|:)(Server|Receiver)$/i.test(fault.code);
     const transient = server && (policy.retryOnServerFault ?? !isApplicationException(fault));
-    return new UpstreamError('UPSTREAM_SOAP_FAULT', `SOAP Fault ${fault.code}: ${fault.reason}`, { statusCode: e.response?.status, transient });
+    return new UpstreamError('UPSTREAM_SOAP_FAULT', `SOAP Fault ${fault.code}: ${fault.reason}`, {
+      statusCode: e.response?.status,
+      transient,
+    });
   }
-  if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT' || /timeout/i.test(e.message)) return new UpstreamTimeoutError(timeoutMs);
+  if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT' || /timeout/i.test(e.message))
+    return new UpstreamTimeoutError(timeoutMs);
   if (e.response?.status) {
-    return new UpstreamHttpError(e.response.status, `The SOAP service answered HTTP ${e.response.status} without a SOAP Fault`, parseRetryAfter(e.response.headers?.['retry-after']));
+    return new UpstreamHttpError(
+      e.response.status,
+      `The SOAP service answered HTTP ${e.response.status} without a SOAP Fault`,
+      parseRetryAfter(e.response.headers?.['retry-after']),
+    );
   }
   if (e.code) return new UpstreamNetworkError(`Could not reach ${where}: ${e.code}`, err);
-  return new UpstreamError('UPSTREAM_SOAP_ERROR', `The SOAP call failed: ${e.message}`, { transient: false, cause: err });
+  return new UpstreamError('UPSTREAM_SOAP_ERROR', `The SOAP call failed: ${e.message}`, {
+    transient: false,
+    cause: err,
+  });
 }
 
 export const soapWrapper: Wrapper<SoapConnector> = {
@@ -132,26 +168,49 @@ export const soapWrapper: Wrapper<SoapConnector> = {
     const auth = connector.auth;
     const { BasicAuthSecurity, WSSecurity } = await loadSoap();
     if (auth.type === 'basic') {
-      client.setSecurity(new BasicAuthSecurity(await resolveValue(auth.username, connector.connectorId, deps.secrets), await deps.secrets.get(connector.connectorId, auth.password.secret)));
+      client.setSecurity(
+        new BasicAuthSecurity(
+          await resolveValue(auth.username, connector.connectorId, deps.secrets),
+          await deps.secrets.get(connector.connectorId, auth.password.secret),
+        ),
+      );
     } else if (auth.type === 'wsSecurity') {
       client.setSecurity(
-        new WSSecurity(await resolveValue(auth.username, connector.connectorId, deps.secrets), await deps.secrets.get(connector.connectorId, auth.password.secret), {
-          passwordType: auth.passwordType,
-          hasTimeStamp: true,
-        }),
+        new WSSecurity(
+          await resolveValue(auth.username, connector.connectorId, deps.secrets),
+          await deps.secrets.get(connector.connectorId, auth.password.secret),
+          {
+            passwordType: auth.passwordType,
+            hasTimeStamp: true,
+          },
+        ),
       );
     }
 
-    const target = op.service && op.port ? (client as any)[op.service]?.[op.port]?.[op.operation] : (client as any)[op.operation];
+    const target =
+      op.service && op.port ? (client as any)[op.service]?.[op.port]?.[op.operation] : (client as any)[op.operation];
     if (typeof target !== 'function') {
-      throw new RequestPreparationError('OPERATION_NOT_FOUND', `The WSDL of connector "${connector.connectorId}" has no operation "${op.operation}"${op.service ? ` in ${op.service}/${op.port}` : ''}`);
+      throw new RequestPreparationError(
+        'OPERATION_NOT_FOUND',
+        `The WSDL of connector "${connector.connectorId}" has no operation "${op.operation}"${op.service ? ` in ${op.service}/${op.port}` : ''}`,
+      );
     }
-    const extraHeaders: Record<string, string> = { ...(request.correlationId && { 'x-correlation-id': request.correlationId }), ...traceHeader(request) };
+    const extraHeaders: Record<string, string> = {
+      ...(request.correlationId && { 'x-correlation-id': request.correlationId }),
+      ...traceHeader(request),
+    };
     const result = await new Promise<unknown>((resolve, reject) => {
       target.call(
         client,
         request.payload ?? {},
-        (err: unknown, res: unknown) => (err ? reject(soapError(err, connector.timeoutMs, connector.endpoint ?? 'the SOAP endpoint', { retryOnServerFault: op.retryOnServerFault })) : resolve(res)),
+        (err: unknown, res: unknown) =>
+          err
+            ? reject(
+                soapError(err, connector.timeoutMs, connector.endpoint ?? 'the SOAP endpoint', {
+                  retryOnServerFault: op.retryOnServerFault,
+                }),
+              )
+            : resolve(res),
         { timeout: connector.timeoutMs },
         extraHeaders,
       );

@@ -12,31 +12,51 @@ const TRANSIENT_VIBER_STATUS = new Set([12]);
 function senderOf(connector: ViberConnector, override: unknown): ViberConnector['sender'] {
   if (override === undefined) return connector.sender;
   const parsed = viberSenderSchema.partial().safeParse(override);
-  if (!parsed.success) throw new RequestPreparationError('INVALID_PAYLOAD', `Invalid "sender" in the payload: ${formatIssues(parsed.error).join('; ')}`);
+  if (!parsed.success)
+    throw new RequestPreparationError(
+      'INVALID_PAYLOAD',
+      `Invalid "sender" in the payload: ${formatIssues(parsed.error).join('; ')}`,
+    );
   return { ...connector.sender, ...parsed.data };
 }
 
 /** Viber refuses a text message without text or with more than 7,000 characters: fail before the call. */
 function checkText(body: Record<string, unknown>): void {
   if (body.type !== 'text') return;
-  if (typeof body.text !== 'string' || body.text === '') throw new RequestPreparationError('INVALID_PAYLOAD', 'A Viber text message needs a non-empty "text"');
+  if (typeof body.text !== 'string' || body.text === '')
+    throw new RequestPreparationError('INVALID_PAYLOAD', 'A Viber text message needs a non-empty "text"');
   const length = [...body.text].length;
-  if (length > VIBER_TEXT_MAX) throw new RequestPreparationError('INVALID_PAYLOAD', `"text" has ${length} characters; Viber accepts at most ${VIBER_TEXT_MAX}`);
+  if (length > VIBER_TEXT_MAX)
+    throw new RequestPreparationError(
+      'INVALID_PAYLOAD',
+      `"text" has ${length} characters; Viber accepts at most ${VIBER_TEXT_MAX}`,
+    );
 }
 
 export const viberWrapper: Wrapper<ViberConnector> = {
   async call(request: CallRequest<ViberConnector>, deps: WrapperDeps): Promise<ResultEnvelope> {
     const { connector } = request;
     operationOf(request);
-    const payload = request.payload !== null && typeof request.payload === 'object' && !Array.isArray(request.payload) ? (request.payload as Record<string, unknown>) : {};
-    if (typeof payload.receiver !== 'string') throw new RequestPreparationError('INVALID_PAYLOAD', 'sendMessage needs a "receiver" (the Viber user id) in the payload');
+    const payload =
+      request.payload !== null && typeof request.payload === 'object' && !Array.isArray(request.payload)
+        ? (request.payload as Record<string, unknown>)
+        : {};
+    if (typeof payload.receiver !== 'string')
+      throw new RequestPreparationError(
+        'INVALID_PAYLOAD',
+        'sendMessage needs a "receiver" (the Viber user id) in the payload',
+      );
     const body = { type: 'text', ...payload, sender: senderOf(connector, payload.sender) };
     checkText(body);
     const token = await deps.secrets.get(connector.connectorId, connector.authToken.secret);
     const response = await send(
       deps.fetch,
       `${connector.baseUrl.replace(/\/+$/, '')}/send_message`,
-      { method: 'POST', headers: { 'x-viber-auth-token': token, 'content-type': 'application/json', ...traceHeader(request) }, body: JSON.stringify(body) },
+      {
+        method: 'POST',
+        headers: { 'x-viber-auth-token': token, 'content-type': 'application/json', ...traceHeader(request) },
+        body: JSON.stringify(body),
+      },
       connector.timeoutMs,
     );
     const envelope = await toEnvelope(response, connector.timeoutMs, parseBody);
@@ -44,10 +64,14 @@ export const viberWrapper: Wrapper<ViberConnector> = {
     // The Bot API answers 200 with a non-zero status for errors.
     if (!data || data.status !== 0) {
       const status = data?.status ?? -1;
-      throw new UpstreamError('UPSTREAM_VIBER_ERROR', `Viber refused the message: status ${status} (${data?.status_message ?? 'unexpected answer'})`, {
-        statusCode: envelope.statusCode,
-        transient: TRANSIENT_VIBER_STATUS.has(status),
-      });
+      throw new UpstreamError(
+        'UPSTREAM_VIBER_ERROR',
+        `Viber refused the message: status ${status} (${data?.status_message ?? 'unexpected answer'})`,
+        {
+          statusCode: envelope.statusCode,
+          transient: TRANSIENT_VIBER_STATUS.has(status),
+        },
+      );
     }
     return envelope;
   },

@@ -50,18 +50,30 @@ afterAll(async () => {
 });
 
 function restConnector(): RestConnector {
-  const parsed = parseConnector({
-    connectorId: 'slow',
-    type: 'rest',
-    baseUrl: base,
-    timeoutMs: TIMEOUT_MS,
-    operations: { headers: { method: 'GET', path: '/slow-headers' }, body: { method: 'GET', path: '/slow-body' }, fast: { method: 'GET', path: '/fast' }, broken: { method: 'GET', path: '/broken-body' } },
-  }, { allowPrivate: true });
+  const parsed = parseConnector(
+    {
+      connectorId: 'slow',
+      type: 'rest',
+      baseUrl: base,
+      timeoutMs: TIMEOUT_MS,
+      operations: {
+        headers: { method: 'GET', path: '/slow-headers' },
+        body: { method: 'GET', path: '/slow-body' },
+        fast: { method: 'GET', path: '/fast' },
+        broken: { method: 'GET', path: '/broken-body' },
+      },
+    },
+    { allowPrivate: true },
+  );
   if (!parsed.ok || parsed.connector.type !== 'rest') throw new Error(JSON.stringify(parsed));
   return parsed.connector;
 }
 
-const call = (fetchFn: HttpFetch, operationName: string) => restWrapper.call({ connector: restConnector(), operationName, payload: {}, jobId: 'job-1' }, { fetch: fetchFn, secrets: { get: async () => 'unused' } });
+const call = (fetchFn: HttpFetch, operationName: string) =>
+  restWrapper.call(
+    { connector: restConnector(), operationName, payload: {}, jobId: 'job-1' },
+    { fetch: fetchFn, secrets: { get: async () => 'unused' } },
+  );
 
 async function caught(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -79,23 +91,29 @@ test('the premise: fetch rejects with a TimeoutError that is not an instanceof E
   expect(isTimeoutOrAbort(err)).toBe(true);
 });
 
-
 describe.each([
   ['the real fetch', fetch as HttpFetch],
-  ['nodeFetch (the worker\'s)', nodeFetch],
+  ["nodeFetch (the worker's)", nodeFetch],
 ])('transport errors, in-process with %s', (_name, fetchFn) => {
   test('send: no answer within timeoutMs is UPSTREAM_TIMEOUT, and retryable', async () => {
     const started = Date.now();
     const err = await caught(send(fetchFn, `${base}/slow-headers`, { method: 'GET' }, TIMEOUT_MS));
     expect(Date.now() - started).toBeLessThan(5000);
     expect(err).toBeInstanceOf(UpstreamError);
-    expect(err).toMatchObject({ code: 'UPSTREAM_TIMEOUT', message: `The service did not answer within ${TIMEOUT_MS} ms (connector timeoutMs)` });
+    expect(err).toMatchObject({
+      code: 'UPSTREAM_TIMEOUT',
+      message: `The service did not answer within ${TIMEOUT_MS} ms (connector timeoutMs)`,
+    });
     expect(isRetryable(err)).toBe(true);
   });
 
   test('REST wrapper: a service that never answers ends as a retryable UPSTREAM_TIMEOUT job error', async () => {
     const err = await caught(call(fetchFn, 'headers'));
-    expect(toJobError(err)).toEqual({ code: 'UPSTREAM_TIMEOUT', message: `The service did not answer within ${TIMEOUT_MS} ms (connector timeoutMs)`, retryable: true });
+    expect(toJobError(err)).toEqual({
+      code: 'UPSTREAM_TIMEOUT',
+      message: `The service did not answer within ${TIMEOUT_MS} ms (connector timeoutMs)`,
+      retryable: true,
+    });
   });
 
   test('REST wrapper: a body that stops arriving is UPSTREAM_TIMEOUT too, not a worker error', async () => {
@@ -121,7 +139,9 @@ describe.each([
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     const err = await caught(send(fetchFn, `http://127.0.0.1:${port}/x`, { method: 'GET' }, TIMEOUT_MS));
     expect(err).toMatchObject({ code: 'UPSTREAM_NETWORK_ERROR' });
-    expect((err as Error).message).toMatch(new RegExp(`^Could not reach http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^Could not reach http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
+    );
     expect(isRetryable(err)).toBe(true);
   });
 });
@@ -131,8 +151,16 @@ describe('isTimeoutOrAbort', () => {
     expect(isTimeoutOrAbort(new DOMException('t', 'TimeoutError'))).toBe(true);
     expect(isTimeoutOrAbort(new DOMException('a', 'AbortError'))).toBe(true);
     expect(isTimeoutOrAbort({ name: 'AbortError', message: 'plain object from another realm' })).toBe(true);
-    expect(isTimeoutOrAbort(new TypeError('fetch failed', { cause: new DOMException('t', 'TimeoutError') }))).toBe(true);
-    expect(isTimeoutOrAbort(new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }))).toBe(false);
+    expect(isTimeoutOrAbort(new TypeError('fetch failed', { cause: new DOMException('t', 'TimeoutError') }))).toBe(
+      true,
+    );
+    expect(
+      isTimeoutOrAbort(
+        new TypeError('fetch failed', {
+          cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+        }),
+      ),
+    ).toBe(false);
     expect(isTimeoutOrAbort(new Error('TimeoutError'))).toBe(false);
     expect(isTimeoutOrAbort(undefined)).toBe(false);
     expect(isTimeoutOrAbort('TimeoutError')).toBe(false);

@@ -36,10 +36,11 @@ async function serve(handler: (req: IncomingMessage, body: string, res: import('
   return {
     seen,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -115,17 +116,37 @@ const transports: Array<[string, HttpFetch]> = [
 describe.each(transports)('%s', (_name, fetchFn) => {
   test('status, reason phrase, headers (several set-cookie) and body', async () => {
     const response = await fetchFn(`${main.url}/json`, { method: 'GET' });
-    expect(await view(response)).toEqual({ status: 201, ok: true, statusText: 'Created', contentType: 'application/json', contentEncoding: null, text: '{"created":true}' });
+    expect(await view(response)).toEqual({
+      status: 201,
+      ok: true,
+      statusText: 'Created',
+      contentType: 'application/json',
+      contentEncoding: null,
+      text: '{"created":true}',
+    });
     expect(response.headers.get('x-request-id')).toBe('r-1');
     expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
   });
 
   test('sends the method, headers and a string or Buffer body with its length, plus a user agent and accept', async () => {
-    await fetchFn(`${main.url}/echo?x=1`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer t' }, body: '{"a":1}' });
-    await fetchFn(`${main.url}/echo`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([1, 2, 3]) });
+    await fetchFn(`${main.url}/echo?x=1`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer t' },
+      body: '{"a":1}',
+    });
+    await fetchFn(`${main.url}/echo`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from([1, 2, 3]),
+    });
     const [post, put] = main.seen;
     expect(post).toMatchObject({ method: 'POST', url: '/echo?x=1', body: '{"a":1}' });
-    expect(post!.headers).toMatchObject({ 'content-type': 'application/json', authorization: 'Bearer t', 'content-length': '7', accept: '*/*' });
+    expect(post!.headers).toMatchObject({
+      'content-type': 'application/json',
+      authorization: 'Bearer t',
+      'content-length': '7',
+      accept: '*/*',
+    });
     expect(post!.headers['user-agent']).toBeTruthy();
     expect(put).toMatchObject({ method: 'PUT', body: '\u0001\u0002\u0003' });
     expect(put!.headers['content-length']).toBe('3');
@@ -154,8 +175,16 @@ describe.each(transports)('%s', (_name, fetchFn) => {
   });
 
   test('204 has no body; an error status keeps its body', async () => {
-    expect(await view(await fetchFn(`${main.url}/empty`, { method: 'DELETE' }))).toMatchObject({ status: 204, text: '' });
-    expect(await view(await fetchFn(`${main.url}/missing`, { method: 'GET' }))).toMatchObject({ status: 404, ok: false, statusText: 'Not Found', text: '{"message":"no such thing"}' });
+    expect(await view(await fetchFn(`${main.url}/empty`, { method: 'DELETE' }))).toMatchObject({
+      status: 204,
+      text: '',
+    });
+    expect(await view(await fetchFn(`${main.url}/missing`, { method: 'GET' }))).toMatchObject({
+      status: 404,
+      ok: false,
+      statusText: 'Not Found',
+      text: '{"message":"no such thing"}',
+    });
   });
 
   test('a gzip answer is decoded', async () => {
@@ -168,11 +197,16 @@ describe.each(transports)('%s', (_name, fetchFn) => {
 test('nodeFetch: a broken encoding is an answer that broke off (retryable network error), not a worker error', async () => {
   const err = await send(nodeFetch, `${main.url}/bad-gzip`, { method: 'GET' }, 2000).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'UPSTREAM_NETWORK_ERROR' });
-  expect((err as Error).message).toMatch(/^The answer of http:\/\/127\.0\.0\.1:\d+ broke off: its gzip encoding is broken/);
+  expect((err as Error).message).toMatch(
+    /^The answer of http:\/\/127\.0\.0\.1:\d+ broke off: its gzip encoding is broken/,
+  );
 });
 
 test('nodeFetch: header names are sent in lower case, a caller header overrides a default one', async () => {
-  await nodeFetch(`${main.url}/echo`, { method: 'GET', headers: { 'User-Agent': 'salesforce-bridge-test', Accept: 'application/json' } });
+  await nodeFetch(`${main.url}/echo`, {
+    method: 'GET',
+    headers: { 'User-Agent': 'salesforce-bridge-test', Accept: 'application/json' },
+  });
   expect(main.seen[0]!.headers).toMatchObject({ 'user-agent': 'salesforce-bridge-test', accept: 'application/json' });
 });
 
@@ -232,14 +266,41 @@ describe('nodeFetch connections', () => {
   test('a redirect to another origin keeps only harmless headers: no API key, secret header or marked header', async () => {
     const response = await nodeFetch(`${main.url}/away`, {
       method: 'GET',
-      headers: { authorization: 'Bearer s', 'X-Api-Key': 'k', 'x-viber-auth-token': 'v', 'x-custom-secret': 'c', cookie: 'a=1', 'x-correlation-id': 'corr', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'content-language': 'secret-in-a-harmless-name', accept: 'application/json' },
+      headers: {
+        authorization: 'Bearer s',
+        'X-Api-Key': 'k',
+        'x-viber-auth-token': 'v',
+        'x-custom-secret': 'c',
+        cookie: 'a=1',
+        'x-correlation-id': 'corr',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        'content-language': 'secret-in-a-harmless-name',
+        accept: 'application/json',
+      },
       sensitiveHeaders: ['Content-Language'],
     });
     expect(await response.text()).toBe('elsewhere');
-    expect(main.seen[0]!.headers).toMatchObject({ 'x-api-key': 'k', 'x-viber-auth-token': 'v', 'x-custom-secret': 'c' });
+    expect(main.seen[0]!.headers).toMatchObject({
+      'x-api-key': 'k',
+      'x-viber-auth-token': 'v',
+      'x-custom-secret': 'c',
+    });
     const carried = other.seen[0]!.headers;
-    for (const name of ['authorization', 'x-api-key', 'x-viber-auth-token', 'x-custom-secret', 'cookie', 'content-language']) expect(carried[name]).toBeUndefined();
-    expect(carried).toMatchObject({ 'x-correlation-id': 'corr', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', accept: 'application/json', 'user-agent': 'crm-bridge' });
+    for (const name of [
+      'authorization',
+      'x-api-key',
+      'x-viber-auth-token',
+      'x-custom-secret',
+      'cookie',
+      'content-language',
+    ])
+      expect(carried[name]).toBeUndefined();
+    expect(carried).toMatchObject({
+      'x-correlation-id': 'corr',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      accept: 'application/json',
+      'user-agent': 'crm-bridge',
+    });
   });
 
   test('a redirect within the origin keeps every header', async () => {
@@ -251,7 +312,9 @@ describe('nodeFetch connections', () => {
     const manual = await nodeFetch(`${main.url}/found`, { method: 'GET', redirect: 'manual' });
     expect(manual.status).toBe(302);
     expect(manual.headers.get('location')).toBe('/echo');
-    expect(await (await nodeFetch(`${main.url}/temporary`, { method: 'DELETE', redirect: 'follow' })).text()).toBe('DELETE');
+    expect(await (await nodeFetch(`${main.url}/temporary`, { method: 'DELETE', redirect: 'follow' })).text()).toBe(
+      'DELETE',
+    );
     expect(main.seen.map((c) => `${c.method} ${c.url}`)).toEqual(['GET /found', 'DELETE /temporary', 'DELETE /echo']);
   });
 
@@ -302,13 +365,19 @@ describe('nodeFetch over HTTPS', () => {
 
   test('a trusted certificate (NODE_EXTRA_CA_CERTS, as on Lambda) gets the answer', async () => {
     const script = `require('./lambdas/connectors/transport').nodeFetch(${JSON.stringify(`${tlsUrl}/x`)}, { method: 'GET' }).then(async (r) => console.log(r.status, await r.text()), (e) => { console.log('failed', e.cause?.code ?? e.message); })`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: join(__dirname, '../../..'), env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') } });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
+      cwd: join(__dirname, '../../..'),
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') },
+    });
     expect(stdout.trim()).toBe('200 {"tls":true}');
   });
 
   test('a redirect from https to http is not followed: the 3xx is the answer', async () => {
     const script = `require('./lambdas/connectors/transport').nodeFetch(${JSON.stringify(`${tlsUrl}/downgrade`)}, { method: 'GET', headers: { authorization: 'Bearer s' } }).then((r) => console.log(r.status, r.headers.get('location')), (e) => { console.log('failed', e.cause?.code ?? e.message); })`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: join(__dirname, '../../..'), env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') } });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
+      cwd: join(__dirname, '../../..'),
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') },
+    });
     expect(stdout.trim()).toBe(`302 ${main.url}/echo`);
     expect(main.seen).toHaveLength(0);
   });

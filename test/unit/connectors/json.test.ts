@@ -5,12 +5,20 @@ import { parseJson, protectLargeIntegers } from '../../../lambdas/connectors/jso
 const TOKEN = '5741311803571721087'; // a real-sized Viber message_token
 
 test('a JSON body with an integer beyond 2^53 keeps it digit for digit, as a string', async () => {
-  const body = await parseBody(new Response(`{"status":0,"message_token":${TOKEN},"chat_hostname":"SN-CHAT-05_"}`, { headers: { 'content-type': 'application/json' } }));
+  const body = await parseBody(
+    new Response(`{"status":0,"message_token":${TOKEN},"chat_hostname":"SN-CHAT-05_"}`, {
+      headers: { 'content-type': 'application/json' },
+    }),
+  );
   expect(body).toEqual({ status: 0, message_token: TOKEN, chat_hostname: 'SN-CHAT-05_' });
 });
 
 test('safe numbers stay numbers; unsafe integers anywhere (negative, nested, in arrays) become strings', () => {
-  expect(parseJson('{"a":[9007199254740991,9007199254740992,-9007199254740993],"b":{"c":12345678901234567890},"d":1.5,"e":-0.25,"f":1e21,"g":"12345678901234567890"}')).toEqual({
+  expect(
+    parseJson(
+      '{"a":[9007199254740991,9007199254740992,-9007199254740993],"b":{"c":12345678901234567890},"d":1.5,"e":-0.25,"f":1e21,"g":"12345678901234567890"}',
+    ),
+  ).toEqual({
     a: [9007199254740991, '9007199254740992', '-9007199254740993'],
     b: { c: '12345678901234567890' },
     d: 1.5,
@@ -35,13 +43,18 @@ test('invalid JSON throws a SyntaxError like JSON.parse', () => {
 });
 
 test('protectLargeIntegers quotes unsafe integers so that a later JSON.parse sees the digits', () => {
-  expect(JSON.parse(protectLargeIntegers(`{"records":[{"Big__c":${TOKEN},"n":1}]}`))).toEqual({ records: [{ Big__c: TOKEN, n: 1 }] });
+  expect(JSON.parse(protectLargeIntegers(`{"records":[{"Big__c":${TOKEN},"n":1}]}`))).toEqual({
+    records: [{ Big__c: TOKEN, n: 1 }],
+  });
   expect(protectLargeIntegers('{"n":1}')).toBe('{"n":1}');
   expect(protectLargeIntegers('not json 12345678901234567890')).toBe('not json 12345678901234567890');
 });
 
 test('a long digit run inside a string is no number: it stays the string, and a bare top-level big integer is kept too', () => {
-  expect(parseJson('{"id":"006000000000000001","n":[1,12345678901234567]}')).toEqual({ id: '006000000000000001', n: [1, '12345678901234567'] });
+  expect(parseJson('{"id":"006000000000000001","n":[1,12345678901234567]}')).toEqual({
+    id: '006000000000000001',
+    n: [1, '12345678901234567'],
+  });
   expect(parseJson(' 12345678901234567890')).toBe('12345678901234567890');
   expect(parseJson('{"a": -12345678901234567890}')).toEqual({ a: '-12345678901234567890' });
   expect(parseJson('[ 12345678901234567890 ]')).toEqual(['12345678901234567890']);

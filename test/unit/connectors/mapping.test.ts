@@ -4,12 +4,17 @@ import { RequestPreparationError, UpstreamError } from '../../../lambdas/shared/
 
 describe('jmespathSchema', () => {
   test('accepts valid expressions, including ones that can only fail on real data', () => {
-    for (const e of ['payload.id', '{id: recordId, n: payload.items[0].name}', 'length(payload.count)', "payload.lines[?qty > `1`].sku"]) {
+    for (const e of [
+      'payload.id',
+      '{id: recordId, n: payload.items[0].name}',
+      'length(payload.count)',
+      'payload.lines[?qty > `1`].sku',
+    ]) {
       expect(jmespathSchema.safeParse(e).success).toBe(true);
     }
   });
 
-  test('refuses syntax errors and unknown functions with the parser\'s reason', () => {
+  test("refuses syntax errors and unknown functions with the parser's reason", () => {
     for (const e of ['account.[name', '{id: }', 'nosuchfn(payload)', 'payload.']) {
       const r = jmespathSchema.safeParse(e);
       expect(r.success).toBe(false);
@@ -20,7 +25,12 @@ describe('jmespathSchema', () => {
 
 describe('mapRequest', () => {
   test('evaluates over {payload, recordId}', () => {
-    expect(mapRequest('{id: recordId, name: payload.account.name, tags: payload.tags[].code}', { payload: { account: { name: 'Acme' }, tags: [{ code: 'a' }, { code: 'b' }] }, recordId: '001' })).toEqual({
+    expect(
+      mapRequest('{id: recordId, name: payload.account.name, tags: payload.tags[].code}', {
+        payload: { account: { name: 'Acme' }, tags: [{ code: 'a' }, { code: 'b' }] },
+        recordId: '001',
+      }),
+    ).toEqual({
       id: '001',
       name: 'Acme',
       tags: ['a', 'b'],
@@ -44,7 +54,11 @@ describe('mapRequest', () => {
 
 describe('mapResponse', () => {
   test('picks and renames fields', () => {
-    expect(mapResponse('{total: order.amount, status: order.state}', { order: { amount: 12.5, state: 'open', secretInternal: 1 } })).toEqual({ total: 12.5, status: 'open' });
+    expect(
+      mapResponse('{total: order.amount, status: order.state}', {
+        order: { amount: 12.5, state: 'open', secretInternal: 1 },
+      }),
+    ).toEqual({ total: 12.5, status: 'open' });
   });
 
   test('a failure is an upstream error (the call happened), not retryable', () => {

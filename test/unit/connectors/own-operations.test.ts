@@ -9,10 +9,31 @@ import type { WrapperDeps } from '../../../lambdas/connectors/types';
  * the row defines them, in every wrapper (the worker runs whatever the job says).
  */
 const rows: Record<Connector['type'], unknown> = {
-  rest: { connectorId: 'r', type: 'rest', baseUrl: 'http://127.0.0.1:9', operations: { get: { method: 'GET', path: '/' } } },
-  soap: { connectorId: 's', type: 'soap', wsdlUrl: 'http://127.0.0.1:9/?wsdl', operations: { add: { operation: 'Add' } } },
-  slack: { connectorId: 'sl', type: 'slack', botToken: { secret: 'bot' }, operations: { post: { action: 'postMessage' } } },
-  viber: { connectorId: 'v', type: 'viber', authToken: { secret: 't' }, sender: { name: 'Bot' }, operations: { send: { action: 'sendMessage' } } },
+  rest: {
+    connectorId: 'r',
+    type: 'rest',
+    baseUrl: 'http://127.0.0.1:9',
+    operations: { get: { method: 'GET', path: '/' } },
+  },
+  soap: {
+    connectorId: 's',
+    type: 'soap',
+    wsdlUrl: 'http://127.0.0.1:9/?wsdl',
+    operations: { add: { operation: 'Add' } },
+  },
+  slack: {
+    connectorId: 'sl',
+    type: 'slack',
+    botToken: { secret: 'bot' },
+    operations: { post: { action: 'postMessage' } },
+  },
+  viber: {
+    connectorId: 'v',
+    type: 'viber',
+    authToken: { secret: 't' },
+    sender: { name: 'Bot' },
+    operations: { send: { action: 'sendMessage' } },
+  },
   salesforce: {
     connectorId: 'sf',
     type: 'salesforce',
@@ -39,14 +60,24 @@ describe.each(Object.keys(rows) as Array<Connector['type']>)('the %s wrapper', (
 
   test.each(inherited)('operation %s -> OPERATION_NOT_FOUND, nothing sent', async (operationName) => {
     const wrapper = wrappers[type] as { call: (r: unknown, d: WrapperDeps) => Promise<unknown> };
-    await expect(wrapper.call({ connector, operationName, payload: { receiver: 'u', text: 'x', channel: 'c' }, jobId: 'job-1' }, nothingCalled)).rejects.toMatchObject({
+    await expect(
+      wrapper.call(
+        { connector, operationName, payload: { receiver: 'u', text: 'x', channel: 'c' }, jobId: 'job-1' },
+        nothingCalled,
+      ),
+    ).rejects.toMatchObject({
       code: 'OPERATION_NOT_FOUND',
     });
   });
 });
 
 test('ownEntry finds own keys only, including a row that really defines "constructor"', () => {
-  const row = connectorSchema.parse({ connectorId: 'r', type: 'rest', baseUrl: 'http://127.0.0.1:9', operations: { constructor: { method: 'GET', path: '/c' } } });
+  const row = connectorSchema.parse({
+    connectorId: 'r',
+    type: 'rest',
+    baseUrl: 'http://127.0.0.1:9',
+    operations: { constructor: { method: 'GET', path: '/c' } },
+  });
   const operations: Record<string, unknown> = row.operations;
   expect(ownEntry(operations, 'constructor')).toMatchObject({ path: '/c' });
   expect(ownEntry(operations, 'toString')).toBeUndefined();
@@ -56,11 +87,21 @@ test('ownEntry finds own keys only, including a row that really defines "constru
 test('operationOf gives the named own operation, or OPERATION_NOT_FOUND naming the connector and operation', () => {
   const connector = { connectorId: 'r', operations: { get: { method: 'GET', path: '/' } } };
   expect(operationOf({ connector, operationName: 'get' })).toMatchObject({ method: 'GET', path: '/' });
-  expect(() => operationOf({ connector, operationName: 'toString' })).toThrow(expect.objectContaining({ code: 'OPERATION_NOT_FOUND', message: 'Connector "r" has no operation "toString"' }));
+  expect(() => operationOf({ connector, operationName: 'toString' })).toThrow(
+    expect.objectContaining({ code: 'OPERATION_NOT_FOUND', message: 'Connector "r" has no operation "toString"' }),
+  );
 });
 
 test('a delivery key must name an own operation of the row', () => {
-  const row = { connectorId: 'r', type: 'rest', baseUrl: 'http://127.0.0.1:9', operations: { get: { method: 'GET', path: '/' } } };
-  const bad = parseConnector({ ...row, delivery: { toString: { connectorId: 'sf', platformEvent: { name: 'E__e', fields: { A__c: 'job.jobId' } } } } });
+  const row = {
+    connectorId: 'r',
+    type: 'rest',
+    baseUrl: 'http://127.0.0.1:9',
+    operations: { get: { method: 'GET', path: '/' } },
+  };
+  const bad = parseConnector({
+    ...row,
+    delivery: { toString: { connectorId: 'sf', platformEvent: { name: 'E__e', fields: { A__c: 'job.jobId' } } } },
+  });
   expect(bad.ok ? [] : bad.errors.join('\n')).toMatch(/\$\.delivery\.toString: names no operation/);
 });

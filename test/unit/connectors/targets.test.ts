@@ -1,6 +1,12 @@
 import type { LookupAddress } from 'node:dns';
 import { parseConnector } from '../../../lambdas/connectors/schema';
-import { checkTargetUrl, classifyAddress, guardedLookup, rulesFor, targetProblem } from '../../../lambdas/connectors/targets';
+import {
+  checkTargetUrl,
+  classifyAddress,
+  guardedLookup,
+  rulesFor,
+  targetProblem,
+} from '../../../lambdas/connectors/targets';
 import { TargetNotAllowedError } from '../../../lambdas/shared/errors';
 
 /** The address classifier and the URL checks behind TARGET_NOT_ALLOWED. */
@@ -61,11 +67,24 @@ describe('targetProblem (a URL as written)', () => {
     expect(targetProblem(url)).toEqual({ cls: 'forbidden', reason: expect.stringContaining(reason) });
   });
 
-  test.each(['http://127.0.0.1:8080/', 'http://10.0.0.5/api', 'http://[::1]:3000/', 'http://localhost:3000/', 'http://api.localhost/', 'http://192.168.1.1/'])('%s is private', (url) => {
+  test.each([
+    'http://127.0.0.1:8080/',
+    'http://10.0.0.5/api',
+    'http://[::1]:3000/',
+    'http://localhost:3000/',
+    'http://api.localhost/',
+    'http://192.168.1.1/',
+  ])('%s is private', (url) => {
     expect(targetProblem(url)?.cls).toBe('private');
   });
 
-  test.each(['https://api.example.com/v2', 'https://8.8.8.8/', 'https://1.2.3.4.example.com/', 'https://cafe.de/', 'http://[2001:db8::1]/'])('%s is fine', (url) => {
+  test.each([
+    'https://api.example.com/v2',
+    'https://8.8.8.8/',
+    'https://1.2.3.4.example.com/',
+    'https://cafe.de/',
+    'http://[2001:db8::1]/',
+  ])('%s is fine', (url) => {
     expect(targetProblem(url)).toBeUndefined();
   });
 
@@ -74,25 +93,41 @@ describe('targetProblem (a URL as written)', () => {
     expect(() => checkTargetUrl('http://10.0.0.5/', rulesFor('opt-in', false))).toThrow(/network.*allowPrivate/);
     expect(() => checkTargetUrl('http://10.0.0.5/', rulesFor('opt-in', true))).not.toThrow();
     expect(() => checkTargetUrl('http://10.0.0.5/', rulesFor('allow', undefined))).not.toThrow();
-    expect(() => checkTargetUrl('http://169.254.169.254/', rulesFor('allow', true))).toThrow(expect.objectContaining({ code: 'TARGET_NOT_ALLOWED' }));
+    expect(() => checkTargetUrl('http://169.254.169.254/', rulesFor('allow', true))).toThrow(
+      expect.objectContaining({ code: 'TARGET_NOT_ALLOWED' }),
+    );
   });
 });
 
 describe('guardedLookup (every resolved address)', () => {
   const resolver = (answers: Record<string, LookupAddress[]>) =>
-    ((host: string, _options: unknown, callback: (err: Error | null, addresses: LookupAddress[]) => void) => callback(null, answers[host] ?? [])) as never;
+    ((host: string, _options: unknown, callback: (err: Error | null, addresses: LookupAddress[]) => void) =>
+      callback(null, answers[host] ?? [])) as never;
   const lookupOf = (allowPrivate: boolean) =>
-    guardedLookup(rulesFor(allowPrivate ? 'allow' : 'refuse', false), resolver({
-      'rebind.test': [{ address: '93.184.215.14', family: 4 }, { address: '169.254.169.254', family: 4 }],
-      'internal.test': [{ address: '10.0.0.7', family: 4 }],
-      'public.test': [{ address: '93.184.215.14', family: 4 }, { address: '2606:2800:21f:cb07::1', family: 6 }],
-    }));
+    guardedLookup(
+      rulesFor(allowPrivate ? 'allow' : 'refuse', false),
+      resolver({
+        'rebind.test': [
+          { address: '93.184.215.14', family: 4 },
+          { address: '169.254.169.254', family: 4 },
+        ],
+        'internal.test': [{ address: '10.0.0.7', family: 4 }],
+        'public.test': [
+          { address: '93.184.215.14', family: 4 },
+          { address: '2606:2800:21f:cb07::1', family: 6 },
+        ],
+      }),
+    );
   const run = (lookup: ReturnType<typeof lookupOf>, host: string, all: boolean) =>
-    new Promise<{ err: Error | null; address: unknown; family?: number }>((resolve) => lookup(host, { all }, (err, address, family) => resolve({ err, address, family })));
+    new Promise<{ err: Error | null; address: unknown; family?: number }>((resolve) =>
+      lookup(host, { all }, (err, address, family) => resolve({ err, address, family })),
+    );
 
   test('a name with any refused address is refused, even among public ones', async () => {
     expect((await run(lookupOf(true), 'rebind.test', false)).err).toBeInstanceOf(TargetNotAllowedError);
-    expect((await run(lookupOf(false), 'internal.test', true)).err?.message).toMatch(/internal\.test resolves to a private address \(10\.0\.0\.7\)/);
+    expect((await run(lookupOf(false), 'internal.test', true)).err?.message).toMatch(
+      /internal\.test resolves to a private address \(10\.0\.0\.7\)/,
+    );
   });
 
   test('allowed names resolve as dns.lookup does, one address or all', async () => {
@@ -102,17 +137,45 @@ describe('guardedLookup (every resolved address)', () => {
 });
 
 describe('connectors validate/put', () => {
-  const row = (extra: Record<string, unknown>) => ({ connectorId: 'c', type: 'rest', operations: { op: { method: 'GET', path: '/' } }, baseUrl: 'https://api.example.com', ...extra });
+  const row = (extra: Record<string, unknown>) => ({
+    connectorId: 'c',
+    type: 'rest',
+    operations: { op: { method: 'GET', path: '/' } },
+    baseUrl: 'https://api.example.com',
+    ...extra,
+  });
 
   test('every URL field is checked, with its JSON path', () => {
-    const parsed = parseConnector(row({ baseUrl: 'http://169.254.169.254/latest', auth: { type: 'oauth2ClientCredentials', tokenUrl: 'http://127.1/token', clientId: 'x', clientSecret: { secret: 's' } } }));
+    const parsed = parseConnector(
+      row({
+        baseUrl: 'http://169.254.169.254/latest',
+        auth: {
+          type: 'oauth2ClientCredentials',
+          tokenUrl: 'http://127.1/token',
+          clientId: 'x',
+          clientSecret: { secret: 's' },
+        },
+      }),
+    );
     expect(parsed.ok ? [] : parsed.errors).toEqual([
       expect.stringMatching(/^\$\.baseUrl: points at an instance metadata address/),
       expect.stringMatching(/^\$\.auth\.tokenUrl: writes its IPv4 host "127\.1" in a non-canonical form/),
     ]);
-    const soap = parseConnector({ connectorId: 's', type: 'soap', wsdlUrl: 'https://ws.example.com/?wsdl', endpoint: 'http://a:b@ws.example.com/', operations: { op: { operation: 'Op' } } });
+    const soap = parseConnector({
+      connectorId: 's',
+      type: 'soap',
+      wsdlUrl: 'https://ws.example.com/?wsdl',
+      endpoint: 'http://a:b@ws.example.com/',
+      operations: { op: { operation: 'Op' } },
+    });
     expect(soap.ok ? [] : soap.errors).toEqual([expect.stringMatching(/^\$\.endpoint: must not carry user:password/)]);
-    const sf = parseConnector({ connectorId: 'f', type: 'salesforce', loginUrl: 'http://[fe80::1]/', auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 's' } }, operations: { op: { action: 'create', sobject: 'Account' } } });
+    const sf = parseConnector({
+      connectorId: 'f',
+      type: 'salesforce',
+      loginUrl: 'http://[fe80::1]/',
+      auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 's' } },
+      operations: { op: { action: 'create', sobject: 'Account' } },
+    });
     expect(sf.ok ? [] : sf.errors).toEqual([expect.stringMatching(/^\$\.loginUrl: points at a link-local address/)]);
   });
 
@@ -120,7 +183,9 @@ describe('connectors validate/put', () => {
     expect(parseConnector(row({ baseUrl: 'http://10.0.0.5/' })).ok).toBe(false);
     expect(parseConnector(row({ baseUrl: 'http://10.0.0.5/', network: { allowPrivate: true } })).ok).toBe(true);
     expect(parseConnector(row({ baseUrl: 'http://127.0.0.1:8080/' }), { allowPrivate: true }).ok).toBe(true);
-    expect(parseConnector(row({ baseUrl: 'http://0x7f.1/', network: { allowPrivate: true } }), { allowPrivate: true }).ok).toBe(false);
+    expect(
+      parseConnector(row({ baseUrl: 'http://0x7f.1/', network: { allowPrivate: true } }), { allowPrivate: true }).ok,
+    ).toBe(false);
   });
 
   test('the worker reads rows as stored: targets are refused when called', () => {

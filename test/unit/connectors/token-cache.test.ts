@@ -5,14 +5,28 @@ import { isRetryable } from '../../../lambdas/domain/retry-policy';
 function tokenEndpoint(answer: (n: number) => { status?: number; body: unknown }) {
   const requests: Array<{ url: string; headers: Record<string, string>; form: URLSearchParams }> = [];
   const fetchFn = (async (url: string, init: RequestInit) => {
-    requests.push({ url, headers: init.headers as Record<string, string>, form: new URLSearchParams(String(init.body)) });
+    requests.push({
+      url,
+      headers: init.headers as Record<string, string>,
+      form: new URLSearchParams(String(init.body)),
+    });
     const a = answer(requests.length);
-    return new Response(JSON.stringify(a.body), { status: a.status ?? 200, headers: { 'content-type': 'application/json' } });
+    return new Response(JSON.stringify(a.body), {
+      status: a.status ?? 200,
+      headers: { 'content-type': 'application/json' },
+    });
   }) as unknown as typeof fetch;
   return { fetchFn, requests };
 }
 
-const creds: ClientCredentials = { tokenUrl: 'https://idp.example/token', clientId: 'id-1', clientSecret: 's3cr3t', scope: 'a b', audience: 'aud', authMethod: 'basic' };
+const creds: ClientCredentials = {
+  tokenUrl: 'https://idp.example/token',
+  clientId: 'id-1',
+  clientSecret: 's3cr3t',
+  scope: 'a b',
+  audience: 'aud',
+  authMethod: 'basic',
+};
 
 test('a token is reused until 60 s before it expires', async () => {
   let now = 1_000_000;
@@ -55,7 +69,13 @@ test('without expires_in a token lives 5 minutes', async () => {
 
 test('refused credentials are not retried, an unavailable endpoint is; failures are not cached; the secret is never in the message', async () => {
   const cache = new TokenCache(() => 0);
-  const idp = tokenEndpoint((n) => (n === 1 ? { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed' } } : n === 2 ? { status: 503, body: {} } : { body: { access_token: 'ok' } }));
+  const idp = tokenEndpoint((n) =>
+    n === 1
+      ? { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed' } }
+      : n === 2
+        ? { status: 503, body: {} }
+        : { body: { access_token: 'ok' } },
+  );
   const refused = await cache.get(creds, idp.fetchFn, 1000).catch((e) => e);
   expect(refused).toMatchObject({ code: 'OAUTH_TOKEN_FAILED', statusCode: 401 });
   expect(refused.message).toContain('invalid_client: Client authentication failed');

@@ -1,17 +1,40 @@
 import type { ResultEnvelope, WrapperMap } from '../../../lambdas/connectors/types';
 import { ConnectorLimiter, MemoryLimiterStore } from '../../../lambdas/domain/connector-limits';
 import type { OutcomeDelivery } from '../../../lambdas/domain/outcome-delivery';
-import { InfrastructureError, RequestPreparationError, RetryLaterError, UpstreamHttpError, UpstreamNetworkError, WriteConflictError } from '../../../lambdas/shared/errors';
+import {
+  InfrastructureError,
+  RequestPreparationError,
+  RetryLaterError,
+  UpstreamHttpError,
+  UpstreamNetworkError,
+  WriteConflictError,
+} from '../../../lambdas/shared/errors';
 import { sqsRecord } from '../../support/events';
 import { jobWorker, scripted } from '../../support/worker';
-import { MemoryConnectorSource, MemoryJobQueue, MemoryJobRepository, MemorySecretSource } from '../../support/memory-ports';
+import {
+  MemoryConnectorSource,
+  MemoryJobQueue,
+  MemoryJobRepository,
+  MemorySecretSource,
+} from '../../support/memory-ports';
 
 /** The worker's job runner on in-memory ports (no emulator) with a scripted wrapper: its main paths. */
 const ok: ResultEnvelope = { statusCode: 200, data: { ok: true } };
 
-function setup(steps: Array<Error | ResultEnvelope>, connectorExtra: Record<string, unknown> = {}, { limiter, delivery }: { limiter?: ConnectorLimiter; delivery?: OutcomeDelivery } = {}) {
+function setup(
+  steps: Array<Error | ResultEnvelope>,
+  connectorExtra: Record<string, unknown> = {},
+  { limiter, delivery }: { limiter?: ConnectorLimiter; delivery?: OutcomeDelivery } = {},
+) {
   const connectors = new MemoryConnectorSource([
-    { connectorId: 'c', type: 'rest', baseUrl: 'http://127.0.0.1:1', retry: { maxAttempts: 3, baseDelayMs: 100 }, operations: { op: { method: 'POST', path: '/x' } }, ...connectorExtra },
+    {
+      connectorId: 'c',
+      type: 'rest',
+      baseUrl: 'http://127.0.0.1:1',
+      retry: { maxAttempts: 3, baseDelayMs: 100 },
+      operations: { op: { method: 'POST', path: '/x' } },
+      ...connectorExtra,
+    },
   ]);
   const jobs = new MemoryJobRepository();
   const queue = new MemoryJobQueue();
@@ -31,7 +54,16 @@ function setup(steps: Array<Error | ResultEnvelope>, connectorExtra: Record<stri
     random: () => 0.5,
   });
   const now = new Date().toISOString();
-  jobs.jobs.set('j1', { jobId: 'j1', connectorId: 'c', operation: 'op', status: 'QUEUED', attempts: 0, createdAt: now, updatedAt: now, payload: { n: 1 } });
+  jobs.jobs.set('j1', {
+    jobId: 'j1',
+    connectorId: 'c',
+    operation: 'op',
+    status: 'QUEUED',
+    attempts: 0,
+    createdAt: now,
+    updatedAt: now,
+    payload: { n: 1 },
+  });
   const record = sqsRecord(JSON.stringify({ jobId: 'j1' }));
   const job = () => jobs.jobs.get('j1')!;
   return { runner, jobs, queue, connectors, calls, sleeps, record, job, logger };
@@ -55,13 +87,21 @@ test('retryable failures are retried inline with backoff, then succeed', async (
 test('retries exhausted: FAILED with the last error', async () => {
   const t = setup([new UpstreamHttpError(500, 'boom')]);
   await t.runner.process(t.record);
-  expect(t.job()).toMatchObject({ status: 'FAILED', attempts: 3, error: { code: 'UPSTREAM_HTTP_ERROR', retryable: true, statusCode: 500 } });
+  expect(t.job()).toMatchObject({
+    status: 'FAILED',
+    attempts: 3,
+    error: { code: 'UPSTREAM_HTTP_ERROR', retryable: true, statusCode: 500 },
+  });
 });
 
 test('a non-retryable answer fails at once with its status', async () => {
   const t = setup([new UpstreamHttpError(400, 'bad')]);
   await t.runner.process(t.record);
-  expect(t.job()).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'UPSTREAM_HTTP_ERROR', retryable: false, statusCode: 400 } });
+  expect(t.job()).toMatchObject({
+    status: 'FAILED',
+    attempts: 1,
+    error: { code: 'UPSTREAM_HTTP_ERROR', retryable: false, statusCode: 400 },
+  });
   expect(t.calls).toHaveLength(1);
 });
 
@@ -69,7 +109,12 @@ test('a long Retry-After defers the message; the redelivery finishes the job', a
   const t = setup([new UpstreamHttpError(429, 'slow down', 30_000), ok]);
   await expect(t.runner.process(t.record)).rejects.toBeInstanceOf(RetryLaterError);
   expect(t.queue.deferred).toEqual([{ receiptHandle: t.record.receiptHandle, delayMs: 30_000 }]);
-  expect(t.job()).toMatchObject({ status: 'QUEUED', attempts: 1, error: { statusCode: 429 }, nextAttemptAt: expect.any(String) });
+  expect(t.job()).toMatchObject({
+    status: 'QUEUED',
+    attempts: 1,
+    error: { statusCode: 429 },
+    nextAttemptAt: expect.any(String),
+  });
   await t.runner.process(t.record);
   expect(t.job()).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
   expect(t.job()).not.toHaveProperty('error');
@@ -78,7 +123,11 @@ test('a long Retry-After defers the message; the redelivery finishes the job', a
 test('a request that cannot be built fails at once and counts no attempt', async () => {
   const t = setup([new RequestPreparationError('SECRET_NOT_FOUND', 'store it')]);
   await t.runner.process(t.record);
-  expect(t.job()).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'SECRET_NOT_FOUND', retryable: false } });
+  expect(t.job()).toMatchObject({
+    status: 'FAILED',
+    attempts: 0,
+    error: { code: 'SECRET_NOT_FOUND', retryable: false },
+  });
 });
 
 test('an infrastructure failure gives the run back and goes to SQS redelivery', async () => {
@@ -110,7 +159,11 @@ test('a run whose lease passed with no outcome recorded ends OUTCOME_NOT_RECORDE
   await t.jobs.startRun('j1', new Date(Date.now() - 1));
   await t.runner.process(t.record);
   expect(t.calls).toHaveLength(0);
-  expect(t.job()).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'OUTCOME_NOT_RECORDED', retryable: false } });
+  expect(t.job()).toMatchObject({
+    status: 'FAILED',
+    attempts: 1,
+    error: { code: 'OUTCOME_NOT_RECORDED', retryable: false },
+  });
 });
 
 test('a connector deleted or disabled after the job was accepted fails it without a call', async () => {
@@ -126,7 +179,11 @@ test('a connector deleted or disabled after the job was accepted fails it withou
 
 test('an outcome that cannot be written after three tries ends the job OUTCOME_NOT_RECORDED; the service is called once', async () => {
   const t = setup([ok]);
-  t.jobs.failNext('succeed', Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }), 3);
+  t.jobs.failNext(
+    'succeed',
+    Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }),
+    3,
+  );
   await t.runner.process(t.record);
   expect(t.calls).toHaveLength(1);
   expect(t.sleeps).toEqual([100, 400]);
@@ -146,7 +203,14 @@ test('a lost write condition (WriteConflictError) is not written again: the job 
 test('a connector at its concurrency limit makes the job wait in a new, delayed message, using no attempt', async () => {
   const limiter = new ConnectorLimiter(new MemoryLimiterStore());
   const t = setup([ok], { limits: { maxConcurrency: 1 } }, { limiter });
-  const held = await limiter.acquire('c', { maxConcurrency: 1, breaker: false, failureThreshold: 5, cooldownMs: 30_000, maxWaitMs: 3_600_000, leaseMs: 60_000 });
+  const held = await limiter.acquire('c', {
+    maxConcurrency: 1,
+    breaker: false,
+    failureThreshold: 5,
+    cooldownMs: 30_000,
+    maxWaitMs: 3_600_000,
+    leaseMs: 60_000,
+  });
   expect(held).toHaveProperty('permit');
   // Done with this record: the wait uses no receive of it (so waiting never dead-letters a job).
   await t.runner.process(t.record);
@@ -169,14 +233,27 @@ test('a delivery that cannot be prepared (nothing sent) is recorded FAILED with 
   };
   const t = setup([ok], { delivery: { op: { connectorId: 'sf', platformEvent: {} } } }, { delivery });
   await t.runner.process(t.record);
-  expect(t.job()).toMatchObject({ status: 'SUCCEEDED', delivery: { status: 'FAILED', attempts: 0, error: { code: 'DELIVERY_TARGET_INVALID', retryable: false } } });
+  expect(t.job()).toMatchObject({
+    status: 'SUCCEEDED',
+    delivery: { status: 'FAILED', attempts: 0, error: { code: 'DELIVERY_TARGET_INVALID', retryable: false } },
+  });
 });
 
 test('an unsent request tells the circuit breaker nothing: the next job is not held back', async () => {
   const limiter = new ConnectorLimiter(new MemoryLimiterStore());
-  const t = setup([new RequestPreparationError('SECRET_NOT_FOUND', 'store it')], { circuitBreaker: { failureThreshold: 1 } }, { limiter });
+  const t = setup(
+    [new RequestPreparationError('SECRET_NOT_FOUND', 'store it')],
+    { circuitBreaker: { failureThreshold: 1 } },
+    { limiter },
+  );
   await t.runner.process(t.record);
   expect(t.job()).toMatchObject({ status: 'FAILED', attempts: 0, error: { code: 'SECRET_NOT_FOUND' } });
-  const next = await limiter.acquire('c', { breaker: true, failureThreshold: 1, cooldownMs: 30_000, maxWaitMs: 3_600_000, leaseMs: 60_000 });
+  const next = await limiter.acquire('c', {
+    breaker: true,
+    failureThreshold: 1,
+    cooldownMs: 30_000,
+    maxWaitMs: 3_600_000,
+    leaseMs: 60_000,
+  });
   expect(next).toHaveProperty('permit');
 });

@@ -1,7 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bytesDone, missingParts, RESUMABLE_FOR_MS, staleReason, UploadStateStore, type UploadState } from '../../../cli/files/upload-state';
+import {
+  bytesDone,
+  missingParts,
+  RESUMABLE_FOR_MS,
+  staleReason,
+  UploadStateStore,
+  type UploadState,
+} from '../../../cli/files/upload-state';
 import { Progress } from '../../../cli/progress';
 
 const MiB = 1024 ** 2;
@@ -51,8 +58,16 @@ describe('upload state', () => {
     expect(staleReason(state(), { size: 20 * MiB + 5, mtimeMs: 1000 }, now)).toBeUndefined();
     expect(staleReason(state(), { size: 20 * MiB + 6, mtimeMs: 1000 }, now)).toMatch(/changed/);
     expect(staleReason(state(), { size: 20 * MiB + 5, mtimeMs: 2000 }, now)).toMatch(/changed/);
-    expect(staleReason(state({ startedAt: new Date(now - RESUMABLE_FOR_MS - 1).toISOString() }), { size: 20 * MiB + 5, mtimeMs: 1000 }, now)).toMatch(/23 hours/);
-    expect(staleReason(state({ startedAt: 'garbage' }), { size: 20 * MiB + 5, mtimeMs: 1000 }, now)).toMatch(/23 hours/);
+    expect(
+      staleReason(
+        state({ startedAt: new Date(now - RESUMABLE_FOR_MS - 1).toISOString() }),
+        { size: 20 * MiB + 5, mtimeMs: 1000 },
+        now,
+      ),
+    ).toMatch(/23 hours/);
+    expect(staleReason(state({ startedAt: 'garbage' }), { size: 20 * MiB + 5, mtimeMs: 1000 }, now)).toMatch(
+      /23 hours/,
+    );
   });
 });
 

@@ -35,14 +35,26 @@ function setup(config: FileServiceConfig = {}) {
   return { service, repo, transfer, queued, errors, refuseQueue: (on: boolean) => (refuseQueue = on) };
 }
 
-const code = (p: Promise<unknown>) => p.then(() => 'resolved', (err: AppError) => `${err.code} ${err.httpStatus}`);
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (err: AppError) => `${err.code} ${err.httpStatus}`,
+  );
 
 /** Creates a multipart file and uploads all of its parts; the parts to complete it with. */
 async function uploadedMultipart(s: ReturnType<typeof setup>, size: number, extra: object = {}) {
-  const created = await s.service.create({ fileName: 'big.bin', contentType: 'application/octet-stream', size, ...extra });
+  const created = await s.service.create({
+    fileName: 'big.bin',
+    contentType: 'application/octet-stream',
+    size,
+    ...extra,
+  });
   const { partSize, partCount } = created.upload as { partSize: number; partCount: number };
   const uploadId = s.repo.records.get(created.fileId)!.uploadId!;
-  const parts = Array.from({ length: partCount }, (_, i) => ({ partNumber: i + 1, etag: s.transfer.putPart(uploadId, i + 1, Math.min(partSize, size - i * partSize)) }));
+  const parts = Array.from({ length: partCount }, (_, i) => ({
+    partNumber: i + 1,
+    etag: s.transfer.putPart(uploadId, i + 1, Math.min(partSize, size - i * partSize)),
+  }));
   return { fileId: created.fileId, uploadId, parts };
 }
 
@@ -50,24 +62,39 @@ describe('FileService rules on in-memory ports', () => {
   test('a small file is one PUT and AVAILABLE once the object has its declared size', async () => {
     const s = setup();
     const created = await s.service.create({ fileName: 'a.txt', contentType: 'text/plain', size: 5, recordId: RECORD });
-    expect(created.upload).toEqual({ method: 'PUT', url: expect.stringContaining('files/f1?put'), headers: { 'content-type': 'text/plain' } });
+    expect(created.upload).toEqual({
+      method: 'PUT',
+      url: expect.stringContaining('files/f1?put'),
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(s.repo.records.get('f1')).toMatchObject({ status: 'PENDING', key: 'files/f1' });
     expect(await code(s.service.complete('f1'))).toBe('SIZE_MISMATCH 409'); // nothing uploaded yet
     s.transfer.put('files/f1', 4);
     expect(await code(s.service.complete('f1'))).toBe('SIZE_MISMATCH 409'); // short
     s.transfer.put('files/f1', 5);
     const done = await s.service.complete('f1');
-    expect(done).toMatchObject({ status: 'AVAILABLE', downloadUrl: expect.stringContaining(encodeURIComponent('attachment; filename="a.txt"')) });
+    expect(done).toMatchObject({
+      status: 'AVAILABLE',
+      downloadUrl: expect.stringContaining(encodeURIComponent('attachment; filename="a.txt"')),
+    });
     expect(s.repo.records.get('f1')!.status).toBe('AVAILABLE');
   });
 
   test('multipart: first part URLs only when asked, parts checked before the transfer sees them', async () => {
     const s = setup();
-    const created = await s.service.create({ fileName: 'b.bin', contentType: 'application/octet-stream', size: 30 * MiB, partUrls: 2 });
+    const created = await s.service.create({
+      fileName: 'b.bin',
+      contentType: 'application/octet-stream',
+      size: 30 * MiB,
+      partUrls: 2,
+    });
     expect(created.upload).toMatchObject({ partSize: 8 * MiB, partCount: 4 });
     expect((created.upload as { parts: Array<{ partNumber: number }> }).parts.map((p) => p.partNumber)).toEqual([1, 2]);
     const refreshed = await s.service.refreshPartUrls(created.fileId, [3, 4]);
-    expect(refreshed.parts.map((p) => p.url)).toEqual([expect.stringContaining('partNumber=3'), expect.stringContaining('partNumber=4')]);
+    expect(refreshed.parts.map((p) => p.url)).toEqual([
+      expect.stringContaining('partNumber=3'),
+      expect.stringContaining('partNumber=4'),
+    ]);
     expect(await code(s.service.refreshPartUrls(created.fileId, [5]))).toBe('INVALID_REQUEST 400');
     expect(await code(s.service.complete(created.fileId, [{ partNumber: 1, etag: 'x' }]))).toBe('INVALID_REQUEST 400');
     expect(await code(s.service.complete(created.fileId))).toBe('INVALID_REQUEST 400');
@@ -99,10 +126,19 @@ describe('FileService rules on in-memory ports', () => {
   test('a link the queue refused is recorded FAILED, and completing again queues it once more', async () => {
     const s = setup();
     s.refuseQueue(true);
-    const created = await s.service.create({ fileName: 'c.txt', contentType: 'text/plain', size: 1, recordId: RECORD, link: { connectorId: 'sf' } });
+    const created = await s.service.create({
+      fileName: 'c.txt',
+      contentType: 'text/plain',
+      size: 1,
+      recordId: RECORD,
+      link: { connectorId: 'sf' },
+    });
     s.transfer.put(`files/${created.fileId}`, 1);
     const first = await s.service.complete(created.fileId);
-    expect(first).toMatchObject({ status: 'AVAILABLE', link: { status: 'FAILED', error: { code: 'QUEUE_UNAVAILABLE', retryable: true } } });
+    expect(first).toMatchObject({
+      status: 'AVAILABLE',
+      link: { status: 'FAILED', error: { code: 'QUEUE_UNAVAILABLE', retryable: true } },
+    });
     expect(s.repo.records.get(created.fileId)!.link).toMatchObject({ status: 'FAILED' });
     expect(s.errors.map((e) => e.message)).toEqual(['file link could not be queued']);
     s.refuseQueue(false);
@@ -115,10 +151,34 @@ describe('FileService rules on in-memory ports', () => {
 
   test('links are refused at create time when they cannot work, before anything is stored', async () => {
     const s = setup();
-    expect(await code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 1, link: { connectorId: 'sf' } }))).toBe('INVALID_REQUEST 400');
-    expect(await code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 1, recordId: 'R1', link: { connectorId: 'sf' } }))).toBe('INVALID_REQUEST 400');
-    expect(await code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 1, recordId: RECORD, link: { connectorId: 'nope' } }))).toBe('CONNECTOR_NOT_FOUND 404');
-    expect(await code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 10 * 1024 ** 4 }))).toBe('FILE_TOO_LARGE 413');
+    expect(
+      await code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 1, link: { connectorId: 'sf' } })),
+    ).toBe('INVALID_REQUEST 400');
+    expect(
+      await code(
+        s.service.create({
+          fileName: 'x',
+          contentType: 'text/plain',
+          size: 1,
+          recordId: 'R1',
+          link: { connectorId: 'sf' },
+        }),
+      ),
+    ).toBe('INVALID_REQUEST 400');
+    expect(
+      await code(
+        s.service.create({
+          fileName: 'x',
+          contentType: 'text/plain',
+          size: 1,
+          recordId: RECORD,
+          link: { connectorId: 'nope' },
+        }),
+      ),
+    ).toBe('CONNECTOR_NOT_FOUND 404');
+    expect(await code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 10 * 1024 ** 4 }))).toBe(
+      'FILE_TOO_LARGE 413',
+    );
     expect(s.repo.records.size).toBe(0);
     expect(s.transfer.uploads.size).toBe(0);
   });
@@ -142,13 +202,22 @@ describe('FileService rules on in-memory ports', () => {
 
     test('a result that arrives between the read and the write is applied, not overwritten', async () => {
       const s = setup({ malwareScan: true });
-      const c = await s.service.create({ fileName: 'c', contentType: 'text/plain', size: 1, recordId: RECORD, link: { connectorId: 'sf' } });
+      const c = await s.service.create({
+        fileName: 'c',
+        contentType: 'text/plain',
+        size: 1,
+        recordId: RECORD,
+        link: { connectorId: 'sf' },
+      });
       s.transfer.put(`files/${c.fileId}`, 1);
       let reads = 0;
       s.repo.afterGet = (id) => {
         if (++reads === 1) s.repo.records.get(id)!.scanResult = 'NO_THREATS_FOUND';
       };
-      expect(await s.service.complete(c.fileId)).toMatchObject({ status: 'AVAILABLE', downloadUrl: expect.any(String) });
+      expect(await s.service.complete(c.fileId)).toMatchObject({
+        status: 'AVAILABLE',
+        downloadUrl: expect.any(String),
+      });
       expect(s.queued).toEqual([c.fileId]);
     });
   });
@@ -165,7 +234,8 @@ describe('FileService rules on in-memory ports', () => {
   test('lists pages by record, oldest or newest first; a token fits only its own listing', async () => {
     let clock = Date.parse('2026-01-01T00:00:00Z');
     const s = setup({ now: () => (clock += 1000) });
-    for (let i = 0; i < 5; i++) await s.service.create({ fileName: `n${i}`, contentType: 'text/plain', size: 1, recordId: 'R1' });
+    for (let i = 0; i < 5; i++)
+      await s.service.create({ fileName: `n${i}`, contentType: 'text/plain', size: 1, recordId: 'R1' });
     await s.service.create({ fileName: 'other', contentType: 'text/plain', size: 1, recordId: 'R2' });
     const names = async (order: 'oldest' | 'newest') => {
       const seen: string[] = [];
@@ -182,7 +252,9 @@ describe('FileService rules on in-memory ports', () => {
     const { nextToken } = await s.service.listByRecord('R1', 2);
     expect(await code(s.service.listByRecord('R2', 2, nextToken))).toBe('INVALID_REQUEST 400');
     expect(await code(s.service.listByRecord('R1', 2, 'not-a-token'))).toBe('INVALID_REQUEST 400');
-    const extraKey = Buffer.from(JSON.stringify({ fileId: 'f1', recordId: 'R1', createdAt: 'x', status: 'PENDING' })).toString('base64url');
+    const extraKey = Buffer.from(
+      JSON.stringify({ fileId: 'f1', recordId: 'R1', createdAt: 'x', status: 'PENDING' }),
+    ).toString('base64url');
     expect(await code(s.service.listByRecord('R1', 2, extraKey))).toBe('INVALID_REQUEST 400');
   });
 

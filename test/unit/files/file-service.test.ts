@@ -9,7 +9,14 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   attachmentDisposition,
@@ -28,13 +35,16 @@ import { AppError } from '../../../lambdas/shared/errors';
 const MiB = 1024 ** 2;
 
 describe('partSizeFor', () => {
-  test.each([1, 8 * MiB + 1, 50 * MiB, 80 * 1024 ** 3, S3_MAX_OBJECT_SIZE])('%i bytes fit in MAX_PART_COUNT parts of 8 MiB to 5 GiB', (size) => {
-    const part = partSizeFor(size);
-    expect(part).toBeGreaterThanOrEqual(MIN_PART_SIZE);
-    expect(part).toBeLessThanOrEqual(5 * 1024 ** 3); // S3's largest part
-    expect(part % MiB).toBe(0);
-    expect(Math.ceil(size / part)).toBeLessThanOrEqual(MAX_PART_COUNT);
-  });
+  test.each([1, 8 * MiB + 1, 50 * MiB, 80 * 1024 ** 3, S3_MAX_OBJECT_SIZE])(
+    '%i bytes fit in MAX_PART_COUNT parts of 8 MiB to 5 GiB',
+    (size) => {
+      const part = partSizeFor(size);
+      expect(part).toBeGreaterThanOrEqual(MIN_PART_SIZE);
+      expect(part).toBeLessThanOrEqual(5 * 1024 ** 3); // S3's largest part
+      expect(part % MiB).toBe(0);
+      expect(Math.ceil(size / part)).toBeLessThanOrEqual(MAX_PART_COUNT);
+    },
+  );
   test('grows with the file only when needed', () => {
     expect(MAX_PART_COUNT).toBeLessThanOrEqual(MAX_PARTS);
     expect(partSizeFor(50 * MiB)).toBe(MIN_PART_SIZE);
@@ -45,13 +55,20 @@ describe('partSizeFor', () => {
 
 test('attachmentDisposition keeps any name, with an ASCII fallback', () => {
   expect(attachmentDisposition('report.pdf')).toBe(`attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`);
-  expect(attachmentDisposition('Über "quotes" (1).txt')).toBe(`attachment; filename="_ber _quotes_ (1).txt"; filename*=UTF-8''%C3%9Cber%20%22quotes%22%20%281%29.txt`);
+  expect(attachmentDisposition('Über "quotes" (1).txt')).toBe(
+    `attachment; filename="_ber _quotes_ (1).txt"; filename*=UTF-8''%C3%9Cber%20%22quotes%22%20%281%29.txt`,
+  );
 });
 
 describe('FileService', () => {
   // A long session token, as Lambda's role credentials carry: it is in every presigned URL.
-  const s3 = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'T'.repeat(1100) } });
-  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }));
+  const s3 = new S3Client({
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'T'.repeat(1100) },
+  });
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
+  );
   const s3Mock = mockClient(s3);
   const dbMock = mockClient(db);
   let ids = 0;
@@ -76,7 +93,11 @@ describe('FileService', () => {
     partSize: 8 * MiB,
     ...over,
   });
-  const rejection = (p: Promise<unknown>) => p.then(() => undefined, (err: AppError) => ({ code: err.code, status: err.httpStatus, message: err.message }));
+  const rejection = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (err: AppError) => ({ code: err.code, status: err.httpStatus, message: err.message }),
+    );
 
   beforeEach(() => {
     s3Mock.reset();
@@ -84,11 +105,26 @@ describe('FileService', () => {
   });
 
   test('a file at the threshold is one PUT under a key derived from its id, not its name', async () => {
-    const res = await service.create({ fileName: '../../etc/passwd', contentType: 'text/plain', size: 8 * MiB, recordId: 'R1' });
-    expect(res.upload).toEqual({ method: 'PUT', url: expect.stringContaining(`/files/${res.fileId}?`), headers: { 'content-type': 'text/plain' } });
+    const res = await service.create({
+      fileName: '../../etc/passwd',
+      contentType: 'text/plain',
+      size: 8 * MiB,
+      recordId: 'R1',
+    });
+    expect(res.upload).toEqual({
+      method: 'PUT',
+      url: expect.stringContaining(`/files/${res.fileId}?`),
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(s3Mock.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
     const put = dbMock.commandCalls(PutCommand)[0]!.args[0].input;
-    expect(put.Item).toMatchObject({ fileId: res.fileId, key: `files/${res.fileId}`, status: 'PENDING', recordId: 'R1', createdAt: '2026-01-02T03:04:05.000Z' });
+    expect(put.Item).toMatchObject({
+      fileId: res.fileId,
+      key: `files/${res.fileId}`,
+      status: 'PENDING',
+      recordId: 'R1',
+      createdAt: '2026-01-02T03:04:05.000Z',
+    });
     expect(put.ConditionExpression).toBe('attribute_not_exists(fileId)');
   });
 
@@ -100,43 +136,86 @@ describe('FileService', () => {
     expect(upload.parts.map((p) => p.partNumber)).toEqual([1, 2]);
     expect(new URL(upload.parts[1]!.url).searchParams.get('partNumber')).toBe('2');
     expect(new URL(upload.parts[1]!.url).searchParams.get('uploadId')).toBe('up-9');
-    expect(dbMock.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ uploadId: 'up-9', partSize: 8 * MiB });
+    expect(dbMock.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({
+      uploadId: 'up-9',
+      partSize: 8 * MiB,
+    });
   });
 
   test('the largest file: its create answer fits a Lambda response and its complete body the API limit', async () => {
     const big = awsFileService(db, s3, { tableName: 'files', bucket: 'bucket' });
     s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u'.repeat(120) });
-    const res = await big.create({ fileName: 'huge.bin', contentType: 'application/octet-stream', size: S3_MAX_OBJECT_SIZE });
+    const res = await big.create({
+      fileName: 'huge.bin',
+      contentType: 'application/octet-stream',
+      size: S3_MAX_OBJECT_SIZE,
+    });
     const { parts } = res.upload as { parts: unknown[] };
     expect(parts.length).toBeLessThanOrEqual(MAX_PART_COUNT);
     expect(Buffer.byteLength(JSON.stringify(res))).toBeLessThan(6 * 1000 * 1000); // Lambda: 6 MB response payload
-    const complete = { parts: parts.map((_, i) => ({ partNumber: i + 1, etag: `"${'0123456789abcdef'.repeat(2)}-10000"` })) };
+    const complete = {
+      parts: parts.map((_, i) => ({ partNumber: i + 1, etag: `"${'0123456789abcdef'.repeat(2)}-10000"` })),
+    };
     expect(completeFileSchema.safeParse(complete).success).toBe(true);
     expect(Buffer.byteLength(JSON.stringify(complete))).toBeLessThan(MAX_BODY_BYTES);
   });
 
   test('over the maximum: FILE_TOO_LARGE before anything is created', async () => {
-    expect(await rejection(service.create({ fileName: 'x', contentType: 'text/plain', size: 100 * 1024 ** 3 + 1 }))).toMatchObject({ code: 'FILE_TOO_LARGE', status: 413 });
+    expect(
+      await rejection(service.create({ fileName: 'x', contentType: 'text/plain', size: 100 * 1024 ** 3 + 1 })),
+    ).toMatchObject({ code: 'FILE_TOO_LARGE', status: 413 });
     expect(s3Mock.calls()).toHaveLength(0);
     expect(dbMock.calls()).toHaveLength(0);
   });
 
   test('completing with parts missing is refused before S3 sees it, so the upload stays resumable', async () => {
     dbMock.on(GetCommand).resolves({ Item: pending() });
-    expect(await rejection(service.complete('f1', [{ partNumber: 1, etag: 'a' }, { partNumber: 3, etag: 'c' }]))).toMatchObject({
+    expect(
+      await rejection(
+        service.complete('f1', [
+          { partNumber: 1, etag: 'a' },
+          { partNumber: 3, etag: 'c' },
+        ]),
+      ),
+    ).toMatchObject({
       code: 'INVALID_REQUEST',
       message: expect.stringContaining('missing: 2'),
     });
-    expect(await rejection(service.complete('f1', [1, 2, 3, 3].map((n) => ({ partNumber: n, etag: 'e' }))))).toMatchObject({ message: expect.stringContaining('repeated') });
-    expect(await rejection(service.complete('f1', [1, 2, 3, 4].map((n) => ({ partNumber: n, etag: 'e' }))))).toMatchObject({ message: expect.stringContaining('unknown: 4') });
+    expect(
+      await rejection(
+        service.complete(
+          'f1',
+          [1, 2, 3, 3].map((n) => ({ partNumber: n, etag: 'e' })),
+        ),
+      ),
+    ).toMatchObject({ message: expect.stringContaining('repeated') });
+    expect(
+      await rejection(
+        service.complete(
+          'f1',
+          [1, 2, 3, 4].map((n) => ({ partNumber: n, etag: 'e' })),
+        ),
+      ),
+    ).toMatchObject({ message: expect.stringContaining('unknown: 4') });
     expect(await rejection(service.complete('f1'))).toMatchObject({ code: 'INVALID_REQUEST' });
     expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
   });
 
   test('parts are completed in order; a size that does not match leaves the file pending', async () => {
     dbMock.on(GetCommand).resolves({ Item: pending() });
-    s3Mock.on(CompleteMultipartUploadCommand).resolves({}).on(HeadObjectCommand).resolves({ ContentLength: 20 * MiB - 1 });
-    expect(await rejection(service.complete('f1', [3, 1, 2].map((n) => ({ partNumber: n, etag: `e${n}` }))))).toMatchObject({ code: 'SIZE_MISMATCH', status: 409 });
+    s3Mock
+      .on(CompleteMultipartUploadCommand)
+      .resolves({})
+      .on(HeadObjectCommand)
+      .resolves({ ContentLength: 20 * MiB - 1 });
+    expect(
+      await rejection(
+        service.complete(
+          'f1',
+          [3, 1, 2].map((n) => ({ partNumber: n, etag: `e${n}` })),
+        ),
+      ),
+    ).toMatchObject({ code: 'SIZE_MISMATCH', status: 409 });
     expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)[0]!.args[0].input.MultipartUpload!.Parts).toEqual([
       { PartNumber: 1, ETag: 'e1' },
       { PartNumber: 2, ETag: 'e2' },
@@ -146,17 +225,40 @@ describe('FileService', () => {
   });
 
   test('an upload S3 already assembled (an earlier complete lost its answer) completes on its size', async () => {
-    dbMock.on(GetCommand).resolves({ Item: pending() }).on(UpdateCommand).resolves({ Attributes: { ...pending(), status: 'AVAILABLE' } });
-    s3Mock.on(CompleteMultipartUploadCommand).rejects(new NoSuchUpload({ message: 'gone', $metadata: {} })).on(HeadObjectCommand).resolves({ ContentLength: 20 * MiB });
-    const done = await service.complete('f1', [1, 2, 3].map((n) => ({ partNumber: n, etag: 'e' })));
-    expect(done).toMatchObject({ status: 'AVAILABLE', downloadUrl: expect.stringContaining('response-content-disposition=attachment') });
+    dbMock
+      .on(GetCommand)
+      .resolves({ Item: pending() })
+      .on(UpdateCommand)
+      .resolves({ Attributes: { ...pending(), status: 'AVAILABLE' } });
+    s3Mock
+      .on(CompleteMultipartUploadCommand)
+      .rejects(new NoSuchUpload({ message: 'gone', $metadata: {} }))
+      .on(HeadObjectCommand)
+      .resolves({ ContentLength: 20 * MiB });
+    const done = await service.complete(
+      'f1',
+      [1, 2, 3].map((n) => ({ partNumber: n, etag: 'e' })),
+    );
+    expect(done).toMatchObject({
+      status: 'AVAILABLE',
+      downloadUrl: expect.stringContaining('response-content-disposition=attachment'),
+    });
     expect(done).not.toHaveProperty('key');
     expect(done).not.toHaveProperty('uploadId');
     // Not resurrected if deleted meanwhile; only the request that finds it PENDING makes it AVAILABLE (and queues its link).
-    expect(dbMock.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({ ConditionExpression: 'attribute_exists(fileId) AND #s = :pending' });
+    expect(dbMock.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
+      ConditionExpression: 'attribute_exists(fileId) AND #s = :pending',
+    });
     // Aborted instead: nothing there.
     s3Mock.on(HeadObjectCommand).rejects(new NotFound({ message: 'no', $metadata: { httpStatusCode: 404 } }));
-    expect(await rejection(service.complete('f1', [1, 2, 3].map((n) => ({ partNumber: n, etag: 'e' }))))).toMatchObject({ code: 'SIZE_MISMATCH' });
+    expect(
+      await rejection(
+        service.complete(
+          'f1',
+          [1, 2, 3].map((n) => ({ partNumber: n, etag: 'e' })),
+        ),
+      ),
+    ).toMatchObject({ code: 'SIZE_MISMATCH' });
   });
 
   test('completing an available file again touches nothing', async () => {
@@ -170,14 +272,23 @@ describe('FileService', () => {
     dbMock.on(GetCommand).resolves({ Item: pending() }).on(DeleteCommand).resolves({});
     s3Mock.on(AbortMultipartUploadCommand).resolves({}).on(DeleteObjectCommand).resolves({});
     await service.delete('f1');
-    expect(s3Mock.commandCalls(AbortMultipartUploadCommand)[0]!.args[0].input).toEqual({ Bucket: 'bucket', Key: 'files/f1', UploadId: 'up-1' });
+    expect(s3Mock.commandCalls(AbortMultipartUploadCommand)[0]!.args[0].input).toEqual({
+      Bucket: 'bucket',
+      Key: 'files/f1',
+      UploadId: 'up-1',
+    });
     expect(s3Mock.commandCalls(DeleteObjectCommand)[0]!.args[0].input).toEqual({ Bucket: 'bucket', Key: 'files/f1' });
     expect(dbMock.commandCalls(DeleteCommand)[0]!.args[0].input.Key).toEqual({ fileId: 'f1' });
   });
 
   test('unknown ids are FILE_NOT_FOUND', async () => {
     dbMock.on(GetCommand).resolves({});
-    for (const call of [service.get('nope'), service.complete('nope'), service.delete('nope'), service.refreshPartUrls('nope', [1])]) {
+    for (const call of [
+      service.get('nope'),
+      service.complete('nope'),
+      service.delete('nope'),
+      service.refreshPartUrls('nope', [1]),
+    ]) {
       expect(await rejection(call)).toMatchObject({ code: 'FILE_NOT_FOUND', status: 404 });
     }
   });
@@ -188,7 +299,11 @@ describe('FileService', () => {
     const first = await service.listByRecord('R1', 1);
     expect(first.files).toHaveLength(1);
     await service.listByRecord('R1', 1, first.nextToken);
-    expect(dbMock.commandCalls(QueryCommand)[1]!.args[0].input).toMatchObject({ IndexName: 'byRecordId', Limit: 1, ExclusiveStartKey: key });
+    expect(dbMock.commandCalls(QueryCommand)[1]!.args[0].input).toMatchObject({
+      IndexName: 'byRecordId',
+      Limit: 1,
+      ExclusiveStartKey: key,
+    });
     expect(await rejection(service.listByRecord('R2', 1, first.nextToken))).toMatchObject({ code: 'INVALID_REQUEST' });
     expect(await rejection(service.listByRecord('R1', 1, '%%%not-a-token'))).toMatchObject({ code: 'INVALID_REQUEST' });
   });
@@ -214,9 +329,20 @@ describe('FileService', () => {
   });
 
   test('uploadedBy is stored with the file and shown in its view', async () => {
-    const res = await service.create({ fileName: 'c.txt', contentType: 'text/plain', size: 3, recordId: 'R1', uploadedBy: 'Ada Lovelace' });
-    expect(dbMock.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ fileId: res.fileId, uploadedBy: 'Ada Lovelace' });
-    dbMock.on(GetCommand).resolves({ Item: pending({ uploadId: undefined, status: 'AVAILABLE', uploadedBy: 'Ada Lovelace' }) });
+    const res = await service.create({
+      fileName: 'c.txt',
+      contentType: 'text/plain',
+      size: 3,
+      recordId: 'R1',
+      uploadedBy: 'Ada Lovelace',
+    });
+    expect(dbMock.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({
+      fileId: res.fileId,
+      uploadedBy: 'Ada Lovelace',
+    });
+    dbMock
+      .on(GetCommand)
+      .resolves({ Item: pending({ uploadId: undefined, status: 'AVAILABLE', uploadedBy: 'Ada Lovelace' }) });
     expect(await service.get('f1')).toMatchObject({ fileId: 'f1', uploadedBy: 'Ada Lovelace' });
     dbMock.on(GetCommand).resolves({ Item: pending() });
     expect(await service.get('f1')).not.toHaveProperty('uploadedBy');

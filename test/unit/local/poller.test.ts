@@ -12,7 +12,11 @@ const sqsMock = mockClient(SQSClient);
 afterAll(() => sqsMock.restore());
 
 function memoryQueue(count: number) {
-  const waiting: Message[] = Array.from({ length: count }, (_, i) => ({ MessageId: `m${i}`, ReceiptHandle: `rh${i}`, Body: JSON.stringify({ i }) }));
+  const waiting: Message[] = Array.from({ length: count }, (_, i) => ({
+    MessageId: `m${i}`,
+    ReceiptHandle: `rh${i}`,
+    Body: JSON.stringify({ i }),
+  }));
   const receives: Array<{ asked: number; got: number }> = [];
   const deleteBatches: string[][] = [];
   sqsMock.reset();
@@ -30,7 +34,10 @@ function memoryQueue(count: number) {
   return { waiting, receives, deleteBatches, deleted: () => deleteBatches.flat() };
 }
 
-function poller(handler: (event: SQSEvent) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> } | void>, maxConcurrency: number) {
+function poller(
+  handler: (event: SQSEvent) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> } | void>,
+  maxConcurrency: number,
+) {
   return new SqsPoller({
     sqs: new SQSClient({ region: 'us-east-1' }),
     queueUrl: 'https://sqs.local/000000000000/jobs',

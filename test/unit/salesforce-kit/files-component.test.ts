@@ -15,12 +15,23 @@ const js = readdirSync(BUNDLE)
   .join('\n');
 const main = readFileSync(join(BUNDLE, 'crmBridgeFiles.js'), 'utf8');
 const controller = readFileSync(join(SRC, 'classes', 'CrmBridgeFilesController.cls'), 'utf8');
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseTagValue: false, isArray: (name) => ['target', 'targetConfig', 'property', 'supportedFormFactor'].includes(name) });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseTagValue: false,
+  isArray: (name) => ['target', 'targetConfig', 'property', 'supportedFormFactor'].includes(name),
+});
 const meta = parser.parse(readFileSync(join(BUNDLE, 'crmBridgeFiles.js-meta.xml'), 'utf8')).LightningComponentBundle;
 
 /** @AuraEnabled methods of the controller: name -> parameter names. */
 const auraMethods = new Map(
-  [...controller.matchAll(/@AuraEnabled\s+public static [\w<>, ]+? (\w+)\(([^)]*)\)/g)].map((m) => [m[1]!, m[2]!.split(',').map((p) => p.trim().split(/\s+/).pop()!).filter(Boolean)]),
+  [...controller.matchAll(/@AuraEnabled\s+public static [\w<>, ]+? (\w+)\(([^)]*)\)/g)].map((m) => [
+    m[1]!,
+    m[2]!
+      .split(',')
+      .map((p) => p.trim().split(/\s+/).pop()!)
+      .filter(Boolean),
+  ]),
 );
 
 describe('crmBridgeFiles', () => {
@@ -30,11 +41,15 @@ describe('crmBridgeFiles', () => {
     expect(meta.targets.target).toEqual(['lightning__RecordPage']);
     const config = meta.targetConfigs.targetConfig[0];
     expect(config.targets).toBe('lightning__RecordPage');
-    expect(config.supportedFormFactors.supportedFormFactor.map((f: { type: string }) => f.type).sort()).toEqual(['Large', 'Small']);
+    expect(config.supportedFormFactors.supportedFormFactor.map((f: { type: string }) => f.type).sort()).toEqual([
+      'Large',
+      'Small',
+    ]);
     const properties = config.property.map((p: { name: string }) => p.name).sort();
     expect(properties).toEqual(['acceptedTypes', 'cardTitle', 'pageSize']);
     // App Builder sets only @api properties.
-    for (const name of properties) expect({ name, api: new RegExp(`@api ${name}\\b`).test(main) }).toEqual({ name, api: true });
+    for (const name of properties)
+      expect({ name, api: new RegExp(`@api ${name}\\b`).test(main) }).toEqual({ name, api: true });
     expect(main).toMatch(/@api recordId;/);
   });
 
@@ -43,7 +58,11 @@ describe('crmBridgeFiles', () => {
     const imports = [...main.matchAll(/import (\w+) from '@salesforce\/apex\/(\w+)\.(\w+)';/g)];
     expect(imports.length).toBe(auraMethods.size);
     for (const [, local, className, method] of imports) {
-      expect({ className, method, aura: auraMethods.has(method!) }).toEqual({ className: 'CrmBridgeFilesController', method, aura: true });
+      expect({ className, method, aura: auraMethods.has(method!) }).toEqual({
+        className: 'CrmBridgeFilesController',
+        method,
+        aura: true,
+      });
       const calls = [...js.matchAll(new RegExp(`\\b${local}\\(\\{([^}]*)\\}\\)`, 'g'))];
       expect({ method, called: calls.length > 0 }).toEqual({ method, called: true });
       for (const call of calls) {

@@ -44,7 +44,17 @@ function walk(dir: string): string[] {
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false, // keep "62.0" and "true" as written
-  isArray: (name) => ['externalCredentialParameters', 'namedCredentialParameters', 'classAccesses', 'objectPermissions', 'externalCredentialPrincipalAccesses', 'labels', 'userPermissions', 'fieldPermissions'].includes(name),
+  isArray: (name) =>
+    [
+      'externalCredentialParameters',
+      'namedCredentialParameters',
+      'classAccesses',
+      'objectPermissions',
+      'externalCredentialPrincipalAccesses',
+      'labels',
+      'userPermissions',
+      'fieldPermissions',
+    ].includes(name),
 });
 
 type Xml = Record<string, any>;
@@ -66,17 +76,26 @@ function names(folder: string, suffix: string): string[] {
 
 const classes = names('classes', '.cls');
 const apexSource = (name: string) => readFileSync(join(SRC, 'classes', `${name}.cls`), 'utf8');
-const isTestClass = (name: string) => /^\s*@IsTest\b/i.test(apexSource(name).replace(/^\s*(\/\*[\s\S]*?\*\/|\/\/.*\n)\s*/g, ''));
+const isTestClass = (name: string) =>
+  /^\s*@IsTest\b/i.test(apexSource(name).replace(/^\s*(\/\*[\s\S]*?\*\/|\/\/.*\n)\s*/g, ''));
 const externalCredentials = names('externalCredentials', '.externalCredential-meta.xml');
 const namedCredentials = names('namedCredentials', '.namedCredential-meta.xml');
 const permissionSets = names('permissionsets', '.permissionset-meta.xml');
-const ec = (name: string) => xml(join(SRC, 'externalCredentials', `${name}.externalCredential-meta.xml`)).ExternalCredential as Xml;
-const param = (credential: Xml, name: string) => (credential.externalCredentialParameters as Xml[]).find((p) => p.parameterName === name);
-const principals = (credential: Xml) => (credential.externalCredentialParameters as Xml[]).filter((p) => p.parameterType === 'NamedPrincipal').map((p) => p.parameterName as string);
+const ec = (name: string) =>
+  xml(join(SRC, 'externalCredentials', `${name}.externalCredential-meta.xml`)).ExternalCredential as Xml;
+const param = (credential: Xml, name: string) =>
+  (credential.externalCredentialParameters as Xml[]).find((p) => p.parameterName === name);
+const principals = (credential: Xml) =>
+  (credential.externalCredentialParameters as Xml[])
+    .filter((p) => p.parameterType === 'NamedPrincipal')
+    .map((p) => p.parameterName as string);
 
 describe('Salesforce kit: files', () => {
   test('is an SFDX project on API version 62.0', () => {
-    const project = JSON.parse(readFileSync(join(KIT, 'sfdx-project.json'), 'utf8')) as { sourceApiVersion: string; packageDirectories: Array<{ path: string; default?: boolean }> };
+    const project = JSON.parse(readFileSync(join(KIT, 'sfdx-project.json'), 'utf8')) as {
+      sourceApiVersion: string;
+      packageDirectories: Array<{ path: string; default?: boolean }>;
+    };
     expect(project.sourceApiVersion).toBe(API_VERSION);
     expect(project.packageDirectories).toEqual([{ path: 'force-app', default: true }]);
   });
@@ -95,7 +114,11 @@ describe('Salesforce kit: files', () => {
   test('every XML file passes a strict, conforming XML parser (saxes)', () => {
     const files = walk(KIT).filter((f) => f.endsWith('.xml'));
     expect(files.length).toBeGreaterThanOrEqual(20);
-    for (const file of files) expect({ file: relative(ROOT, file), errors: strictXmlErrors(readFileSync(file, 'utf8')) }).toEqual({ file: relative(ROOT, file), errors: [] });
+    for (const file of files)
+      expect({ file: relative(ROOT, file), errors: strictXmlErrors(readFileSync(file, 'utf8')) }).toEqual({
+        file: relative(ROOT, file),
+        errors: [],
+      });
   });
 
   test.each([
@@ -114,11 +137,17 @@ describe('Salesforce kit: files', () => {
 
   test('every Apex class has its -meta.xml on API 62.0, and every -meta.xml its class', () => {
     expect(classes.length).toBeGreaterThan(0);
-    const metas = readdirSync(join(SRC, 'classes')).filter((f) => f.endsWith('.cls-meta.xml')).map((f) => f.slice(0, -'.cls-meta.xml'.length));
+    const metas = readdirSync(join(SRC, 'classes'))
+      .filter((f) => f.endsWith('.cls-meta.xml'))
+      .map((f) => f.slice(0, -'.cls-meta.xml'.length));
     expect(metas.sort()).toEqual(classes);
     for (const name of classes) {
       const meta = xml(join(SRC, 'classes', `${name}.cls-meta.xml`)).ApexClass as Xml;
-      expect({ name, apiVersion: meta.apiVersion, status: meta.status }).toEqual({ name, apiVersion: API_VERSION, status: 'Active' });
+      expect({ name, apiVersion: meta.apiVersion, status: meta.status }).toEqual({
+        name,
+        apiVersion: API_VERSION,
+        status: 'Active',
+      });
       expect(apexSource(name)).toMatch(new RegExp(`\\bclass\\s+${name}\\b`, 'i'));
     }
   });
@@ -158,11 +187,17 @@ describe('Salesforce kit: credentials', () => {
   test('SigV4: STS role variant for execute-api, with the external ID the CDK stack expects by default', () => {
     const sigv4 = ec('CrmBridge_SigV4');
     expect(sigv4.authenticationProtocol).toBe('AwsSv4');
-    expect(param(sigv4, 'AwsSv4')).toMatchObject({ parameterType: 'AuthProtocolVariant', parameterValue: 'AwsSv4_STS' });
+    expect(param(sigv4, 'AwsSv4')).toMatchObject({
+      parameterType: 'AuthProtocolVariant',
+      parameterValue: 'AwsSv4_STS',
+    });
     expect(param(sigv4, 'AwsService')).toMatchObject({ parameterType: 'AuthParameter', parameterValue: 'execute-api' });
     expect(param(sigv4, 'AwsRegion')).toMatchObject({ parameterType: 'AuthParameter' });
     expect(param(sigv4, 'AwsStsPrincipal')).toMatchObject({ parameterType: 'AwsStsPrincipal' });
-    expect(param(sigv4, 'AwsExternalId')).toMatchObject({ parameterType: 'AuthProviderUrlQueryParameter', parameterValue: readConfig(() => undefined).salesforceExternalId });
+    expect(param(sigv4, 'AwsExternalId')).toMatchObject({
+      parameterType: 'AuthProviderUrlQueryParameter',
+      parameterValue: readConfig(() => undefined).salesforceExternalId,
+    });
     expect(principals(sigv4)).toEqual(['CrmBridgeRole']);
   });
 
@@ -171,7 +206,9 @@ describe('Salesforce kit: credentials', () => {
     // values are AwsExternalId and AwsDuration, used with AWS STS"; AwsStsPrincipal has no parameterValue. The Connect
     // REST API's External Credential Input names them AwsStsExternalId / AwsStsDuration instead (see docs/salesforce-setup.md).
     const sigv4 = ec('CrmBridge_SigV4');
-    const all = (sigv4.externalCredentialParameters as Xml[]).map((p) => `${p.parameterType}:${p.parameterName}`).sort();
+    const all = (sigv4.externalCredentialParameters as Xml[])
+      .map((p) => `${p.parameterType}:${p.parameterName}`)
+      .sort();
     expect(all).toEqual([
       'AuthParameter:AwsRegion',
       'AuthParameter:AwsService',
@@ -189,11 +226,14 @@ describe('Salesforce kit: credentials', () => {
     expect(param(sigv4, 'AwsStsDuration')).toBeUndefined();
   });
 
-  test('API key: a Custom x-api-key header read from the principal\'s ApiKey parameter of this credential', () => {
+  test("API key: a Custom x-api-key header read from the principal's ApiKey parameter of this credential", () => {
     const apiKey = ec('CrmBridge_ApiKey');
     expect(apiKey.authenticationProtocol).toBe('Custom');
     const header = param(apiKey, 'x-api-key');
-    expect(header).toMatchObject({ parameterType: 'AuthHeader', parameterValue: '{!$Credential.CrmBridge_ApiKey.ApiKey}' });
+    expect(header).toMatchObject({
+      parameterType: 'AuthHeader',
+      parameterValue: '{!$Credential.CrmBridge_ApiKey.ApiKey}',
+    });
     // $Credential.<External Credential>.<parameter>: the formula must name this very credential.
     expect(String(header!.parameterValue).match(/\$Credential\.(\w+)\./)![1]).toBe('CrmBridge_ApiKey');
     expect(principals(apiKey)).toEqual(['CrmBridgeKey']);
@@ -201,7 +241,9 @@ describe('Salesforce kit: credentials', () => {
 
   test('principals are parameter groups of their own (what the permission set grants)', () => {
     for (const name of externalCredentials) {
-      for (const p of (ec(name).externalCredentialParameters as Xml[]).filter((x) => x.parameterType === 'NamedPrincipal')) {
+      for (const p of (ec(name).externalCredentialParameters as Xml[]).filter(
+        (x) => x.parameterType === 'NamedPrincipal',
+      )) {
         expect(p.parameterGroup).toBe(p.parameterName);
         expect(p.sequenceNumber).toBe('1');
       }
@@ -236,7 +278,12 @@ describe('Salesforce kit: permission sets, event, label', () => {
       for (const p of set.objectPermissions as Xml[]) {
         const custom = String(p.object).endsWith('__e') || String(p.object).endsWith('__c');
         if (custom) expect(existsSync(join(SRC, 'objects', p.object))).toBe(true);
-        if (p.object === 'Callout_Result__e') expect({ read: p.allowRead, create: p.allowCreate, edit: p.allowEdit }).toEqual({ read: 'true', create: 'true', edit: 'false' });
+        if (p.object === 'Callout_Result__e')
+          expect({ read: p.allowRead, create: p.allowCreate, edit: p.allowEdit }).toEqual({
+            read: 'true',
+            create: 'true',
+            edit: 'false',
+          });
       }
       expect((set.objectPermissions as Xml[]).map((p) => p.object)).toContain('Callout_Result__e');
     }
@@ -244,8 +291,20 @@ describe('Salesforce kit: permission sets, event, label', () => {
 
   test('Callout_Result__e is a high-volume Platform Event published after commit, with the fields the hub sends', () => {
     const event = xml(join(eventDir, 'Callout_Result__e.object-meta.xml')).CustomObject as Xml;
-    expect(event).toMatchObject({ eventType: 'HighVolume', publishBehavior: 'PublishAfterCommit', deploymentStatus: 'Deployed' });
-    expect(HUB_EVENT_FIELDS.sort()).toEqual(['Connector_Id__c', 'Error__c', 'Job_Id__c', 'Operation__c', 'Record_Id__c', 'Result__c', 'Status__c']);
+    expect(event).toMatchObject({
+      eventType: 'HighVolume',
+      publishBehavior: 'PublishAfterCommit',
+      deploymentStatus: 'Deployed',
+    });
+    expect(HUB_EVENT_FIELDS.sort()).toEqual([
+      'Connector_Id__c',
+      'Error__c',
+      'Job_Id__c',
+      'Operation__c',
+      'Record_Id__c',
+      'Result__c',
+      'Status__c',
+    ]);
     expect(eventFields.sort()).toEqual([...HUB_EVENT_FIELDS].sort());
     for (const name of eventFields) {
       const field = xml(join(eventDir, 'fields', `${name}.field-meta.xml`)).CustomField as Xml;
@@ -259,7 +318,8 @@ describe('Salesforce kit: permission sets, event, label', () => {
 
   test('every __c field the Apex classes use on the event exists on it', () => {
     const used = new Set<string>();
-    for (const name of classes) for (const m of apexSource(name).matchAll(/\b([A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__c)\b/g)) used.add(m[1]!);
+    for (const name of classes)
+      for (const m of apexSource(name).matchAll(/\b([A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__c)\b/g)) used.add(m[1]!);
     expect(used.size).toBeGreaterThan(0);
     expect([...used].filter((f) => !eventFields.includes(f))).toEqual([]);
   });
@@ -275,9 +335,14 @@ describe('Salesforce kit: permission sets, event, label', () => {
 describe('Salesforce kit: the file link object', () => {
   const defaults = fileLinkSchema.parse({});
   const objectDir = join(SRC, 'objects', defaults.sobject);
-  const fieldNames = existsSync(join(objectDir, 'fields')) ? readdirSync(join(objectDir, 'fields')).map((f) => basename(f, '.field-meta.xml')).sort() : [];
+  const fieldNames = existsSync(join(objectDir, 'fields'))
+    ? readdirSync(join(objectDir, 'fields'))
+        .map((f) => basename(f, '.field-meta.xml'))
+        .sort()
+    : [];
   const field = (name: string) => xml(join(objectDir, 'fields', `${name}.field-meta.xml`)).CustomField as Xml;
-  const setOf = (name: string) => xml(join(SRC, 'permissionsets', `${name}.permissionset-meta.xml`)).PermissionSet as Xml;
+  const setOf = (name: string) =>
+    xml(join(SRC, 'permissionsets', `${name}.permissionset-meta.xml`)).PermissionSet as Xml;
   const fieldPermissions = (set: Xml) => (set.fieldPermissions ?? []) as Xml[];
 
   test('the default fileLink target is this object, keyed by an External ID field of it', () => {
@@ -288,7 +353,9 @@ describe('Salesforce kit: the file link object', () => {
   });
 
   test('defines exactly the custom fields the default mapping writes (Name is the standard name field)', () => {
-    const mapped = Object.keys(defaults.fields).filter((f) => f.endsWith('__c')).sort();
+    const mapped = Object.keys(defaults.fields)
+      .filter((f) => f.endsWith('__c'))
+      .sort();
     expect(Object.keys(defaults.fields).filter((f) => !f.endsWith('__c'))).toEqual(['Name']);
     expect(fieldNames).toEqual(mapped);
     for (const name of fieldNames) expect(field(name).fullName).toBe(name);
@@ -299,25 +366,39 @@ describe('Salesforce kit: the file link object', () => {
   });
 
   test('each field holds what the hub writes into it', () => {
-    const max = (key: 'fileName' | 'contentType') => (createFileSchema.shape[key] as unknown as { maxLength: number }).maxLength;
+    const max = (key: 'fileName' | 'contentType') =>
+      (createFileSchema.shape[key] as unknown as { maxLength: number }).maxLength;
     expect(field('File_Name__c')).toMatchObject({ type: 'Text' });
     expect(Number(field('File_Name__c').length)).toBeGreaterThanOrEqual(max('fileName'));
     expect(Number(field('Content_Type__c').length)).toBeGreaterThanOrEqual(max('contentType'));
     expect(field('Record_Id__c')).toMatchObject({ type: 'Text', length: '18' }); // a link needs a 15- or 18-character record id
     expect(field('Size__c')).toMatchObject({ type: 'Number', precision: '18', scale: '0' }); // 5 TiB has 13 digits
     expect(Number(field('Download_Path__c').length)).toBeGreaterThanOrEqual('/v1/files/'.length + 128); // fileIds are at most 128 characters
-    for (const name of fieldNames) expect({ name, required: field(name).required }).toEqual({ name, required: 'false' });
+    for (const name of fieldNames)
+      expect({ name, required: field(name).required }).toEqual({ name, required: 'false' });
   });
 
   test('crm-bridge Integration may create, edit and read the records and edit every field; crm-bridge Access may read them', () => {
     const integration = setOf('CrmBridge_Integration');
     const access = setOf('CrmBridge_Access');
     const objectPermission = (set: Xml) => (set.objectPermissions as Xml[]).find((p) => p.object === defaults.sobject);
-    expect(objectPermission(integration)).toMatchObject({ allowCreate: 'true', allowEdit: 'true', allowRead: 'true', allowDelete: 'false' });
-    expect(objectPermission(access)).toMatchObject({ allowCreate: 'false', allowEdit: 'false', allowRead: 'true', allowDelete: 'false' });
+    expect(objectPermission(integration)).toMatchObject({
+      allowCreate: 'true',
+      allowEdit: 'true',
+      allowRead: 'true',
+      allowDelete: 'false',
+    });
+    expect(objectPermission(access)).toMatchObject({
+      allowCreate: 'false',
+      allowEdit: 'false',
+      allowRead: 'true',
+      allowDelete: 'false',
+    });
     const granted = (set: Xml, editable: string) =>
       fieldPermissions(set)
-        .filter((p) => String(p.field).startsWith(`${defaults.sobject}.`) && p.readable === 'true' && p.editable === editable)
+        .filter(
+          (p) => String(p.field).startsWith(`${defaults.sobject}.`) && p.readable === 'true' && p.editable === editable,
+        )
         .map((p) => String(p.field).split('.')[1])
         .sort();
     expect(granted(integration, 'true')).toEqual(fieldNames);
@@ -329,7 +410,11 @@ describe('Salesforce kit: the file link object', () => {
       for (const p of fieldPermissions(setOf(name))) {
         const [object, fieldName] = String(p.field).split('.');
         const path = join(SRC, 'objects', object!, 'fields', `${fieldName}.field-meta.xml`);
-        expect({ set: name, field: p.field, exists: existsSync(path) }).toEqual({ set: name, field: p.field, exists: true });
+        expect({ set: name, field: p.field, exists: existsSync(path) }).toEqual({
+          set: name,
+          field: p.field,
+          exists: true,
+        });
         expect((xml(path).CustomField as Xml).required).not.toBe('true');
       }
     }
@@ -352,7 +437,9 @@ describe('Salesforce kit: Apex', () => {
 
   test('the client posts /v1/callouts/{connectorId}/{operation} with an Idempotency-Key and reads /v1/jobs/{jobId}', () => {
     const client = apexSource('CrmBridgeClient');
-    expect(client).toContain("newRequest('POST', '/v1/callouts/' + encodeSegment(connectorId) + '/' + encodeSegment(operation))");
+    expect(client).toContain(
+      "newRequest('POST', '/v1/callouts/' + encodeSegment(connectorId) + '/' + encodeSegment(operation))",
+    );
     expect(client).toContain("req.setHeader('Idempotency-Key'");
     expect(client).toContain("newRequest('GET', '/v1/jobs/' + encodeSegment(jobId))");
     expect(client).toMatch(/'payload' => payload/);
@@ -361,9 +448,12 @@ describe('Salesforce kit: Apex', () => {
 
   test('the client lists jobs (GET /v1/jobs with the filters) and retries one (POST /v1/jobs/{jobId}/retry)', () => {
     const client = apexSource('CrmBridgeClient');
-    expect(client).toMatch(/public JobPage listJobs\(String connectorId, String status, Integer limitCount, String nextToken\)/);
+    expect(client).toMatch(
+      /public JobPage listJobs\(String connectorId, String status, Integer limitCount, String nextToken\)/,
+    );
     expect(client).toContain("newRequest('GET', '/v1/jobs?' + String.join(query, '&'))");
-    for (const param of ['connectorId', 'status', 'limit', 'nextToken']) expect(client).toContain(`query.add('${param}=`);
+    for (const param of ['connectorId', 'status', 'limit', 'nextToken'])
+      expect(client).toContain(`query.add('${param}=`);
     expect(client).toMatch(/public Accepted retryJob\(String jobId\)/);
     expect(client).toContain("newRequest('POST', '/v1/jobs/' + encodeSegment(jobId) + '/retry')");
     const tests = apexSource('CrmBridgeClientTest');
@@ -373,7 +463,12 @@ describe('Salesforce kit: Apex', () => {
 
   test('every non-test class has a test class that mocks the HTTP callouts', () => {
     const production = classes.filter((c) => !isTestClass(c));
-    expect(production.sort()).toEqual(['CrmBridgeClient', 'CrmBridgeFilesController', 'CrmBridgeInvocable', 'CrmBridgeQueueable']);
+    expect(production.sort()).toEqual([
+      'CrmBridgeClient',
+      'CrmBridgeFilesController',
+      'CrmBridgeInvocable',
+      'CrmBridgeQueueable',
+    ]);
     for (const name of production) {
       expect(classes).toContain(`${name}Test`);
       const test = apexSource(`${name}Test`);
@@ -396,7 +491,17 @@ describe('Salesforce kit: Apex', () => {
       const at = lines.indexOf(`public String ${name};`);
       return at > 0 && lines[at - 1]!.startsWith('@InvocableVariable(');
     };
-    for (const name of ['connectorId', 'operation', 'payloadJson', 'recordId', 'jobId', 'status', 'errorCode', 'errorMessage']) expect({ name, annotated: annotated(name) }).toEqual({ name, annotated: true });
+    for (const name of [
+      'connectorId',
+      'operation',
+      'payloadJson',
+      'recordId',
+      'jobId',
+      'status',
+      'errorCode',
+      'errorMessage',
+    ])
+      expect({ name, annotated: annotated(name) }).toEqual({ name, annotated: true });
     expect(annotated('missing')).toBe(false);
     expect(apexSource('CrmBridgeQueueable')).toMatch(/implements Queueable, Database\.AllowsCallouts/);
   });
@@ -454,7 +559,10 @@ describe('docs/salesforce-setup.md: trigger examples', () => {
     expect(queuing.length).toBeGreaterThanOrEqual(1);
     for (const t of queuing) {
       const check = t.indexOf('Limits.getQueueableJobs() < Limits.getLimitQueueableJobs()');
-      expect({ trigger: t.slice(0, 40), checks: check >= 0 && check < t.search(/CrmBridgeQueueable\.enqueue\(|System\.enqueueJob\(/) }).toEqual({ trigger: t.slice(0, 40), checks: true });
+      expect({
+        trigger: t.slice(0, 40),
+        checks: check >= 0 && check < t.search(/CrmBridgeQueueable\.enqueue\(|System\.enqueueJob\(/),
+      }).toEqual({ trigger: t.slice(0, 40), checks: true });
     }
   });
 
@@ -470,20 +578,30 @@ describe('docs/salesforce-setup.md: trigger examples', () => {
 });
 
 /** The label Setup shows for a metadata file's component. */
-const label = (folder: string, suffix: string, root: string, name: string) => String((xml(join(SRC, folder, `${name}${suffix}`))[root] as Xml).label);
+const label = (folder: string, suffix: string, root: string, name: string) =>
+  String((xml(join(SRC, folder, `${name}${suffix}`))[root] as Xml).label);
 
 describe("the README's Salesforce setup", () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Salesforce setup'), readme.indexOf('\n## ', readme.indexOf('## Salesforce setup') + 1));
+  const section = readme.slice(
+    readme.indexOf('## Salesforce setup'),
+    readme.indexOf('\n## ', readme.indexOf('## Salesforce setup') + 1),
+  );
 
   test('covers both variants with the names Setup shows, and links the full guide', () => {
     expect(section.length).toBeGreaterThan(500);
     for (const name of externalCredentials) {
-      expect(section).toContain(`**${label('externalCredentials', '.externalCredential-meta.xml', 'ExternalCredential', name)}**`);
+      expect(section).toContain(
+        `**${label('externalCredentials', '.externalCredential-meta.xml', 'ExternalCredential', name)}**`,
+      );
       for (const principal of principals(ec(name))) expect(section).toContain(`**${principal}**`);
     }
-    for (const name of namedCredentials) expect(section).toContain(`**${label('namedCredentials', '.namedCredential-meta.xml', 'NamedCredential', name)}**`);
-    for (const name of permissionSets) expect(section).toContain(`**${label('permissionsets', '.permissionset-meta.xml', 'PermissionSet', name)}**`);
+    for (const name of namedCredentials)
+      expect(section).toContain(
+        `**${label('namedCredentials', '.namedCredential-meta.xml', 'NamedCredential', name)}**`,
+      );
+    for (const name of permissionSets)
+      expect(section).toContain(`**${label('permissionsets', '.permissionset-meta.xml', 'PermissionSet', name)}**`);
     expect(section).toContain('`ApiKey`');
     expect(section).toContain('crm-bridge: Call External Service');
     expect(section).toContain('(docs/salesforce-setup.md)');
@@ -492,8 +610,11 @@ describe("the README's Salesforce setup", () => {
   test('names only stack outputs the CDK stack defines, and all the Salesforce ones', () => {
     // The stack's outputs are the contract's (test/cdk/stack.test.ts checks the synthesized stack against it).
     const defined = new Set<string>(Object.values(STACK_OUTPUTS));
-    for (const output of ['ApiUrl', 'ApiRegion', 'SalesforceRoleArn', 'SalesforceExternalId', 'ApiKeyId']) expect(section).toContain(output);
-    const named = [...section.matchAll(/`(Api\w+|Salesforce\w+)`/g)].map((m) => m[1]!).filter((name) => name !== 'ApiKey'); // ApiKey: the principal's parameter, not an output
+    for (const output of ['ApiUrl', 'ApiRegion', 'SalesforceRoleArn', 'SalesforceExternalId', 'ApiKeyId'])
+      expect(section).toContain(output);
+    const named = [...section.matchAll(/`(Api\w+|Salesforce\w+)`/g)]
+      .map((m) => m[1]!)
+      .filter((name) => name !== 'ApiKey'); // ApiKey: the principal's parameter, not an output
     for (const output of named) expect(defined).toContain(output);
   });
 });
@@ -503,11 +624,15 @@ describe('docs/salesforce-setup.md', () => {
 
   test('names every credential, principal and permission set as Setup shows them', () => {
     for (const name of externalCredentials) {
-      expect(guide).toContain(`**${label('externalCredentials', '.externalCredential-meta.xml', 'ExternalCredential', name)}**`);
+      expect(guide).toContain(
+        `**${label('externalCredentials', '.externalCredential-meta.xml', 'ExternalCredential', name)}**`,
+      );
       for (const principal of principals(ec(name))) expect(guide).toContain(`**${principal}**`);
     }
-    for (const name of namedCredentials) expect(guide).toContain(`**${label('namedCredentials', '.namedCredential-meta.xml', 'NamedCredential', name)}**`);
-    for (const name of permissionSets) expect(guide).toContain(`**${label('permissionsets', '.permissionset-meta.xml', 'PermissionSet', name)}**`);
+    for (const name of namedCredentials)
+      expect(guide).toContain(`**${label('namedCredentials', '.namedCredential-meta.xml', 'NamedCredential', name)}**`);
+    for (const name of permissionSets)
+      expect(guide).toContain(`**${label('permissionsets', '.permissionset-meta.xml', 'PermissionSet', name)}**`);
     expect(guide).toContain('`ApiKey`'); // the authentication parameter the x-api-key formula reads
     expect(guide).toContain('crm-bridge: Call External Service'); // the Flow action's label
     expect(apexSource('CrmBridgeInvocable')).toContain("label='crm-bridge: Call External Service'");
@@ -551,7 +676,11 @@ describe('Salesforce kit: Apex syntax (@apexdevtools/apex-parser)', () => {
 
   test.each(classes)('%s parses', (name) => expect(parse(apexSource(name))).toEqual([]));
   test('every trigger of the kit parses', () => {
-    for (const file of triggers) expect({ file: relative(ROOT, file), errors: parse(readFileSync(file, 'utf8'), 'triggerUnit') }).toEqual({ file: relative(ROOT, file), errors: [] });
+    for (const file of triggers)
+      expect({ file: relative(ROOT, file), errors: parse(readFileSync(file, 'utf8'), 'triggerUnit') }).toEqual({
+        file: relative(ROOT, file),
+        errors: [],
+      });
   });
   test('the Apex examples of docs/salesforce-setup.md parse', () => {
     const guide = readFileSync(join(ROOT, 'docs', 'salesforce-setup.md'), 'utf8');

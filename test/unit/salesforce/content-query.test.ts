@@ -1,4 +1,10 @@
-import { canonicalWhere, contentDocumentLinkQuery, contentVersionQuery, isRecordLink, MAX_WHERE_LENGTH } from '../../../lambdas/connectors/salesforce/content-query';
+import {
+  canonicalWhere,
+  contentDocumentLinkQuery,
+  contentVersionQuery,
+  isRecordLink,
+  MAX_WHERE_LENGTH,
+} from '../../../lambdas/connectors/salesforce/content-query';
 import { InvalidRequestError } from '../../../lambdas/shared/errors';
 
 /** The --where of a Files migration: what is allowed comes back in canonical form, anything else is a 400 naming why. */
@@ -6,11 +12,20 @@ describe('canonicalWhere', () => {
   test.each([
     ["Title = 'Q1'", "Title = 'Q1'"],
     ["title like 'Q%' and FileExtension in ('pdf','PDF')", "(title LIKE 'Q%' AND FileExtension IN ('pdf', 'PDF'))"],
-    ['ContentSize >= 10000000 OR NOT IsMajorVersion = false', '(ContentSize >= 10000000 OR NOT (IsMajorVersion = false))'],
-    ['CreatedDate < LAST_N_DAYS:90 AND LastModifiedDate > 2020-01-31', '(CreatedDate < LAST_N_DAYS:90 AND LastModifiedDate > 2020-01-31)'],
+    [
+      'ContentSize >= 10000000 OR NOT IsMajorVersion = false',
+      '(ContentSize >= 10000000 OR NOT (IsMajorVersion = false))',
+    ],
+    [
+      'CreatedDate < LAST_N_DAYS:90 AND LastModifiedDate > 2020-01-31',
+      '(CreatedDate < LAST_N_DAYS:90 AND LastModifiedDate > 2020-01-31)',
+    ],
     ['CreatedDate = this_fiscal_year', 'CreatedDate = THIS_FISCAL_YEAR'],
     ['CreatedDate >= 2024-01-31T10:00:00.000+02:00', 'CreatedDate >= 2024-01-31T10:00:00.000+02:00'],
-    ['Custom_Field__c != null AND ContentSize NOT IN (1, 2.5, -3)', '(Custom_Field__c != null AND ContentSize NOT IN (1, 2.5, -3))'],
+    [
+      'Custom_Field__c != null AND ContentSize NOT IN (1, 2.5, -3)',
+      '(Custom_Field__c != null AND ContentSize NOT IN (1, 2.5, -3))',
+    ],
     ["Title <> 'a\\'b\\\\c\\nd'", "Title <> 'a\\'b\\\\c\\nd'"],
     ['((A = 1 OR B = 2) AND (C = 3))', '((A = 1 OR B = 2) AND C = 3)'],
   ])('%s', (input, canonical) => {
@@ -22,7 +37,7 @@ describe('canonicalWhere', () => {
   test.each([
     ["Title = 'x'; DELETE", /semicolon/],
     ["Title = 'x' --", /"-"/],
-    ['Owner.Name = \'x\'', /dot/],
+    ["Owner.Name = 'x'", /dot/],
     ['Id IN (SELECT Id FROM Account)', /subqueries/],
     ['(SELECT Id FROM Account)', /subqueries/],
     ['Title = SELECT', /subqueries/],
@@ -69,6 +84,8 @@ describe('queries', () => {
   });
 
   test('users, libraries and groups are not records', () => {
-    expect(['005000000000001', '058000000000001', '0F9000000000001', '001000000000001', '500000000000001'].map(isRecordLink)).toEqual([false, false, false, true, true]);
+    expect(
+      ['005000000000001', '058000000000001', '0F9000000000001', '001000000000001', '500000000000001'].map(isRecordLink),
+    ).toEqual([false, false, false, true, true]);
   });
 });

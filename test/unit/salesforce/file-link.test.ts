@@ -45,8 +45,16 @@ describe('fileLink in a salesforce connector row', () => {
   });
 
   test('own sobject, external id field and fields (which replace the default mapping)', () => {
-    const r = fileLinkSchema.parse({ sobject: 'Document_Link__c', externalIdField: 'Hub_File__c', fields: { Opportunity__c: 'file.recordId', Title__c: 'file.fileName' } });
-    expect(r).toEqual({ sobject: 'Document_Link__c', externalIdField: 'Hub_File__c', fields: { Opportunity__c: 'file.recordId', Title__c: 'file.fileName' } });
+    const r = fileLinkSchema.parse({
+      sobject: 'Document_Link__c',
+      externalIdField: 'Hub_File__c',
+      fields: { Opportunity__c: 'file.recordId', Title__c: 'file.fileName' },
+    });
+    expect(r).toEqual({
+      sobject: 'Document_Link__c',
+      externalIdField: 'Hub_File__c',
+      fields: { Opportunity__c: 'file.recordId', Title__c: 'file.fileName' },
+    });
   });
 
   test('the defaults are not shared between parsed rows', () => {
@@ -56,13 +64,31 @@ describe('fileLink in a salesforce connector row', () => {
   });
 
   test('refused: unknown key, bad names, bad JMESPath, empty fields, fileLink on another type', () => {
-    expect(errorsOf(sf({ fileLink: { sobject: 'CrmBridge_File__c', on: 'AVAILABLE' } }))[0]).toMatch(/^\$\.fileLink: Unrecognized key: "on"/);
-    expect(errorsOf(sf({ fileLink: { sobject: 'Bad Name' } }))[0]).toMatch(/^\$\.fileLink\.sobject: must be a Salesforce API name/);
-    expect(errorsOf(sf({ fileLink: { externalIdField: 'x/y' } }))[0]).toMatch(/^\$\.fileLink\.externalIdField: must be a Salesforce API name/);
-    expect(errorsOf(sf({ fileLink: { fields: { Title__c: 'file.[' } } }))[0]).toMatch(/^\$\.fileLink\.fields\.Title__c: is not a valid JMESPath expression/);
-    expect(errorsOf(sf({ fileLink: { fields: { 'Bad-Field': 'file.fileId' } } }))[0]).toMatch(/^\$\.fileLink\.fields\.Bad-Field/);
+    expect(errorsOf(sf({ fileLink: { sobject: 'CrmBridge_File__c', on: 'AVAILABLE' } }))[0]).toMatch(
+      /^\$\.fileLink: Unrecognized key: "on"/,
+    );
+    expect(errorsOf(sf({ fileLink: { sobject: 'Bad Name' } }))[0]).toMatch(
+      /^\$\.fileLink\.sobject: must be a Salesforce API name/,
+    );
+    expect(errorsOf(sf({ fileLink: { externalIdField: 'x/y' } }))[0]).toMatch(
+      /^\$\.fileLink\.externalIdField: must be a Salesforce API name/,
+    );
+    expect(errorsOf(sf({ fileLink: { fields: { Title__c: 'file.[' } } }))[0]).toMatch(
+      /^\$\.fileLink\.fields\.Title__c: is not a valid JMESPath expression/,
+    );
+    expect(errorsOf(sf({ fileLink: { fields: { 'Bad-Field': 'file.fileId' } } }))[0]).toMatch(
+      /^\$\.fileLink\.fields\.Bad-Field/,
+    );
     expect(errorsOf(sf({ fileLink: { fields: {} } }))).toEqual(['$.fileLink.fields: must map at least one field']);
-    expect(errorsOf({ connectorId: 'erp', type: 'rest', baseUrl: 'https://erp.example.com', operations: { get: { method: 'GET', path: '/x' } }, fileLink: {} })).toEqual(['$: Unrecognized key: "fileLink"']);
+    expect(
+      errorsOf({
+        connectorId: 'erp',
+        type: 'rest',
+        baseUrl: 'https://erp.example.com',
+        operations: { get: { method: 'GET', path: '/x' } },
+        fileLink: {},
+      }),
+    ).toEqual(['$: Unrecognized key: "fileLink"']);
   });
 });
 
@@ -107,8 +133,14 @@ describe('link record fields', () => {
   });
 
   test('own mappings: objects become JSON text, missing values null; a run-time mapping error names the field', () => {
-    const spec = fileLinkSchema.parse({ externalIdField: 'Key__c', fields: { Key__c: 'file.fileId', Meta__c: '{n: file.fileName, s: file.size}', Note__c: 'file.nothing' } });
-    expect(fileLinkFields(file(), spec)).toEqual({ Meta__c: JSON.stringify({ n: 'contract.pdf', s: 3 * 1024 ** 3 }), Note__c: null });
+    const spec = fileLinkSchema.parse({
+      externalIdField: 'Key__c',
+      fields: { Key__c: 'file.fileId', Meta__c: '{n: file.fileName, s: file.size}', Note__c: 'file.nothing' },
+    });
+    expect(fileLinkFields(file(), spec)).toEqual({
+      Meta__c: JSON.stringify({ n: 'contract.pdf', s: 3 * 1024 ** 3 }),
+      Note__c: null,
+    });
     const bad = fileLinkSchema.parse({ fields: { Bad__c: 'length(file.size)' } });
     expect(() => fileLinkFields(file(), bad)).toThrow(RequestPreparationError);
     expect(() => fileLinkFields(file(), bad)).toThrow(/Bad__c/);
@@ -116,13 +148,17 @@ describe('link record fields', () => {
 
   test('the public view shows nextAttemptAt only while a retry waits', () => {
     const error = { code: 'UPSTREAM_SALESFORCE_ERROR', message: 'locked', retryable: true, statusCode: 400 };
-    expect(linkView({ connectorId: 'sf', status: 'PENDING', attempts: 1, error, nextAttemptAt: '2026-01-01T00:00:00.000Z' })).toEqual({
+    expect(
+      linkView({ connectorId: 'sf', status: 'PENDING', attempts: 1, error, nextAttemptAt: '2026-01-01T00:00:00.000Z' }),
+    ).toEqual({
       connectorId: 'sf',
       status: 'PENDING',
       attempts: 1,
       error,
       nextAttemptAt: '2026-01-01T00:00:00.000Z',
     });
-    expect(linkView({ connectorId: 'sf', status: 'FAILED', attempts: 3, error, nextAttemptAt: '2026-01-01T00:00:00.000Z' })).toEqual({ connectorId: 'sf', status: 'FAILED', attempts: 3, error });
+    expect(
+      linkView({ connectorId: 'sf', status: 'FAILED', attempts: 3, error, nextAttemptAt: '2026-01-01T00:00:00.000Z' }),
+    ).toEqual({ connectorId: 'sf', status: 'FAILED', attempts: 3, error });
   });
 });

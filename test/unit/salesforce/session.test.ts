@@ -1,6 +1,13 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { salesforceConnectorSchema } from '../../../lambdas/connectors/salesforce/schema';
-import { defaultAudience, JWT_GRANT, resolveCredentials, SessionCache, signJwtAssertion, type SalesforceCredentials } from '../../../lambdas/connectors/salesforce/session';
+import {
+  defaultAudience,
+  JWT_GRANT,
+  resolveCredentials,
+  SessionCache,
+  signJwtAssertion,
+  type SalesforceCredentials,
+} from '../../../lambdas/connectors/salesforce/session';
 import { isRetryable } from '../../../lambdas/domain/retry-policy';
 import { RequestPreparationError, UpstreamError } from '../../../lambdas/shared/errors';
 
@@ -11,18 +18,36 @@ const decode = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toStr
 
 test('the JWT bearer assertion is RS256-signed with iss, sub, aud and an exp under 3 minutes', () => {
   const now = Date.UTC(2025, 0, 1);
-  const jwt = signJwtAssertion({ clientId: 'app-1', username: 'int@example.com', audience: 'https://test.salesforce.com', privateKey: privateKeyPem }, now);
+  const jwt = signJwtAssertion(
+    {
+      clientId: 'app-1',
+      username: 'int@example.com',
+      audience: 'https://test.salesforce.com',
+      privateKey: privateKeyPem,
+    },
+    now,
+  );
   const [header, claims, signature] = jwt.split('.') as [string, string, string];
   expect(decode(header)).toEqual({ alg: 'RS256', typ: 'JWT' });
-  expect(decode(claims)).toEqual({ iss: 'app-1', sub: 'int@example.com', aud: 'https://test.salesforce.com', exp: now / 1000 + 180 });
-  expect(verify('RSA-SHA256', Buffer.from(`${header}.${claims}`), publicKey, Buffer.from(signature, 'base64url'))).toBe(true);
+  expect(decode(claims)).toEqual({
+    iss: 'app-1',
+    sub: 'int@example.com',
+    aud: 'https://test.salesforce.com',
+    exp: now / 1000 + 180,
+  });
+  expect(verify('RSA-SHA256', Buffer.from(`${header}.${claims}`), publicKey, Buffer.from(signature, 'base64url'))).toBe(
+    true,
+  );
 });
 
 test('a broken private key is a preparation error that does not echo the key', () => {
   const bad = '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----';
   let thrown: unknown;
   try {
-    signJwtAssertion({ clientId: 'a', username: 'u', audience: 'https://login.salesforce.com', privateKey: bad }, Date.now());
+    signJwtAssertion(
+      { clientId: 'a', username: 'u', audience: 'https://login.salesforce.com', privateKey: bad },
+      Date.now(),
+    );
   } catch (err) {
     thrown = err;
   }
@@ -39,7 +64,11 @@ test('the JWT audience is the login server: production, sandbox, or the host its
 });
 
 test('credentials: ids inline or from secrets, token URL from loginUrl, default audience, one-line PEM restored', async () => {
-  const secrets = { get: jest.fn(async (_c: string, name: string) => (name === 'pk' ? privateKeyPem.replace(/\n/g, '\\n') : `value-of-${name}`)) };
+  const secrets = {
+    get: jest.fn(async (_c: string, name: string) =>
+      name === 'pk' ? privateKeyPem.replace(/\n/g, '\\n') : `value-of-${name}`,
+    ),
+  };
   const jwtRow = salesforceConnectorSchema.parse({
     connectorId: 'sf',
     type: 'salesforce',
@@ -48,13 +77,35 @@ test('credentials: ids inline or from secrets, token URL from loginUrl, default 
   });
   expect(jwtRow.apiVersion).toBe('62.0');
   const c = await resolveCredentials(jwtRow, { secrets });
-  expect(c).toEqual({ flow: 'jwtBearer', tokenUrl: 'https://acme.my.salesforce.com/services/oauth2/token', clientId: 'cid', username: 'value-of-user', privateKey: privateKeyPem, audience: 'https://login.salesforce.com' });
-  const ccRow = salesforceConnectorSchema.parse({ connectorId: 'sf', type: 'salesforce', loginUrl: 'https://acme.my.salesforce.com', auth: { type: 'clientCredentials', clientId: { secret: 'id' }, clientSecret: { secret: 'cs' } } });
-  expect(await resolveCredentials(ccRow, { secrets })).toEqual({ flow: 'clientCredentials', tokenUrl: 'https://acme.my.salesforce.com/services/oauth2/token', clientId: 'value-of-id', clientSecret: 'value-of-cs' });
+  expect(c).toEqual({
+    flow: 'jwtBearer',
+    tokenUrl: 'https://acme.my.salesforce.com/services/oauth2/token',
+    clientId: 'cid',
+    username: 'value-of-user',
+    privateKey: privateKeyPem,
+    audience: 'https://login.salesforce.com',
+  });
+  const ccRow = salesforceConnectorSchema.parse({
+    connectorId: 'sf',
+    type: 'salesforce',
+    loginUrl: 'https://acme.my.salesforce.com',
+    auth: { type: 'clientCredentials', clientId: { secret: 'id' }, clientSecret: { secret: 'cs' } },
+  });
+  expect(await resolveCredentials(ccRow, { secrets })).toEqual({
+    flow: 'clientCredentials',
+    tokenUrl: 'https://acme.my.salesforce.com/services/oauth2/token',
+    clientId: 'value-of-id',
+    clientSecret: 'value-of-cs',
+  });
 });
 
 describe('SessionCache', () => {
-  const cc: SalesforceCredentials = { flow: 'clientCredentials', tokenUrl: 'https://sf.test/services/oauth2/token', clientId: 'cid', clientSecret: 'shh-secret' };
+  const cc: SalesforceCredentials = {
+    flow: 'clientCredentials',
+    tokenUrl: 'https://sf.test/services/oauth2/token',
+    clientId: 'cid',
+    clientSecret: 'shh-secret',
+  };
 
   function tokenServer(answers: Array<{ status: number; body: unknown }>) {
     const requests: URLSearchParams[] = [];
@@ -62,7 +113,10 @@ describe('SessionCache', () => {
       requests.push(new URLSearchParams(String(init.body)));
       const answer = answers[Math.min(requests.length - 1, answers.length - 1)]!;
       await new Promise((r) => setTimeout(r, 5));
-      return new Response(JSON.stringify(answer.body), { status: answer.status, headers: { 'content-type': 'application/json' } });
+      return new Response(JSON.stringify(answer.body), {
+        status: answer.status,
+        headers: { 'content-type': 'application/json' },
+      });
     }) as unknown as typeof fetch;
     return { requests, fetchFn };
   }
@@ -78,7 +132,11 @@ describe('SessionCache', () => {
     expect(sessions[0]!.instanceUrl).toBe('https://acme.my.salesforce.com');
     expect((await cache.get(cc, server.fetchFn, 1000)).accessToken).toBe('T1');
     expect(server.requests).toHaveLength(1);
-    expect(Object.fromEntries(server.requests[0]!)).toEqual({ grant_type: 'client_credentials', client_id: 'cid', client_secret: 'shh-secret' });
+    expect(Object.fromEntries(server.requests[0]!)).toEqual({
+      grant_type: 'client_credentials',
+      client_id: 'cid',
+      client_secret: 'shh-secret',
+    });
     cache.invalidate(cc, 'stale-token-of-someone-else');
     expect((await cache.get(cc, server.fetchFn, 1000)).accessToken).toBe('T1');
     cache.invalidate(cc, 'T1');
@@ -87,10 +145,27 @@ describe('SessionCache', () => {
   });
 
   test('the JWT flow posts the assertion grant', async () => {
-    const server = tokenServer([{ status: 200, body: { access_token: 'J', instance_url: 'https://x.my.salesforce.com' } }]);
-    await new SessionCache().get({ flow: 'jwtBearer', tokenUrl: 'https://login.salesforce.com/services/oauth2/token', clientId: 'c', username: 'u', audience: 'https://login.salesforce.com', privateKey: privateKeyPem }, server.fetchFn, 1000);
+    const server = tokenServer([
+      { status: 200, body: { access_token: 'J', instance_url: 'https://x.my.salesforce.com' } },
+    ]);
+    await new SessionCache().get(
+      {
+        flow: 'jwtBearer',
+        tokenUrl: 'https://login.salesforce.com/services/oauth2/token',
+        clientId: 'c',
+        username: 'u',
+        audience: 'https://login.salesforce.com',
+        privateKey: privateKeyPem,
+      },
+      server.fetchFn,
+      1000,
+    );
     expect(server.requests[0]!.get('grant_type')).toBe(JWT_GRANT);
-    expect(decode(server.requests[0]!.get('assertion')!.split('.')[1]!)).toMatchObject({ iss: 'c', sub: 'u', aud: 'https://login.salesforce.com' });
+    expect(decode(server.requests[0]!.get('assertion')!.split('.')[1]!)).toMatchObject({
+      iss: 'c',
+      sub: 'u',
+      aud: 'https://login.salesforce.com',
+    });
   });
 
   test('a refused login is SALESFORCE_LOGIN_FAILED with the OAuth error, not retried, and not cached', async () => {

@@ -62,7 +62,11 @@ export default class CrmBridgeFiles extends NavigationMixin(LightningElement) {
         this.isLoading = true;
         this.errorMessage = undefined;
         try {
-            const page = await listFiles({ recordId: this.recordId, pageSize: Number(this.pageSize) || 10, nextToken: token });
+            const page = await listFiles({
+                recordId: this.recordId,
+                pageSize: Number(this.pageSize) || 10,
+                nextToken: token
+            });
             this.currentToken = token;
             this.nextToken = page.nextToken || null;
             this.canUpload = page.canUpload === true;
@@ -178,7 +182,9 @@ export default class CrmBridgeFiles extends NavigationMixin(LightningElement) {
             .split(',')
             .map((t) => t.trim().toLowerCase())
             .filter(Boolean)
-            .some((t) => (t.startsWith('.') ? name.endsWith(t) : t.endsWith('/*') ? type.startsWith(t.slice(0, -1)) : type === t));
+            .some((t) =>
+                t.startsWith('.') ? name.endsWith(t) : t.endsWith('/*') ? type.startsWith(t.slice(0, -1)) : type === t
+            );
     }
 
     startUploads(fileList) {
@@ -187,7 +193,14 @@ export default class CrmBridgeFiles extends NavigationMixin(LightningElement) {
             if (!this.isAccepted(file)) {
                 this.uploads = [
                     ...this.uploads,
-                    this.uploadView({ key, name: file.name, loaded: 0, total: file.size, state: 'failed', error: `This type of file can't be uploaded here. Accepted: ${this.acceptedTypes}.` })
+                    this.uploadView({
+                        key,
+                        name: file.name,
+                        loaded: 0,
+                        total: file.size,
+                        state: 'failed',
+                        error: `This type of file can't be uploaded here. Accepted: ${this.acceptedTypes}.`
+                    })
                 ];
                 this.announce(`${file.name} was not uploaded: this type of file can't be uploaded here.`);
                 continue;
@@ -199,14 +212,19 @@ export default class CrmBridgeFiles extends NavigationMixin(LightningElement) {
                 onProgress: (loaded, total) => this.updateUpload(key, { loaded, total })
             });
             this.active.set(key, upload);
-            this.uploads = [...this.uploads, this.uploadView({ key, name: file.name, loaded: 0, total: file.size, state: 'uploading' })];
+            this.uploads = [
+                ...this.uploads,
+                this.uploadView({ key, name: file.name, loaded: 0, total: file.size, state: 'uploading' })
+            ];
             this.announce(`Uploading ${file.name}.`);
             upload
                 .start()
                 .then(() => {
                     this.updateUpload(key, { state: 'done', loaded: file.size });
                     this.announce(`${file.name} uploaded.`);
-                    this.dispatchEvent(new ShowToastEvent({ title: 'File uploaded', message: file.name, variant: 'success' }));
+                    this.dispatchEvent(
+                        new ShowToastEvent({ title: 'File uploaded', message: file.name, variant: 'success' })
+                    );
                     this.handleRefresh();
                 })
                 .catch((e) => {
@@ -235,7 +253,9 @@ export default class CrmBridgeFiles extends NavigationMixin(LightningElement) {
     }
 
     updateUpload(key, change) {
-        this.uploads = this.uploads.map((u) => (u.key === key && (u.state === 'uploading' || change.state) ? this.uploadView({ ...u, ...change }) : u));
+        this.uploads = this.uploads.map((u) =>
+            u.key === key && (u.state === 'uploading' || change.state) ? this.uploadView({ ...u, ...change }) : u
+        );
     }
 
     uploadView(u) {
@@ -278,7 +298,10 @@ export default class CrmBridgeFiles extends NavigationMixin(LightningElement) {
         const fileId = event.currentTarget.dataset.id;
         const file = this.files.find((f) => f.fileId === fileId);
         if (!file) return;
-        this.confirming = { fileId, message: `Delete "${file.fileName}"? It is removed from file storage for everyone and can't be restored.` };
+        this.confirming = {
+            fileId,
+            message: `Delete "${file.fileName}"? It is removed from file storage for everyone and can't be restored.`
+        };
     }
 
     renderedCallback() {
@@ -313,7 +336,9 @@ export default class CrmBridgeFiles extends NavigationMixin(LightningElement) {
         try {
             await deleteFile({ recordId: this.recordId, fileId });
             this.announce(`${file ? file.fileName : 'The file'} deleted.`);
-            this.dispatchEvent(new ShowToastEvent({ title: 'File deleted', message: file ? file.fileName : '', variant: 'success' }));
+            this.dispatchEvent(
+                new ShowToastEvent({ title: 'File deleted', message: file ? file.fileName : '', variant: 'success' })
+            );
             await this.loadPage(this.currentToken);
         } catch (e) {
             this.errorMessage = messageOf(e);

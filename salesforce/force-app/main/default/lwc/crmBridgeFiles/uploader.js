@@ -37,12 +37,19 @@ const NO_ETAG_MESSAGE =
 function s3Error(status) {
     if (status === 0) return new UploadError(NETWORK_MESSAGE, { retryable: true });
     if (status === 403) {
-        return new UploadError('The upload link has expired or was refused. Please try again.', { retryable: true, expired: true });
+        return new UploadError('The upload link has expired or was refused. Please try again.', {
+            retryable: true,
+            expired: true
+        });
     }
     if (status === 400 || status === 413) {
-        return new UploadError('File storage refused this file. Please try again; if it keeps happening, contact your Salesforce administrator.');
+        return new UploadError(
+            'File storage refused this file. Please try again; if it keeps happening, contact your Salesforce administrator.'
+        );
     }
-    return new UploadError('File storage had a temporary problem while receiving the file. Please try again.', { retryable: status >= 500 || status === 408 || status === 429 });
+    return new UploadError('File storage had a temporary problem while receiving the file. Please try again.', {
+        retryable: status >= 500 || status === 408 || status === 429
+    });
 }
 
 /** A message for anything thrown on the way: Apex errors carry their plain text in body.message. */
@@ -65,7 +72,15 @@ export class FileUpload {
      * file: the browser File; recordId; apex: { createUpload, refreshPartUrls, completeUpload, cancelUpload }
      * (the imported Apex methods); onProgress(loaded, total).
      */
-    constructor({ file, recordId, apex, onProgress = () => {}, sleep = defaultSleep, maxInFlight = MAX_IN_FLIGHT, maxAttempts = MAX_ATTEMPTS }) {
+    constructor({
+        file,
+        recordId,
+        apex,
+        onProgress = () => {},
+        sleep = defaultSleep,
+        maxInFlight = MAX_IN_FLIGHT,
+        maxAttempts = MAX_ATTEMPTS
+    }) {
         this.file = file;
         this.recordId = recordId;
         this.apex = apex;
@@ -102,7 +117,12 @@ export class FileUpload {
         const upload = created.upload || {};
         let partsJson = null;
         if (upload.url) {
-            await this.withRetry(1, { url: upload.url }, (target) => this.put(target.url, this.file, 1, upload.headers || {}, false), false);
+            await this.withRetry(
+                1,
+                { url: upload.url },
+                (target) => this.put(target.url, this.file, 1, upload.headers || {}, false),
+                false
+            );
         } else {
             partsJson = JSON.stringify(await this.multipart(upload));
         }
@@ -142,7 +162,12 @@ export class FileUpload {
                 const start = (partNumber - 1) * partSize;
                 const blob = this.file.slice(start, Math.min(start + partSize, this.file.size));
                 const url = await this.urlFor(partNumber);
-                const etag = await this.withRetry(partNumber, { url }, (target) => this.put(target.url, blob, partNumber, {}, true), true);
+                const etag = await this.withRetry(
+                    partNumber,
+                    { url },
+                    (target) => this.put(target.url, blob, partNumber, {}, true),
+                    true
+                );
                 etags.push({ partNumber, etag });
             }
         };
@@ -166,8 +191,11 @@ export class FileUpload {
      * time, from this part on (one request at a time: parts in flight wait for the same answer).
      */
     async urlFor(partNumber) {
-        for (let own = false; !this.urls.has(partNumber); ) {
-            if (own) throw new UploadError('File storage did not hand out an upload link for part of this file. Please try again.');
+        for (let own = false; !this.urls.has(partNumber);) {
+            if (own)
+                throw new UploadError(
+                    'File storage did not hand out an upload link for part of this file. Please try again.'
+                );
             if (!this.fetchingUrls) {
                 own = true;
                 const wanted = [];
@@ -199,11 +227,21 @@ export class FileUpload {
                 this.loadedByPart.set(partNumber, 0);
                 this.report();
                 // An expired single-PUT URL cannot be renewed (the hub renews part URLs only): the same URL would fail again.
-                if (!(e instanceof UploadError) || !e.retryable || (e.expired && !refreshable) || attempt >= this.maxAttempts) throw e;
+                if (
+                    !(e instanceof UploadError) ||
+                    !e.retryable ||
+                    (e.expired && !refreshable) ||
+                    attempt >= this.maxAttempts
+                )
+                    throw e;
                 await this.sleep(RETRY_DELAY_MS * 2 ** (attempt - 1));
                 this.checkCancelled();
                 if (e.expired && refreshable) {
-                    const fresh = await this.apex.refreshPartUrls({ recordId: this.recordId, fileId: this.fileId, partNumbers: [partNumber] });
+                    const fresh = await this.apex.refreshPartUrls({
+                        recordId: this.recordId,
+                        fileId: this.fileId,
+                        partNumbers: [partNumber]
+                    });
                     const part = (fresh.parts || []).find((p) => p.partNumber === partNumber);
                     if (part) {
                         target.url = part.url;

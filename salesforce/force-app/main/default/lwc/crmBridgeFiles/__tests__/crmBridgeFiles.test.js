@@ -12,10 +12,16 @@ import { navigations } from 'lightning/navigation';
 // jest.mock calls are hoisted above the imports only when written out one by one.
 jest.mock('@salesforce/apex/CrmBridgeFilesController.listFiles', () => ({ default: jest.fn() }), { virtual: true });
 jest.mock('@salesforce/apex/CrmBridgeFilesController.createUpload', () => ({ default: jest.fn() }), { virtual: true });
-jest.mock('@salesforce/apex/CrmBridgeFilesController.refreshPartUrls', () => ({ default: jest.fn() }), { virtual: true });
-jest.mock('@salesforce/apex/CrmBridgeFilesController.completeUpload', () => ({ default: jest.fn() }), { virtual: true });
+jest.mock('@salesforce/apex/CrmBridgeFilesController.refreshPartUrls', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/CrmBridgeFilesController.completeUpload', () => ({ default: jest.fn() }), {
+    virtual: true
+});
 jest.mock('@salesforce/apex/CrmBridgeFilesController.cancelUpload', () => ({ default: jest.fn() }), { virtual: true });
-jest.mock('@salesforce/apex/CrmBridgeFilesController.getDownloadUrl', () => ({ default: jest.fn() }), { virtual: true });
+jest.mock('@salesforce/apex/CrmBridgeFilesController.getDownloadUrl', () => ({ default: jest.fn() }), {
+    virtual: true
+});
 jest.mock('@salesforce/apex/CrmBridgeFilesController.deleteFile', () => ({ default: jest.fn() }), { virtual: true });
 jest.mock('lightning/navigation', () => {
     const Navigate = Symbol('Navigate');
@@ -102,9 +108,32 @@ function blobText(blob) {
 }
 
 const FILES = [
-    { fileId: 'f3', fileName: 'site-photo.jpg', contentType: 'image/jpeg', size: 2621440, status: 'AVAILABLE', createdAt: '2026-05-03T10:00:00.000Z', uploadedBy: 'Grace Hopper' },
-    { fileId: 'f2', fileName: 'video.mp4', contentType: 'video/mp4', size: 1288490189, status: 'PENDING', createdAt: '2026-05-02T10:00:00.000Z' },
-    { fileId: 'f1', fileName: 'contract.pdf', contentType: 'application/pdf', size: 512, status: 'AVAILABLE', createdAt: '2026-05-01T10:00:00.000Z', uploadedBy: 'Ada Lovelace' }
+    {
+        fileId: 'f3',
+        fileName: 'site-photo.jpg',
+        contentType: 'image/jpeg',
+        size: 2621440,
+        status: 'AVAILABLE',
+        createdAt: '2026-05-03T10:00:00.000Z',
+        uploadedBy: 'Grace Hopper'
+    },
+    {
+        fileId: 'f2',
+        fileName: 'video.mp4',
+        contentType: 'video/mp4',
+        size: 1288490189,
+        status: 'PENDING',
+        createdAt: '2026-05-02T10:00:00.000Z'
+    },
+    {
+        fileId: 'f1',
+        fileName: 'contract.pdf',
+        contentType: 'application/pdf',
+        size: 512,
+        status: 'AVAILABLE',
+        createdAt: '2026-05-01T10:00:00.000Z',
+        uploadedBy: 'Ada Lovelace'
+    }
 ];
 
 function page(files = FILES, extra = {}) {
@@ -182,8 +211,10 @@ describe('the list', () => {
         for (const row of rows) expect(row.querySelector('[data-action="download"]').disabled).toBe(true);
     });
 
-    test('pages forward with the hub\'s nextToken and back again', async () => {
-        listFiles.mockResolvedValueOnce(page(FILES.slice(0, 2), { nextToken: 'token-2' })).mockResolvedValueOnce(page(FILES.slice(2)));
+    test("pages forward with the hub's nextToken and back again", async () => {
+        listFiles
+            .mockResolvedValueOnce(page(FILES.slice(0, 2), { nextToken: 'token-2' }))
+            .mockResolvedValueOnce(page(FILES.slice(2)));
         const element = await mount({ pageSize: 2 });
         expect($(element, '[data-id="previous"]').disabled).toBe(true);
         expect($(element, '[data-id="next"]').disabled).toBe(false);
@@ -211,29 +242,45 @@ describe('the list', () => {
         expect($$(element, '[data-action="download"]')).toHaveLength(3);
     });
 
-    test('an empty record says so; a refused list shows the controller\'s words', async () => {
+    test("an empty record says so; a refused list shows the controller's words", async () => {
         listFiles.mockResolvedValueOnce(page([]));
         let element = await mount();
         expect(text(element, '[data-id="empty"]')).toBe('No files on this record yet.');
         document.body.removeChild(element);
 
-        listFiles.mockRejectedValueOnce({ body: { message: "You don't have access to this record, so you can't see its files." } });
+        listFiles.mockRejectedValueOnce({
+            body: { message: "You don't have access to this record, so you can't see its files." }
+        });
         element = await mount();
-        expect(text(element, '[data-id="error"]')).toBe("You don't have access to this record, so you can't see its files.");
+        expect(text(element, '[data-id="error"]')).toBe(
+            "You don't have access to this record, so you can't see its files."
+        );
         expect($(element, '[role="alert"]')).not.toBeNull();
     });
 });
 
 describe('uploading', () => {
     test('a small file: one PUT straight to S3 with the signed headers, progress in bytes and %, then complete', async () => {
-        createUpload.mockResolvedValue({ fileId: 'new-1', upload: { method: 'PUT', url: 'https://bucket.s3.amazonaws.com/files/new-1?X-Amz-Signature=s', headers: { 'content-type': 'application/pdf' } } });
+        createUpload.mockResolvedValue({
+            fileId: 'new-1',
+            upload: {
+                method: 'PUT',
+                url: 'https://bucket.s3.amazonaws.com/files/new-1?X-Amz-Signature=s',
+                headers: { 'content-type': 'application/pdf' }
+            }
+        });
         completeUpload.mockResolvedValue({ fileId: 'new-1', status: 'AVAILABLE' });
         const element = await mount();
         const doc = file('offer.pdf', 2048);
         pick(element, doc);
         await settle();
 
-        expect(createUpload).toHaveBeenCalledWith({ recordId: RECORD_ID, fileName: 'offer.pdf', contentType: 'application/pdf', size: 2048 });
+        expect(createUpload).toHaveBeenCalledWith({
+            recordId: RECORD_ID,
+            fileName: 'offer.pdf',
+            contentType: 'application/pdf',
+            size: 2048
+        });
         expect(FakeXhr.sent).toHaveLength(1);
         const put = FakeXhr.sent[0];
         expect(put.method).toBe('PUT');
@@ -258,7 +305,10 @@ describe('uploading', () => {
     });
 
     test('a single PUT refused by S3 (expired link) is explained and not sent again with the same link', async () => {
-        createUpload.mockResolvedValue({ fileId: 'new-2', upload: { method: 'PUT', url: 'https://s3/put', headers: {} } });
+        createUpload.mockResolvedValue({
+            fileId: 'new-2',
+            upload: { method: 'PUT', url: 'https://s3/put', headers: {} }
+        });
         const element = await mount();
         pick(element, file('late.pdf', 10));
         await settle();
@@ -266,11 +316,16 @@ describe('uploading', () => {
         await settle();
         expect(FakeXhr.sent).toHaveLength(1);
         expect(completeUpload).not.toHaveBeenCalled();
-        expect(text(element, '[data-id="upload-error"]')).toBe('The upload link has expired or was refused. Please try again.');
+        expect(text(element, '[data-id="upload-error"]')).toBe(
+            'The upload link has expired or was refused. Please try again.'
+        );
     });
 
     test('a single PUT that fails on the network is retried', async () => {
-        createUpload.mockResolvedValue({ fileId: 'new-3', upload: { method: 'PUT', url: 'https://s3/put', headers: {} } });
+        createUpload.mockResolvedValue({
+            fileId: 'new-3',
+            upload: { method: 'PUT', url: 'https://s3/put', headers: {} }
+        });
         completeUpload.mockResolvedValue({});
         jest.spyOn(window, 'setTimeout').mockImplementation((fn) => realSetTimeout(fn, 0));
         await mount();
@@ -285,7 +340,10 @@ describe('uploading', () => {
     });
 
     test('several files at once each get their own upload and progress', async () => {
-        createUpload.mockImplementation(async ({ fileName }) => ({ fileId: `id-${fileName}`, upload: { method: 'PUT', url: `https://s3/${fileName}`, headers: {} } }));
+        createUpload.mockImplementation(async ({ fileName }) => ({
+            fileId: `id-${fileName}`,
+            upload: { method: 'PUT', url: `https://s3/${fileName}`, headers: {} }
+        }));
         completeUpload.mockResolvedValue({});
         const element = await mount();
         pick(element, file('a.pdf', 100), file('b.pdf', 300));
@@ -293,7 +351,10 @@ describe('uploading', () => {
         expect(FakeXhr.sent.map((x) => x.url)).toEqual(['https://s3/a.pdf', 'https://s3/b.pdf']);
         FakeXhr.sent[1].progress(150);
         await settle(1);
-        expect($$(element, '[data-id="progress"]').map((p) => p.textContent)).toEqual(['0 bytes of 100 bytes (0%)', '150 bytes of 300 bytes (50%)']);
+        expect($$(element, '[data-id="progress"]').map((p) => p.textContent)).toEqual([
+            '0 bytes of 100 bytes (0%)',
+            '150 bytes of 300 bytes (50%)'
+        ]);
         answer(FakeXhr.sent[0], 200, { ETag: '"a"' });
         answer(FakeXhr.sent[1], 200, { ETag: '"b"' });
         await settle();
@@ -316,7 +377,12 @@ describe('uploading', () => {
         await settle();
 
         // The bound: 4 parts on the wire, the rest wait.
-        expect(FakeXhr.sent.map((x) => x.url)).toEqual(['https://s3/part1', 'https://s3/part2', 'https://s3/part3', 'https://s3/part4']);
+        expect(FakeXhr.sent.map((x) => x.url)).toEqual([
+            'https://s3/part1',
+            'https://s3/part2',
+            'https://s3/part3',
+            'https://s3/part4'
+        ]);
         expect(await blobText(FakeXhr.sent[1].body)).toBe(await blobText(doc.slice(10, 20)));
         // Part 2 fails once (S3 500), the others succeed; answering frees slots for parts 5 and 6.
         answer(FakeXhr.sent[1], 500);
@@ -335,7 +401,9 @@ describe('uploading', () => {
         expect(delays).toContain(1000); // backoff before the second attempt of part 2
         const part2 = FakeXhr.sent.filter((x) => x.url === 'https://s3/part2');
         expect(part2).toHaveLength(2);
-        expect(await blobText(FakeXhr.sent.find((x) => x.url === 'https://s3/part6').body)).toBe(await blobText(doc.slice(50, 55)));
+        expect(await blobText(FakeXhr.sent.find((x) => x.url === 'https://s3/part6').body)).toBe(
+            await blobText(doc.slice(50, 55))
+        );
         expect(completeUpload).toHaveBeenCalledTimes(1);
         const sent = completeUpload.mock.calls[0][0];
         expect(sent.fileId).toBe('big-1');
@@ -347,11 +415,25 @@ describe('uploading', () => {
         const MiB = 1024 * 1024;
         const GiB = 1024 * MiB;
         // A stand-in File: slice() returns a small descriptor, so the test holds no gigabyte either.
-        const big = { name: 'walkthrough.mp4', type: 'video/mp4', size: GiB, slice: jest.fn((start, end) => ({ size: end - start, start, end })) };
-        const parts = Array.from({ length: 128 }, (_, i) => ({ partNumber: i + 1, url: `https://s3/big?partNumber=${i + 1}` }));
+        const big = {
+            name: 'walkthrough.mp4',
+            type: 'video/mp4',
+            size: GiB,
+            slice: jest.fn((start, end) => ({ size: end - start, start, end }))
+        };
+        const parts = Array.from({ length: 128 }, (_, i) => ({
+            partNumber: i + 1,
+            url: `https://s3/big?partNumber=${i + 1}`
+        }));
         // The create answer holds the first 100 part URLs; the component asks for the rest.
-        createUpload.mockResolvedValue({ fileId: 'gig-1', upload: { partSize: 8 * MiB, partCount: 128, parts: parts.slice(0, 100) } });
-        refreshPartUrls.mockImplementation(async ({ partNumbers }) => ({ partSize: 8 * MiB, parts: parts.filter((p) => partNumbers.includes(p.partNumber)) }));
+        createUpload.mockResolvedValue({
+            fileId: 'gig-1',
+            upload: { partSize: 8 * MiB, partCount: 128, parts: parts.slice(0, 100) }
+        });
+        refreshPartUrls.mockImplementation(async ({ partNumbers }) => ({
+            partSize: 8 * MiB,
+            parts: parts.filter((p) => partNumbers.includes(p.partNumber))
+        }));
         completeUpload.mockResolvedValue({ fileId: 'gig-1', status: 'AVAILABLE' });
         let maxInFlight = 0;
         FakeXhr.onSend = () => {
@@ -360,7 +442,12 @@ describe('uploading', () => {
         const element = await mount();
         pick(element, big);
         await settle();
-        expect(createUpload).toHaveBeenCalledWith({ recordId: RECORD_ID, fileName: 'walkthrough.mp4', contentType: 'video/mp4', size: GiB });
+        expect(createUpload).toHaveBeenCalledWith({
+            recordId: RECORD_ID,
+            fileName: 'walkthrough.mp4',
+            contentType: 'video/mp4',
+            size: GiB
+        });
 
         const answerRound = async () => {
             for (const xhr of inFlight()) {
@@ -378,7 +465,11 @@ describe('uploading', () => {
         expect(FakeXhr.sent).toHaveLength(128);
         expect(FakeXhr.sent.map((x) => x.url).sort()).toEqual(parts.map((p) => p.url).sort());
         expect(refreshPartUrls).toHaveBeenCalledTimes(1);
-        expect(refreshPartUrls).toHaveBeenCalledWith({ recordId: RECORD_ID, fileId: 'gig-1', partNumbers: parts.slice(100).map((p) => p.partNumber) });
+        expect(refreshPartUrls).toHaveBeenCalledWith({
+            recordId: RECORD_ID,
+            fileId: 'gig-1',
+            partNumbers: parts.slice(100).map((p) => p.partNumber)
+        });
         const slices = big.slice.mock.calls.map(([start, end]) => [start, end]).sort((a, b) => a[0] - b[0]);
         expect(slices).toHaveLength(128);
         slices.forEach(([start, end], i) => expect([start, end]).toEqual([i * 8 * MiB, (i + 1) * 8 * MiB]));
@@ -388,8 +479,11 @@ describe('uploading', () => {
         expect(text(element, '[data-id="progress"]')).toBe('Uploaded, 1 GB');
     });
 
-    test('progress counts bytes across parts and drops a failed attempt\'s bytes', async () => {
-        createUpload.mockResolvedValue({ fileId: 'big-2', upload: { partSize: 10, parts: [1, 2].map((n) => ({ partNumber: n, url: `https://s3/p${n}` })) } });
+    test("progress counts bytes across parts and drops a failed attempt's bytes", async () => {
+        createUpload.mockResolvedValue({
+            fileId: 'big-2',
+            upload: { partSize: 10, parts: [1, 2].map((n) => ({ partNumber: n, url: `https://s3/p${n}` })) }
+        });
         jest.spyOn(window, 'setTimeout').mockImplementation((fn) => realSetTimeout(fn, 0));
         const element = await mount();
         pick(element, file('twenty.bin', 20));
@@ -404,7 +498,10 @@ describe('uploading', () => {
     });
 
     test('an expired part URL is exchanged for a fresh one through the controller', async () => {
-        createUpload.mockResolvedValue({ fileId: 'big-3', upload: { partSize: 10, parts: [{ partNumber: 1, url: 'https://s3/old' }] } });
+        createUpload.mockResolvedValue({
+            fileId: 'big-3',
+            upload: { partSize: 10, parts: [{ partNumber: 1, url: 'https://s3/old' }] }
+        });
         refreshPartUrls.mockResolvedValue({ partSize: 10, parts: [{ partNumber: 1, url: 'https://s3/fresh' }] });
         completeUpload.mockResolvedValue({});
         jest.spyOn(window, 'setTimeout').mockImplementation((fn) => realSetTimeout(fn, 0));
@@ -421,7 +518,10 @@ describe('uploading', () => {
     });
 
     test('a part that fails three times stops the upload with words a user understands; nothing is completed', async () => {
-        createUpload.mockResolvedValue({ fileId: 'big-4', upload: { partSize: 10, parts: [1, 2].map((n) => ({ partNumber: n, url: `https://s3/p${n}` })) } });
+        createUpload.mockResolvedValue({
+            fileId: 'big-4',
+            upload: { partSize: 10, parts: [1, 2].map((n) => ({ partNumber: n, url: `https://s3/p${n}` })) }
+        });
         jest.spyOn(window, 'setTimeout').mockImplementation((fn) => realSetTimeout(fn, 0));
         FakeXhr.onSend = (xhr) => {
             if (xhr.url === 'https://s3/p1') Promise.resolve().then(() => xhr.fail());
@@ -440,30 +540,43 @@ describe('uploading', () => {
     });
 
     test('a part URL the hub does not hand out stops the upload with a sentence, not a loop', async () => {
-        createUpload.mockResolvedValue({ fileId: 'big-7', upload: { partSize: 10, partCount: 2, parts: [{ partNumber: 1, url: 'https://s3/p1' }] } });
+        createUpload.mockResolvedValue({
+            fileId: 'big-7',
+            upload: { partSize: 10, partCount: 2, parts: [{ partNumber: 1, url: 'https://s3/p1' }] }
+        });
         refreshPartUrls.mockResolvedValue({ partSize: 10, parts: [] });
         const element = await mount();
         pick(element, file('twenty.bin', 20));
         await settle();
         expect(refreshPartUrls).toHaveBeenCalledTimes(1);
         expect(refreshPartUrls).toHaveBeenCalledWith({ recordId: RECORD_ID, fileId: 'big-7', partNumbers: [2] });
-        expect(text(element, '[data-id="upload-error"]')).toBe('File storage did not hand out an upload link for part of this file. Please try again.');
+        expect(text(element, '[data-id="upload-error"]')).toBe(
+            'File storage did not hand out an upload link for part of this file. Please try again.'
+        );
         expect(completeUpload).not.toHaveBeenCalled();
     });
 
     test('a part answered without an ETag (bucket CORS hides it) is explained, not retried forever', async () => {
-        createUpload.mockResolvedValue({ fileId: 'big-5', upload: { partSize: 10, parts: [{ partNumber: 1, url: 'https://s3/p1' }] } });
+        createUpload.mockResolvedValue({
+            fileId: 'big-5',
+            upload: { partSize: 10, parts: [{ partNumber: 1, url: 'https://s3/p1' }] }
+        });
         const element = await mount();
         pick(element, file('ten.bin', 10));
         await settle();
         answer(FakeXhr.sent[0], 200, {});
         await settle();
         expect(FakeXhr.sent).toHaveLength(1);
-        expect(text(element, '[data-id="upload-error"]')).toMatch(/did not confirm it .*contact your Salesforce administrator/);
+        expect(text(element, '[data-id="upload-error"]')).toMatch(
+            /did not confirm it .*contact your Salesforce administrator/
+        );
     });
 
     test('cancel stops the requests on the wire and drops the unfinished upload on the hub', async () => {
-        createUpload.mockResolvedValue({ fileId: 'big-6', upload: { partSize: 10, parts: [1, 2, 3].map((n) => ({ partNumber: n, url: `https://s3/p${n}` })) } });
+        createUpload.mockResolvedValue({
+            fileId: 'big-6',
+            upload: { partSize: 10, parts: [1, 2, 3].map((n) => ({ partNumber: n, url: `https://s3/p${n}` })) }
+        });
         cancelUpload.mockResolvedValue(undefined);
         const element = await mount();
         pick(element, file('thirty.bin', 30));
@@ -479,7 +592,7 @@ describe('uploading', () => {
         expect(text(element, '[data-id="announcer"]')).toBe('Upload of thirty.bin cancelled.');
     });
 
-    test('the controller\'s refusal reaches the user in its words', async () => {
+    test("the controller's refusal reaches the user in its words", async () => {
         createUpload.mockRejectedValue({ body: { message: 'This file is too large to upload.' } });
         const element = await mount();
         pick(element, file('huge.mov', 10, 'video/quicktime'));
@@ -493,7 +606,9 @@ describe('uploading', () => {
         const element = await mount();
         pick(element, file('a.pdf', 10));
         await settle();
-        expect(text(element, '[data-id="upload-error"]')).toBe('Something went wrong. Please try again; if it keeps happening, contact your Salesforce administrator.');
+        expect(text(element, '[data-id="upload-error"]')).toBe(
+            'Something went wrong. Please try again; if it keeps happening, contact your Salesforce administrator.'
+        );
     });
 
     test('dropped files are uploaded; types the page does not accept are refused before anything is sent', async () => {
@@ -504,11 +619,19 @@ describe('uploading', () => {
         zone.dispatchEvent(over);
         expect(over.defaultPrevented).toBe(true);
         const drop = new CustomEvent('drop', { cancelable: true });
-        drop.dataTransfer = { files: [file('setup.exe', 10, 'application/x-msdownload'), file('photo.PNG', 10, 'image/png'), file('terms.pdf', 10)] };
+        drop.dataTransfer = {
+            files: [
+                file('setup.exe', 10, 'application/x-msdownload'),
+                file('photo.PNG', 10, 'image/png'),
+                file('terms.pdf', 10)
+            ]
+        };
         zone.dispatchEvent(drop);
         await settle();
         expect(createUpload.mock.calls.map((c) => c[0].fileName)).toEqual(['photo.PNG', 'terms.pdf']);
-        expect(text(element, '[data-id="upload-error"]')).toBe("This type of file can't be uploaded here. Accepted: .pdf, image/*.");
+        expect(text(element, '[data-id="upload-error"]')).toBe(
+            "This type of file can't be uploaded here. Accepted: .pdf, image/*."
+        );
         expect($(element, '[data-id="picker"]').accept).toBe('.pdf, image/*');
     });
 
@@ -530,7 +653,12 @@ describe('download and delete', () => {
         $(element, 'tr[data-file="f1"] [data-action="download"]').click();
         await settle();
         expect(getDownloadUrl).toHaveBeenCalledWith({ recordId: RECORD_ID, fileId: 'f1' });
-        expect(navigations).toEqual([{ type: 'standard__webPage', attributes: { url: 'https://bucket.s3.amazonaws.com/files/f1?X-Amz-Signature=d' } }]);
+        expect(navigations).toEqual([
+            {
+                type: 'standard__webPage',
+                attributes: { url: 'https://bucket.s3.amazonaws.com/files/f1?X-Amz-Signature=d' }
+            }
+        ]);
     });
 
     test('a refused download shows why', async () => {
@@ -581,8 +709,13 @@ describe('download and delete', () => {
         expect(text(element, '[data-id="announcer"]')).toBe('contract.pdf deleted.');
     });
 
-    test('a refused delete shows the controller\'s words and keeps the row', async () => {
-        deleteFile.mockRejectedValue({ body: { message: 'You don\'t have permission to delete files. Ask your Salesforce administrator for the "Delete crm-bridge files" permission.' } });
+    test("a refused delete shows the controller's words and keeps the row", async () => {
+        deleteFile.mockRejectedValue({
+            body: {
+                message:
+                    'You don\'t have permission to delete files. Ask your Salesforce administrator for the "Delete crm-bridge files" permission.'
+            }
+        });
         const element = await mount();
         $(element, 'tr[data-file="f1"] [data-action="delete"]').click();
         await settle(1);
