@@ -22,7 +22,7 @@ import { Construct } from 'constructs';
 import { acknowledge, acknowledgeHubFunction, wildcardResource } from '../nag';
 import { daysEnv, hubFunction, secondsEnv, wholeSeconds } from './lambda-defaults';
 import { bindBucketObjects, bindJobData, bindJobQueue, bindTable } from './bindings';
-import { JOB_INDEXES, type JobIndexName } from '../../lambdas/contract/job-indexes';
+import { JOB_INDEXES } from '../../lambdas/contract/job-indexes';
 import { INT_SETTINGS } from '../../lambdas/contract/env';
 import { FILES_TABLE } from '../../lambdas/contract/storage';
 
