@@ -29,6 +29,7 @@ describe('the contract settings (lambdas/contract/env.ts)', () => {
     JOBS_TABLE: 'j',
     JOBS_QUEUE_URL: 'q',
     FILES_TABLE: 'f',
+    MIGRATIONS_TABLE: 'm',
     FILES_BUCKET: 'b',
     JOB_DATA_BUCKET: 'd',
   };
@@ -65,8 +66,15 @@ describe('the contract settings (lambdas/contract/env.ts)', () => {
       MULTIPART_THRESHOLD_BYTES: 8 * 1024 ** 2,
       MALWARE_SCAN: '',
     });
-    expect(readEnv(WORKER_ENV, { ...complete, STAGE: 'dev' }).FILES_BUCKET).toBe('b');
-    expect(readEnv(WORKER_ENV, { ...complete, FILES_BUCKET: '', STAGE: 'dev' }).FILES_BUCKET).toBeUndefined();
+    // The worker writes migrated files and matches scan results to the files bucket: it needs its name.
+    expect(readEnv(WORKER_ENV, { ...complete, STAGE: 'dev' })).toMatchObject({
+      FILES_BUCKET: 'b',
+      MIGRATION_BATCH_SIZE: 20,
+      MALWARE_SCAN: '',
+    });
+    expect(() => readEnv(WORKER_ENV, { ...complete, FILES_BUCKET: '', STAGE: 'dev' })).toThrow(
+      'Environment variable FILES_BUCKET is required but not set',
+    );
   });
 
   test('readEnv names every missing or bad variable at once', () => {
