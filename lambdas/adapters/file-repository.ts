@@ -8,7 +8,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { FileLink, FileLinkStore, FileRecord } from '../files/file-link';
+import type { FileLink, FileLinkStore, FileRecord, FileStatus } from '../files/file-link';
 import type { FilePageKey, FileRepository } from '../files/file-ports';
 
 /** Runs a conditional write: false when its condition failed (nothing was written). */
@@ -97,6 +97,31 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
       if (err instanceof ConditionalCheckFailedException) return undefined;
       throw err;
     }
+  }
+
+  recordScan(
+    fileId: string,
+    change: { from: FileStatus; scanResult: string; updatedAt: string; status?: FileStatus; link?: FileLink },
+  ): Promise<boolean> {
+    const { status, link } = change;
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { fileId },
+          UpdateExpression: `SET scanResult = :r, updatedAt = :now${status ? ', #s = :s' : ''}${link ? ', #l = :l' : ''}`,
+          ConditionExpression: 'attribute_exists(fileId) AND #s = :from',
+          ExpressionAttributeNames: { '#s': 'status', ...(link && { '#l': 'link' }) },
+          ExpressionAttributeValues: {
+            ':r': change.scanResult,
+            ':now': change.updatedAt,
+            ':from': change.from,
+            ...(status && { ':s': status }),
+            ...(link && { ':l': link }),
+          },
+        }),
+      ),
+    );
   }
 
   replaceFailedLink(fileId: string, code: string, link: FileLink): Promise<boolean> {
