@@ -20,7 +20,7 @@ import type {
 } from '../domain/job-repository';
 import { JOB_INDEXES, JOB_LIST_SORT_KEY, type JobIndexName } from '../contract/job-indexes';
 import { JOBS_TABLE } from '../contract/storage';
-import { INLINE_MAX_BYTES, jobDataKey, type JobDataStore } from '../domain/job-data';
+import { placeJobData, type jobDataKey, type JobDataStore } from '../domain/job-data';
 import { WriteConflictError } from '../shared/errors';
 
 const { partitionKey: PK, timeToLive: TTL } = JOBS_TABLE;
@@ -92,11 +92,10 @@ export class JobStore implements JobRepository {
   ): Promise<{ inline: unknown } | { ref: string }> {
     const { data } = this.options;
     if (!data) return { inline: value };
-    const json = JSON.stringify(value) ?? 'null';
-    if (Buffer.byteLength(json) <= (this.options.inlineMaxBytes ?? INLINE_MAX_BYTES)) return { inline: value };
-    const ref = jobDataKey[kind](jobId);
-    await data.put(ref, json);
-    return { ref };
+    const placed = placeJobData(kind, jobId, value, this.options.inlineMaxBytes);
+    if ('inline' in placed) return placed;
+    await data.put(placed.ref, placed.body);
+    return { ref: placed.ref };
   }
 
   /** Reads back what the claim check moved out of the item (`payload`, `result`, or both); the references are dropped. */
