@@ -72,8 +72,8 @@ module.exports = {
     ),
     never(
       'aws-sdk-in-adapters',
-      'AWS SDK calls live in adapters (and the clients in shared/clients.ts); the domain, connectors, routes, delivery and handlers see ports. (files/ still holds its own SDK code: docs/architecture.md, "Not yet".)',
-      `${L.domain}|${L.connectors}|${L.routes}|${L.delivery}|${L.handlers}|^lambdas/contract/`,
+      'AWS SDK calls live in adapters (and the clients in shared/clients.ts); the domain, connectors, files, routes, delivery and handlers see ports.',
+      `${L.domain}|${L.connectors}|${L.files}|${L.routes}|${L.delivery}|${L.handlers}|^lambdas/contract/`,
       AWS_SDK,
     ),
     never(
@@ -81,6 +81,12 @@ module.exports = {
       'The file service is called by routes and delivery, and calls neither.',
       L.files,
       `${L.delivery}|${L.routes}|${L.handlers}|${L.connectors}`,
+    ),
+    never(
+      'files-knows-no-adapters',
+      'files/ declares its ports (file-ports.ts); the adapters implement them and the handlers wire them, never the reverse.',
+      L.files,
+      L.adapters,
     ),
     never(
       'delivery-below-handlers',

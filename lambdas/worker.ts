@@ -22,7 +22,7 @@ import { documentClient, dynamoDb, jobDataS3, s3, sqs } from './shared/clients';
 import { ssm } from './shared/ssm-client';
 import { readEnv } from './shared/env';
 import { WORKER_ENV } from './contract/env';
-import { DynamoFileLinkStore } from './adapters/file-repository';
+import { DynamoFileRepository } from './adapters/file-repository';
 import { MigrationRunner } from './files/migration';
 import { SalesforceContent } from './connectors/salesforce/content';
 import { DynamoMigrationStore } from './adapters/dynamo-migration-store';
@@ -64,17 +64,18 @@ const runner = new JobRunner({
 });
 // The queue's redrive setting: a record failed back on this receive moves to the dead-letter queue.
 const maxReceiveCount = env.MAX_RECEIVE_COUNT;
+const files = new DynamoFileRepository(documentClient, env.FILES_TABLE);
 // Link records of files that became AVAILABLE: the same cap, the same retry policy, the same Salesforce sessions.
 const fileLinks = new FileLinkRunner({
-  files: new DynamoFileLinkStore(documentClient, env.FILES_TABLE),
+  files,
   connectors,
   queue,
   wrapperDeps,
   logger,
 });
 // Malware scan results (EventBridge rule to this queue): SCANNING files become AVAILABLE or QUARANTINED.
-const scanResults = new ScanResultRunner(documentClient, {
-  tableName: env.FILES_TABLE,
+const scanResults = new ScanResultRunner({
+  files,
   bucket: env.FILES_BUCKET,
   linkQueue: queue,
   logger,

@@ -3,6 +3,7 @@ import { InvalidConnectorError } from '../shared/errors';
 import { parseConnector, type Connector } from '../connectors/schema';
 import type { ConnectorSource } from '../domain/connector-source';
 import { TtlCache } from '../shared/cache';
+import { CONNECTORS_TABLE_KEY } from '../contract/storage';
 
 /**
  * Connector rows in DynamoDB. Every read goes through the schema, so a row an
@@ -40,7 +41,9 @@ export class ConnectorStore implements ConnectorSource {
 
   /** The row as stored, unvalidated (for the admin CLI). */
   async getRaw(connectorId: string): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { connectorId } }));
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { [CONNECTORS_TABLE_KEY]: connectorId } }),
+    );
     return Item;
   }
 
@@ -52,7 +55,11 @@ export class ConnectorStore implements ConnectorSource {
 
   async delete(connectorId: string): Promise<boolean> {
     const { Attributes } = await this.db.send(
-      new DeleteCommand({ TableName: this.tableName, Key: { connectorId }, ReturnValues: 'ALL_OLD' }),
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { [CONNECTORS_TABLE_KEY]: connectorId },
+        ReturnValues: 'ALL_OLD',
+      }),
     );
     this.cache.delete(connectorId);
     return Attributes !== undefined;

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoFileLinkStore } from './file-repository';
+import { FILES_TABLE } from '../contract/storage';
 import type { MigratedFileRecord, MigratedFiles } from '../files/migration';
 
 /**
@@ -26,7 +27,7 @@ export class DynamoMigratedFiles implements MigratedFiles {
           new PutCommand({
             TableName: this.tableName,
             Item: record,
-            ConditionExpression: 'attribute_not_exists(fileId)',
+            ConditionExpression: `attribute_not_exists(${FILES_TABLE.partitionKey})`,
           }),
         );
       } catch (err) {

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { JobError } from '../domain/job';
 import { InvalidRequestError } from '../shared/errors';
+import { MIGRATIONS_TABLE } from '../contract/storage';
 import {
   ZERO_COUNTS,
   type AuditRow,
@@ -18,15 +19,19 @@ import {
   type MigrationStore,
 } from '../files/migration';
 
-const meta = (migrationId: string) => ({ pk: `MIGRATION#${migrationId}`, sk: 'META' });
+const { partitionKey: PK, sortKey: SK } = MIGRATIONS_TABLE;
+const meta = (migrationId: string) => ({ [PK]: `MIGRATION#${migrationId}`, [SK]: 'META' });
 const auditKey = (migrationId: string, contentVersionId: string) => ({
-  pk: `MIGRATION#${migrationId}`,
-  sk: `FILE#${contentVersionId}`,
+  [PK]: `MIGRATION#${migrationId}`,
+  [SK]: `FILE#${contentVersionId}`,
 });
 const copyKey = (connectorId: string, contentVersionId: string) => ({
-  pk: `COPY#${connectorId}#${contentVersionId}`,
-  sk: 'COPY',
+  [PK]: `COPY#${connectorId}#${contentVersionId}`,
+  [SK]: 'COPY',
 });
+const EXISTS = `attribute_exists(${PK})`;
+/** A migration's audit rows. */
+const AUDIT_ROWS = `${PK} = :pk AND begins_with(${SK}, :file)`;
 const COUNT_NAMES = Object.keys(ZERO_COUNTS) as Array<keyof MigrationCounts>;
 /** Counters are top-level numbers (`count_moved` ...), so each file adds to them in one atomic update. */
 const countAttr = (name: keyof MigrationCounts) => `count_${name}`;
@@ -42,7 +47,7 @@ async function conditional(write: () => Promise<unknown>): Promise<boolean> {
 }
 
 function toMigration(item: Record<string, unknown>): Migration {
-  const { pk: _pk, sk: _sk, ...rest } = item;
+  const { [PK]: _pk, [SK]: _sk, ...rest } = item;
   const counts = { ...ZERO_COUNTS };
   for (const name of COUNT_NAMES) {
     counts[name] = Number(rest[countAttr(name)] ?? 0);
@@ -68,7 +73,7 @@ export class DynamoMigrationStore implements MigrationStore {
     const item: Record<string, unknown> = { ...meta(m.migrationId), ...rest };
     for (const name of COUNT_NAMES) item[countAttr(name)] = counts[name];
     await this.db.send(
-      new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+      new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: `attribute_not_exists(${PK})` }),
     );
   }
 
@@ -167,7 +172,7 @@ export class DynamoMigrationStore implements MigrationStore {
           TableName: this.tableName,
           Key: meta(migrationId),
           UpdateExpression: `SET #s = :s, endedAt = :now, updatedAt = :now${error ? ', #e = :e' : ''} REMOVE leaseToken, leaseUntil`,
-          ConditionExpression: token === undefined ? 'attribute_exists(pk)' : 'leaseToken = :t',
+          ConditionExpression: token === undefined ? EXISTS : 'leaseToken = :t',
           ExpressionAttributeNames: { '#s': 'status', ...(error && { '#e': 'error' }) },
           ExpressionAttributeValues: {
             ':s': status,
@@ -188,7 +193,7 @@ export class DynamoMigrationStore implements MigrationStore {
         TableName: this.tableName,
         Key: meta(migrationId),
         UpdateExpression: `ADD ${names.map((n, i) => `${countAttr(n)} :c${i}`).join(', ')}`,
-        ConditionExpression: 'attribute_exists(pk)',
+        ConditionExpression: EXISTS,
         ExpressionAttributeValues: Object.fromEntries(names.map((n, i) => [`:c${i}`, delta[n]])),
       }),
     );
@@ -210,19 +215,19 @@ export class DynamoMigrationStore implements MigrationStore {
       const sk = Buffer.from(startKey, 'base64url').toString('utf8');
       if (!/^FILE#[A-Za-z0-9]{15,18}$/.test(sk))
         throw new InvalidRequestError('nextToken is not valid; pass the value from the previous page unchanged');
-      start = { pk: `MIGRATION#${migrationId}`, sk };
+      start = { [PK]: `MIGRATION#${migrationId}`, [SK]: sk };
     }
     const page = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :file)',
+        KeyConditionExpression: AUDIT_ROWS,
         ExpressionAttributeValues: { ':pk': `MIGRATION#${migrationId}`, ':file': 'FILE#' },
         Limit: limit,
         ExclusiveStartKey: start,
       }),
     );
-    const rows = (page.Items ?? []).map(({ pk: _pk, sk: _sk, ...row }) => row as AuditRow);
-    const last = page.LastEvaluatedKey?.sk as string | undefined;
+    const rows = (page.Items ?? []).map(({ [PK]: _pk, [SK]: _sk, ...row }) => row as AuditRow);
+    const last = page.LastEvaluatedKey?.[SK] as string | undefined;
     return { rows, ...(last !== undefined && { nextKey: Buffer.from(last).toString('base64url') }) };
   }
 
@@ -234,14 +239,14 @@ export class DynamoMigrationStore implements MigrationStore {
       const page = await this.db.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :file)',
+          KeyConditionExpression: AUDIT_ROWS,
           FilterExpression: 'deletePending = :yes',
           ExpressionAttributeValues: { ':pk': `MIGRATION#${migrationId}`, ':file': 'FILE#', ':yes': true },
           Limit: 100,
           ExclusiveStartKey: start,
         }),
       );
-      rows.push(...(page.Items ?? []).map(({ pk: _pk, sk: _sk, ...row }) => row as AuditRow));
+      rows.push(...(page.Items ?? []).map(({ [PK]: _pk, [SK]: _sk, ...row }) => row as AuditRow));
       start = page.LastEvaluatedKey;
       if (!start) break;
     }
@@ -253,7 +258,7 @@ export class DynamoMigrationStore implements MigrationStore {
       new GetCommand({ TableName: this.tableName, Key: copyKey(connectorId, contentVersionId), ConsistentRead: true }),
     );
     if (!Item) return undefined;
-    const { pk: _pk, sk: _sk, ...marker } = Item;
+    const { [PK]: _pk, [SK]: _sk, ...marker } = Item;
     return marker as CopyMarker;
   }
 
@@ -264,7 +269,7 @@ export class DynamoMigrationStore implements MigrationStore {
         new PutCommand({
           TableName: this.tableName,
           Item: { ...copyKey(marker.connectorId, marker.contentVersionId), ...marker },
-          ConditionExpression: 'attribute_not_exists(pk)',
+          ConditionExpression: `attribute_not_exists(${PK})`,
         }),
       ),
     );

@@ -8,8 +8,13 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { FileLink, FileLinkStore, FileRecord } from '../files/file-link';
+import type { FileLink, FileLinkStore, FileRecord, FileStatus } from '../files/file-link';
 import type { FilePageKey, FileRepository } from '../files/file-ports';
+
+const FILE_KEY = FILES_TABLE.partitionKey;
+const key = (fileId: string) => ({ [FILE_KEY]: fileId });
+/** Never resurrect a deleted file as a partial record. */
+const EXISTS = `attribute_exists(${FILE_KEY})`;
 
 /** Runs a conditional write: false when its condition failed (nothing was written). */
 async function conditional(write: Promise<unknown>): Promise<boolean> {
@@ -31,7 +36,7 @@ export class DynamoFileLinkStore implements FileLinkStore {
 
   async get(fileId: string): Promise<FileRecord | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { fileId }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: key(fileId), ConsistentRead: true }),
     );
     return Item as FileRecord | undefined;
   }
@@ -50,9 +55,9 @@ export class DynamoFileLinkStore implements FileLinkStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { fileId },
+          Key: key(fileId),
           UpdateExpression: 'SET #l = :l',
-          ConditionExpression: `attribute_exists(fileId)${also ? ` AND ${also.condition}` : ''}`,
+          ConditionExpression: `${EXISTS}${also ? ` AND ${also.condition}` : ''}`,
           ExpressionAttributeNames: { '#l': 'link', ...also?.names },
           ExpressionAttributeValues: { ':l': link, ...also?.values },
         }),
@@ -65,7 +70,11 @@ export class DynamoFileLinkStore implements FileLinkStore {
 export class DynamoFileRepository extends DynamoFileLinkStore implements FileRepository {
   async create(record: FileRecord): Promise<void> {
     await this.db.send(
-      new PutCommand({ TableName: this.tableName, Item: record, ConditionExpression: 'attribute_not_exists(fileId)' }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: record,
+        ConditionExpression: `attribute_not_exists(${FILE_KEY})`,
+      }),
     );
   }
 
@@ -78,10 +87,10 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
       const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { fileId },
+          Key: key(fileId),
           UpdateExpression: `SET #s = :status, updatedAt = :now${link ? ', #l = :link' : ''} REMOVE uploadId`,
           // attribute_exists: a file deleted meanwhile is never resurrected as a partial record.
-          ConditionExpression: `attribute_exists(fileId) AND #s = :pending${change.unlessScanned ? ' AND attribute_not_exists(scanResult)' : ''}`,
+          ConditionExpression: `${EXISTS} AND #s = :pending${change.unlessScanned ? ' AND attribute_not_exists(scanResult)' : ''}`,
           ExpressionAttributeNames: { '#s': 'status', ...(link && { '#l': 'link' }) },
           ExpressionAttributeValues: {
             ':status': change.status,
@@ -97,6 +106,31 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
       if (err instanceof ConditionalCheckFailedException) return undefined;
       throw err;
     }
+  }
+
+  recordScan(
+    fileId: string,
+    change: { from: FileStatus; scanResult: string; updatedAt: string; status?: FileStatus; link?: FileLink },
+  ): Promise<boolean> {
+    const { status, link } = change;
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key(fileId),
+          UpdateExpression: `SET scanResult = :r, updatedAt = :now${status ? ', #s = :s' : ''}${link ? ', #l = :l' : ''}`,
+          ConditionExpression: `${EXISTS} AND #s = :from`,
+          ExpressionAttributeNames: { '#s': 'status', ...(link && { '#l': 'link' }) },
+          ExpressionAttributeValues: {
+            ':r': change.scanResult,
+            ':now': change.updatedAt,
+            ':from': change.from,
+            ...(status && { ':s': status }),
+            ...(link && { ':l': link }),
+          },
+        }),
+      ),
+    );
   }
 
   replaceFailedLink(fileId: string, code: string, link: FileLink): Promise<boolean> {
@@ -135,8 +169,8 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
       this.db.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: { fileId },
-          ConditionExpression: 'attribute_exists(fileId)',
+          Key: key(fileId),
+          ConditionExpression: EXISTS,
         }),
       ),
     );

@@ -18,12 +18,17 @@ import type {
   RetryOutcome,
   StartRunOutcome,
 } from '../domain/job-repository';
-import { JOB_LIST_SORT_KEY, type JobIndexName } from '../contract/job-indexes';
-import { INLINE_MAX_BYTES, jobDataKey, type JobDataStore } from '../domain/job-data';
+import { JOB_INDEXES, JOB_LIST_SORT_KEY, type JobIndexName } from '../contract/job-indexes';
+import { JOBS_TABLE } from '../contract/storage';
+import { placeJobData, type jobDataKey, type JobDataStore } from '../domain/job-data';
 import { WriteConflictError } from '../shared/errors';
 
-const jobKey = (jobId: string) => ({ pk: { S: `JOB#${jobId}` } });
-const idempotencyKey = (key: string) => ({ pk: { S: `IDEMPOTENCY#${key}` } });
+const { partitionKey: PK, timeToLive: TTL } = JOBS_TABLE;
+const jobKey = (jobId: string) => ({ [PK]: { S: `JOB#${jobId}` } });
+const idempotencyKey = (key: string) => ({ [PK]: { S: `IDEMPOTENCY#${key}` } });
+/** Conditions on the item's existence. */
+const EXISTS = `attribute_exists(${PK})`;
+const IS_NEW = `attribute_not_exists(${PK})`;
 // Wrappers keep integers beyond 2^53 from upstream JSON as decimal strings
 // (connectors/json.ts), so results hold no unsafe integer. allowImpreciseNumbers
 // stays for numbers that are doubles already (1.5e20 from JSON, or a payload).
@@ -47,7 +52,7 @@ const MAX_FILTERED_READS = 10;
 const read = (item: Record<string, AttributeValue>) => unmarshall(item, { wrapNumbers: (n) => Number(n) });
 
 function toJob(item: Record<string, AttributeValue>): Job {
-  const { pk: _pk, expiresAt: _exp, [JOB_LIST_SORT_KEY]: _listed, ...job } = read(item);
+  const { [PK]: _pk, [TTL]: _exp, [JOB_LIST_SORT_KEY]: _listed, ...job } = read(item);
   return job as Job;
 }
 
@@ -87,11 +92,10 @@ export class JobStore implements JobRepository {
   ): Promise<{ inline: unknown } | { ref: string }> {
     const { data } = this.options;
     if (!data) return { inline: value };
-    const json = JSON.stringify(value) ?? 'null';
-    if (Buffer.byteLength(json) <= (this.options.inlineMaxBytes ?? INLINE_MAX_BYTES)) return { inline: value };
-    const ref = jobDataKey[kind](jobId);
-    await data.put(ref, json);
-    return { ref };
+    const placed = placeJobData(kind, jobId, value, this.options.inlineMaxBytes);
+    if ('inline' in placed) return placed;
+    await data.put(placed.ref, placed.body);
+    return { ref: placed.ref };
   }
 
   /** Reads back what the claim check moved out of the item (`payload`, `result`, or both); the references are dropped. */
@@ -132,10 +136,10 @@ export class JobStore implements JobRepository {
           TableName: this.tableName,
           // jobCreatedAt puts the job (and only jobs) in the list indexes (job-indexes.ts).
           Item: {
-            ...values({ ...rest, ...fields, [JOB_LIST_SORT_KEY]: job.createdAt, expiresAt: this.expiresAt() }),
+            ...values({ ...rest, ...fields, [JOB_LIST_SORT_KEY]: job.createdAt, [TTL]: this.expiresAt() }),
             ...jobKey(job.jobId),
           },
-          ConditionExpression: 'attribute_not_exists(pk)',
+          ConditionExpression: IS_NEW,
         }),
       ),
     );
@@ -373,7 +377,7 @@ export class JobStore implements JobRepository {
           TableName: this.tableName,
           Key: jobKey(jobId),
           UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o1, #o2, nextAttemptAt, leaseUntil, callStartedAt, waiting, waitingSince, waits`,
-          ConditionExpression: onlyRun ? 'callStartedAt = :started' : 'attribute_exists(pk)',
+          ConditionExpression: onlyRun ? 'callStartedAt = :started' : EXISTS,
           ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o1': others[0], '#o2': others[1] },
           ExpressionAttributeValues: values({
             ':s': status,
@@ -398,7 +402,7 @@ export class JobStore implements JobRepository {
           TableName: this.tableName,
           Key: jobKey(jobId),
           UpdateExpression: 'SET delivery = :d, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: EXISTS,
           ExpressionAttributeValues: values({ ':d': delivery, ':now': this.isoNow() }),
         }),
       ),
@@ -413,7 +417,7 @@ export class JobStore implements JobRepository {
   async list(query: JobListQuery): Promise<{ jobs: Job[]; nextKey?: Record<string, string> }> {
     const index: JobIndexName = query.connectorId !== undefined ? 'byConnector' : 'byStatus';
     const filtered = index === 'byConnector' && query.status !== undefined;
-    const names: Record<string, string> = { '#p': index === 'byConnector' ? 'connectorId' : 'status' };
+    const names: Record<string, string> = { '#p': JOB_INDEXES[index].partitionKey };
     const vals: Record<string, unknown> = { ':p': index === 'byConnector' ? query.connectorId : query.status };
     if (filtered) {
       names['#s'] = 'status';
@@ -542,8 +546,8 @@ export class JobStore implements JobRepository {
         this.db.send(
           new PutItemCommand({
             TableName: this.tableName,
-            Item: { ...values({ jobId, requestHash, expiresAt: this.expiresAt() }), ...idempotencyKey(key) },
-            ConditionExpression: 'attribute_not_exists(pk)',
+            Item: { ...values({ jobId, requestHash, [TTL]: this.expiresAt() }), ...idempotencyKey(key) },
+            ConditionExpression: IS_NEW,
           }),
         ),
       );

@@ -16,6 +16,9 @@ export const FILES_TABLE = {
   byRecord: { indexName: 'byRecordId', partitionKey: 'recordId', sortKey: 'createdAt' },
 } as const;
 
+/** Files migrations: each migration's state and audit rows, and the copy markers (no TTL: the audit is kept). */
+export const MIGRATIONS_TABLE = { partitionKey: 'pk', sortKey: 'sk' } as const;
+
 /**
  * The claim-check bucket's object prefixes: IAM grants are scoped to them (the
  * controller writes payloads, the worker writes results).

@@ -30,3 +30,22 @@ export const jobDataKey = {
   payload: (jobId: string) => `${JOB_DATA_PREFIX.payload}${jobId}.json`,
   result: (jobId: string) => `${JOB_DATA_PREFIX.result}${jobId}.json`,
 };
+
+/** Where a payload or result is kept: in the job item, or as an object (its key and JSON body). */
+export type JobDataPlacement = { inline: unknown } | { ref: string; body: string };
+
+/**
+ * The claim-check rule: a value whose JSON is over `inlineMaxBytes` goes to the
+ * data store under its job's key; anything else stays in the item. The
+ * repository applies it when it has a data store, and stores the body.
+ */
+export function placeJobData(
+  kind: keyof typeof jobDataKey,
+  jobId: string,
+  value: unknown,
+  inlineMaxBytes = INLINE_MAX_BYTES,
+): JobDataPlacement {
+  const body = JSON.stringify(value) ?? 'null';
+  if (Buffer.byteLength(body) <= inlineMaxBytes) return { inline: value };
+  return { ref: jobDataKey[kind](jobId), body };
+}

@@ -28,6 +28,14 @@ export interface FileRepository extends FileLinkStore {
     fileId: string,
     change: { status: FileStatus; updatedAt: string; link?: FileLink; unlessScanned: boolean },
   ): Promise<FileRecord | undefined>;
+  /**
+   * Records the malware scan's result (and `status` and `link` when given), only while the
+   * file exists and is `from`; false when that condition did not hold (nothing written).
+   */
+  recordScan(
+    fileId: string,
+    change: { from: FileStatus; scanResult: string; updatedAt: string; status?: FileStatus; link?: FileLink },
+  ): Promise<boolean>;
   /** Replaces a FAILED link whose error code is `code`; false when the link is no longer so, or the file is gone. */
   replaceFailedLink(fileId: string, code: string, link: FileLink): Promise<boolean>;
   /** The files of a record by createdAt, a page at a time; `next` when there may be more. */

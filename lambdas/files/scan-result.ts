@@ -1,7 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ScanResultEvent } from '../domain/job-queue';
 import type { FileLink, FileLinkQueue, FileStatus } from './file-link';
+import type { FileRepository } from './file-ports';
 
 /**
  * Malware scanning (stack option malwareScan=guardduty; MALWARE_SCAN=local in
@@ -37,14 +36,6 @@ export function blockedLink(link: FileLink, status: FileStatus, result: string):
   };
 }
 
-interface ScannedFile {
-  fileId: string;
-  status: FileStatus;
-  link?: FileLink;
-  /** File records sharing this object (a migrated Salesforce document linked to several records). */
-  siblings?: string[];
-}
-
 interface Logger {
   info(message: string, ...extra: unknown[]): void;
   warn(message: string, ...extra: unknown[]): void;
@@ -52,8 +43,12 @@ interface Logger {
 
 export class ScanResultRunner {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly opts: { tableName: string; bucket: string; linkQueue: FileLinkQueue; logger: Logger },
+    private readonly opts: {
+      files: Pick<FileRepository, 'get' | 'recordScan'>;
+      bucket: string;
+      linkQueue: FileLinkQueue;
+      logger: Logger;
+    },
   ) {}
 
   async process(event: ScanResultEvent): Promise<void> {
@@ -77,17 +72,14 @@ export class ScanResultRunner {
   private async apply(fileId: string, result: string, status: FileStatus): Promise<string[] | undefined> {
     // Two tries: a complete can move the file from PENDING to SCANNING between them.
     for (let i = 0; i < 2; i++) {
-      const { Item } = await this.db.send(
-        new GetCommand({ TableName: this.opts.tableName, Key: { fileId }, ConsistentRead: true }),
-      );
-      const file = Item as ScannedFile | undefined;
+      const file = await this.opts.files.get(fileId);
       if (!file) {
         this.opts.logger.info('scan result for a deleted file; ignored', { fileId, result });
         return undefined;
       }
       if (file.status === 'PENDING') {
         // Scanned before the upload was completed: complete() applies the result.
-        if (await this.update(fileId, 'SET scanResult = :r', 'PENDING', { ':r': result })) return file.siblings;
+        if (await this.record(fileId, { from: 'PENDING', scanResult: result })) return file.siblings;
         continue;
       }
       if (file.status !== 'SCANNING') {
@@ -101,10 +93,11 @@ export class ScanResultRunner {
         (status === 'AVAILABLE'
           ? { ...file.link, status: 'PENDING' as const }
           : blockedLink(file.link, status, result));
-      const applied = await this.update(fileId, `SET #s = :s, scanResult = :r${link ? ', #l = :l' : ''}`, 'SCANNING', {
-        ':s': status,
-        ':r': result,
-        ...(link && { ':l': link }),
+      const applied = await this.record(fileId, {
+        from: 'SCANNING',
+        scanResult: result,
+        status,
+        ...(link && { link }),
       });
       if (!applied) continue;
       this.log(fileId, status, result);
@@ -132,27 +125,10 @@ export class ScanResultRunner {
     else this.opts.logger.info('file scanned: no threats found', { fileId });
   }
 
-  private async update(
+  private record(
     fileId: string,
-    expression: string,
-    from: FileStatus,
-    values: Record<string, unknown>,
+    change: { from: FileStatus; scanResult: string; status?: FileStatus; link?: FileLink },
   ): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.opts.tableName,
-          Key: { fileId },
-          UpdateExpression: `${expression}, updatedAt = :now`,
-          ConditionExpression: 'attribute_exists(fileId) AND #s = :from',
-          ExpressionAttributeNames: { '#s': 'status', ...(expression.includes('#l') && { '#l': 'link' }) },
-          ExpressionAttributeValues: { ...values, ':from': from, ':now': new Date().toISOString() },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return this.opts.files.recordScan(fileId, { ...change, updatedAt: new Date().toISOString() });
   }
 }

@@ -10,7 +10,7 @@ import {
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { JOB_INDEXES, JOB_LIST_SORT_KEY, projectedFields, type JobIndexName } from '../../lambdas/contract/job-indexes';
-import { CONNECTORS_TABLE_KEY, JOBS_TABLE } from '../../lambdas/contract/storage';
+import { CONNECTORS_TABLE_KEY, JOBS_TABLE, MIGRATIONS_TABLE } from '../../lambdas/contract/storage';
 
 export interface TablesProps {
   /**
@@ -82,8 +82,8 @@ export class Tables extends Construct {
     });
     this.migrations = new TableV2(this, 'Migrations', {
       ...common,
-      partitionKey: { name: 'pk', type: AttributeType.STRING },
-      sortKey: { name: 'sk', type: AttributeType.STRING },
+      partitionKey: { name: MIGRATIONS_TABLE.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: MIGRATIONS_TABLE.sortKey, type: AttributeType.STRING },
     });
   }
 }

@@ -11,7 +11,7 @@ import { FileLinkRunner } from '../../lambdas/delivery/file-link-delivery';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import type { FileLinkMessage, FileMigrationMessage } from '../../lambdas/domain/job-queue';
 import { RetryLaterError } from '../../lambdas/shared/errors';
-import { DynamoFileLinkStore } from '../../lambdas/adapters/file-repository';
+import { DynamoFileLinkStore, DynamoFileRepository } from '../../lambdas/adapters/file-repository';
 import { awsFileService } from '../../lambdas/adapters/aws-file-service';
 import { ScanResultRunner, SCAN_RESULT_DETAIL_TYPE } from '../../lambdas/files/scan-result';
 import {
@@ -307,8 +307,8 @@ describe('one object shared by the records of a document', () => {
     for (const id of ids)
       expect(await fileRecord(id)).toMatchObject({ status: 'SCANNING', link: { status: 'WAITING_FOR_UPLOAD' } });
     expect(linkUpserts()).toHaveLength(0);
-    const scans = new ScanResultRunner(dynamo.db, {
-      tableName: dynamo.tables.files,
+    const scans = new ScanResultRunner({
+      files: new DynamoFileRepository(dynamo.db, dynamo.tables.files),
       bucket,
       linkQueue: { enqueueFileLink: async (id) => void h.messages.push({ kind: 'fileLink', fileId: id }) },
       logger: silent,

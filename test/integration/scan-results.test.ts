@@ -3,6 +3,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { awsFileService } from '../../lambdas/adapters/aws-file-service';
+import { DynamoFileRepository } from '../../lambdas/adapters/file-repository';
 import { ScanResultRunner, SCAN_RESULT_DETAIL_TYPE } from '../../lambdas/files/scan-result';
 import { unreachableFileLinkRow } from '../support/connectors';
 import { startDynamo } from '../support/dynamo';
@@ -52,7 +53,12 @@ const service = (malwareScan: boolean) =>
     newId: () => `file-${++seq}`,
   });
 const runner = () =>
-  new ScanResultRunner(dynamo.db, { tableName: dynamo.tables.files, bucket: 'files-bucket', linkQueue, logger });
+  new ScanResultRunner({
+    files: new DynamoFileRepository(dynamo.db, dynamo.tables.files),
+    bucket: 'files-bucket',
+    linkQueue,
+    logger,
+  });
 const event = (fileId: string, scanResultStatus: string, bucketName = 'files-bucket') => ({
   source: 'aws.guardduty' as const,
   'detail-type': SCAN_RESULT_DETAIL_TYPE,

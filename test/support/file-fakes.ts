@@ -1,4 +1,4 @@
-import type { FileLink, FileRecord } from '../../lambdas/files/file-link';
+import type { FileLink, FileRecord, FileStatus } from '../../lambdas/files/file-link';
 import type { FilePageKey, FileRepository, FileTransfer, MultipartOutcome } from '../../lambdas/files/file-ports';
 
 /**
@@ -39,6 +39,19 @@ export class MemoryFileRepository implements FileRepository {
     };
     this.records.set(fileId, next);
     return structuredClone(next);
+  }
+
+  async recordScan(
+    fileId: string,
+    change: { from: FileStatus; scanResult: string; updatedAt: string; status?: FileStatus; link?: FileLink },
+  ): Promise<boolean> {
+    const record = this.records.get(fileId);
+    if (record?.status !== change.from) return false;
+    record.scanResult = change.scanResult;
+    record.updatedAt = change.updatedAt;
+    if (change.status) record.status = change.status;
+    if (change.link) record.link = structuredClone(change.link);
+    return true;
   }
 
   async setLink(fileId: string, link: FileLink): Promise<boolean> {

@@ -29,6 +29,10 @@ const FILES: Record<string, string> = {
   'lambdas/domain/wiring.ts': "import { q } from '../adapters/queue';\nexport const w = q;\n",
   // broken: the domain calling the AWS SDK (type-only imports count)
   'lambdas/domain/sdk.ts': "import type { SQSClient } from '@aws-sdk/client-sqs';\nexport type Q = SQSClient;\n",
+  // broken: the file service calling the AWS SDK itself, and wiring an adapter
+  'lambdas/files/scan.ts':
+    "import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nexport type Db = DynamoDBClient;\n",
+  'lambdas/files/wiring.ts': "import { q } from '../adapters/queue';\nexport const f = q;\n",
   // broken: a connector reaching up into the domain (the old parseRetryAfter arrow)
   'lambdas/connectors/retry.ts': "import { job } from '../domain/job';\nexport const r = job;\n",
   // broken: the domain importing a delivery type (type-only imports count)
@@ -78,6 +82,8 @@ test('the import rules name each wrong-way import, and only those', async () => 
   expect(found).toEqual(
     [
       'aws-sdk-in-adapters: lambdas/domain/sdk.ts -> @aws-sdk/client-sqs',
+      'aws-sdk-in-adapters: lambdas/files/scan.ts -> @aws-sdk/client-dynamodb',
+      'files-knows-no-adapters: lambdas/files/wiring.ts -> lambdas/adapters/queue.ts',
       'connectors-below-domain: lambdas/connectors/retry.ts -> lambdas/domain/job.ts',
       'domain-knows-no-adapters: lambdas/domain/wiring.ts -> lambdas/adapters/queue.ts',
       'domain-knows-no-edge: lambdas/domain/runner.ts -> lambdas/delivery/helper.ts',
