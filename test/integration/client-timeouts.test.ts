@@ -10,6 +10,7 @@ import { connectorSchema } from '../../lambdas/connectors/schema';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { jobWorker, testQueue } from '../support/worker';
+import { queuedJob } from '../support/jobs';
 
 /**
  * The Lambdas' SDK clients (lambdas/shared/clients.ts) bound every call: an SQS
@@ -111,17 +112,7 @@ test('an S3 endpoint that never answers: a large result cannot be kept, and the 
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, {
     data: new S3JobDataStore(clients.jobDataS3, 'job-data'),
   });
-  const now = new Date().toISOString();
-  await jobs.create({
-    jobId: 'job-hung-s3',
-    connectorId: 'slow-s3',
-    operation: 'op',
-    status: 'QUEUED',
-    attempts: 0,
-    createdAt: now,
-    updatedAt: now,
-    payload: {},
-  });
+  await jobs.create(queuedJob({ jobId: 'job-hung-s3', connectorId: 'slow-s3' }));
   let calls = 0;
   const wrapper: Wrapper = {
     async call() {

@@ -12,6 +12,7 @@ import { JobStore } from '../../lambdas/adapters/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { jobWorker, mockLogger, scripted, scriptedDeps, scriptedRestRow, testQueue } from '../support/worker';
+import { queuedJob } from '../support/jobs';
 
 /** The limiter's DynamoDB adapter on dynalite (two limiters = two workers), and the job runner's hook. */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
@@ -106,17 +107,7 @@ describe('JobRunner with a limiter', () => {
     });
     const newJob = async () => {
       const jobId = `job-lim-${++seq}`;
-      const now = new Date().toISOString();
-      await jobs.create({
-        jobId,
-        connectorId: id,
-        operation: 'op',
-        status: 'QUEUED',
-        attempts: 0,
-        createdAt: now,
-        updatedAt: now,
-        payload: {},
-      });
+      await jobs.create(queuedJob({ jobId, connectorId: id }));
       return { jobId, record: sqsRecord(JSON.stringify({ jobId })) };
     };
     return { worker, jobs, limiter, calls, newJob, connectorId: id };

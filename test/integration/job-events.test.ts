@@ -13,6 +13,7 @@ import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { jobWorker, mockLogger, testQueue } from '../support/worker';
 import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
+import { queuedJob } from '../support/jobs';
 
 /**
  * Job transitions as operators see them: a real JobRunner, the REST wrapper
@@ -70,18 +71,16 @@ async function runJob(path: string, extra: { traceparent?: string } = {}) {
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now);
   const jobId = `ev-job-${seq}`;
   const createdAt = new Date(Date.now() - 1500).toISOString();
-  await jobs.create({
-    jobId,
-    connectorId,
-    operation: 'op',
-    status: 'QUEUED',
-    attempts: 0,
-    createdAt,
-    updatedAt: createdAt,
-    correlationId: `corr-${seq}`,
-    payload: { secret: SECRET_PAYLOAD },
-    ...extra,
-  });
+  await jobs.create(
+    queuedJob({
+      jobId,
+      connectorId,
+      createdAt,
+      correlationId: `corr-${seq}`,
+      payload: { secret: SECRET_PAYLOAD },
+      ...extra,
+    }),
+  );
   const metrics = new ConnectorMetrics();
   const worker = jobWorker({
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
