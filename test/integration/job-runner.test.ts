@@ -7,7 +7,7 @@ import {
   UpstreamHttpError,
   UpstreamNetworkError,
 } from '../../lambdas/shared/errors';
-import type { ResultEnvelope, WrapperMap } from '../../lambdas/connectors/types';
+import type { ResultEnvelope } from '../../lambdas/connectors/types';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { RetryLaterError } from '../../lambdas/shared/errors';
 import { JobStore } from '../../lambdas/adapters/job-store';
@@ -15,7 +15,7 @@ import { S3JobDataStore } from '../../lambdas/adapters/s3-job-data-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { startS3 } from '../support/s3';
-import { jobWorker, mockLogger, scripted, scriptedDeps, scriptedRestRow, testQueue } from '../support/worker';
+import { mockLogger, scripted, scriptedRestRow, scriptedWorker } from '../support/worker';
 import { queuedJob } from '../support/jobs';
 
 /** The worker's job runner, behind the worker's message dispatcher, with real stores on dynalite and S3 (fauxqs), a real JobQueue over a mocked SQS client, and a scripted wrapper. */
@@ -54,15 +54,11 @@ async function setup(
   await healthy.create(queuedJob({ jobId, connectorId: id, payload: payload ?? { n: seq } }));
   const { wrapper, calls } = scripted(steps);
   const sleeps: number[] = [];
-  const worker = jobWorker({
+  const worker = scriptedWorker(wrapper, {
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
     jobs,
-    queue: testQueue(),
-    wrappers: { rest: wrapper } as WrapperMap,
-    wrapperDeps: scriptedDeps,
     logger,
     sleep: async (ms) => sleeps.push(ms),
-    random: () => 0.5,
   });
   const record = sqsRecord(JSON.stringify({ jobId }));
   return { worker, jobs: healthy, jobId, calls, sleeps, record };
