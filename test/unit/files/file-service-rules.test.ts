@@ -154,34 +154,12 @@ describe('FileService rules on in-memory ports', () => {
 
   test('links are refused at create time when they cannot work, before anything is stored', async () => {
     const s = setup();
-    expect(
-      await code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 1, link: { connectorId: 'sf' } })),
-    ).toBe('INVALID_REQUEST 400');
-    expect(
-      await code(
-        s.service.create({
-          fileName: 'x',
-          contentType: 'text/plain',
-          size: 1,
-          recordId: 'R1',
-          link: { connectorId: 'sf' },
-        }),
-      ),
-    ).toBe('INVALID_REQUEST 400');
-    expect(
-      await code(
-        s.service.create({
-          fileName: 'x',
-          contentType: 'text/plain',
-          size: 1,
-          recordId: RECORD,
-          link: { connectorId: 'nope' },
-        }),
-      ),
-    ).toBe('CONNECTOR_NOT_FOUND 404');
-    expect(await code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 10 * 1024 ** 4 }))).toBe(
-      'FILE_TOO_LARGE 413',
-    );
+    const create = (extra: object) =>
+      code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 1, ...extra }));
+    expect(await create({ link: { connectorId: 'sf' } })).toBe('INVALID_REQUEST 400');
+    expect(await create({ recordId: 'R1', link: { connectorId: 'sf' } })).toBe('INVALID_REQUEST 400');
+    expect(await create({ recordId: RECORD, link: { connectorId: 'nope' } })).toBe('CONNECTOR_NOT_FOUND 404');
+    expect(await create({ size: 10 * 1024 ** 4 })).toBe('FILE_TOO_LARGE 413');
     expect(s.repo.records.size).toBe(0);
     expect(s.transfer.uploads.size).toBe(0);
   });
