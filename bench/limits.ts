@@ -57,6 +57,27 @@ async function waitAll(hub: RunningHub, ids: string[]): Promise<{ statuses: Reco
   return { statuses, doneAt: Date.now() };
 }
 
+/** A REST connector `id` at the upstream stand-in (operation `call`: POST /<id>), with these limits if any. */
+function putBenchConnector(hub: RunningHub, upstream: FakeUpstream, id: string, limits?: Record<string, number>) {
+  return hub.putConnector({
+    connectorId: id,
+    type: 'rest',
+    baseUrl: upstream.url,
+    timeoutMs: 5000,
+    ...(limits && { limits }),
+    operations: { call: { method: 'POST', path: `/${id}` } },
+  });
+}
+
+/** Submits n jobs and waits for them all: seconds to submit, seconds from the first submit to the last job's end. */
+async function timedRun(hub: RunningHub, id: string, n: number) {
+  const started = Date.now();
+  const ids = await submit(hub, id, n);
+  const submittedS = (Date.now() - started) / 1000;
+  const { statuses, doneAt } = await waitAll(hub, ids);
+  return { statuses, submittedS, elapsedS: (doneAt - started) / 1000 };
+}
+
 const load = () =>
   `load ${loadavg()
     .map((l) => l.toFixed(2))
@@ -66,18 +87,9 @@ const load = () =>
 async function baselineRun(hub: RunningHub, upstream: FakeUpstream, o: LimitsBenchOptions): Promise<number> {
   const id = 'bench-free';
   upstream.route(`POST /${id}`, { json: { ok: true }, delayMs: o.latencyMs });
-  await hub.putConnector({
-    connectorId: id,
-    type: 'rest',
-    baseUrl: upstream.url,
-    timeoutMs: 5000,
-    operations: { call: { method: 'POST', path: `/${id}` } },
-  });
-  const started = Date.now();
-  const ids = await submit(hub, id, o.jobs);
-  const submittedS = (Date.now() - started) / 1000;
-  const { doneAt } = await waitAll(hub, ids);
-  const rate = o.jobs / ((doneAt - started) / 1000);
+  await putBenchConnector(hub, upstream, id);
+  const { submittedS, elapsedS } = await timedRun(hub, id, o.jobs);
+  const rate = o.jobs / elapsedS;
   console.log(
     `limits: no limit, ${o.jobs} jobs (${load()}): ${rate.toFixed(2)} jobs/s end to end, submitted in ${submittedS.toFixed(1)} s (the hub's ceiling on this machine now)`,
   );
@@ -87,19 +99,9 @@ async function baselineRun(hub: RunningHub, upstream: FakeUpstream, o: LimitsBen
 async function perSecondRun(hub: RunningHub, upstream: FakeUpstream, o: LimitsBenchOptions): Promise<void> {
   const id = 'bench-rate';
   upstream.route(`POST /${id}`, { json: { ok: true }, delayMs: o.latencyMs });
-  await hub.putConnector({
-    connectorId: id,
-    type: 'rest',
-    baseUrl: upstream.url,
-    timeoutMs: 5000,
-    limits: { perSecond: o.perSecond },
-    operations: { call: { method: 'POST', path: `/${id}` } },
-  });
-  const started = Date.now();
-  const ids = await submit(hub, id, o.jobs);
-  const { statuses, doneAt } = await waitAll(hub, ids);
+  await putBenchConnector(hub, upstream, id, { perSecond: o.perSecond });
+  const { statuses, elapsedS } = await timedRun(hub, id, o.jobs);
   const arrivals = upstream.calls(`POST /${id}`).map((c) => c.at);
-  const elapsedS = (doneAt - started) / 1000;
   const achieved = o.jobs / elapsedS;
   const span = (Math.max(...arrivals) - Math.min(...arrivals)) / 1000;
   const target = o.perSecond * RATE_TARGET_SHARE;
@@ -114,20 +116,10 @@ async function perSecondRun(hub: RunningHub, upstream: FakeUpstream, o: LimitsBe
 
 async function concurrencyRun(hub: RunningHub, upstream: FakeUpstream, o: LimitsBenchOptions): Promise<void> {
   const id = 'bench-conc';
-  await hub.putConnector({
-    connectorId: id,
-    type: 'rest',
-    baseUrl: upstream.url,
-    timeoutMs: 5000,
-    limits: { maxConcurrency: o.maxConcurrency },
-    operations: { call: { method: 'POST', path: `/${id}` } },
-  });
+  await putBenchConnector(hub, upstream, id, { maxConcurrency: o.maxConcurrency });
   upstream.reset(); // the most in flight is this run's
   upstream.route(`POST /${id}`, { json: { ok: true }, delayMs: 300 });
-  const started = Date.now();
-  const ids = await submit(hub, id, o.concurrencyJobs);
-  const { statuses, doneAt } = await waitAll(hub, ids);
-  const elapsedS = (doneAt - started) / 1000;
+  const { statuses, elapsedS } = await timedRun(hub, id, o.concurrencyJobs);
   console.log(`limits: maxConcurrency ${o.maxConcurrency}, ${o.concurrencyJobs} jobs of 300 ms (${load()})`);
   console.log(
     `  configured ${o.maxConcurrency} | most in flight at the upstream: ${upstream.maxInFlight} | ${(o.concurrencyJobs / elapsedS).toFixed(2)} jobs/s (ideal ${(o.maxConcurrency / 0.3).toFixed(1)}) | jobs ${JSON.stringify(statuses)}`,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { apiOk, apiOptions, apiTarget, type ApiOptions } from './api-client';
+import type { migrationView } from '../lambdas/files/migration';
 import { CliError } from './target';
 
 /**
@@ -8,27 +9,8 @@ import { CliError } from './target';
  * follows it: the hub's worker does the work in queued batches, so closing the
  * terminal stops nothing (`files migration <id>` shows it later).
  */
-interface MigrationView {
-  migrationId: string;
-  connectorId: string;
-  where: string;
-  dryRun: boolean;
-  deleteAfterCopy: boolean;
-  status: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-  phase: 'COPY' | 'DELETE';
-  counts: {
-    considered: number;
-    moved: number;
-    wouldMove: number;
-    skipped: number;
-    failed: number;
-    deleted: number;
-    bytes: number;
-    bytesFreed: number;
-    fileRecords: number;
-  };
-  error?: { code: string; message: string };
-}
+/** A migration as GET /v1/files/migrations/{id} returns it. */
+type MigrationView = ReturnType<typeof migrationView>;
 
 interface AuditRow {
   contentVersionId: string;

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { api, apiOk, apiTarget, type ApiOptions, type ApiTarget } from '../api-client';
+import { contentTypeOf } from '../../lambdas/shared/content-types';
 import { Progress } from '../progress';
 import { CliError } from '../target';
 import { bytesDone, missingParts, staleReason, UploadStateStore, type UploadState } from './upload-state';
@@ -13,28 +14,7 @@ import { bytesDone, missingParts, staleReason, UploadStateStore, type UploadStat
  * Moving a file's bytes: the hub hands out presigned URLs and the bytes go
  * straight to and from S3, in parallel parts, resumable after an interruption.
  */
-const CONTENT_TYPES: Record<string, string> = {
-  pdf: 'application/pdf',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  tif: 'image/tiff',
-  tiff: 'image/tiff',
-  txt: 'text/plain',
-  csv: 'text/csv',
-  json: 'application/json',
-  xml: 'application/xml',
-  zip: 'application/zip',
-  gz: 'application/gzip',
-  doc: 'application/msword',
-  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xls: 'application/vnd.ms-excel',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  mp4: 'video/mp4',
-};
-const guessType = (name: string) =>
-  CONTENT_TYPES[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+const guessType = (name: string) => contentTypeOf(name.split('.').pop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

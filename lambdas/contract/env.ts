@@ -81,17 +81,20 @@ export interface HandlerEnvSpec {
   readonly optional: readonly ResourceVariable[];
 }
 
+/** The tables, queue and buckets both handlers read. */
+const JOB_AND_FILE_RESOURCES = [
+  'CONNECTORS_TABLE',
+  'JOBS_TABLE',
+  'JOBS_QUEUE_URL',
+  'FILES_TABLE',
+  'MIGRATIONS_TABLE',
+  'FILES_BUCKET',
+  'JOB_DATA_BUCKET',
+] as const satisfies readonly ResourceVariable[];
+
 /** lambdas/api.ts */
 export const CONTROLLER_ENV = {
-  resources: [
-    'CONNECTORS_TABLE',
-    'JOBS_TABLE',
-    'JOBS_QUEUE_URL',
-    'FILES_TABLE',
-    'MIGRATIONS_TABLE',
-    'FILES_BUCKET',
-    'JOB_DATA_BUCKET',
-  ],
+  resources: JOB_AND_FILE_RESOURCES,
   settings: [
     'CONNECTOR_CACHE_TTL_SECONDS',
     'JOB_TTL_DAYS',
@@ -106,16 +109,7 @@ export const CONTROLLER_ENV = {
 /** lambdas/worker.ts */
 export const WORKER_ENV = {
   /** The files bucket: where migrated files go, and to match malware scan results to it. */
-  resources: [
-    'STAGE',
-    'CONNECTORS_TABLE',
-    'JOBS_TABLE',
-    'JOBS_QUEUE_URL',
-    'FILES_TABLE',
-    'MIGRATIONS_TABLE',
-    'FILES_BUCKET',
-    'JOB_DATA_BUCKET',
-  ],
+  resources: ['STAGE', ...JOB_AND_FILE_RESOURCES],
   settings: [
     'CONNECTOR_CACHE_TTL_SECONDS',
     'SECRETS_CACHE_TTL_SECONDS',

@@ -10,7 +10,7 @@ import type { QueueRecord } from '../domain/queue-record';
 import { RetryDriver, type RetryDriverOptions } from '../domain/retry-driver';
 import { fileLinkContext, type FileLink, type FileLinkStore, type LinkedFile } from '../files/file-link';
 import { AppError, RequestPreparationError, UpstreamError } from '../shared/errors';
-import { mapFields } from './salesforce-delivery';
+import { mapFields, salesforceTarget } from './salesforce-delivery';
 
 /** A custom object's Name (Text) holds at most 80 characters. */
 export const MAX_NAME_LENGTH = 80;
@@ -154,20 +154,7 @@ export class FileLinkRunner {
 
   /** The link's connector and its fileLink, or a preparation error naming what is wrong. */
   private async target(connectorId: string): Promise<{ connector: SalesforceConnector; spec: FileLinkSpec }> {
-    const connector = await this.opts.connectors.get(connectorId);
-    const problem = !connector
-      ? 'does not exist'
-      : connector.type !== 'salesforce'
-        ? `is a ${connector.type} connector, not salesforce`
-        : !connector.enabled
-          ? 'is disabled'
-          : undefined;
-    if (problem)
-      throw new RequestPreparationError(
-        'DELIVERY_TARGET_INVALID',
-        `The file link connector "${connectorId}" ${problem}`,
-      );
-    const sf = connector as SalesforceConnector;
+    const sf = await salesforceTarget(this.opts.connectors, connectorId, 'file link');
     if (!sf.fileLink)
       throw new RequestPreparationError(
         'FILE_LINK_NOT_CONFIGURED',

@@ -136,6 +136,25 @@ export function deliveryRequests(job: Job, delivery: Delivery, apiVersion: strin
   return requests;
 }
 
+/** The enabled salesforce connector a delivery or a file link writes through; DELIVERY_TARGET_INVALID naming what is wrong. */
+export async function salesforceTarget(
+  connectors: ConnectorSource,
+  connectorId: string,
+  role: 'delivery' | 'file link',
+): Promise<SalesforceConnector> {
+  const target = await connectors.get(connectorId);
+  const problem = !target
+    ? 'does not exist'
+    : target.type !== 'salesforce'
+      ? `is a ${target.type} connector, not salesforce`
+      : !target.enabled
+        ? 'is disabled'
+        : undefined;
+  if (problem)
+    throw new RequestPreparationError('DELIVERY_TARGET_INVALID', `The ${role} connector "${connectorId}" ${problem}`);
+  return target as SalesforceConnector;
+}
+
 /**
  * Delivers a job's outcome with the target Salesforce connector's session:
  * record update and Platform Event go in one Composite request with allOrNone,
@@ -150,20 +169,7 @@ export class SalesforceDelivery implements OutcomeDelivery {
   ) {}
 
   async prepare(delivery: Delivery): Promise<PreparedDelivery> {
-    const target = await this.connectors.get(delivery.connectorId);
-    const problem = !target
-      ? 'does not exist'
-      : target.type !== 'salesforce'
-        ? `is a ${target.type} connector, not salesforce`
-        : !target.enabled
-          ? 'is disabled'
-          : undefined;
-    if (problem)
-      throw new RequestPreparationError(
-        'DELIVERY_TARGET_INVALID',
-        `The delivery connector "${delivery.connectorId}" ${problem}`,
-      );
-    const connector = target as SalesforceConnector;
+    const connector = await salesforceTarget(this.connectors, delivery.connectorId, 'delivery');
     return {
       retry: connector.retry,
       timeoutMs: connector.timeoutMs,

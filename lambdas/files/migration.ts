@@ -3,6 +3,7 @@ import type { ConnectorSource } from '../domain/connector-source';
 import { toJobError, type JobError } from '../domain/job';
 import type { QueueRecord } from '../domain/queue-record';
 import { AppError, ConflictError, NotFoundError, RetryLaterError } from '../shared/errors';
+import { contentTypeOf } from '../shared/content-types';
 import type { FileLink, FileLinkQueue, FileStatus, LinkedFile } from './file-link';
 
 /** Connector types reach files/ through the domain's port only (files/ imports nothing of connectors/). */
@@ -237,29 +238,6 @@ export function migratedFileId(connectorId: string, contentVersionId: string, re
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  pdf: 'application/pdf',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  txt: 'text/plain',
-  csv: 'text/csv',
-  json: 'application/json',
-  xml: 'application/xml',
-  zip: 'application/zip',
-  html: 'text/html',
-  doc: 'application/msword',
-  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xls: 'application/vnd.ms-excel',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  ppt: 'application/vnd.ms-powerpoint',
-  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-  mp4: 'video/mp4',
-  mov: 'video/quicktime',
-  mp3: 'audio/mpeg',
-};
-
 /** The file name a user knows: the Title with its extension, as a name without path separators or control characters. */
 export function migratedFileName(v: ContentVersionInfo): string {
   const ext = v.fileExtension?.toLowerCase();
@@ -269,7 +247,7 @@ export function migratedFileName(v: ContentVersionInfo): string {
 }
 
 export function migratedContentType(v: ContentVersionInfo): string {
-  return CONTENT_TYPES[v.fileExtension?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+  return contentTypeOf(v.fileExtension);
 }
 
 /** The public view of a migration (GET /v1/files/migrations/{id}). */

@@ -1,13 +1,12 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { calloutRoutes } from '../../lambdas/routes/callout-routes';
 import { fileRoutes } from '../../lambdas/routes/file-routes';
 import { migrationRoutes } from '../../lambdas/routes/migration-routes';
 import { Api, type ApiProps } from '../../lib/constructs/api';
-import { logicalId, propsOf, routes, synth, testApp } from './support';
+import { logicalId, propsOf, routes, storageProps, synth, testApp } from './support';
 
 const { stack, template } = synth();
 const keyMode = synth({ apiAuth: 'apiKey' });
@@ -32,15 +31,10 @@ const EXPECTED_ROUTES = [
 /** An Api alone in a stack, for construct props the app does not expose as context. */
 function api(props: Partial<ApiProps> = {}): { t: Template; a: Api } {
   const s = new Stack(testApp(), 'S');
-  const table = (id: string) => new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING } });
   const a = new Api(s, 'Api', {
-    stage: 'dev',
-    connectorsTable: table('C'),
-    jobsTable: table('J'),
-    filesTable: table('F'),
+    ...storageProps(s),
     queue: new Queue(s, 'Q'),
     filesBucket: new Bucket(s, 'B'),
-    jobDataBucket: new Bucket(s, 'D'),
     ...props,
   });
   return { t: Template.fromStack(s), a };

@@ -1,7 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { JobPipeline, type JobPipelineProps } from '../../lib/constructs/job-pipeline';
 import {
   CRASH_MARGIN_RECEIVES,
@@ -11,7 +9,7 @@ import {
   WORST_CASE_RECEIVES,
 } from '../../lambdas/contract/queue';
 import { retrySchema } from '../../lambdas/connectors/common';
-import { logicalId, propsOf, synth, testApp } from './support';
+import { logicalId, propsOf, storageProps, synth, testApp } from './support';
 
 const { stack, template } = synth();
 const worker = () => propsOf(template, stack.jobs.worker);
@@ -20,15 +18,7 @@ const mapping = (t: Template) => Object.values(t.findResources('AWS::Lambda::Eve
 /** A JobPipeline alone in a stack, for construct props the app does not expose as context. */
 function jobPipeline(props: Partial<JobPipelineProps> = {}): { t: Template; q: JobPipeline } {
   const s = new Stack(testApp(), 'S');
-  const table = (id: string) => new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING } });
-  const q = new JobPipeline(s, 'Jobs', {
-    stage: 'dev',
-    connectorsTable: table('C'),
-    jobsTable: table('J'),
-    filesTable: table('F'),
-    jobDataBucket: new Bucket(s, 'D'),
-    ...props,
-  });
+  const q = new JobPipeline(s, 'Jobs', { ...storageProps(s), ...props });
   return { t: Template.fromStack(s), q };
 }
 

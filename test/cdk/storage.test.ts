@@ -4,6 +4,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { FileStore } from '../../lib/constructs/file-store';
 import { JobData } from '../../lib/constructs/job-data';
 import { Tables } from '../../lib/constructs/tables';
+import { JOB_LIST_FIELDS } from '../../lambdas/contract/job-indexes';
 import { logicalId, propsOf, synth, testApp } from './support';
 
 const { stack, template } = synth();
@@ -37,22 +38,8 @@ describe('tables', () => {
 
   test('jobs table: sparse list GSIs byConnector and byStatus (jobCreatedAt), list fields only (never payload or result)', () => {
     const p = propsOf(template, stack.tables.jobs);
-    const fields = [
-      'jobId',
-      'connectorId',
-      'operation',
-      'status',
-      'attempts',
-      'createdAt',
-      'updatedAt',
-      'recordId',
-      'correlationId',
-      'error',
-      'nextAttemptAt',
-      'delivery',
-      'history',
-      'waiting',
-    ];
+    // The contract's list-view fields: each index projects exactly them (never payload or result, checked below).
+    const fields: string[] = [...JOB_LIST_FIELDS];
     expect(p.GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'byConnector',
@@ -106,36 +93,46 @@ describe('tables', () => {
   });
 });
 
+type Bucket = { node: { defaultChild?: unknown } };
+
+/** Both buckets: no public access, S3-managed encryption, unversioned, owner-enforced, kept on stack delete. */
+function expectPrivateRetained(bucket: Bucket) {
+  expect(propsOf(template, bucket)).toMatchObject({
+    PublicAccessBlockConfiguration: {
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    },
+    BucketEncryption: {
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    },
+    OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+  });
+  expect(propsOf(template, bucket).VersioningConfiguration).toBeUndefined();
+  expect(template.toJSON().Resources[logicalId(bucket)]).toMatchObject({ DeletionPolicy: 'Retain' });
+}
+
+/** Both buckets: a policy that denies every request not over TLS. */
+function expectTlsOnly(bucket: Bucket) {
+  template.hasResourceProperties('AWS::S3::BucketPolicy', {
+    Bucket: { Ref: logicalId(bucket) },
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      ]),
+    },
+  });
+}
+
 describe('file bucket', () => {
   const bucket = () => propsOf(template, stack.files.bucket);
 
   test('private, S3-managed encryption, unversioned, owner-enforced', () => {
-    expect(bucket()).toMatchObject({
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
-      BucketEncryption: {
-        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
-      },
-      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-    });
-    expect(bucket().VersioningConfiguration).toBeUndefined();
-    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+    expectPrivateRetained(stack.files.bucket);
   });
 
-  test('TLS-only bucket policy', () => {
-    template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      Bucket: { Ref: logicalId(stack.files.bucket) },
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
-      },
-    });
-  });
+  test('TLS-only bucket policy', () => expectTlsOnly(stack.files.bucket));
 
   test('stale multipart uploads are aborted after 1 day', () => {
     expect(bucket().LifecycleConfiguration.Rules).toEqual([
@@ -172,32 +169,10 @@ describe('job data bucket (claim check)', () => {
   const bucket = () => propsOf(template, stack.jobData.bucket);
 
   test('private, S3-managed encryption, unversioned, owner-enforced, retained', () => {
-    expect(bucket()).toMatchObject({
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
-      BucketEncryption: {
-        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
-      },
-      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-    });
-    expect(bucket().VersioningConfiguration).toBeUndefined();
-    expect(template.toJSON().Resources[logicalId(stack.jobData.bucket)]).toMatchObject({ DeletionPolicy: 'Retain' });
+    expectPrivateRetained(stack.jobData.bucket);
   });
 
-  test('TLS-only bucket policy', () => {
-    template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      Bucket: { Ref: logicalId(stack.jobData.bucket) },
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
-      },
-    });
-  });
+  test('TLS-only bucket policy', () => expectTlsOnly(stack.jobData.bucket));
 
   test('objects expire a day after the jobs that point at them (job TTL 30 days by default)', () => {
     expect(bucket().LifecycleConfiguration.Rules).toEqual([

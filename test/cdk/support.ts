@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type CfnResource, type Stack } from 'aws-cdk-lib';
+import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { readConfig } from '../../lib/config';
@@ -94,4 +96,16 @@ export function routes(template: Template): Map<string, any> {
     out.set(`${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId) || '/'}`, m.Properties);
   }
   return out;
+}
+
+/** Stand-in tables and job data bucket for a construct tested alone in stack `s` (stage dev). */
+export function storageProps(s: Stack) {
+  const table = (id: string) => new TableV2(s, id, { partitionKey: { name: 'pk', type: AttributeType.STRING } });
+  return {
+    stage: 'dev',
+    connectorsTable: table('C'),
+    jobsTable: table('J'),
+    filesTable: table('F'),
+    jobDataBucket: new Bucket(s, 'D'),
+  };
 }

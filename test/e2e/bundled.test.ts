@@ -4,6 +4,7 @@ import { secretParameterName } from '../../lambdas/adapters/secrets';
 import { generateTestKeyPair, startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
 import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
 import { startHubProcess, type RunningHub } from '../../local/hub-process';
+import { createAndPut } from '../support/hub-files';
 import { startSoapCalculator, type SoapCalculator } from '../support/soap-calculator';
 
 /**
@@ -210,23 +211,12 @@ test('Salesforce (jsforce): client credentials create, JWT bearer query', async 
 
 test('a file: one presigned PUT, complete, download identical', async () => {
   const content = randomBytes(64 * 1024);
-  const created = await hub.api('POST', '/v1/files', {
-    fileName: 'invoice.pdf',
-    contentType: 'application/pdf',
-    size: content.length,
-  });
-  expect(created.status).toBe(201);
-  const put = await fetch(created.body.upload.url, {
-    method: 'PUT',
-    headers: created.body.upload.headers,
-    body: content,
-  });
-  expect(put.status).toBe(200);
-  expect((await hub.api('POST', `/v1/files/${created.body.fileId}/complete`, {})).body).toMatchObject({
+  const created = await createAndPut(hub, { fileName: 'invoice.pdf', contentType: 'application/pdf' }, content);
+  expect((await hub.api('POST', `/v1/files/${created.fileId}/complete`, {})).body).toMatchObject({
     status: 'AVAILABLE',
     size: content.length,
   });
-  const got = await hub.api('GET', `/v1/files/${created.body.fileId}`);
+  const got = await hub.api('GET', `/v1/files/${created.fileId}`);
   const body = Buffer.from(await (await fetch(got.body.downloadUrl)).arrayBuffer());
   expect(createHash('sha256').update(body).digest('hex')).toBe(createHash('sha256').update(content).digest('hex'));
 });

@@ -67,6 +67,33 @@ const soapRow = (id: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** The Slack row (bot token and webhook URL from secrets) and the Viber row the tests below register under several ids. */
+const registerSlack = (id: string, extra: Record<string, unknown> = {}) =>
+  register(
+    {
+      connectorId: id,
+      type: 'slack',
+      baseUrl: slack.apiUrl,
+      botToken: { secret: 'bot' },
+      webhookUrl: { secret: 'hook' },
+      operations: { notify: { action: 'postMessage', channel: '#general' }, hook: { action: 'webhook' } },
+      ...extra,
+    },
+    { bot: SLACK_TOKEN, hook: slack.webhookUrl },
+  );
+const registerViber = (id: string) =>
+  register(
+    {
+      connectorId: id,
+      type: 'viber',
+      baseUrl: viber.apiUrl,
+      authToken: { secret: 'token' },
+      sender: { name: 'CRM Bot' },
+      operations: { send: { action: 'sendMessage' } },
+    },
+    { token: VIBER_TOKEN },
+  );
+
 describe('soap', () => {
   test('SOAP 1.1 from the WSDL, endpoint overridden, with WS-Security UsernameToken from secrets', async () => {
     await register(
@@ -217,18 +244,7 @@ describe('soap', () => {
 
 describe('slack', () => {
   beforeAll(async () => {
-    await register(
-      {
-        connectorId: 'slack',
-        type: 'slack',
-        baseUrl: slack.apiUrl,
-        botToken: { secret: 'bot' },
-        webhookUrl: { secret: 'hook' },
-        retry: { maxAttempts: 3, baseDelayMs: 10 },
-        operations: { notify: { action: 'postMessage', channel: '#general' }, hook: { action: 'webhook' } },
-      },
-      { bot: SLACK_TOKEN, hook: slack.webhookUrl },
-    );
+    await registerSlack('slack', { retry: { maxAttempts: 3, baseDelayMs: 10 } });
   });
 
   test('chat.postMessage with the bot token: the result carries the channel ID, ts and message', async () => {
@@ -319,17 +335,7 @@ describe('slack', () => {
 
 describe('viber', () => {
   beforeAll(async () => {
-    await register(
-      {
-        connectorId: 'viber',
-        type: 'viber',
-        baseUrl: viber.apiUrl,
-        authToken: { secret: 'token' },
-        sender: { name: 'CRM Bot' },
-        operations: { send: { action: 'sendMessage' } },
-      },
-      { token: VIBER_TOKEN },
-    );
+    await registerViber('viber');
   });
 
   test('send_message with X-Viber-Auth-Token; the 64-bit message_token reaches the job record digit for digit', async () => {
@@ -401,28 +407,8 @@ describe('traceparent', () => {
   };
 
   beforeAll(async () => {
-    await register(
-      {
-        connectorId: 'slack-trace',
-        type: 'slack',
-        baseUrl: slack.apiUrl,
-        botToken: { secret: 'bot' },
-        webhookUrl: { secret: 'hook' },
-        operations: { notify: { action: 'postMessage', channel: '#general' }, hook: { action: 'webhook' } },
-      },
-      { bot: SLACK_TOKEN, hook: slack.webhookUrl },
-    );
-    await register(
-      {
-        connectorId: 'viber-trace',
-        type: 'viber',
-        baseUrl: viber.apiUrl,
-        authToken: { secret: 'token' },
-        sender: { name: 'CRM Bot' },
-        operations: { send: { action: 'sendMessage' } },
-      },
-      { token: VIBER_TOKEN },
-    );
+    await registerSlack('slack-trace');
+    await registerViber('viber-trace');
     slack.webhookChannel = 'active';
   });
 

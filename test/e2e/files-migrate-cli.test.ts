@@ -50,18 +50,20 @@ test('dry run, then a verified move with --delete-after-copy, then the audit aga
     links: [ACCOUNT],
   });
 
-  const dry = await hub.cli([
-    'files',
-    'migrate',
-    '--connector',
-    'sf-org',
-    '--where',
-    "FileExtension IN ('mp4', 'pdf')",
-    '--dry-run',
-    '--interval',
-    '0.2',
-    '--local',
-  ]);
+  const migrate = (flag: string) =>
+    hub.cli([
+      'files',
+      'migrate',
+      '--connector',
+      'sf-org',
+      '--where',
+      "FileExtension IN ('mp4', 'pdf')",
+      flag,
+      '--interval',
+      '0.2',
+      '--local',
+    ]);
+  const dry = await migrate('--dry-run');
   expect(dry.code).toBe(0);
   expect(
     dry.stdout
@@ -74,18 +76,7 @@ test('dry run, then a verified move with --delete-after-copy, then the audit aga
   );
   expect(sf.calls.filter((c) => c.path.endsWith('/VersionData'))).toHaveLength(0);
 
-  const run = await hub.cli([
-    'files',
-    'migrate',
-    '--connector',
-    'sf-org',
-    '--where',
-    "FileExtension IN ('mp4', 'pdf')",
-    '--delete-after-copy',
-    '--interval',
-    '0.2',
-    '--local',
-  ]);
+  const run = await migrate('--delete-after-copy');
   expect(run.code).toBe(0);
   const rows = run.stdout
     .trim()

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
 import { startHubProcess, type RunningHub } from '../../local/hub-process';
+import { createAndPut } from '../support/hub-files';
 
 /**
  * "When a file becomes AVAILABLE, an optional delivery creates a link record on
@@ -23,25 +24,26 @@ const linkRecords = (fileId: string) =>
 const upserts = (fileId: string) =>
   sf.calls.filter((c) => c.method === 'PATCH' && c.path === `/sobjects/CrmBridge_File__c/File_Id__c/${fileId}`);
 
+/** A salesforce connector row at the stand-in org, its client secret in the secret "client-secret". */
+const sfRow = (connectorId: string, clientId: string, extra: Record<string, unknown> = {}) => ({
+  connectorId,
+  type: 'salesforce',
+  loginUrl: sf.loginUrl,
+  auth: { type: 'clientCredentials', clientId, clientSecret: { secret: 'client-secret' } },
+  ...extra,
+});
+
 async function uploadAndComplete(body: Record<string, unknown>, content = Buffer.from('hello, files')) {
-  const created = await hub.api('POST', '/v1/files', {
-    fileName: 'contract.pdf',
-    contentType: 'application/pdf',
-    size: content.length,
-    ...body,
-  });
-  expect(created.status).toBe(201);
-  const put = await fetch(created.body.upload.url, {
-    method: 'PUT',
-    headers: created.body.upload.headers,
-    body: content,
-  });
-  expect(put.status).toBe(200);
-  const fileId = created.body.fileId as string;
+  const created = await createAndPut(
+    hub,
+    { fileName: 'contract.pdf', contentType: 'application/pdf', ...body },
+    content,
+  );
+  const fileId = created.fileId as string;
   const done = await hub.api('POST', `/v1/files/${fileId}/complete`, {});
   expect(done.status).toBe(200);
   expect(done.body.status).toBe('AVAILABLE');
-  return { fileId, created: created.body, completed: done.body };
+  return { fileId, created, completed: done.body };
 }
 
 async function waitForLink(fileId: string, timeoutMs = 20_000): Promise<any> {
@@ -67,45 +69,23 @@ beforeAll(async () => {
   const row = join(dir, 'sf-files.json');
   writeFileSync(
     row,
-    JSON.stringify({
-      connectorId: 'sf-files',
-      type: 'salesforce',
-      loginUrl: sf.loginUrl,
-      auth: { type: 'clientCredentials', clientId: 'crm-bridge-files', clientSecret: { secret: 'client-secret' } },
-      retry: { maxAttempts: 3, baseDelayMs: 200 },
-      fileLink: {},
-    }),
+    JSON.stringify(
+      sfRow('sf-files', 'crm-bridge-files', { retry: { maxAttempts: 3, baseDelayMs: 200 }, fileLink: {} }),
+    ),
   );
   expect(await hub.cli(['connectors', 'put', row, '--local'])).toMatchObject({ code: 0 });
   expect((await hub.cli(['secrets', 'put', 'sf-files', 'client-secret', '--local'], `${CLIENT_SECRET}\n`)).code).toBe(
     0,
   );
-  await hub.putConnector({
-    connectorId: 'sf-nolink',
-    type: 'salesforce',
-    loginUrl: sf.loginUrl,
-    auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 'client-secret' } },
-  });
+  await hub.putConnector(sfRow('sf-nolink', 'x'));
   // Backoff of 2.5-5 s (equal jitter): always longer than the worker waits inline (2 s), so a retry goes back to SQS.
-  await hub.putConnector({
-    connectorId: 'sf-files-slow',
-    type: 'salesforce',
-    loginUrl: sf.loginUrl,
-    auth: { type: 'clientCredentials', clientId: 'crm-bridge-files', clientSecret: { secret: 'client-secret' } },
-    retry: { maxAttempts: 3, baseDelayMs: 5000 },
-    fileLink: {},
-  });
+  await hub.putConnector(
+    sfRow('sf-files-slow', 'crm-bridge-files', { retry: { maxAttempts: 3, baseDelayMs: 5000 }, fileLink: {} }),
+  );
   expect(
     (await hub.cli(['secrets', 'put', 'sf-files-slow', 'client-secret', '--local'], `${CLIENT_SECRET}\n`)).code,
   ).toBe(0);
-  await hub.putConnector({
-    connectorId: 'sf-off',
-    type: 'salesforce',
-    enabled: false,
-    loginUrl: sf.loginUrl,
-    auth: { type: 'clientCredentials', clientId: 'x', clientSecret: { secret: 'client-secret' } },
-    fileLink: {},
-  });
+  await hub.putConnector(sfRow('sf-off', 'x', { enabled: false, fileLink: {} }));
 }, 60_000);
 
 afterAll(async () => {

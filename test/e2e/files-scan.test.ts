@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startHubProcess, type RunningHub } from '../../local/hub-process';
+import { createAndPut } from '../support/hub-files';
 import { unreachableFileLinkRow } from '../support/connectors';
 
 /**
@@ -38,17 +39,12 @@ afterAll(async () => {
 });
 
 async function upload(content: string, extra: Record<string, unknown> = {}) {
-  const body = Buffer.from(content);
-  const created = await hub.api('POST', '/v1/files', {
-    fileName: 'note.txt',
-    contentType: 'text/plain',
-    size: body.length,
-    ...extra,
-  });
-  expect(created.status).toBe(201);
-  const put = await fetch(created.body.upload.url, { method: 'PUT', headers: created.body.upload.headers, body });
-  expect(put.status).toBe(200);
-  return created.body.fileId as string;
+  const created = await createAndPut(
+    hub,
+    { fileName: 'note.txt', contentType: 'text/plain', ...extra },
+    Buffer.from(content),
+  );
+  return created.fileId as string;
 }
 
 async function settled(fileId: string) {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { startHubProcess, type RunningHub } from '../../local/hub-process';
+import { createAndPut } from '../support/hub-files';
 
 /** The v1 files contract through the local hub: bytes go straight to S3 (fauxqs) with presigned URLs. */
 let hub: RunningHub;
@@ -23,22 +24,17 @@ afterAll(async () => {
 });
 
 async function uploadSingle(content: Buffer, extra: Record<string, unknown> = {}) {
-  const created = await hub.api('POST', '/v1/files', {
-    fileName: 'invoice 2026 – März.pdf',
-    contentType: 'application/pdf',
-    size: content.length,
-    ...extra,
-  });
-  expect(created.status).toBe(201);
-  const { upload } = created.body;
-  expect(upload).toEqual({
+  const created = await createAndPut(
+    hub,
+    { fileName: 'invoice 2026 – März.pdf', contentType: 'application/pdf', ...extra },
+    content,
+  );
+  expect(created.upload).toEqual({
     method: 'PUT',
     url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/.+X-Amz-Signature=/),
     headers: { 'content-type': 'application/pdf' },
   });
-  const put = await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: content });
-  expect(put.status).toBe(200);
-  return created.body.fileId as string;
+  return created.fileId as string;
 }
 
 async function download(url: string) {

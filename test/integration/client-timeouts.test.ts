@@ -10,6 +10,7 @@ import { connectorSchema } from '../../lambdas/connectors/schema';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { jobWorker, testQueue } from '../support/worker';
+import { queuedJob } from '../support/jobs';
 
 /**
  * The Lambdas' SDK clients (lambdas/shared/clients.ts) bound every call: an SQS
@@ -40,29 +41,44 @@ afterAll(async () => {
   await dynamo.stop();
 });
 
-test('an SQS endpoint that never answers fails the enqueue in seconds and the job is recorded FAILED', async () => {
+/**
+ * A fresh copy of the Lambdas' clients (lambdas/shared/clients.ts) with a 300 ms request
+ * timeout, pointed by `env` at the endpoint that never answers.
+ */
+function clientsAgainstSilent(env: (endpoint: string) => Record<string, string>) {
   const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_SQS: endpoint,
     SDK_REQUEST_TIMEOUT_MS: '300',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...env(endpoint),
   });
   let clients!: typeof import('../../lambdas/shared/clients');
   jest.isolateModules(() => {
     clients = require('../../lambdas/shared/clients');
   });
+  return { endpoint, clients };
+}
+
+/** The connector store with a REST connector `id` in it (its upstream is never reached). */
+async function restConnector(id: string) {
   const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
   await connectors.put(
     connectorSchema.parse({
-      connectorId: 'slow-queue',
+      connectorId: id,
       type: 'rest',
       baseUrl: 'http://127.0.0.1:1',
       operations: { op: { method: 'POST', path: '/x' } },
     }),
   );
+  return connectors;
+}
+
+test('an SQS endpoint that never answers fails the enqueue in seconds and the job is recorded FAILED', async () => {
+  const { endpoint, clients } = clientsAgainstSilent((url) => ({ AWS_ENDPOINT_URL_SQS: url }));
+  const connectors = await restConnector('slow-queue');
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
   const service = new CalloutService({
     connectors,
@@ -85,43 +101,12 @@ test('an SQS endpoint that never answers fails the enqueue in seconds and the jo
 }, 15_000);
 
 test('an S3 endpoint that never answers: a large result cannot be kept, and the job ends OUTCOME_NOT_RECORDED in seconds, called once', async () => {
-  const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_S3: endpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-    SDK_REQUEST_TIMEOUT_MS: '300',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
-  let clients!: typeof import('../../lambdas/shared/clients');
-  jest.isolateModules(() => {
-    clients = require('../../lambdas/shared/clients');
-  });
-  const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
-  await connectors.put(
-    connectorSchema.parse({
-      connectorId: 'slow-s3',
-      type: 'rest',
-      baseUrl: 'http://127.0.0.1:1',
-      operations: { op: { method: 'POST', path: '/x' } },
-    }),
-  );
+  const { clients } = clientsAgainstSilent((url) => ({ AWS_ENDPOINT_URL_S3: url, S3_FORCE_PATH_STYLE: 'true' }));
+  const connectors = await restConnector('slow-s3');
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, {
     data: new S3JobDataStore(clients.jobDataS3, 'job-data'),
   });
-  const now = new Date().toISOString();
-  await jobs.create({
-    jobId: 'job-hung-s3',
-    connectorId: 'slow-s3',
-    operation: 'op',
-    status: 'QUEUED',
-    attempts: 0,
-    createdAt: now,
-    updatedAt: now,
-    payload: {},
-  });
+  await jobs.create(queuedJob({ jobId: 'job-hung-s3', connectorId: 'slow-s3' }));
   let calls = 0;
   const wrapper: Wrapper = {
     async call() {

@@ -2,7 +2,7 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { UpstreamNetworkError } from '../../lambdas/shared/errors';
-import type { ResultEnvelope, WrapperMap } from '../../lambdas/connectors/types';
+import type { ResultEnvelope } from '../../lambdas/connectors/types';
 import { ConnectorLimiter, limitSettings } from '../../lambdas/domain/connector-limits';
 import { DynamoLimiterStore } from '../../lambdas/adapters/limiter-store';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
@@ -11,7 +11,8 @@ import { waitDelayMs } from '../../lambdas/domain/job-runner';
 import { JobStore } from '../../lambdas/adapters/job-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
-import { jobWorker, mockLogger, scripted, scriptedDeps, scriptedRestRow, testQueue } from '../support/worker';
+import { mockLogger, scripted, scriptedRestRow, scriptedWorker } from '../support/worker';
+import { queuedJob } from '../support/jobs';
 
 /** The limiter's DynamoDB adapter on dynalite (two limiters = two workers), and the job runner's hook. */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
@@ -93,30 +94,15 @@ describe('JobRunner with a limiter', () => {
     const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
     const limiter = new ConnectorLimiter(new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs));
     const { wrapper, calls } = scripted(steps);
-    const worker = jobWorker({
+    const worker = scriptedWorker(wrapper, {
       connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
       jobs,
-      queue: testQueue(),
-      wrappers: { rest: wrapper } as WrapperMap,
-      wrapperDeps: scriptedDeps,
       logger,
       limiter,
-      sleep: async () => undefined,
-      random: () => 0.5,
     });
     const newJob = async () => {
       const jobId = `job-lim-${++seq}`;
-      const now = new Date().toISOString();
-      await jobs.create({
-        jobId,
-        connectorId: id,
-        operation: 'op',
-        status: 'QUEUED',
-        attempts: 0,
-        createdAt: now,
-        updatedAt: now,
-        payload: {},
-      });
+      await jobs.create(queuedJob({ jobId, connectorId: id }));
       return { jobId, record: sqsRecord(JSON.stringify({ jobId })) };
     };
     return { worker, jobs, limiter, calls, newJob, connectorId: id };

@@ -10,6 +10,7 @@ import { MessageDispatcher } from '../../lambdas/domain/message-dispatcher';
 import { awsFileService } from '../../lambdas/adapters/aws-file-service';
 import { DynamoFileLinkStore } from '../../lambdas/adapters/file-repository';
 import type { FileService } from '../../lambdas/files/file-service';
+import { fileLinkRow } from '../support/connectors';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { mockLogger, testQueue } from '../support/worker';
@@ -55,23 +56,16 @@ beforeEach(() => {
 
 const putConnector = (item: Record<string, unknown>) =>
   dynamo.db.send(new PutCommand({ TableName: dynamo.tables.connectors, Item: item }));
-const sfRow = (extra: Record<string, unknown> = {}) => ({
-  connectorId: 'sf',
-  type: 'salesforce',
-  loginUrl: sf.loginUrl,
-  apiVersion: '62.0',
-  auth: { type: 'clientCredentials', clientId: 'hub', clientSecret: { secret: 'cs' } },
-  retry: { maxAttempts: 3, baseDelayMs: 50 },
-  timeoutMs: 2000,
-  enabled: true,
-  operations: {},
-  fileLink: {
-    sobject: 'CrmBridge_File__c',
-    externalIdField: 'File_Id__c',
-    fields: { Name: 'file.fileName', File_Id__c: 'file.fileId', Record_Id__c: 'file.recordId' },
-  },
-  ...extra,
-});
+const sfRow = (extra: Record<string, unknown> = {}) =>
+  fileLinkRow(sf.loginUrl, {
+    retry: { maxAttempts: 3, baseDelayMs: 50 },
+    fileLink: {
+      sobject: 'CrmBridge_File__c',
+      externalIdField: 'File_Id__c',
+      fields: { Name: 'file.fileName', File_Id__c: 'file.fileId', Record_Id__c: 'file.recordId' },
+    },
+    ...extra,
+  });
 const fileRecord = async (fileId: string) =>
   (await dynamo.db.send(new GetCommand({ TableName: dynamo.tables.files, Key: { fileId }, ConsistentRead: true })))
     .Item;

@@ -25,6 +25,7 @@ import { migrationRoutes } from '../../lambdas/routes/migration-routes';
 import { Router } from '../../lambdas/routes/router';
 import { errorResponse } from '../../lambdas/shared/responses';
 import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
+import { fileLinkRow } from '../support/connectors';
 import { startDynamo } from '../support/dynamo';
 import { apiEvent, sqsRecord } from '../support/events';
 import { startS3 } from '../support/s3';
@@ -67,19 +68,7 @@ beforeEach(async () => {
 });
 
 function sfRow(extra: Record<string, unknown> = {}) {
-  return {
-    connectorId: 'sf',
-    type: 'salesforce',
-    loginUrl: sf.loginUrl,
-    apiVersion: '62.0',
-    auth: { type: 'clientCredentials', clientId: 'hub', clientSecret: { secret: 'cs' } },
-    retry: { maxAttempts: 2, baseDelayMs: 10 },
-    timeoutMs: 5000,
-    enabled: true,
-    operations: {},
-    fileLink: {},
-    ...extra,
-  };
+  return fileLinkRow(sf.loginUrl, { retry: { maxAttempts: 2, baseDelayMs: 10 }, timeoutMs: 5000, ...extra });
 }
 
 /** The hub's pieces for one test: a queue the test drains, the runner, the link delivery, the API routes. */

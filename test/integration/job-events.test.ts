@@ -13,6 +13,7 @@ import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { jobWorker, mockLogger, testQueue } from '../support/worker';
 import { startFakeUpstream, type FakeUpstream } from '../../local/fake-upstream';
+import { queuedJob } from '../support/jobs';
 
 /**
  * Job transitions as operators see them: a real JobRunner, the REST wrapper
@@ -50,38 +51,36 @@ async function capture(fn: () => Promise<unknown>): Promise<string[]> {
   return out.join('').split('\n').filter(Boolean);
 }
 
-async function runJob(path: string, extra: { traceparent?: string } = {}) {
-  const connectorId = `ev-${++seq}`;
-  await dynamo.db.send(
+/** An enabled REST connector row at the upstream stand-in, written straight into the table. */
+const putRestConnector = (connectorId: string, extra: Record<string, unknown>) =>
+  dynamo.db.send(
     new PutCommand({
       TableName: dynamo.tables.connectors,
-      Item: {
-        connectorId,
-        type: 'rest',
-        enabled: true,
-        baseUrl: upstream.url,
-        timeoutMs: 5000,
-        network: { allowPrivate: true },
-        retry: { maxAttempts: 3, baseDelayMs: 10 },
-        operations: { op: { method: 'POST', path } },
-      },
+      Item: { connectorId, type: 'rest', enabled: true, baseUrl: upstream.url, ...extra },
     }),
   );
+
+async function runJob(path: string, extra: { traceparent?: string } = {}) {
+  const connectorId = `ev-${++seq}`;
+  await putRestConnector(connectorId, {
+    timeoutMs: 5000,
+    network: { allowPrivate: true },
+    retry: { maxAttempts: 3, baseDelayMs: 10 },
+    operations: { op: { method: 'POST', path } },
+  });
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now);
   const jobId = `ev-job-${seq}`;
   const createdAt = new Date(Date.now() - 1500).toISOString();
-  await jobs.create({
-    jobId,
-    connectorId,
-    operation: 'op',
-    status: 'QUEUED',
-    attempts: 0,
-    createdAt,
-    updatedAt: createdAt,
-    correlationId: `corr-${seq}`,
-    payload: { secret: SECRET_PAYLOAD },
-    ...extra,
-  });
+  await jobs.create(
+    queuedJob({
+      jobId,
+      connectorId,
+      createdAt,
+      correlationId: `corr-${seq}`,
+      payload: { secret: SECRET_PAYLOAD },
+      ...extra,
+    }),
+  );
   const metrics = new ConnectorMetrics();
   const worker = jobWorker({
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
@@ -125,18 +124,7 @@ describe('traceparent on submit', () => {
   async function submit(traceparent: string | undefined) {
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
     const connectorId = `tp-${++seq}`;
-    await dynamo.db.send(
-      new PutCommand({
-        TableName: dynamo.tables.connectors,
-        Item: {
-          connectorId,
-          type: 'rest',
-          enabled: true,
-          baseUrl: upstream.url,
-          operations: { op: { method: 'POST', path: '/x' } },
-        },
-      }),
-    );
+    await putRestConnector(connectorId, { operations: { op: { method: 'POST', path: '/x' } } });
     const jobs = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now);
     const accepted: unknown[] = [];
     const service = new CalloutService({

@@ -4,6 +4,7 @@ import type { JobRepository } from '../../lambdas/domain/job-repository';
 import { WriteConflictError } from '../../lambdas/shared/errors';
 import { startDynamo } from '../support/dynamo';
 import { MemoryJobRepository } from '../support/memory-ports';
+import { queuedJob } from '../support/jobs';
 
 /**
  * The JobRepository port's contract, run on the DynamoDB adapter (dynalite) and
@@ -17,16 +18,8 @@ beforeAll(async () => {
 afterAll(async () => dynamo?.stop());
 
 let seq = 0;
-const job = (connectorId = 'c', createdAt = new Date().toISOString()): Job => ({
-  jobId: `contract-${++seq}`,
-  connectorId,
-  operation: 'op',
-  status: 'QUEUED',
-  attempts: 0,
-  createdAt,
-  updatedAt: createdAt,
-  payload: { n: seq },
-});
+const job = (connectorId = 'c', createdAt = new Date().toISOString()): Job =>
+  queuedJob({ jobId: `contract-${++seq}`, connectorId, createdAt, payload: { n: seq } });
 const err = { code: 'UPSTREAM_HTTP_ERROR', message: 'boom', retryable: true, statusCode: 500 };
 
 describe.each([

@@ -7,7 +7,7 @@ import {
   UpstreamHttpError,
   UpstreamNetworkError,
 } from '../../lambdas/shared/errors';
-import type { ResultEnvelope, WrapperMap } from '../../lambdas/connectors/types';
+import type { ResultEnvelope } from '../../lambdas/connectors/types';
 import { ConnectorStore } from '../../lambdas/adapters/connector-store';
 import { RetryLaterError } from '../../lambdas/shared/errors';
 import { JobStore } from '../../lambdas/adapters/job-store';
@@ -15,7 +15,8 @@ import { S3JobDataStore } from '../../lambdas/adapters/s3-job-data-store';
 import { startDynamo } from '../support/dynamo';
 import { sqsRecord } from '../support/events';
 import { startS3 } from '../support/s3';
-import { jobWorker, mockLogger, scripted, scriptedDeps, scriptedRestRow, testQueue } from '../support/worker';
+import { mockLogger, scripted, scriptedRestRow, scriptedWorker } from '../support/worker';
+import { queuedJob } from '../support/jobs';
 
 /** The worker's job runner, behind the worker's message dispatcher, with real stores on dynalite and S3 (fauxqs), a real JobQueue over a mocked SQS client, and a scripted wrapper. */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
@@ -50,28 +51,14 @@ async function setup(
   const healthy = new JobStore(dynamo.client, dynamo.tables.jobs, 30, Date.now, { data });
   const jobs = makeJobs ? makeJobs(healthy) : healthy;
   const jobId = `job-${seq}`;
-  const now = new Date().toISOString();
-  await healthy.create({
-    jobId,
-    connectorId: id,
-    operation: 'op',
-    status: 'QUEUED',
-    attempts: 0,
-    createdAt: now,
-    updatedAt: now,
-    payload: payload ?? { n: seq },
-  });
+  await healthy.create(queuedJob({ jobId, connectorId: id, payload: payload ?? { n: seq } }));
   const { wrapper, calls } = scripted(steps);
   const sleeps: number[] = [];
-  const worker = jobWorker({
+  const worker = scriptedWorker(wrapper, {
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),
     jobs,
-    queue: testQueue(),
-    wrappers: { rest: wrapper } as WrapperMap,
-    wrapperDeps: scriptedDeps,
     logger,
     sleep: async (ms) => sleeps.push(ms),
-    random: () => 0.5,
   });
   const record = sqsRecord(JSON.stringify({ jobId }));
   return { worker, jobs: healthy, jobId, calls, sleeps, record };
@@ -289,19 +276,9 @@ test.each(['toString', 'constructor', 'hasOwnProperty'])(
   'a job naming the inherited operation %s fails with OPERATION_NOT_FOUND without a call',
   async (operation) => {
     const t = await setup([ok]);
-    const now = new Date().toISOString();
     // As if written straight into the table, or accepted before the controller checked own keys.
     const jobId = `${t.jobId}-${operation}`;
-    await t.jobs.create({
-      jobId,
-      connectorId: `c-${seq}`,
-      operation,
-      status: 'QUEUED',
-      attempts: 0,
-      createdAt: now,
-      updatedAt: now,
-      payload: {},
-    });
+    await t.jobs.create(queuedJob({ jobId, connectorId: `c-${seq}`, operation }));
     await t.worker.process(sqsRecord(JSON.stringify({ jobId })));
     expect(await t.jobs.get(jobId)).toMatchObject({
       status: 'FAILED',

@@ -8,6 +8,7 @@ import { Router } from '../../lambdas/routes/router';
 import { errorResponse } from '../../lambdas/shared/responses';
 import { startDynamo } from '../support/dynamo';
 import { apiEvent } from '../support/events';
+import { queuedJob } from '../support/jobs';
 
 /** GET /v1/jobs and POST /v1/jobs/{id}/retry: the real routes, service and JobStore on dynalite (the tables as the local hub creates them). */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
@@ -41,17 +42,7 @@ async function createJob(connectorId: string, extra: Partial<Job> = {}): Promise
   seq += 1;
   const jobId = `job-${String(seq).padStart(3, '0')}`;
   const at = new Date(clock).toISOString();
-  await store.create({
-    jobId,
-    connectorId,
-    operation: 'op',
-    status: 'QUEUED',
-    attempts: 0,
-    createdAt: at,
-    updatedAt: at,
-    payload: { n: seq },
-    ...extra,
-  });
+  await store.create(queuedJob({ jobId, connectorId, createdAt: at, payload: { n: seq }, ...extra }));
   return jobId;
 }
 

@@ -17,6 +17,7 @@ import { sqsRecord } from '../support/events';
 import { jobWorker, mockLogger, testQueue } from '../support/worker';
 import { startFakeUpstream, type FakeUpstream, type RecordedCall } from '../../local/fake-upstream';
 import { RequestPreparationError } from '../../lambdas/shared/errors';
+import { queuedJob } from '../support/jobs';
 
 /**
  * What the hub guarantees about outgoing calls, through the worker's JobRunner
@@ -70,17 +71,7 @@ async function runJob(
   );
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
   const jobId = `job-o-${seq}`;
-  const now = new Date().toISOString();
-  await jobs.create({
-    jobId,
-    connectorId: id,
-    operation,
-    status: 'QUEUED',
-    attempts: 0,
-    createdAt: now,
-    updatedAt: now,
-    payload,
-  });
+  await jobs.create(queuedJob({ jobId, connectorId: id, operation, payload }));
   const logger = mockLogger();
   const worker = jobWorker({
     connectors: new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0),

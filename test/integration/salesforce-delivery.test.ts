@@ -13,6 +13,7 @@ import { sqsRecord } from '../support/events';
 import { jobWorker, mockLogger, scripted, testQueue } from '../support/worker';
 import { startFakeSalesforce, type FakeSalesforce } from '../../local/fake-salesforce';
 import { RetryLaterError, UpstreamHttpError } from '../../lambdas/shared/errors';
+import { queuedJob } from '../support/jobs';
 
 /**
  * Delivery of job outcomes into Salesforce, in the worker's job runner: real
@@ -93,18 +94,15 @@ async function setup(opts: Setup) {
     opts.recordId === null ? undefined : (opts.recordId ?? sf.seed('Opportunity', { Name: `Deal ${seq}` }));
   const jobs = new JobStore(dynamo.client, dynamo.tables.jobs);
   const jobId = `job-${seq}`;
-  const now = new Date().toISOString();
-  await jobs.create({
-    jobId,
-    connectorId: id,
-    operation: 'getOrder',
-    status: 'QUEUED',
-    attempts: 0,
-    createdAt: now,
-    updatedAt: now,
-    payload: { orderId: 7 },
-    ...(recordId && { recordId }),
-  });
+  await jobs.create(
+    queuedJob({
+      jobId,
+      connectorId: id,
+      operation: 'getOrder',
+      payload: { orderId: 7 },
+      ...(recordId && { recordId }),
+    }),
+  );
   const { wrapper, calls } = scripted(opts.steps);
   const connectors = new ConnectorStore(dynamo.db, dynamo.tables.connectors, 0);
   const sleeps: number[] = [];

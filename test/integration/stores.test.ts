@@ -12,6 +12,7 @@ import { jobView } from '../../lambdas/domain/job';
 import { AppError, InvalidConnectorError, WriteConflictError } from '../../lambdas/shared/errors';
 import { startDynamo } from '../support/dynamo';
 import { startS3 } from '../support/s3';
+import { queuedJob } from '../support/jobs';
 
 /** Domain stores and the callout service against dynalite (DynamoDB over HTTP with the real SDK) and S3 (fauxqs). */
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;
@@ -382,17 +383,7 @@ describe('CalloutService', () => {
 
     test('died after writing the job: the job is queued', async () => {
       await jobs.claimIdempotencyKey('k-died-2', requestHash(input('k-died-2')), 'job-died-2');
-      const now = new Date().toISOString();
-      await jobs.create({
-        jobId: 'job-died-2',
-        connectorId: 'svc-replay',
-        operation: 'op',
-        status: 'QUEUED',
-        attempts: 0,
-        createdAt: now,
-        updatedAt: now,
-        payload: { n: 1 },
-      });
+      await jobs.create(queuedJob({ jobId: 'job-died-2', connectorId: 'svc-replay', payload: { n: 1 } }));
       expect(await service.submit(input('k-died-2'))).toMatchObject({ jobId: 'job-died-2', created: false });
       expect(sent()).toEqual(['job-died-2']);
     });

@@ -11,18 +11,22 @@ export const salesforceRow = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-/** A file link target (connector "sf", default fileLink) at a port nothing listens on: for files whose link must never be reached. */
-export const unreachableFileLinkRow = () => ({
+/** A file link target: connector "sf" at this org (default fileLink, client credentials "hub" / secret "cs"). */
+export const fileLinkRow = (loginUrl: string, extra: Record<string, unknown> = {}) => ({
   connectorId: 'sf',
   type: 'salesforce',
-  loginUrl: 'http://127.0.0.1:9',
+  loginUrl,
   apiVersion: '62.0',
   auth: { type: 'clientCredentials', clientId: 'hub', clientSecret: { secret: 'cs' } },
   timeoutMs: 2000,
   enabled: true,
   operations: {},
   fileLink: {},
+  ...extra,
 });
+
+/** A file link target at a port nothing listens on: for files whose link must never be reached. */
+export const unreachableFileLinkRow = () => fileLinkRow('http://127.0.0.1:9');
 
 /** The row check's messages for a row ([] when it parses). */
 export function errorsOf(row: unknown): string[] {

@@ -1,5 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { ResultEnvelope, Wrapper, WrapperDeps } from '../../lambdas/connectors/types';
+import type { ResultEnvelope, Wrapper, WrapperDeps, WrapperMap } from '../../lambdas/connectors/types';
 import { JobQueue } from '../../lambdas/adapters/job-queue';
 import { JobRunner, type JobRunnerOptions } from '../../lambdas/domain/job-runner';
 import { MessageDispatcher } from '../../lambdas/domain/message-dispatcher';
@@ -61,5 +61,23 @@ export function jobWorker(opts: JobRunnerOptions): MessageDispatcher {
     fileLink: notWired,
     scanResult: notWired,
     fileMigration: notWired,
+  });
+}
+
+/**
+ * jobWorker with a scripted wrapper for `rest` connectors: a test queue, scriptedDeps,
+ * sleeps that return at once and no jitter (random 0.5); `opts` add to or override these.
+ */
+export function scriptedWorker(
+  wrapper: Wrapper,
+  opts: Pick<JobRunnerOptions, 'connectors' | 'jobs' | 'logger'> & Partial<JobRunnerOptions>,
+): MessageDispatcher {
+  return jobWorker({
+    queue: testQueue(),
+    wrappers: { rest: wrapper } as WrapperMap,
+    wrapperDeps: scriptedDeps,
+    sleep: async () => undefined,
+    random: () => 0.5,
+    ...opts,
   });
 }

@@ -337,6 +337,14 @@ describe('what the handlers answer conforms to the document', () => {
     return resolve<OpenAPIV3.ResponseObject>(response).content?.['application/json']?.schema;
   }
 
+  /** A small file to be linked to a record through this connector. */
+  const fileLinkedTo = (connectorId: string) => ({
+    fileName: 'a.txt',
+    contentType: 'text/plain',
+    size: 10,
+    recordId: '006000000000001AAA',
+    link: { connectorId },
+  });
   const cases: Array<[string, number, string, string, unknown?, Record<string, string>?]> = [
     ['health', 200, 'GET', '/v1/health'],
     [
@@ -356,45 +364,9 @@ describe('what the handlers answer conforms to the document', () => {
       '/v1/files',
       { fileName: 'a.txt', contentType: 'text/plain', size: 10, recordId: 'r1' },
     ],
-    [
-      'file with a link',
-      201,
-      'POST',
-      '/v1/files',
-      {
-        fileName: 'a.txt',
-        contentType: 'text/plain',
-        size: 10,
-        recordId: '006000000000001AAA',
-        link: { connectorId: 'sf' },
-      },
-    ],
-    [
-      'link to an unknown connector',
-      404,
-      'POST',
-      '/v1/files',
-      {
-        fileName: 'a.txt',
-        contentType: 'text/plain',
-        size: 10,
-        recordId: '006000000000001AAA',
-        link: { connectorId: 'nope' },
-      },
-    ],
-    [
-      'link to a connector without fileLink',
-      400,
-      'POST',
-      '/v1/files',
-      {
-        fileName: 'a.txt',
-        contentType: 'text/plain',
-        size: 10,
-        recordId: '006000000000001AAA',
-        link: { connectorId: 'orders' },
-      },
-    ],
+    ['file with a link', 201, 'POST', '/v1/files', fileLinkedTo('sf')],
+    ['link to an unknown connector', 404, 'POST', '/v1/files', fileLinkedTo('nope')],
+    ['link to a connector without fileLink', 400, 'POST', '/v1/files', fileLinkedTo('orders')],
     [
       'large file',
       201,

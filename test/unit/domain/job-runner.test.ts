@@ -17,6 +17,7 @@ import {
   MemoryJobRepository,
   MemorySecretSource,
 } from '../../support/memory-ports';
+import { queuedJob } from '../../support/jobs';
 
 /** The worker's job runner on in-memory ports (no emulator) with a scripted wrapper: its main paths. */
 const ok: ResultEnvelope = { statusCode: 200, data: { ok: true } };
@@ -53,17 +54,7 @@ function setup(
     sleep: async (ms) => sleeps.push(ms),
     random: () => 0.5,
   });
-  const now = new Date().toISOString();
-  jobs.jobs.set('j1', {
-    jobId: 'j1',
-    connectorId: 'c',
-    operation: 'op',
-    status: 'QUEUED',
-    attempts: 0,
-    createdAt: now,
-    updatedAt: now,
-    payload: { n: 1 },
-  });
+  jobs.jobs.set('j1', queuedJob({ jobId: 'j1', connectorId: 'c', payload: { n: 1 } }));
   const record = sqsRecord(JSON.stringify({ jobId: 'j1' }));
   const job = () => jobs.jobs.get('j1')!;
   return { runner, jobs, queue, connectors, calls, sleeps, record, job, logger };

@@ -41,6 +41,16 @@ const code = (p: Promise<unknown>) =>
     (err: AppError) => `${err.code} ${err.httpStatus}`,
   );
 
+/** A file linked to RECORD through the salesforce connector. */
+const LINKED = { recordId: RECORD, link: { connectorId: 'sf' } };
+
+/** Creates a one-byte text file and uploads it (not yet completed). */
+async function uploadedSmall(s: ReturnType<typeof setup>, fileName: string, extra: object = {}) {
+  const created = await s.service.create({ fileName, contentType: 'text/plain', size: 1, ...extra });
+  s.transfer.put(`files/${created.fileId}`, 1);
+  return created;
+}
+
 /** Creates a multipart file and uploads all of its parts; the parts to complete it with. */
 async function uploadedMultipart(s: ReturnType<typeof setup>, size: number, extra: object = {}) {
   const created = await s.service.create({
@@ -115,7 +125,7 @@ describe('FileService rules on in-memory ports', () => {
 
   test('a link is queued once, by the complete that makes the file AVAILABLE, even with two at once', async () => {
     const s = setup();
-    const { fileId, parts } = await uploadedMultipart(s, 20 * MiB, { recordId: RECORD, link: { connectorId: 'sf' } });
+    const { fileId, parts } = await uploadedMultipart(s, 20 * MiB, LINKED);
     expect(s.repo.records.get(fileId)!.link).toMatchObject({ status: 'WAITING_FOR_UPLOAD' });
     const both = await Promise.all([s.service.complete(fileId, parts), s.service.complete(fileId, parts)]);
     expect(both.map((f) => f.status)).toEqual(['AVAILABLE', 'AVAILABLE']);
@@ -126,14 +136,7 @@ describe('FileService rules on in-memory ports', () => {
   test('a link the queue refused is recorded FAILED, and completing again queues it once more', async () => {
     const s = setup();
     s.refuseQueue(true);
-    const created = await s.service.create({
-      fileName: 'c.txt',
-      contentType: 'text/plain',
-      size: 1,
-      recordId: RECORD,
-      link: { connectorId: 'sf' },
-    });
-    s.transfer.put(`files/${created.fileId}`, 1);
+    const created = await uploadedSmall(s, 'c.txt', LINKED);
     const first = await s.service.complete(created.fileId);
     expect(first).toMatchObject({
       status: 'AVAILABLE',
@@ -151,34 +154,12 @@ describe('FileService rules on in-memory ports', () => {
 
   test('links are refused at create time when they cannot work, before anything is stored', async () => {
     const s = setup();
-    expect(
-      await code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 1, link: { connectorId: 'sf' } })),
-    ).toBe('INVALID_REQUEST 400');
-    expect(
-      await code(
-        s.service.create({
-          fileName: 'x',
-          contentType: 'text/plain',
-          size: 1,
-          recordId: 'R1',
-          link: { connectorId: 'sf' },
-        }),
-      ),
-    ).toBe('INVALID_REQUEST 400');
-    expect(
-      await code(
-        s.service.create({
-          fileName: 'x',
-          contentType: 'text/plain',
-          size: 1,
-          recordId: RECORD,
-          link: { connectorId: 'nope' },
-        }),
-      ),
-    ).toBe('CONNECTOR_NOT_FOUND 404');
-    expect(await code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 10 * 1024 ** 4 }))).toBe(
-      'FILE_TOO_LARGE 413',
-    );
+    const create = (extra: object) =>
+      code(s.service.create({ fileName: 'x', contentType: 'text/plain', size: 1, ...extra }));
+    expect(await create({ link: { connectorId: 'sf' } })).toBe('INVALID_REQUEST 400');
+    expect(await create({ recordId: 'R1', link: { connectorId: 'sf' } })).toBe('INVALID_REQUEST 400');
+    expect(await create({ recordId: RECORD, link: { connectorId: 'nope' } })).toBe('CONNECTOR_NOT_FOUND 404');
+    expect(await create({ size: 10 * 1024 ** 4 })).toBe('FILE_TOO_LARGE 413');
     expect(s.repo.records.size).toBe(0);
     expect(s.transfer.uploads.size).toBe(0);
   });
@@ -186,13 +167,11 @@ describe('FileService rules on in-memory ports', () => {
   describe('with malware scanning', () => {
     test('complete makes the file SCANNING; a result recorded first decides at once', async () => {
       const s = setup({ malwareScan: true });
-      const a = await s.service.create({ fileName: 'a', contentType: 'text/plain', size: 1 });
-      s.transfer.put(`files/${a.fileId}`, 1);
+      const a = await uploadedSmall(s, 'a');
       expect(await s.service.complete(a.fileId)).toMatchObject({ status: 'SCANNING' });
       expect(await s.service.complete(a.fileId)).toMatchObject({ status: 'SCANNING' }); // already completed
 
-      const b = await s.service.create({ fileName: 'b', contentType: 'text/plain', size: 1 });
-      s.transfer.put(`files/${b.fileId}`, 1);
+      const b = await uploadedSmall(s, 'b');
       s.repo.records.get(b.fileId)!.scanResult = 'THREATS_FOUND';
       expect(await s.service.complete(b.fileId)).toMatchObject({ status: 'QUARANTINED', scanResult: 'THREATS_FOUND' });
       expect(s.errors.map((e) => e.message)).toEqual(['file quarantined: the malware scan found a threat']);
@@ -202,14 +181,7 @@ describe('FileService rules on in-memory ports', () => {
 
     test('a result that arrives between the read and the write is applied, not overwritten', async () => {
       const s = setup({ malwareScan: true });
-      const c = await s.service.create({
-        fileName: 'c',
-        contentType: 'text/plain',
-        size: 1,
-        recordId: RECORD,
-        link: { connectorId: 'sf' },
-      });
-      s.transfer.put(`files/${c.fileId}`, 1);
+      const c = await uploadedSmall(s, 'c', LINKED);
       let reads = 0;
       s.repo.afterGet = (id) => {
         if (++reads === 1) s.repo.records.get(id)!.scanResult = 'NO_THREATS_FOUND';
@@ -224,8 +196,7 @@ describe('FileService rules on in-memory ports', () => {
 
   test('a file deleted while it is completed stays deleted', async () => {
     const s = setup();
-    const d = await s.service.create({ fileName: 'd', contentType: 'text/plain', size: 1 });
-    s.transfer.put(`files/${d.fileId}`, 1);
+    const d = await uploadedSmall(s, 'd');
     s.repo.afterGet = (id) => s.repo.records.delete(id);
     expect(await code(s.service.complete(d.fileId))).toBe('FILE_NOT_FOUND 404');
     expect(s.repo.records.size).toBe(0);

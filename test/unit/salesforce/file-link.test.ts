@@ -30,15 +30,8 @@ describe('fileLink in a salesforce connector row', () => {
         fileLink: {
           sobject: 'CrmBridge_File__c',
           externalIdField: 'File_Id__c',
-          fields: {
-            Name: 'file.fileName',
-            File_Id__c: 'file.fileId',
-            Record_Id__c: 'file.recordId',
-            File_Name__c: 'file.fileName',
-            Size__c: 'file.size',
-            Content_Type__c: 'file.contentType',
-            Download_Path__c: 'file.downloadPath',
-          },
+          // What each default field holds is checked against the kit (salesforce-kit/kit.test.ts) and below.
+          fields: DEFAULT_FILE_LINK_FIELDS,
         },
       },
     });
