@@ -378,16 +378,28 @@ export class ConnectorLimiter {
     outcome: CallOutcome,
     endedAt = this.now(),
   ): Promise<void> {
-    // The slot first, in one unconditional write; then what the outcome tells the breaker (usually nothing to write).
-    if (permit.tracked) await this.store.end(connectorId, permit.id, Math.min(this.now(), endedAt));
-    await this.update(
-      connectorId,
-      (state, now) => ({
-        result: undefined,
-        next: applyRelease(state, settings, permit, outcome, Math.min(now, endedAt)),
-      }),
-      () => undefined,
-    );
+    const record = () =>
+      this.update(
+        connectorId,
+        (state, now) => ({
+          result: undefined,
+          next: applyRelease(state, settings, permit, outcome, Math.min(now, endedAt)),
+        }),
+        () => undefined,
+      );
+    if (outcome.kind !== 'failed') {
+      // The slot first, in one unconditional write; then what the outcome tells the breaker (usually nothing to write).
+      if (permit.tracked) await this.store.end(connectorId, permit.id, Math.min(this.now(), endedAt));
+      return record();
+    }
+    // A failure frees the slot and counts against the breaker (or slows the connector) in the same write:
+    // freed first, another call would start before the failure is seen.
+    try {
+      await record();
+    } catch (error) {
+      if (permit.tracked) await this.store.end(connectorId, permit.id, Math.min(this.now(), endedAt));
+      throw error;
+    }
   }
 
   /**

@@ -150,6 +150,22 @@ describe('connector limits', () => {
     expect(many.every((r) => 'permit' in r && !r.permit.tracked)).toBe(true);
   });
 
+  it('circuit breaker: a failed call frees its slot and counts its failure in one write (no call slips in between)', async () => {
+    const store = new MemoryLimiterStore();
+    const settings = limitSettings({ timeoutMs: 1000, circuitBreaker: { failureThreshold: 3 } });
+    const limiter = new ConnectorLimiter(store, Date.now, async () => undefined);
+    const first = await Promise.all([1, 2, 3].map(() => limiter.acquire('c1', settings).then(permitOf)));
+    // Another worker asks right after the releasing worker's first write lands, whichever write that is.
+    let between: Awaited<ReturnType<ConnectorLimiter['acquire']>> | undefined;
+    const ask = async () => (between ??= await limiter.acquire('c1', settings));
+    const end = store.end.bind(store);
+    const write = store.write.bind(store);
+    store.end = async (...a) => end(...a).finally(ask);
+    store.write = async (...a) => write(...a).finally(ask);
+    await limiter.release('c1', settings, first[0]!, fail);
+    expect(between).toMatchObject({ wait: { reason: 'CIRCUIT_OPEN' } });
+  });
+
   it('a non-retryable failure (the service answered) does not count toward the breaker', async () => {
     const t = setup({ timeoutMs: 1000, circuitBreaker: { failureThreshold: 1 } });
     await t.release(permitOf(await t.acquire()), { kind: 'failed', retryable: false, statusCode: 400 });
