@@ -74,6 +74,12 @@ export interface Permit {
   probe: boolean;
   /** perSecond: the call is booked for this time (epoch ms) and must not start before it. */
   startAt?: number;
+  /**
+   * Untracked on a healthy connector: a success that ends before this time
+   * (epoch ms) tells the record nothing new (its last success is recent enough),
+   * so the release neither reads nor writes it.
+   */
+  quietUntil?: number;
 }
 
 export interface Wait {
@@ -254,7 +260,11 @@ export function decideAcquire(
     startAt = rate.startAt;
   }
   const tracked = probe || s.maxConcurrency !== undefined || s.perSecond !== undefined || guarded(state, s, now);
-  if (!tracked) return { result: { permit: { id, tracked: false, probe: false } } };
+  if (!tracked) {
+    // Not guarded: no failures and a recent success, refreshed by applyRelease once half a cool-down old.
+    const quietUntil = s.breaker ? state.lastOkAt! + s.cooldownMs / 2 : Number.POSITIVE_INFINITY;
+    return { result: { permit: { id, tracked: false, probe: false, quietUntil } } };
+  }
   const start = startAt ?? now;
   state.calls[id] = { s: start, x: start + s.leaseMs };
   if (probe) state.probe = { id, x: start + s.leaseMs };
@@ -378,6 +388,10 @@ export class ConnectorLimiter {
     outcome: CallOutcome,
     endedAt = this.now(),
   ): Promise<void> {
+    // An untracked call holds no slot: nothing to write when it reached nothing, or succeeded while the
+    // record's last success is still recent (one read fewer per job on a healthy connector).
+    if (!permit.tracked && (outcome.kind === 'none' || (outcome.kind === 'ok' && endedAt <= (permit.quietUntil ?? -1))))
+      return;
     const record = () =>
       this.update(
         connectorId,

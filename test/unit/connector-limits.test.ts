@@ -166,6 +166,29 @@ describe('connector limits', () => {
     expect(between).toMatchObject({ wait: { reason: 'CIRCUIT_OPEN' } });
   });
 
+  it('a healthy connector: a success reads and writes nothing until lastOkAt needs its refresh', async () => {
+    const t = setup({ timeoutMs: 1000, circuitBreaker: { failureThreshold: 3, cooldownSeconds: 10 } });
+    const store = (t.limiter as unknown as { store: MemoryLimiterStore }).store;
+    await t.release(permitOf(await t.acquire()), { kind: 'ok' }); // lastOkAt: now
+    let reads = 0;
+    const read = store.read.bind(store);
+    store.read = async (...a) => ((reads += 1), read(...a));
+    const calm = permitOf(await t.acquire());
+    expect(calm.tracked).toBe(false);
+    reads = 0;
+    await t.release(calm, { kind: 'ok' });
+    await t.release(permitOf(await t.acquire()), { kind: 'none' });
+    expect(reads).toBe(1); // the second acquire's; neither release read the record
+    // Past half the cool-down, a success refreshes lastOkAt, so the connector is never taken for unsure.
+    t.advance(5_001);
+    const later = permitOf(await t.acquire());
+    reads = 0;
+    await t.release(later, { kind: 'ok' });
+    expect(reads).toBe(1);
+    t.advance(5_000);
+    expect(permitOf(await t.acquire()).tracked).toBe(false);
+  });
+
   it('a non-retryable failure (the service answered) does not count toward the breaker', async () => {
     const t = setup({ timeoutMs: 1000, circuitBreaker: { failureThreshold: 1 } });
     await t.release(permitOf(await t.acquire()), { kind: 'failed', retryable: false, statusCode: 400 });
