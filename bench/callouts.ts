@@ -5,6 +5,7 @@ import { startFakeUpstream, type FakeUpstream } from '../local/fake-upstream';
 import { startHubProcess, type RunningHub } from '../local/hub-process';
 import { procStat } from '../local/proc';
 import { DEFAULT_API_CONCURRENCY, DEFAULT_API_NICE } from '../local/hub';
+import { measureEmulatorFloor } from './floor';
 
 /**
  * Callout pipeline benchmark through the local hub (a separate process, as
@@ -273,6 +274,7 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
     },
     opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [],
   );
+  let warmCpuMs: number | undefined;
   try {
     await hub.putConnector({
       connectorId: 'bench',
@@ -306,6 +308,7 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
       const r = await saturatedRound(hub, upstream, opts, opts.jobs, latencyMs);
       printRound(`warm: N=${opts.jobs}, L=${latencyMs} ms`, r, TARGETS.warm(latencyMs));
     }
+    warmCpuMs = warm!.hubCpuMs;
     const peakRss = peakRssMb(hub.state.pid);
     console.log(
       `  submit->done minus L, saturated: p50 ${percentile(warm!.latency, 50)} ms, p99 ${percentile(warm!.latency, 99)} ms (queueing behind the cap)`,
@@ -330,4 +333,10 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
     await hub.stop();
     await upstream.close();
   }
+  // Measured after the hub stopped, so the two do not share the cores.
+  const floor = await measureEmulatorFloor(Math.min(opts.jobs, 1000), opts.concurrency);
+  console.log(
+    `floor under CPU per job             ${floor.cpuMsPerJob.toFixed(2)} ms, ${floor.perSec.toFixed(0)} jobs/s at ${opts.concurrency} at a time; the warm hub uses ${((warmCpuMs ?? NaN) / floor.cpuMsPerJob).toFixed(2)}x it` +
+      `   (the AWS calls and HTTP hops one job makes at the least, alone: same SDK clients, same emulators, no handler code; ${load()})`,
+  );
 }
