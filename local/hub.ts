@@ -301,7 +301,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
   try {
     // Synthesized first: the bundles are built once, before anything listens.
-    const bundles = options.handlers === 'bundled' ? (await import('./bundles')).synthBundles() : undefined;
+    const bundles =
+      options.handlers === 'bundled' ? (require('./bundles') as typeof import('./bundles')).synthBundles() : undefined;
     if (bundles) {
       stops.push(async () => bundles.remove());
       console.log(`handlers: the cdk synth bundles in ${bundles.outdir}`);
@@ -327,7 +328,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     if (options.malwareScan) process.env.MALWARE_SCAN = options.malwareScan;
     else delete process.env.MALWARE_SCAN;
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-    const api = bundles ? (require(bundles.api) as typeof import('../lambdas/api')) : await import('../lambdas/api');
+    // require, not import(): the hub runs under tsx's CommonJS hooks alone (see local/thread.ts).
+    const api = require(bundles?.api ?? '../lambdas/api') as typeof import('../lambdas/api');
     const apiConcurrency = options.apiConcurrency ?? DEFAULT_API_CONCURRENCY;
     const gateway = createApiGateway(
       api.handler,
@@ -349,18 +351,21 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     };
     if (threads) {
       // Started after env is complete: the thread gets a copy of it.
-      const workerThread = await startThread<null>('worker-thread.ts', workerSource, (event) => {
-        const { workerError, fatal } = event as { workerError?: string; fatal?: string };
-        if (workerError !== undefined) options.onWorkerError?.(new Error(workerError));
-        if (fatal !== undefined) onFatal(new Error(fatal));
-      });
+      const workerThread = await startThread<null>(
+        'worker-thread.ts',
+        workerSource,
+        (event) => {
+          const { workerError, fatal } = event as { workerError?: string; fatal?: string };
+          if (workerError !== undefined) options.onWorkerError?.(new Error(workerError));
+          if (fatal !== undefined) onFatal(new Error(fatal));
+        },
+        { esm: true },
+      );
       stops.push(() => workerThread.stop());
       // Only now: threads started later would inherit the lower priority.
       lowerThreadPriority(options.apiNice ?? DEFAULT_API_NICE);
     } else {
-      const worker = bundles
-        ? (require(bundles.worker) as typeof import('../lambdas/worker'))
-        : await import('../lambdas/worker');
+      const worker = require(bundles?.worker ?? '../lambdas/worker') as typeof import('../lambdas/worker');
       const poller = new SqsPoller({
         ...workerSource,
         sqs: new SQSClient({ region: REGION, endpoint: endpoints.sqs, credentials, cacheMiddleware: true }),

@@ -23,18 +23,22 @@ export interface ThreadHandle<T> {
 
 /**
  * Starts `local/<file>` (TypeScript, or an absolute path) in a worker thread and waits for it to be
- * ready. `onEvent` gets the thread's events, and `{fatal}` if it dies later.
+ * ready. `onEvent` gets the thread's events, and `{fatal}` if it dies later. `esm`: the thread's code
+ * `import()`s modules that need tsx's ESM hooks (the worker's lazy jsforce does; packages alone do not).
  */
 export function startThread<T>(
   file: string,
   data: unknown,
   onEvent: (value: unknown) => void = () => undefined,
+  options: { esm?: boolean } = {},
 ): Promise<ThreadHandle<T>> {
-  // Loader hooks registered with `--import tsx` do not reach worker threads on
-  // Node 20, so the thread registers tsx itself (ESM hooks for the lazy
-  // `import()`s of jsforce and soap, CJS hooks for require) before its entry.
-  const entry = pathToFileURL(isAbsolute(file) ? file : join(__dirname, file)).href;
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); require('tsx/cjs'); return import(${JSON.stringify(entry)}); })`;
+  // Loader hooks registered with `--import tsx` do not reach worker threads on Node 20, so the thread
+  // registers tsx itself: CommonJS hooks for the TypeScript loaded with require, and ESM hooks only if
+  // `esm` (each thread's ESM hooks run in a loader thread of their own, ~20 MB and a round trip per import).
+  const entry = isAbsolute(file) ? file : join(__dirname, file);
+  const bootstrap = options.esm
+    ? `import('tsx/esm/api').then(({ register }) => { register(); require('tsx/cjs'); return import(${JSON.stringify(pathToFileURL(entry).href)}); })`
+    : `require('tsx/cjs'); require(${JSON.stringify(entry)})`;
   const worker = new Worker(bootstrap, { eval: true, workerData: data });
   let stopped: (() => void) | undefined;
   return new Promise((resolve, reject) => {

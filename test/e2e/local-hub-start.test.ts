@@ -31,7 +31,7 @@ afterAll(async () => {
 /** Runs `npm start`'s entry point until it exits (or kills it after timeoutMs). */
 function start(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local/start.ts')], {
+    const p = spawn(process.execPath, ['--require', 'tsx/cjs', join(ROOT, 'local/start.ts')], {
       cwd: ROOT,
       env: { ...process.env, PORT: '0', ECHO_PORT: '0', CRM_BRIDGE_LOCAL_STATE: join(dir, 'own-state.json'), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
