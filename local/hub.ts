@@ -21,7 +21,7 @@ import {
   WORKER_TIMEOUT_SECONDS,
   visibilityTimeoutSeconds,
 } from '../lambdas/contract/queue';
-import { CONNECTORS_TABLE_KEY, FILES_TABLE, JOBS_TABLE } from '../lambdas/contract/storage';
+import { CONNECTORS_TABLE_KEY, FILES_TABLE, JOBS_TABLE, MIGRATIONS_TABLE } from '../lambdas/contract/storage';
 
 /**
  * The whole crm-bridge pipeline in one process, on embedded emulators reached
@@ -177,12 +177,12 @@ export async function createLocalTables(ddb: DynamoDBClient) {
       TableName: tables.migrations,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
+        { AttributeName: MIGRATIONS_TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: MIGRATIONS_TABLE.sortKey, AttributeType: 'S' },
       ],
       KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
+        { AttributeName: MIGRATIONS_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: MIGRATIONS_TABLE.sortKey, KeyType: 'RANGE' },
       ],
     }),
   );

@@ -149,7 +149,8 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
       new QueryCommand({
         TableName: this.tableName,
         IndexName: FILES_TABLE.byRecord.indexName,
-        KeyConditionExpression: 'recordId = :r',
+        KeyConditionExpression: '#r = :r',
+        ExpressionAttributeNames: { '#r': FILES_TABLE.byRecord.partitionKey },
         ExpressionAttributeValues: { ':r': recordId },
         Limit: page.limit,
         // A page key of the index is the table's key and the index's: exactly FilePageKey.

@@ -5,9 +5,12 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { LimiterState, LimiterStateStore } from '../domain/connector-limits';
+import { JOBS_TABLE } from '../contract/storage';
+
+const { partitionKey: PK, timeToLive: TTL } = JOBS_TABLE;
 
 /**
- * The limiter item of a connector in the jobs table (pk `LIMIT#<connectorId>`),
+ * The limiter item of a connector in the jobs table (partition key `LIMIT#<connectorId>`),
  * read and written with GetItem / conditional UpdateItem only (the worker's
  * grants on that table). It expires through the table's TTL a day after its last change.
  */
@@ -18,7 +21,7 @@ export class DynamoLimiterStore implements LimiterStateStore {
   ) {}
 
   private key(connectorId: string) {
-    return { pk: { S: `LIMIT#${connectorId}` } };
+    return { [PK]: { S: `LIMIT#${connectorId}` } };
   }
 
   async read(connectorId: string) {
@@ -56,9 +59,9 @@ export class DynamoLimiterStore implements LimiterStateStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connectorId),
-          UpdateExpression: 'SET #st = :st, v = :next, expiresAt = :exp, ended = :none',
+          UpdateExpression: 'SET #st = :st, v = :next, #ttl = :exp, ended = :none',
           ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(v)' : 'v = :v',
-          ExpressionAttributeNames: { '#st': 'state' },
+          ExpressionAttributeNames: { '#st': 'state', '#ttl': TTL },
           ExpressionAttributeValues: {
             ':st': { S: JSON.stringify(state) },
             ':next': { N: String((expectedVersion ?? 0) + 1) },
