@@ -1,11 +1,7 @@
-import {
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  UpdateItemCommand,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LimiterState, LimiterStateStore } from '../domain/connector-limits';
 import { JOBS_TABLE } from '../contract/storage';
+import { conditionHeld } from './conditional-write';
 
 const { partitionKey: PK, timeToLive: TTL } = JOBS_TABLE;
 
@@ -34,9 +30,9 @@ export class DynamoLimiterStore implements LimiterStateStore {
   }
 
   /** A map entry set and the version moved, in one unconditional update (the map exists once the record was written). */
-  async end(connectorId: string, callId: string, at: number) {
-    try {
-      await this.db.send(
+  end(connectorId: string, callId: string, at: number) {
+    return conditionHeld(() =>
+      this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connectorId),
@@ -45,17 +41,13 @@ export class DynamoLimiterStore implements LimiterStateStore {
           ExpressionAttributeNames: { '#id': callId },
           ExpressionAttributeValues: { ':at': { N: String(at) }, ':one': { N: '1' } },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
-  async write(connectorId: string, state: LimiterState, expectedVersion: number | undefined) {
-    try {
-      await this.db.send(
+  write(connectorId: string, state: LimiterState, expectedVersion: number | undefined) {
+    return conditionHeld(() =>
+      this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connectorId),
@@ -70,11 +62,7 @@ export class DynamoLimiterStore implements LimiterStateStore {
             ...(expectedVersion !== undefined && { ':v': { N: String(expectedVersion) } }),
           },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 }
