@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Connector } from '../lambdas/connectors/schema';
+import { CONNECTORS_TABLE_KEY } from '../lambdas/contract/storage';
 
 // Loaded on use: the schema (zod, JMESPath, XML) is a quarter second that other commands need not pay.
 // require, not import(): the CLI runs under tsx's CommonJS hook.
@@ -39,9 +40,10 @@ async function setEnabled(t: Target, connectorId: string, enabled: boolean) {
     await t.db.send(
       new UpdateCommand({
         TableName: t.tables.connectors,
-        Key: { connectorId },
+        Key: { [CONNECTORS_TABLE_KEY]: connectorId },
         UpdateExpression: 'SET enabled = :e',
-        ConditionExpression: 'attribute_exists(connectorId)',
+        ConditionExpression: 'attribute_exists(#id)',
+        ExpressionAttributeNames: { '#id': CONNECTORS_TABLE_KEY },
         ExpressionAttributeValues: { ':e': enabled },
       }),
     );

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, type KeySchemaElement, type Projection } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createApiGateway } from './api-gateway';
@@ -21,7 +21,7 @@ import {
   WORKER_TIMEOUT_SECONDS,
   visibilityTimeoutSeconds,
 } from '../lambdas/contract/queue';
-import { CONNECTORS_TABLE_KEY, FILES_TABLE, JOBS_TABLE } from '../lambdas/contract/storage';
+import { CONNECTORS_TABLE_KEY, FILES_TABLE, JOBS_TABLE, MIGRATIONS_TABLE } from '../lambdas/contract/storage';
 
 /**
  * The whole crm-bridge pipeline in one process, on embedded emulators reached
@@ -112,6 +112,45 @@ function close(server: Server): Promise<void> {
   });
 }
 
+/** A table's or an index's key: string attributes, the sort key optional. */
+interface TableKey {
+  partitionKey: string;
+  sortKey?: string;
+}
+
+const keySchema = ({ partitionKey, sortKey }: TableKey): KeySchemaElement[] => [
+  { AttributeName: partitionKey, KeyType: 'HASH' },
+  ...(sortKey === undefined ? [] : [{ AttributeName: sortKey, KeyType: 'RANGE' as const }]),
+];
+
+/** A pay-per-request table with its indexes; the attribute definitions are the keys they name. */
+async function createTable(
+  ddb: DynamoDBClient,
+  TableName: string,
+  key: TableKey,
+  indexes: Array<{ name: string; key: TableKey; projection: Projection }> = [],
+) {
+  const keys = [key, ...indexes.map((index) => index.key)];
+  const attributes = new Set(
+    keys.flatMap((k) => (k.sortKey === undefined ? [k.partitionKey] : [k.partitionKey, k.sortKey])),
+  );
+  await ddb.send(
+    new CreateTableCommand({
+      TableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [...attributes].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+      KeySchema: keySchema(key),
+      ...(indexes.length > 0 && {
+        GlobalSecondaryIndexes: indexes.map((index) => ({
+          IndexName: index.name,
+          KeySchema: keySchema(index.key),
+          Projection: index.projection,
+        })),
+      }),
+    }),
+  );
+}
+
 /** The hub's DynamoDB tables, with the same keys as lib/constructs/tables.ts and file-store.ts. */
 export async function createLocalTables(ddb: DynamoDBClient) {
   const tables = {
@@ -120,72 +159,22 @@ export async function createLocalTables(ddb: DynamoDBClient) {
     files: 'crm-bridge-local-files',
     migrations: 'crm-bridge-local-migrations',
   };
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: tables.connectors,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: CONNECTORS_TABLE_KEY, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: CONNECTORS_TABLE_KEY, KeyType: 'HASH' }],
-    }),
-  );
-  const jobIndexes = Object.keys(JOB_INDEXES) as JobIndexName[];
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: tables.jobs,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: JOBS_TABLE.partitionKey, AttributeType: 'S' },
-        { AttributeName: JOB_LIST_SORT_KEY, AttributeType: 'S' },
-        ...jobIndexes.map((name) => ({ AttributeName: JOB_INDEXES[name].partitionKey, AttributeType: 'S' as const })),
-      ],
-      KeySchema: [{ AttributeName: JOBS_TABLE.partitionKey, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: jobIndexes.map((name) => ({
-        IndexName: name,
-        KeySchema: [
-          { AttributeName: JOB_INDEXES[name].partitionKey, KeyType: 'HASH' as const },
-          { AttributeName: JOB_LIST_SORT_KEY, KeyType: 'RANGE' as const },
-        ],
-        Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: projectedFields(name) },
-      })),
-    }),
+  await createTable(ddb, tables.connectors, { partitionKey: CONNECTORS_TABLE_KEY });
+  await createTable(
+    ddb,
+    tables.jobs,
+    JOBS_TABLE,
+    (Object.keys(JOB_INDEXES) as JobIndexName[]).map((name) => ({
+      name,
+      key: { partitionKey: JOB_INDEXES[name].partitionKey, sortKey: JOB_LIST_SORT_KEY },
+      projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: projectedFields(name) },
+    })),
   );
   const { byRecord } = FILES_TABLE;
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: tables.files,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: FILES_TABLE.partitionKey, AttributeType: 'S' },
-        { AttributeName: byRecord.partitionKey, AttributeType: 'S' },
-        { AttributeName: byRecord.sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [{ AttributeName: FILES_TABLE.partitionKey, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: byRecord.indexName,
-          KeySchema: [
-            { AttributeName: byRecord.partitionKey, KeyType: 'HASH' },
-            { AttributeName: byRecord.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: tables.migrations,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createTable(ddb, tables.files, FILES_TABLE, [
+    { name: byRecord.indexName, key: byRecord, projection: { ProjectionType: 'ALL' } },
+  ]);
+  await createTable(ddb, tables.migrations, MIGRATIONS_TABLE);
   // dynalite has no TTL API (UpdateTimeToLive): jobs simply never expire locally.
   return tables;
 }

@@ -1,8 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoFileLinkStore } from './file-repository';
 import { FILES_TABLE } from '../contract/storage';
 import type { MigratedFileRecord, MigratedFiles } from '../files/migration';
+import { conditionHeld } from './conditional-write';
 
 /**
  * The files table as a migration writes it: complete file records (the object
@@ -22,17 +22,15 @@ export class DynamoMigratedFiles implements MigratedFiles {
 
   async put(records: MigratedFileRecord[]): Promise<void> {
     for (const record of records) {
-      try {
-        await this.db.send(
+      await conditionHeld(() =>
+        this.db.send(
           new PutCommand({
             TableName: this.tableName,
             Item: record,
             ConditionExpression: `attribute_not_exists(${FILES_TABLE.partitionKey})`,
           }),
-        );
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
+        ),
+      );
     }
   }
 

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
   PutCommand,
@@ -9,6 +8,7 @@ import {
 import type { JobError } from '../domain/job';
 import { InvalidRequestError } from '../shared/errors';
 import { MIGRATIONS_TABLE } from '../contract/storage';
+import { conditionHeld } from './conditional-write';
 import {
   ZERO_COUNTS,
   type AuditRow,
@@ -35,16 +35,6 @@ const AUDIT_ROWS = `${PK} = :pk AND begins_with(${SK}, :file)`;
 const COUNT_NAMES = Object.keys(ZERO_COUNTS) as Array<keyof MigrationCounts>;
 /** Counters are top-level numbers (`count_moved` ...), so each file adds to them in one atomic update. */
 const countAttr = (name: keyof MigrationCounts) => `count_${name}`;
-
-async function conditional(write: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await write();
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
-}
 
 function toMigration(item: Record<string, unknown>): Migration {
   const { [PK]: _pk, [SK]: _sk, ...rest } = item;
@@ -85,7 +75,7 @@ export class DynamoMigrationStore implements MigrationStore {
   }
 
   lease(migrationId: string, seq: number, token: string, until: string, now: string): Promise<boolean> {
-    return conditional(() =>
+    return conditionHeld(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -108,7 +98,7 @@ export class DynamoMigrationStore implements MigrationStore {
   }
 
   async release(migrationId: string, token: string): Promise<void> {
-    await conditional(() =>
+    await conditionHeld(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -141,7 +131,7 @@ export class DynamoMigrationStore implements MigrationStore {
       set.push('deleteWaitSince = :wait');
       values[':wait'] = next.deleteWaitSince;
     }
-    return conditional(() =>
+    return conditionHeld(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -166,7 +156,7 @@ export class DynamoMigrationStore implements MigrationStore {
     error?: JobError,
   ): Promise<void> {
     const now = new Date().toISOString();
-    await conditional(() =>
+    await conditionHeld(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -264,7 +254,7 @@ export class DynamoMigrationStore implements MigrationStore {
 
   async putCopy(marker: CopyMarker): Promise<void> {
     // A concurrent run that copied it first keeps its marker (the object and the file records are the same).
-    await conditional(() =>
+    await conditionHeld(() =>
       this.db.send(
         new PutCommand({
           TableName: this.tableName,

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { FILES_TABLE } from '../contract/storage';
 import {
   DeleteCommand,
@@ -10,22 +9,12 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { FileLink, FileLinkStore, FileRecord, FileStatus } from '../files/file-link';
 import type { FilePageKey, FileRepository } from '../files/file-ports';
+import { conditionHeld, unlessConditionFails } from './conditional-write';
 
 const FILE_KEY = FILES_TABLE.partitionKey;
 const key = (fileId: string) => ({ [FILE_KEY]: fileId });
 /** Never resurrect a deleted file as a partial record. */
 const EXISTS = `attribute_exists(${FILE_KEY})`;
-
-/** Runs a conditional write: false when its condition failed (nothing was written). */
-async function conditional(write: Promise<unknown>): Promise<boolean> {
-  try {
-    await write;
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
-}
 
 /** The worker's access to the files table: read a file, record its link's progress. */
 export class DynamoFileLinkStore implements FileLinkStore {
@@ -51,7 +40,7 @@ export class DynamoFileLinkStore implements FileLinkStore {
     link: FileLink,
     also?: { condition: string; names: Record<string, string>; values: Record<string, unknown> },
   ): Promise<boolean> {
-    return conditional(
+    return conditionHeld(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -83,29 +72,29 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
     change: { status: FileRecord['status']; updatedAt: string; link?: FileLink; unlessScanned: boolean },
   ): Promise<FileRecord | undefined> {
     const { link } = change;
-    try {
-      const { Attributes } = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key(fileId),
-          UpdateExpression: `SET #s = :status, updatedAt = :now${link ? ', #l = :link' : ''} REMOVE uploadId`,
-          // attribute_exists: a file deleted meanwhile is never resurrected as a partial record.
-          ConditionExpression: `${EXISTS} AND #s = :pending${change.unlessScanned ? ' AND attribute_not_exists(scanResult)' : ''}`,
-          ExpressionAttributeNames: { '#s': 'status', ...(link && { '#l': 'link' }) },
-          ExpressionAttributeValues: {
-            ':status': change.status,
-            ':pending': 'PENDING',
-            ':now': change.updatedAt,
-            ...(link && { ':link': link }),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes as FileRecord;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return undefined;
-      throw err;
-    }
+    return unlessConditionFails(
+      async () => {
+        const { Attributes } = await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key(fileId),
+            UpdateExpression: `SET #s = :status, updatedAt = :now${link ? ', #l = :link' : ''} REMOVE uploadId`,
+            // attribute_exists: a file deleted meanwhile is never resurrected as a partial record.
+            ConditionExpression: `${EXISTS} AND #s = :pending${change.unlessScanned ? ' AND attribute_not_exists(scanResult)' : ''}`,
+            ExpressionAttributeNames: { '#s': 'status', ...(link && { '#l': 'link' }) },
+            ExpressionAttributeValues: {
+              ':status': change.status,
+              ':pending': 'PENDING',
+              ':now': change.updatedAt,
+              ...(link && { ':link': link }),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return Attributes as FileRecord;
+      },
+      () => undefined,
+    );
   }
 
   recordScan(
@@ -113,7 +102,7 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
     change: { from: FileStatus; scanResult: string; updatedAt: string; status?: FileStatus; link?: FileLink },
   ): Promise<boolean> {
     const { status, link } = change;
-    return conditional(
+    return conditionHeld(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -149,7 +138,8 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
       new QueryCommand({
         TableName: this.tableName,
         IndexName: FILES_TABLE.byRecord.indexName,
-        KeyConditionExpression: 'recordId = :r',
+        KeyConditionExpression: '#r = :r',
+        ExpressionAttributeNames: { '#r': FILES_TABLE.byRecord.partitionKey },
         ExpressionAttributeValues: { ':r': recordId },
         Limit: page.limit,
         // A page key of the index is the table's key and the index's: exactly FilePageKey.
@@ -165,7 +155,7 @@ export class DynamoFileRepository extends DynamoFileLinkStore implements FileRep
 
   async delete(fileId: string): Promise<void> {
     // Deleted concurrently: the same outcome.
-    await conditional(
+    await conditionHeld(() =>
       this.db.send(
         new DeleteCommand({
           TableName: this.tableName,

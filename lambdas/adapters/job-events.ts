@@ -49,9 +49,8 @@ export class ConnectorMetrics {
 }
 
 /** A failed attempt (call or delivery) in a log line: its code and status, never its message. */
-function failureFields(job: JobRef & { attempt: number; durationMs: number; code: string; statusCode?: number }) {
+function failureFields(job: { attempt: number; durationMs: number; code: string; statusCode?: number }) {
   return {
-    ...ids(job),
     attempt: job.attempt,
     durationMs: job.durationMs,
     code: job.code,
@@ -73,15 +72,21 @@ function ids(job: Partial<JobRef>) {
 /** Job transitions as one log line each (`event` names the transition) plus EMF metrics. */
 export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defaultLogger): JobEvents {
   const count = (job: Partial<JobRef>, name: string) => metrics.add(job.connectorId, name, MetricUnit.Count, 1);
+  /** The transition's line: its name and the job's ids, then its own fields. */
+  const log = (
+    level: keyof Logger,
+    message: string,
+    event: keyof JobEvents,
+    job: Partial<JobRef>,
+    fields: Record<string, unknown> = {},
+  ) => logger[level](message, { event, ...ids(job), ...fields });
   return {
     accepted(job) {
-      logger.info('job accepted', { event: 'accepted', ...ids(job) });
+      log('info', 'job accepted', 'accepted', job);
       count(job, METRIC.accepted);
     },
     started(job) {
-      logger.info('job started', {
-        event: 'started',
-        ...ids(job),
+      log('info', 'job started', 'started', job, {
         attempt: job.attempt,
         ...(job.queueWaitMs !== undefined && { queueWaitMs: job.queueWaitMs }),
       });
@@ -91,8 +96,7 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
     attemptFailed(job) {
       const plan =
         job.retryInMs === undefined ? 'no retry' : `retry in ${job.retryInMs} ms (${job.retryBy ?? 'queue'})`;
-      logger.warn(`job attempt failed; ${plan}`, {
-        event: 'attemptFailed',
+      log('warn', `job attempt failed; ${plan}`, 'attemptFailed', job, {
         ...failureFields(job),
         ...(job.retryInMs !== undefined && { retryInMs: job.retryInMs, retryBy: job.retryBy ?? 'queue' }),
       });
@@ -101,9 +105,7 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
       metrics.add(job.connectorId, METRIC.upstreamLatency, MetricUnit.Milliseconds, job.durationMs);
     },
     waiting(job) {
-      logger.info(`job waiting (${job.reason})`, {
-        event: 'waiting',
-        ...ids(job),
+      log('info', `job waiting (${job.reason})`, 'waiting', job, {
         attempt: job.attempt,
         reason: job.reason,
         ...(job.until !== undefined && { until: job.until }),
@@ -111,9 +113,7 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
       count(job, WAIT_METRICS[job.reason]);
     },
     succeeded(job) {
-      logger.info('job succeeded', {
-        event: 'succeeded',
-        ...ids(job),
+      log('info', 'job succeeded', 'succeeded', job, {
         attempt: job.attempt,
         durationMs: job.durationMs,
         ...(job.statusCode !== undefined && { statusCode: job.statusCode }),
@@ -124,9 +124,7 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
       metrics.add(job.connectorId, METRIC.upstreamLatency, MetricUnit.Milliseconds, job.durationMs);
     },
     failed(job) {
-      logger.warn('job failed', {
-        event: 'failed',
-        ...ids(job),
+      log('warn', 'job failed', 'failed', job, {
         attempt: job.attempt,
         ...(job.durationMs !== undefined && { durationMs: job.durationMs }),
         code: job.code,
@@ -136,22 +134,16 @@ export function createJobEvents(metrics: ConnectorMetrics, logger: Logger = defa
       metrics.add(job.connectorId, METRIC.failureRate, MetricUnit.Percent, 100);
     },
     deadLettered(job) {
-      logger.error('job message dead-lettered', { event: 'deadLettered', ...ids(job), receiveCount: job.receiveCount });
+      log('error', 'job message dead-lettered', 'deadLettered', job, { receiveCount: job.receiveCount });
       count(job, METRIC.deadLettered);
     },
     delivered(job) {
-      logger.info('job outcome delivered', {
-        event: 'delivered',
-        ...ids(job),
-        attempt: job.attempt,
-        durationMs: job.durationMs,
-      });
+      log('info', 'job outcome delivered', 'delivered', job, { attempt: job.attempt, durationMs: job.durationMs });
       count(job, METRIC.delivered);
     },
     deliveryFailed(job) {
       const plan = job.retryInMs === undefined ? 'no retry' : `retry in ${job.retryInMs} ms`;
-      logger.warn(`job delivery failed; ${plan}`, {
-        event: 'deliveryFailed',
+      log('warn', `job delivery failed; ${plan}`, 'deliveryFailed', job, {
         ...failureFields(job),
         ...(job.retryInMs !== undefined && { retryInMs: job.retryInMs }),
       });

@@ -7,16 +7,18 @@ import {
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
+  type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ResultEnvelope } from '../connectors/types';
 import { MAX_JOB_HISTORY, type Job, type JobDelivery, type JobError } from '../domain/job';
-import type {
-  IdempotencyClaim,
-  JobListQuery,
-  JobRepository,
-  RetryOutcome,
-  StartRunOutcome,
+import {
+  unlessConflict,
+  type IdempotencyClaim,
+  type JobListQuery,
+  type JobRepository,
+  type RetryOutcome,
+  type StartRunOutcome,
 } from '../domain/job-repository';
 import { JOB_INDEXES, JOB_LIST_SORT_KEY, type JobIndexName } from '../contract/job-indexes';
 import { JOBS_TABLE } from '../contract/storage';
@@ -84,6 +86,20 @@ export class JobStore implements JobRepository {
     }
   }
 
+  /** Writes a new item (a job or an idempotency key); WriteConflictError when its key is taken. */
+  private putNew(item: Record<string, AttributeValue>) {
+    return this.conditional(() =>
+      this.db.send(new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: IS_NEW })),
+    );
+  }
+
+  /** Updates the job's item; WriteConflictError when the update's condition does not hold. */
+  private update(jobId: string, input: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>) {
+    return this.conditional(() =>
+      this.db.send(new UpdateItemCommand({ TableName: this.tableName, Key: jobKey(jobId), ...input })),
+    );
+  }
+
   /** The value to write: inline, or (over the limit, with a data store) the key of the object it was put in. */
   private async claimCheck(
     kind: keyof typeof jobDataKey,
@@ -130,19 +146,11 @@ export class JobStore implements JobRepository {
     // The object is written first: a failed put of the item leaves an orphan that the bucket's lifecycle removes.
     const stored = await this.claimCheck('payload', job.jobId, payload);
     const fields = 'ref' in stored ? { payloadRef: stored.ref } : { payload: stored.inline };
-    await this.conditional(() =>
-      this.db.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          // jobCreatedAt puts the job (and only jobs) in the list indexes (job-indexes.ts).
-          Item: {
-            ...values({ ...rest, ...fields, [JOB_LIST_SORT_KEY]: job.createdAt, [TTL]: this.expiresAt() }),
-            ...jobKey(job.jobId),
-          },
-          ConditionExpression: IS_NEW,
-        }),
-      ),
-    );
+    await this.putNew({
+      // jobCreatedAt puts the job (and only jobs) in the list indexes (job-indexes.ts).
+      ...values({ ...rest, ...fields, [JOB_LIST_SORT_KEY]: job.createdAt, [TTL]: this.expiresAt() }),
+      ...jobKey(job.jobId),
+    });
   }
 
   /** The job with its payload and result (or only the `parts` asked for), wherever they are kept. */
@@ -210,72 +218,56 @@ export class JobStore implements JobRepository {
     }
   }
 
-  private async start(jobId: string, leaseUntil: Date, condition: string): Promise<Job | undefined> {
-    try {
-      const { Attributes } = await this.conditional(() =>
-        this.db.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            UpdateExpression:
-              'SET #s = :running, updatedAt = :now, leaseUntil = :lease, callStartedAt = :now REMOVE nextAttemptAt, waiting',
-            ConditionExpression: condition,
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: values({
-              ':running': 'RUNNING',
-              ...(condition.includes(':queued') && { ':queued': 'QUEUED' }),
-              ':now': this.isoNow(),
-              ':lease': leaseUntil.toISOString(),
-            }),
-            ReturnValues: 'ALL_NEW',
+  private start(jobId: string, leaseUntil: Date, condition: string): Promise<Job | undefined> {
+    return unlessConflict(
+      async () => {
+        const { Attributes } = await this.update(jobId, {
+          UpdateExpression:
+            'SET #s = :running, updatedAt = :now, leaseUntil = :lease, callStartedAt = :now REMOVE nextAttemptAt, waiting',
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: values({
+            ':running': 'RUNNING',
+            ...(condition.includes(':queued') && { ':queued': 'QUEUED' }),
+            ':now': this.isoNow(),
+            ':lease': leaseUntil.toISOString(),
           }),
-        ),
-      );
-      return toJob(Attributes!);
-    } catch (err) {
-      if (!(err instanceof WriteConflictError)) throw err;
-      return undefined;
-    }
+          ReturnValues: 'ALL_NEW',
+        });
+        return toJob(Attributes!);
+      },
+      () => undefined,
+    );
   }
 
   /** Gives a run back before anything was called (our own infrastructure failed), so a redelivery may start at once. */
   async releaseRun(jobId: string): Promise<void> {
-    try {
-      await this.conditional(() =>
-        this.db.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            UpdateExpression: 'SET #s = :queued, updatedAt = :now REMOVE leaseUntil, callStartedAt',
-            ConditionExpression: '#s = :running',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':running': 'RUNNING', ':now': this.isoNow() }),
-          }),
-        ),
-      );
-    } catch (err) {
-      if (!(err instanceof WriteConflictError)) throw err;
-    }
+    await unlessConflict(
+      () =>
+        this.update(jobId, {
+          UpdateExpression: 'SET #s = :queued, updatedAt = :now REMOVE leaseUntil, callStartedAt',
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: values({ ':queued': 'QUEUED', ':running': 'RUNNING', ':now': this.isoNow() }),
+        }),
+      () => undefined,
+    );
   }
 
   /** A retry was handed back to the queue: keep the count and the last error visible while it waits. */
   async recordDeferredRetry(jobId: string, attempts: number, lastError: JobError, nextAttemptAt: Date): Promise<void> {
-    await this.db.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: jobKey(jobId),
-        UpdateExpression:
-          'SET #s = :queued, attempts = :a, #e = :e, nextAttemptAt = :next, updatedAt = :now REMOVE leaseUntil, callStartedAt, waiting',
-        ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
-        ExpressionAttributeValues: values({
-          ':queued': 'QUEUED',
-          ':a': attempts,
-          ':e': lastError,
-          ':next': nextAttemptAt.toISOString(),
-          ':now': this.isoNow(),
-        }),
+    await this.update(jobId, {
+      UpdateExpression:
+        'SET #s = :queued, attempts = :a, #e = :e, nextAttemptAt = :next, updatedAt = :now REMOVE leaseUntil, callStartedAt, waiting',
+      ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+      ExpressionAttributeValues: values({
+        ':queued': 'QUEUED',
+        ':a': attempts,
+        ':e': lastError,
+        ':next': nextAttemptAt.toISOString(),
+        ':now': this.isoNow(),
       }),
-    );
+    });
   }
 
   /**
@@ -288,27 +280,21 @@ export class JobStore implements JobRepository {
     attempts: number,
     waiting: NonNullable<Job['waiting']>,
   ): Promise<{ waits: number; waitingSince: string }> {
-    const { Attributes } = await this.conditional(() =>
-      this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression:
-            'SET #s = :queued, attempts = :a, waiting = :w, waitingSince = if_not_exists(waitingSince, :now), updatedAt = :now ADD waits :one REMOVE leaseUntil, callStartedAt',
-          ConditionExpression: '#s = :running',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: values({
-            ':queued': 'QUEUED',
-            ':running': 'RUNNING',
-            ':a': attempts,
-            ':w': waiting,
-            ':now': this.isoNow(),
-            ':one': 1,
-          }),
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
+    const { Attributes } = await this.update(jobId, {
+      UpdateExpression:
+        'SET #s = :queued, attempts = :a, waiting = :w, waitingSince = if_not_exists(waitingSince, :now), updatedAt = :now ADD waits :one REMOVE leaseUntil, callStartedAt',
+      ConditionExpression: '#s = :running',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: values({
+        ':queued': 'QUEUED',
+        ':running': 'RUNNING',
+        ':a': attempts,
+        ':w': waiting,
+        ':now': this.isoNow(),
+        ':one': 1,
+      }),
+      ReturnValues: 'ALL_NEW',
+    });
     const job = toJob(Attributes!);
     return { waits: job.waits ?? 1, waitingSince: job.waitingSince ?? this.isoNow() };
   }
@@ -344,18 +330,16 @@ export class JobStore implements JobRepository {
    * run: of two messages that find it at once, one records it. Returns the job
    * (or undefined without a delivery); `false` when another message did it first.
    */
-  async failInterrupted(
+  failInterrupted(
     job: Job & { callStartedAt: string },
     attempts: number,
     error: JobError,
     delivery?: JobDelivery,
   ): Promise<Job | undefined | false> {
-    try {
-      return await this.finish(job.jobId, 'FAILED', attempts, 'error', error, delivery, { started: job.callStartedAt });
-    } catch (err) {
-      if (!(err instanceof WriteConflictError)) throw err;
-      return false;
-    }
+    return unlessConflict(
+      () => this.finish(job.jobId, 'FAILED', attempts, 'error', error, delivery, { started: job.callStartedAt }),
+      () => false as const,
+    );
   }
 
   private async finish(
@@ -371,42 +355,30 @@ export class JobStore implements JobRepository {
     const others = (
       { result: ['resultRef', 'error'], resultRef: ['result', 'error'], error: ['result', 'resultRef'] } as const
     )[field];
-    const { Attributes } = await this.conditional(() =>
-      this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o1, #o2, nextAttemptAt, leaseUntil, callStartedAt, waiting, waitingSince, waits`,
-          ConditionExpression: onlyRun ? 'callStartedAt = :started' : EXISTS,
-          ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o1': others[0], '#o2': others[1] },
-          ExpressionAttributeValues: values({
-            ':s': status,
-            ':a': attempts,
-            ':v': value,
-            ':now': this.isoNow(),
-            ...(delivery && { ':d': delivery }),
-            ...(onlyRun && { ':started': onlyRun.started }),
-          }),
-          ReturnValues: delivery ? 'ALL_NEW' : 'NONE',
-        }),
-      ),
-    );
+    const { Attributes } = await this.update(jobId, {
+      UpdateExpression: `SET #s = :s, attempts = :a, #f = :v, updatedAt = :now${delivery ? ', delivery = :d' : ''} REMOVE #o1, #o2, nextAttemptAt, leaseUntil, callStartedAt, waiting, waitingSince, waits`,
+      ConditionExpression: onlyRun ? 'callStartedAt = :started' : EXISTS,
+      ExpressionAttributeNames: { '#s': 'status', '#f': field, '#o1': others[0], '#o2': others[1] },
+      ExpressionAttributeValues: values({
+        ':s': status,
+        ':a': attempts,
+        ':v': value,
+        ':now': this.isoNow(),
+        ...(delivery && { ':d': delivery }),
+        ...(onlyRun && { ':started': onlyRun.started }),
+      }),
+      ReturnValues: delivery ? 'ALL_NEW' : 'NONE',
+    });
     return Attributes ? toJob(Attributes) : undefined;
   }
 
   /** Records the delivery's progress; the job's own status and result are untouched. */
   async setDelivery(jobId: string, delivery: JobDelivery): Promise<void> {
-    await this.conditional(() =>
-      this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'SET delivery = :d, updatedAt = :now',
-          ConditionExpression: EXISTS,
-          ExpressionAttributeValues: values({ ':d': delivery, ':now': this.isoNow() }),
-        }),
-      ),
-    );
+    await this.update(jobId, {
+      UpdateExpression: 'SET delivery = :d, updatedAt = :now',
+      ConditionExpression: EXISTS,
+      ExpressionAttributeValues: values({ ':d': delivery, ':now': this.isoNow() }),
+    });
   }
 
   /**
@@ -463,29 +435,27 @@ export class JobStore implements JobRepository {
       { attempts: previous.attempts, ...(previous.error && { error: previous.error }), endedAt: previous.updatedAt },
     ].slice(-MAX_JOB_HISTORY);
     const now = this.isoNow();
-    try {
-      await this.conditional(() =>
-        this.db.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            UpdateExpression:
-              'SET #s = :queued, attempts = :zero, history = :h, updatedAt = :now REMOVE #e, #r, resultRef, delivery, nextAttemptAt, leaseUntil, callStartedAt',
-            ConditionExpression: '#s = :failed AND updatedAt = :seen',
-            ExpressionAttributeNames: { '#s': 'status', '#e': 'error', '#r': 'result' },
-            ExpressionAttributeValues: values({
-              ':queued': 'QUEUED',
-              ':failed': 'FAILED',
-              ':zero': 0,
-              ':h': history,
-              ':now': now,
-              ':seen': previous.updatedAt,
-            }),
+    const retried = await unlessConflict(
+      async () => {
+        await this.update(jobId, {
+          UpdateExpression:
+            'SET #s = :queued, attempts = :zero, history = :h, updatedAt = :now REMOVE #e, #r, resultRef, delivery, nextAttemptAt, leaseUntil, callStartedAt',
+          ConditionExpression: '#s = :failed AND updatedAt = :seen',
+          ExpressionAttributeNames: { '#s': 'status', '#e': 'error', '#r': 'result' },
+          ExpressionAttributeValues: values({
+            ':queued': 'QUEUED',
+            ':failed': 'FAILED',
+            ':zero': 0,
+            ':h': history,
+            ':now': now,
+            ':seen': previous.updatedAt,
           }),
-        ),
-      );
-    } catch (err) {
-      if (!(err instanceof WriteConflictError)) throw err;
+        });
+        return true;
+      },
+      () => false,
+    );
+    if (!retried) {
       const current = await this.read(jobId);
       return current ? { notRetryable: current } : { missing: true };
     }
@@ -512,49 +482,37 @@ export class JobStore implements JobRepository {
     };
     const set = Object.entries(restore).filter(([, v]) => v !== undefined);
     const removed = Object.keys(restore).filter((k) => restore[k as keyof typeof restore] === undefined);
-    try {
-      await this.conditional(() =>
-        this.db.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: jobKey(retried.jobId),
-            UpdateExpression: `SET #s = :failed, updatedAt = :prev${set.map(([k]) => `, #${k} = :${k}`).join('')}${removed.length ? ` REMOVE ${removed.map((k) => `#${k}`).join(', ')}` : ''}`,
-            ConditionExpression: '#s = :queued AND updatedAt = :retried',
-            ExpressionAttributeNames: {
-              '#s': 'status',
-              ...Object.fromEntries(Object.keys(restore).map((k) => [`#${k}`, k])),
-            },
-            ExpressionAttributeValues: values({
-              ':failed': 'FAILED',
-              ':queued': 'QUEUED',
-              ':prev': previous.updatedAt,
-              ':retried': retried.updatedAt,
-              ...Object.fromEntries(set.map(([k, v]) => [`:${k}`, v])),
-            }),
+    await unlessConflict(
+      () =>
+        this.update(retried.jobId, {
+          UpdateExpression: `SET #s = :failed, updatedAt = :prev${set.map(([k]) => `, #${k} = :${k}`).join('')}${removed.length ? ` REMOVE ${removed.map((k) => `#${k}`).join(', ')}` : ''}`,
+          ConditionExpression: '#s = :queued AND updatedAt = :retried',
+          ExpressionAttributeNames: {
+            '#s': 'status',
+            ...Object.fromEntries(Object.keys(restore).map((k) => [`#${k}`, k])),
+          },
+          ExpressionAttributeValues: values({
+            ':failed': 'FAILED',
+            ':queued': 'QUEUED',
+            ':prev': previous.updatedAt,
+            ':retried': retried.updatedAt,
+            ...Object.fromEntries(set.map(([k, v]) => [`:${k}`, v])),
           }),
-        ),
-      );
-    } catch (err) {
-      if (!(err instanceof WriteConflictError)) throw err;
-    }
+        }),
+      () => undefined,
+    );
   }
 
   /** Atomically reserves an idempotency key for a new job, or returns the job that already holds it. */
   async claimIdempotencyKey(key: string, requestHash: string, jobId: string): Promise<IdempotencyClaim> {
-    try {
-      await this.conditional(() =>
-        this.db.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: { ...values({ jobId, requestHash, [TTL]: this.expiresAt() }), ...idempotencyKey(key) },
-            ConditionExpression: IS_NEW,
-          }),
-        ),
-      );
-      return { claimed: true };
-    } catch (err) {
-      if (!(err instanceof WriteConflictError)) throw err;
-    }
+    const claimed = await unlessConflict(
+      async () => {
+        await this.putNew({ ...values({ jobId, requestHash, [TTL]: this.expiresAt() }), ...idempotencyKey(key) });
+        return true;
+      },
+      () => false,
+    );
+    if (claimed) return { claimed: true };
     const { Item } = await this.db.send(
       new GetItemCommand({ TableName: this.tableName, Key: idempotencyKey(key), ConsistentRead: true }),
     );

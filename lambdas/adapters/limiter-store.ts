@@ -1,13 +1,12 @@
-import {
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  UpdateItemCommand,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LimiterState, LimiterStateStore } from '../domain/connector-limits';
+import { JOBS_TABLE } from '../contract/storage';
+import { conditionHeld } from './conditional-write';
+
+const { partitionKey: PK, timeToLive: TTL } = JOBS_TABLE;
 
 /**
- * The limiter item of a connector in the jobs table (pk `LIMIT#<connectorId>`),
+ * The limiter item of a connector in the jobs table (partition key `LIMIT#<connectorId>`),
  * read and written with GetItem / conditional UpdateItem only (the worker's
  * grants on that table). It expires through the table's TTL a day after its last change.
  */
@@ -18,7 +17,7 @@ export class DynamoLimiterStore implements LimiterStateStore {
   ) {}
 
   private key(connectorId: string) {
-    return { pk: { S: `LIMIT#${connectorId}` } };
+    return { [PK]: { S: `LIMIT#${connectorId}` } };
   }
 
   async read(connectorId: string) {
@@ -31,9 +30,9 @@ export class DynamoLimiterStore implements LimiterStateStore {
   }
 
   /** A map entry set and the version moved, in one unconditional update (the map exists once the record was written). */
-  async end(connectorId: string, callId: string, at: number) {
-    try {
-      await this.db.send(
+  end(connectorId: string, callId: string, at: number) {
+    return conditionHeld(() =>
+      this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connectorId),
@@ -42,23 +41,19 @@ export class DynamoLimiterStore implements LimiterStateStore {
           ExpressionAttributeNames: { '#id': callId },
           ExpressionAttributeValues: { ':at': { N: String(at) }, ':one': { N: '1' } },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
-  async write(connectorId: string, state: LimiterState, expectedVersion: number | undefined) {
-    try {
-      await this.db.send(
+  write(connectorId: string, state: LimiterState, expectedVersion: number | undefined) {
+    return conditionHeld(() =>
+      this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connectorId),
-          UpdateExpression: 'SET #st = :st, v = :next, expiresAt = :exp, ended = :none',
+          UpdateExpression: 'SET #st = :st, v = :next, #ttl = :exp, ended = :none',
           ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(v)' : 'v = :v',
-          ExpressionAttributeNames: { '#st': 'state' },
+          ExpressionAttributeNames: { '#st': 'state', '#ttl': TTL },
           ExpressionAttributeValues: {
             ':st': { S: JSON.stringify(state) },
             ':next': { N: String((expectedVersion ?? 0) + 1) },
@@ -67,11 +62,7 @@ export class DynamoLimiterStore implements LimiterStateStore {
             ...(expectedVersion !== undefined && { ':v': { N: String(expectedVersion) } }),
           },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 }

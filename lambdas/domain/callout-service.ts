@@ -15,6 +15,8 @@ import type { JobQueuePort } from './job-queue';
 import type { JobEvents } from './job-events';
 import { newTraceparent, parseTraceparent } from './traceparent';
 import type { JobRepository } from './job-repository';
+import { JOB_INDEXES, JOB_LIST_SORT_KEY } from '../contract/job-indexes';
+import { JOBS_TABLE } from '../contract/storage';
 
 export interface SubmitCallout {
   connectorId: string;
@@ -58,10 +60,13 @@ const BAD_TOKEN =
 function pageKey(query: ListJobs): z.ZodType<Record<string, string>> {
   // Well-formed text only: a lone surrogate has no UTF-8 form, and DynamoDB would refuse the key (a 500 for us).
   const text = (s: z.ZodString) => s.refine((v) => !LONE_SURROGATE.test(v));
-  const common = { pk: text(z.string().regex(/^JOB#.{1,128}$/)), jobCreatedAt: text(z.string().min(1).max(64)) };
+  const common = {
+    [JOBS_TABLE.partitionKey]: text(z.string().regex(/^JOB#.{1,128}$/)),
+    [JOB_LIST_SORT_KEY]: text(z.string().min(1).max(64)),
+  };
   return query.connectorId !== undefined
-    ? z.object({ ...common, connectorId: z.literal(query.connectorId) }).strict()
-    : z.object({ ...common, status: z.literal(query.status!) }).strict();
+    ? z.object({ ...common, [JOB_INDEXES.byConnector.partitionKey]: z.literal(query.connectorId) }).strict()
+    : z.object({ ...common, [JOB_INDEXES.byStatus.partitionKey]: z.literal(query.status!) }).strict();
 }
 
 /** Canonical JSON (sorted keys) so the same body hashes the same whatever its key order. */

@@ -1,4 +1,5 @@
 import type { ResultEnvelope } from '../connectors/types';
+import { WriteConflictError } from '../shared/errors';
 import type { Job, JobDelivery, JobError, JobStatus } from './job';
 
 export type StartRunOutcome =
@@ -70,4 +71,18 @@ export interface JobRepository {
   /** Atomically reserves an idempotency key for a new job, or returns the job that already holds it. */
   claimIdempotencyKey(key: string, requestHash: string, jobId: string): Promise<IdempotencyClaim>;
   releaseIdempotencyKey(key: string): Promise<void>;
+}
+
+/**
+ * Runs a conditional write of a JobRepository and answers `conflicted()` when it
+ * rejects with WriteConflictError (its condition did not hold); other errors are thrown on.
+ * For the transitions whose result says the condition failed (`false`, `busy`, ...) instead of rejecting.
+ */
+export async function unlessConflict<T, C>(write: () => Promise<T>, conflicted: () => C | Promise<C>): Promise<T | C> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!(err instanceof WriteConflictError)) throw err;
+    return conflicted();
+  }
 }

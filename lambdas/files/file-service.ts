@@ -8,7 +8,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
 } from '../shared/errors';
-import { FILES_PREFIX } from '../contract/storage';
+import { FILES_PREFIX, FILES_TABLE } from '../contract/storage';
 import { S3_MAX_OBJECT_BYTES } from '../contract/env';
 import { RECORD_ID } from '../shared/ids';
 import * as z from 'zod';
@@ -106,9 +106,9 @@ const QUEUE_UNAVAILABLE = 'QUEUE_UNAVAILABLE';
 /** A page key of the byRecordId index: the table's key (fileId) and the index's (recordId, createdAt), nothing else. */
 const pageKeySchema = z
   .object({
-    fileId: z.string().min(1).max(1024),
-    recordId: z.string().min(1).max(1024),
-    createdAt: z.string().min(1).max(64),
+    [FILES_TABLE.partitionKey]: z.string().min(1).max(1024),
+    [FILES_TABLE.byRecord.partitionKey]: z.string().min(1).max(1024),
+    [FILES_TABLE.byRecord.sortKey]: z.string().min(1).max(64),
   })
   .strict();
 

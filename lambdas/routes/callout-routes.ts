@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { connectorIdSchema, operationNameSchema } from '../connectors/common';
-import type { CalloutService } from '../domain/callout-service';
+import type { CalloutService, SubmitResult } from '../domain/callout-service';
 import { json } from '../shared/responses';
 import { validate, type Route } from './router';
 
@@ -32,6 +32,11 @@ export const headerValue = z
   .max(255)
   .regex(/^[\x21-\x7e]+$/, 'must be 1-255 visible ASCII characters');
 
+/** 202 for a queued job: where to read it, in the body and in Location (`created` stays internal). */
+function queued(job: SubmitResult) {
+  return json(202, { jobId: job.jobId, status: job.status, statusUrl: job.statusUrl }, { location: job.statusUrl });
+}
+
 export function calloutRoutes(service: CalloutService): Route[] {
   return [
     {
@@ -57,11 +62,7 @@ export function calloutRoutes(service: CalloutService): Route[] {
             correlationId === undefined ? undefined : validate(headerValue, correlationId, 'X-Correlation-Id header'),
           traceparent: req.headers['traceparent'],
         });
-        return json(
-          202,
-          { jobId: accepted.jobId, status: accepted.status, statusUrl: accepted.statusUrl },
-          { location: accepted.statusUrl },
-        );
+        return queued(accepted);
       },
     },
     {
@@ -74,12 +75,7 @@ export function calloutRoutes(service: CalloutService): Route[] {
       path: '/v1/jobs/{jobId}/retry',
       handler: async (req) => {
         const { jobId } = validate(jobParamsSchema, req.params, 'path');
-        const retried = await service.retryJob(jobId);
-        return json(
-          202,
-          { jobId: retried.jobId, status: retried.status, statusUrl: retried.statusUrl },
-          { location: retried.statusUrl },
-        );
+        return queued(await service.retryJob(jobId));
       },
     },
     {

@@ -4,12 +4,13 @@ import type { ConnectorSource } from '../../lambdas/domain/connector-source';
 import type { Job, JobDelivery, JobError } from '../../lambdas/domain/job';
 import type { JobDataStore } from '../../lambdas/domain/job-data';
 import type { JobQueuePort } from '../../lambdas/domain/job-queue';
-import type {
-  IdempotencyClaim,
-  JobListQuery,
-  JobRepository,
-  RetryOutcome,
-  StartRunOutcome,
+import {
+  unlessConflict,
+  type IdempotencyClaim,
+  type JobListQuery,
+  type JobRepository,
+  type RetryOutcome,
+  type StartRunOutcome,
 } from '../../lambdas/domain/job-repository';
 import { MAX_JOB_HISTORY } from '../../lambdas/domain/job';
 import type { ResultEnvelope } from '../../lambdas/connectors/types';
@@ -176,20 +177,19 @@ export class MemoryJobRepository implements JobRepository {
     return this.enter('fail', () => this.finish(jobId, 'FAILED', attempts, { error }, delivery));
   }
 
-  async failInterrupted(
+  failInterrupted(
     job: Job & { callStartedAt: string },
     attempts: number,
     error: JobError,
     delivery?: JobDelivery,
   ): Promise<Job | undefined | false> {
-    try {
-      return await this.enter('failInterrupted', () =>
-        this.finish(job.jobId, 'FAILED', attempts, { error }, delivery, { started: job.callStartedAt }),
-      );
-    } catch (err) {
-      if (err instanceof WriteConflictError) return false;
-      throw err;
-    }
+    return unlessConflict(
+      () =>
+        this.enter('failInterrupted', () =>
+          this.finish(job.jobId, 'FAILED', attempts, { error }, delivery, { started: job.callStartedAt }),
+        ),
+      () => false as const,
+    );
   }
 
   setDelivery(jobId: string, delivery: JobDelivery): Promise<void> {
