@@ -15,6 +15,17 @@ import { parseConnector } from '../lambdas/connectors/schema';
 export const ROOT = resolve(__dirname, '..');
 export const TEST_API_KEY = 'test-api-key';
 
+/**
+ * The node arguments of `npm start` (package.json's `scripts.start`, `node ARGS...`), with the
+ * entry point made absolute: the hub as a child process runs exactly what `npm start` runs.
+ */
+export function startCommandArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [node, ...args] = pkg.scripts.start.trim().split(/\s+/);
+  if (node !== 'node' || !args.at(-1)?.endsWith('.ts')) throw new Error(`npm start is not "node ... ENTRY.ts"`);
+  return [...args.slice(0, -1), join(ROOT, args.at(-1)!)];
+}
+
 export interface ApiResponse<T = any> {
   status: number;
   body: T;
@@ -57,15 +68,11 @@ export async function startHubProcess(
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...env,
   };
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...nodeArgs, '--require', 'tsx/cjs', join(ROOT, 'local/start.ts')],
-    {
-      cwd: ROOT,
-      env: childEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...startCommandArgs()], {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, startHubProcess, type RunningHub } from '../../local/hub-process';
+import { ROOT, startCommandArgs, startHubProcess, type RunningHub } from '../../local/hub-process';
 
 /** `npm start` as a user meets it: busy ports, a second hub, a rotated secret. */
 let hub: RunningHub;
@@ -31,7 +31,7 @@ afterAll(async () => {
 /** Runs `npm start`'s entry point until it exits (or kills it after timeoutMs). */
 function start(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--require', 'tsx/cjs', join(ROOT, 'local/start.ts')], {
+    const p = spawn(process.execPath, startCommandArgs(), {
       cwd: ROOT,
       env: { ...process.env, PORT: '0', ECHO_PORT: '0', CRM_BRIDGE_LOCAL_STATE: join(dir, 'own-state.json'), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
