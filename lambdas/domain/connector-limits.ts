@@ -330,15 +330,26 @@ export function absorbEnded(
  * Port: the shared record of one connector, written only if unchanged since read
  * (DynamoDB: adapters/limiter-store.ts).
  * Call ends are recorded beside it without a read (`end`), so a call frees its
- * slot at once however busy the record is; they count as a change of the record
- * (its version moves) and are taken into the record by the next write.
+ * slot at once however busy the record is; they are taken into the record by
+ * the next write. An end does not move the version: a decision made without it
+ * only saw a slot busy a little longer (never freer than it is), so it stands,
+ * and the record's one writer at a time is not made to start over five times
+ * a second by the calls' ends (issue 13).
  */
 export interface LimiterStateStore {
   read(
     connectorId: string,
   ): Promise<{ state: LimiterState; version: number; ended?: Record<string, number> } | undefined>;
-  /** false when another worker wrote it first. Clears the ends recorded beside it (the state has them now). */
-  write(connectorId: string, state: LimiterState, expectedVersion: number | undefined): Promise<boolean>;
+  /**
+   * false when another worker wrote it first. Clears the ends `absorbed` (those read
+   * with the record: the state has them now); ends recorded since stay for the next write.
+   */
+  write(
+    connectorId: string,
+    state: LimiterState,
+    expectedVersion: number | undefined,
+    absorbed?: readonly string[],
+  ): Promise<boolean>;
   /** Records that call `callId` ended at `at`; false when the record cannot take it (then it is written the usual way). */
   end(connectorId: string, callId: string, at: number): Promise<boolean>;
 }
@@ -416,7 +427,8 @@ export class ConnectorLimiter {
     for (let tries = 1; ; tries += 1) {
       const current = await this.store.read(connectorId);
       const { result, next } = decide(absorbEnded(current?.state, current?.ended), this.now());
-      if (!next || (await this.store.write(connectorId, next, current?.version))) return out(result);
+      const absorbed = Object.keys(current?.ended ?? {});
+      if (!next || (await this.store.write(connectorId, next, current?.version, absorbed))) return out(result);
       if (result && typeof result === 'object' && 'wait' in result && tries >= REFUSAL_TRIES) return out(result);
       if (tries >= CONFLICT_TRIES) {
         if (busy) return out(busy()); // crowded: wait a moment in the queue rather than fail the message
@@ -434,17 +446,23 @@ export class MemoryLimiterStore implements LimiterStateStore {
     const item = this.items.get(connectorId);
     return item && structuredClone(item);
   }
-  async write(connectorId: string, state: LimiterState, expectedVersion: number | undefined) {
+  async write(
+    connectorId: string,
+    state: LimiterState,
+    expectedVersion: number | undefined,
+    absorbed: readonly string[] = [],
+  ) {
     const item = this.items.get(connectorId);
     if (item?.version !== expectedVersion) return false;
-    this.items.set(connectorId, { state: structuredClone(state), version: (expectedVersion ?? 0) + 1, ended: {} });
+    const ended = { ...item?.ended };
+    for (const id of absorbed) delete ended[id];
+    this.items.set(connectorId, { state: structuredClone(state), version: (expectedVersion ?? 0) + 1, ended });
     return true;
   }
   async end(connectorId: string, callId: string, at: number) {
     const item = this.items.get(connectorId);
     if (!item) return false;
     item.ended[callId] = at;
-    item.version += 1;
     return true;
   }
 }

@@ -178,6 +178,26 @@ describe('connector limits', () => {
     permitOf(await t.acquire());
   });
 
+  it("a call's end recorded while another worker decides neither makes it decide again nor is lost", async () => {
+    const store = new MemoryLimiterStore();
+    const settings = limitSettings({ timeoutMs: 1000, limits: { maxConcurrency: 2 } });
+    const limiter = new ConnectorLimiter(store, Date.now, async () => undefined);
+    const first = permitOf(await limiter.acquire('c1', settings));
+    // The first call ends (recorded beside the record) between the next acquire's read and its write.
+    const read = store.read.bind(store);
+    let reads = 0;
+    store.read = async (id) => {
+      reads += 1;
+      const item = await read(id);
+      if (reads === 1) await store.end('c1', first.id, Date.now());
+      return item;
+    };
+    permitOf(await limiter.acquire('c1', settings));
+    expect(reads).toBe(1);
+    // The end still counts: one call in flight of two, so a third one goes.
+    permitOf(await limiter.acquire('c1', settings));
+  });
+
   it('two limiters on one store never hand out more slots than the limit (compare-and-set)', async () => {
     const store = new MemoryLimiterStore();
     const settings = limitSettings({ timeoutMs: 1000, limits: { maxConcurrency: 2 } });
