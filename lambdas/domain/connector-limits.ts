@@ -417,26 +417,91 @@ export class ConnectorLimiter {
    * Read, decide, write if unchanged; on a lost race decide again on the new record.
    * A refusal stands even if its write (only the spreading of waits) loses the race:
    * many waiting jobs then do not fight over the record.
+   *
+   * Decisions asked for while this process's cycle on the record is under way
+   * (the worker's other invocations or records) wait for it and are then made
+   * together, one after the other on the same record, in one read and one
+   * write: a group commit. The record takes only so many writes a second (one
+   * read and one write each, and every other worker's write in between makes it
+   * start over), and a perSecond job needs two of them (its turn, then its
+   * call); one write per job each would starve the calls (issue 13).
    */
-  private async update<R, T>(
+  private update<R, T>(
     connectorId: string,
     decide: (state: LimiterState | undefined, now: number) => { result: R; next?: LimiterState },
     out: (r: R) => T,
     busy?: () => R,
   ): Promise<T> {
-    for (let tries = 1; ; tries += 1) {
-      const current = await this.store.read(connectorId);
-      const { result, next } = decide(absorbEnded(current?.state, current?.ended), this.now());
-      const absorbed = Object.keys(current?.ended ?? {});
-      if (!next || (await this.store.write(connectorId, next, current?.version, absorbed))) return out(result);
-      if (result && typeof result === 'object' && 'wait' in result && tries >= REFUSAL_TRIES) return out(result);
-      if (tries >= CONFLICT_TRIES) {
-        if (busy) return out(busy()); // crowded: wait a moment in the queue rather than fail the message
-        throw new Error(`Limiter record of connector ${connectorId} kept changing under ${tries} tries`);
-      }
-      await this.pause(5 + Math.random() * 20 * Math.min(tries, 5));
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = {
+        decide: (state, now) => {
+          const { result, next } = decide(state, now);
+          const refusal = !!result && typeof result === 'object' && 'wait' in result;
+          return { next, refusal, settle: () => resolve(out(result)) };
+        },
+        ...(busy && { busy: () => resolve(out(busy())) }),
+        fail: reject,
+      };
+      const queue = this.queued.get(connectorId);
+      if (queue) return void queue.push(pending);
+      const fresh = [pending];
+      this.queued.set(connectorId, fresh);
+      // drain never rejects: it settles every caller's promise, with an error if need be.
+      void this.drain(connectorId, fresh);
+    });
+  }
+
+  /** Decisions waiting for this process's next cycle on a connector's record (a queue per connector while one runs). */
+  private readonly queued = new Map<string, Pending[]>();
+
+  private async drain(connectorId: string, queue: Pending[]): Promise<void> {
+    try {
+      while (queue.length > 0) await this.commit(connectorId, queue.splice(0));
+    } finally {
+      this.queued.delete(connectorId);
     }
   }
+
+  /** One group's cycles: every decision of the group is settled when it returns. */
+  private async commit(connectorId: string, group: Pending[]): Promise<void> {
+    let open = group;
+    try {
+      for (let tries = 1; open.length > 0; tries += 1) {
+        const current = await this.store.read(connectorId);
+        let state = absorbEnded(current?.state, current?.ended);
+        let changed = false;
+        const decided = open.map((p) => {
+          const d = p.decide(state, this.now());
+          if (d.next) [state, changed] = [d.next, true];
+          return d;
+        });
+        const absorbed = Object.keys(current?.ended ?? {});
+        if (!changed || (await this.store.write(connectorId, state!, current?.version, absorbed))) {
+          for (const d of decided) d.settle();
+          return;
+        }
+        const again: Pending[] = [];
+        open.forEach((p, i) => {
+          if (decided[i]!.refusal && tries >= REFUSAL_TRIES) decided[i]!.settle();
+          else if (tries < CONFLICT_TRIES) again.push(p);
+          // crowded: wait a moment in the queue rather than fail the message
+          else if (p.busy) p.busy();
+          else p.fail(new Error(`Limiter record of connector ${connectorId} kept changing under ${tries} tries`));
+        });
+        open = again;
+        if (open.length > 0) await this.pause(5 + Math.random() * 20 * Math.min(tries, 5));
+      }
+    } catch (error) {
+      for (const p of open) p.fail(error);
+    }
+  }
+}
+
+/** A decision waiting for its cycle on the record (ConnectorLimiter.update). */
+interface Pending {
+  decide(state: LimiterState | undefined, now: number): { next?: LimiterState; refusal: boolean; settle: () => void };
+  busy?: () => void;
+  fail: (error: unknown) => void;
 }
 
 /** In memory, for tests and a single process. */

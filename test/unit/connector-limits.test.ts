@@ -155,9 +155,11 @@ describe('connector limits', () => {
     const settings = limitSettings({ timeoutMs: 1000, circuitBreaker: { failureThreshold: 3 } });
     const limiter = new ConnectorLimiter(store, Date.now, async () => undefined);
     const first = await Promise.all([1, 2, 3].map(() => limiter.acquire('c1', settings).then(permitOf)));
-    // Another worker asks right after the releasing worker's first write lands, whichever write that is.
+    // Another worker (a limiter of its own: this one's next cycle waits for the release's)
+    // asks right after the releasing worker's first write lands, whichever write that is.
+    const other = new ConnectorLimiter(store, Date.now, async () => undefined);
     let between: Awaited<ReturnType<ConnectorLimiter['acquire']>> | undefined;
-    const ask = async () => (between ??= await limiter.acquire('c1', settings));
+    const ask = async () => (between ??= await other.acquire('c1', settings));
     const end = store.end.bind(store);
     const write = store.write.bind(store);
     store.end = async (...a) => end(...a).finally(ask);
@@ -196,6 +198,34 @@ describe('connector limits', () => {
     expect(reads).toBe(1);
     // The end still counts: one call in flight of two, so a third one goes.
     permitOf(await limiter.acquire('c1', settings));
+  });
+
+  it('concurrent decisions on one limiter are written together: one read and one write for many jobs', async () => {
+    const store = new MemoryLimiterStore();
+    const limiter = new ConnectorLimiter(
+      store,
+      () => 1_000_000,
+      async () => undefined,
+    );
+    // The breaker off: its cap on calls of unknown outcome would refuse them before perSecond does.
+    const settings = limitSettings({ timeoutMs: 1000, limits: { perSecond: 5 }, circuitBreaker: { enabled: false } });
+    const read = store.read.bind(store);
+    const write = store.write.bind(store);
+    let reads = 0;
+    let writes = 0;
+    store.read = async (...a) => ((reads += 1), read(...a));
+    store.write = async (...a) => ((writes += 1), write(...a));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => limiter.acquire('c1', settings, `job-${i}`)),
+    );
+    // The first caller's cycle starts at once; the eleven asking meanwhile share the next one.
+    expect(reads).toBeLessThanOrEqual(2);
+    expect(writes).toBeLessThanOrEqual(2);
+    expect(results.filter((r) => 'permit' in r)).toHaveLength(5);
+    // Each refused job's turn was written with the rest: none is lost to a lost race.
+    expect(Object.keys((await read('c1'))!.state.turns!).sort()).toEqual(
+      results.flatMap((r, i) => ('wait' in r ? [`job-${i}`] : [])).sort(),
+    );
   });
 
   it('two limiters on one store never hand out more slots than the limit (compare-and-set)', async () => {
