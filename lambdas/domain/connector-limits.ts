@@ -63,8 +63,14 @@ export interface LimiterState {
    * start). A job that comes back at its turn goes before jobs that came later.
    */
   turns?: Record<string, number>;
-  /** perSecond: recent call duration (ms, moving average), to plan turns. */
+  /** Recent call duration (ms, moving average): perSecond plans turns with it, maxConcurrency expects calls' ends. */
   dur?: number;
+  /**
+   * maxConcurrency: jobs told to come back when a call in flight is expected to
+   * end (job id -> that time), at most one per call in flight, so at most
+   * maxConcurrency jobs wait that way (in their worker) at a time.
+   */
+  soon?: Record<string, number>;
 }
 
 export interface Permit {
@@ -79,6 +85,12 @@ export interface Permit {
 export interface Wait {
   reason: WaitReason;
   untilMs: number;
+  /**
+   * maxConcurrency: a call in flight is expected to end by then, under a second
+   * from now, and this job is the one to take its slot: worth waiting for in
+   * the worker rather than a whole second or more in the queue.
+   */
+  soon?: true;
 }
 
 export type Acquired = { permit: Permit } | { wait: Wait };
@@ -207,6 +219,44 @@ function decideRate(
 }
 
 /**
+ * maxConcurrency, every slot taken: when a call in flight is expected to end
+ * (its start + the recent duration), if under a second from now and no other
+ * waiting job has that call's end (the k-th job told so gets the k-th end).
+ * A job told so before keeps its place (nothing to write) and asks again a
+ * little later while the calls run longer than expected. Undefined: no such
+ * end, the job waits the usual second in the queue.
+ */
+function waitForEnd(
+  state: LimiterState,
+  now: number,
+  owner: string | undefined,
+): { until: number; write: boolean } | undefined {
+  if (owner === undefined) return undefined;
+  const running = Object.values(state.calls).filter((c) => c.e === undefined && c.x > now);
+  // No call has ended yet (a first burst): the longest-running call's time so far stands in for the duration.
+  const dur = state.dur ?? Math.max(0, ...running.map((c) => now - c.s));
+  const soon = (state.soon ??= {});
+  // A place not taken a second after its time is given up (the job went back to the queue, or died).
+  let write = false;
+  for (const [key, t] of Object.entries(soon)) {
+    if (t >= now - MIN_WAIT_MS) continue;
+    delete soon[key];
+    write = true;
+  }
+  const ends = running.map((c) => c.s + dur).sort((a, b) => a - b);
+  const mine = soon[owner];
+  const ahead = Object.entries(soon).filter(([key, t]) => key !== owner && (mine === undefined || t <= mine)).length;
+  const end = ends[ahead];
+  if (end === undefined) return undefined;
+  // Past its expected end, the call is asked after again and again less often: a quarter of a call, or half its overrun.
+  const until = Math.max(end, now + Math.max(RETRY_SOON_MS, Math.round(dur / 4), Math.round((now - end) / 2)));
+  if (mine !== undefined) return { until, write };
+  if (until - now >= MIN_WAIT_MS) return undefined;
+  soon[owner] = until;
+  return { until, write: true };
+}
+
+/**
  * Decides one job's turn; `next` is the record to write (undefined: nothing to write).
  * `owner` (the job's id) keeps a perSecond turn across the job's waits.
  */
@@ -240,8 +290,14 @@ export function decideAcquire(
     probe = true;
   }
   const inFlight = Object.values(state.calls).filter((c) => c.e === undefined && c.x > now).length;
-  if (s.maxConcurrency !== undefined && inFlight >= s.maxConcurrency)
-    return refuse('CONCURRENCY_LIMIT', now + MIN_WAIT_MS);
+  if (s.maxConcurrency !== undefined && inFlight >= s.maxConcurrency) {
+    const soon = waitForEnd(state, now, owner);
+    if (!soon) return refuse('CONCURRENCY_LIMIT', now + MIN_WAIT_MS);
+    return {
+      result: { wait: { reason: 'CONCURRENCY_LIMIT', untilMs: soon.until, soon: true } },
+      ...(soon.write && { next: state }),
+    };
+  }
   if (!probe && guarded(state, s, now) && state.failures + inFlight >= s.failureThreshold) {
     return refuse(state.failures > 0 ? 'CIRCUIT_OPEN' : 'CONCURRENCY_LIMIT', now + MIN_WAIT_MS);
   }
@@ -256,6 +312,7 @@ export function decideAcquire(
   const tracked = probe || s.maxConcurrency !== undefined || s.perSecond !== undefined || guarded(state, s, now);
   if (!tracked) return { result: { permit: { id, tracked: false, probe: false } } };
   const start = startAt ?? now;
+  if (owner !== undefined && state.soon?.[owner] !== undefined) delete state.soon[owner];
   state.calls[id] = { s: start, x: start + s.leaseMs };
   if (probe) state.probe = { id, x: start + s.leaseMs };
   return { result: { permit: { id, tracked: true, probe, ...(startAt !== undefined && { startAt }) } }, next: state };

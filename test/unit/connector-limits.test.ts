@@ -53,6 +53,25 @@ describe('connector limits', () => {
     permitOf(await t.acquire());
   });
 
+  it('maxConcurrency: a refused job comes back when a call is expected to end, one job per call; others in a second', async () => {
+    const t = setup({ timeoutMs: 1000, limits: { maxConcurrency: 2 }, circuitBreaker: { enabled: false } });
+    const ask = (owner: string) => t.limiter.acquire('c1', t.settings, owner);
+    // Calls take 300 ms (the record learns it from the first one).
+    const a = permitOf(await ask('a'));
+    permitOf(await ask('b'));
+    t.advance(300);
+    await t.release(a);
+    permitOf(await ask('c')); // in flight: b (expected to end now), c (expected to end in 300 ms)
+    const now = t.now();
+    expect(await ask('j1')).toEqual({ wait: { reason: 'CONCURRENCY_LIMIT', untilMs: now + 75, soon: true } });
+    expect(await ask('j2')).toEqual({ wait: { reason: 'CONCURRENCY_LIMIT', untilMs: now + 300, soon: true } });
+    // Each call in flight has its job coming back: the next one waits the usual second, in the queue.
+    expect(await ask('j3')).toEqual({ wait: { reason: 'CONCURRENCY_LIMIT', untilMs: now + 1000 } });
+    // The ≤ maxConcurrency guarantee is the same: back early, j1 still waits while both calls run.
+    t.advance(75);
+    expect(await ask('j1')).toMatchObject({ wait: { reason: 'CONCURRENCY_LIMIT', soon: true } });
+  });
+
   it('maxConcurrency: a slot whose worker died is free again after its lease', async () => {
     const t = setup({ timeoutMs: 1000, limits: { maxConcurrency: 1 } });
     permitOf(await t.acquire());
