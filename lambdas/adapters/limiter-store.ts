@@ -29,37 +29,56 @@ export class DynamoLimiterStore implements LimiterStateStore {
     return { state: JSON.parse(Item.state.S) as LimiterState, version: Number(Item.v.N), ended };
   }
 
-  /** A map entry set and the version moved, in one unconditional update (the map exists once the record was written). */
+  /**
+   * A map entry set in one unconditional update (the map exists once the record was written);
+   * the version stays, so a worker deciding meanwhile does not have to start over.
+   */
   end(connectorId: string, callId: string, at: number) {
     return conditionHeld(() =>
       this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connectorId),
-          UpdateExpression: 'SET ended.#id = :at ADD v :one',
+          UpdateExpression: 'SET ended.#id = :at',
           ConditionExpression: 'attribute_exists(ended)',
           ExpressionAttributeNames: { '#id': callId },
-          ExpressionAttributeValues: { ':at': { N: String(at) }, ':one': { N: '1' } },
+          ExpressionAttributeValues: { ':at': { N: String(at) } },
         }),
       ),
     );
   }
 
-  write(connectorId: string, state: LimiterState, expectedVersion: number | undefined) {
+  /**
+   * The first write creates the ends map; later ones remove only the ends they
+   * absorbed (an end recorded after the read stays for the next write).
+   */
+  write(
+    connectorId: string,
+    state: LimiterState,
+    expectedVersion: number | undefined,
+    absorbed: readonly string[] = [],
+  ) {
+    const first = expectedVersion === undefined;
+    const removed = first ? [] : absorbed;
     return conditionHeld(() =>
       this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connectorId),
-          UpdateExpression: 'SET #st = :st, v = :next, #ttl = :exp, ended = :none',
-          ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(v)' : 'v = :v',
-          ExpressionAttributeNames: { '#st': 'state', '#ttl': TTL },
+          UpdateExpression:
+            `SET #st = :st, v = :next, #ttl = :exp${first ? ', ended = :none' : ''}` +
+            (removed.length > 0 ? ` REMOVE ${removed.map((_, i) => `ended.#e${i}`).join(', ')}` : ''),
+          ConditionExpression: first ? 'attribute_not_exists(v)' : 'v = :v',
+          ExpressionAttributeNames: {
+            '#st': 'state',
+            '#ttl': TTL,
+            ...Object.fromEntries(removed.map((id, i) => [`#e${i}`, id])),
+          },
           ExpressionAttributeValues: {
             ':st': { S: JSON.stringify(state) },
             ':next': { N: String((expectedVersion ?? 0) + 1) },
             ':exp': { N: String(Math.floor(Date.now() / 1000) + 86_400) },
-            ':none': { M: {} },
-            ...(expectedVersion !== undefined && { ':v': { N: String(expectedVersion) } }),
+            ...(first ? { ':none': { M: {} } } : { ':v': { N: String(expectedVersion) } }),
           },
         }),
       ),

@@ -63,8 +63,14 @@ export interface LimiterState {
    * start). A job that comes back at its turn goes before jobs that came later.
    */
   turns?: Record<string, number>;
-  /** perSecond: recent call duration (ms, moving average), to plan turns. */
+  /** Recent call duration (ms, moving average): perSecond plans turns with it, maxConcurrency expects calls' ends. */
   dur?: number;
+  /**
+   * maxConcurrency: jobs told to come back when a call in flight is expected to
+   * end (job id -> that time), at most one per call in flight, so at most
+   * maxConcurrency jobs wait that way (in their worker) at a time.
+   */
+  soon?: Record<string, number>;
 }
 
 export interface Permit {
@@ -85,6 +91,12 @@ export interface Permit {
 export interface Wait {
   reason: WaitReason;
   untilMs: number;
+  /**
+   * maxConcurrency: a call in flight is expected to end by then, under a second
+   * from now, and this job is the one to take its slot: worth waiting for in
+   * the worker rather than a whole second or more in the queue.
+   */
+  soon?: true;
 }
 
 export type Acquired = { permit: Permit } | { wait: Wait };
@@ -213,6 +225,44 @@ function decideRate(
 }
 
 /**
+ * maxConcurrency, every slot taken: when a call in flight is expected to end
+ * (its start + the recent duration), if under a second from now and no other
+ * waiting job has that call's end (the k-th job told so gets the k-th end).
+ * A job told so before keeps its place (nothing to write) and asks again a
+ * little later while the calls run longer than expected. Undefined: no such
+ * end, the job waits the usual second in the queue.
+ */
+function waitForEnd(
+  state: LimiterState,
+  now: number,
+  owner: string | undefined,
+): { until: number; write: boolean } | undefined {
+  if (owner === undefined) return undefined;
+  const running = Object.values(state.calls).filter((c) => c.e === undefined && c.x > now);
+  // No call has ended yet (a first burst): the longest-running call's time so far stands in for the duration.
+  const dur = state.dur ?? Math.max(0, ...running.map((c) => now - c.s));
+  const soon = (state.soon ??= {});
+  // A place not taken a second after its time is given up (the job went back to the queue, or died).
+  let write = false;
+  for (const [key, t] of Object.entries(soon)) {
+    if (t >= now - MIN_WAIT_MS) continue;
+    delete soon[key];
+    write = true;
+  }
+  const ends = running.map((c) => c.s + dur).sort((a, b) => a - b);
+  const mine = soon[owner];
+  const ahead = Object.entries(soon).filter(([key, t]) => key !== owner && (mine === undefined || t <= mine)).length;
+  const end = ends[ahead];
+  if (end === undefined) return undefined;
+  // Past its expected end, the call is asked after again and again less often: a quarter of a call, or half its overrun.
+  const until = Math.max(end, now + Math.max(RETRY_SOON_MS, Math.round(dur / 4), Math.round((now - end) / 2)));
+  if (mine !== undefined) return { until, write };
+  if (until - now >= MIN_WAIT_MS) return undefined;
+  soon[owner] = until;
+  return { until, write: true };
+}
+
+/**
  * Decides one job's turn; `next` is the record to write (undefined: nothing to write).
  * `owner` (the job's id) keeps a perSecond turn across the job's waits.
  */
@@ -246,8 +296,14 @@ export function decideAcquire(
     probe = true;
   }
   const inFlight = Object.values(state.calls).filter((c) => c.e === undefined && c.x > now).length;
-  if (s.maxConcurrency !== undefined && inFlight >= s.maxConcurrency)
-    return refuse('CONCURRENCY_LIMIT', now + MIN_WAIT_MS);
+  if (s.maxConcurrency !== undefined && inFlight >= s.maxConcurrency) {
+    const soon = waitForEnd(state, now, owner);
+    if (!soon) return refuse('CONCURRENCY_LIMIT', now + MIN_WAIT_MS);
+    return {
+      result: { wait: { reason: 'CONCURRENCY_LIMIT', untilMs: soon.until, soon: true } },
+      ...(soon.write && { next: state }),
+    };
+  }
   if (!probe && guarded(state, s, now) && state.failures + inFlight >= s.failureThreshold) {
     return refuse(state.failures > 0 ? 'CIRCUIT_OPEN' : 'CONCURRENCY_LIMIT', now + MIN_WAIT_MS);
   }
@@ -266,6 +322,7 @@ export function decideAcquire(
     return { result: { permit: { id, tracked: false, probe: false, quietUntil } } };
   }
   const start = startAt ?? now;
+  if (owner !== undefined && state.soon?.[owner] !== undefined) delete state.soon[owner];
   state.calls[id] = { s: start, x: start + s.leaseMs };
   if (probe) state.probe = { id, x: start + s.leaseMs };
   return { result: { permit: { id, tracked: true, probe, ...(startAt !== undefined && { startAt }) } }, next: state };
@@ -340,15 +397,26 @@ export function absorbEnded(
  * Port: the shared record of one connector, written only if unchanged since read
  * (DynamoDB: adapters/limiter-store.ts).
  * Call ends are recorded beside it without a read (`end`), so a call frees its
- * slot at once however busy the record is; they count as a change of the record
- * (its version moves) and are taken into the record by the next write.
+ * slot at once however busy the record is; they are taken into the record by
+ * the next write. An end does not move the version: a decision made without it
+ * only saw a slot busy a little longer (never freer than it is), so it stands,
+ * and the record's one writer at a time is not made to start over five times
+ * a second by the calls' ends (issue 13).
  */
 export interface LimiterStateStore {
   read(
     connectorId: string,
   ): Promise<{ state: LimiterState; version: number; ended?: Record<string, number> } | undefined>;
-  /** false when another worker wrote it first. Clears the ends recorded beside it (the state has them now). */
-  write(connectorId: string, state: LimiterState, expectedVersion: number | undefined): Promise<boolean>;
+  /**
+   * false when another worker wrote it first. Clears the ends `absorbed` (those read
+   * with the record: the state has them now); ends recorded since stay for the next write.
+   */
+  write(
+    connectorId: string,
+    state: LimiterState,
+    expectedVersion: number | undefined,
+    absorbed?: readonly string[],
+  ): Promise<boolean>;
   /** Records that call `callId` ended at `at`; false when the record cannot take it (then it is written the usual way). */
   end(connectorId: string, callId: string, at: number): Promise<boolean>;
 }
@@ -420,25 +488,91 @@ export class ConnectorLimiter {
    * Read, decide, write if unchanged; on a lost race decide again on the new record.
    * A refusal stands even if its write (only the spreading of waits) loses the race:
    * many waiting jobs then do not fight over the record.
+   *
+   * Decisions asked for while this process's cycle on the record is under way
+   * (the worker's other invocations or records) wait for it and are then made
+   * together, one after the other on the same record, in one read and one
+   * write: a group commit. The record takes only so many writes a second (one
+   * read and one write each, and every other worker's write in between makes it
+   * start over), and a perSecond job needs two of them (its turn, then its
+   * call); one write per job each would starve the calls (issue 13).
    */
-  private async update<R, T>(
+  private update<R, T>(
     connectorId: string,
     decide: (state: LimiterState | undefined, now: number) => { result: R; next?: LimiterState },
     out: (r: R) => T,
     busy?: () => R,
   ): Promise<T> {
-    for (let tries = 1; ; tries += 1) {
-      const current = await this.store.read(connectorId);
-      const { result, next } = decide(absorbEnded(current?.state, current?.ended), this.now());
-      if (!next || (await this.store.write(connectorId, next, current?.version))) return out(result);
-      if (result && typeof result === 'object' && 'wait' in result && tries >= REFUSAL_TRIES) return out(result);
-      if (tries >= CONFLICT_TRIES) {
-        if (busy) return out(busy()); // crowded: wait a moment in the queue rather than fail the message
-        throw new Error(`Limiter record of connector ${connectorId} kept changing under ${tries} tries`);
-      }
-      await this.pause(5 + Math.random() * 20 * Math.min(tries, 5));
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = {
+        decide: (state, now) => {
+          const { result, next } = decide(state, now);
+          const refusal = !!result && typeof result === 'object' && 'wait' in result;
+          return { next, refusal, settle: () => resolve(out(result)) };
+        },
+        ...(busy && { busy: () => resolve(out(busy())) }),
+        fail: reject,
+      };
+      const queue = this.queued.get(connectorId);
+      if (queue) return void queue.push(pending);
+      const fresh = [pending];
+      this.queued.set(connectorId, fresh);
+      // drain never rejects: it settles every caller's promise, with an error if need be.
+      void this.drain(connectorId, fresh);
+    });
+  }
+
+  /** Decisions waiting for this process's next cycle on a connector's record (a queue per connector while one runs). */
+  private readonly queued = new Map<string, Pending[]>();
+
+  private async drain(connectorId: string, queue: Pending[]): Promise<void> {
+    try {
+      while (queue.length > 0) await this.commit(connectorId, queue.splice(0));
+    } finally {
+      this.queued.delete(connectorId);
     }
   }
+
+  /** One group's cycles: every decision of the group is settled when it returns. */
+  private async commit(connectorId: string, group: Pending[]): Promise<void> {
+    let open = group;
+    try {
+      for (let tries = 1; open.length > 0; tries += 1) {
+        const current = await this.store.read(connectorId);
+        let state = absorbEnded(current?.state, current?.ended);
+        let changed = false;
+        const decided = open.map((p) => {
+          const d = p.decide(state, this.now());
+          if (d.next) [state, changed] = [d.next, true];
+          return d;
+        });
+        const absorbed = Object.keys(current?.ended ?? {});
+        if (!changed || (await this.store.write(connectorId, state!, current?.version, absorbed))) {
+          for (const d of decided) d.settle();
+          return;
+        }
+        const again: Pending[] = [];
+        open.forEach((p, i) => {
+          if (decided[i]!.refusal && tries >= REFUSAL_TRIES) decided[i]!.settle();
+          else if (tries < CONFLICT_TRIES) again.push(p);
+          // crowded: wait a moment in the queue rather than fail the message
+          else if (p.busy) p.busy();
+          else p.fail(new Error(`Limiter record of connector ${connectorId} kept changing under ${tries} tries`));
+        });
+        open = again;
+        if (open.length > 0) await this.pause(5 + Math.random() * 20 * Math.min(tries, 5));
+      }
+    } catch (error) {
+      for (const p of open) p.fail(error);
+    }
+  }
+}
+
+/** A decision waiting for its cycle on the record (ConnectorLimiter.update). */
+interface Pending {
+  decide(state: LimiterState | undefined, now: number): { next?: LimiterState; refusal: boolean; settle: () => void };
+  busy?: () => void;
+  fail: (error: unknown) => void;
 }
 
 /** In memory, for tests and a single process. */
@@ -448,17 +582,23 @@ export class MemoryLimiterStore implements LimiterStateStore {
     const item = this.items.get(connectorId);
     return item && structuredClone(item);
   }
-  async write(connectorId: string, state: LimiterState, expectedVersion: number | undefined) {
+  async write(
+    connectorId: string,
+    state: LimiterState,
+    expectedVersion: number | undefined,
+    absorbed: readonly string[] = [],
+  ) {
     const item = this.items.get(connectorId);
     if (item?.version !== expectedVersion) return false;
-    this.items.set(connectorId, { state: structuredClone(state), version: (expectedVersion ?? 0) + 1, ended: {} });
+    const ended = { ...item?.ended };
+    for (const id of absorbed) delete ended[id];
+    this.items.set(connectorId, { state: structuredClone(state), version: (expectedVersion ?? 0) + 1, ended });
     return true;
   }
   async end(connectorId: string, callId: string, at: number) {
     const item = this.items.get(connectorId);
     if (!item) return false;
     item.ended[callId] = at;
-    item.version += 1;
     return true;
   }
 }

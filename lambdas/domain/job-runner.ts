@@ -231,7 +231,8 @@ export class JobRunner {
    * The connector's limits let this call go (a permit, released after the call),
    * or the job waits, using no attempt. A perSecond turn due within a second is
    * waited for here, so the call starts on time (SQS delays come in whole
-   * seconds, most of a slot at 5 calls a second). A longer wait gives the run
+   * seconds, most of a slot at 5 calls a second); so is the expected end of a
+   * call in flight that this job is to follow (maxConcurrency). A longer wait gives the run
    * back (QUEUED, no call started) and hands the job to a new message delayed
    * until then (null: this record is done with; the event source deletes it
    * after the new one is sent). A wait thus never uses one of the message's
@@ -252,7 +253,8 @@ export class JobRunner {
         .catch((e: unknown) => logger.warn('could not release the run', { jobId: job.jobId, error: e }));
       throw err;
     };
-    // Only perSecond turns are waited for inline: at most about perSecond jobs are that close to their turn.
+    // Only perSecond turns and the end of a call in flight (`soon`) are waited for inline: at most about
+    // perSecond jobs are that close to their turn, and at most one job per call in flight has its end.
     const inlineOk = limits.perSecond !== undefined;
     let waitedInline = 0;
     for (;;) {
@@ -263,11 +265,10 @@ export class JobRunner {
         if (early > 0) await this.sleep(early);
         return acquired.permit;
       }
-      const { reason, untilMs } = acquired.wait;
+      const { reason, untilMs, soon } = acquired.wait;
       const gapMs = Math.max(1, untilMs - Date.now());
       if (
-        inlineOk &&
-        reason === 'RATE_LIMIT' &&
+        ((inlineOk && reason === 'RATE_LIMIT') || soon) &&
         gapMs <= INLINE_WAIT_MS &&
         waitedInline + gapMs <= INLINE_WAIT_BUDGET_MS &&
         remainingTimeMs() > gapMs + limits.leaseMs

@@ -54,6 +54,21 @@ describe('DynamoLimiterStore under concurrency', () => {
     expect('wait' in (await b!.acquire(id, settings))).toBe(true);
   });
 
+  test('a write clears only the call ends it read: one recorded since stays, and the end leaves the version', async () => {
+    const id = `lim-${++seq}`;
+    const store = new DynamoLimiterStore(dynamo.client, dynamo.tables.jobs);
+    const state = { calls: { a: { s: 1, x: 9e15 }, b: { s: 2, x: 9e15 } }, failures: 0 };
+    expect(await store.write(id, state, undefined)).toBe(true);
+    expect(await store.end(id, 'a', 10)).toBe(true);
+    const read = (await store.read(id))!;
+    expect(read).toMatchObject({ version: 1, ended: { a: 10 } });
+    // Call b ends after the read; the write that took in a's end must not clear b's.
+    expect(await store.end(id, 'b', 20)).toBe(true);
+    expect(await store.write(id, state, read.version, Object.keys(read.ended ?? {}))).toBe(true);
+    expect(await store.read(id)).toMatchObject({ version: 2, ended: { b: 20 } });
+    expect((await store.read(id))!.ended).not.toHaveProperty('a');
+  });
+
   test('perSecond 4: of 10 concurrent acquires on two workers, 4 get a permit, the others are told to come back spread out', async () => {
     const id = `lim-${++seq}`;
     const settings = limitSettings({ timeoutMs: 5000, limits: { perSecond: 4 } });

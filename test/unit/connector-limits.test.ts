@@ -53,6 +53,25 @@ describe('connector limits', () => {
     permitOf(await t.acquire());
   });
 
+  it('maxConcurrency: a refused job comes back when a call is expected to end, one job per call; others in a second', async () => {
+    const t = setup({ timeoutMs: 1000, limits: { maxConcurrency: 2 }, circuitBreaker: { enabled: false } });
+    const ask = (owner: string) => t.limiter.acquire('c1', t.settings, owner);
+    // Calls take 300 ms (the record learns it from the first one).
+    const a = permitOf(await ask('a'));
+    permitOf(await ask('b'));
+    t.advance(300);
+    await t.release(a);
+    permitOf(await ask('c')); // in flight: b (expected to end now), c (expected to end in 300 ms)
+    const now = t.now();
+    expect(await ask('j1')).toEqual({ wait: { reason: 'CONCURRENCY_LIMIT', untilMs: now + 75, soon: true } });
+    expect(await ask('j2')).toEqual({ wait: { reason: 'CONCURRENCY_LIMIT', untilMs: now + 300, soon: true } });
+    // Each call in flight has its job coming back: the next one waits the usual second, in the queue.
+    expect(await ask('j3')).toEqual({ wait: { reason: 'CONCURRENCY_LIMIT', untilMs: now + 1000 } });
+    // The ≤ maxConcurrency guarantee is the same: back early, j1 still waits while both calls run.
+    t.advance(75);
+    expect(await ask('j1')).toMatchObject({ wait: { reason: 'CONCURRENCY_LIMIT', soon: true } });
+  });
+
   it('maxConcurrency: a slot whose worker died is free again after its lease', async () => {
     const t = setup({ timeoutMs: 1000, limits: { maxConcurrency: 1 } });
     permitOf(await t.acquire());
@@ -155,9 +174,11 @@ describe('connector limits', () => {
     const settings = limitSettings({ timeoutMs: 1000, circuitBreaker: { failureThreshold: 3 } });
     const limiter = new ConnectorLimiter(store, Date.now, async () => undefined);
     const first = await Promise.all([1, 2, 3].map(() => limiter.acquire('c1', settings).then(permitOf)));
-    // Another worker asks right after the releasing worker's first write lands, whichever write that is.
+    // Another worker (a limiter of its own: this one's next cycle waits for the release's)
+    // asks right after the releasing worker's first write lands, whichever write that is.
+    const other = new ConnectorLimiter(store, Date.now, async () => undefined);
     let between: Awaited<ReturnType<ConnectorLimiter['acquire']>> | undefined;
-    const ask = async () => (between ??= await limiter.acquire('c1', settings));
+    const ask = async () => (between ??= await other.acquire('c1', settings));
     const end = store.end.bind(store);
     const write = store.write.bind(store);
     store.end = async (...a) => end(...a).finally(ask);
@@ -199,6 +220,54 @@ describe('connector limits', () => {
     const t = setup({ timeoutMs: 1000, circuitBreaker: { enabled: false, failureThreshold: 1 } });
     for (let i = 0; i < 5; i += 1) await t.release(permitOf(await t.acquire()), fail);
     permitOf(await t.acquire());
+  });
+
+  it("a call's end recorded while another worker decides neither makes it decide again nor is lost", async () => {
+    const store = new MemoryLimiterStore();
+    const settings = limitSettings({ timeoutMs: 1000, limits: { maxConcurrency: 2 } });
+    const limiter = new ConnectorLimiter(store, Date.now, async () => undefined);
+    const first = permitOf(await limiter.acquire('c1', settings));
+    // The first call ends (recorded beside the record) between the next acquire's read and its write.
+    const read = store.read.bind(store);
+    let reads = 0;
+    store.read = async (id) => {
+      reads += 1;
+      const item = await read(id);
+      if (reads === 1) await store.end('c1', first.id, Date.now());
+      return item;
+    };
+    permitOf(await limiter.acquire('c1', settings));
+    expect(reads).toBe(1);
+    // The end still counts: one call in flight of two, so a third one goes.
+    permitOf(await limiter.acquire('c1', settings));
+  });
+
+  it('concurrent decisions on one limiter are written together: one read and one write for many jobs', async () => {
+    const store = new MemoryLimiterStore();
+    const limiter = new ConnectorLimiter(
+      store,
+      () => 1_000_000,
+      async () => undefined,
+    );
+    // The breaker off: its cap on calls of unknown outcome would refuse them before perSecond does.
+    const settings = limitSettings({ timeoutMs: 1000, limits: { perSecond: 5 }, circuitBreaker: { enabled: false } });
+    const read = store.read.bind(store);
+    const write = store.write.bind(store);
+    let reads = 0;
+    let writes = 0;
+    store.read = async (...a) => ((reads += 1), read(...a));
+    store.write = async (...a) => ((writes += 1), write(...a));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => limiter.acquire('c1', settings, `job-${i}`)),
+    );
+    // The first caller's cycle starts at once; the eleven asking meanwhile share the next one.
+    expect(reads).toBeLessThanOrEqual(2);
+    expect(writes).toBeLessThanOrEqual(2);
+    expect(results.filter((r) => 'permit' in r)).toHaveLength(5);
+    // Each refused job's turn was written with the rest: none is lost to a lost race.
+    expect(Object.keys((await read('c1'))!.state.turns!).sort()).toEqual(
+      results.flatMap((r, i) => ('wait' in r ? [`job-${i}`] : [])).sort(),
+    );
   });
 
   it('two limiters on one store never hand out more slots than the limit (compare-and-set)', async () => {

@@ -211,6 +211,37 @@ test('a connector at its concurrency limit makes the job wait in a new, delayed 
   expect(t.queue.sent).toEqual([{ kind: 'job', jobId: 'j1', delayMs: expect.any(Number) }]);
 });
 
+test('at its concurrency limit, a job that is to follow a call expected to end soon waits for it in the worker', async () => {
+  const limiter = new ConnectorLimiter(new MemoryLimiterStore());
+  const settings = {
+    maxConcurrency: 1,
+    breaker: false,
+    failureThreshold: 5,
+    cooldownMs: 30_000,
+    maxWaitMs: 3_600_000,
+    leaseMs: 60_000,
+  };
+  // A first call has ended (the record knows how long calls take); another holds the only slot.
+  const first = await limiter.acquire('c', settings);
+  if (!('permit' in first)) throw new Error('expected a permit');
+  await limiter.release('c', settings, first.permit, { kind: 'ok' });
+  const held = await limiter.acquire('c', settings);
+  if (!('permit' in held)) throw new Error('expected a permit');
+  // That call ends while the job waits: the job's second ask finds the slot free.
+  const acquire = limiter.acquire.bind(limiter);
+  let asks = 0;
+  limiter.acquire = async (...a) => {
+    if (++asks === 2) await limiter.release('c', settings, held.permit, { kind: 'ok' });
+    return acquire(...a);
+  };
+  const t = setup([ok], { limits: { maxConcurrency: 1 } }, { limiter });
+  await t.runner.process(t.record);
+  expect(t.sleeps).toHaveLength(1);
+  expect(t.sleeps[0]).toBeLessThan(1000);
+  expect(t.queue.sent).toEqual([]);
+  expect(t.job()).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+});
+
 test('a message that is not a job message is left for the DLQ', async () => {
   const t = setup([ok]);
   await expect(t.runner.process(sqsRecord('{"nope":1}'))).rejects.toThrow(/Malformed queue message/);
