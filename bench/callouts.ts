@@ -337,6 +337,7 @@ export async function runCalloutBench(opts: CalloutBenchOptions): Promise<void> 
   const floor = await measureEmulatorFloor(Math.min(opts.jobs, 1000), opts.concurrency);
   console.log(
     `floor under CPU per job             ${floor.cpuMsPerJob.toFixed(2)} ms, ${floor.perSec.toFixed(0)} jobs/s at ${opts.concurrency} at a time; the warm hub uses ${((warmCpuMs ?? NaN) / floor.cpuMsPerJob).toFixed(2)}x it` +
+      `; one job alone takes p50 ${floor.aloneMs.p50} ms, p99 ${floor.aloneMs.p99} ms` +
       `   (the AWS calls and HTTP hops one job makes at the least, alone: same SDK clients, same emulators, no handler code; ${load()})`,
   );
 }
