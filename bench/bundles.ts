@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
 import { LAMBDA_BUNDLING, LAZY_MODULES } from '../lib/constructs/lambda-defaults';
 import { synthBundles } from '../local/bundles';
-import { CONTROLLER_ENV, WORKER_ENV } from '../lambdas/contract/env';
+import { DUMMY_ENV } from './handler-env';
 
 /**
  * The Lambda bundles and their cold-load cost, each next to a baseline: a bundle
@@ -33,19 +33,6 @@ clients.push(new DynamoDBClient({}), DynamoDBDocumentClient.from(new DynamoDBCli
   sqs: `const { SQSClient } = require('@aws-sdk/client-sqs'); clients.push(new SQSClient({}));`,
   ssm: `const { SSMClient } = require('@aws-sdk/client-ssm'); clients.push(new SSMClient({}));`,
   s3: `const { S3Client } = require('@aws-sdk/client-s3'); clients.push(new S3Client({}));`,
-};
-
-/** Every resource variable either handler reads (from the contract), so each bundle loads in a bare node. */
-export const DUMMY_ENV = {
-  ...Object.fromEntries(
-    [...CONTROLLER_ENV.resources, ...WORKER_ENV.resources].map((name) => [
-      name,
-      name === 'JOBS_QUEUE_URL' ? 'https://sqs.us-east-1.amazonaws.com/000000000000/q' : 'bench',
-    ]),
-  ),
-  AWS_REGION: 'us-east-1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  NODE_OPTIONS: '',
 };
 
 /** LAMBDA_BUNDLING's esbuild arguments as esbuild API options. */

@@ -4,6 +4,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { LAMBDA_BUNDLING, LAZY_MODULES } from '../lib/constructs/lambda-defaults';
+import { DUMMY_ENV } from './handler-env';
 
 /**
  * What metrics and tracing add to a handler's cold load (issue 13: at most 10 ms):
@@ -12,17 +13,6 @@ import { LAMBDA_BUNDLING, LAZY_MODULES } from '../lib/constructs/lambda-defaults
  * stand-ins; require() of each in a fresh node, interleaved, median of `runs`.
  */
 const ROOT = resolve(__dirname, '..');
-const ENV = {
-  STAGE: 'bench',
-  CONNECTORS_TABLE: 't',
-  JOBS_TABLE: 't',
-  JOBS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/q',
-  FILES_TABLE: 't',
-  JOB_DATA_BUCKET: 'b',
-  AWS_REGION: 'us-east-1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  NODE_OPTIONS: '',
-};
 
 const STUBS = {
   metrics: `exports.MetricUnit = new Proxy({}, { get: (_, k) => k });
@@ -91,7 +81,7 @@ export async function runObservabilityBench(runs = 9): Promise<number> {
       const code = `const t=process.hrtime.bigint();require(${JSON.stringify(files[key])});console.log(Number(process.hrtime.bigint()-t)/1e6)`;
       times[key].push(
         Number(
-          execFileSync(process.execPath, ['-e', code], { cwd: ROOT, env: { ...process.env, ...ENV } })
+          execFileSync(process.execPath, ['-e', code], { cwd: ROOT, env: { ...process.env, ...DUMMY_ENV } })
             .toString()
             .trim(),
         ),

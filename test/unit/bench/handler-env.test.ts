@@ -1,8 +1,8 @@
-import { DUMMY_ENV } from '../../../bench/bundles';
+import { DUMMY_ENV } from '../../../bench/handler-env';
 import { CONTROLLER_ENV, WORKER_ENV } from '../../../lambdas/contract/env';
 import { readEnv } from '../../../lambdas/shared/env';
 
-// The bundle bench require()s each handler in a fresh node with this env: a variable the
+// The bundle and observability benches require() each handler in a fresh node with this env: a variable the
 // handler needs and the bench does not set stops the bench at load.
 test.each([
   ['controller', CONTROLLER_ENV],
