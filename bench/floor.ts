@@ -4,6 +4,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } fro
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { JOBS_TABLE } from '../lambdas/contract/storage';
 import { startEmulatorsThread } from '../local/emulators';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/state';
 import { createLocalResources } from '../local/hub';
 
 /**
@@ -42,17 +43,16 @@ export async function measureEmulatorFloor(
   try {
     const { endpoints } = emulators;
     const { tables, queues } = await createLocalResources(endpoints, 25, 360);
-    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const ddb = new DynamoDBClient({
-      region: 'us-east-1',
+      region: EMULATOR_REGION,
       endpoint: endpoints.dynamodb,
-      credentials,
+      credentials: EMULATOR_CREDENTIALS,
       cacheMiddleware: true,
     });
     const sqs = new SQSClient({
-      region: 'us-east-1',
+      region: EMULATOR_REGION,
       endpoint: endpoints.sqs,
-      credentials,
+      credentials: EMULATOR_CREDENTIALS,
       cacheMiddleware: true,
       useQueueUrlAsEndpoint: false,
     });

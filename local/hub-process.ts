@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { LocalHubState } from './state';
+import { EMULATOR_CREDENTIALS, type LocalHubState } from './state';
 import { parseConnector } from '../lambdas/connectors/schema';
 
 /**
@@ -101,7 +101,7 @@ export async function startHubProcess(
     new DynamoDBClient({
       region: state.region,
       endpoint: state.endpoints.dynamodb,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: EMULATOR_CREDENTIALS,
     }),
     { marshallOptions: { removeUndefinedValues: true } },
   );

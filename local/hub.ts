@@ -10,7 +10,7 @@ import { startEmulators, startEmulatorsThread } from './emulators';
 import { startScanner } from './scanner';
 import { startThread } from './thread';
 import type { WorkerThreadData } from './worker-thread';
-import type { LocalHubState } from './state';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION, type LocalHubState } from './state';
 import { JOB_INDEXES, JOB_LIST_SORT_KEY, projectedFields, type JobIndexName } from '../lambdas/contract/job-indexes';
 import type { ResourceVariable } from '../lambdas/contract/env';
 import {
@@ -94,9 +94,9 @@ export const DEFAULT_API_NICE = 10;
 /** How long `npm start`'s worker reuses a secret value: as short as the row cache (CONNECTOR_CACHE_TTL_SECONDS, 1 s locally). */
 export const LOCAL_SECRETS_CACHE_TTL_SECONDS = 1;
 
-const REGION = 'us-east-1';
+const REGION = EMULATOR_REGION;
 const STAGE = 'local';
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const credentials = EMULATOR_CREDENTIALS;
 
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SCAN_RESULT_EVENT } from '../lambdas/contract/queue';
+import { EMULATOR_CREDENTIALS } from './state';
 
 /**
  * The local hub's stand-in for GuardDuty Malware Protection (MALWARE_SCAN=local):
@@ -39,7 +40,7 @@ export async function containsEicar(body: AsyncIterable<Uint8Array>): Promise<bo
 }
 
 export function startScanner(options: ScannerOptions): { stop(): Promise<void> } {
-  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const credentials = EMULATOR_CREDENTIALS;
   const db = DynamoDBDocumentClient.from(
     new DynamoDBClient({ region: options.region, endpoint: options.endpoints.dynamodb, credentials }),
   );

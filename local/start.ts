@@ -11,7 +11,7 @@ import {
   WORKER_CONCURRENCY,
   WORKER_TIMEOUT_SECONDS,
 } from '../lambdas/contract/queue';
-import { localStatePath, removeLocalState, runningHub, writeLocalState } from './state';
+import { EMULATOR_CREDENTIALS, localStatePath, removeLocalState, runningHub, writeLocalState } from './state';
 
 /** `npm start`: the hub on local emulators, seeded with the demo `echo` connector. */
 const DEFAULT_API_KEY = 'local-dev-key';
@@ -139,7 +139,7 @@ async function main() {
     new DynamoDBClient({
       region: hub.state.region,
       endpoint: hub.state.endpoints.dynamodb,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: EMULATOR_CREDENTIALS,
     }),
   );
   await db.send(new PutCommand({ TableName: hub.state.tables.connectors, Item: seeded.connector }));

@@ -2,6 +2,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
+/** What every SDK client of the emulators uses: they check neither, but the SDK needs both. */
+export const EMULATOR_REGION = 'us-east-1';
+export const EMULATOR_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
 /**
  * Where a running local hub says how to reach it, so `crm-bridge ... --local`
  * finds it whatever port it chose. CRM_BRIDGE_LOCAL_STATE overrides the path
